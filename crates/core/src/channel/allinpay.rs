@@ -1,0 +1,621 @@
+//! 通联 allinpay third-party coupons (channels.md §5, seed 004): config, RSA2 signature,
+//! wire types, quirk-tolerant decoding, prepare / consume / verifyHistory mapping.
+
+use super::signing;
+use base64::Engine as _;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+
+/// Why a PEM key could not be loaded. The message never contains key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("not an RSA private key in PEM (PKCS#8 `BEGIN PRIVATE KEY` or PKCS#1 `BEGIN RSA PRIVATE KEY`)")]
+    PrivateKey,
+    #[error("not an RSA public key in PEM (SPKI `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN RSA PUBLIC KEY`)")]
+    PublicKey,
+}
+
+/// Loads the merchant's private key from PEM, PKCS#8 or PKCS#1.
+pub fn private_key_from_pem(pem: &str) -> Result<RsaPrivateKey, KeyError> {
+    let pem = pem.trim();
+    RsaPrivateKey::from_pkcs8_pem(pem)
+        .or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem))
+        .map_err(|_| KeyError::PrivateKey)
+}
+
+/// Loads the platform's public key from PEM, SPKI (`PUBLIC KEY`) or PKCS#1.
+pub fn public_key_from_pem(pem: &str) -> Result<RsaPublicKey, KeyError> {
+    let pem = pem.trim();
+    RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|_| KeyError::PublicKey)
+}
+
+/// The text that is signed (channels.md §5 [doc]): drop `sign`, `signType` and empty
+/// values, sort by key, join `k=v&…` with raw values.
+pub fn sign_content(params: &BTreeMap<String, String>) -> String {
+    signing::sorted_join(
+        params
+            .iter()
+            .filter(|(k, v)| k.as_str() != "sign" && k.as_str() != "signType" && !v.is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+}
+
+/// RSA2: SHA256withRSA (PKCS#1 v1.5) over [`sign_content`], standard Base64. Deterministic:
+/// PKCS#1 v1.5 signing uses no randomness.
+pub fn sign(params: &BTreeMap<String, String>, key: &RsaPrivateKey) -> String {
+    let signing_key = SigningKey::<Sha256>::new(key.clone());
+    let signature = signing_key.sign(sign_content(params).as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())
+}
+
+/// Verifies a Base64 RSA2 signature over [`sign_content`] of `params`.
+pub fn verify(params: &BTreeMap<String, String>, sig_b64: &str, key: &RsaPublicKey) -> bool {
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(sig_b64.trim()) else {
+        return false;
+    };
+    let Ok(signature) = Signature::try_from(bytes.as_slice()) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(key.clone())
+        .verify(sign_content(params).as_bytes(), &signature)
+        .is_ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Response signatures (shared with the sandbox)
+
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+/// The fields of a response body as its signature sees them (channels.md §5 [assumed]:
+/// every top-level field other than `sign`, strings raw, numbers and booleans as their
+/// text, nested objects and arrays as their JSON text exactly as received; `null` and
+/// empty values dropped as in requests).
+pub fn response_sign_fields(body: &str) -> Result<BTreeMap<String, String>, lenient::DecodeError> {
+    let fields: BTreeMap<String, Option<Box<RawValue>>> = lenient::decode(body)?;
+    let mut out = BTreeMap::new();
+    for (k, v) in fields {
+        let Some(v) = v else { continue };
+        let raw = v.get().trim();
+        let text = if raw.starts_with('"') {
+            serde_json::from_str::<String>(raw).map_err(|e| lenient::DecodeError { field: k.clone(), message: e.to_string() })?
+        } else {
+            raw.to_owned()
+        };
+        out.insert(k, text);
+    }
+    Ok(out)
+}
+
+/// Signs a response the way [`verify_response`] checks it, for the sandbox: serialise the
+/// returned map with `serde_json::to_string` after inserting this value as `"sign"`.
+pub fn sign_response(fields: &Map<String, Value>, key: &RsaPrivateKey) -> String {
+    let texts: BTreeMap<String, String> = fields
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))
+        .collect();
+    sign(&texts, key)
+}
+
+/// Checks a response body's `sign` with the platform's public key. A body without `sign`
+/// does not verify.
+pub fn verify_response(body: &str, key: &RsaPublicKey) -> bool {
+    match response_sign_fields(body) {
+        Ok(fields) => match fields.get("sign") {
+            Some(sig) => verify(&fields, sig, key),
+            None => false,
+        },
+        Err(_) => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Config and calls
+
+use super::business_time::date_text;
+use super::capabilities::{Capabilities, UnknownResolution};
+use super::http::{Http, RequestBody, Timeouts};
+use super::lenient;
+use super::nonce;
+use super::outcome::{
+    ChannelRef, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
+};
+use super::preview::{Certificate, Platform, Preview, Warning};
+use super::{ChannelError, ChannelKind, Context, CouponCode};
+use crate::money::Fen;
+use serde_json::json;
+use std::sync::Arc;
+
+/// The gateway path. The real gateway URL is per merchant contract: `base_url` is whatever
+/// precedes `/gateway` in it (channels.md §5).
+pub const PATH: &str = "/gateway";
+pub const PREPARE_METHOD: &str = "allinpay.shopoint.thirdCouponService.prepare";
+pub const CONSUME_METHOD: &str = assumed::CONSUME_METHOD;
+pub const HISTORY_METHOD: &str = assumed::HISTORY_METHOD;
+
+/// channels.md §5 [assumed]: everything the public material leaves open.
+mod assumed {
+    /// The vendor encrypts `bizContent` in production (its rules §2.3.4, not public); until
+    /// that is known the business JSON goes as plain text. This is the one replaceable step.
+    pub fn seal_biz_content(json: String) -> String {
+        json
+    }
+    /// Only `thirdCouponService.consume` / `.verifyHistory` are documented; they share the
+    /// prepare method's `allinpay.shopoint.` prefix.
+    pub const CONSUME_METHOD: &str = "allinpay.shopoint.thirdCouponService.consume";
+    pub const HISTORY_METHOD: &str = "allinpay.shopoint.thirdCouponService.verifyHistory";
+    /// Responses are signed over their fields other than `sign` (see
+    /// `response_sign_fields`). An unsigned answer is accepted only when it is not a
+    /// success.
+    pub const UNSIGNED_FAILURES_ACCEPTED: bool = true;
+    /// Largest page of verifyHistory (≤ 200 per the doc) and a bound on pages read.
+    pub const HISTORY_PAGE_SIZE: u32 = 200;
+    pub const HISTORY_MAX_PAGES: u32 = 50;
+}
+
+/// The merchant's private key. Its `Debug` never prints key material.
+#[derive(Clone)]
+pub struct MerchantKey(pub Arc<RsaPrivateKey>);
+
+impl std::fmt::Debug for MerchantKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// An allinpay merchant's settings (`[channels.allinpay]`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What precedes `/gateway` in the contract's gateway URL, or the sandbox.
+    pub base_url: url::Url,
+    pub app_id: String,
+    /// `shopId` (店铺号), digits.
+    pub shop_id: String,
+    /// Signs our requests (RSA2).
+    pub merchant_key: MerchantKey,
+    /// Verifies the gateway's answers.
+    pub platform_key: RsaPublicKey,
+    /// `operUserId` when the till does not say who the cashier is.
+    pub default_operator: Option<String>,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone)]
+pub struct Allinpay {
+    config: Config,
+    http: Http,
+    ctx: Context,
+}
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    remote_prepare: true,
+    idempotency_key: true,
+    resend_after_unknown: true,
+    unknown_resolution: UnknownResolution::History,
+    history: true,
+    cancel: false,
+    multi_count: true,
+    certificates: true,
+    platforms: &Platform::ALL,
+    redeems_codes: true,
+};
+
+impl Allinpay {
+    pub fn new(config: Config, ctx: Context) -> Result<Allinpay, ChannelError> {
+        let http = Http::new(ChannelKind::Allinpay, &config.base_url, config.timeouts, Vec::new())?;
+        Ok(Allinpay { config, http, ctx })
+    }
+
+    pub async fn prepare(&self, code: &CouponCode, platform: Platform) -> Result<Exchanged<Prepared>, ChannelError> {
+        let biz = json!({ "type": platform.as_str(), "couponNo": code.as_str(), "shopId": self.config.shop_id });
+        let reply = self.send(PREPARE_METHOD, &nonce::request_seq(), biz).await;
+        let prepared = match &reply.body {
+            Ok(body) => prepare_answer(body, &self.config.platform_key, code, platform),
+            Err(reason) => Prepared::Unknown { reason: reason.clone() },
+        };
+        Ok(Exchanged::one(prepared, reply.exchange))
+    }
+
+    pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
+        let platform = req.platform.ok_or_else(|| ChannelError::InvalidInput {
+            field: "platform",
+            reason: "通联 needs the platform (meituan, tiktok, dianping, mtdz)".into(),
+        })?;
+        if req.count == 0 {
+            return Err(ChannelError::InvalidInput { field: "count", reason: "at least one".into() });
+        }
+        let mut biz = Map::new();
+        biz.insert("type".into(), json!(platform.as_str()));
+        biz.insert("orderId".into(), json!(req.id.as_str()));
+        biz.insert("couponNo".into(), json!(req.code.as_str()));
+        biz.insert("num".into(), json!(req.count));
+        biz.insert("shopId".into(), json!(self.config.shop_id));
+        if let Some(op) = req.cashier.as_ref().or(self.config.default_operator.as_ref()) {
+            biz.insert("operUserId".into(), json!(op));
+        }
+        if let Some(r) = req.remark.as_ref().filter(|r| !r.is_empty()) {
+            biz.insert("remark".into(), json!(r));
+        }
+        if !req.certificates.is_empty() {
+            let list: Vec<Value> =
+                req.certificates.iter().map(|c| json!({ "certificateId": c.id, "num": c.num })).collect();
+            biz.insert("tiktokCertificateList".into(), Value::Array(list));
+        }
+        // reqSeq is our id for the redeem (channels.md §5), so a resend is recognisable.
+        let reply = self.send(CONSUME_METHOD, req.id.as_str(), Value::Object(biz)).await;
+        let outcome = match &reply.body {
+            Ok(body) => redeem_outcome(body, &self.config.platform_key, req.count),
+            Err(reason) => Outcome::unknown(reason.clone()),
+        };
+        Ok(Exchanged::one(outcome, reply.exchange))
+    }
+
+    /// Looks for the code in the history of the attempt's business day. Found → Succeeded;
+    /// absent proves nothing (channels.md §0) and stays Unknown.
+    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+        let day = self.ctx.zone.date(req.attempted_at_ms);
+        let history = match self.history(day).await {
+            Ok(h) => h,
+            Err(e) => {
+                return Ok(Exchanged {
+                    value: Resolution::StillUnknown { reason: UnknownReason::Inconclusive { detail: e.to_string() } },
+                    exchanges: Vec::new(),
+                })
+            }
+        };
+        Ok(history.map(|entries| find_in_history(&entries, req)))
+    }
+
+    /// Every redemption of the shop on `day` (all pages).
+    pub async fn history(&self, day: time::Date) -> Result<Exchanged<Vec<HistoryEntry>>, ChannelError> {
+        let mut entries = Vec::new();
+        let mut exchanges = Vec::new();
+        for page in 1..=assumed::HISTORY_MAX_PAGES {
+            let biz = json!({
+                "shopId": self.config.shop_id,
+                "date": date_text(day),
+                "pageNo": page,
+                "pageSize": assumed::HISTORY_PAGE_SIZE,
+            });
+            let reply = self.send(HISTORY_METHOD, &nonce::request_seq(), biz).await;
+            exchanges.push(reply.exchange);
+            let body = reply.body.map_err(|reason| ChannelError::Transport { reason: reason.to_string() })?;
+            let page_read = history_page(&body, &self.config.platform_key)?;
+            let got = page_read.entries.len();
+            entries.extend(page_read.entries);
+            let total = page_read.total.unwrap_or(0);
+            if got == 0 || got < assumed::HISTORY_PAGE_SIZE as usize || entries.len() as u64 >= total {
+                break;
+            }
+        }
+        Ok(Exchanged { value: entries, exchanges })
+    }
+
+    async fn send(&self, method: &str, req_seq: &str, biz: Value) -> super::http::Reply {
+        let mut params = BTreeMap::new();
+        params.insert("appId".to_owned(), self.config.app_id.clone());
+        params.insert("method".to_owned(), method.to_owned());
+        params.insert("charset".to_owned(), "UTF-8".to_owned());
+        params.insert("format".to_owned(), "JSON".to_owned());
+        params.insert("signType".to_owned(), "RSA2".to_owned());
+        params.insert("timestamp".to_owned(), self.ctx.zone.dashed(self.ctx.clock.now_ms()));
+        params.insert("version".to_owned(), "1.0".to_owned());
+        params.insert("reqSeq".to_owned(), req_seq.to_owned());
+        params.insert("bizContent".to_owned(), assumed::seal_biz_content(biz.to_string()));
+        let signature = sign(&params, &self.config.merchant_key.0);
+        params.insert("sign".to_owned(), signature);
+        self.http.post(PATH, RequestBody::Form(params.into_iter().collect())).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire types and decoding
+
+/// `{code, msg, data, sign}`; `code` a number or a string (channels.md §5).
+#[derive(Debug, serde::Deserialize)]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+struct Envelope<T> {
+    #[serde(default, deserialize_with = "lenient::text")]
+    code: Option<String>,
+    #[serde(default, alias = "message", deserialize_with = "lenient::text")]
+    msg: Option<String>,
+    #[serde(default, deserialize_with = "lenient::record")]
+    data: Option<T>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PrepareData {
+    #[serde(default, deserialize_with = "lenient::text")]
+    coupon_name: Option<String>,
+    /// 元; a string in prepare, a number in consume (channels.md §5).
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    coupon_value: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    coupon_buy_price: Option<Fen>,
+    /// Labelled 券面额 but means the redeemable count (channels.md §5).
+    #[serde(default, deserialize_with = "lenient::int")]
+    init_amount: Option<u32>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    validity_begin_date: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    validity_end_date: Option<String>,
+    #[serde(default, alias = "meituan", deserialize_with = "lenient::record")]
+    mei_tuan: Option<Deal>,
+    /// Keyed `mtdz` where the table says `dianPing` (channels.md §5): accept both.
+    #[serde(default, alias = "dianPing", alias = "dianping", deserialize_with = "lenient::record")]
+    mtdz: Option<Deal>,
+    #[serde(default, alias = "tiktok", deserialize_with = "lenient::record")]
+    tik_tok: Option<TikTok>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Deal {
+    #[serde(default, deserialize_with = "lenient::text")]
+    deal_title: Option<String>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    deal_value: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    deal_price: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    deal_market_price: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::int")]
+    count: Option<u32>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TikTok {
+    #[serde(default, deserialize_with = "lenient::list")]
+    tiktok_certificate_list: Vec<WireCertificate>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCertificate {
+    #[serde(default, deserialize_with = "lenient::text")]
+    certificate_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::int")]
+    num: Option<u32>,
+    #[serde(default, deserialize_with = "lenient::record")]
+    sku: Option<Sku>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Sku {
+    #[serde(default, deserialize_with = "lenient::text")]
+    sku_id: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    title: Option<String>,
+    /// In fen, unlike every other amount here (channels.md §5).
+    #[serde(default, deserialize_with = "lenient::fen")]
+    market_price: Option<Fen>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsumeData {
+    #[serde(default, deserialize_with = "lenient::text")]
+    tran_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    coupon_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    coupon_value: Option<Fen>,
+    #[serde(default, alias = "dianPing", deserialize_with = "lenient::list")]
+    mtdz: Vec<Receipt>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Receipt {
+    #[serde(default, deserialize_with = "lenient::text")]
+    receipt_code: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryData {
+    #[serde(default, deserialize_with = "lenient::int")]
+    total: Option<u64>,
+    #[serde(default, deserialize_with = "lenient::list")]
+    coupon_verify_history_list: Vec<WireHistoryEntry>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireHistoryEntry {
+    #[serde(default, deserialize_with = "lenient::text")]
+    coupon_code: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    coupon_use_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    coupon_status_desc: Option<String>,
+    /// 1 can still be undone, 0 not.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    coupon_cancel_status: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    coupon_buy_price: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    deal_title: Option<String>,
+    #[serde(default, deserialize_with = "lenient::yuan")]
+    deal_value: Option<Fen>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    verify_acct: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    verify_type: Option<String>,
+}
+
+enum Said<T> {
+    Ok(Option<T>),
+    Failed { code: String, message: String },
+    Undecided(UnknownReason),
+}
+
+/// Verifies the signature, decodes, and reads `code`: 0 success, 3 failure with `msg`,
+/// anything else Unknown (channels.md §5).
+fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey) -> Said<T> {
+    let fields = match response_sign_fields(body) {
+        Ok(f) => f,
+        Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
+            return Said::Undecided(UnknownReason::NotJson)
+        }
+        Err(e) => return Said::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+    };
+    let env: Envelope<T> = match lenient::decode(body) {
+        Ok(e) => e,
+        Err(e) => return Said::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+    };
+    let signed = match fields.get("sign") {
+        Some(sig) if !verify(&fields, sig, key) => return Said::Undecided(UnknownReason::BadSignature),
+        Some(_) => true,
+        None => false,
+    };
+    let code = env.code.unwrap_or_default().trim().to_owned();
+    let message = env.msg.unwrap_or_default();
+    match code.as_str() {
+        "0" if signed => Said::Ok(env.data),
+        "0" => Said::Undecided(UnknownReason::UnsignedSuccess),
+        "3" if signed || assumed::UNSIGNED_FAILURES_ACCEPTED => Said::Failed { code, message },
+        "" => Said::Undecided(UnknownReason::Inconclusive { detail: format!("no code; msg {message:?}") }),
+        _ => Said::Undecided(UnknownReason::ChannelBusy { code, message }),
+    }
+}
+
+/// The preview from a `thirdCouponService.prepare` answer.
+pub fn prepare_answer(body: &str, key: &RsaPublicKey, code: &CouponCode, platform: Platform) -> Prepared {
+    match read::<PrepareData>(body, key) {
+        Said::Ok(None) => Prepared::Unknown {
+            reason: UnknownReason::Inconclusive { detail: "success without data".into() },
+        },
+        Said::Ok(Some(d)) => {
+            let mut p = Preview::bare(code.clone());
+            p.platform = Some(platform);
+            let deal = d.mei_tuan.as_ref().or(d.mtdz.as_ref());
+            p.name = d.coupon_name.clone().or_else(|| deal.and_then(|x| x.deal_title.clone()));
+            p.face_value = d.coupon_value.or_else(|| deal.and_then(|x| x.deal_value.or(x.deal_market_price)));
+            p.price_paid = d.coupon_buy_price.or_else(|| deal.and_then(|x| x.deal_price));
+            p.valid_from = d.validity_begin_date;
+            p.valid_until = d.validity_end_date;
+            p.certificates = d
+                .tik_tok
+                .map(|t| {
+                    t.tiktok_certificate_list
+                        .into_iter()
+                        .filter_map(|c| {
+                            Some(Certificate {
+                                id: c.certificate_id?,
+                                num: c.num,
+                                title: c.sku.as_ref().and_then(|s| s.title.clone()),
+                                sku_id: c.sku.as_ref().and_then(|s| s.sku_id.clone()),
+                                market_price: c.sku.as_ref().and_then(|s| s.market_price),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            p.redeemable_count = d.init_amount.or_else(|| deal.and_then(|x| x.count)).or_else(|| {
+                (!p.certificates.is_empty())
+                    .then(|| p.certificates.iter().map(|c| c.num.unwrap_or(1)).sum())
+            });
+            p.warnings.extend([platform.undo_warning(), Warning::UndoIsManual]);
+            Prepared::Ready(p)
+        }
+        Said::Failed { code, message } => Prepared::Rejected { code, message, config_error: false },
+        Said::Undecided(reason) => Prepared::Unknown { reason },
+    }
+}
+
+/// The outcome of a `thirdCouponService.consume` answer.
+pub fn redeem_outcome(body: &str, key: &RsaPublicKey, count: u32) -> Outcome {
+    match read::<ConsumeData>(body, key) {
+        Said::Ok(data) => {
+            let mut refs = Vec::new();
+            let mut face = None;
+            if let Some(d) = data {
+                if let Some(t) = d.tran_no {
+                    refs.push(ChannelRef::new("tranNo", t));
+                }
+                if let Some(c) = d.coupon_no {
+                    refs.push(ChannelRef::new("couponNo", c));
+                }
+                for r in d.mtdz.into_iter().filter_map(|r| r.receipt_code) {
+                    refs.push(ChannelRef::new("receiptCode", r));
+                }
+                face = d.coupon_value;
+            }
+            Outcome::Succeeded(Redeemed { channel_refs: refs, face_value: face, settled: None, count })
+        }
+        Said::Failed { code, message } => Outcome::rejected(code, message),
+        Said::Undecided(reason) => Outcome::unknown(reason),
+    }
+}
+
+/// One page of `thirdCouponService.verifyHistory`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub total: Option<u64>,
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// Reads one history page. There is no outcome to fall back on, so anything but a verified
+/// success is an error.
+pub fn history_page(body: &str, key: &RsaPublicKey) -> Result<HistoryPage, ChannelError> {
+    match read::<HistoryData>(body, key) {
+        Said::Ok(data) => {
+            let data = data.unwrap_or(HistoryData { total: Some(0), coupon_verify_history_list: Vec::new() });
+            Ok(HistoryPage {
+                total: data.total,
+                entries: data
+                    .coupon_verify_history_list
+                    .into_iter()
+                    .filter_map(|e| {
+                        Some(HistoryEntry {
+                            code: e.coupon_code?,
+                            used_at: e.coupon_use_time,
+                            status: e.coupon_status_desc,
+                            can_undo: e.coupon_cancel_status,
+                            price_paid: e.coupon_buy_price,
+                            face_value: e.deal_value,
+                            title: e.deal_title,
+                            operator: e.verify_acct,
+                            verify_type: e.verify_type,
+                        })
+                    })
+                    .collect(),
+            })
+        }
+        Said::Failed { code, message } => Err(ChannelError::Transport { reason: format!("verifyHistory refused ({code}): {message}") }),
+        Said::Undecided(UnknownReason::Undecodable { field, message }) => Err(ChannelError::Decode { field, message }),
+        Said::Undecided(reason) => Err(ChannelError::Transport { reason: reason.to_string() }),
+    }
+}
+
+/// Found in the day's history → Succeeded; absent → still Unknown (never "not consumed").
+pub fn find_in_history(entries: &[HistoryEntry], req: &RedeemRequest) -> Resolution {
+    match entries.iter().find(|e| e.code == req.code.as_str()) {
+        Some(e) => Resolution::Succeeded(Redeemed {
+            channel_refs: vec![ChannelRef::new("couponCode", e.code.clone())],
+            face_value: e.face_value,
+            settled: None,
+            count: req.count,
+        }),
+        None => Resolution::StillUnknown {
+            reason: UnknownReason::Inconclusive {
+                detail: "not in the day's verifyHistory (absence proves nothing)".into(),
+            },
+        },
+    }
+}

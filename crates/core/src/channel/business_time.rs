@@ -1,0 +1,104 @@
+//! Business time for the wire (channels.md §0 "Time"): China Standard Time by default,
+//! configurable as a fixed offset, never the machine's zone. Converts the clock's UTC
+//! milliseconds to the texts the channels expect.
+
+use crate::clock::UnixMs;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+/// A fixed UTC offset in which business dates and `ts` strings are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessZone {
+    offset: UtcOffset,
+}
+
+impl Default for BusinessZone {
+    fn default() -> Self {
+        BusinessZone::CHINA
+    }
+}
+
+impl BusinessZone {
+    /// +08:00, no daylight saving.
+    pub const CHINA: BusinessZone = BusinessZone {
+        offset: match UtcOffset::from_hms(8, 0, 0) {
+            Ok(o) => o,
+            Err(_) => UtcOffset::UTC,
+        },
+    };
+
+    /// `None` when the offset is outside ±23:59.
+    pub fn from_minutes(minutes: i32) -> Option<BusinessZone> {
+        UtcOffset::from_whole_seconds(minutes.checked_mul(60)?)
+            .ok()
+            .map(|offset| BusinessZone { offset })
+    }
+
+    fn at(self, ms: UnixMs) -> OffsetDateTime {
+        let nanos = i128::from(ms) * 1_000_000;
+        OffsetDateTime::from_unix_timestamp_nanos(nanos)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .to_offset(self.offset)
+    }
+
+    /// `yyyyMMddHHmmss` (收呗 `ts`).
+    pub fn compact(self, ms: UnixMs) -> String {
+        let t = self.at(ms);
+        format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss` (通联 `timestamp`, and the validity texts shown to cashiers).
+    pub fn dashed(self, ms: UnixMs) -> String {
+        let t = self.at(ms);
+        format!(
+            "{} {:02}:{:02}:{:02}",
+            date_text(t.date()),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+
+    /// The calendar date at `ms` in this zone.
+    pub fn date(self, ms: UnixMs) -> Date {
+        self.at(ms).date()
+    }
+}
+
+/// `yyyy-MM-dd` (通联 `date` of verifyHistory).
+pub fn date_text(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Unix seconds as text (智迈 `Timestamp`).
+pub fn unix_seconds_text(ms: UnixMs) -> String {
+    ms.div_euclid(1000).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn china_time_is_eight_hours_ahead_of_utc_whatever_the_machine_zone() {
+        let ms = 1_712_563_200_000; // 2024-04-08T08:00:00Z
+        let z = BusinessZone::CHINA;
+        assert_eq!(z.compact(ms), "20240408160000", "16:00 in +08:00");
+        assert_eq!(z.dashed(ms), "2024-04-08 16:00:00");
+        assert_eq!(unix_seconds_text(ms), "1712563200");
+    }
+
+    #[test]
+    fn the_business_date_turns_at_midnight_in_the_business_zone() {
+        let ms = 1_712_592_000_000; // 2024-04-08T16:00:00Z = 2024-04-09 00:00 in +08:00
+        assert_eq!(date_text(BusinessZone::CHINA.date(ms)), "2024-04-09");
+        assert_eq!(date_text(BusinessZone::from_minutes(0).unwrap().date(ms)), "2024-04-08");
+    }
+}

@@ -1,0 +1,273 @@
+//! The coupon channels. This module is the only place that dispatches over channels:
+//! one enum, one `match` per operation. Each channel's module owns its config, its wire
+//! types, its pure `sign()`, its quirks and its mapping to the shared outcome types.
+
+pub mod allinpay;
+pub mod business_time;
+pub mod capabilities;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod lenient;
+pub mod liantuofu;
+pub mod nonce;
+pub mod outcome;
+pub mod preview;
+pub mod shoubei;
+pub mod signing;
+pub mod yhtd;
+pub mod zvcms;
+
+pub use business_time::BusinessZone;
+pub use capabilities::{Capabilities, UnknownResolution};
+pub use error::{ChannelError, Operation};
+pub use http::Timeouts;
+pub use ids::{CouponCode, IdError, RedemptionId};
+pub use outcome::{
+    CancelOutcome, CancelRequest, ChannelRef, Exchange, Exchanged, HistoryEntry, NotifyOutcome, Outcome,
+    Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
+};
+pub use preview::{Certificate, CertificateChoice, Platform, Preview, Warning};
+
+use crate::clock::Clock;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::fmt;
+use std::str::FromStr;
+
+/// Which channel an attempt goes through. The string form (`as_str`) is what the ledger
+/// stores and the CLI accepts; it must never change for a shipped channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// 收呗 coupon write-off (channels.md §2).
+    Shoubei,
+    /// 智迈 member coupons (channels.md §3).
+    Zvcms,
+    /// 联拓富 times cards (channels.md §4).
+    Liantuofu,
+    /// 通联 allinpay: Meituan / Douyin / Dianping / 美团到综 coupons (channels.md §5).
+    Allinpay,
+    /// 增值券 value-added coupon order notification (channels.md §1).
+    Yhtd,
+}
+
+impl ChannelKind {
+    /// In the order of the cashier screen's chooser (F1…F5).
+    pub const ALL: [ChannelKind; 5] = [
+        ChannelKind::Shoubei,
+        ChannelKind::Zvcms,
+        ChannelKind::Liantuofu,
+        ChannelKind::Allinpay,
+        ChannelKind::Yhtd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Shoubei => "shoubei",
+            ChannelKind::Zvcms => "zvcms",
+            ChannelKind::Liantuofu => "liantuofu",
+            ChannelKind::Allinpay => "allinpay",
+            ChannelKind::Yhtd => "yhtd",
+        }
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown channel {0:?} (expected one of shoubei, zvcms, liantuofu, allinpay, yhtd)")]
+pub struct UnknownChannel(pub String);
+
+impl FromStr for ChannelKind {
+    type Err = UnknownChannel;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ChannelKind::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s.trim().to_ascii_lowercase())
+            .ok_or_else(|| UnknownChannel(s.to_owned()))
+    }
+}
+
+/// What every channel reads besides its own config: the clock (the only source of time)
+/// and the business zone in which `ts` strings and business dates are written.
+#[derive(Clone)]
+pub struct Context {
+    pub clock: Arc<dyn Clock>,
+    pub zone: BusinessZone,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("zone", &self.zone).finish_non_exhaustive()
+    }
+}
+
+/// One channel's validated settings, as `config` loads them.
+#[derive(Debug, Clone)]
+pub enum ChannelConfig {
+    Shoubei(shoubei::Config),
+    Zvcms(zvcms::Config),
+    Liantuofu(liantuofu::Config),
+    Allinpay(allinpay::Config),
+    Yhtd(yhtd::Config),
+}
+
+impl ChannelConfig {
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            ChannelConfig::Shoubei(_) => ChannelKind::Shoubei,
+            ChannelConfig::Zvcms(_) => ChannelKind::Zvcms,
+            ChannelConfig::Liantuofu(_) => ChannelKind::Liantuofu,
+            ChannelConfig::Allinpay(_) => ChannelKind::Allinpay,
+            ChannelConfig::Yhtd(_) => ChannelKind::Yhtd,
+        }
+    }
+}
+
+/// One configured channel, ready to call. This enum is the only dispatch over channels:
+/// each operation is one `match` here. Operations a channel lacks answer
+/// `ChannelError::Unsupported`, as its `Capabilities` say in advance.
+#[derive(Debug, Clone)]
+pub enum Channel {
+    Shoubei(shoubei::Shoubei),
+    Zvcms(zvcms::Zvcms),
+    Liantuofu(liantuofu::Liantuofu),
+    Allinpay(allinpay::Allinpay),
+    Yhtd(yhtd::Yhtd),
+}
+
+impl Channel {
+    pub fn new(config: ChannelConfig, ctx: Context) -> Result<Channel, ChannelError> {
+        Ok(match config {
+            ChannelConfig::Shoubei(c) => Channel::Shoubei(shoubei::Shoubei::new(c, ctx)?),
+            ChannelConfig::Zvcms(c) => Channel::Zvcms(zvcms::Zvcms::new(c, ctx)?),
+            ChannelConfig::Liantuofu(c) => Channel::Liantuofu(liantuofu::Liantuofu::new(c, ctx)?),
+            ChannelConfig::Allinpay(c) => Channel::Allinpay(allinpay::Allinpay::new(c, ctx)?),
+            ChannelConfig::Yhtd(c) => Channel::Yhtd(yhtd::Yhtd::new(c, ctx)?),
+        })
+    }
+
+    pub fn kind(&self) -> ChannelKind {
+        match self {
+            Channel::Shoubei(_) => ChannelKind::Shoubei,
+            Channel::Zvcms(_) => ChannelKind::Zvcms,
+            Channel::Liantuofu(_) => ChannelKind::Liantuofu,
+            Channel::Allinpay(_) => ChannelKind::Allinpay,
+            Channel::Yhtd(_) => ChannelKind::Yhtd,
+        }
+    }
+
+    pub fn capabilities(&self) -> Capabilities {
+        capabilities(self.kind())
+    }
+
+    fn unsupported<T>(&self, operation: Operation) -> Result<T, ChannelError> {
+        Err(ChannelError::Unsupported { channel: self.kind(), operation })
+    }
+
+    /// The preview of a code. `platform` is required for 通联 and ignored elsewhere. 收呗
+    /// has no remote preview: its answer comes from local checks, with no exchange.
+    pub async fn prepare(&self, code: &CouponCode, platform: Option<Platform>) -> Result<Exchanged<Prepared>, ChannelError> {
+        match self {
+            Channel::Shoubei(c) => Ok(Exchanged { value: c.prepare(code), exchanges: Vec::new() }),
+            Channel::Zvcms(c) => c.prepare(code).await,
+            Channel::Liantuofu(c) => c.prepare(code).await,
+            Channel::Allinpay(c) => {
+                let platform = platform.ok_or_else(|| ChannelError::InvalidInput {
+                    field: "platform",
+                    reason: "通联 needs the platform (meituan, tiktok, dianping, mtdz)".into(),
+                })?;
+                c.prepare(code, platform).await
+            }
+            Channel::Yhtd(_) => self.unsupported(Operation::Prepare),
+        }
+    }
+
+    /// Redeems once. The request (with its id) must already be stored; an Unknown answer is
+    /// settled with [`Channel::resolve`] on the same request, never by redeeming under a
+    /// new id.
+    pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
+        match self {
+            Channel::Shoubei(c) => c.redeem(req).await,
+            Channel::Zvcms(c) => c.redeem(req).await,
+            Channel::Liantuofu(c) => c.redeem(req).await,
+            Channel::Allinpay(c) => c.redeem(req).await,
+            Channel::Yhtd(_) => self.unsupported(Operation::Redeem),
+        }
+    }
+
+    /// Asks the channel what became of an Unknown redemption of `req`, the way its
+    /// `Capabilities::unknown_resolution` says.
+    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+        match self {
+            Channel::Shoubei(c) => c.resolve(req).await,
+            Channel::Zvcms(c) => c.resolve(req).await,
+            Channel::Liantuofu(c) => c.resolve(req).await,
+            Channel::Allinpay(c) => c.resolve(req).await,
+            Channel::Yhtd(_) => self.unsupported(Operation::Resolve),
+        }
+    }
+
+    /// The channel's own record of a business day, for reconciliation.
+    pub async fn history(&self, day: time::Date) -> Result<Exchanged<Vec<HistoryEntry>>, ChannelError> {
+        match self {
+            Channel::Allinpay(c) => c.history(day).await,
+            _ => self.unsupported(Operation::History),
+        }
+    }
+
+    /// Undoes a redemption through the channel (only 收呗 has the call).
+    pub async fn cancel(&self, req: &CancelRequest) -> Result<Exchanged<CancelOutcome>, ChannelError> {
+        match self {
+            Channel::Shoubei(c) => c.cancel(req).await,
+            _ => self.unsupported(Operation::Cancel),
+        }
+    }
+
+    /// Delivers a 增值券 order notification (only 增值券).
+    pub async fn notify(&self, n: &yhtd::Notification) -> Result<Exchanged<NotifyOutcome>, ChannelError> {
+        match self {
+            Channel::Yhtd(c) => c.notify(n).await,
+            _ => self.unsupported(Operation::Notify),
+        }
+    }
+}
+
+/// What a channel can do, known without configuring it.
+pub fn capabilities(kind: ChannelKind) -> Capabilities {
+    match kind {
+        ChannelKind::Shoubei => shoubei::CAPABILITIES,
+        ChannelKind::Zvcms => zvcms::CAPABILITIES,
+        ChannelKind::Liantuofu => liantuofu::CAPABILITIES,
+        ChannelKind::Allinpay => allinpay::CAPABILITIES,
+        ChannelKind::Yhtd => yhtd::CAPABILITIES,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_channel_round_trips_through_its_name() {
+        for c in ChannelKind::ALL {
+            assert_eq!(c.as_str().parse::<ChannelKind>(), Ok(c), "ledger names must parse back");
+        }
+        assert!("meituan".parse::<ChannelKind>().is_err(), "a platform is not a channel");
+    }
+
+    #[test]
+    fn only_shoubei_declares_an_undo_call_and_only_liantuofu_forbids_resending() {
+        for c in ChannelKind::ALL {
+            let caps = capabilities(c);
+            assert_eq!(caps.cancel, c == ChannelKind::Shoubei, "channels.md: only 收呗 has a cancel call");
+            assert_eq!(caps.resend_after_unknown, c != ChannelKind::Liantuofu, "§4: 联拓富 is never resent");
+            assert_eq!(caps.redeems_codes, c != ChannelKind::Yhtd, "§1: 增值券 is a notification");
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! 收呗 coupon write-off (channels.md §2, seed 001): config, signature, wire types,
+//! quirk-tolerant decoding and the mapping of `wf` / `quary` / `cancel` answers to outcomes.
+
+use super::signing;
+use serde_json::{Map, Value};
+
+/// The 收呗 signature (channels.md §2 [doc, verified]): drop `sign` and `null` (empty
+/// strings stay), sort keys by ASCII, join `k=v` with raw values (strings unquoted, numbers
+/// as their text), append `&key=<机构密钥>`, MD5, 32 lowercase hex.
+pub fn sign(params: &Map<String, Value>, key: &str) -> String {
+    let texts: Vec<(&str, String)> = params
+        .iter()
+        .filter(|(k, v)| k.as_str() != "sign" && !v.is_null())
+        .map(|(k, v)| (k.as_str(), value_text(v)))
+        .collect();
+    signing::md5_with_key(texts.iter().map(|(k, v)| (*k, v.as_str())), key)
+}
+
+/// Checks `params["sign"]` against [`sign`], case-insensitively and in constant time.
+/// A missing or non-text `sign` does not verify.
+pub fn verify(params: &Map<String, Value>, key: &str) -> bool {
+    match params.get("sign") {
+        Some(Value::String(received)) => signing::hex_eq(&sign(params, key), received),
+        _ => false,
+    }
+}
+
+/// A JSON value as the signature sees it: strings raw, numbers and booleans as their text,
+/// nested values as compact JSON (no documented field is nested; this keeps it total).
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Config and calls
+
+use super::capabilities::{Capabilities, UnknownResolution};
+use super::http::{Http, RequestBody, Timeouts};
+use super::lenient;
+use super::outcome::{
+    CancelOutcome, CancelRequest, ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution,
+    UnknownReason,
+};
+use super::preview::{Preview, Warning};
+use super::{ChannelError, ChannelKind, Context, CouponCode};
+use crate::money::Fen;
+use crate::secret::Secret;
+
+/// Paths under `base_url` (channels.md §2).
+pub const REDEEM_PATH: &str = "/openpay/coupon/wf";
+/// The vendor's own spelling (channels.md §2).
+pub const QUERY_PATH: &str = "/openpay/coupon/quary";
+pub const CANCEL_PATH: &str = "/openpay/coupon/cancel";
+
+/// Longest code the seed's `coupon_code string(16)` admits (channels.md §2).
+const MAX_CODE_LEN: usize = 16;
+
+/// channels.md §2 [assumed]: the query and the cancel take the same identifying fields as
+/// the write-off — `wf_trace_no` (our id), `coupon_code` — besides the public
+/// `inst_no`, `merchant_no`, `shop_no`, `ts`, and are signed the same way; the query
+/// answers like `wf` with `result_code` describing the record found for our
+/// `wf_trace_no` (SUCCESS = written off, FAIL = that write-off did not happen); the cancel
+/// answers `result_code` SUCCESS/FAIL. Answers without a `sign` are accepted only when
+/// they are not a success (error answers of this platform family are often unsigned).
+mod assumed {
+    pub const QUERY_AND_CANCEL_SEND_TRACE_AND_CODE: bool = true;
+    pub const QUERY_FAIL_MEANS_NOT_CONSUMED: bool = true;
+}
+
+/// A 收呗 merchant's settings (`[channels.shoubei]`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Everything before `/openpay/...`: `https://open.51shoubei.com`, or the sandbox.
+    pub base_url: url::Url,
+    /// 机构号, up to 8 digits.
+    pub inst_no: String,
+    /// 商户号.
+    pub merchant_no: String,
+    /// 门店号.
+    pub shop_no: String,
+    /// `channel_type` (5 digits, e.g. `10001`), sent when set.
+    pub channel_type: Option<String>,
+    /// 机构密钥.
+    pub key: Secret,
+    pub timeouts: Timeouts,
+}
+
+/// The 收呗 channel.
+#[derive(Debug, Clone)]
+pub struct Shoubei {
+    config: Config,
+    http: Http,
+    ctx: Context,
+}
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    remote_prepare: false,
+    idempotency_key: true,
+    resend_after_unknown: true,
+    unknown_resolution: UnknownResolution::Query,
+    history: false,
+    cancel: true,
+    multi_count: false,
+    certificates: false,
+    platforms: &[],
+    redeems_codes: true,
+};
+
+impl Shoubei {
+    pub fn new(config: Config, ctx: Context) -> Result<Shoubei, ChannelError> {
+        let http = Http::new(ChannelKind::Shoubei, &config.base_url, config.timeouts, vec![config.key.clone()])?;
+        Ok(Shoubei { config, http, ctx })
+    }
+
+    /// No remote preview exists (channels.md §2): only the local format check.
+    pub fn prepare(&self, code: &CouponCode) -> Prepared {
+        let c = code.as_str();
+        if c.len() > MAX_CODE_LEN || !c.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Prepared::Rejected {
+                code: "LOCAL_FORMAT".to_owned(),
+                message: format!("收呗券码为不超过{MAX_CODE_LEN}位的字母或数字"),
+                config_error: false,
+            };
+        }
+        let mut preview = Preview::bare(code.clone());
+        preview.redeemable_count = Some(1);
+        preview.warnings.push(Warning::NoRemotePreview);
+        Prepared::Ready(preview)
+    }
+
+    pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
+        if req.count != 1 {
+            return Err(ChannelError::InvalidInput { field: "count", reason: "收呗 writes off one code at a time".into() });
+        }
+        let mut params = self.identity(req.id.as_str(), &req.code);
+        if let Some(t) = &self.config.channel_type {
+            params.insert("channel_type".into(), Value::String(t.clone()));
+        }
+        if let Some(a) = req.order_amount {
+            params.insert("amount".into(), Value::String(a.0.to_string()));
+        }
+        if let Some(a) = req.paid_amount {
+            params.insert("real_amount".into(), Value::String(a.0.to_string()));
+        }
+        let reply = self.send(REDEEM_PATH, params).await;
+        let outcome = match &reply.body {
+            Ok(body) => redeem_outcome(body, self.config.key.expose()),
+            Err(reason) => Outcome::unknown(reason.clone()),
+        };
+        Ok(Exchanged::one(outcome, reply.exchange))
+    }
+
+    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+        let params = self.identity(req.id.as_str(), &req.code);
+        let reply = self.send(QUERY_PATH, params).await;
+        let resolution = match &reply.body {
+            Ok(body) => query_resolution(body, self.config.key.expose()),
+            Err(reason) => Resolution::StillUnknown { reason: reason.clone() },
+        };
+        Ok(Exchanged::one(resolution, reply.exchange))
+    }
+
+    pub async fn cancel(&self, req: &CancelRequest) -> Result<Exchanged<CancelOutcome>, ChannelError> {
+        let params = self.identity(req.id.as_str(), &req.code);
+        let reply = self.send(CANCEL_PATH, params).await;
+        let outcome = match &reply.body {
+            Ok(body) => cancel_outcome(body, self.config.key.expose()),
+            Err(reason) => CancelOutcome::Unknown { reason: reason.clone() },
+        };
+        Ok(Exchanged::one(outcome, reply.exchange))
+    }
+
+    /// The fields every call carries.
+    fn identity(&self, trace: &str, code: &CouponCode) -> Map<String, Value> {
+        let mut p = Map::new();
+        p.insert("inst_no".into(), Value::String(self.config.inst_no.clone()));
+        p.insert("merchant_no".into(), Value::String(self.config.merchant_no.clone()));
+        p.insert("shop_no".into(), Value::String(self.config.shop_no.clone()));
+        p.insert("ts".into(), Value::String(self.ctx.zone.compact(self.ctx.clock.now_ms())));
+        if assumed::QUERY_AND_CANCEL_SEND_TRACE_AND_CODE {
+            p.insert("wf_trace_no".into(), Value::String(trace.to_owned()));
+            // channels.md §2: send `coupon_code` (the example's `couponCode` is a typo).
+            p.insert("coupon_code".into(), Value::String(code.as_str().to_owned()));
+        }
+        p
+    }
+
+    async fn send(&self, path: &str, mut params: Map<String, Value>) -> super::http::Reply {
+        let signature = sign(&params, self.config.key.expose());
+        params.insert("sign".into(), Value::String(signature));
+        self.http.post(path, RequestBody::Json { value: Value::Object(params), content_type: "application/json" }).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire types and decoding
+
+/// The answer of `wf`, `quary` and `cancel` (channels.md §2). Unknown fields, such as the
+/// example's `writeOff_tyep`, are ignored.
+#[derive(Debug, serde::Deserialize)]
+struct Answer {
+    #[serde(default, deserialize_with = "lenient::text")]
+    return_code: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    return_msg: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    result_code: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    order_no: Option<String>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    wf_trace_no: Option<String>,
+    /// channels.md §2: `codes` in the table; accept the request's names too.
+    #[serde(default, alias = "coupon_code", alias = "couponCode", deserialize_with = "lenient::texts")]
+    codes: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::fen")]
+    amount: Option<Fen>,
+    /// channels.md §2: `settle_amount` in the table, `settleAmount` in the example.
+    #[serde(default, alias = "settleAmount", deserialize_with = "lenient::fen")]
+    settle_amount: Option<Fen>,
+}
+
+enum Decision {
+    Success(Answer),
+    Fail(Answer),
+    ParameterError(Answer),
+    Undecided(UnknownReason),
+}
+
+/// Verifies and decodes an answer, and decides on `result_code` (channels.md §2: not on
+/// `return_code`, which the seed's own example contradicts).
+fn decide(body: &str, key: &str) -> Decision {
+    let map: Map<String, Value> = match serde_json::from_str(body) {
+        Ok(m) => m,
+        Err(_) => {
+            return Decision::Undecided(match serde_json::from_str::<Value>(body) {
+                Ok(_) => UnknownReason::Undecodable { field: ".".into(), message: "expected a JSON object".into() },
+                Err(_) => UnknownReason::NotJson,
+            })
+        }
+    };
+    let answer: Answer = match lenient::decode(body) {
+        Ok(a) => a,
+        Err(e) => return Decision::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+    };
+    let signed = matches!(map.get("sign"), Some(Value::String(s)) if !s.is_empty());
+    if signed && !verify(&map, key) {
+        return Decision::Undecided(UnknownReason::BadSignature);
+    }
+    let result = answer.result_code.as_deref().map(str::trim).unwrap_or_default().to_ascii_uppercase();
+    match result.as_str() {
+        "SUCCESS" if signed => Decision::Success(answer),
+        "SUCCESS" => Decision::Undecided(UnknownReason::UnsignedSuccess),
+        "FAIL" | "FAILED" => Decision::Fail(answer),
+        "" if is_parameter_error(answer.return_msg.as_deref().unwrap_or_default()) => Decision::ParameterError(answer),
+        "" => Decision::Undecided(UnknownReason::Inconclusive {
+            detail: format!(
+                "no result_code (return_code {:?}, return_msg {:?})",
+                answer.return_code.as_deref().unwrap_or_default(),
+                answer.return_msg.as_deref().unwrap_or_default()
+            ),
+        }),
+        other => Decision::Undecided(UnknownReason::Inconclusive { detail: format!("result_code {other:?}") }),
+    }
+}
+
+/// channels.md §2: without `result_code`, a message that is clearly about our parameters or
+/// signature is a definitive refusal (and a configuration problem), not an Unknown.
+fn is_parameter_error(msg: &str) -> bool {
+    let lower = msg.to_lowercase();
+    ["参数", "签名", "验签", "sign", "param", "机构", "商户不存在", "门店不存在"].iter().any(|w| lower.contains(w))
+}
+
+fn refs(a: &Answer) -> Vec<ChannelRef> {
+    let mut refs = Vec::new();
+    if let Some(o) = &a.order_no {
+        refs.push(ChannelRef::new("order_no", o.clone()));
+    }
+    if let Some(t) = &a.wf_trace_no {
+        refs.push(ChannelRef::new("wf_trace_no", t.clone()));
+    }
+    for c in &a.codes {
+        refs.push(ChannelRef::new("codes", c.clone()));
+    }
+    refs
+}
+
+fn redeemed(a: &Answer) -> Redeemed {
+    Redeemed { channel_refs: refs(a), face_value: a.amount, settled: a.settle_amount, count: 1 }
+}
+
+fn refusal(a: &Answer) -> (String, String) {
+    (
+        a.return_code.clone().unwrap_or_else(|| "FAIL".to_owned()),
+        a.return_msg.clone().unwrap_or_default(),
+    )
+}
+
+/// The outcome of a `wf` answer body (2xx). `key` verifies the answer's signature.
+pub fn redeem_outcome(body: &str, key: &str) -> Outcome {
+    match decide(body, key) {
+        Decision::Success(a) => Outcome::Succeeded(redeemed(&a)),
+        Decision::Fail(a) => {
+            let (code, message) = refusal(&a);
+            Outcome::Rejected { code, message, config_error: false }
+        }
+        Decision::ParameterError(a) => {
+            let (code, message) = refusal(&a);
+            Outcome::Rejected { code, message, config_error: true }
+        }
+        Decision::Undecided(reason) => Outcome::Unknown { reason },
+    }
+}
+
+/// What a `quary` answer says about an Unknown write-off.
+pub fn query_resolution(body: &str, key: &str) -> Resolution {
+    match decide(body, key) {
+        Decision::Success(a) => Resolution::Succeeded(redeemed(&a)),
+        Decision::Fail(a) if assumed::QUERY_FAIL_MEANS_NOT_CONSUMED => {
+            let (code, message) = refusal(&a);
+            Resolution::NotConsumed { evidence: format!("quary result_code FAIL ({code}: {message})") }
+        }
+        Decision::Fail(a) | Decision::ParameterError(a) => {
+            let (code, message) = refusal(&a);
+            Resolution::StillUnknown { reason: UnknownReason::Inconclusive { detail: format!("{code}: {message}") } }
+        }
+        Decision::Undecided(reason) => Resolution::StillUnknown { reason },
+    }
+}
+
+/// The outcome of a `cancel` answer.
+pub fn cancel_outcome(body: &str, key: &str) -> CancelOutcome {
+    match decide(body, key) {
+        Decision::Success(a) => CancelOutcome::Cancelled { channel_refs: refs(&a) },
+        Decision::Fail(a) | Decision::ParameterError(a) => {
+            let (code, message) = refusal(&a);
+            CancelOutcome::Rejected { code, message }
+        }
+        Decision::Undecided(reason) => CancelOutcome::Unknown { reason },
+    }
+}

@@ -1,0 +1,257 @@
+//! 增值券 value-added coupon order notification (channels.md §1, seed 000): config, the
+//! optional signature, request validation, and the mapping of `couponsCallBack` answers.
+
+use super::signing;
+use std::collections::BTreeMap;
+
+/// channels.md §1 [assumed]: the seed documents no signature. When the channel setting
+/// turns signing on, the §7 default convention is used (MD5 over the sorted fields with
+/// `&key=`), sent in a `sign` field.
+pub fn sign(params: &BTreeMap<String, String>, key: &str) -> String {
+    signing::default_md5_sign(params, key)
+}
+
+/// Checks `params["sign"]` against [`sign`].
+pub fn verify(params: &BTreeMap<String, String>, key: &str) -> bool {
+    signing::default_md5_verify(params, key)
+}
+
+// ---------------------------------------------------------------------------------------
+// Config, the notification, and the call
+
+use super::capabilities::{Capabilities, UnknownResolution};
+use super::http::{Http, RequestBody, Timeouts};
+use super::lenient;
+use super::outcome::{Exchanged, NotifyOutcome, UnknownReason};
+use super::{ChannelError, ChannelKind, Context, RedemptionId};
+use crate::money::Fen;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Path under `base_url` (channels.md §1): `https://increment.yhtdpay.com` + this.
+pub const PATH: &str = "/couponsCallBack";
+
+/// channels.md §1 [assumed]: the content type (the seed only says JSON), the meaning of a
+/// non-`0000` `resultCode` (a definitive refusal), that a resend with the same
+/// `dealSerial` is idempotent, and the optional §7 signature in a `sign` field.
+mod assumed {
+    pub const CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+    pub const SUCCESS_CODE: &str = "0000";
+    pub const SIGN_FIELD: &str = "sign";
+}
+
+/// One product of the agreed product table (`[[channels.yhtd.products]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// `productNo`, up to 32 characters.
+    pub no: String,
+    /// `productNm`, up to 300 characters, e.g. `畅玩单人联票`.
+    pub name: String,
+    pub unit_price: Fen,
+}
+
+/// The 增值券 settings (`[channels.yhtd]`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub base_url: url::Url,
+    /// Sign notifications with the §7 default convention (off: the seed documents none).
+    pub sign: bool,
+    /// The key for `sign`; required only when signing is on.
+    pub key: Option<Secret>,
+    pub products: Vec<Product>,
+    pub timeouts: Timeouts,
+}
+
+/// Why a sale cannot be notified (channels.md §1: validated before it is stored).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotificationError {
+    #[error("{field}: must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field}: at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("consumePhone: a mainland mobile number is 11 digits starting with 1")]
+    Phone,
+    #[error("byNumber: the quantity must be at least 1 and at most 8 digits")]
+    Quantity,
+    #[error("sumMoney: the total must be positive and at most 12 digits of fen")]
+    Total,
+}
+
+/// A 增值券 order notification: the POS sold a product of the agreed table; the platform
+/// then issues the coupon to the consumer (channels.md §1). Stored in the outbox before it
+/// is sent; every resend carries the same `dealSerial`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub order_no: String,
+    pub product_no: String,
+    pub product_name: String,
+    pub consumer_name: String,
+    pub consumer_phone: String,
+    /// `dealSerial`: our id, unique per order.
+    pub deal_serial: RedemptionId,
+    pub quantity: u32,
+    pub total: Fen,
+}
+
+fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), NotificationError> {
+    if value.trim().is_empty() {
+        return Err(NotificationError::Empty { field });
+    }
+    if value.chars().count() > max {
+        return Err(NotificationError::TooLong { field, max });
+    }
+    Ok(())
+}
+
+impl Notification {
+    /// A sale of `quantity` × `product`; the order number is our id. `sumMoney` is computed
+    /// here, never typed.
+    pub fn new(
+        id: RedemptionId,
+        product: &Product,
+        consumer_name: &str,
+        consumer_phone: &str,
+        quantity: u32,
+    ) -> Result<Notification, NotificationError> {
+        let total = product
+            .unit_price
+            .0
+            .checked_mul(i64::from(quantity))
+            .map(Fen)
+            .ok_or(NotificationError::Total)?;
+        let n = Notification {
+            order_no: id.as_str().to_owned(),
+            product_no: product.no.clone(),
+            product_name: product.name.clone(),
+            consumer_name: consumer_name.trim().to_owned(),
+            consumer_phone: consumer_phone.trim().to_owned(),
+            deal_serial: id,
+            quantity,
+            total,
+        };
+        n.validate()?;
+        Ok(n)
+    }
+
+    /// The seed's rules (channels.md §1): none empty, lengths, phone, quantity ≥ 1.
+    pub fn validate(&self) -> Result<(), NotificationError> {
+        check_text("orderNo", &self.order_no, 32)?;
+        check_text("productNo", &self.product_no, 32)?;
+        check_text("productNm", &self.product_name, 300)?;
+        check_text("consumeName", &self.consumer_name, 50)?;
+        let p = self.consumer_phone.as_bytes();
+        if p.len() != 11 || p[0] != b'1' || !p.iter().all(u8::is_ascii_digit) {
+            return Err(NotificationError::Phone);
+        }
+        if self.quantity == 0 || self.quantity > 99_999_999 {
+            return Err(NotificationError::Quantity);
+        }
+        if self.total.0 <= 0 || self.total.0 > 999_999_999_999 {
+            return Err(NotificationError::Total);
+        }
+        Ok(())
+    }
+
+    /// The request fields, all strings (channels.md §1).
+    pub fn wire_fields(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("orderNo".to_owned(), self.order_no.clone()),
+            ("productNo".to_owned(), self.product_no.clone()),
+            ("productNm".to_owned(), self.product_name.clone()),
+            ("consumeName".to_owned(), self.consumer_name.clone()),
+            ("consumePhone".to_owned(), self.consumer_phone.clone()),
+            ("dealSerial".to_owned(), self.deal_serial.as_str().to_owned()),
+            ("byNumber".to_owned(), self.quantity.to_string()),
+            ("sumMoney".to_owned(), self.total.0.to_string()),
+        ])
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Yhtd {
+    config: Config,
+    http: Http,
+}
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    remote_prepare: false,
+    idempotency_key: true,
+    resend_after_unknown: true,
+    unknown_resolution: UnknownResolution::Resend,
+    history: false,
+    cancel: false,
+    multi_count: true,
+    certificates: false,
+    platforms: &[],
+    redeems_codes: false,
+};
+
+impl Yhtd {
+    pub fn new(config: Config, _ctx: Context) -> Result<Yhtd, ChannelError> {
+        if config.sign && config.key.as_ref().is_none_or(Secret::is_empty) {
+            return Err(ChannelError::Config {
+                field: "channels.yhtd.secrets".into(),
+                reason: "signing is on but no key is configured".into(),
+            });
+        }
+        let scrub = config.key.iter().cloned().collect();
+        let http = Http::new(ChannelKind::Yhtd, &config.base_url, config.timeouts, scrub)?;
+        Ok(Yhtd { config, http })
+    }
+
+    pub fn products(&self) -> &[Product] {
+        &self.config.products
+    }
+
+    /// Delivers one notification (the outbox calls this, again with the same notification
+    /// after an Unknown).
+    pub async fn notify(&self, n: &Notification) -> Result<Exchanged<NotifyOutcome>, ChannelError> {
+        n.validate().map_err(|e| ChannelError::InvalidInput { field: "notification", reason: e.to_string() })?;
+        let fields = n.wire_fields();
+        let mut body: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        if self.config.sign {
+            if let Some(key) = &self.config.key {
+                body.insert(assumed::SIGN_FIELD.into(), Value::String(sign(&fields, key.expose())));
+            }
+        }
+        let reply = self
+            .http
+            .post(PATH, RequestBody::Json { value: Value::Object(body), content_type: assumed::CONTENT_TYPE })
+            .await;
+        let outcome = match &reply.body {
+            Ok(body) => notify_outcome(body),
+            Err(reason) => NotifyOutcome::Unknown { reason: reason.clone() },
+        };
+        Ok(Exchanged::one(outcome, reply.exchange))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Answer {
+    #[serde(default, rename = "resultCode", alias = "result_code", deserialize_with = "lenient::text")]
+    result_code: Option<String>,
+    #[serde(default, rename = "resultMsg", alias = "result_msg", deserialize_with = "lenient::text")]
+    result_msg: Option<String>,
+}
+
+/// `{"resultCode":"0000","resultMsg":"成功"}` → Delivered; another code → Rejected; no code
+/// → Unknown (channels.md §1).
+pub fn notify_outcome(body: &str) -> NotifyOutcome {
+    let a: Answer = match lenient::decode(body) {
+        Ok(a) => a,
+        Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
+            return NotifyOutcome::Unknown { reason: UnknownReason::NotJson }
+        }
+        Err(e) => {
+            return NotifyOutcome::Unknown { reason: UnknownReason::Undecodable { field: e.field, message: e.message } }
+        }
+    };
+    match a.result_code.as_deref().map(str::trim) {
+        Some(assumed::SUCCESS_CODE) => NotifyOutcome::Delivered,
+        Some(code) => NotifyOutcome::Rejected { code: code.to_owned(), message: a.result_msg.unwrap_or_default() },
+        None => NotifyOutcome::Unknown {
+            reason: UnknownReason::Inconclusive { detail: "no resultCode".into() },
+        },
+    }
+}

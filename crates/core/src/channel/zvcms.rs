@@ -1,0 +1,410 @@
+//! 智迈 zvcms member coupons (channels.md §3, seed 002): config, the envelope `Token`,
+//! wire types, quirk-tolerant decoding and the outcome mapping.
+
+use super::signing;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha1::Sha1;
+
+/// Which names the Token content uses. channels.md §3: whether v2 signs with lower-camel
+/// names or the PascalCase envelope names is unknown, so it is a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenNaming {
+    /// `grantCode`, `nonce`, `openId`, `timestamp` (what the public client code does).
+    #[default]
+    LowerCamel,
+    /// `GrantCode`, `Nonce`, `OpenId`, `Timestamp` (the envelope's own names).
+    PascalCase,
+}
+
+/// The envelope Token (channels.md §3 [verified]): `grantCode`, `nonce`, `openId`,
+/// `timestamp` (business params are not signed), sorted, joined `k=v&…`, HMAC-SHA1 keyed
+/// with the merchant secret, standard Base64, then URL-escaped; the escaped text is what
+/// goes into the JSON `Token` field.
+pub fn token(
+    secret: &str,
+    open_id: &str,
+    grant_code: &str,
+    timestamp: &str,
+    nonce: &str,
+    naming: TokenNaming,
+) -> String {
+    let names = match naming {
+        TokenNaming::LowerCamel => ["grantCode", "nonce", "openId", "timestamp"],
+        TokenNaming::PascalCase => ["GrantCode", "Nonce", "OpenId", "Timestamp"],
+    };
+    let content = signing::sorted_join([
+        (names[0], grant_code),
+        (names[1], nonce),
+        (names[2], open_id),
+        (names[3], timestamp),
+    ]);
+    // HMAC accepts a key of any length, so `new_from_slice` cannot fail here.
+    let mut mac = <Hmac<Sha1> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(content.as_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    url_escape_base64(&b64)
+}
+
+/// Checks a received `Token` (escaped, as it appears in the JSON) in constant time. An
+/// unescaped Base64 token is accepted too: clients disagree on whether to escape.
+pub fn verify_token(
+    received: &str,
+    secret: &str,
+    open_id: &str,
+    grant_code: &str,
+    timestamp: &str,
+    nonce: &str,
+    naming: TokenNaming,
+) -> bool {
+    let expected = token(secret, open_id, grant_code, timestamp, nonce, naming);
+    let received = url_escape_base64(received.trim());
+    signing::bytes_eq(expected.as_bytes(), received.as_bytes())
+}
+
+/// Standard Base64 uses only `A–Z a–z 0–9 + / =`; the three non-alphanumerics are the only
+/// characters URL escaping changes, so this is the full escape for this alphabet.
+fn url_escape_base64(b64: &str) -> String {
+    b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+}
+
+// ---------------------------------------------------------------------------------------
+// Config and calls
+
+use super::business_time::unix_seconds_text;
+use super::capabilities::{Capabilities, UnknownResolution};
+use super::http::{Http, RequestBody, Timeouts};
+use super::lenient;
+use super::nonce;
+use super::outcome::{ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason};
+use super::preview::{Preview, Warning};
+use super::{ChannelError, ChannelKind, Context, CouponCode};
+use crate::money::Fen;
+use crate::secret::Secret;
+use serde_json::{json, Map, Value};
+
+/// Path under `base_url` (channels.md §3): `http://openapi.zvcms.com` + `/api/v2`.
+pub const PATH: &str = "/api/v2";
+/// The redeem action; the typo is the real name (channels.md §3).
+pub const REDEEM_ACTION: &str = "communal.user.coupons-vertify";
+/// The preview action, also used to settle an Unknown (channels.md §3 [doc]).
+pub const DETAIL_ACTION: &str = "coupon.off-coupon";
+
+/// channels.md §3 [assumed]: what the seed and the public pages leave open.
+mod assumed {
+    /// The scanned code goes into `couponsCardList` as a JSON array of strings (the table
+    /// says array; codes may exceed 15 digits so they are never sent as numbers).
+    pub const CODE_LIST_AS_STRINGS: bool = true;
+    /// `useCount` makes the vendor treat the call as a 次券 write-off, so it is sent only
+    /// when more than one use is consumed.
+    pub fn use_count(count: u32) -> Option<u32> {
+        (count > 1).then_some(count)
+    }
+    /// `coupon.amount` is a money amount in 元 as text when `coupon_type` is 0.
+    pub const COUPON_AMOUNT_IN_YUAN: bool = true;
+    /// Codes that mean "try again later" rather than a business answer.
+    pub const RETRY_CODES: [&str; 2] = ["110004", "110007"];
+    pub const RETRY_WORDS: [&str; 3] = ["验签", "限流", "繁忙"];
+    /// `Nonce` length in digits (a random positive integer).
+    pub const NONCE_DIGITS: usize = 9;
+}
+
+/// A 智迈 merchant's settings (`[channels.zvcms]`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Everything before `/api/v2`: `http://openapi.zvcms.com`, or the sandbox.
+    pub base_url: url::Url,
+    /// `OpenId` (密钥Id).
+    pub open_id: String,
+    /// `GrantCode` (授权code).
+    pub grant_code: String,
+    /// The merchant secret keying the Token HMAC.
+    pub secret: Secret,
+    /// `ext.multiStoreMark`, the store code sent on every POS request (channels.md §3).
+    pub store_mark: Option<String>,
+    /// `ext.multiStoreId`, when the vendor assigned one.
+    pub store_id: Option<String>,
+    pub token_naming: TokenNaming,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone)]
+pub struct Zvcms {
+    config: Config,
+    http: Http,
+    ctx: Context,
+}
+
+pub const CAPABILITIES: Capabilities = Capabilities {
+    remote_prepare: true,
+    idempotency_key: true,
+    resend_after_unknown: true,
+    unknown_resolution: UnknownResolution::CouponState,
+    history: false,
+    cancel: false,
+    multi_count: true,
+    certificates: false,
+    platforms: &[],
+    redeems_codes: true,
+};
+
+impl Zvcms {
+    pub fn new(config: Config, ctx: Context) -> Result<Zvcms, ChannelError> {
+        let http = Http::new(ChannelKind::Zvcms, &config.base_url, config.timeouts, vec![config.secret.clone()])?;
+        Ok(Zvcms { config, http, ctx })
+    }
+
+    pub async fn prepare(&self, code: &CouponCode) -> Result<Exchanged<Prepared>, ChannelError> {
+        let reply = self.send(DETAIL_ACTION, json!({ "code": code.as_str() })).await;
+        let prepared = match &reply.body {
+            Ok(body) => prepare_answer(body, code, self.ctx.zone),
+            Err(reason) => Prepared::Unknown { reason: reason.clone() },
+        };
+        Ok(Exchanged::one(prepared, reply.exchange))
+    }
+
+    pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
+        if req.count == 0 {
+            return Err(ChannelError::InvalidInput { field: "count", reason: "at least one use".into() });
+        }
+        let mut ext = Map::new();
+        // channels.md §3: 3 = pos.
+        ext.insert("channelType".into(), json!(3));
+        if let Some(mark) = &self.config.store_mark {
+            ext.insert("multiStoreMark".into(), json!(mark));
+        }
+        if let Some(id) = &self.config.store_id {
+            ext.insert("multiStoreId".into(), json!(id));
+        }
+        ext.insert("orderNo".into(), json!(req.id.as_str()));
+        let code_list = if assumed::CODE_LIST_AS_STRINGS { json!([req.code.as_str()]) } else { json!(req.code.as_str()) };
+        let mut params = Map::new();
+        params.insert("bizId".into(), json!(req.id.as_str()));
+        params.insert("couponsCardList".into(), code_list);
+        // channels.md §3: type 1 = the list holds scanned write-off codes (what a POS sends).
+        params.insert("type".into(), json!(1));
+        params.insert("ext".into(), Value::Object(ext));
+        if let Some(n) = assumed::use_count(req.count) {
+            params.insert("useCount".into(), json!(n));
+        }
+        if let Some(a) = req.order_amount {
+            params.insert("orderAmount".into(), json!(a.0));
+        }
+        let reply = self.send(REDEEM_ACTION, Value::Object(params)).await;
+        let outcome = match &reply.body {
+            Ok(body) => redeem_outcome(body, req),
+            Err(reason) => Outcome::unknown(reason.clone()),
+        };
+        Ok(Exchanged::one(outcome, reply.exchange))
+    }
+
+    /// Reads the coupon's state again (channels.md §3: "status 1 after our attempt →
+    /// Succeeded").
+    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+        let reply = self.send(DETAIL_ACTION, json!({ "code": req.code.as_str() })).await;
+        let resolution = match &reply.body {
+            Ok(body) => coupon_resolution(body, req),
+            Err(reason) => Resolution::StillUnknown { reason: reason.clone() },
+        };
+        Ok(Exchanged::one(resolution, reply.exchange))
+    }
+
+    /// The envelope with a fresh `Timestamp` and `Nonce` (so a retry is never a replay)
+    /// and its Token.
+    async fn send(&self, action: &str, params: Value) -> super::http::Reply {
+        let timestamp = unix_seconds_text(self.ctx.clock.now_ms());
+        let nonce = nonce::digits(assumed::NONCE_DIGITS);
+        let c = &self.config;
+        let token = token(c.secret.expose(), &c.open_id, &c.grant_code, &timestamp, &nonce, c.token_naming);
+        let envelope = json!({
+            "OpenId": c.open_id,
+            "GrantCode": c.grant_code,
+            "Token": token,
+            "Timestamp": timestamp,
+            "Nonce": nonce,
+            "Action": action,
+            "Params": params,
+        });
+        self.http.post(PATH, RequestBody::Json { value: envelope, content_type: "application/json" }).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire types and decoding
+
+/// `{status, code, message, data}` (channels.md §3). `status` as `true` or `"true"`, `code`
+/// as `0` or `"0"` or a text.
+#[derive(Debug, serde::Deserialize)]
+#[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
+struct Envelope<T> {
+    #[serde(default, deserialize_with = "lenient::flag")]
+    status: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::text")]
+    code: Option<String>,
+    #[serde(default, alias = "msg", deserialize_with = "lenient::text")]
+    message: Option<String>,
+    #[serde(default, deserialize_with = "lenient::record")]
+    data: Option<T>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RedeemData {
+    /// A string in requests, an int in responses (channels.md §3).
+    #[serde(default, alias = "biz_id", deserialize_with = "lenient::text")]
+    #[serde(rename = "bizId")]
+    biz_id: Option<String>,
+    /// A list or the string `"[390962138708451328]"` (channels.md §3).
+    #[serde(default, rename = "cardIdList", alias = "card_id_list", deserialize_with = "lenient::texts")]
+    card_ids: Vec<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct UserCoupon {
+    /// 0 unused, 1 used, 2 locked.
+    #[serde(default, deserialize_with = "lenient::int")]
+    status: Option<i64>,
+    #[serde(default, alias = "startAt", deserialize_with = "lenient::int")]
+    start_at: Option<i64>,
+    #[serde(default, alias = "endAt", deserialize_with = "lenient::int")]
+    end_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::record")]
+    coupon: Option<CouponInfo>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct CouponInfo {
+    #[serde(default, deserialize_with = "lenient::text")]
+    title: Option<String>,
+    /// Money or discount, as text (channels.md §3).
+    #[serde(default, deserialize_with = "lenient::text")]
+    amount: Option<String>,
+    /// 0 fixed amount, 1 discount.
+    #[serde(default, alias = "couponType", deserialize_with = "lenient::int")]
+    coupon_type: Option<i64>,
+}
+
+/// What an envelope says, before the action's own meaning.
+enum Verdict<T> {
+    Ok(Option<T>),
+    Refused { code: String, message: String },
+    Undecided(UnknownReason),
+}
+
+fn verdict<T: serde::de::DeserializeOwned>(body: &str) -> Verdict<T> {
+    let env: Envelope<T> = match lenient::decode(body) {
+        Ok(e) => e,
+        Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
+            return Verdict::Undecided(UnknownReason::NotJson);
+        }
+        Err(e) => return Verdict::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+    };
+    let code = env.code.unwrap_or_default().trim().to_owned();
+    let message = env.message.unwrap_or_default();
+    let busy = assumed::RETRY_CODES.contains(&code.as_str()) || assumed::RETRY_WORDS.iter().any(|w| message.contains(w));
+    // channels.md §3: succeeded only when code is 0 AND status is truthy.
+    if code == "0" && env.status == Some(true) {
+        return Verdict::Ok(env.data);
+    }
+    if busy {
+        return Verdict::Undecided(UnknownReason::ChannelBusy { code, message });
+    }
+    match env.status {
+        // The seed's exception example: status true with a business code.
+        Some(true) if !code.is_empty() => Verdict::Refused { code, message },
+        // status false carries a system error code (channels.md §3).
+        Some(false) => Verdict::Undecided(UnknownReason::ChannelBusy { code, message }),
+        _ => Verdict::Undecided(UnknownReason::Inconclusive {
+            detail: format!("status {:?}, code {code:?}, message {message:?}", env.status),
+        }),
+    }
+}
+
+/// The outcome of a `coupons-vertify` answer body for the request that was sent.
+pub fn redeem_outcome(body: &str, req: &RedeemRequest) -> Outcome {
+    match verdict::<RedeemData>(body) {
+        Verdict::Ok(data) => {
+            let mut refs = Vec::new();
+            let (biz_id, card_ids) = match data {
+                Some(d) => (d.biz_id, d.card_ids),
+                None => (None, Vec::new()),
+            };
+            // The reversal (冲正) uses the returned bizId (channels.md §3), so keep it; ours
+            // when the answer omits it.
+            refs.push(ChannelRef::new("bizId", biz_id.unwrap_or_else(|| req.id.as_str().to_owned())));
+            for id in card_ids {
+                refs.push(ChannelRef::new("cardId", id));
+            }
+            Outcome::Succeeded(Redeemed { channel_refs: refs, face_value: None, settled: None, count: req.count })
+        }
+        Verdict::Refused { code, message } => Outcome::rejected(code, message),
+        Verdict::Undecided(reason) => Outcome::unknown(reason),
+    }
+}
+
+fn unix_text(zone: super::BusinessZone, secs: Option<i64>) -> Option<String> {
+    secs.filter(|s| *s > 0).map(|s| zone.dashed(s.saturating_mul(1000)))
+}
+
+/// The preview from a `coupon.off-coupon` answer.
+pub fn prepare_answer(body: &str, code: &CouponCode, zone: super::BusinessZone) -> Prepared {
+    match verdict::<UserCoupon>(body) {
+        Verdict::Ok(None) => Prepared::Unknown {
+            reason: UnknownReason::Inconclusive { detail: "success without the coupon".into() },
+        },
+        Verdict::Ok(Some(c)) => match c.status {
+            Some(0) | None => {
+                let mut p = Preview::bare(code.clone());
+                if let Some(info) = &c.coupon {
+                    p.name = info.title.clone();
+                    if assumed::COUPON_AMOUNT_IN_YUAN && info.coupon_type == Some(0) {
+                        p.face_value = info.amount.as_deref().and_then(|a| Fen::from_yuan_str(a).ok());
+                    }
+                }
+                p.valid_from = unix_text(zone, c.start_at);
+                p.valid_until = unix_text(zone, c.end_at);
+                p.redeemable_count = Some(1);
+                p.warnings.push(Warning::UndoIsManual);
+                Prepared::Ready(p)
+            }
+            Some(1) => Prepared::Rejected { code: "used".into(), message: "券已使用".into(), config_error: false },
+            Some(2) => Prepared::Rejected { code: "locked".into(), message: "券已锁定".into(), config_error: false },
+            Some(other) => Prepared::Unknown {
+                reason: UnknownReason::Inconclusive { detail: format!("coupon status {other}") },
+            },
+        },
+        Verdict::Refused { code, message } => Prepared::Rejected { code, message, config_error: false },
+        Verdict::Undecided(reason) => Prepared::Unknown { reason },
+    }
+}
+
+/// What a `coupon.off-coupon` answer says about an Unknown redemption of `req`. Used
+/// after our attempt → Succeeded; still unused → not consumed, unless several uses were
+/// asked for (a partly used 次券 still reads as unused, so that proves nothing).
+pub fn coupon_resolution(body: &str, req: &RedeemRequest) -> Resolution {
+    match verdict::<UserCoupon>(body) {
+        Verdict::Ok(Some(c)) => match c.status {
+            Some(1) => Resolution::Succeeded(Redeemed {
+                channel_refs: vec![ChannelRef::new("bizId", req.id.as_str())],
+                face_value: None,
+                settled: None,
+                count: req.count,
+            }),
+            Some(0) if req.count <= 1 => {
+                Resolution::NotConsumed { evidence: "coupon.off-coupon status 0 (unused) after the attempt".into() }
+            }
+            other => Resolution::StillUnknown {
+                reason: UnknownReason::Inconclusive { detail: format!("coupon status {other:?}") },
+            },
+        },
+        Verdict::Ok(None) => Resolution::StillUnknown {
+            reason: UnknownReason::Inconclusive { detail: "success without the coupon".into() },
+        },
+        Verdict::Refused { code, message } => Resolution::StillUnknown {
+            reason: UnknownReason::Inconclusive { detail: format!("{code}: {message}") },
+        },
+        Verdict::Undecided(reason) => Resolution::StillUnknown { reason },
+    }
+}

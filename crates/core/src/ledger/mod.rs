@@ -1,0 +1,1 @@
+//! The SQLite redemption log. (Being built: see issue 4.)

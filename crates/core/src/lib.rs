@@ -1,0 +1,12 @@
+//! RedeemDesk's core: everything that is not a window. Channels, the ledger, the use cases
+//! and the pieces they share. This crate must never depend on `tauri` (or wry, tao, webkit):
+//! the CLI, the sandbox tests and the benchmarks run it without a window.
+
+pub mod app_info;
+pub mod channel;
+pub mod clock;
+pub mod config;
+pub mod data_dir;
+pub mod ledger;
+pub mod money;
+pub mod secret;

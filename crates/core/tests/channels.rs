@@ -1,0 +1,9 @@
+//! The channels' integration tests (issue 3): signing golden vectors, the seeds' own
+//! examples decoded into outcomes, decoder property tests, configuration loading, the
+//! HTTP policy against a local responder, and the no-secrets-in-logs check.
+
+#[path = "channels/support.rs"]
+mod support;
+
+#[path = "channels/signing.rs"]
+mod signing;

@@ -1,0 +1,229 @@
+//! The end-to-end harness: starts `tauri-driver` (which starts WebKitWebDriver, which starts
+//! the real app binary) in a process group of its own, opens a WebDriver session on the app
+//! and stops the whole group by its id when the test ends, pass or fail. Needs a display
+//! (`make e2e` runs the tests under `xvfb-run` and a private D-Bus session).
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// How long the app may take from launch to a ready screen (a debug build on a busy
+/// 2-core machine is slow to start; a healthy one answers in well under a second).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The app binary under test: `$REDEEMDESK_APP_BIN`, or the workspace's debug build.
+pub fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("REDEEMDESK_APP_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("debug/redeemdesk")
+}
+
+/// Where screenshots go: `target/e2e/` at the workspace root.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e must be creatable");
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// One running app with a WebDriver session on it.
+pub struct Desk {
+    pub client: Client,
+    driver_group: Pid,
+    pub data_dir: PathBuf,
+}
+
+/// How to launch the app.
+pub struct Launch {
+    pub data_dir: PathBuf,
+    /// Run the app through a wrapper that writes its exit code to this file (the driver
+    /// itself never reports the application's exit status).
+    pub exit_code_file: Option<PathBuf>,
+}
+
+impl Desk {
+    /// Starts the driver and the app, and waits until the UI says it is ready
+    /// (`body[data-ready]`).
+    pub async fn launch(launch: Launch) -> Desk {
+        let port = free_port();
+        let native_port = free_port();
+        let application = match &launch.exit_code_file {
+            None => app_binary(),
+            Some(exit_file) => write_exit_code_wrapper(&launch.data_dir, exit_file),
+        };
+        let mut cmd = tokio::process::Command::new(tauri_driver());
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("REDEEMDESK_DATA_DIR", &launch.data_dir)
+        .env("REDEEMDESK_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .process_group(0)
+        .kill_on_drop(false);
+        let child = cmd
+            .spawn()
+            .expect("tauri-driver must start (make e2e installs it)");
+        let driver_group = Pid::from_raw(child.id().expect("driver pid") as i32);
+        // From here on, a panic must still stop the driver: the guard does it.
+        let guard = GroupGuard(Some(driver_group));
+        wait_for_port(port).await;
+
+        let caps: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_value(serde_json::json!({
+                "tauri:options": { "application": application }
+            }))
+            .expect("capabilities are a JSON object");
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a WebDriver session on the app");
+        client
+            .wait()
+            .at_most(READY_TIMEOUT)
+            .for_element(Locator::Css("body[data-ready]"))
+            .await
+            .expect("the UI reports ready within the timeout");
+        std::mem::forget(guard);
+        Desk {
+            client,
+            driver_group,
+            data_dir: launch.data_dir,
+        }
+    }
+
+    /// Text of the first element matching `css`.
+    pub async fn text(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} must exist: {e}"))
+            .text()
+            .await
+            .expect("element text")
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} must exist: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{css} must be clickable: {e}"));
+    }
+
+    /// Saves a screenshot as `target/e2e/<name>.png` after two animation frames, so the
+    /// picture shows the DOM as it is now and not a frame behind.
+    pub async fn screenshot(&self, name: &str) -> PathBuf {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await
+            .expect("animation frames run");
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("screenshot written");
+        path
+    }
+
+    /// Ends the session (the driver closes the app) and stops the driver's process group.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
+        stop_group(self.driver_group).await;
+    }
+}
+
+/// Stops a process group on drop, for the panics between spawning and a ready session.
+struct GroupGuard(Option<Pid>);
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(g) = self.0.take() {
+            let _ = killpg(g, Signal::SIGKILL);
+        }
+    }
+}
+
+async fn stop_group(group: Pid) {
+    let _ = killpg(group, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        // killpg with no signal tells whether any process of the group is left.
+        if killpg(group, None).is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = killpg(group, Signal::SIGKILL);
+}
+
+fn tauri_driver() -> PathBuf {
+    std::env::var_os("TAURI_DRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+async fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("tauri-driver did not listen on port {port} within 20 s");
+}
+
+/// A shell wrapper that runs the app and records its exit status. It forwards TERM to the
+/// app so that a driver stopping the wrapper also stops the app.
+fn write_exit_code_wrapper(dir_hint: &Path, exit_file: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = exit_file.parent().unwrap_or(dir_hint);
+    let wrapper = parent.join("redeemdesk-wrapper.sh");
+    let script = format!(
+        "#!/bin/sh\n\"{app}\" \"$@\" &\nchild=$!\ntrap 'kill -TERM $child' TERM INT\nwait $child\necho $? > \"{exit}\"\n",
+        app = app_binary().display(),
+        exit = exit_file.display()
+    );
+    std::fs::write(&wrapper, script).expect("wrapper written");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+        .expect("wrapper executable");
+    wrapper
+}
+
+/// Waits for a file to appear and returns its trimmed content.
+pub async fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(s) = std::fs::read_to_string(path) {
+            if !s.trim().is_empty() {
+                return Some(s.trim().to_owned());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}

@@ -1,0 +1,255 @@
+//! Issue 2 end to end: the real window on the cashier screen, the IPC round trip, the
+//! language switch, the start-up failure page, and the single instance per data directory.
+
+use fantoccini::Locator;
+use redeemdesk_e2e::{app_binary, wait_for_file, Desk, Launch};
+use std::time::Duration;
+
+async fn launch_fresh() -> (Desk, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::launch(Launch {
+        data_dir: tmp.path().join("data"),
+        exit_code_file: None,
+    })
+    .await;
+    (desk, tmp)
+}
+
+#[tokio::test]
+async fn the_window_opens_on_the_cashier_screen_with_the_code_field_focused() {
+    let (desk, _tmp) = launch_fresh().await;
+    let c = &desk.client;
+    assert_eq!(
+        c.title().await.unwrap(),
+        "核销台 RedeemDesk",
+        "the window title names the product"
+    );
+    assert_eq!(
+        c.execute("return document.body.dataset.ready", vec![])
+            .await
+            .unwrap(),
+        "cashier",
+        "a healthy start shows the cashier screen"
+    );
+    let focused = c
+        .execute(
+            "return document.activeElement && document.activeElement.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        focused, "code-input",
+        "the scanner types into the focused code field"
+    );
+    let channels = c
+        .find_all(Locator::Css("#channel-chooser .channel"))
+        .await
+        .unwrap();
+    let mut labels = Vec::new();
+    for b in &channels {
+        labels.push(b.text().await.unwrap());
+    }
+    let joined = labels.join("|");
+    for name in ["收呗", "智迈", "联拓富", "通联", "增值券"] {
+        assert!(joined.contains(name), "the chooser shows {name}: {joined}");
+    }
+    assert!(
+        joined.contains("F1") && joined.contains("F5"),
+        "each channel shows its key: {joined}"
+    );
+    assert_eq!(
+        desk.text("#mode-badge").await,
+        "沙箱 SANDBOX",
+        "a fresh install runs in sandbox mode"
+    );
+    assert_eq!(
+        desk.text("#result-text").await,
+        "请扫码或输入券码，按 Enter 查询",
+        "the result panel starts empty"
+    );
+    assert_eq!(
+        desk.text("#recent-empty").await,
+        "本班次暂无核销记录",
+        "no attempts yet this shift"
+    );
+    assert_eq!(c.windows().await.unwrap().len(), 1, "one window");
+    let shot = desk.screenshot("cashier").await;
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a real screenshot, not a blank"
+    );
+
+    // F3 picks 联拓富 from the keyboard alone; F4 twice cycles 通联's platform.
+    let input = c.find(Locator::Id("code-input")).await.unwrap();
+    input.send_keys("\u{E033}").await.unwrap(); // F3
+    assert!(
+        desk.text("#channel-chooser .channel.active")
+            .await
+            .contains("联拓富"),
+        "F3 chooses 联拓富"
+    );
+    input.send_keys("\u{E034}").await.unwrap(); // F4
+    input.send_keys("\u{E034}").await.unwrap(); // F4 again
+    assert!(
+        desk.text("#channel-chooser .channel.active")
+            .await
+            .contains("通联·抖音"),
+        "F4 again cycles 美团 → 抖音"
+    );
+    desk.close().await;
+}
+
+#[tokio::test]
+async fn app_info_round_trips_through_the_ipc_and_shows_in_the_about_box() {
+    let (desk, _tmp) = launch_fresh().await;
+    let c = &desk.client;
+    let info = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke('app_info').then(done, (e) => done({error: e}));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        info["mode"], "sandbox",
+        "the Rust side reports sandbox mode: {info}"
+    );
+    assert_eq!(
+        info["version"],
+        env!("CARGO_PKG_VERSION"),
+        "the version comes from Cargo: {info}"
+    );
+    let data_dir = desk.data_dir.display().to_string();
+    assert_eq!(
+        info["data_dir"],
+        data_dir.as_str(),
+        "REDEEMDESK_DATA_DIR is honoured: {info}"
+    );
+
+    desk.click("#about-open").await;
+    assert_eq!(
+        desk.text("[data-testid=about-version]").await,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(desk.text("[data-testid=about-data-dir]").await, data_dir);
+    desk.screenshot("about").await;
+    assert!(
+        desk.data_dir.join("logs").is_dir(),
+        "the daily log file lives in the data directory"
+    );
+    desk.close().await;
+}
+
+#[tokio::test]
+async fn the_language_switch_changes_the_visible_strings_and_back() {
+    let (desk, _tmp) = launch_fresh().await;
+    assert_eq!(
+        desk.text("label[for=code-input]").await,
+        "扫码或输入券码",
+        "Chinese by default"
+    );
+    desk.click("#lang-toggle").await;
+    assert_eq!(
+        desk.text("label[for=code-input]").await,
+        "Scan or type a coupon code"
+    );
+    assert!(
+        desk.text("#channel-chooser").await.contains("Shoubei"),
+        "channel names switch too"
+    );
+    assert_eq!(desk.text("#mode-badge").await, "SANDBOX 沙箱");
+    desk.screenshot("cashier-en").await;
+    desk.click("#lang-toggle").await;
+    assert_eq!(
+        desk.text("label[for=code-input]").await,
+        "扫码或输入券码",
+        "and back to Chinese"
+    );
+    desk.close().await;
+}
+
+#[tokio::test]
+async fn a_data_directory_that_cannot_be_used_shows_a_clear_message_and_exits_non_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A file where the data directory should be: the same for root and for a normal user
+    // (permission bits do not stop root, so they cannot make this test honest in CI).
+    let blocked = tmp.path().join("data");
+    std::fs::write(&blocked, b"not a directory").unwrap();
+    let exit_file = tmp.path().join("exit-code");
+    let desk = Desk::launch(Launch {
+        data_dir: blocked.clone(),
+        exit_code_file: Some(exit_file.clone()),
+    })
+    .await;
+    let c = &desk.client;
+    assert_eq!(
+        c.execute("return document.body.dataset.ready", vec![])
+            .await
+            .unwrap(),
+        "fatal",
+        "the failure page, not the cashier screen"
+    );
+    let zh = desk.text("[data-testid=fatal-reason-zh]").await;
+    let en = desk.text("[data-testid=fatal-reason-en]").await;
+    assert!(zh.contains("数据目录"), "a Chinese reason first: {zh}");
+    assert!(en.contains("data directory"), "and English too: {en}");
+    let detail = desk.text("[data-testid=fatal-detail]").await;
+    assert!(
+        detail.contains(&blocked.display().to_string()),
+        "the detail names the path: {detail}"
+    );
+    desk.screenshot("fatal-data-dir").await;
+    // The app exits while the driver is still waiting for the click to finish, so the
+    // driver may report an error: the exit-code file is the evidence that counts.
+    let quit = desk
+        .client
+        .find(Locator::Css("[data-testid=fatal-quit]"))
+        .await
+        .unwrap();
+    let _ = quit.click().await;
+    let code = wait_for_file(&exit_file, Duration::from_secs(20)).await;
+    assert_eq!(
+        code.as_deref(),
+        Some("2"),
+        "the process exits with the fatal code"
+    );
+    assert_eq!(
+        std::fs::read(&blocked).unwrap(),
+        b"not a directory",
+        "what was there is untouched"
+    );
+    desk.close().await;
+}
+
+#[tokio::test]
+async fn a_second_launch_on_the_same_data_focuses_the_first_window_instead_of_opening_one() {
+    let (desk, _tmp) = launch_fresh().await;
+    let mut second = tokio::process::Command::new(app_binary())
+        .env("REDEEMDESK_DATA_DIR", &desk.data_dir)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the second launch starts");
+    let status = tokio::time::timeout(Duration::from_secs(30), second.wait()).await;
+    let Ok(Ok(status)) = status else {
+        let _ = second.kill().await;
+        desk.close().await;
+        panic!("the second launch must hand over to the first and exit, not open a window");
+    };
+    assert!(status.success(), "handing over is not an error: {status}");
+    assert_eq!(
+        desk.client.windows().await.unwrap().len(),
+        1,
+        "still exactly one window"
+    );
+    assert_eq!(
+        desk.client
+            .execute("return document.body.dataset.ready", vec![])
+            .await
+            .unwrap(),
+        "cashier",
+        "the first desk keeps working"
+    );
+    desk.close().await;
+}

@@ -1,0 +1,153 @@
+//! One emulator per channel, each under its `ChannelKind::as_str()` path prefix, sharing
+//! the state in [`Shared`]. Each module owns its wire format (channels.md §1–5) including
+//! the quirks its answers carry; this module holds what they share: the clock, the fault
+//! decision and the small JSON/text helpers.
+
+pub mod allinpay;
+pub mod liantuofu;
+pub mod shoubei;
+pub mod yhtd;
+pub mod zvcms;
+
+use crate::demo::DemoData;
+use crate::fault::{FaultBook, Operation, Strike};
+use crate::store::bytes_body::AnswerBytes;
+use crate::store::Store;
+use redeemdesk_core::channel::zvcms::TokenNaming;
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::clock::{Clock, UnixMs};
+use redeemdesk_core::money::Fen;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The state every emulator shares.
+pub struct Shared {
+    pub store: Mutex<Store>,
+    pub faults: FaultBook,
+    pub demo: DemoData,
+    pub clock: Arc<dyn Clock>,
+    pub fault_delay: Duration,
+    pub zvcms_naming: TokenNaming,
+    /// zvcms `(Nonce, Timestamp)` pairs already seen: a repeat is a replayed request.
+    pub zvcms_nonces: Mutex<HashSet<(String, String)>>,
+}
+
+impl Shared {
+    pub fn now_ms(&self) -> UnixMs {
+        self.clock.now_ms()
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // Handlers never panic while holding the store; if one did, the data is still the
+        // best account of what happened, so keep serving it.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The fault for this request: a run-time rule first, else — for a first (not
+    /// replayed) redemption — the fault the demo data gives the code.
+    pub fn strike(
+        &self,
+        channel: ChannelKind,
+        operation: Operation,
+        codes: &[&str],
+        replay: bool,
+    ) -> Option<Strike> {
+        if let Some(strike) = self.faults.take(channel, operation, codes, self.fault_delay) {
+            return Some(strike);
+        }
+        if operation != Operation::Redeem || replay {
+            return None;
+        }
+        let store = self.store();
+        codes
+            .iter()
+            .find_map(|code| store.demo_fault(channel, code))
+            .map(|fault| Strike {
+                fault,
+                delay: self.fault_delay,
+            })
+    }
+}
+
+/// A JSON answer, 200, as the vendors send it.
+pub fn json_answer(value: &Value) -> AnswerBytes {
+    AnswerBytes {
+        status: 200,
+        content_type: "application/json;charset=UTF-8",
+        body: serde_json::to_vec(value).unwrap_or_default(),
+    }
+}
+
+/// A JSON value read as text: strings raw, numbers and booleans as their text, `null` as
+/// absent. Requests are read tolerantly, as channels.md §0 asks of our own decoding.
+pub fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Non-empty text of a field.
+pub fn field(map: &Map<String, Value>, key: &str) -> Option<String> {
+    text(map.get(key)).filter(|s| !s.trim().is_empty())
+}
+
+/// A count field holding something that is not a non-negative integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotACount;
+
+/// A count from a field that may be a number, a string or absent.
+pub fn count_field(map: &Map<String, Value>, key: &str) -> Result<Option<u32>, NotACount> {
+    match field(map, key) {
+        None => Ok(None),
+        Some(t) => t.trim().parse::<u32>().map(Some).map_err(|_| NotACount),
+    }
+}
+
+/// 元 as the shortest decimal text (`"0.1"`, `"128"`, `"12.5"`), as the allinpay seed
+/// writes `couponValue`.
+pub fn yuan_text(fen: Fen) -> String {
+    let full = fen.to_yuan_string();
+    let trimmed = full.trim_end_matches('0').trim_end_matches('.');
+    trimmed.to_owned()
+}
+
+/// 元 as a JSON number (allinpay's `Bigdecimal` fields). Built from the decimal text, so
+/// it prints exactly as written (`0.1`, not `0.1000000000000000055`).
+pub fn yuan_number(fen: Fen) -> Value {
+    serde_json::from_str::<Value>(&yuan_text(fen)).unwrap_or(Value::Null)
+}
+
+/// Parses a JSON object body; `None` when it is not one.
+pub fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// Parses a form-urlencoded body into sorted pairs (a repeated key keeps its last value).
+pub fn form(body: &[u8]) -> Option<std::collections::BTreeMap<String, String>> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()
+        .map(|pairs| pairs.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yuan_texts_are_as_short_as_the_seed_writes_them() {
+        assert_eq!(yuan_text(Fen(10)), "0.1");
+        assert_eq!(yuan_text(Fen(12800)), "128");
+        assert_eq!(yuan_text(Fen(1250)), "12.5");
+        assert_eq!(yuan_text(Fen(5)), "0.05");
+        assert_eq!(yuan_number(Fen(10)).to_string(), "0.1", "no binary noise in a number");
+    }
+}

@@ -1,0 +1,40 @@
+//! The control endpoints under `/_control` for tests and demos driven from outside the
+//! process (the Rust API on `RunningSandbox` does the same in-process):
+//! `POST /_control/faults` adds a [`FaultRule`] (`{channel, code?, fault, times?,
+//! operation?, delay_ms?}`), `GET` lists the pending rules, `DELETE` clears them;
+//! `GET /_control/ground-truth` returns every committed consumption and notification.
+
+use crate::channels::Shared;
+use crate::fault::FaultRule;
+use crate::store::GroundTruth;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/_control/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_control/ground-truth", get(ground_truth))
+}
+
+async fn add_fault(State(shared): State<Arc<Shared>>, Json(rule): Json<FaultRule>) -> Json<serde_json::Value> {
+    shared.faults.add(rule);
+    Json(serde_json::json!({ "ok": true }))
+}
+
+async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<Vec<FaultRule>> {
+    Json(shared.faults.pending())
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> Json<serde_json::Value> {
+    shared.faults.clear();
+    Json(serde_json::json!({ "ok": true }))
+}
+
+async fn ground_truth(State(shared): State<Arc<Shared>>) -> Json<GroundTruth> {
+    Json(shared.store().ground_truth())
+}

@@ -1,0 +1,467 @@
+//! The demo data: one TOML file (`demo/coupons.toml`) listing every demo coupon, the demo
+//! credentials of every channel and the 增值券 product table, plus the allinpay demo RSA
+//! keys under `demo/keys/`. All of it is embedded in the binary, so starting the sandbox
+//! reads no file. Every key here is a PUBLIC demo key (see `demo/keys/README.md`).
+
+use crate::fault::Fault;
+use crate::time::{parse_cst, TimeParseError};
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::clock::UnixMs;
+use redeemdesk_core::money::Fen;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde::Deserialize;
+use std::fmt;
+
+/// The embedded demo file, as committed.
+pub const DEMO_COUPONS_TOML: &str = include_str!("../demo/coupons.toml");
+/// allinpay: the merchant (our app) signs requests with this private key. Public demo key.
+pub const ALLINPAY_MERCHANT_PRIVATE_PEM: &str =
+    include_str!("../demo/keys/allinpay_merchant_private.pem");
+/// allinpay: the sandbox verifies requests with this public key.
+pub const ALLINPAY_MERCHANT_PUBLIC_PEM: &str =
+    include_str!("../demo/keys/allinpay_merchant_public.pem");
+/// allinpay: the sandbox (the "platform") signs responses with this private key.
+pub const ALLINPAY_PLATFORM_PRIVATE_PEM: &str =
+    include_str!("../demo/keys/allinpay_platform_private.pem");
+/// allinpay: the app verifies responses with this public key.
+pub const ALLINPAY_PLATFORM_PUBLIC_PEM: &str =
+    include_str!("../demo/keys/allinpay_platform_public.pem");
+
+/// Why the demo data could not be loaded. Only a broken edit of the embedded file (caught
+/// by the unit test below) or a caller-supplied file can produce one.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo data is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("demo coupon {code:?}: {reason}")]
+    Coupon { code: String, reason: String },
+    #[error("demo coupon {code:?}: {source}")]
+    Time {
+        code: String,
+        #[source]
+        source: TimeParseError,
+    },
+    #[error("demo RSA key {name}: {reason}")]
+    Key { name: &'static str, reason: String },
+}
+
+/// Credentials and identifiers of one store, per channel.
+#[derive(Clone, Deserialize)]
+pub struct ShoubeiCredentials {
+    pub inst_no: String,
+    pub merchant_no: String,
+    pub shop_no: String,
+    pub key: String,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct ZvcmsCredentials {
+    pub open_id: String,
+    pub grant_code: String,
+    pub secret: String,
+    pub multi_store_mark: String,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct LiantuofuCredentials {
+    pub app_id: String,
+    pub key: String,
+    pub merchant_code: String,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct AllinpayIds {
+    pub app_id: String,
+    pub shop_id: String,
+}
+
+// Secrets never reach a log (channels.md §0 "Secrets"): Debug prints <redacted>.
+impl fmt::Debug for ShoubeiCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ShoubeiCredentials")
+            .field("inst_no", &self.inst_no)
+            .field("merchant_no", &self.merchant_no)
+            .field("shop_no", &self.shop_no)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+impl fmt::Debug for ZvcmsCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZvcmsCredentials")
+            .field("open_id", &self.open_id)
+            .field("grant_code", &"<redacted>")
+            .field("secret", &"<redacted>")
+            .field("multi_store_mark", &self.multi_store_mark)
+            .finish()
+    }
+}
+impl fmt::Debug for LiantuofuCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiantuofuCredentials")
+            .field("app_id", &self.app_id)
+            .field("key", &"<redacted>")
+            .field("merchant_code", &self.merchant_code)
+            .finish()
+    }
+}
+impl fmt::Debug for AllinpayIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AllinpayIds")
+            .field("app_id", &self.app_id)
+            .field("shop_id", &self.shop_id)
+            .finish()
+    }
+}
+
+/// The allinpay demo key pairs, parsed.
+#[derive(Clone)]
+pub struct AllinpayKeys {
+    pub merchant_private: RsaPrivateKey,
+    pub merchant_public: RsaPublicKey,
+    pub platform_private: RsaPrivateKey,
+    pub platform_public: RsaPublicKey,
+}
+
+impl fmt::Debug for AllinpayKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AllinpayKeys(<redacted>)")
+    }
+}
+
+impl AllinpayKeys {
+    /// Parses the embedded PEM files (PKCS#8 private, SPKI public). Parsing is cheap (no
+    /// key generation), so the sandbox can start on the UI's critical path.
+    pub fn demo() -> Result<Self, DemoError> {
+        fn private(name: &'static str, pem: &str) -> Result<RsaPrivateKey, DemoError> {
+            RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| DemoError::Key {
+                name,
+                reason: e.to_string(),
+            })
+        }
+        fn public(name: &'static str, pem: &str) -> Result<RsaPublicKey, DemoError> {
+            RsaPublicKey::from_public_key_pem(pem).map_err(|e| DemoError::Key {
+                name,
+                reason: e.to_string(),
+            })
+        }
+        Ok(AllinpayKeys {
+            merchant_private: private("merchant private", ALLINPAY_MERCHANT_PRIVATE_PEM)?,
+            merchant_public: public("merchant public", ALLINPAY_MERCHANT_PUBLIC_PEM)?,
+            platform_private: private("platform private", ALLINPAY_PLATFORM_PRIVATE_PEM)?,
+            platform_public: public("platform public", ALLINPAY_PLATFORM_PUBLIC_PEM)?,
+        })
+    }
+}
+
+/// The allinpay platform of a third-party coupon (channels.md §5 `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Meituan,
+    Tiktok,
+    Dianping,
+    Mtdz,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Meituan => "meituan",
+            Platform::Tiktok => "tiktok",
+            Platform::Dianping => "dianping",
+            Platform::Mtdz => "mtdz",
+        }
+    }
+}
+
+/// A coupon's state when the sandbox starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DemoState {
+    #[default]
+    Unused,
+    Used,
+    Refunded,
+    /// zvcms `status` 2.
+    Locked,
+    /// Expired whatever its dates say.
+    Expired,
+}
+
+/// One Douyin certificate of a `tiktok` voucher (channels.md §5 `tiktokCertificateList`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoCertificate {
+    pub id: String,
+    pub num: u32,
+    pub title: String,
+    pub sku_id: String,
+    pub market_price_fen: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCoupon {
+    code: String,
+    channel: ChannelKind,
+    platform: Option<Platform>,
+    name: String,
+    #[serde(default)]
+    state: DemoState,
+    uses: Option<u32>,
+    left: Option<u32>,
+    #[serde(default)]
+    face_fen: i64,
+    price_fen: Option<i64>,
+    settle_fen: Option<i64>,
+    min_use_fen: Option<i64>,
+    platform_share_fen: Option<i64>,
+    merchant_share_fen: Option<i64>,
+    channel_type: Option<String>,
+    coupon_type: Option<u8>,
+    discount: Option<String>,
+    member_name: Option<String>,
+    member_mobile: Option<String>,
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+    fault: Option<Fault>,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    certificate: Vec<DemoCertificate>,
+}
+
+/// One demo coupon, validated, with times in epoch milliseconds.
+#[derive(Debug, Clone)]
+pub struct DemoCoupon {
+    pub code: String,
+    pub channel: ChannelKind,
+    pub platform: Option<Platform>,
+    pub name: String,
+    pub state: DemoState,
+    /// Uses when issued (1 for a single-use coupon).
+    pub uses: u32,
+    /// Uses left now.
+    pub left: u32,
+    pub face: Fen,
+    pub price: Fen,
+    pub settle: Fen,
+    pub min_use: Fen,
+    pub platform_share: Fen,
+    pub merchant_share: Fen,
+    /// 收呗 `channel_type` (10001…), where the coupon came from.
+    pub channel_type: Option<String>,
+    /// zvcms `coupon_type`: 0 fixed amount, 1 discount.
+    pub coupon_type: u8,
+    /// zvcms discount text (e.g. `"8.5"`) for a `coupon_type` 1 coupon.
+    pub discount: Option<String>,
+    pub member_name: String,
+    pub member_mobile: String,
+    pub valid_from_ms: Option<UnixMs>,
+    pub valid_to_ms: Option<UnixMs>,
+    pub fault: Option<Fault>,
+    pub note: String,
+    pub certificates: Vec<DemoCertificate>,
+}
+
+/// One line of the 增值券 agreed product table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoProduct {
+    pub product_no: String,
+    pub name: String,
+    pub price_fen: i64,
+    pub fault: Option<Fault>,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemo {
+    shoubei: ShoubeiCredentials,
+    zvcms: ZvcmsCredentials,
+    liantuofu: LiantuofuCredentials,
+    allinpay: AllinpayIds,
+    #[serde(default)]
+    yhtd_product: Vec<DemoProduct>,
+    #[serde(default)]
+    coupon: Vec<RawCoupon>,
+}
+
+/// Everything the sandbox starts from.
+#[derive(Debug, Clone)]
+pub struct DemoData {
+    pub shoubei: ShoubeiCredentials,
+    pub zvcms: ZvcmsCredentials,
+    pub liantuofu: LiantuofuCredentials,
+    pub allinpay: AllinpayIds,
+    pub allinpay_keys: AllinpayKeys,
+    pub products: Vec<DemoProduct>,
+    pub coupons: Vec<DemoCoupon>,
+}
+
+impl DemoData {
+    /// The embedded demo data and keys.
+    pub fn embedded() -> Result<Self, DemoError> {
+        Self::from_toml(DEMO_COUPONS_TOML, AllinpayKeys::demo()?)
+    }
+
+    /// Demo data from another file (tests, a store's own training data).
+    pub fn from_toml(text: &str, allinpay_keys: AllinpayKeys) -> Result<Self, DemoError> {
+        let raw: RawDemo = toml::from_str(text)?;
+        let mut coupons = Vec::with_capacity(raw.coupon.len());
+        let mut seen = std::collections::HashSet::new();
+        for c in raw.coupon {
+            let code = c.code.clone();
+            let bad = |reason: &str| DemoError::Coupon {
+                code: code.clone(),
+                reason: reason.to_owned(),
+            };
+            if !seen.insert((c.channel, c.code.clone())) {
+                return Err(bad("listed twice for the same channel"));
+            }
+            if c.channel == ChannelKind::Yhtd {
+                return Err(bad("增值券 sells products (yhtd_product), it has no coupons"));
+            }
+            if (c.channel == ChannelKind::Allinpay) != c.platform.is_some() {
+                return Err(bad("`platform` is required for allinpay and only for allinpay"));
+            }
+            if (c.platform == Some(Platform::Tiktok)) == c.certificate.is_empty() {
+                return Err(bad("a tiktok voucher needs certificates, and only it has them"));
+            }
+            let uses = c.uses.unwrap_or(1).max(1);
+            let left = match (c.left, c.state) {
+                (Some(left), _) => left,
+                (None, DemoState::Unused | DemoState::Expired | DemoState::Locked) => uses,
+                (None, DemoState::Used | DemoState::Refunded) => 0,
+            };
+            if left > uses {
+                return Err(bad("`left` is more than `uses`"));
+            }
+            let time = |text: &Option<String>| -> Result<Option<UnixMs>, DemoError> {
+                text.as_deref()
+                    .map(parse_cst)
+                    .transpose()
+                    .map_err(|source| DemoError::Time {
+                        code: code.clone(),
+                        source,
+                    })
+            };
+            let valid_from_ms = time(&c.valid_from)?;
+            let valid_to_ms = time(&c.valid_to)?;
+            let price = Fen(c.price_fen.unwrap_or(c.face_fen));
+            coupons.push(DemoCoupon {
+                code: c.code,
+                channel: c.channel,
+                platform: c.platform,
+                name: c.name,
+                state: c.state,
+                uses,
+                left,
+                face: Fen(c.face_fen),
+                price,
+                settle: Fen(c.settle_fen.unwrap_or(price.0)),
+                min_use: Fen(c.min_use_fen.unwrap_or(0)),
+                platform_share: Fen(c.platform_share_fen.unwrap_or(0)),
+                merchant_share: Fen(c.merchant_share_fen.unwrap_or(0)),
+                channel_type: c.channel_type,
+                coupon_type: c.coupon_type.unwrap_or(0),
+                discount: c.discount,
+                member_name: c.member_name.unwrap_or_default(),
+                member_mobile: c.member_mobile.unwrap_or_default(),
+                valid_from_ms,
+                valid_to_ms,
+                fault: c.fault,
+                note: c.note,
+                certificates: c.certificate,
+            });
+        }
+        Ok(DemoData {
+            shoubei: raw.shoubei,
+            zvcms: raw.zvcms,
+            liantuofu: raw.liantuofu,
+            allinpay: raw.allinpay,
+            allinpay_keys,
+            products: raw.yhtd_product,
+            coupons,
+        })
+    }
+
+    /// The demo codes as a Markdown table (what the README lists; `redeemdesk-sandbox
+    /// --codes` prints it), so the README can never drift from the data.
+    pub fn codes_markdown(&self) -> String {
+        let mut out = String::from("| code | channel | what it does |\n|---|---|---|\n");
+        for c in &self.coupons {
+            let channel = match c.platform {
+                Some(p) => format!("{} ({})", c.channel, p.as_str()),
+                None => c.channel.to_string(),
+            };
+            let name = c.name.replace('|', "\\|").replace('<', "&lt;");
+            out.push_str(&format!(
+                "| `{}` | {} | {} — {} |\n",
+                c.code, channel, name, c.note
+            ));
+        }
+        for p in &self.products {
+            out.push_str(&format!(
+                "| product `{}` | yhtd | {} ¥{} — {} |\n",
+                p.product_no,
+                p.name,
+                Fen(p.price_fen).to_yuan_string(),
+                p.note
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_demo_data_loads() {
+        let demo = DemoData::embedded().expect("the committed demo data must load");
+        assert!(demo.coupons.len() >= 40, "every channel has its demo codes");
+        for kind in [
+            ChannelKind::Shoubei,
+            ChannelKind::Zvcms,
+            ChannelKind::Liantuofu,
+            ChannelKind::Allinpay,
+        ] {
+            for fault in Fault::ALL {
+                assert!(
+                    demo.coupons
+                        .iter()
+                        .any(|c| c.channel == kind && c.fault == Some(fault)),
+                    "{kind} needs a demo code for {fault:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn demo_codes_are_realistic_and_never_short() {
+        let demo = DemoData::embedded().unwrap();
+        for c in &demo.coupons {
+            let digits = c.code.bytes().all(|b| b.is_ascii_digit());
+            assert!(
+                (digits && (12..=18).contains(&c.code.len())) || c.code.starts_with("https://"),
+                "{:?} must be 12–18 digits or a Douyin short link",
+                c.code
+            );
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let demo = DemoData::embedded().unwrap();
+        let text = format!("{demo:?}");
+        assert!(!text.contains(&demo.shoubei.key), "the 收呗 key is redacted");
+        assert!(!text.contains(&demo.zvcms.secret), "the 智迈 secret is redacted");
+        assert!(!text.contains(&demo.liantuofu.key), "the 联拓富 key is redacted");
+    }
+}

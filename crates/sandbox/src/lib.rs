@@ -1,0 +1,275 @@
+//! RedeemDesk's sandbox: an emulator of every coupon channel, same wire format
+//! (channels.md §1–6), served from ONE axum server on 127.0.0.1 with a path prefix per
+//! channel (`/shoubei`, `/zvcms`, `/liantuofu`, `/allinpay`, `/yhtd` — `ChannelKind::as_str`).
+//! It checks signatures with the demo keys, keeps coupon state, replays answers for a
+//! repeated idempotency key, misbehaves on demand (delay, reset, 500, garbage, wrong
+//! signature, commit-then-drop) and exposes the ground truth for tests.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), redeemdesk_sandbox::SandboxError> {
+//! use redeemdesk_sandbox::{Sandbox, SandboxOptions};
+//! let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+//! println!("{}", sandbox.base_url(redeemdesk_core::channel::ChannelKind::Shoubei));
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod channels;
+pub mod control;
+pub mod demo;
+pub mod fault;
+pub mod server;
+pub mod store;
+pub mod time;
+
+pub use demo::{DemoCoupon, DemoData, DemoError, Platform};
+pub use fault::{Fault, FaultRule, Operation};
+pub use store::{Consumption, CouponState, GroundTruth, Notification, Refusal};
+
+use channels::Shared;
+use redeemdesk_core::channel::zvcms::TokenNaming;
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::clock::{Clock, SystemClock};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("the sandbox could not listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+}
+
+/// How to start the sandbox.
+#[derive(Clone)]
+pub struct SandboxOptions {
+    /// 0 picks a free port (tests, the app's embedded sandbox).
+    pub port: u16,
+    /// The time coupons expire by and records are stamped with.
+    pub clock: Arc<dyn Clock>,
+    /// How long a `Delay` fault holds its answer; longer than the client's timeout.
+    pub fault_delay: Duration,
+    /// The demo data; `None` loads the embedded file.
+    pub demo: Option<DemoData>,
+    /// Which names the zvcms Token is checked with (the client's channel setting).
+    pub zvcms_naming: TokenNaming,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            port: 0,
+            clock: Arc::new(SystemClock),
+            fault_delay: Duration::from_secs(30),
+            demo: None,
+            zvcms_naming: TokenNaming::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxOptions")
+            .field("port", &self.port)
+            .field("fault_delay", &self.fault_delay)
+            .field("zvcms_naming", &self.zvcms_naming)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The entry point: `Sandbox::start(options).await`.
+#[derive(Debug)]
+pub struct Sandbox;
+
+impl Sandbox {
+    /// Binds 127.0.0.1 (never another interface) and serves on the current tokio runtime.
+    /// Cheap: parses the embedded demo data and keys, no key generation, no file access.
+    pub async fn start(options: SandboxOptions) -> Result<RunningSandbox, SandboxError> {
+        let demo = match options.demo {
+            Some(demo) => demo,
+            None => DemoData::embedded()?,
+        };
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
+            .await
+            .map_err(|source| SandboxError::Bind {
+                port: options.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            port: options.port,
+            source,
+        })?;
+        let shared = Arc::new(Shared {
+            store: Mutex::new(store::Store::new(&demo)),
+            faults: fault::FaultBook::default(),
+            demo,
+            clock: options.clock,
+            fault_delay: options.fault_delay,
+            zvcms_naming: options.zvcms_naming,
+            zvcms_nonces: Mutex::new(Default::default()),
+        });
+        let router = router(shared.clone());
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(server::accept_loop(listener, router, stop_rx));
+        tracing::info!(%addr, "sandbox listening");
+        Ok(RunningSandbox {
+            addr,
+            shared,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+/// The whole router: every channel under its prefix, plus `/_control`.
+pub fn router(shared: Arc<Shared>) -> axum::Router {
+    axum::Router::new()
+        .nest("/shoubei", channels::shoubei::routes())
+        .nest("/zvcms", channels::zvcms::routes())
+        .nest("/liantuofu", channels::liantuofu::routes())
+        .nest("/allinpay", channels::allinpay::routes())
+        .nest("/yhtd", channels::yhtd::routes())
+        .merge(control::routes())
+        .with_state(shared)
+}
+
+/// A sandbox serving on loopback. Dropping it stops it (without waiting); `shutdown`
+/// stops it and waits until the listener is closed.
+pub struct RunningSandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RunningSandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSandbox").field("addr", &self.addr).finish()
+    }
+}
+
+impl RunningSandbox {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/<channel>`: the `base_url` a client uses in sandbox mode.
+    pub fn base_url(&self, channel: ChannelKind) -> String {
+        format!("http://{}/{}", self.addr, channel.as_str())
+    }
+
+    /// The demo data the sandbox started from (credentials, coupons, products).
+    pub fn demo(&self) -> &DemoData {
+        &self.shared.demo
+    }
+
+    /// Adds a fault rule (the same as `POST /_control/faults`).
+    pub fn inject_fault(&self, rule: FaultRule) {
+        self.shared.faults.add(rule);
+    }
+
+    /// Shorthand: the next `times` redemptions on `channel` (of `code` if given) misbehave.
+    pub fn fail_next(&self, channel: ChannelKind, code: Option<&str>, fault: Fault, times: u32) {
+        self.inject_fault(FaultRule {
+            channel,
+            code: code.map(str::to_owned),
+            fault,
+            times,
+            operation: Operation::Redeem,
+            delay_ms: None,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// Every consumption actually committed and every 增值券 notification received.
+    pub fn ground_truth(&self) -> GroundTruth {
+        self.shared.store().ground_truth()
+    }
+
+    /// Uses left on a coupon now, as the channel would report them.
+    pub fn uses_left(&self, channel: ChannelKind, code: &str) -> Option<u32> {
+        self.shared.store().coupon(channel, code).map(|c| c.left)
+    }
+
+    /// A coupon's state now (date expiry included).
+    pub fn coupon_state(&self, channel: ChannelKind, code: &str) -> Option<CouponState> {
+        let now = self.shared.now_ms();
+        self.shared.store().coupon(channel, code).map(|c| c.state_at(now))
+    }
+
+    /// The channel's own records (what its query and history calls report).
+    pub fn channel_records(&self) -> Vec<Consumption> {
+        self.shared.store().records().to_vec()
+    }
+
+    /// Plants a reconciliation mismatch: changes the channel's own record `record_id`
+    /// (e.g. its amount) while the ground truth keeps what really happened. False when
+    /// there is no such record.
+    pub fn alter_record(&self, record_id: &str, change: impl FnOnce(&mut Consumption)) -> bool {
+        self.shared.store().alter_record(record_id, change)
+    }
+
+    /// Plants an "only on the channel" record: the coupon is consumed as if at another
+    /// till, without the app. Returns the record (marked `foreign` in the ground truth).
+    pub fn consume_elsewhere(
+        &self,
+        channel: ChannelKind,
+        code: &str,
+        count: u32,
+    ) -> Result<Consumption, Refusal> {
+        let now = self.shared.now_ms();
+        let mut store = self.shared.store();
+        let seq = store.next_seq();
+        let request = store::ConsumeRequest {
+            channel,
+            code,
+            count,
+            idempotency_key: None,
+            certificates: store.coupon(channel, code).and_then(|c| {
+                (!c.certificates.is_empty()).then(|| {
+                    c.certificates
+                        .iter()
+                        .filter(|cert| cert.left > 0)
+                        .take(count as usize)
+                        .map(|cert| (cert.demo.id.clone(), 1))
+                        .collect()
+                })
+            }),
+            operator: "elsewhere".into(),
+        };
+        let record_id = format!("{}{seq:012}", time::ts14(now));
+        let mut record = store.consume(&request, record_id, now)?;
+        store.mark_foreign(&record.record_id);
+        record.foreign = true;
+        Ok(record)
+    }
+
+    /// Stops accepting, closes every open connection and waits for the accept loop.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

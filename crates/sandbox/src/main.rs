@@ -1,0 +1,69 @@
+//! `redeemdesk-sandbox`: runs the channel emulators standalone on 127.0.0.1 and prints the
+//! address. `--port N` picks the port (default: any free one); `--codes` prints the demo
+//! codes as a Markdown table and exits; `--fault-delay-ms N` sets the `Delay` fault.
+
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_sandbox::{DemoData, Sandbox, SandboxOptions};
+use std::time::Duration;
+
+const USAGE: &str = "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--codes]";
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let mut options = SandboxOptions::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Option<u64> {
+            let parsed = args.next().and_then(|v| v.parse().ok());
+            if parsed.is_none() {
+                eprintln!("{name} needs a number\n{USAGE}");
+            }
+            parsed
+        };
+        match arg.as_str() {
+            "--port" => match number("--port").and_then(|p| u16::try_from(p).ok()) {
+                Some(port) => options.port = port,
+                None => return std::process::ExitCode::from(2),
+            },
+            "--fault-delay-ms" => match number("--fault-delay-ms") {
+                Some(ms) => options.fault_delay = Duration::from_millis(ms),
+                None => return std::process::ExitCode::from(2),
+            },
+            "--codes" => {
+                return match DemoData::embedded() {
+                    Ok(demo) => {
+                        print!("{}", demo.codes_markdown());
+                        std::process::ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("{e}");
+                        std::process::ExitCode::FAILURE
+                    }
+                };
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return std::process::ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument {other:?}\n{USAGE}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
+    let sandbox = match Sandbox::start(options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("RedeemDesk sandbox listening on http://{}", sandbox.addr());
+    for channel in ChannelKind::ALL {
+        println!("  {:<10} {}", channel.as_str(), sandbox.base_url(channel));
+    }
+    println!("  control    http://{}/_control/faults", sandbox.addr());
+    let _ = tokio::signal::ctrl_c().await;
+    sandbox.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,26 @@
+//! What the UI receives when a command fails: `{code, message}`. The UI branches on `code`
+//! (a small, stable set) and shows its own translated text; `message` is the English detail
+//! for the log and the About box. A code is added only when the UI branches on it.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UiError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl UiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> UiError {
+        UiError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<&redeemdesk_core::data_dir::DataDirError> for UiError {
+    fn from(e: &redeemdesk_core::data_dir::DataDirError) -> UiError {
+        UiError::new(e.code(), e.to_string())
+    }
+}

@@ -1,0 +1,81 @@
+//! Checks on the UI sources that a reviewer would otherwise have to remember: both string
+//! tables have the same keys, only `ui/api.js` calls `invoke`, and no script renders HTML
+//! from strings (text from a channel must always be set as text).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn ui_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("ui")
+}
+
+fn scripts(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("ui/ is readable") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            scripts(&path, out);
+        } else if path.extension().is_some_and(|e| e == "js") {
+            out.push(path);
+        }
+    }
+}
+
+/// The quoted or bare keys of a `export default { key: '…', 'a.b': '…' }` table.
+fn table_keys(file: &str) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(ui_dir().join("i18n").join(file)).expect("string table");
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.starts_with("//") || line.starts_with("export") || line.starts_with('}') {
+                return None;
+            }
+            let (key, _) = line.split_once(':')?;
+            Some(key.trim().trim_matches('\'').to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn both_string_tables_have_exactly_the_same_keys() {
+    let zh = table_keys("zh.js");
+    let en = table_keys("en.js");
+    assert!(zh.len() > 20, "the parser found the keys ({})", zh.len());
+    let only_zh: Vec<_> = zh.difference(&en).collect();
+    let only_en: Vec<_> = en.difference(&zh).collect();
+    assert!(
+        only_zh.is_empty() && only_en.is_empty(),
+        "missing in en.js: {only_zh:?}; missing in zh.js: {only_en:?}"
+    );
+}
+
+#[test]
+fn only_api_js_calls_invoke_and_no_script_renders_html_from_strings() {
+    let mut files = Vec::new();
+    scripts(&ui_dir(), &mut files);
+    assert!(files.len() >= 5, "the UI scripts were found");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let name = f.strip_prefix(ui_dir()).unwrap().display().to_string();
+        if name != "api.js" {
+            assert!(
+                !text.contains("invoke("),
+                "{name} calls invoke: only api.js may"
+            );
+            assert!(
+                !text.contains("__TAURI"),
+                "{name} reaches into the Tauri bridge: only api.js may"
+            );
+        }
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+        ] {
+            assert!(
+                !text.contains(sink),
+                "{name} uses {sink}: set text with textContent"
+            );
+        }
+    }
+}

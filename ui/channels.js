@@ -1,0 +1,32 @@
+// The channel chooser's model: F1…F5 in the order of the cashier screen, and 通联's platform
+// (its prepare needs one; pressing F4 again cycles it). The last choice is remembered.
+
+export const CHANNELS = ['shoubei', 'zvcms', 'liantuofu', 'allinpay', 'yhtd'];
+export const ALLINPAY_PLATFORMS = ['meituan', 'tiktok', 'dianping', 'mtdz'];
+
+const KEY = 'redeemdesk.channel';
+
+export function loadChoice() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(KEY) || 'null');
+    if (saved && CHANNELS.includes(saved.channel) && ALLINPAY_PLATFORMS.includes(saved.platform)) {
+      return saved;
+    }
+  } catch (_) {
+    // A damaged preference is not worth a message: fall back to the first channel.
+  }
+  return { channel: CHANNELS[0], platform: ALLINPAY_PLATFORMS[0] };
+}
+
+/** The choice after pressing F(index+1): a new channel, or the next platform of 通联. */
+export function choose(choice, index) {
+  const channel = CHANNELS[index];
+  if (!channel) return choice;
+  let platform = choice.platform;
+  if (channel === 'allinpay' && choice.channel === 'allinpay') {
+    platform = ALLINPAY_PLATFORMS[(ALLINPAY_PLATFORMS.indexOf(platform) + 1) % ALLINPAY_PLATFORMS.length];
+  }
+  const next = { channel, platform };
+  localStorage.setItem(KEY, JSON.stringify(next));
+  return next;
+}
