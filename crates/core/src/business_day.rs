@@ -26,7 +26,8 @@ pub struct BusinessDay(Date);
 
 impl BusinessDay {
     pub fn from_ymd(year: i32, month: u8, day: u8) -> Result<BusinessDay, BusinessDayError> {
-        let month = Month::try_from(month).map_err(|_| BusinessDayError::BadDate(format!("{year}-{month}-{day}")))?;
+        let month = Month::try_from(month)
+            .map_err(|_| BusinessDayError::BadDate(format!("{year}-{month}-{day}")))?;
         Date::from_calendar_date(year, month, day)
             .map(BusinessDay)
             .map_err(|_| BusinessDayError::BadDate(format!("{year}-{month}-{day}")))
@@ -198,7 +199,11 @@ mod tests {
     #[test]
     fn three_fifty_nine_in_the_morning_still_belongs_to_the_previous_day() {
         let rule = BusinessDayRule::default();
-        assert_eq!(rule.day_of(cst(22, 3, 59)), day("2026-11-21"), "before the 04:00 cut-off");
+        assert_eq!(
+            rule.day_of(cst(22, 3, 59)),
+            day("2026-11-21"),
+            "before the 04:00 cut-off"
+        );
         assert_eq!(
             rule.day_of(cst(22, 4, 0) - 1),
             day("2026-11-21"),
@@ -209,7 +214,11 @@ mod tests {
     #[test]
     fn four_in_the_morning_starts_the_new_day() {
         let rule = BusinessDayRule::default();
-        assert_eq!(rule.day_of(cst(22, 4, 0)), day("2026-11-22"), "the cut-off itself is the new day");
+        assert_eq!(
+            rule.day_of(cst(22, 4, 0)),
+            day("2026-11-22"),
+            "the cut-off itself is the new day"
+        );
     }
 
     #[test]
@@ -217,13 +226,21 @@ mod tests {
         let rule = BusinessDayRule::default();
         let utc_midnight = 1_795_305_600_000; // 2026-11-22T00:00Z = 08:00 CST
         assert_eq!(rule.day_of(utc_midnight - 1), day("2026-11-22"));
-        assert_eq!(rule.day_of(utc_midnight), day("2026-11-22"), "UTC midnight must not split a day");
+        assert_eq!(
+            rule.day_of(utc_midnight),
+            day("2026-11-22"),
+            "UTC midnight must not split a day"
+        );
     }
 
     #[test]
     fn local_midnight_belongs_to_the_day_that_started_the_morning_before() {
         let rule = BusinessDayRule::default();
-        assert_eq!(rule.day_of(cst(22, 0, 0)), day("2026-11-21"), "00:00 to 03:59 is late night of the 21st");
+        assert_eq!(
+            rule.day_of(cst(22, 0, 0)),
+            day("2026-11-21"),
+            "00:00 to 03:59 is late night of the 21st"
+        );
         assert_eq!(rule.day_of(cst(21, 23, 59)), day("2026-11-21"));
     }
 
@@ -232,7 +249,11 @@ mod tests {
         let rule = BusinessDayRule::default();
         let (start, end) = rule.range_of(day("2026-11-22"));
         assert_eq!(start, cst(22, 4, 0), "the day starts at 04:00 +08:00");
-        assert_eq!(end, cst(23, 4, 0), "and ends (exclusive) at 04:00 the next morning");
+        assert_eq!(
+            end,
+            cst(23, 4, 0),
+            "and ends (exclusive) at 04:00 the next morning"
+        );
     }
 
     #[test]
@@ -241,7 +262,10 @@ mod tests {
         let utc_midnight = 1_795_305_600_000;
         assert_eq!(rule.day_of(utc_midnight), day("2026-11-22"));
         assert_eq!(rule.day_of(utc_midnight - 1), day("2026-11-21"));
-        assert_eq!(rule.range_of(day("2026-11-22")), (utc_midnight, utc_midnight + DAY_MS));
+        assert_eq!(
+            rule.range_of(day("2026-11-22")),
+            (utc_midnight, utc_midnight + DAY_MS)
+        );
     }
 
     #[test]
@@ -250,7 +274,11 @@ mod tests {
         // 1969-12-31T10:59:59.999Z is 05:59:59.999 at -05:00: still the 30th's business day.
         let ms = -DAY_MS + 11 * 3_600_000 - 1;
         assert_eq!(rule.day_of(ms), day("1969-12-30"));
-        assert_eq!(rule.day_of(ms + 1), day("1969-12-31"), "06:00 at -05:00 starts the day");
+        assert_eq!(
+            rule.day_of(ms + 1),
+            day("1969-12-31"),
+            "06:00 at -05:00 starts the day"
+        );
     }
 
     #[test]
@@ -265,7 +293,10 @@ mod tests {
             let mut ms = -3 * DAY_MS;
             while ms < 3 * DAY_MS {
                 let (start, end) = rule.range_of(rule.day_of(ms));
-                assert!(start <= ms && ms < end, "{rule:?}: {ms} not in [{start}, {end})");
+                assert!(
+                    start <= ms && ms < end,
+                    "{rule:?}: {ms} not in [{start}, {end})"
+                );
                 assert_eq!(end - start, DAY_MS, "no DST: every day is 24 h");
                 ms += 7 * MINUTE_MS + 13;
             }
@@ -283,10 +314,24 @@ mod tests {
     #[test]
     fn business_days_print_and_parse_as_iso_dates() {
         let d = BusinessDay::from_ymd(2026, 1, 5).unwrap();
-        assert_eq!(d.to_string(), "2026-01-05", "zero-padded so the text sorts by date");
+        assert_eq!(
+            d.to_string(),
+            "2026-01-05",
+            "zero-padded so the text sorts by date"
+        );
         assert_eq!("2026-01-05".parse::<BusinessDay>(), Ok(d));
-        for bad in ["2026-1-05", "2026-02-30", "20260105", "2026-01-05 ", "abcd-ef-gh", ""] {
-            assert!(bad.parse::<BusinessDay>().is_err(), "{bad:?} is not a business day");
+        for bad in [
+            "2026-1-05",
+            "2026-02-30",
+            "20260105",
+            "2026-01-05 ",
+            "abcd-ef-gh",
+            "",
+        ] {
+            assert!(
+                bad.parse::<BusinessDay>().is_err(),
+                "{bad:?} is not a business day"
+            );
         }
         assert_eq!(d.next().to_string(), "2026-01-06");
         assert_eq!(d.previous().to_string(), "2026-01-04");
@@ -294,8 +339,17 @@ mod tests {
 
     #[test]
     fn settings_out_of_range_are_refused() {
-        assert_eq!(BusinessDayRule::new(24 * 60, 480), Err(BusinessDayError::BadCutoff(1440)));
-        assert_eq!(BusinessDayRule::new(-1, 480), Err(BusinessDayError::BadCutoff(-1)));
-        assert_eq!(BusinessDayRule::new(240, 15 * 60), Err(BusinessDayError::BadOffset(900)));
+        assert_eq!(
+            BusinessDayRule::new(24 * 60, 480),
+            Err(BusinessDayError::BadCutoff(1440))
+        );
+        assert_eq!(
+            BusinessDayRule::new(-1, 480),
+            Err(BusinessDayError::BadCutoff(-1))
+        );
+        assert_eq!(
+            BusinessDayRule::new(240, 15 * 60),
+            Err(BusinessDayError::BadOffset(900))
+        );
     }
 }

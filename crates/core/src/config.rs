@@ -66,8 +66,8 @@
 
 use crate::channel::http::Timeouts;
 use crate::channel::{
-    allinpay, liantuofu, shoubei, yhtd, zvcms, BusinessZone, Channel, ChannelConfig, ChannelError, ChannelKind,
-    Context,
+    allinpay, liantuofu, shoubei, yhtd, zvcms, BusinessZone, Channel, ChannelConfig, ChannelError,
+    ChannelKind, Context,
 };
 use crate::clock::Clock;
 use crate::money::Fen;
@@ -92,16 +92,20 @@ pub enum ConfigError {
 
 impl ConfigError {
     fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-        ConfigError::Invalid { field: field.into(), reason: reason.into() }
+        ConfigError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
 impl From<ConfigError> for ChannelError {
     fn from(e: ConfigError) -> Self {
         match e {
-            ConfigError::Read { path, source } => {
-                ChannelError::Config { field: path.display().to_string(), reason: source.to_string() }
-            }
+            ConfigError::Read { path, source } => ChannelError::Config {
+                field: path.display().to_string(),
+                reason: source.to_string(),
+            },
             ConfigError::Invalid { field, reason } => ChannelError::Config { field, reason },
         }
     }
@@ -129,8 +133,9 @@ impl Config {
         let raw: RawFile = parse_toml(text, "")?;
         let zone = match raw.business.utc_offset_minutes {
             None => BusinessZone::CHINA,
-            Some(m) => BusinessZone::from_minutes(m)
-                .ok_or_else(|| ConfigError::invalid("business.utc_offset_minutes", "must be within ±1439"))?,
+            Some(m) => BusinessZone::from_minutes(m).ok_or_else(|| {
+                ConfigError::invalid("business.utc_offset_minutes", "must be within ±1439")
+            })?,
         };
         let c = raw.channels;
         let mut channels = Vec::new();
@@ -158,13 +163,23 @@ impl Config {
 
     /// Builds every configured channel on `clock`.
     pub fn build_channels(&self, clock: Arc<dyn Clock>) -> Result<Vec<Channel>, ChannelError> {
-        let ctx = Context { clock, zone: self.zone };
-        self.channels.iter().cloned().map(|c| Channel::new(c, ctx.clone())).collect()
+        let ctx = Context {
+            clock,
+            zone: self.zone,
+        };
+        self.channels
+            .iter()
+            .cloned()
+            .map(|c| Channel::new(c, ctx.clone()))
+            .collect()
     }
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Parses TOML naming the failing field as a dotted path under `prefix`.
@@ -178,7 +193,13 @@ fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, prefix: &str) -> Resul
             (false, false) => format!("{prefix}.{path}"),
         };
         // toml's message carries a source excerpt; the first line says what is wrong.
-        let reason = e.inner().message().lines().next().unwrap_or("invalid").to_owned();
+        let reason = e
+            .inner()
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid")
+            .to_owned();
         ConfigError::invalid(field, reason)
     })
 }
@@ -317,12 +338,19 @@ fn resolve(base: &Path, p: &Path) -> PathBuf {
 }
 
 fn base_url(field: &str, text: &str) -> Result<url::Url, ConfigError> {
-    let url = url::Url::parse(text.trim()).map_err(|e| ConfigError::invalid(field, format!("not a URL ({e})")))?;
+    let url = url::Url::parse(text.trim())
+        .map_err(|e| ConfigError::invalid(field, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::invalid(field, "must be an http:// or https:// URL with a host"));
+        return Err(ConfigError::invalid(
+            field,
+            "must be an http:// or https:// URL with a host",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::invalid(field, "must not carry a query or fragment (paths are appended to it)"));
+        return Err(ConfigError::invalid(
+            field,
+            "must not carry a query or fragment (paths are appended to it)",
+        ));
     }
     Ok(url)
 }
@@ -330,7 +358,10 @@ fn base_url(field: &str, text: &str) -> Result<url::Url, ConfigError> {
 fn digits(field: &str, value: &str, max: usize) -> Result<String, ConfigError> {
     let v = value.trim();
     if v.is_empty() || v.len() > max || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ConfigError::invalid(field, format!("must be 1–{max} digits")));
+        return Err(ConfigError::invalid(
+            field,
+            format!("must be 1–{max} digits"),
+        ));
     }
     Ok(v.to_owned())
 }
@@ -339,7 +370,10 @@ fn digits(field: &str, value: &str, max: usize) -> Result<String, ConfigError> {
 fn ident(field: &str, value: &str, max: usize) -> Result<String, ConfigError> {
     let v = value.trim();
     if v.is_empty() || v.len() > max || !v.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(field, format!("must be 1–{max} printable ASCII characters without spaces")));
+        return Err(ConfigError::invalid(
+            field,
+            format!("must be 1–{max} printable ASCII characters without spaces"),
+        ));
     }
     Ok(v.to_owned())
 }
@@ -354,17 +388,27 @@ fn key(field: &str, secret: Option<Secret>) -> Result<Secret, ConfigError> {
     let secret = secret.ok_or_else(|| ConfigError::invalid(field, "missing"))?;
     let k = secret.expose().trim();
     if k.len() < 8 || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(field, "must be 8–256 printable ASCII characters without spaces"));
+        return Err(ConfigError::invalid(
+            field,
+            "must be 8–256 printable ASCII characters without spaces",
+        ));
     }
     Ok(Secret::new(k))
 }
 
-fn timeouts(channel: &str, connect: Option<u64>, total: Option<u64>) -> Result<Timeouts, ConfigError> {
+fn timeouts(
+    channel: &str,
+    connect: Option<u64>,
+    total: Option<u64>,
+) -> Result<Timeouts, ConfigError> {
     let d = Timeouts::default();
     let connect_ms = connect.unwrap_or(d.connect.as_millis() as u64);
     let total_ms = total.unwrap_or(d.total.as_millis() as u64);
     if !(100..=60_000).contains(&connect_ms) {
-        return Err(ConfigError::invalid(format!("channels.{channel}.connect_timeout_ms"), "must be 100–60000"));
+        return Err(ConfigError::invalid(
+            format!("channels.{channel}.connect_timeout_ms"),
+            "must be 100–60000",
+        ));
     }
     if !(connect_ms..=120_000).contains(&total_ms) {
         return Err(ConfigError::invalid(
@@ -372,10 +416,17 @@ fn timeouts(channel: &str, connect: Option<u64>, total: Option<u64>) -> Result<T
             "must be at least the connect timeout and at most 120000",
         ));
     }
-    Ok(Timeouts { connect: Duration::from_millis(connect_ms), total: Duration::from_millis(total_ms) })
+    Ok(Timeouts {
+        connect: Duration::from_millis(connect_ms),
+        total: Duration::from_millis(total_ms),
+    })
 }
 
-fn secrets_file(channel: &str, base: &Path, path: &Path) -> Result<(RawSecrets, String), ConfigError> {
+fn secrets_file(
+    channel: &str,
+    base: &Path,
+    path: &Path,
+) -> Result<(RawSecrets, String), ConfigError> {
     let full = resolve(base, path);
     let text = read(&full).map_err(|e| match e {
         ConfigError::Read { path, source } => ConfigError::invalid(
@@ -398,8 +449,15 @@ impl RawShoubei {
             inst_no: digits(&f("inst_no"), &self.inst_no, 8)?,
             merchant_no: digits(&f("merchant_no"), &self.merchant_no, 32)?,
             shop_no: digits(&f("shop_no"), &self.shop_no, 32)?,
-            channel_type: self.channel_type.as_deref().map(|t| digits(&f("channel_type"), t, 5)).transpose()?,
-            key: key(&format!("{label}: shoubei.key"), secrets.shoubei.and_then(|t| t.key))?,
+            channel_type: self
+                .channel_type
+                .as_deref()
+                .map(|t| digits(&f("channel_type"), t, 5))
+                .transpose()?,
+            key: key(
+                &format!("{label}: shoubei.key"),
+                secrets.shoubei.and_then(|t| t.key),
+            )?,
             timeouts: timeouts("shoubei", self.connect_timeout_ms, self.total_timeout_ms)?,
         })
     }
@@ -413,9 +471,16 @@ impl RawZvcms {
             base_url: base_url(&f("base_url"), &self.base_url)?,
             open_id: ident(&f("open_id"), &self.open_id, 64)?,
             grant_code: ident(&f("grant_code"), &self.grant_code, 64)?,
-            secret: key(&format!("{label}: zvcms.secret"), secrets.zvcms.and_then(|t| t.secret))?,
+            secret: key(
+                &format!("{label}: zvcms.secret"),
+                secrets.zvcms.and_then(|t| t.secret),
+            )?,
             store_mark: opt_ident(&f("store_mark"), self.store_mark.as_deref(), 64)?,
-            store_id: self.store_id.as_deref().map(|s| digits(&f("store_id"), s, 18)).transpose()?,
+            store_id: self
+                .store_id
+                .as_deref()
+                .map(|s| digits(&f("store_id"), s, 18))
+                .transpose()?,
             token_naming: self.token_naming,
             timeouts: timeouts("zvcms", self.connect_timeout_ms, self.total_timeout_ms)?,
         })
@@ -429,13 +494,20 @@ impl RawLiantuofu {
         Ok(liantuofu::Config {
             base_url: base_url(&f("base_url"), &self.base_url)?,
             app_id: ident(&f("app_id"), &self.app_id, 64)?,
-            consume_merchant_code: ident(&f("consume_merchant_code"), &self.consume_merchant_code, 64)?,
+            consume_merchant_code: ident(
+                &f("consume_merchant_code"),
+                &self.consume_merchant_code,
+                64,
+            )?,
             consume_employee_id: self
                 .consume_employee_id
                 .as_deref()
                 .map(|e| digits(&f("consume_employee_id"), e, 18))
                 .transpose()?,
-            key: key(&format!("{label}: liantuofu.key"), secrets.liantuofu.and_then(|t| t.key))?,
+            key: key(
+                &format!("{label}: liantuofu.key"),
+                secrets.liantuofu.and_then(|t| t.key),
+            )?,
             timeouts: timeouts("liantuofu", self.connect_timeout_ms, self.total_timeout_ms)?,
         })
     }
@@ -446,13 +518,18 @@ impl RawAllinpay {
         let f = |name: &str| format!("channels.allinpay.{name}");
         let pem = |name: &str, p: &Path| {
             let full = resolve(base, p);
-            std::fs::read_to_string(&full)
-                .map_err(|e| ConfigError::invalid(f(name), format!("cannot read {}: {e}", full.display())))
+            std::fs::read_to_string(&full).map_err(|e| {
+                ConfigError::invalid(f(name), format!("cannot read {}: {e}", full.display()))
+            })
         };
-        let private = allinpay::private_key_from_pem(&pem("merchant_private_key", &self.merchant_private_key)?)
-            .map_err(|e| ConfigError::invalid(f("merchant_private_key"), e.to_string()))?;
-        let public = allinpay::public_key_from_pem(&pem("platform_public_key", &self.platform_public_key)?)
-            .map_err(|e| ConfigError::invalid(f("platform_public_key"), e.to_string()))?;
+        let private = allinpay::private_key_from_pem(&pem(
+            "merchant_private_key",
+            &self.merchant_private_key,
+        )?)
+        .map_err(|e| ConfigError::invalid(f("merchant_private_key"), e.to_string()))?;
+        let public =
+            allinpay::public_key_from_pem(&pem("platform_public_key", &self.platform_public_key)?)
+                .map_err(|e| ConfigError::invalid(f("platform_public_key"), e.to_string()))?;
         Ok(allinpay::Config {
             base_url: base_url(&f("base_url"), &self.base_url)?,
             app_id: ident(&f("app_id"), &self.app_id, 64)?,
@@ -471,9 +548,17 @@ impl RawYhtd {
         let key = match (&self.secrets, self.sign) {
             (Some(path), true) => {
                 let (secrets, label) = secrets_file("yhtd", base, path)?;
-                Some(key(&format!("{label}: yhtd.key"), secrets.yhtd.and_then(|t| t.key))?)
+                Some(key(
+                    &format!("{label}: yhtd.key"),
+                    secrets.yhtd.and_then(|t| t.key),
+                )?)
             }
-            (None, true) => return Err(ConfigError::invalid(f("secrets"), "required when sign = true")),
+            (None, true) => {
+                return Err(ConfigError::invalid(
+                    f("secrets"),
+                    "required when sign = true",
+                ))
+            }
             (_, false) => None,
         };
         let mut products = Vec::new();
@@ -484,7 +569,10 @@ impl RawYhtd {
                 return Err(ConfigError::invalid(pf("name"), "must be 1–300 characters"));
             }
             if p.unit_price_fen <= 0 {
-                return Err(ConfigError::invalid(pf("unit_price_fen"), "must be a positive amount in fen"));
+                return Err(ConfigError::invalid(
+                    pf("unit_price_fen"),
+                    "must be a positive amount in fen",
+                ));
             }
             products.push(yhtd::Product {
                 no: ident(&pf("no"), &p.no, 32)?,

@@ -3,10 +3,16 @@
 //! the CLI, the sandbox tests and the benchmarks run it without a window.
 
 pub mod app_info;
+pub mod business_day;
 pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod data_dir;
+pub mod desk;
 pub mod ledger;
 pub mod money;
+pub mod outbox;
+pub mod redeem;
+pub mod resolver;
+pub mod scan;
 pub mod secret;

@@ -63,7 +63,15 @@ mod tests {
         let s = Secret::new("8a9bd64e6585c6d8016585c6c8980002");
         assert_eq!(format!("{s:?}"), "<redacted>", "Debug must hide the key");
         assert_eq!(format!("{s}"), "<redacted>", "Display must hide the key");
-        assert_eq!(format!("{:?}", Some(&s)), "Some(<redacted>)", "nested Debug hides it too");
-        assert_eq!(s.expose(), "8a9bd64e6585c6d8016585c6c8980002", "signing still gets the key");
+        assert_eq!(
+            format!("{:?}", Some(&s)),
+            "Some(<redacted>)",
+            "nested Debug hides it too"
+        );
+        assert_eq!(
+            s.expose(),
+            "8a9bd64e6585c6d8016585c6c8980002",
+            "signing still gets the key"
+        );
     }
 }

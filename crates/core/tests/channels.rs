@@ -7,3 +7,18 @@ mod support;
 
 #[path = "channels/signing.rs"]
 mod signing;
+
+#[path = "channels/seeds.rs"]
+mod seeds;
+
+#[path = "channels/decoding.rs"]
+mod decoding;
+
+#[path = "channels/config.rs"]
+mod config;
+
+#[path = "channels/calls.rs"]
+mod calls;
+
+#[path = "channels/logging.rs"]
+mod logging;

@@ -21,7 +21,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/_control/ground-truth", get(ground_truth))
 }
 
-async fn add_fault(State(shared): State<Arc<Shared>>, Json(rule): Json<FaultRule>) -> Json<serde_json::Value> {
+async fn add_fault(
+    State(shared): State<Arc<Shared>>,
+    Json(rule): Json<FaultRule>,
+) -> Json<serde_json::Value> {
     shared.faults.add(rule);
     Json(serde_json::json!({ "ok": true }))
 }

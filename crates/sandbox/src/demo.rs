@@ -324,13 +324,19 @@ impl DemoData {
                 return Err(bad("listed twice for the same channel"));
             }
             if c.channel == ChannelKind::Yhtd {
-                return Err(bad("增值券 sells products (yhtd_product), it has no coupons"));
+                return Err(bad(
+                    "增值券 sells products (yhtd_product), it has no coupons",
+                ));
             }
             if (c.channel == ChannelKind::Allinpay) != c.platform.is_some() {
-                return Err(bad("`platform` is required for allinpay and only for allinpay"));
+                return Err(bad(
+                    "`platform` is required for allinpay and only for allinpay",
+                ));
             }
             if (c.platform == Some(Platform::Tiktok)) == c.certificate.is_empty() {
-                return Err(bad("a tiktok voucher needs certificates, and only it has them"));
+                return Err(bad(
+                    "a tiktok voucher needs certificates, and only it has them",
+                ));
             }
             let uses = c.uses.unwrap_or(1).max(1);
             let left = match (c.left, c.state) {
@@ -399,7 +405,12 @@ impl DemoData {
                 Some(p) => format!("{} ({})", c.channel, p.as_str()),
                 None => c.channel.to_string(),
             };
-            let name = c.name.replace('|', "\\|").replace('<', "&lt;");
+            // Markup stays visible as text (in code spans), like the UI must show it.
+            let name = if c.name.contains('<') {
+                format!("`{}`", c.name)
+            } else {
+                c.name.replace('|', "\\|")
+            };
             out.push_str(&format!(
                 "| `{}` | {} | {} — {} |\n",
                 c.code, channel, name, c.note
@@ -460,8 +471,17 @@ mod tests {
     fn debug_output_never_shows_a_secret() {
         let demo = DemoData::embedded().unwrap();
         let text = format!("{demo:?}");
-        assert!(!text.contains(&demo.shoubei.key), "the 收呗 key is redacted");
-        assert!(!text.contains(&demo.zvcms.secret), "the 智迈 secret is redacted");
-        assert!(!text.contains(&demo.liantuofu.key), "the 联拓富 key is redacted");
+        assert!(
+            !text.contains(&demo.shoubei.key),
+            "the 收呗 key is redacted"
+        );
+        assert!(
+            !text.contains(&demo.zvcms.secret),
+            "the 智迈 secret is redacted"
+        );
+        assert!(
+            !text.contains(&demo.liantuofu.key),
+            "the 联拓富 key is redacted"
+        );
     }
 }

@@ -43,7 +43,10 @@ impl Fault {
 
     /// Whether the redemption is committed before the fault strikes.
     pub fn commits(self) -> bool {
-        matches!(self, Fault::Delay | Fault::BadSignature | Fault::CommitThenDrop)
+        matches!(
+            self,
+            Fault::Delay | Fault::BadSignature | Fault::CommitThenDrop
+        )
     }
 }
 
@@ -129,7 +132,10 @@ impl FaultBook {
         let rule = &mut rules[index];
         let strike = Strike {
             fault: rule.fault,
-            delay: rule.delay_ms.map(Duration::from_millis).unwrap_or(default_delay),
+            delay: rule
+                .delay_ms
+                .map(Duration::from_millis)
+                .unwrap_or(default_delay),
         };
         rule.times -= 1;
         if rule.times == 0 {
@@ -165,10 +171,15 @@ mod tests {
         let book = FaultBook::default();
         book.add(rule(None, 2, Operation::Redeem));
         let d = Duration::from_secs(1);
-        assert!(book.take(ChannelKind::Shoubei, Operation::Redeem, &["1"], d).is_some());
-        assert!(book.take(ChannelKind::Shoubei, Operation::Redeem, &["2"], d).is_some());
+        assert!(book
+            .take(ChannelKind::Shoubei, Operation::Redeem, &["1"], d)
+            .is_some());
+        assert!(book
+            .take(ChannelKind::Shoubei, Operation::Redeem, &["2"], d)
+            .is_some());
         assert!(
-            book.take(ChannelKind::Shoubei, Operation::Redeem, &["3"], d).is_none(),
+            book.take(ChannelKind::Shoubei, Operation::Redeem, &["3"], d)
+                .is_none(),
             "times = 2 strikes exactly twice"
         );
     }
@@ -178,9 +189,25 @@ mod tests {
         let book = FaultBook::default();
         book.add(rule(Some("42"), 1, Operation::Redeem));
         let d = Duration::from_secs(1);
-        assert!(book.take(ChannelKind::Zvcms, Operation::Redeem, &["42"], d).is_none(), "other channel");
-        assert!(book.take(ChannelKind::Shoubei, Operation::Prepare, &["42"], d).is_none(), "other operation");
-        assert!(book.take(ChannelKind::Shoubei, Operation::Redeem, &["43"], d).is_none(), "other code");
-        assert!(book.take(ChannelKind::Shoubei, Operation::Redeem, &["42"], d).is_some(), "the match");
+        assert!(
+            book.take(ChannelKind::Zvcms, Operation::Redeem, &["42"], d)
+                .is_none(),
+            "other channel"
+        );
+        assert!(
+            book.take(ChannelKind::Shoubei, Operation::Prepare, &["42"], d)
+                .is_none(),
+            "other operation"
+        );
+        assert!(
+            book.take(ChannelKind::Shoubei, Operation::Redeem, &["43"], d)
+                .is_none(),
+            "other code"
+        );
+        assert!(
+            book.take(ChannelKind::Shoubei, Operation::Redeem, &["42"], d)
+                .is_some(),
+            "the match"
+        );
     }
 }

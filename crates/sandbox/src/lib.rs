@@ -17,6 +17,7 @@
 pub mod channels;
 pub mod control;
 pub mod demo;
+pub mod demo_config;
 pub mod fault;
 pub mod server;
 pub mod store;
@@ -130,6 +131,13 @@ impl Sandbox {
     }
 }
 
+/// Whether the emulator of `channel` signs its answers (收呗 MD5 `sign`, 通联 RSA2). The
+/// others answer unsigned (channels.md §1, §3, §4), so a `BadSignature` fault there has
+/// nothing to spoil and the answer goes out as normal.
+pub fn signs_answers(channel: ChannelKind) -> bool {
+    matches!(channel, ChannelKind::Shoubei | ChannelKind::Allinpay)
+}
+
 /// The whole router: every channel under its prefix, plus `/_control`.
 pub fn router(shared: Arc<Shared>) -> axum::Router {
     axum::Router::new()
@@ -153,7 +161,9 @@ pub struct RunningSandbox {
 
 impl std::fmt::Debug for RunningSandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningSandbox").field("addr", &self.addr).finish()
+        f.debug_struct("RunningSandbox")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -164,7 +174,22 @@ impl RunningSandbox {
 
     /// `http://127.0.0.1:PORT/<channel>`: the `base_url` a client uses in sandbox mode.
     pub fn base_url(&self, channel: ChannelKind) -> String {
-        format!("http://{}/{}", self.addr, channel.as_str())
+        demo_config::base_url(self.addr, channel)
+    }
+
+    /// The core's channel configuration for sandbox mode: every channel pointed at this
+    /// sandbox with the demo keys and the core's default timeouts.
+    pub fn demo_config(&self) -> redeemdesk_core::config::Config {
+        self.demo_config_with(redeemdesk_core::channel::Timeouts::default())
+    }
+
+    /// [`RunningSandbox::demo_config`] with other timeouts (tests use short ones so that a
+    /// `Delay` fault outlasts them quickly).
+    pub fn demo_config_with(
+        &self,
+        timeouts: redeemdesk_core::channel::Timeouts,
+    ) -> redeemdesk_core::config::Config {
+        demo_config::config(&self.shared.demo, self.addr, timeouts)
     }
 
     /// The demo data the sandbox started from (credentials, coupons, products).
@@ -206,7 +231,10 @@ impl RunningSandbox {
     /// A coupon's state now (date expiry included).
     pub fn coupon_state(&self, channel: ChannelKind, code: &str) -> Option<CouponState> {
         let now = self.shared.now_ms();
-        self.shared.store().coupon(channel, code).map(|c| c.state_at(now))
+        self.shared
+            .store()
+            .coupon(channel, code)
+            .map(|c| c.state_at(now))
     }
 
     /// The channel's own records (what its query and history calls report).

@@ -46,7 +46,11 @@ impl Conn {
             }
         }
         // Only reachable if the connection task is already gone: nobody reads this.
-        plain(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", b"abandoned".to_vec())
+        plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            b"abandoned".to_vec(),
+        )
     }
 }
 
@@ -167,13 +171,23 @@ pub async fn before(strike: Option<Strike>, conn: Option<&Conn>) -> Option<Respo
 
 /// Delivers an answer after the commit, spoiled as the strike says. (`BadSignature` is
 /// the channel's business: it passes the wrongly signed answer in.)
-pub async fn after(strike: Option<Strike>, answer: &AnswerBytes, conn: Option<&Conn>) -> Response<Body> {
+pub async fn after(
+    strike: Option<Strike>,
+    answer: &AnswerBytes,
+    conn: Option<&Conn>,
+) -> Response<Body> {
     match strike {
-        Some(Strike { fault: Fault::Delay, delay }) => {
+        Some(Strike {
+            fault: Fault::Delay,
+            delay,
+        }) => {
             tokio::time::sleep(delay).await;
             respond(answer)
         }
-        Some(Strike { fault: Fault::CommitThenDrop, .. }) => abandon(conn, Abandon::Drop).await,
+        Some(Strike {
+            fault: Fault::CommitThenDrop,
+            ..
+        }) => abandon(conn, Abandon::Drop).await,
         _ => respond(answer),
     }
 }

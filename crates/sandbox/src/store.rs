@@ -58,7 +58,7 @@ impl Coupon {
             DemoState::Expired => CouponState::Expired,
         };
         let used = demo.state == DemoState::Used;
-        let certificates = demo
+        let certificates: Vec<Certificate> = demo
             .certificates
             .iter()
             .map(|c| Certificate {
@@ -66,8 +66,14 @@ impl Coupon {
                 left: if used { 0 } else { c.num },
             })
             .collect();
+        // A Douyin voucher's uses are its certificates' uses.
+        let left = if demo.certificates.is_empty() {
+            demo.left
+        } else {
+            certificates.iter().map(|c| c.left).sum()
+        };
         Coupon {
-            left: demo.left,
+            left,
             state,
             certificates,
             demo,
@@ -296,7 +302,9 @@ impl Store {
         if req.count == 0 {
             return Err(Refusal::BadCount);
         }
-        let coupon = self.coupon(req.channel, req.code).ok_or(Refusal::NotFound)?;
+        let coupon = self
+            .coupon(req.channel, req.code)
+            .ok_or(Refusal::NotFound)?;
         match coupon.state_at(now_ms) {
             CouponState::Used => return Err(Refusal::Used),
             CouponState::Refunded => return Err(Refusal::Refunded),
@@ -324,7 +332,11 @@ impl Store {
                 .iter()
                 .find(|c| &c.demo.id == id)
                 .ok_or_else(|| Refusal::UnknownCertificate(id.clone()))?;
-            let asked: u32 = wanted.iter().filter(|(i, _)| i == id).map(|(_, n)| *n).sum();
+            let asked: u32 = wanted
+                .iter()
+                .filter(|(i, _)| i == id)
+                .map(|(_, n)| *n)
+                .sum();
             if *num == 0 {
                 return Err(Refusal::BadCount);
             }
@@ -428,7 +440,12 @@ impl Store {
 
     /// Cancels a record: the coupon gets its uses back. Returns the record as cancelled,
     /// or `None` when there is no such live record.
-    pub fn cancel(&mut self, channel: ChannelKind, key: &str, now_ms: UnixMs) -> Option<Consumption> {
+    pub fn cancel(
+        &mut self,
+        channel: ChannelKind,
+        key: &str,
+        now_ms: UnixMs,
+    ) -> Option<Consumption> {
         let record = self.records.iter_mut().find(|r| {
             r.channel == channel
                 && r.idempotency_key.as_deref() == Some(key)
@@ -525,9 +542,15 @@ mod tests {
     fn a_single_use_coupon_is_consumed_once() {
         let mut s = store();
         let r = req(ChannelKind::Shoubei, "679533922928", 1);
-        let c = s.consume(&r, "1".into(), NOW).expect("a valid coupon is consumed");
+        let c = s
+            .consume(&r, "1".into(), NOW)
+            .expect("a valid coupon is consumed");
         assert_eq!((c.count, c.face, c.left_after), (1, Fen(1000), 0));
-        assert_eq!(s.consume(&r, "2".into(), NOW), Err(Refusal::Used), "the second time it is used");
+        assert_eq!(
+            s.consume(&r, "2".into(), NOW),
+            Err(Refusal::Used),
+            "the second time it is used"
+        );
     }
 
     #[test]
@@ -539,7 +562,8 @@ mod tests {
             Err(Refusal::NotEnoughLeft { left: 2 }),
             "3 uses asked of 2 left is refused whole"
         );
-        s.consume(&req(ChannelKind::Liantuofu, code, 2), "y".into(), NOW).unwrap();
+        s.consume(&req(ChannelKind::Liantuofu, code, 2), "y".into(), NOW)
+            .unwrap();
         assert_eq!(s.coupon(ChannelKind::Liantuofu, code).unwrap().left, 0);
     }
 
@@ -549,7 +573,11 @@ mod tests {
         let c = s.coupon(ChannelKind::Shoubei, "679533922928").unwrap();
         assert_eq!(c.state_at(NOW), CouponState::Unused);
         let later = crate::time::parse_cst("2031-01-01 00:00:00").unwrap();
-        assert_eq!(c.state_at(later), CouponState::Expired, "valid_to is 2030-12-31");
+        assert_eq!(
+            c.state_at(later),
+            CouponState::Expired,
+            "valid_to is 2030-12-31"
+        );
     }
 
     #[test]
@@ -579,10 +607,22 @@ mod tests {
         r.idempotency_key = Some("k1");
         s.consume(&r, "o1".into(), NOW).unwrap();
         assert!(s.cancel(ChannelKind::Shoubei, "k1", NOW + 1).is_some());
-        assert!(s.cancel(ChannelKind::Shoubei, "k1", NOW + 2).is_none(), "cancelled once");
-        assert_eq!(s.coupon(ChannelKind::Shoubei, "679533922928").unwrap().redeemable_at(NOW), 1);
+        assert!(
+            s.cancel(ChannelKind::Shoubei, "k1", NOW + 2).is_none(),
+            "cancelled once"
+        );
+        assert_eq!(
+            s.coupon(ChannelKind::Shoubei, "679533922928")
+                .unwrap()
+                .redeemable_at(NOW),
+            1
+        );
         let truth = s.ground_truth();
-        assert_eq!(truth.consumptions.len(), 1, "the consumption still happened");
+        assert_eq!(
+            truth.consumptions.len(),
+            1,
+            "the consumption still happened"
+        );
         assert_eq!(truth.consumptions[0].cancelled_at_ms, Some(NOW + 1));
     }
 }

@@ -62,14 +62,28 @@ mod tests {
         let ms = parse_cst("2026-11-22 08:00:00").unwrap();
         assert_eq!(ms, 1_795_305_600_000, "08:00 at +08:00 is midnight UTC");
         assert_eq!(datetime(ms), "2026-11-22 08:00:00", "round trip");
-        assert_eq!(date(ms - 1), "2026-11-22", "07:59:59 is still the same +08:00 day");
-        assert_eq!(date(ms - 8 * 3_600_000 - 1), "2026-11-21", "UTC midnight minus 8 h is the day before");
+        assert_eq!(
+            date(ms - 1),
+            "2026-11-22",
+            "07:59:59 is still the same +08:00 day"
+        );
+        assert_eq!(
+            date(ms - 8 * 3_600_000 - 1),
+            "2026-11-21",
+            "UTC midnight minus 8 h is the day before"
+        );
         assert_eq!(ts14(ms), "20261122080000");
     }
 
     #[test]
     fn a_malformed_time_is_an_error() {
-        assert!(parse_cst("2026/11/22").is_err(), "only yyyy-MM-dd HH:mm:ss is accepted");
-        assert!(is_date("2026-02-28") && !is_date("2026-02-30"), "dates are checked for real");
+        assert!(
+            parse_cst("2026/11/22").is_err(),
+            "only yyyy-MM-dd HH:mm:ss is accepted"
+        );
+        assert!(
+            is_date("2026-02-28") && !is_date("2026-02-30"),
+            "dates are checked for real"
+        );
     }
 }

@@ -43,12 +43,22 @@ fn http() -> reqwest::Client {
 }
 
 async fn post_json(url: &str, body: &Value) -> (u16, String) {
-    let r = http().post(url).json(body).send().await.expect("the sandbox answers");
+    let r = http()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("the sandbox answers");
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
 async fn post_form(url: &str, form: &BTreeMap<String, String>) -> (u16, String) {
-    let r = http().post(url).form(form).send().await.expect("the sandbox answers");
+    let r = http()
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .expect("the sandbox answers");
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -62,7 +72,12 @@ fn parse(body: &str) -> Map<String, Value> {
 // ------------------------------------------------------------------ request builders
 
 /// A signed 收呗 request body.
-fn shoubei_body(sb: &RunningSandbox, code: &str, trace: Option<&str>, key: &str) -> Map<String, Value> {
+fn shoubei_body(
+    sb: &RunningSandbox,
+    code: &str,
+    trace: Option<&str>,
+    key: &str,
+) -> Map<String, Value> {
     let c = &sb.demo().shoubei;
     let mut m = Map::new();
     m.insert("inst_no".into(), json!(c.inst_no));
@@ -80,9 +95,17 @@ fn shoubei_body(sb: &RunningSandbox, code: &str, trace: Option<&str>, key: &str)
     m
 }
 
-async fn shoubei_call(sb: &RunningSandbox, path: &str, code: &str, trace: Option<&str>) -> Map<String, Value> {
+async fn shoubei_call(
+    sb: &RunningSandbox,
+    path: &str,
+    code: &str,
+    trace: Option<&str>,
+) -> Map<String, Value> {
     let body = shoubei_body(sb, code, trace, &sb.demo().shoubei.key);
-    let url = format!("{}/openpay/coupon/{path}", sb.base_url(ChannelKind::Shoubei));
+    let url = format!(
+        "{}/openpay/coupon/{path}",
+        sb.base_url(ChannelKind::Shoubei)
+    );
     let (status, text) = post_json(&url, &Value::Object(body)).await;
     assert_eq!(status, 200, "收呗 answers 200: {text}");
     let answer = parse(&text);
@@ -93,10 +116,23 @@ async fn shoubei_call(sb: &RunningSandbox, path: &str, code: &str, trace: Option
     answer
 }
 
-fn zvcms_envelope(sb: &RunningSandbox, action: &str, params: Value, secret: &str, nonce: &str) -> Value {
+fn zvcms_envelope(
+    sb: &RunningSandbox,
+    action: &str,
+    params: Value,
+    secret: &str,
+    nonce: &str,
+) -> Value {
     let c = &sb.demo().zvcms;
     let ts = "1795312800";
-    let token = zvcms::token(secret, &c.open_id, &c.grant_code, ts, nonce, TokenNaming::LowerCamel);
+    let token = zvcms::token(
+        secret,
+        &c.open_id,
+        &c.grant_code,
+        ts,
+        nonce,
+        TokenNaming::LowerCamel,
+    );
     json!({
         "OpenId": c.open_id, "GrantCode": c.grant_code, "Token": token,
         "Timestamp": ts, "Nonce": nonce, "Action": action, "Params": params,
@@ -106,7 +142,9 @@ fn zvcms_envelope(sb: &RunningSandbox, action: &str, params: Value, secret: &str
 static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
 
 fn fresh_nonce() -> String {
-    NONCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst).to_string()
+    NONCE
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        .to_string()
 }
 
 async fn zvcms_call(sb: &RunningSandbox, action: &str, params: Value) -> Map<String, Value> {
@@ -127,7 +165,11 @@ fn zvcms_redeem_params(code: &str, biz_id: &str, use_count: Option<u32>) -> Valu
     })
 }
 
-fn liantuofu_form(sb: &RunningSandbox, extra: &[(&str, &str)], key: &str) -> BTreeMap<String, String> {
+fn liantuofu_form(
+    sb: &RunningSandbox,
+    extra: &[(&str, &str)],
+    key: &str,
+) -> BTreeMap<String, String> {
     let mut p = BTreeMap::new();
     p.insert("appId".to_owned(), sb.demo().liantuofu.app_id.clone());
     p.insert("random".to_owned(), "12345678".to_owned());
@@ -139,9 +181,16 @@ fn liantuofu_form(sb: &RunningSandbox, extra: &[(&str, &str)], key: &str) -> BTr
     p
 }
 
-async fn liantuofu_call(sb: &RunningSandbox, path: &str, extra: &[(&str, &str)]) -> Map<String, Value> {
+async fn liantuofu_call(
+    sb: &RunningSandbox,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> Map<String, Value> {
     let form = liantuofu_form(sb, extra, &sb.demo().liantuofu.key);
-    let url = format!("{}/open/timescard/{path}", sb.base_url(ChannelKind::Liantuofu));
+    let url = format!(
+        "{}/open/timescard/{path}",
+        sb.base_url(ChannelKind::Liantuofu)
+    );
     let (status, text) = post_form(&url, &form).await;
     assert_eq!(status, 200, "联拓富 answers 200: {text}");
     parse(&text)
@@ -162,7 +211,13 @@ fn consume_form(sb: &RunningSandbox, card: &str, count: &str) -> BTreeMap<String
     )
 }
 
-fn allinpay_form(sb: &RunningSandbox, method: &str, biz: Value, req_seq: &str, key: &rsa::RsaPrivateKey) -> BTreeMap<String, String> {
+fn allinpay_form(
+    sb: &RunningSandbox,
+    method: &str,
+    biz: Value,
+    req_seq: &str,
+    key: &rsa::RsaPrivateKey,
+) -> BTreeMap<String, String> {
     let mut p = BTreeMap::new();
     for (k, v) in [
         ("appId", sb.demo().allinpay.app_id.as_str()),
@@ -183,8 +238,19 @@ fn allinpay_form(sb: &RunningSandbox, method: &str, biz: Value, req_seq: &str, k
 }
 
 /// Calls the allinpay gateway and checks the answer's RSA2 signature.
-async fn allinpay_call(sb: &RunningSandbox, method: &str, biz: Value, req_seq: &str) -> Map<String, Value> {
-    let form = allinpay_form(sb, method, biz, req_seq, &sb.demo().allinpay_keys.merchant_private);
+async fn allinpay_call(
+    sb: &RunningSandbox,
+    method: &str,
+    biz: Value,
+    req_seq: &str,
+) -> Map<String, Value> {
+    let form = allinpay_form(
+        sb,
+        method,
+        biz,
+        req_seq,
+        &sb.demo().allinpay_keys.merchant_private,
+    );
     let url = format!("{}/gateway", sb.base_url(ChannelKind::Allinpay));
     let (status, text) = post_form(&url, &form).await;
     assert_eq!(status, 200, "the gateway answers 200: {text}");
@@ -200,7 +266,10 @@ const CONSUME: &str = "allinpay.shopoint.thirdCouponService.consume";
 const HISTORY: &str = "allinpay.shopoint.thirdCouponService.verifyHistory";
 
 /// Sends raw bytes and reads until the server closes: `Ok(bytes)` or the read error kind.
-async fn raw_exchange(sb: &RunningSandbox, request: Vec<u8>) -> Result<Vec<u8>, std::io::ErrorKind> {
+async fn raw_exchange(
+    sb: &RunningSandbox,
+    request: Vec<u8>,
+) -> Result<Vec<u8>, std::io::ErrorKind> {
     let mut stream = tokio::net::TcpStream::connect(sb.addr()).await.unwrap();
     stream.write_all(&request).await.unwrap();
     let mut out = Vec::new();
@@ -226,8 +295,17 @@ fn raw_json_post(sb: &RunningSandbox, path: &str, body: &Value) -> Vec<u8> {
 #[tokio::test]
 async fn shoubei_redeems_a_valid_coupon_with_a_signed_answer_in_the_documented_shape() {
     let (sb, _) = start().await;
-    let a = shoubei_call(&sb, "wf", "679533922928", Some("0f1e2d3c4b5a69788796a5b4c3d2e1f0")).await;
-    assert_eq!(a["result_code"], "SUCCESS", "the decision is in result_code: {a:?}");
+    let a = shoubei_call(
+        &sb,
+        "wf",
+        "679533922928",
+        Some("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+    )
+    .await;
+    assert_eq!(
+        a["result_code"], "SUCCESS",
+        "the decision is in result_code: {a:?}"
+    );
     assert_eq!(a["return_code"], "SUCCESS");
     assert_eq!(a["codes"], "679533922928");
     assert_eq!(a["amount"], "1000", "face value in fen, as text");
@@ -235,49 +313,107 @@ async fn shoubei_redeems_a_valid_coupon_with_a_signed_answer_in_the_documented_s
         a.get("settle_amount").or(a.get("settleAmount")) == Some(&json!("990")),
         "settle amount under one of its two spellings: {a:?}"
     );
-    assert!(a["order_no"].as_str().is_some_and(|o| o.len() == 24), "a write-off record number");
-    assert_eq!(sb.ground_truth().uses_of(ChannelKind::Shoubei, "679533922928"), 1);
+    assert!(
+        a["order_no"].as_str().is_some_and(|o| o.len() == 24),
+        "a write-off record number"
+    );
+    assert_eq!(
+        sb.ground_truth()
+            .uses_of(ChannelKind::Shoubei, "679533922928"),
+        1
+    );
 }
 
 #[tokio::test]
 async fn shoubei_refunded_coupon_fails_with_the_seeds_own_answer() {
     let (sb, _) = start().await;
     let a = shoubei_call(&sb, "wf", "679533920028", Some("a1")).await;
-    assert_eq!(a["return_code"], "0205", "the seed's example: 0205 券码已退款");
+    assert_eq!(
+        a["return_code"], "0205",
+        "the seed's example: 0205 券码已退款"
+    );
     assert_eq!(a["return_msg"], "券码已退款");
     assert_eq!(a["result_code"], "FAIL");
-    assert!(a["order_no"].is_null() && a["amount"].is_null() && a["settleAmount"].is_null(), "nulls as in the seed");
-    for (code, rc) in [("679533920011", "0202"), ("679533920035", "0203"), ("000000000000", "0201")] {
+    assert!(
+        a["order_no"].is_null() && a["amount"].is_null() && a["settleAmount"].is_null(),
+        "nulls as in the seed"
+    );
+    for (code, rc) in [
+        ("679533920011", "0202"),
+        ("679533920035", "0203"),
+        ("000000000000", "0201"),
+    ] {
         let a = shoubei_call(&sb, "wf", code, None).await;
-        assert_eq!((a["result_code"].as_str(), a["return_code"].as_str()), (Some("FAIL"), Some(rc)), "{code}");
+        assert_eq!(
+            (a["result_code"].as_str(), a["return_code"].as_str()),
+            (Some("FAIL"), Some(rc)),
+            "{code}"
+        );
     }
-    assert!(sb.ground_truth().consumptions.is_empty(), "a refusal consumes nothing");
+    assert!(
+        sb.ground_truth().consumptions.is_empty(),
+        "a refusal consumes nothing"
+    );
 }
 
 #[tokio::test]
 async fn shoubei_repeated_trace_number_replays_the_original_answer_and_consumes_once() {
     let (sb, _) = start().await;
-    let body = Value::Object(shoubei_body(&sb, "679533922935", Some("trace-1"), &sb.demo().shoubei.key));
+    let body = Value::Object(shoubei_body(
+        &sb,
+        "679533922935",
+        Some("trace-1"),
+        &sb.demo().shoubei.key,
+    ));
     let url = format!("{}/openpay/coupon/wf", sb.base_url(ChannelKind::Shoubei));
     let first = post_json(&url, &body).await;
     let second = post_json(&url, &body).await;
-    assert_eq!(first, second, "a repeated wf_trace_no gets the original bytes back");
-    assert_eq!(sb.ground_truth().uses_of(ChannelKind::Shoubei, "679533922935"), 1, "and consumes once");
+    assert_eq!(
+        first, second,
+        "a repeated wf_trace_no gets the original bytes back"
+    );
+    assert_eq!(
+        sb.ground_truth()
+            .uses_of(ChannelKind::Shoubei, "679533922935"),
+        1,
+        "and consumes once"
+    );
     let other = shoubei_call(&sb, "wf", "679533922928", Some("trace-1")).await;
-    assert_eq!(other["result_code"], "FAIL", "the same trace number for another code is refused");
+    assert_eq!(
+        other["result_code"], "FAIL",
+        "the same trace number for another code is refused"
+    );
 }
 
 #[tokio::test]
 async fn shoubei_wrong_key_gets_a_signature_error_without_result_code() {
     let (sb, _) = start().await;
-    let body = shoubei_body(&sb, "679533922928", Some("t"), "00000000000000000000000000000000");
+    let body = shoubei_body(
+        &sb,
+        "679533922928",
+        Some("t"),
+        "00000000000000000000000000000000",
+    );
     let url = format!("{}/openpay/coupon/wf", sb.base_url(ChannelKind::Shoubei));
     let (_, text) = post_json(&url, &Value::Object(body)).await;
     let a = parse(&text);
     assert_eq!(a["return_code"], "FAIL");
-    assert!(a["return_msg"].as_str().unwrap().contains("签名"), "the message names the signature: {text}");
-    assert!(a.get("result_code").is_none(), "no business result for a bad signature");
-    assert!(sb.ground_truth().consumptions.is_empty(), "nothing consumed");
+    assert!(
+        a.get("sign").is_none(),
+        "answered before authentication: unsigned"
+    );
+    assert!(
+        a["return_msg"].as_str().unwrap().contains("签名"),
+        "the message names the signature: {text}"
+    );
+    assert!(
+        a.get("result_code").is_none(),
+        "no business result for a bad signature"
+    );
+    assert!(
+        sb.ground_truth().consumptions.is_empty(),
+        "nothing consumed"
+    );
 }
 
 #[tokio::test]
@@ -285,18 +421,31 @@ async fn shoubei_query_finds_the_record_and_cancel_undoes_it() {
     let (sb, _) = start().await;
     let trace = "5f7c0d3e0b8a4a8f9d1c2b3a4f5e6d7c";
     let missing = shoubei_call(&sb, "quary", "679533922928", Some(trace)).await;
-    assert_eq!(missing["result_code"], "FAIL", "no record under an unused trace number");
+    assert_eq!(
+        missing["result_code"], "FAIL",
+        "no record under an unused trace number"
+    );
     let redeemed = shoubei_call(&sb, "wf", "679533922928", Some(trace)).await;
     let found = shoubei_call(&sb, "quary", "679533922928", Some(trace)).await;
-    assert_eq!(found["result_code"], "SUCCESS", "quary finds the record by wf_trace_no");
+    assert_eq!(
+        found["result_code"], "SUCCESS",
+        "quary finds the record by wf_trace_no"
+    );
     assert_eq!(found["order_no"], redeemed["order_no"], "the same record");
     let cancelled = shoubei_call(&sb, "cancel", "679533922928", Some(trace)).await;
     assert_eq!(cancelled["result_code"], "SUCCESS");
     let again = shoubei_call(&sb, "cancel", "679533922928", Some(trace)).await;
     assert_eq!(again["result_code"], "FAIL", "a record is cancelled once");
     let after = shoubei_call(&sb, "quary", "679533922928", Some(trace)).await;
-    assert_eq!(after["result_code"], "FAIL", "a cancelled record no longer counts");
-    assert_eq!(sb.uses_left(ChannelKind::Shoubei, "679533922928"), Some(1), "the coupon is usable again");
+    assert_eq!(
+        after["result_code"], "FAIL",
+        "a cancelled record no longer counts"
+    );
+    assert_eq!(
+        sb.uses_left(ChannelKind::Shoubei, "679533922928"),
+        Some(1),
+        "the coupon is usable again"
+    );
 }
 
 #[tokio::test]
@@ -309,7 +458,10 @@ async fn shoubei_soda_coupon_is_refused_after_an_independent_discount() {
     body.insert("sign".into(), json!(sign));
     let url = format!("{}/openpay/coupon/wf", sb.base_url(ChannelKind::Shoubei));
     let a = parse(&post_json(&url, &Value::Object(body)).await.1);
-    assert_eq!(a["result_code"], "FAIL", "苏打优选 with exc_discount_flag=1 is refused (seed 001)");
+    assert_eq!(
+        a["result_code"], "FAIL",
+        "苏打优选 with exc_discount_flag=1 is refused (seed 001)"
+    );
 }
 
 // ------------------------------------------------------------------ 智迈
@@ -317,66 +469,191 @@ async fn shoubei_soda_coupon_is_refused_after_an_independent_discount() {
 #[tokio::test]
 async fn zvcms_redeems_a_write_off_code_with_the_seeds_quirks() {
     let (sb, _) = start().await;
-    let a = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708451328", "biz-1", None)).await;
-    assert_eq!(a["status"], json!("true"), "status as the string \"true\": {a:?}");
+    let a = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708451328", "biz-1", None),
+    )
+    .await;
+    assert_eq!(
+        a["status"],
+        json!("true"),
+        "status as the string \"true\": {a:?}"
+    );
     assert_eq!(a["code"], json!("0"), "code as the string \"0\"");
     let data = a["data"].as_object().unwrap();
-    assert!(data["bizId"].is_u64(), "the answer's bizId is an integer: {data:?}");
-    assert!(data["bizId"].as_u64().unwrap() > 1 << 53, "beyond f64's exact range, on purpose");
-    assert_eq!(data["cardIdList"], json!("[390962138708451328]"), "a string holding a list");
-    assert_eq!(data["userInfo"]["customer_id"], json!(""), "ints sent as empty strings");
-    let used = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708451328", "biz-2", None)).await;
-    assert_eq!(used["status"], json!(true), "a business refusal has status true…");
+    assert!(
+        data["bizId"].is_u64(),
+        "the answer's bizId is an integer: {data:?}"
+    );
+    assert!(
+        data["bizId"].as_u64().unwrap() > 1 << 53,
+        "beyond f64's exact range, on purpose"
+    );
+    assert_eq!(
+        data["cardIdList"],
+        json!("[390962138708451328]"),
+        "a string holding a list"
+    );
+    assert_eq!(
+        data["userInfo"]["customer_id"],
+        json!(""),
+        "ints sent as empty strings"
+    );
+    let used = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708451328", "biz-2", None),
+    )
+    .await;
+    assert_eq!(
+        used["status"],
+        json!(true),
+        "a business refusal has status true…"
+    );
     assert_ne!(used["code"], json!("0"), "…and a non-zero code");
 }
 
 #[tokio::test]
 async fn zvcms_preview_shows_status_validity_and_remaining_uses() {
     let (sb, _) = start().await;
-    let p = zvcms_call(&sb, "coupon.off-coupon", json!({"code": "390962138708450042"})).await;
+    let p = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708450042"}),
+    )
+    .await;
     let d = &p["data"];
-    assert_eq!((d["status"].as_i64(), d["remain_count"].as_u64()), (Some(0), Some(5)), "{p:?}");
+    assert_eq!(
+        (d["status"].as_i64(), d["remain_count"].as_u64()),
+        (Some(0), Some(5)),
+        "{p:?}"
+    );
     assert_eq!(d["coupon"]["title"], "洗车次券(5次)");
     assert!(d["end_at"].is_i64(), "validity in Unix seconds");
-    let a = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708450042", "b3", Some(2))).await;
+    let a = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708450042", "b3", Some(2)),
+    )
+    .await;
     assert_eq!(a["code"], json!("0"), "2 of 5 uses: {a:?}");
-    let over = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708450042", "b4", Some(4))).await;
-    assert_eq!(over["code"], json!("120105"), "4 asked of 3 left is refused: {over:?}");
-    let p = zvcms_call(&sb, "coupon.off-coupon", json!({"code": "390962138708450042"})).await;
+    let over = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708450042", "b4", Some(4)),
+    )
+    .await;
+    assert_eq!(
+        over["code"],
+        json!("120105"),
+        "4 asked of 3 left is refused: {over:?}"
+    );
+    let p = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708450042"}),
+    )
+    .await;
     assert_eq!(p["data"]["remain_count"], json!(3));
-    let locked = zvcms_call(&sb, "coupon.off-coupon", json!({"code": "390962138708450028"})).await;
+    let locked = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708450028"}),
+    )
+    .await;
     assert_eq!(locked["data"]["status"], json!(2), "locked is status 2");
-    let discount = zvcms_call(&sb, "coupon.off-coupon", json!({"code": "390962138708451335"})).await;
-    assert_eq!((discount["data"]["coupon"]["amount"].as_str(), discount["data"]["coupon"]["coupon_type"].as_i64()), (Some("8.5"), Some(1)));
-    let single = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708451328", "b5", None)).await;
+    let discount = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708451335"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            discount["data"]["coupon"]["amount"].as_str(),
+            discount["data"]["coupon"]["coupon_type"].as_i64()
+        ),
+        (Some("8.5"), Some(1))
+    );
+    let single = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708451328", "b5", None),
+    )
+    .await;
     assert_eq!(single["code"], json!("0"));
-    let p = zvcms_call(&sb, "coupon.off-coupon", json!({"code": "390962138708451328"})).await;
-    assert_eq!(p["data"]["status"], json!(1), "status 1 once used: this is how an Unknown is resolved");
+    let p = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708451328"}),
+    )
+    .await;
+    assert_eq!(
+        p["data"]["status"],
+        json!(1),
+        "status 1 once used: this is how an Unknown is resolved"
+    );
 }
 
 #[tokio::test]
 async fn zvcms_refuses_a_wrong_secret_and_a_replayed_nonce() {
     let (sb, _) = start().await;
     let url = format!("{}/api/v2", sb.base_url(ChannelKind::Zvcms));
-    let bad = zvcms_envelope(&sb, "coupon.off-coupon", json!({"code": "390962138708451328"}), "wrong-secret", "77");
+    let bad = zvcms_envelope(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708451328"}),
+        "wrong-secret",
+        "77",
+    );
     let a = parse(&post_json(&url, &bad).await.1);
-    assert_eq!((a["status"].as_bool(), a["code"].as_str()), (Some(false), Some("110004")), "{a:?}");
+    assert_eq!(
+        (a["status"].as_bool(), a["code"].as_str()),
+        (Some(false), Some("110004")),
+        "{a:?}"
+    );
     assert!(a["message"].as_str().unwrap().contains("验签"));
-    let good = zvcms_envelope(&sb, "coupon.off-coupon", json!({"code": "390962138708451328"}), &sb.demo().zvcms.secret, "78");
+    let good = zvcms_envelope(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708451328"}),
+        &sb.demo().zvcms.secret,
+        "78",
+    );
     let first = parse(&post_json(&url, &good).await.1);
     assert_eq!(first["code"], json!(0));
     let replayed = parse(&post_json(&url, &good).await.1);
-    assert_eq!(replayed["code"], json!("110007"), "the same Nonce and Timestamp twice is a replay");
+    assert_eq!(
+        replayed["code"],
+        json!("110007"),
+        "the same Nonce and Timestamp twice is a replay"
+    );
 }
 
 #[tokio::test]
 async fn zvcms_repeated_biz_id_replays_the_original_answer() {
     let (sb, _) = start().await;
-    let first = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708450059", "same-biz", None)).await;
-    let second = zvcms_call(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708450059", "same-biz", None)).await;
+    let first = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708450059", "same-biz", None),
+    )
+    .await;
+    let second = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708450059", "same-biz", None),
+    )
+    .await;
     assert_eq!(first, second, "same bizId, same answer");
     assert_eq!(first["code"], json!("0"));
-    assert_eq!(sb.ground_truth().uses_of(ChannelKind::Zvcms, "390962138708450059"), 1, "consumed once");
+    assert_eq!(
+        sb.ground_truth()
+            .uses_of(ChannelKind::Zvcms, "390962138708450059"),
+        1,
+        "consumed once"
+    );
 }
 
 #[tokio::test]
@@ -386,7 +663,11 @@ async fn zvcms_without_type_1_needs_the_member() {
     params["type"] = json!("");
     params["couponsCardList"] = json!("[390962138708451328]");
     let a = zvcms_call(&sb, "communal.user.coupons-vertify", params).await;
-    assert_eq!(a["code"], json!("120003"), "user coupon ids need customerId (seed 002): {a:?}");
+    assert_eq!(
+        a["code"],
+        json!("120003"),
+        "user coupon ids need customerId (seed 002): {a:?}"
+    );
 }
 
 // ------------------------------------------------------------------ 联拓富
@@ -400,24 +681,44 @@ async fn liantuofu_shows_remaining_uses_and_consumes_again_without_an_idempotenc
     assert_eq!(d["suplusTimes"], json!(10), "the vendor's spelling");
     assert_eq!(d["cardName"], "游泳次卡(10次)");
     assert_eq!(d["endDate"], "2030-12-31 23:59:59");
-    let url = format!("{}/open/timescard/userTimesCardConsume", sb.base_url(ChannelKind::Liantuofu));
+    let url = format!(
+        "{}/open/timescard/userTimesCardConsume",
+        sb.base_url(ChannelKind::Liantuofu)
+    );
     let form = consume_form(&sb, card, "3");
     let first = parse(&post_form(&url, &form).await.1);
     let second = parse(&post_form(&url, &form).await.1);
-    assert_eq!((first["code"].as_str(), second["code"].as_str()), (Some("SUCCESS"), Some("SUCCESS")));
+    assert_eq!(
+        (first["code"].as_str(), second["code"].as_str()),
+        (Some("SUCCESS"), Some("SUCCESS"))
+    );
     let d = liantuofu_call(&sb, "userTimesCardDetail", &[("cardNo", card)]).await;
-    assert_eq!(d["suplusTimes"], json!(4), "the same request twice consumed twice: 10 − 3 − 3");
+    assert_eq!(
+        d["suplusTimes"],
+        json!(4),
+        "the same request twice consumed twice: 10 − 3 − 3"
+    );
     let over = parse(&post_form(&url, &consume_form(&sb, card, "5")).await.1);
-    assert_eq!((over["code"].as_str(), over["msg"].as_str()), (Some("FAILED"), Some("剩余次数不足")), "the seed's own failure");
+    assert_eq!(
+        (over["code"].as_str(), over["msg"].as_str()),
+        (Some("FAILED"), Some("剩余次数不足")),
+        "the seed's own failure"
+    );
 }
 
 #[tokio::test]
 async fn liantuofu_refuses_a_wrong_key_and_a_non_digit_random() {
     let (sb, _) = start().await;
-    let url = format!("{}/open/timescard/userTimesCardDetail", sb.base_url(ChannelKind::Liantuofu));
+    let url = format!(
+        "{}/open/timescard/userTimesCardDetail",
+        sb.base_url(ChannelKind::Liantuofu)
+    );
     let bad = liantuofu_form(&sb, &[("cardNo", "914095353294404024")], "wrong");
     let a = parse(&post_form(&url, &bad).await.1);
-    assert_eq!((a["code"].as_str(), a["msg"].as_str()), (Some("FAILED"), Some("签名错误")));
+    assert_eq!(
+        (a["code"].as_str(), a["msg"].as_str()),
+        (Some("FAILED"), Some("签名错误"))
+    );
     let mut odd = BTreeMap::new();
     odd.insert("appId".to_owned(), sb.demo().liantuofu.app_id.clone());
     odd.insert("random".to_owned(), "liantuo123".to_owned());
@@ -425,16 +726,30 @@ async fn liantuofu_refuses_a_wrong_key_and_a_non_digit_random() {
     let sign = liantuofu::sign(&odd, &sb.demo().liantuofu.key);
     odd.insert("sign".to_owned(), sign);
     let a = parse(&post_form(&url, &odd).await.1);
-    assert_eq!(a["code"], "FAILED", "random must be digits (the seed's example would be refused)");
+    assert_eq!(
+        a["code"], "FAILED",
+        "random must be digits (the seed's example would be refused)"
+    );
 }
 
 #[tokio::test]
 async fn liantuofu_refunded_and_expired_cards_are_refused() {
     let (sb, _) = start().await;
-    let url = format!("{}/open/timescard/userTimesCardConsume", sb.base_url(ChannelKind::Liantuofu));
-    let expired = parse(&post_form(&url, &consume_form(&sb, "914095353294400025", "1")).await.1);
+    let url = format!(
+        "{}/open/timescard/userTimesCardConsume",
+        sb.base_url(ChannelKind::Liantuofu)
+    );
+    let expired = parse(
+        &post_form(&url, &consume_form(&sb, "914095353294400025", "1"))
+            .await
+            .1,
+    );
     assert_eq!(expired["msg"], "次卡已过期");
-    let refunded = parse(&post_form(&url, &consume_form(&sb, "914095353294400032", "1")).await.1);
+    let refunded = parse(
+        &post_form(&url, &consume_form(&sb, "914095353294400032", "1"))
+            .await
+            .1,
+    );
     assert_eq!(refunded["msg"], "次卡已退卡");
     assert!(sb.ground_truth().consumptions.is_empty());
 }
@@ -444,31 +759,123 @@ async fn liantuofu_refunded_and_expired_cards_are_refused() {
 #[tokio::test]
 async fn allinpay_prepare_answers_each_platform_in_its_documented_shape() {
     let (sb, _) = start().await;
-    let mt = allinpay_call(&sb, PREPARE, json!({"type": "meituan", "couponNo": "594828681117", "shopId": "147"}), "p1").await;
+    let mt = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "meituan", "couponNo": "594828681117", "shopId": "147"}),
+        "p1",
+    )
+    .await;
     assert_eq!(mt["code"], json!("0"), "code as a string: {mt:?}");
     let d = &mt["data"];
-    assert_eq!(d["couponValue"], json!("90"), "couponValue a string in 元 in prepare");
-    assert_eq!(d["initAmount"], json!(3), "initAmount is the redeemable count");
+    assert_eq!(
+        d["couponValue"],
+        json!("90"),
+        "couponValue a string in 元 in prepare"
+    );
+    assert_eq!(
+        d["initAmount"],
+        json!(3),
+        "initAmount is the redeemable count"
+    );
     assert_eq!(d["meiTuan"]["count"], json!(3));
-    assert_eq!(d["meiTuan"]["dealPrice"], json!(66), "Bigdecimal in 元 as a number");
-    let mtdz = allinpay_call(&sb, PREPARE, json!({"type": "mtdz", "couponNo": "694828681100", "shopId": 147}), "p2").await;
+    assert_eq!(
+        d["meiTuan"]["dealPrice"],
+        json!(66),
+        "Bigdecimal in 元 as a number"
+    );
+    let mtdz = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "mtdz", "couponNo": "694828681100", "shopId": 147}),
+        "p2",
+    )
+    .await;
     assert_eq!(mtdz["data"]["couponName"], "0.1团10百货券");
-    assert_eq!(mtdz["data"]["couponBuyPrice"], json!("0.1"), "the seed's example");
-    assert_eq!(mtdz["data"]["validityBeginDate"], json!(""), "empty strings for absent dates");
+    assert_eq!(
+        mtdz["data"]["couponBuyPrice"],
+        json!("0.1"),
+        "the seed's example"
+    );
+    assert_eq!(
+        mtdz["data"]["validityBeginDate"],
+        json!(""),
+        "empty strings for absent dates"
+    );
     assert!(mtdz["data"]["mtdz"].is_object(), "keyed mtdz");
-    let dp = allinpay_call(&sb, PREPARE, json!({"type": "dianping", "couponNo": "730512846629", "shopId": "147"}), "p3").await;
-    assert!(dp["data"]["mtdz"].is_object() && dp["data"].get("dianPing").is_none(), "点评 is keyed mtdz too, not dianPing");
-    let tt = allinpay_call(&sb, PREPARE, json!({"type": "tiktok", "couponNo": "802436197254310", "shopId": "147"}), "p4").await;
-    let certs = tt["data"]["tikTok"]["tiktokCertificateList"].as_array().unwrap();
+    let dp = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "dianping", "couponNo": "730512846629", "shopId": "147"}),
+        "p3",
+    )
+    .await;
+    assert!(
+        dp["data"]["mtdz"].is_object() && dp["data"].get("dianPing").is_none(),
+        "点评 is keyed mtdz too, not dianPing"
+    );
+    let tt = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "tiktok", "couponNo": "802436197254310", "shopId": "147"}),
+        "p4",
+    )
+    .await;
+    let certs = tt["data"]["tikTok"]["tiktokCertificateList"]
+        .as_array()
+        .unwrap();
     assert_eq!(certs.len(), 3, "a Douyin voucher with several certificates");
-    assert_eq!(certs[0]["sku"]["marketPrice"], json!("29800"), "marketPrice in 分 as text");
-    let link = allinpay_call(&sb, PREPARE, json!({"type": "tiktok", "couponNo": "https://v.douyin.com/iRNBm6Yq/", "shopId": "147"}), "p5").await;
-    assert_eq!(link["code"], json!("0"), "a short link is a code, never truncated");
-    let wrong = allinpay_call(&sb, PREPARE, json!({"type": "tiktok", "couponNo": "594828681117", "shopId": "147"}), "p6").await;
-    assert_eq!(wrong["code"], json!("3"), "a Meituan code asked as Douyin is not found");
-    for (code, msg) in [("594828680011", "券码已核销"), ("594828680028", "券码已退款"), ("594828680035", "券码已过期")] {
-        let a = allinpay_call(&sb, PREPARE, json!({"type": "meituan", "couponNo": code, "shopId": "147"}), "p7").await;
-        assert_eq!((a["code"].as_str(), a["msg"].as_str()), (Some("3"), Some(msg)), "{code}");
+    assert_eq!(
+        tt["data"]["initAmount"],
+        json!(3),
+        "one use per certificate"
+    );
+    assert_eq!(
+        certs[0]["sku"]["marketPrice"],
+        json!("29800"),
+        "marketPrice in 分 as text"
+    );
+    let link = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "tiktok", "couponNo": "https://v.douyin.com/iRNBm6Yq/", "shopId": "147"}),
+        "p5",
+    )
+    .await;
+    assert_eq!(
+        link["code"],
+        json!("0"),
+        "a short link is a code, never truncated"
+    );
+    let wrong = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "tiktok", "couponNo": "594828681117", "shopId": "147"}),
+        "p6",
+    )
+    .await;
+    assert_eq!(
+        wrong["code"],
+        json!("3"),
+        "a Meituan code asked as Douyin is not found"
+    );
+    for (code, msg) in [
+        ("594828680011", "券码已核销"),
+        ("594828680028", "券码已退款"),
+        ("594828680035", "券码已过期"),
+    ] {
+        let a = allinpay_call(
+            &sb,
+            PREPARE,
+            json!({"type": "meituan", "couponNo": code, "shopId": "147"}),
+            "p7",
+        )
+        .await;
+        assert_eq!(
+            (a["code"].as_str(), a["msg"].as_str()),
+            (Some("3"), Some(msg)),
+            "{code}"
+        );
     }
 }
 
@@ -478,34 +885,84 @@ async fn allinpay_consume_replays_a_repeated_order_id_and_history_lists_the_day(
     let biz = json!({"type": "meituan", "orderId": "order-1", "couponNo": "594828681117", "num": 2, "shopId": "147", "operUserId": "wangfang", "remark": ""});
     let first = allinpay_call(&sb, CONSUME, biz.clone(), "order-1").await;
     assert_eq!(first["code"], json!("0"), "{first:?}");
-    assert_eq!(first["data"]["couponValue"], json!(180), "couponValue a number in consume (2 × 90 元)");
-    assert_eq!(first["data"]["consumeTime"], "2026-11-22 10:00:00", "+08:00 time");
+    assert_eq!(
+        first["data"]["couponValue"],
+        json!(180),
+        "couponValue a number in consume (2 × 90 元)"
+    );
+    assert_eq!(
+        first["data"]["consumeTime"], "2026-11-22 10:00:00",
+        "+08:00 time"
+    );
     let again = allinpay_call(&sb, CONSUME, biz, "order-1").await;
     assert_eq!(first, again, "a repeated orderId gets the original answer");
-    assert_eq!(sb.uses_left(ChannelKind::Allinpay, "594828681117"), Some(1), "consumed once");
+    assert_eq!(
+        sb.uses_left(ChannelKind::Allinpay, "594828681117"),
+        Some(1),
+        "consumed once"
+    );
     let over = allinpay_call(&sb, CONSUME, json!({"type": "meituan", "orderId": "order-2", "couponNo": "594828681117", "num": 2, "shopId": "147"}), "order-2").await;
     assert_eq!(over["code"], json!("3"), "2 asked of 1 left");
     let tiktok = allinpay_call(&sb, CONSUME, json!({"type": "tiktok", "orderId": "order-3", "couponNo": "802436197254310", "num": 2, "shopId": "147",
         "tiktokCertificateList": [{"certificateId": "7301284619204573184", "num": 1}, {"certificateId": "7301284619204573186", "num": 1}]}), "order-3").await;
     assert_eq!(tiktok["code"], json!("0"), "{tiktok:?}");
-    assert_eq!(sb.uses_left(ChannelKind::Allinpay, "802436197254310"), Some(1), "one certificate left");
+    assert_eq!(
+        sb.uses_left(ChannelKind::Allinpay, "802436197254310"),
+        Some(1),
+        "one certificate left"
+    );
     // 23:59 on the 22nd (+08:00) is still the 22nd; 00:30 on the 23rd is not.
     clock.set_ms(NOW_MS + 14 * 3_600_000 - 60_000);
     allinpay_call(&sb, CONSUME, json!({"type": "mtdz", "orderId": "order-4", "couponNo": "694828681100", "num": 1, "shopId": "147"}), "order-4").await;
     clock.set_ms(NOW_MS + 14 * 3_600_000 + 1_800_000);
     allinpay_call(&sb, CONSUME, json!({"type": "dianping", "orderId": "order-5", "couponNo": "730512846629", "num": 1, "shopId": "147"}), "order-5").await;
-    let h = allinpay_call(&sb, HISTORY, json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 2}), "h1").await;
-    assert_eq!(h["data"]["total"], json!(3), "three consumptions on the 22nd in +08:00: {h:?}");
+    let h = allinpay_call(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 2}),
+        "h1",
+    )
+    .await;
+    assert_eq!(
+        h["data"]["total"],
+        json!(3),
+        "three consumptions on the 22nd in +08:00: {h:?}"
+    );
     let lines = h["data"]["couponVerifyHistoryList"].as_array().unwrap();
     assert_eq!(lines.len(), 2, "a page of 2");
     assert_eq!(lines[0]["couponCode"], "594828681117");
     assert_eq!(lines[0]["verifyAcct"], "wangfang");
-    let page2 = allinpay_call(&sb, HISTORY, json!({"shopId": "147", "date": "2026-11-22", "pageNo": 2, "pageSize": 2}), "h2").await;
-    assert_eq!(page2["data"]["couponVerifyHistoryList"][0]["couponCode"], "694828681100");
-    let next_day = allinpay_call(&sb, HISTORY, json!({"shopId": "147", "date": "2026-11-23", "pageNo": 1, "pageSize": 200}), "h3").await;
+    let page2 = allinpay_call(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-22", "pageNo": 2, "pageSize": 2}),
+        "h2",
+    )
+    .await;
+    assert_eq!(
+        page2["data"]["couponVerifyHistoryList"][0]["couponCode"],
+        "694828681100"
+    );
+    let next_day = allinpay_call(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-23", "pageNo": 1, "pageSize": 200}),
+        "h3",
+    )
+    .await;
     assert_eq!(next_day["data"]["total"], json!(1));
-    assert_eq!(next_day["data"]["couponVerifyHistoryList"][0]["couponCancelStatus"], json!(0), "点评 cannot be undone");
-    let too_big = allinpay_call(&sb, HISTORY, json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 201}), "h4").await;
+    assert_eq!(
+        next_day["data"]["couponVerifyHistoryList"][0]["couponCancelStatus"],
+        json!(0),
+        "点评 cannot be undone"
+    );
+    let too_big = allinpay_call(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 201}),
+        "h4",
+    )
+    .await;
     assert_eq!(too_big["code"], json!("3"), "pageSize ≤ 200");
 }
 
@@ -513,10 +970,20 @@ async fn allinpay_consume_replays_a_repeated_order_id_and_history_lists_the_day(
 async fn allinpay_refuses_a_request_signed_with_another_key() {
     let (sb, _) = start().await;
     let wrong_key = sb.demo().allinpay_keys.platform_private.clone();
-    let form = allinpay_form(&sb, PREPARE, json!({"type": "meituan", "couponNo": "594828681100", "shopId": "147"}), "x", &wrong_key);
+    let form = allinpay_form(
+        &sb,
+        PREPARE,
+        json!({"type": "meituan", "couponNo": "594828681100", "shopId": "147"}),
+        "x",
+        &wrong_key,
+    );
     let url = format!("{}/gateway", sb.base_url(ChannelKind::Allinpay));
     let a = parse(&post_form(&url, &form).await.1);
-    assert_eq!((a["code"].as_str(), a["msg"].as_str()), (Some("1003"), Some("验签失败")), "{a:?}");
+    assert_eq!(
+        (a["code"].as_str(), a["msg"].as_str()),
+        (Some("1003"), Some("验签失败")),
+        "{a:?}"
+    );
 }
 
 // ------------------------------------------------------------------ 增值券
@@ -534,21 +1001,42 @@ async fn yhtd_accepts_an_order_once_and_counts_resends() {
     let url = format!("{}/couponsCallBack", sb.base_url(ChannelKind::Yhtd));
     let order = yhtd_order("KJ88955451212154", "13566662456", "2", "6000");
     let (_, first) = post_json(&url, &order).await;
-    assert_eq!(parse(&first), parse(r#"{"resultCode":"0000","resultMsg":"成功"}"#), "the seed's answer");
+    assert_eq!(
+        parse(&first),
+        parse(r#"{"resultCode":"0000","resultMsg":"成功"}"#),
+        "the seed's answer"
+    );
     let (_, second) = post_json(&url, &order).await;
-    assert_eq!(first, second, "a resent dealSerial gets the original answer");
+    assert_eq!(
+        first, second,
+        "a resent dealSerial gets the original answer"
+    );
     let truth = sb.ground_truth();
     assert_eq!(truth.notifications.len(), 1, "one order");
     assert_eq!(truth.notifications[0].received, 2, "received twice");
     assert_eq!(truth.notifications[0].sum_money, Fen(6000));
-    let bad_phone = parse(&post_json(&url, &yhtd_order("S2", "23566662456", "1", "3000")).await.1);
+    let bad_phone = parse(
+        &post_json(&url, &yhtd_order("S2", "23566662456", "1", "3000"))
+            .await
+            .1,
+    );
     assert_ne!(bad_phone["resultCode"], "0000", "a phone must start with 1");
-    let bad_sum = parse(&post_json(&url, &yhtd_order("S3", "13566662456", "1", "2999")).await.1);
-    assert_ne!(bad_sum["resultCode"], "0000", "sumMoney must be price × byNumber");
+    let bad_sum = parse(
+        &post_json(&url, &yhtd_order("S3", "13566662456", "1", "2999"))
+            .await
+            .1,
+    );
+    assert_ne!(
+        bad_sum["resultCode"], "0000",
+        "sumMoney must be price × byNumber"
+    );
     let mut numeric = yhtd_order("S4", "13566662456", "1", "3000");
     numeric["byNumber"] = json!(1);
     let numeric = parse(&post_json(&url, &numeric).await.1);
-    assert_ne!(numeric["resultCode"], "0000", "every field is a string (seed 000)");
+    assert_ne!(
+        numeric["resultCode"], "0000",
+        "every field is a string (seed 000)"
+    );
 }
 
 // ------------------------------------------------------------------ faults
@@ -556,70 +1044,172 @@ async fn yhtd_accepts_an_order_once_and_counts_resends() {
 #[tokio::test]
 async fn a_reset_fault_really_resets_the_connection_and_consumes_nothing() {
     let (sb, _) = start().await;
-    let body = Value::Object(shoubei_body(&sb, "679533929002", Some("r1"), &sb.demo().shoubei.key));
+    let body = Value::Object(shoubei_body(
+        &sb,
+        "679533929002",
+        Some("r1"),
+        &sb.demo().shoubei.key,
+    ));
     let result = raw_exchange(&sb, raw_json_post(&sb, "/shoubei/openpay/coupon/wf", &body)).await;
-    assert_eq!(result, Err(std::io::ErrorKind::ConnectionReset), "a TCP RST, not a clean close");
-    assert!(sb.ground_truth().consumptions.is_empty(), "reset strikes before processing");
+    assert_eq!(
+        result,
+        Err(std::io::ErrorKind::ConnectionReset),
+        "a TCP RST, not a clean close"
+    );
+    assert!(
+        sb.ground_truth().consumptions.is_empty(),
+        "reset strikes before processing"
+    );
     let query = shoubei_call(&sb, "quary", "679533929002", Some("r1")).await;
-    assert_eq!(query["result_code"], "FAIL", "queries are not faulted: there is no record");
+    assert_eq!(
+        query["result_code"], "FAIL",
+        "queries are not faulted: there is no record"
+    );
 }
 
 #[tokio::test]
 async fn commit_then_drop_commits_and_sends_not_a_single_byte() {
     let (sb, _) = start().await;
     let biz = json!({"type": "meituan", "orderId": "drop-1", "couponNo": "594828689006", "num": 1, "shopId": "147"});
-    let form = allinpay_form(&sb, CONSUME, biz.clone(), "drop-1", &sb.demo().allinpay_keys.merchant_private);
+    let form = allinpay_form(
+        &sb,
+        CONSUME,
+        biz.clone(),
+        "drop-1",
+        &sb.demo().allinpay_keys.merchant_private,
+    );
     let body = serde_urlencoded::to_string(&form).unwrap();
     let request = format!(
         "POST /allinpay/gateway HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     let result = raw_exchange(&sb, request.into_bytes()).await;
-    assert_eq!(result, Ok(Vec::new()), "the connection closes with no answer at all");
+    assert_eq!(
+        result,
+        Ok(Vec::new()),
+        "the connection closes with no answer at all"
+    );
     let truth = sb.ground_truth();
-    assert_eq!(truth.uses_of(ChannelKind::Allinpay, "594828689006"), 1, "but the redemption was committed");
-    assert_eq!(truth.consumptions[0].idempotency_key.as_deref(), Some("drop-1"));
+    assert_eq!(
+        truth.uses_of(ChannelKind::Allinpay, "594828689006"),
+        1,
+        "but the redemption was committed"
+    );
+    assert_eq!(
+        truth.consumptions[0].idempotency_key.as_deref(),
+        Some("drop-1")
+    );
     let retry = allinpay_call(&sb, CONSUME, biz, "drop-1").await;
-    assert_eq!(retry["code"], json!("0"), "the same orderId again gets the original success");
-    assert_eq!(sb.ground_truth().uses_of(ChannelKind::Allinpay, "594828689006"), 1, "and consumes nothing more");
-    let h = allinpay_call(&sb, HISTORY, json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 200}), "h").await;
-    assert_eq!(h["data"]["couponVerifyHistoryList"][0]["couponCode"], "594828689006", "history shows it");
+    assert_eq!(
+        retry["code"],
+        json!("0"),
+        "the same orderId again gets the original success"
+    );
+    assert_eq!(
+        sb.ground_truth()
+            .uses_of(ChannelKind::Allinpay, "594828689006"),
+        1,
+        "and consumes nothing more"
+    );
+    let h = allinpay_call(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 200}),
+        "h",
+    )
+    .await;
+    assert_eq!(
+        h["data"]["couponVerifyHistoryList"][0]["couponCode"], "594828689006",
+        "history shows it"
+    );
 }
 
 #[tokio::test]
 async fn http_500_and_garbage_consume_nothing() {
     let (sb, _) = start().await;
-    let url = format!("{}/open/timescard/userTimesCardConsume", sb.base_url(ChannelKind::Liantuofu));
+    let url = format!(
+        "{}/open/timescard/userTimesCardConsume",
+        sb.base_url(ChannelKind::Liantuofu)
+    );
     let (status, _) = post_form(&url, &consume_form(&sb, "914095353294409003", "1")).await;
     assert_eq!(status, 500);
     let (status, body) = post_form(&url, &consume_form(&sb, "914095353294409004", "1")).await;
     assert_eq!(status, 200, "garbage comes with a 200");
-    assert!(serde_json::from_str::<Value>(&body).is_err(), "and is not JSON: {body}");
-    assert!(sb.ground_truth().consumptions.is_empty(), "both strike before processing");
-    let d = liantuofu_call(&sb, "userTimesCardDetail", &[("cardNo", "914095353294409003")]).await;
-    assert_eq!(d["suplusTimes"], json!(10), "the detail call still answers, uses untouched");
+    assert!(
+        serde_json::from_str::<Value>(&body).is_err(),
+        "and is not JSON: {body}"
+    );
+    assert!(
+        sb.ground_truth().consumptions.is_empty(),
+        "both strike before processing"
+    );
+    let d = liantuofu_call(
+        &sb,
+        "userTimesCardDetail",
+        &[("cardNo", "914095353294409003")],
+    )
+    .await;
+    assert_eq!(
+        d["suplusTimes"],
+        json!(10),
+        "the detail call still answers, uses untouched"
+    );
 }
 
 #[tokio::test]
 async fn a_bad_signature_fault_commits_but_the_answer_does_not_verify() {
     let (sb, _) = start().await;
-    let body = Value::Object(shoubei_body(&sb, "679533929005", Some("bs"), &sb.demo().shoubei.key));
+    let body = Value::Object(shoubei_body(
+        &sb,
+        "679533929005",
+        Some("bs"),
+        &sb.demo().shoubei.key,
+    ));
     let url = format!("{}/openpay/coupon/wf", sb.base_url(ChannelKind::Shoubei));
     let (_, text) = post_json(&url, &body).await;
     let a = parse(&text);
     assert_eq!(a["result_code"], "SUCCESS");
-    assert!(!shoubei::verify(&a, &sb.demo().shoubei.key), "the 收呗 sign is wrong");
-    let form = allinpay_form(&sb, CONSUME, json!({"type": "meituan", "orderId": "bs2", "couponNo": "594828689005", "num": 1, "shopId": "147"}), "bs2", &sb.demo().allinpay_keys.merchant_private);
-    let (_, text) = post_form(&format!("{}/gateway", sb.base_url(ChannelKind::Allinpay)), &form).await;
-    assert!(!allinpay::verify_response(&text, &sb.demo().allinpay_keys.platform_public), "the RSA2 sign is wrong");
-    assert_eq!(sb.ground_truth().consumptions.len(), 2, "both were committed");
+    assert!(
+        !shoubei::verify(&a, &sb.demo().shoubei.key),
+        "the 收呗 sign is wrong"
+    );
+    let form = allinpay_form(
+        &sb,
+        CONSUME,
+        json!({"type": "meituan", "orderId": "bs2", "couponNo": "594828689005", "num": 1, "shopId": "147"}),
+        "bs2",
+        &sb.demo().allinpay_keys.merchant_private,
+    );
+    let (_, text) = post_form(
+        &format!("{}/gateway", sb.base_url(ChannelKind::Allinpay)),
+        &form,
+    )
+    .await;
+    assert!(
+        !allinpay::verify_response(&text, &sb.demo().allinpay_keys.platform_public),
+        "the RSA2 sign is wrong"
+    );
+    assert_eq!(
+        sb.ground_truth().consumptions.len(),
+        2,
+        "both were committed"
+    );
 }
 
 #[tokio::test]
 async fn a_delay_fault_commits_and_answers_after_the_client_gave_up() {
     let (sb, _) = start_with_delay(Duration::from_secs(2)).await;
-    let env = zvcms_envelope(&sb, "communal.user.coupons-vertify", zvcms_redeem_params("390962138708459001", "d1", None), &sb.demo().zvcms.secret, "5");
-    let client = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+    let env = zvcms_envelope(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708459001", "d1", None),
+        &sb.demo().zvcms.secret,
+        "5",
+    );
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let err = client
         .post(format!("{}/api/v2", sb.base_url(ChannelKind::Zvcms)))
         .json(&env)
@@ -627,7 +1217,12 @@ async fn a_delay_fault_commits_and_answers_after_the_client_gave_up() {
         .await
         .expect_err("the answer comes after the client's timeout");
     assert!(err.is_timeout(), "a timeout, not another error: {err}");
-    assert_eq!(sb.ground_truth().uses_of(ChannelKind::Zvcms, "390962138708459001"), 1, "committed before the delay");
+    assert_eq!(
+        sb.ground_truth()
+            .uses_of(ChannelKind::Zvcms, "390962138708459001"),
+        1,
+        "committed before the delay"
+    );
 }
 
 #[tokio::test]
@@ -638,8 +1233,16 @@ async fn a_control_endpoint_rule_strikes_the_next_request_only() {
     assert_eq!(status, 200);
     let url = format!("{}/couponsCallBack", sb.base_url(ChannelKind::Yhtd));
     let order = yhtd_order("C1", "13566662456", "1", "3000");
-    assert_eq!(post_json(&url, &order).await.0, 500, "the rule strikes once");
-    assert_eq!(post_json(&url, &order).await.0, 200, "then the channel answers again");
+    assert_eq!(
+        post_json(&url, &order).await.0,
+        500,
+        "the rule strikes once"
+    );
+    assert_eq!(
+        post_json(&url, &order).await.0,
+        200,
+        "then the channel answers again"
+    );
     sb.inject_fault(FaultRule {
         channel: ChannelKind::Yhtd,
         code: Some("C2".into()),
@@ -651,11 +1254,29 @@ async fn a_control_endpoint_rule_strikes_the_next_request_only() {
     let order = yhtd_order("C2", "13566662456", "1", "3000");
     let raw = raw_exchange(&sb, raw_json_post(&sb, "/yhtd/couponsCallBack", &order)).await;
     assert_eq!(raw, Ok(Vec::new()), "dropped without an answer");
-    assert_eq!(post_json(&url, &order).await.0, 200, "the outbox's resend is answered");
+    assert_eq!(
+        post_json(&url, &order).await.0,
+        200,
+        "the outbox's resend is answered"
+    );
     let truth = sb.ground_truth();
-    let c2 = truth.notifications.iter().find(|n| n.deal_serial == "C2").unwrap();
-    assert_eq!(c2.received, 2, "the platform had it from the first, dropped, delivery");
-    let gt: Value = http().get(format!("http://{}/_control/ground-truth", sb.addr())).send().await.unwrap().json().await.unwrap();
+    let c2 = truth
+        .notifications
+        .iter()
+        .find(|n| n.deal_serial == "C2")
+        .unwrap();
+    assert_eq!(
+        c2.received, 2,
+        "the platform had it from the first, dropped, delivery"
+    );
+    let gt: Value = http()
+        .get(format!("http://{}/_control/ground-truth", sb.addr()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(gt["notifications"].as_array().unwrap().len(), 2);
 }
 
@@ -666,15 +1287,40 @@ async fn planted_mismatches_change_the_channels_record_but_not_the_ground_truth(
     let (sb, _) = start().await;
     let a = allinpay_call(&sb, CONSUME, json!({"type": "meituan", "orderId": "o", "couponNo": "594828681100", "num": 1, "shopId": "147"}), "o").await;
     let tran_no = a["data"]["tranNo"].as_str().unwrap().to_owned();
-    assert!(sb.alter_record(&tran_no, |r| r.price = Fen(1)), "the record exists");
-    let elsewhere = sb.consume_elsewhere(ChannelKind::Allinpay, "730512846629", 1).expect("a valid code");
-    let h = allinpay_call(&sb, HISTORY, json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 200}), "h").await;
+    assert!(
+        sb.alter_record(&tran_no, |r| r.price = Fen(1)),
+        "the record exists"
+    );
+    let elsewhere = sb
+        .consume_elsewhere(ChannelKind::Allinpay, "730512846629", 1)
+        .expect("a valid code");
+    let h = allinpay_call(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 200}),
+        "h",
+    )
+    .await;
     let lines = h["data"]["couponVerifyHistoryList"].as_array().unwrap();
-    assert_eq!(lines[0]["couponBuyPrice"], json!("0.01"), "the channel now reports the altered amount");
-    assert_eq!(lines[1]["couponCode"], "730512846629", "and a redemption the app never made");
+    assert_eq!(
+        lines[0]["couponBuyPrice"],
+        json!("0.01"),
+        "the channel now reports the altered amount"
+    );
+    assert_eq!(
+        lines[1]["couponCode"], "730512846629",
+        "and a redemption the app never made"
+    );
     let truth = sb.ground_truth();
-    assert_eq!(truth.consumptions[0].price, Fen(8800), "ground truth keeps what really happened");
-    assert!(truth.consumptions[1].foreign && elsewhere.foreign, "marked as made elsewhere");
+    assert_eq!(
+        truth.consumptions[0].price,
+        Fen(8800),
+        "ground truth keeps what really happened"
+    );
+    assert!(
+        truth.consumptions[1].foreign && elsewhere.foreign,
+        "marked as made elsewhere"
+    );
 }
 
 #[tokio::test]
@@ -682,7 +1328,10 @@ async fn moving_the_clock_past_the_end_date_expires_a_valid_coupon() {
     let (sb, clock) = start().await;
     clock.set_ms(1_924_963_200_000); // 2031-01-01 00:00 +08:00: after 2030-12-31 23:59:59
     let a = shoubei_call(&sb, "wf", "679533922928", None).await;
-    assert_eq!(a["return_code"], "0203", "expired by the sandbox's clock: {a:?}");
+    assert_eq!(
+        a["return_code"], "0203",
+        "expired by the sandbox's clock: {a:?}"
+    );
 }
 
 #[tokio::test]
@@ -690,5 +1339,8 @@ async fn shutdown_closes_the_port() {
     let (sb, _) = start().await;
     let addr = sb.addr();
     sb.shutdown().await;
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "nothing listens after shutdown");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "nothing listens after shutdown"
+    );
 }

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 pub enum KeyError {
     #[error("not an RSA private key in PEM (PKCS#8 `BEGIN PRIVATE KEY` or PKCS#1 `BEGIN RSA PRIVATE KEY`)")]
     PrivateKey,
-    #[error("not an RSA public key in PEM (SPKI `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN RSA PUBLIC KEY`)")]
+    #[error(
+        "not an RSA public key in PEM (SPKI `BEGIN PUBLIC KEY` or PKCS#1 `BEGIN RSA PUBLIC KEY`)"
+    )]
     PublicKey,
 }
 
@@ -85,7 +87,10 @@ pub fn response_sign_fields(body: &str) -> Result<BTreeMap<String, String>, leni
         let Some(v) = v else { continue };
         let raw = v.get().trim();
         let text = if raw.starts_with('"') {
-            serde_json::from_str::<String>(raw).map_err(|e| lenient::DecodeError { field: k.clone(), message: e.to_string() })?
+            serde_json::from_str::<String>(raw).map_err(|e| lenient::DecodeError {
+                field: k.clone(),
+                message: e.to_string(),
+            })?
         } else {
             raw.to_owned()
         };
@@ -100,10 +105,15 @@ pub fn sign_response(fields: &Map<String, Value>, key: &RsaPrivateKey) -> String
     let texts: BTreeMap<String, String> = fields
         .iter()
         .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            )
+        })
         .collect();
     sign(&texts, key)
 }
@@ -129,7 +139,8 @@ use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::nonce;
 use super::outcome::{
-    ChannelRef, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
+    ChannelRef, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed, Resolution,
+    UnknownReason,
 };
 use super::preview::{Certificate, Platform, Preview, Warning};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
@@ -213,16 +224,27 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 
 impl Allinpay {
     pub fn new(config: Config, ctx: Context) -> Result<Allinpay, ChannelError> {
-        let http = Http::new(ChannelKind::Allinpay, &config.base_url, config.timeouts, Vec::new())?;
+        let http = Http::new(
+            ChannelKind::Allinpay,
+            &config.base_url,
+            config.timeouts,
+            Vec::new(),
+        )?;
         Ok(Allinpay { config, http, ctx })
     }
 
-    pub async fn prepare(&self, code: &CouponCode, platform: Platform) -> Result<Exchanged<Prepared>, ChannelError> {
+    pub async fn prepare(
+        &self,
+        code: &CouponCode,
+        platform: Platform,
+    ) -> Result<Exchanged<Prepared>, ChannelError> {
         let biz = json!({ "type": platform.as_str(), "couponNo": code.as_str(), "shopId": self.config.shop_id });
         let reply = self.send(PREPARE_METHOD, &nonce::request_seq(), biz).await;
         let prepared = match &reply.body {
             Ok(body) => prepare_answer(body, &self.config.platform_key, code, platform),
-            Err(reason) => Prepared::Unknown { reason: reason.clone() },
+            Err(reason) => Prepared::Unknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(prepared, reply.exchange))
     }
@@ -233,7 +255,10 @@ impl Allinpay {
             reason: "通联 needs the platform (meituan, tiktok, dianping, mtdz)".into(),
         })?;
         if req.count == 0 {
-            return Err(ChannelError::InvalidInput { field: "count", reason: "at least one".into() });
+            return Err(ChannelError::InvalidInput {
+                field: "count",
+                reason: "at least one".into(),
+            });
         }
         let mut biz = Map::new();
         biz.insert("type".into(), json!(platform.as_str()));
@@ -241,19 +266,28 @@ impl Allinpay {
         biz.insert("couponNo".into(), json!(req.code.as_str()));
         biz.insert("num".into(), json!(req.count));
         biz.insert("shopId".into(), json!(self.config.shop_id));
-        if let Some(op) = req.cashier.as_ref().or(self.config.default_operator.as_ref()) {
+        if let Some(op) = req
+            .cashier
+            .as_ref()
+            .or(self.config.default_operator.as_ref())
+        {
             biz.insert("operUserId".into(), json!(op));
         }
         if let Some(r) = req.remark.as_ref().filter(|r| !r.is_empty()) {
             biz.insert("remark".into(), json!(r));
         }
         if !req.certificates.is_empty() {
-            let list: Vec<Value> =
-                req.certificates.iter().map(|c| json!({ "certificateId": c.id, "num": c.num })).collect();
+            let list: Vec<Value> = req
+                .certificates
+                .iter()
+                .map(|c| json!({ "certificateId": c.id, "num": c.num }))
+                .collect();
             biz.insert("tiktokCertificateList".into(), Value::Array(list));
         }
         // reqSeq is our id for the redeem (channels.md §5), so a resend is recognisable.
-        let reply = self.send(CONSUME_METHOD, req.id.as_str(), Value::Object(biz)).await;
+        let reply = self
+            .send(CONSUME_METHOD, req.id.as_str(), Value::Object(biz))
+            .await;
         let outcome = match &reply.body {
             Ok(body) => redeem_outcome(body, &self.config.platform_key, req.count),
             Err(reason) => Outcome::unknown(reason.clone()),
@@ -263,13 +297,20 @@ impl Allinpay {
 
     /// Looks for the code in the history of the attempt's business day. Found → Succeeded;
     /// absent proves nothing (channels.md §0) and stays Unknown.
-    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+    pub async fn resolve(
+        &self,
+        req: &RedeemRequest,
+    ) -> Result<Exchanged<Resolution>, ChannelError> {
         let day = self.ctx.zone.date(req.attempted_at_ms);
         let history = match self.history(day).await {
             Ok(h) => h,
             Err(e) => {
                 return Ok(Exchanged {
-                    value: Resolution::StillUnknown { reason: UnknownReason::Inconclusive { detail: e.to_string() } },
+                    value: Resolution::StillUnknown {
+                        reason: UnknownReason::Inconclusive {
+                            detail: e.to_string(),
+                        },
+                    },
                     exchanges: Vec::new(),
                 })
             }
@@ -278,7 +319,10 @@ impl Allinpay {
     }
 
     /// Every redemption of the shop on `day` (all pages).
-    pub async fn history(&self, day: time::Date) -> Result<Exchanged<Vec<HistoryEntry>>, ChannelError> {
+    pub async fn history(
+        &self,
+        day: time::Date,
+    ) -> Result<Exchanged<Vec<HistoryEntry>>, ChannelError> {
         let mut entries = Vec::new();
         let mut exchanges = Vec::new();
         for page in 1..=assumed::HISTORY_MAX_PAGES {
@@ -290,16 +334,24 @@ impl Allinpay {
             });
             let reply = self.send(HISTORY_METHOD, &nonce::request_seq(), biz).await;
             exchanges.push(reply.exchange);
-            let body = reply.body.map_err(|reason| ChannelError::Transport { reason: reason.to_string() })?;
+            let body = reply.body.map_err(|reason| ChannelError::Transport {
+                reason: reason.to_string(),
+            })?;
             let page_read = history_page(&body, &self.config.platform_key)?;
             let got = page_read.entries.len();
             entries.extend(page_read.entries);
             let total = page_read.total.unwrap_or(0);
-            if got == 0 || got < assumed::HISTORY_PAGE_SIZE as usize || entries.len() as u64 >= total {
+            if got == 0
+                || got < assumed::HISTORY_PAGE_SIZE as usize
+                || entries.len() as u64 >= total
+            {
                 break;
             }
         }
-        Ok(Exchanged { value: entries, exchanges })
+        Ok(Exchanged {
+            value: entries,
+            exchanges,
+        })
     }
 
     async fn send(&self, method: &str, req_seq: &str, biz: Value) -> super::http::Reply {
@@ -309,13 +361,21 @@ impl Allinpay {
         params.insert("charset".to_owned(), "UTF-8".to_owned());
         params.insert("format".to_owned(), "JSON".to_owned());
         params.insert("signType".to_owned(), "RSA2".to_owned());
-        params.insert("timestamp".to_owned(), self.ctx.zone.dashed(self.ctx.clock.now_ms()));
+        params.insert(
+            "timestamp".to_owned(),
+            self.ctx.zone.dashed(self.ctx.clock.now_ms()),
+        );
         params.insert("version".to_owned(), "1.0".to_owned());
         params.insert("reqSeq".to_owned(), req_seq.to_owned());
-        params.insert("bizContent".to_owned(), assumed::seal_biz_content(biz.to_string()));
+        params.insert(
+            "bizContent".to_owned(),
+            assumed::seal_biz_content(biz.to_string()),
+        );
         let signature = sign(&params, &self.config.merchant_key.0);
         params.insert("sign".to_owned(), signature);
-        self.http.post(PATH, RequestBody::Form(params.into_iter().collect())).await
+        self.http
+            .post(PATH, RequestBody::Form(params.into_iter().collect()))
+            .await
     }
 }
 
@@ -354,7 +414,12 @@ struct PrepareData {
     #[serde(default, alias = "meituan", deserialize_with = "lenient::record")]
     mei_tuan: Option<Deal>,
     /// Keyed `mtdz` where the table says `dianPing` (channels.md §5): accept both.
-    #[serde(default, alias = "dianPing", alias = "dianping", deserialize_with = "lenient::record")]
+    #[serde(
+        default,
+        alias = "dianPing",
+        alias = "dianping",
+        deserialize_with = "lenient::record"
+    )]
     mtdz: Option<Deal>,
     #[serde(default, alias = "tiktok", deserialize_with = "lenient::record")]
     tik_tok: Option<TikTok>,
@@ -472,14 +537,26 @@ fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey) -> Said<
         Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
             return Said::Undecided(UnknownReason::NotJson)
         }
-        Err(e) => return Said::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+        Err(e) => {
+            return Said::Undecided(UnknownReason::Undecodable {
+                field: e.field,
+                message: e.message,
+            })
+        }
     };
     let env: Envelope<T> = match lenient::decode(body) {
         Ok(e) => e,
-        Err(e) => return Said::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+        Err(e) => {
+            return Said::Undecided(UnknownReason::Undecodable {
+                field: e.field,
+                message: e.message,
+            })
+        }
     };
     let signed = match fields.get("sign") {
-        Some(sig) if !verify(&fields, sig, key) => return Said::Undecided(UnknownReason::BadSignature),
+        Some(sig) if !verify(&fields, sig, key) => {
+            return Said::Undecided(UnknownReason::BadSignature)
+        }
         Some(_) => true,
         None => false,
     };
@@ -489,24 +566,40 @@ fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey) -> Said<
         "0" if signed => Said::Ok(env.data),
         "0" => Said::Undecided(UnknownReason::UnsignedSuccess),
         "3" if signed || assumed::UNSIGNED_FAILURES_ACCEPTED => Said::Failed { code, message },
-        "" => Said::Undecided(UnknownReason::Inconclusive { detail: format!("no code; msg {message:?}") }),
+        "" => Said::Undecided(UnknownReason::Inconclusive {
+            detail: format!("no code; msg {message:?}"),
+        }),
         _ => Said::Undecided(UnknownReason::ChannelBusy { code, message }),
     }
 }
 
 /// The preview from a `thirdCouponService.prepare` answer.
-pub fn prepare_answer(body: &str, key: &RsaPublicKey, code: &CouponCode, platform: Platform) -> Prepared {
+pub fn prepare_answer(
+    body: &str,
+    key: &RsaPublicKey,
+    code: &CouponCode,
+    platform: Platform,
+) -> Prepared {
     match read::<PrepareData>(body, key) {
         Said::Ok(None) => Prepared::Unknown {
-            reason: UnknownReason::Inconclusive { detail: "success without data".into() },
+            reason: UnknownReason::Inconclusive {
+                detail: "success without data".into(),
+            },
         },
         Said::Ok(Some(d)) => {
             let mut p = Preview::bare(code.clone());
             p.platform = Some(platform);
             let deal = d.mei_tuan.as_ref().or(d.mtdz.as_ref());
-            p.name = d.coupon_name.clone().or_else(|| deal.and_then(|x| x.deal_title.clone()));
-            p.face_value = d.coupon_value.or_else(|| deal.and_then(|x| x.deal_value.or(x.deal_market_price)));
-            p.price_paid = d.coupon_buy_price.or_else(|| deal.and_then(|x| x.deal_price));
+            p.name = d
+                .coupon_name
+                .clone()
+                .or_else(|| deal.and_then(|x| x.deal_title.clone()));
+            p.face_value = d
+                .coupon_value
+                .or_else(|| deal.and_then(|x| x.deal_value.or(x.deal_market_price)));
+            p.price_paid = d
+                .coupon_buy_price
+                .or_else(|| deal.and_then(|x| x.deal_price));
             p.valid_from = d.validity_begin_date;
             p.valid_until = d.validity_end_date;
             p.certificates = d
@@ -526,14 +619,22 @@ pub fn prepare_answer(body: &str, key: &RsaPublicKey, code: &CouponCode, platfor
                         .collect()
                 })
                 .unwrap_or_default();
-            p.redeemable_count = d.init_amount.or_else(|| deal.and_then(|x| x.count)).or_else(|| {
-                (!p.certificates.is_empty())
-                    .then(|| p.certificates.iter().map(|c| c.num.unwrap_or(1)).sum())
-            });
-            p.warnings.extend([platform.undo_warning(), Warning::UndoIsManual]);
+            p.redeemable_count = d
+                .init_amount
+                .or_else(|| deal.and_then(|x| x.count))
+                .or_else(|| {
+                    (!p.certificates.is_empty())
+                        .then(|| p.certificates.iter().map(|c| c.num.unwrap_or(1)).sum())
+                });
+            p.warnings
+                .extend([platform.undo_warning(), Warning::UndoIsManual]);
             Prepared::Ready(p)
         }
-        Said::Failed { code, message } => Prepared::Rejected { code, message, config_error: false },
+        Said::Failed { code, message } => Prepared::Rejected {
+            code,
+            message,
+            config_error: false,
+        },
         Said::Undecided(reason) => Prepared::Unknown { reason },
     }
 }
@@ -556,7 +657,12 @@ pub fn redeem_outcome(body: &str, key: &RsaPublicKey, count: u32) -> Outcome {
                 }
                 face = d.coupon_value;
             }
-            Outcome::Succeeded(Redeemed { channel_refs: refs, face_value: face, settled: None, count })
+            Outcome::Succeeded(Redeemed {
+                channel_refs: refs,
+                face_value: face,
+                settled: None,
+                count,
+            })
         }
         Said::Failed { code, message } => Outcome::rejected(code, message),
         Said::Undecided(reason) => Outcome::unknown(reason),
@@ -575,7 +681,10 @@ pub struct HistoryPage {
 pub fn history_page(body: &str, key: &RsaPublicKey) -> Result<HistoryPage, ChannelError> {
     match read::<HistoryData>(body, key) {
         Said::Ok(data) => {
-            let data = data.unwrap_or(HistoryData { total: Some(0), coupon_verify_history_list: Vec::new() });
+            let data = data.unwrap_or(HistoryData {
+                total: Some(0),
+                coupon_verify_history_list: Vec::new(),
+            });
             Ok(HistoryPage {
                 total: data.total,
                 entries: data
@@ -597,9 +706,15 @@ pub fn history_page(body: &str, key: &RsaPublicKey) -> Result<HistoryPage, Chann
                     .collect(),
             })
         }
-        Said::Failed { code, message } => Err(ChannelError::Transport { reason: format!("verifyHistory refused ({code}): {message}") }),
-        Said::Undecided(UnknownReason::Undecodable { field, message }) => Err(ChannelError::Decode { field, message }),
-        Said::Undecided(reason) => Err(ChannelError::Transport { reason: reason.to_string() }),
+        Said::Failed { code, message } => Err(ChannelError::Transport {
+            reason: format!("verifyHistory refused ({code}): {message}"),
+        }),
+        Said::Undecided(UnknownReason::Undecodable { field, message }) => {
+            Err(ChannelError::Decode { field, message })
+        }
+        Said::Undecided(reason) => Err(ChannelError::Transport {
+            reason: reason.to_string(),
+        }),
     }
 }
 

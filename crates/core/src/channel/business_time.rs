@@ -99,6 +99,9 @@ mod tests {
     fn the_business_date_turns_at_midnight_in_the_business_zone() {
         let ms = 1_712_592_000_000; // 2024-04-08T16:00:00Z = 2024-04-09 00:00 in +08:00
         assert_eq!(date_text(BusinessZone::CHINA.date(ms)), "2024-04-09");
-        assert_eq!(date_text(BusinessZone::from_minutes(0).unwrap().date(ms)), "2024-04-08");
+        assert_eq!(
+            date_text(BusinessZone::from_minutes(0).unwrap().date(ms)),
+            "2024-04-08"
+        );
     }
 }

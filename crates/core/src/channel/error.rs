@@ -39,7 +39,10 @@ pub enum ChannelError {
     InvalidInput { field: &'static str, reason: String },
     /// This channel has no such call; the UI offers the manual path instead.
     #[error("{channel} has no {operation} call")]
-    Unsupported { channel: ChannelKind, operation: Operation },
+    Unsupported {
+        channel: ChannelKind,
+        operation: Operation,
+    },
     /// A call that has no outcome of its own (history) could not complete.
     #[error("transport: {reason}")]
     Transport { reason: String },
@@ -53,6 +56,9 @@ pub enum ChannelError {
 
 impl From<DecodeError> for ChannelError {
     fn from(e: DecodeError) -> Self {
-        ChannelError::Decode { field: e.field, message: e.message }
+        ChannelError::Decode {
+            field: e.field,
+            message: e.message,
+        }
     }
 }

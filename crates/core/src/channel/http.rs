@@ -19,13 +19,24 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { connect: Duration::from_secs(3), total: Duration::from_secs(10) }
+        Timeouts {
+            connect: Duration::from_secs(3),
+            total: Duration::from_secs(10),
+        }
     }
 }
 
 /// Field names whose values never reach a log or the ledger, at any depth and in any case:
 /// signatures, tokens, keys and secrets.
-const SENSITIVE: [&str; 7] = ["sign", "token", "key", "secret", "private_key", "privatekey", "signature"];
+const SENSITIVE: [&str; 7] = [
+    "sign",
+    "token",
+    "key",
+    "secret",
+    "private_key",
+    "privatekey",
+    "signature",
+];
 
 fn is_sensitive(name: &str) -> bool {
     SENSITIVE.iter().any(|s| name.eq_ignore_ascii_case(s))
@@ -54,10 +65,43 @@ pub fn redact_json(value: &Value) -> Value {
     }
 }
 
+/// The values of sensitive fields in a JSON value, at any depth.
+fn sensitive_values(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match v {
+                    Value::String(s) if is_sensitive(k) => out.push(s.clone()),
+                    other => sensitive_values(other, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| sensitive_values(v, out)),
+        _ => {}
+    }
+}
+
+/// Every spelling in which a sent signature could come back inside an answer (a server
+/// that echoes the request): raw, form-encoded, and JSON with escaped slashes. Short values
+/// are skipped so that ordinary text is not mangled.
+fn spellings(values: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in values.into_iter().filter(|v| v.len() >= 8) {
+        let form: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+        out.push(v.replace('/', "\\/"));
+        out.push(form);
+        out.push(v);
+    }
+    out
+}
+
 /// What a channel sends.
 pub enum RequestBody {
     /// A JSON body with its `Content-Type`.
-    Json { value: Value, content_type: &'static str },
+    Json {
+        value: Value,
+        content_type: &'static str,
+    },
     /// `application/x-www-form-urlencoded;charset=utf-8` pairs.
     Form(Vec<(String, String)>),
 }
@@ -82,21 +126,38 @@ pub struct Http {
 
 impl std::fmt::Debug for Http {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Http").field("kind", &self.kind).field("base_url", &self.base_url).finish_non_exhaustive()
+        f.debug_struct("Http")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
     }
 }
 
 impl Http {
-    pub fn new(kind: ChannelKind, base_url: &url::Url, timeouts: Timeouts, scrub: Vec<Secret>) -> Result<Http, ChannelError> {
-        let client = reqwest::Client::builder()
+    pub fn new(
+        kind: ChannelKind,
+        base_url: &url::Url,
+        timeouts: Timeouts,
+        scrub: Vec<Secret>,
+    ) -> Result<Http, ChannelError> {
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("RedeemDesk/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
             // Every channel is a plain POST endpoint; a redirect would resend a redemption
             // somewhere we did not configure.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(ChannelError::Client)?;
+            .redirect(reqwest::redirect::Policy::none());
+        // The sandbox lives on loopback: a proxy from the environment must not carry it.
+        let loopback = match base_url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        if loopback {
+            builder = builder.no_proxy();
+        }
+        let client = builder.build().map_err(ChannelError::Client)?;
         Ok(Http {
             kind,
             client,
@@ -114,22 +175,59 @@ impl Http {
     /// `UnknownReason` with the exchange that shows it.
     pub async fn post(&self, path: &str, body: RequestBody) -> Reply {
         let url = self.url(path);
+        let mut sent_secrets = Vec::new();
         let (wire, logged, content_type) = match body {
-            RequestBody::Json { value, content_type } => {
-                (value.to_string(), redact_json(&value).to_string(), content_type)
+            RequestBody::Json {
+                value,
+                content_type,
+            } => {
+                sensitive_values(&value, &mut sent_secrets);
+                (
+                    value.to_string(),
+                    redact_json(&value).to_string(),
+                    content_type,
+                )
             }
             RequestBody::Form(pairs) => {
-                let wire = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs.iter()).finish();
-                let logged = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(pairs.iter().map(|(k, v)| (k.as_str(), if is_sensitive(k) { REDACTED } else { v.as_str() })))
+                sent_secrets.extend(
+                    pairs
+                        .iter()
+                        .filter(|(k, _)| is_sensitive(k))
+                        .map(|(_, v)| v.clone()),
+                );
+                let wire = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter())
                     .finish();
-                (wire, logged, "application/x-www-form-urlencoded;charset=utf-8")
+                let logged = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs.iter().map(|(k, v)| {
+                        (
+                            k.as_str(),
+                            if is_sensitive(k) {
+                                REDACTED
+                            } else {
+                                v.as_str()
+                            },
+                        )
+                    }))
+                    .finish();
+                (
+                    wire,
+                    logged,
+                    "application/x-www-form-urlencoded;charset=utf-8",
+                )
             }
         };
-        let logged = self.scrubbed(logged);
+        let sent_secrets = spellings(sent_secrets);
+        let logged = self.scrubbed(logged, &sent_secrets);
         tracing::debug!(channel = %self.kind, %url, request = %logged, "channel request");
 
-        let mut exchange = Exchange { method: "POST".to_owned(), url: url.clone(), request: logged, response: None, http_status: None };
+        let mut exchange = Exchange {
+            method: "POST".to_owned(),
+            url: url.clone(),
+            request: logged,
+            response: None,
+            http_status: None,
+        };
         let sent = self
             .client
             .post(&url)
@@ -142,7 +240,10 @@ impl Http {
             Err(e) => {
                 let reason = classify_error(&e);
                 tracing::debug!(channel = %self.kind, %url, %reason, "channel transport failure");
-                return Reply { exchange, body: Err(reason) };
+                return Reply {
+                    exchange,
+                    body: Err(reason),
+                };
             }
         };
         let status = response.status().as_u16();
@@ -152,20 +253,28 @@ impl Http {
             Err(e) => {
                 let reason = classify_error(&e);
                 tracing::debug!(channel = %self.kind, %url, status, %reason, "channel body lost");
-                return Reply { exchange, body: Err(reason) };
+                return Reply {
+                    exchange,
+                    body: Err(reason),
+                };
             }
         };
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let logged_response = self.scrubbed(match serde_json::from_str::<Value>(&text) {
-            Ok(v) => redact_json(&v).to_string(),
-            Err(_) => text.clone(),
-        });
+        let logged_response = self.scrubbed(
+            match serde_json::from_str::<Value>(&text) {
+                Ok(v) => redact_json(&v).to_string(),
+                Err(_) => text.clone(),
+            },
+            &sent_secrets,
+        );
         tracing::debug!(channel = %self.kind, %url, status, response = %logged_response, "channel response");
         exchange.response = Some(logged_response);
 
         let body = if !(200..300).contains(&status) {
             Err(UnknownReason::HttpStatus { status })
-        } else if std::str::from_utf8(&bytes).is_err() || serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err() {
+        } else if std::str::from_utf8(&bytes).is_err()
+            || serde_json::from_str::<serde::de::IgnoredAny>(&text).is_err()
+        {
             Err(UnknownReason::NotJson)
         } else {
             Ok(text)
@@ -173,10 +282,12 @@ impl Http {
         Reply { exchange, body }
     }
 
-    fn scrubbed(&self, mut text: String) -> String {
-        for secret in &self.scrub {
-            if text.contains(secret.expose()) {
-                text = text.replace(secret.expose(), REDACTED);
+    /// Replaces the channel's keys and this request's signatures wherever they appear.
+    fn scrubbed(&self, mut text: String, sent_secrets: &[String]) -> String {
+        let keys = self.scrub.iter().map(Secret::expose);
+        for secret in keys.chain(sent_secrets.iter().map(String::as_str)) {
+            if !secret.is_empty() && text.contains(secret) {
+                text = text.replace(secret, REDACTED);
             }
         }
         text
@@ -217,6 +328,9 @@ mod tests {
         for leaked in ["\"abc\"", "\"t\"", "\"k\"", "\"s\""] {
             assert!(!r.contains(leaked), "{leaked} must be redacted in {r}");
         }
-        assert!(r.contains("\"bizId\":\"1\""), "business fields stay for the ledger");
+        assert!(
+            r.contains("\"bizId\":\"1\""),
+            "business fields stay for the ledger"
+        );
     }
 }

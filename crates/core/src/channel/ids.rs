@@ -74,7 +74,10 @@ impl RedemptionId {
     /// Reads a stored id back; only the simple lowercase form is accepted, so the text sent
     /// to a channel is always the text stored.
     pub fn parse(text: &str) -> Result<RedemptionId, IdError> {
-        let ok = text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let ok = text.len() == 32
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(RedemptionId(text.to_owned()))
         } else {
@@ -106,18 +109,40 @@ mod tests {
     #[test]
     fn a_new_redemption_id_is_32_lowercase_hex_and_parses_back() {
         let id = RedemptionId::new_v4();
-        assert_eq!(id.as_str().len(), 32, "fits the channels' 32-char key fields");
-        assert_eq!(RedemptionId::parse(id.as_str()), Ok(id.clone()), "stored text reads back");
-        assert!(RedemptionId::parse(&id.as_str().to_uppercase()).is_err(), "uppercase is not the stored form");
-        assert!(RedemptionId::parse("843d920a-2c0f-e3b4-eebc-9d2dd5887ce2").is_err(), "hyphenated is not simple form");
+        assert_eq!(
+            id.as_str().len(),
+            32,
+            "fits the channels' 32-char key fields"
+        );
+        assert_eq!(
+            RedemptionId::parse(id.as_str()),
+            Ok(id.clone()),
+            "stored text reads back"
+        );
+        assert!(
+            RedemptionId::parse(&id.as_str().to_uppercase()).is_err(),
+            "uppercase is not the stored form"
+        );
+        assert!(
+            RedemptionId::parse("843d920a-2c0f-e3b4-eebc-9d2dd5887ce2").is_err(),
+            "hyphenated is not simple form"
+        );
     }
 
     #[test]
     fn a_coupon_code_is_never_truncated_but_must_be_clean() {
         let long = "https://v.douyin.com/".to_owned() + &"a".repeat(500);
-        assert_eq!(CouponCode::new(long.clone()).unwrap().as_str(), long, "long short-links stay whole");
+        assert_eq!(
+            CouponCode::new(long.clone()).unwrap().as_str(),
+            long,
+            "long short-links stay whole"
+        );
         assert_eq!(CouponCode::new(""), Err(IdError::EmptyCode));
-        assert_eq!(CouponCode::new("12 34"), Err(IdError::CodeHasControl), "normalisation removes spaces first");
+        assert_eq!(
+            CouponCode::new("12 34"),
+            Err(IdError::CodeHasControl),
+            "normalisation removes spaces first"
+        );
         assert_eq!(CouponCode::new("12\n"), Err(IdError::CodeHasControl));
     }
 }

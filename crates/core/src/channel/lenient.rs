@@ -26,7 +26,10 @@ pub fn decode<T: DeserializeOwned>(body: &str) -> Result<T, DecodeError> {
         field: e.path().to_string(),
         message: e.inner().to_string(),
     })?;
-    de.end().map_err(|e| DecodeError { field: ".".to_owned(), message: e.to_string() })?;
+    de.end().map_err(|e| DecodeError {
+        field: ".".to_owned(),
+        message: e.to_string(),
+    })?;
     Ok(value)
 }
 
@@ -66,7 +69,9 @@ pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
         Raw::Text(s) if s.is_empty() => Ok(None),
         Raw::Text(s) | Raw::Number(s) => Ok(Some(s)),
         Raw::Bool(b) => Ok(Some(b.to_string())),
-        Raw::Array(_) | Raw::Object(_) => Err(D::Error::custom("expected text, found a JSON array or object")),
+        Raw::Array(_) | Raw::Object(_) => Err(D::Error::custom(
+            "expected text, found a JSON array or object",
+        )),
     }
 }
 
@@ -85,7 +90,9 @@ where
             .parse::<T>()
             .map(Some)
             .map_err(|_| D::Error::custom(format!("expected an integer, found {s:?}"))),
-        Raw::Bool(_) | Raw::Array(_) | Raw::Object(_) => Err(D::Error::custom("expected an integer")),
+        Raw::Bool(_) | Raw::Array(_) | Raw::Object(_) => {
+            Err(D::Error::custom("expected an integer"))
+        }
     }
 }
 
@@ -98,7 +105,9 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
             "" => Ok(None),
             "true" | "1" => Ok(Some(true)),
             "false" | "0" => Ok(Some(false)),
-            other => Err(D::Error::custom(format!("expected a boolean, found {other:?}"))),
+            other => Err(D::Error::custom(format!(
+                "expected a boolean, found {other:?}"
+            ))),
         },
         Raw::Array(_) | Raw::Object(_) => Err(D::Error::custom("expected a boolean")),
     }
@@ -111,7 +120,9 @@ pub fn yuan<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Fen>, D::Error> {
         Raw::Null => Ok(None),
         Raw::Text(s) if s.trim().is_empty() => Ok(None),
         Raw::Text(s) | Raw::Number(s) => Fen::from_yuan_str(&s).map(Some).map_err(D::Error::custom),
-        Raw::Bool(_) | Raw::Array(_) | Raw::Object(_) => Err(D::Error::custom("expected an amount in 元")),
+        Raw::Bool(_) | Raw::Array(_) | Raw::Object(_) => {
+            Err(D::Error::custom("expected an amount in 元"))
+        }
     }
 }
 
@@ -142,7 +153,8 @@ fn scalar_list(raw: Raw) -> Result<Vec<String>, String> {
         Raw::Number(n) => Ok(vec![n]),
         Raw::Bool(b) => Ok(vec![b.to_string()]),
         Raw::Array(text) => {
-            let items: Vec<Option<Box<RawValue>>> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            let items: Vec<Option<Box<RawValue>>> =
+                serde_json::from_str(&text).map_err(|e| e.to_string())?;
             let mut out = Vec::new();
             for item in items {
                 match classify(item)? {
@@ -150,7 +162,9 @@ fn scalar_list(raw: Raw) -> Result<Vec<String>, String> {
                     Raw::Text(s) if s.is_empty() => {}
                     Raw::Text(s) | Raw::Number(s) => out.push(s),
                     Raw::Bool(b) => out.push(b.to_string()),
-                    Raw::Array(_) | Raw::Object(_) => return Err("expected a list of ids".to_owned()),
+                    Raw::Array(_) | Raw::Object(_) => {
+                        return Err("expected a list of ids".to_owned())
+                    }
                 }
             }
             Ok(out)
@@ -185,7 +199,8 @@ fn record_list<T: DeserializeOwned>(raw: Raw) -> Result<Vec<T>, String> {
             }
         }
         Raw::Array(text) => {
-            let items: Vec<Option<Box<RawValue>>> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+            let items: Vec<Option<Box<RawValue>>> =
+                serde_json::from_str(&text).map_err(|e| e.to_string())?;
             items
                 .into_iter()
                 .flatten()
@@ -193,7 +208,9 @@ fn record_list<T: DeserializeOwned>(raw: Raw) -> Result<Vec<T>, String> {
                 .map(|(i, item)| decode::<T>(item.get()).map_err(|e| format!("[{i}].{e}")))
                 .collect()
         }
-        Raw::Object(text) => decode::<T>(&text).map(|t| vec![t]).map_err(|e| e.to_string()),
+        Raw::Object(text) => decode::<T>(&text)
+            .map(|t| vec![t])
+            .map_err(|e| e.to_string()),
         Raw::Number(_) | Raw::Bool(_) => Err("expected a list of records".to_owned()),
     }
 }
@@ -206,7 +223,11 @@ where
 {
     let mut records: Vec<T> = record_list(read(d)?).map_err(D::Error::custom)?;
     // An array where one record is expected: the first one is the record (seen for `mtdz`).
-    Ok(if records.is_empty() { None } else { Some(records.swap_remove(0)) })
+    Ok(if records.is_empty() {
+        None
+    } else {
+        Some(records.swap_remove(0))
+    })
 }
 
 #[cfg(test)]
@@ -230,9 +251,17 @@ mod tests {
     #[test]
     fn long_ids_stay_exact_whether_number_or_string() {
         let p: Probe = decode(r#"{"id":914095353294404024999}"#).unwrap();
-        assert_eq!(p.id.as_deref(), Some("914095353294404024999"), "no f64 on the way");
+        assert_eq!(
+            p.id.as_deref(),
+            Some("914095353294404024999"),
+            "no f64 on the way"
+        );
         let p: Probe = decode(r#"{"ids":"[390962138708451328]"}"#).unwrap();
-        assert_eq!(p.ids, vec!["390962138708451328"], "a string holding a list is a list (§3)");
+        assert_eq!(
+            p.ids,
+            vec!["390962138708451328"],
+            "a string holding a list is a list (§3)"
+        );
         let p: Probe = decode(r#"{"ids":[390962138708451328, "7"]}"#).unwrap();
         assert_eq!(p.ids, vec!["390962138708451328", "7"]);
     }
@@ -241,10 +270,24 @@ mod tests {
     fn numbers_and_booleans_arrive_as_text_or_json() {
         let a: Probe = decode(r#"{"code":"0","status":"true","value":"0.1"}"#).unwrap();
         let b: Probe = decode(r#"{"code":0,"status":true,"value":0.1}"#).unwrap();
-        assert_eq!((a.code, a.status, a.value), (Some(0), Some(true), Some(Fen(10))));
-        assert_eq!((b.code, b.status, b.value), (Some(0), Some(true), Some(Fen(10))), "same meaning");
+        assert_eq!(
+            (a.code, a.status, a.value),
+            (Some(0), Some(true), Some(Fen(10)))
+        );
+        assert_eq!(
+            (b.code, b.status, b.value),
+            (Some(0), Some(true), Some(Fen(10))),
+            "same meaning"
+        );
         let c: Probe = decode(r#"{"id":"","code":"","status":null,"value":"","ids":""}"#).unwrap();
-        assert!(c.id.is_none() && c.code.is_none() && c.status.is_none() && c.value.is_none() && c.ids.is_empty(), "empty is absent");
+        assert!(
+            c.id.is_none()
+                && c.code.is_none()
+                && c.status.is_none()
+                && c.value.is_none()
+                && c.ids.is_empty(),
+            "empty is absent"
+        );
     }
 
     #[test]

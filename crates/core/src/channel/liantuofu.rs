@@ -22,7 +22,9 @@ use super::capabilities::{Capabilities, UnknownResolution};
 use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::nonce;
-use super::outcome::{ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason};
+use super::outcome::{
+    ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
+};
 use super::preview::{Preview, Warning};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::secret::Secret;
@@ -80,7 +82,12 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 
 impl Liantuofu {
     pub fn new(config: Config, _ctx: Context) -> Result<Liantuofu, ChannelError> {
-        let http = Http::new(ChannelKind::Liantuofu, &config.base_url, config.timeouts, vec![config.key.clone()])?;
+        let http = Http::new(
+            ChannelKind::Liantuofu,
+            &config.base_url,
+            config.timeouts,
+            vec![config.key.clone()],
+        )?;
         Ok(Liantuofu { config, http })
     }
 
@@ -89,7 +96,9 @@ impl Liantuofu {
         let reply = self.detail(code).await;
         let prepared = match &reply.body {
             Ok(body) => prepare_answer(body, code),
-            Err(reason) => Prepared::Unknown { reason: reason.clone() },
+            Err(reason) => Prepared::Unknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(prepared, reply.exchange))
     }
@@ -97,10 +106,12 @@ impl Liantuofu {
     /// Consumes `count` uses. `req.remaining_before` (from the preview) is required: it is
     /// the only way to settle an Unknown, since this consume is never resent.
     pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
-        let before = req.remaining_before.ok_or_else(|| ChannelError::InvalidInput {
-            field: "remaining_before",
-            reason: "联拓富 needs the remaining uses read by the preview".into(),
-        })?;
+        let before = req
+            .remaining_before
+            .ok_or_else(|| ChannelError::InvalidInput {
+                field: "remaining_before",
+                reason: "联拓富 needs the remaining uses read by the preview".into(),
+            })?;
         if req.count == 0 || req.count > before {
             return Err(ChannelError::InvalidInput {
                 field: "count",
@@ -108,15 +119,26 @@ impl Liantuofu {
             });
         }
         let mut params = BTreeMap::new();
-        params.insert("consumeSource".to_owned(), assumed::CONSUME_SOURCE.to_owned());
+        params.insert(
+            "consumeSource".to_owned(),
+            assumed::CONSUME_SOURCE.to_owned(),
+        );
         params.insert("cardNo".to_owned(), req.code.as_str().to_owned());
         params.insert("count".to_owned(), req.count.to_string());
-        params.insert("consumeMerchantCode".to_owned(), self.config.consume_merchant_code.clone());
+        params.insert(
+            "consumeMerchantCode".to_owned(),
+            self.config.consume_merchant_code.clone(),
+        );
         if let Some(e) = &self.config.consume_employee_id {
             params.insert("consumeEmployeeId".to_owned(), e.clone());
         }
         // The remark carries our id: the only trace of the intent on the vendor's side.
-        params.insert("remark".to_owned(), req.remark.clone().unwrap_or_else(|| req.id.as_str().to_owned()));
+        params.insert(
+            "remark".to_owned(),
+            req.remark
+                .clone()
+                .unwrap_or_else(|| req.id.as_str().to_owned()),
+        );
         let reply = self.send(CONSUME_PATH, params).await;
         let outcome = match &reply.body {
             Ok(body) => redeem_outcome(body, req.count),
@@ -126,15 +148,22 @@ impl Liantuofu {
     }
 
     /// Reads the card again and compares the remaining uses with those before the attempt.
-    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
-        let before = req.remaining_before.ok_or_else(|| ChannelError::InvalidInput {
-            field: "remaining_before",
-            reason: "联拓富 needs the remaining uses read by the preview".into(),
-        })?;
+    pub async fn resolve(
+        &self,
+        req: &RedeemRequest,
+    ) -> Result<Exchanged<Resolution>, ChannelError> {
+        let before = req
+            .remaining_before
+            .ok_or_else(|| ChannelError::InvalidInput {
+                field: "remaining_before",
+                reason: "联拓富 needs the remaining uses read by the preview".into(),
+            })?;
         let reply = self.detail(&req.code).await;
         let resolution = match &reply.body {
             Ok(body) => remaining_resolution(body, before, req.count),
-            Err(reason) => Resolution::StillUnknown { reason: reason.clone() },
+            Err(reason) => Resolution::StillUnknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(resolution, reply.exchange))
     }
@@ -152,7 +181,9 @@ impl Liantuofu {
         params.retain(|_, v| !v.is_empty());
         let signature = sign(&params, self.config.key.expose());
         params.insert("sign".to_owned(), signature);
-        self.http.post(path, RequestBody::Form(params.into_iter().collect())).await
+        self.http
+            .post(path, RequestBody::Form(params.into_iter().collect()))
+            .await
     }
 }
 
@@ -166,14 +197,35 @@ struct Answer {
     code: Option<String>,
     #[serde(default, alias = "message", deserialize_with = "lenient::text")]
     msg: Option<String>,
-    #[serde(default, rename = "cardNo", alias = "card_no", deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        rename = "cardNo",
+        alias = "card_no",
+        deserialize_with = "lenient::text"
+    )]
     card_no: Option<String>,
-    #[serde(default, rename = "cardName", alias = "card_name", deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        rename = "cardName",
+        alias = "card_name",
+        deserialize_with = "lenient::text"
+    )]
     card_name: Option<String>,
     /// Remaining uses; the vendor's spelling (channels.md §4).
-    #[serde(default, rename = "suplusTimes", alias = "surplusTimes", alias = "suplus_times", deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        rename = "suplusTimes",
+        alias = "surplusTimes",
+        alias = "suplus_times",
+        deserialize_with = "lenient::int"
+    )]
     suplus_times: Option<u32>,
-    #[serde(default, rename = "endDate", alias = "end_date", deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        rename = "endDate",
+        alias = "end_date",
+        deserialize_with = "lenient::text"
+    )]
     end_date: Option<String>,
 }
 
@@ -189,14 +241,31 @@ fn read(body: &str) -> Said {
         Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
             return Said::Undecided(UnknownReason::NotJson)
         }
-        Err(e) => return Said::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+        Err(e) => {
+            return Said::Undecided(UnknownReason::Undecodable {
+                field: e.field,
+                message: e.message,
+            })
+        }
     };
-    let code = a.code.clone().unwrap_or_default().trim().to_ascii_uppercase();
+    let code = a
+        .code
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_uppercase();
     match code.as_str() {
         c if c == assumed::DETAIL_SUCCESS => Said::Success(a),
-        "FAILED" | "FAIL" => Said::Failed { code, message: a.msg.unwrap_or_default() },
+        "FAILED" | "FAIL" => Said::Failed {
+            code,
+            message: a.msg.unwrap_or_default(),
+        },
         _ => Said::Undecided(UnknownReason::Inconclusive {
-            detail: format!("code {:?}, msg {:?}", a.code.unwrap_or_default(), a.msg.unwrap_or_default()),
+            detail: format!(
+                "code {:?}, msg {:?}",
+                a.code.unwrap_or_default(),
+                a.msg.unwrap_or_default()
+            ),
         }),
     }
 }
@@ -206,7 +275,9 @@ pub fn prepare_answer(body: &str, code: &CouponCode) -> Prepared {
     match read(body) {
         Said::Success(a) => match a.suplus_times {
             None => Prepared::Unknown {
-                reason: UnknownReason::Inconclusive { detail: "no suplusTimes in the card detail".into() },
+                reason: UnknownReason::Inconclusive {
+                    detail: "no suplusTimes in the card detail".into(),
+                },
             },
             Some(0) => Prepared::Rejected {
                 code: "NO_USES_LEFT".into(),
@@ -219,11 +290,16 @@ pub fn prepare_answer(body: &str, code: &CouponCode) -> Prepared {
                 p.valid_until = a.end_date;
                 p.times_remaining = Some(left);
                 p.redeemable_count = Some(left);
-                p.warnings.extend([Warning::UnknownIsNeverResent, Warning::UndoIsManual]);
+                p.warnings
+                    .extend([Warning::UnknownIsNeverResent, Warning::UndoIsManual]);
                 Prepared::Ready(p)
             }
         },
-        Said::Failed { code, message } => Prepared::Rejected { code, message, config_error: false },
+        Said::Failed { code, message } => Prepared::Rejected {
+            code,
+            message,
+            config_error: false,
+        },
         Said::Undecided(reason) => Prepared::Unknown { reason },
     }
 }
@@ -233,7 +309,10 @@ pub fn prepare_answer(body: &str, code: &CouponCode) -> Prepared {
 pub fn redeem_outcome(body: &str, count: u32) -> Outcome {
     match read(body) {
         Said::Success(a) => Outcome::Succeeded(Redeemed {
-            channel_refs: a.card_no.map(|c| vec![ChannelRef::new("cardNo", c)]).unwrap_or_default(),
+            channel_refs: a
+                .card_no
+                .map(|c| vec![ChannelRef::new("cardNo", c)])
+                .unwrap_or_default(),
             face_value: None,
             settled: None,
             count,
@@ -249,12 +328,17 @@ pub fn redeem_outcome(body: &str, count: u32) -> Outcome {
 pub fn remaining_resolution(body: &str, before: u32, count: u32) -> Resolution {
     match read(body) {
         Said::Success(a) => match a.suplus_times {
-            Some(now) if count > 0 && Some(now) == before.checked_sub(count) => Resolution::Succeeded(Redeemed {
-                channel_refs: a.card_no.map(|c| vec![ChannelRef::new("cardNo", c)]).unwrap_or_default(),
-                face_value: None,
-                settled: None,
-                count,
-            }),
+            Some(now) if count > 0 && Some(now) == before.checked_sub(count) => {
+                Resolution::Succeeded(Redeemed {
+                    channel_refs: a
+                        .card_no
+                        .map(|c| vec![ChannelRef::new("cardNo", c)])
+                        .unwrap_or_default(),
+                    face_value: None,
+                    settled: None,
+                    count,
+                })
+            }
             Some(now) if now == before => Resolution::NotConsumed {
                 evidence: format!("suplusTimes still {before} after the attempt"),
             },
@@ -265,8 +349,40 @@ pub fn remaining_resolution(body: &str, before: u32, count: u32) -> Resolution {
             },
         },
         Said::Failed { code, message } => Resolution::StillUnknown {
-            reason: UnknownReason::Inconclusive { detail: format!("{code}: {message}") },
+            reason: UnknownReason::Inconclusive {
+                detail: format!("{code}: {message}"),
+            },
         },
         Said::Undecided(reason) => Resolution::StillUnknown { reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_vector_of_channels_md_section_4_reproduces() {
+        let p = BTreeMap::from([
+            ("appId".to_owned(), "EW_N4365306114".to_owned()),
+            ("random".to_owned(), "123".to_owned()),
+        ]);
+        assert_eq!(
+            sign(&p, "beb2c94ff04754360ef131dde7bb3017"),
+            "3af0851c40d0443e86942c9ddba75e25",
+            "channels.md §4 [verified]"
+        );
+    }
+
+    #[test]
+    fn a_zero_count_never_counts_as_consumed() {
+        let body = r#"{"code":"SUCCESS","suplusTimes":5}"#;
+        assert!(
+            matches!(
+                remaining_resolution(body, 5, 0),
+                Resolution::NotConsumed { .. }
+            ),
+            "unchanged remaining uses are never read as a success"
+        );
     }
 }

@@ -24,16 +24,16 @@ pub use error::{ChannelError, Operation};
 pub use http::Timeouts;
 pub use ids::{CouponCode, IdError, RedemptionId};
 pub use outcome::{
-    CancelOutcome, CancelRequest, ChannelRef, Exchange, Exchanged, HistoryEntry, NotifyOutcome, Outcome,
-    Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
+    CancelOutcome, CancelRequest, ChannelRef, Exchange, Exchanged, HistoryEntry, NotifyOutcome,
+    Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
 };
 pub use preview::{Certificate, CertificateChoice, Platform, Preview, Warning};
 
 use crate::clock::Clock;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 /// Which channel an attempt goes through. The string form (`as_str`) is what the ledger
 /// stores and the CLI accepts; it must never change for a shipped channel.
@@ -103,7 +103,9 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("zone", &self.zone).finish_non_exhaustive()
+        f.debug_struct("Context")
+            .field("zone", &self.zone)
+            .finish_non_exhaustive()
     }
 }
 
@@ -167,14 +169,24 @@ impl Channel {
     }
 
     fn unsupported<T>(&self, operation: Operation) -> Result<T, ChannelError> {
-        Err(ChannelError::Unsupported { channel: self.kind(), operation })
+        Err(ChannelError::Unsupported {
+            channel: self.kind(),
+            operation,
+        })
     }
 
     /// The preview of a code. `platform` is required for 通联 and ignored elsewhere. 收呗
     /// has no remote preview: its answer comes from local checks, with no exchange.
-    pub async fn prepare(&self, code: &CouponCode, platform: Option<Platform>) -> Result<Exchanged<Prepared>, ChannelError> {
+    pub async fn prepare(
+        &self,
+        code: &CouponCode,
+        platform: Option<Platform>,
+    ) -> Result<Exchanged<Prepared>, ChannelError> {
         match self {
-            Channel::Shoubei(c) => Ok(Exchanged { value: c.prepare(code), exchanges: Vec::new() }),
+            Channel::Shoubei(c) => Ok(Exchanged {
+                value: c.prepare(code),
+                exchanges: Vec::new(),
+            }),
             Channel::Zvcms(c) => c.prepare(code).await,
             Channel::Liantuofu(c) => c.prepare(code).await,
             Channel::Allinpay(c) => {
@@ -203,7 +215,10 @@ impl Channel {
 
     /// Asks the channel what became of an Unknown redemption of `req`, the way its
     /// `Capabilities::unknown_resolution` says.
-    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+    pub async fn resolve(
+        &self,
+        req: &RedeemRequest,
+    ) -> Result<Exchanged<Resolution>, ChannelError> {
         match self {
             Channel::Shoubei(c) => c.resolve(req).await,
             Channel::Zvcms(c) => c.resolve(req).await,
@@ -214,7 +229,10 @@ impl Channel {
     }
 
     /// The channel's own record of a business day, for reconciliation.
-    pub async fn history(&self, day: time::Date) -> Result<Exchanged<Vec<HistoryEntry>>, ChannelError> {
+    pub async fn history(
+        &self,
+        day: time::Date,
+    ) -> Result<Exchanged<Vec<HistoryEntry>>, ChannelError> {
         match self {
             Channel::Allinpay(c) => c.history(day).await,
             _ => self.unsupported(Operation::History),
@@ -222,7 +240,10 @@ impl Channel {
     }
 
     /// Undoes a redemption through the channel (only 收呗 has the call).
-    pub async fn cancel(&self, req: &CancelRequest) -> Result<Exchanged<CancelOutcome>, ChannelError> {
+    pub async fn cancel(
+        &self,
+        req: &CancelRequest,
+    ) -> Result<Exchanged<CancelOutcome>, ChannelError> {
         match self {
             Channel::Shoubei(c) => c.cancel(req).await,
             _ => self.unsupported(Operation::Cancel),
@@ -230,7 +251,10 @@ impl Channel {
     }
 
     /// Delivers a 增值券 order notification (only 增值券).
-    pub async fn notify(&self, n: &yhtd::Notification) -> Result<Exchanged<NotifyOutcome>, ChannelError> {
+    pub async fn notify(
+        &self,
+        n: &yhtd::Notification,
+    ) -> Result<Exchanged<NotifyOutcome>, ChannelError> {
         match self {
             Channel::Yhtd(c) => c.notify(n).await,
             _ => self.unsupported(Operation::Notify),
@@ -256,18 +280,37 @@ mod tests {
     #[test]
     fn every_channel_round_trips_through_its_name() {
         for c in ChannelKind::ALL {
-            assert_eq!(c.as_str().parse::<ChannelKind>(), Ok(c), "ledger names must parse back");
+            assert_eq!(
+                c.as_str().parse::<ChannelKind>(),
+                Ok(c),
+                "ledger names must parse back"
+            );
         }
-        assert!("meituan".parse::<ChannelKind>().is_err(), "a platform is not a channel");
+        assert!(
+            "meituan".parse::<ChannelKind>().is_err(),
+            "a platform is not a channel"
+        );
     }
 
     #[test]
     fn only_shoubei_declares_an_undo_call_and_only_liantuofu_forbids_resending() {
         for c in ChannelKind::ALL {
             let caps = capabilities(c);
-            assert_eq!(caps.cancel, c == ChannelKind::Shoubei, "channels.md: only 收呗 has a cancel call");
-            assert_eq!(caps.resend_after_unknown, c != ChannelKind::Liantuofu, "§4: 联拓富 is never resent");
-            assert_eq!(caps.redeems_codes, c != ChannelKind::Yhtd, "§1: 增值券 is a notification");
+            assert_eq!(
+                caps.cancel,
+                c == ChannelKind::Shoubei,
+                "channels.md: only 收呗 has a cancel call"
+            );
+            assert_eq!(
+                caps.resend_after_unknown,
+                c != ChannelKind::Liantuofu,
+                "§4: 联拓富 is never resent"
+            );
+            assert_eq!(
+                caps.redeems_codes,
+                c != ChannelKind::Yhtd,
+                "§1: 增值券 is a notification"
+            );
         }
     }
 }

@@ -29,8 +29,15 @@ mod tests {
         for len in [1, 8, 10] {
             let n = super::digits(len);
             assert_eq!(n.len(), len, "the requested length");
-            assert!(n.bytes().all(|b| b.is_ascii_digit()), "digits only (§4): {n}");
-            assert_ne!(n.as_bytes()[0], b'0', "a positive integer has no leading zero (§3)");
+            assert!(
+                n.bytes().all(|b| b.is_ascii_digit()),
+                "digits only (§4): {n}"
+            );
+            assert_ne!(
+                n.as_bytes()[0],
+                b'0',
+                "a positive integer has no leading zero (§3)"
+            );
         }
     }
 }

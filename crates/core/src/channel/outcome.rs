@@ -19,7 +19,10 @@ pub struct ChannelRef {
 
 impl ChannelRef {
     pub fn new(name: &str, value: impl Into<String>) -> ChannelRef {
-        ChannelRef { name: name.to_owned(), value: value.into() }
+        ChannelRef {
+            name: name.to_owned(),
+            value: value.into(),
+        }
     }
 }
 
@@ -39,19 +42,33 @@ pub struct Redeemed {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum UnknownReason {
     Timeout,
-    ConnectionFailed { detail: String },
-    ConnectionReset { detail: String },
-    HttpStatus { status: u16 },
+    ConnectionFailed {
+        detail: String,
+    },
+    ConnectionReset {
+        detail: String,
+    },
+    HttpStatus {
+        status: u16,
+    },
     NotJson,
     /// The body is JSON but a field is not what the channel documents.
-    Undecodable { field: String, message: String },
+    Undecodable {
+        field: String,
+        message: String,
+    },
     BadSignature,
     /// A success that carries no signature where the channel signs its answers.
     UnsignedSuccess,
     /// "System busy", rate limit, sign replay and similar codes.
-    ChannelBusy { code: String, message: String },
+    ChannelBusy {
+        code: String,
+        message: String,
+    },
     /// The answer is well formed but says nothing decisive.
-    Inconclusive { detail: String },
+    Inconclusive {
+        detail: String,
+    },
 }
 
 impl fmt::Display for UnknownReason {
@@ -62,10 +79,14 @@ impl fmt::Display for UnknownReason {
             UnknownReason::ConnectionReset { detail } => write!(f, "connection lost: {detail}"),
             UnknownReason::HttpStatus { status } => write!(f, "HTTP {status}"),
             UnknownReason::NotJson => f.write_str("the answer is not JSON"),
-            UnknownReason::Undecodable { field, message } => write!(f, "unreadable field {field}: {message}"),
+            UnknownReason::Undecodable { field, message } => {
+                write!(f, "unreadable field {field}: {message}")
+            }
             UnknownReason::BadSignature => f.write_str("the answer's signature does not verify"),
             UnknownReason::UnsignedSuccess => f.write_str("a success without a signature"),
-            UnknownReason::ChannelBusy { code, message } => write!(f, "channel busy ({code}): {message}"),
+            UnknownReason::ChannelBusy { code, message } => {
+                write!(f, "channel busy ({code}): {message}")
+            }
             UnknownReason::Inconclusive { detail } => write!(f, "inconclusive answer: {detail}"),
         }
     }
@@ -79,13 +100,23 @@ pub enum Outcome {
     /// A definitive business refusal: nothing was consumed; never retried. `config_error`
     /// is set when the channel refused our parameters or signature (the app then shows a
     /// configuration problem rather than a coupon problem).
-    Rejected { code: String, message: String, config_error: bool },
-    Unknown { reason: UnknownReason },
+    Rejected {
+        code: String,
+        message: String,
+        config_error: bool,
+    },
+    Unknown {
+        reason: UnknownReason,
+    },
 }
 
 impl Outcome {
     pub fn rejected(code: impl Into<String>, message: impl Into<String>) -> Outcome {
-        Outcome::Rejected { code: code.into(), message: message.into(), config_error: false }
+        Outcome::Rejected {
+            code: code.into(),
+            message: message.into(),
+            config_error: false,
+        }
     }
 
     pub fn unknown(reason: UnknownReason) -> Outcome {
@@ -110,9 +141,15 @@ pub enum Resolution {
 pub enum Prepared {
     Ready(Preview),
     /// The code cannot be redeemed (used, expired, refunded, unknown code, …).
-    Rejected { code: String, message: String, config_error: bool },
+    Rejected {
+        code: String,
+        message: String,
+        config_error: bool,
+    },
     /// No decisive answer; the cashier may simply try again.
-    Unknown { reason: UnknownReason },
+    Unknown {
+        reason: UnknownReason,
+    },
 }
 
 /// The answer to an undo through the channel.
@@ -129,9 +166,14 @@ pub enum CancelOutcome {
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum NotifyOutcome {
     Delivered,
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+    },
     /// Resent later by the outbox with the same `dealSerial`.
-    Unknown { reason: UnknownReason },
+    Unknown {
+        reason: UnknownReason,
+    },
 }
 
 /// Everything one redemption intent needs; stored with the attempt before the first call
@@ -202,10 +244,16 @@ pub struct Exchanged<T> {
 
 impl<T> Exchanged<T> {
     pub fn one(value: T, exchange: Exchange) -> Exchanged<T> {
-        Exchanged { value, exchanges: vec![exchange] }
+        Exchanged {
+            value,
+            exchanges: vec![exchange],
+        }
     }
 
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Exchanged<U> {
-        Exchanged { value: f(self.value), exchanges: self.exchanges }
+        Exchanged {
+            value: f(self.value),
+            exchanges: self.exchanges,
+        }
     }
 }

@@ -18,7 +18,12 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 4] = [Platform::Meituan, Platform::Tiktok, Platform::Dianping, Platform::Mtdz];
+    pub const ALL: [Platform; 4] = [
+        Platform::Meituan,
+        Platform::Tiktok,
+        Platform::Dianping,
+        Platform::Mtdz,
+    ];
 
     /// The `type` value on the wire.
     pub fn as_str(self) -> &'static str {

@@ -42,8 +42,8 @@ use super::capabilities::{Capabilities, UnknownResolution};
 use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::outcome::{
-    CancelOutcome, CancelRequest, ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution,
-    UnknownReason,
+    CancelOutcome, CancelRequest, ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest,
+    Redeemed, Resolution, UnknownReason,
 };
 use super::preview::{Preview, Warning};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
@@ -112,7 +112,12 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 
 impl Shoubei {
     pub fn new(config: Config, ctx: Context) -> Result<Shoubei, ChannelError> {
-        let http = Http::new(ChannelKind::Shoubei, &config.base_url, config.timeouts, vec![config.key.clone()])?;
+        let http = Http::new(
+            ChannelKind::Shoubei,
+            &config.base_url,
+            config.timeouts,
+            vec![config.key.clone()],
+        )?;
         Ok(Shoubei { config, http, ctx })
     }
 
@@ -134,7 +139,10 @@ impl Shoubei {
 
     pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
         if req.count != 1 {
-            return Err(ChannelError::InvalidInput { field: "count", reason: "收呗 writes off one code at a time".into() });
+            return Err(ChannelError::InvalidInput {
+                field: "count",
+                reason: "收呗 writes off one code at a time".into(),
+            });
         }
         let mut params = self.identity(req.id.as_str(), &req.code);
         if let Some(t) = &self.config.channel_type {
@@ -154,22 +162,32 @@ impl Shoubei {
         Ok(Exchanged::one(outcome, reply.exchange))
     }
 
-    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
+    pub async fn resolve(
+        &self,
+        req: &RedeemRequest,
+    ) -> Result<Exchanged<Resolution>, ChannelError> {
         let params = self.identity(req.id.as_str(), &req.code);
         let reply = self.send(QUERY_PATH, params).await;
         let resolution = match &reply.body {
             Ok(body) => query_resolution(body, self.config.key.expose()),
-            Err(reason) => Resolution::StillUnknown { reason: reason.clone() },
+            Err(reason) => Resolution::StillUnknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(resolution, reply.exchange))
     }
 
-    pub async fn cancel(&self, req: &CancelRequest) -> Result<Exchanged<CancelOutcome>, ChannelError> {
+    pub async fn cancel(
+        &self,
+        req: &CancelRequest,
+    ) -> Result<Exchanged<CancelOutcome>, ChannelError> {
         let params = self.identity(req.id.as_str(), &req.code);
         let reply = self.send(CANCEL_PATH, params).await;
         let outcome = match &reply.body {
             Ok(body) => cancel_outcome(body, self.config.key.expose()),
-            Err(reason) => CancelOutcome::Unknown { reason: reason.clone() },
+            Err(reason) => CancelOutcome::Unknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(outcome, reply.exchange))
     }
@@ -178,13 +196,22 @@ impl Shoubei {
     fn identity(&self, trace: &str, code: &CouponCode) -> Map<String, Value> {
         let mut p = Map::new();
         p.insert("inst_no".into(), Value::String(self.config.inst_no.clone()));
-        p.insert("merchant_no".into(), Value::String(self.config.merchant_no.clone()));
+        p.insert(
+            "merchant_no".into(),
+            Value::String(self.config.merchant_no.clone()),
+        );
         p.insert("shop_no".into(), Value::String(self.config.shop_no.clone()));
-        p.insert("ts".into(), Value::String(self.ctx.zone.compact(self.ctx.clock.now_ms())));
+        p.insert(
+            "ts".into(),
+            Value::String(self.ctx.zone.compact(self.ctx.clock.now_ms())),
+        );
         if assumed::QUERY_AND_CANCEL_SEND_TRACE_AND_CODE {
             p.insert("wf_trace_no".into(), Value::String(trace.to_owned()));
             // channels.md §2: send `coupon_code` (the example's `couponCode` is a typo).
-            p.insert("coupon_code".into(), Value::String(code.as_str().to_owned()));
+            p.insert(
+                "coupon_code".into(),
+                Value::String(code.as_str().to_owned()),
+            );
         }
         p
     }
@@ -192,7 +219,15 @@ impl Shoubei {
     async fn send(&self, path: &str, mut params: Map<String, Value>) -> super::http::Reply {
         let signature = sign(&params, self.config.key.expose());
         params.insert("sign".into(), Value::String(signature));
-        self.http.post(path, RequestBody::Json { value: Value::Object(params), content_type: "application/json" }).await
+        self.http
+            .post(
+                path,
+                RequestBody::Json {
+                    value: Value::Object(params),
+                    content_type: "application/json",
+                },
+            )
+            .await
     }
 }
 
@@ -214,7 +249,12 @@ struct Answer {
     #[serde(default, deserialize_with = "lenient::text")]
     wf_trace_no: Option<String>,
     /// channels.md §2: `codes` in the table; accept the request's names too.
-    #[serde(default, alias = "coupon_code", alias = "couponCode", deserialize_with = "lenient::texts")]
+    #[serde(
+        default,
+        alias = "coupon_code",
+        alias = "couponCode",
+        deserialize_with = "lenient::texts"
+    )]
     codes: Vec<String>,
     #[serde(default, deserialize_with = "lenient::fen")]
     amount: Option<Fen>,
@@ -237,25 +277,40 @@ fn decide(body: &str, key: &str) -> Decision {
         Ok(m) => m,
         Err(_) => {
             return Decision::Undecided(match serde_json::from_str::<Value>(body) {
-                Ok(_) => UnknownReason::Undecodable { field: ".".into(), message: "expected a JSON object".into() },
+                Ok(_) => UnknownReason::Undecodable {
+                    field: ".".into(),
+                    message: "expected a JSON object".into(),
+                },
                 Err(_) => UnknownReason::NotJson,
             })
         }
     };
     let answer: Answer = match lenient::decode(body) {
         Ok(a) => a,
-        Err(e) => return Decision::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+        Err(e) => {
+            return Decision::Undecided(UnknownReason::Undecodable {
+                field: e.field,
+                message: e.message,
+            })
+        }
     };
     let signed = matches!(map.get("sign"), Some(Value::String(s)) if !s.is_empty());
     if signed && !verify(&map, key) {
         return Decision::Undecided(UnknownReason::BadSignature);
     }
-    let result = answer.result_code.as_deref().map(str::trim).unwrap_or_default().to_ascii_uppercase();
+    let result = answer
+        .result_code
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_ascii_uppercase();
     match result.as_str() {
         "SUCCESS" if signed => Decision::Success(answer),
         "SUCCESS" => Decision::Undecided(UnknownReason::UnsignedSuccess),
         "FAIL" | "FAILED" => Decision::Fail(answer),
-        "" if is_parameter_error(answer.return_msg.as_deref().unwrap_or_default()) => Decision::ParameterError(answer),
+        "" if is_parameter_error(answer.return_msg.as_deref().unwrap_or_default()) => {
+            Decision::ParameterError(answer)
+        }
         "" => Decision::Undecided(UnknownReason::Inconclusive {
             detail: format!(
                 "no result_code (return_code {:?}, return_msg {:?})",
@@ -263,7 +318,9 @@ fn decide(body: &str, key: &str) -> Decision {
                 answer.return_msg.as_deref().unwrap_or_default()
             ),
         }),
-        other => Decision::Undecided(UnknownReason::Inconclusive { detail: format!("result_code {other:?}") }),
+        other => Decision::Undecided(UnknownReason::Inconclusive {
+            detail: format!("result_code {other:?}"),
+        }),
     }
 }
 
@@ -271,7 +328,18 @@ fn decide(body: &str, key: &str) -> Decision {
 /// signature is a definitive refusal (and a configuration problem), not an Unknown.
 fn is_parameter_error(msg: &str) -> bool {
     let lower = msg.to_lowercase();
-    ["参数", "签名", "验签", "sign", "param", "机构", "商户不存在", "门店不存在"].iter().any(|w| lower.contains(w))
+    [
+        "参数",
+        "签名",
+        "验签",
+        "sign",
+        "param",
+        "机构",
+        "商户不存在",
+        "门店不存在",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 fn refs(a: &Answer) -> Vec<ChannelRef> {
@@ -289,7 +357,12 @@ fn refs(a: &Answer) -> Vec<ChannelRef> {
 }
 
 fn redeemed(a: &Answer) -> Redeemed {
-    Redeemed { channel_refs: refs(a), face_value: a.amount, settled: a.settle_amount, count: 1 }
+    Redeemed {
+        channel_refs: refs(a),
+        face_value: a.amount,
+        settled: a.settle_amount,
+        count: 1,
+    }
 }
 
 fn refusal(a: &Answer) -> (String, String) {
@@ -305,11 +378,19 @@ pub fn redeem_outcome(body: &str, key: &str) -> Outcome {
         Decision::Success(a) => Outcome::Succeeded(redeemed(&a)),
         Decision::Fail(a) => {
             let (code, message) = refusal(&a);
-            Outcome::Rejected { code, message, config_error: false }
+            Outcome::Rejected {
+                code,
+                message,
+                config_error: false,
+            }
         }
         Decision::ParameterError(a) => {
             let (code, message) = refusal(&a);
-            Outcome::Rejected { code, message, config_error: true }
+            Outcome::Rejected {
+                code,
+                message,
+                config_error: true,
+            }
         }
         Decision::Undecided(reason) => Outcome::Unknown { reason },
     }
@@ -321,11 +402,17 @@ pub fn query_resolution(body: &str, key: &str) -> Resolution {
         Decision::Success(a) => Resolution::Succeeded(redeemed(&a)),
         Decision::Fail(a) if assumed::QUERY_FAIL_MEANS_NOT_CONSUMED => {
             let (code, message) = refusal(&a);
-            Resolution::NotConsumed { evidence: format!("quary result_code FAIL ({code}: {message})") }
+            Resolution::NotConsumed {
+                evidence: format!("quary result_code FAIL ({code}: {message})"),
+            }
         }
         Decision::Fail(a) | Decision::ParameterError(a) => {
             let (code, message) = refusal(&a);
-            Resolution::StillUnknown { reason: UnknownReason::Inconclusive { detail: format!("{code}: {message}") } }
+            Resolution::StillUnknown {
+                reason: UnknownReason::Inconclusive {
+                    detail: format!("{code}: {message}"),
+                },
+            }
         }
         Decision::Undecided(reason) => Resolution::StillUnknown { reason },
     }
@@ -334,11 +421,53 @@ pub fn query_resolution(body: &str, key: &str) -> Resolution {
 /// The outcome of a `cancel` answer.
 pub fn cancel_outcome(body: &str, key: &str) -> CancelOutcome {
     match decide(body, key) {
-        Decision::Success(a) => CancelOutcome::Cancelled { channel_refs: refs(&a) },
+        Decision::Success(a) => CancelOutcome::Cancelled {
+            channel_refs: refs(&a),
+        },
         Decision::Fail(a) | Decision::ParameterError(a) => {
             let (code, message) = refusal(&a);
             CancelOutcome::Rejected { code, message }
         }
         Decision::Undecided(reason) => CancelOutcome::Unknown { reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_vector_of_channels_md_section_2_reproduces() {
+        let p: Map<String, Value> = serde_json::from_str(
+            r#"{"auth_code":"134573607383541818","inst_no":"900024","mch_no":"851811130002",
+                "pay_time":"20190101125959","pay_trace_no":"18588dbd1c6e4572b915a2b33fcdc62e",
+                "pay_type":"400","total_amount":"1"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            sign(&p, "8a9bd64e6585c6d8016585c6c8980002"),
+            "841387ec9bd3ea78a580bd4629cab010",
+            "channels.md §2 [verified]"
+        );
+    }
+
+    #[test]
+    fn an_answer_without_result_code_but_a_signature_complaint_is_a_config_rejection() {
+        let body = r#"{"return_code":"FAIL","return_msg":"签名错误"}"#;
+        assert!(
+            matches!(
+                redeem_outcome(body, "k"),
+                Outcome::Rejected {
+                    config_error: true,
+                    ..
+                }
+            ),
+            "§2: a parameter/signature error is Rejected and shown as configuration"
+        );
+        let busy = r#"{"return_code":"FAIL","return_msg":"系统繁忙"}"#;
+        assert!(
+            matches!(redeem_outcome(busy, "k"), Outcome::Unknown { .. }),
+            "anything else is Unknown"
+        );
     }
 }

@@ -97,14 +97,27 @@ mod tests {
 
     #[test]
     fn md5_hex_is_32_lowercase_hex_characters() {
-        assert_eq!(md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e", "RFC 1321 empty-string vector");
+        assert_eq!(
+            md5_hex(""),
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "RFC 1321 empty-string vector"
+        );
     }
 
     #[test]
     fn hex_comparison_ignores_case_but_not_content() {
-        assert!(hex_eq("abcdef", "ABCDEF"), "verification is case-insensitive (§7)");
-        assert!(!hex_eq("abcdef", "abcdee"), "a different signature must not verify");
-        assert!(!hex_eq("abcdef", "abcde"), "a truncated signature must not verify");
+        assert!(
+            hex_eq("abcdef", "ABCDEF"),
+            "verification is case-insensitive (§7)"
+        );
+        assert!(
+            !hex_eq("abcdef", "abcdee"),
+            "a different signature must not verify"
+        );
+        assert!(
+            !hex_eq("abcdef", "abcde"),
+            "a truncated signature must not verify"
+        );
     }
 
     #[test]
@@ -114,9 +127,19 @@ mod tests {
         p.insert("a".to_owned(), "1".to_owned());
         p.insert("empty".to_owned(), String::new());
         let s = default_md5_sign(&p, "k");
-        assert_eq!(s, md5_hex("a=1&b=2&key=k"), "empty values and sign are not signed (§7)");
+        assert_eq!(
+            s,
+            md5_hex("a=1&b=2&key=k"),
+            "empty values and sign are not signed (§7)"
+        );
         p.insert("sign".to_owned(), s.to_uppercase());
-        assert!(default_md5_verify(&p, "k"), "an uppercase copy of the signature verifies");
-        assert!(!default_md5_verify(&p, "other"), "another key must not verify");
+        assert!(
+            default_md5_verify(&p, "k"),
+            "an uppercase copy of the signature verifies"
+        );
+        assert!(
+            !default_md5_verify(&p, "other"),
+            "another key must not verify"
+        );
     }
 }

@@ -161,7 +161,10 @@ impl Notification {
             ("productNm".to_owned(), self.product_name.clone()),
             ("consumeName".to_owned(), self.consumer_name.clone()),
             ("consumePhone".to_owned(), self.consumer_phone.clone()),
-            ("dealSerial".to_owned(), self.deal_serial.as_str().to_owned()),
+            (
+                "dealSerial".to_owned(),
+                self.deal_serial.as_str().to_owned(),
+            ),
             ("byNumber".to_owned(), self.quantity.to_string()),
             ("sumMoney".to_owned(), self.total.0.to_string()),
         ])
@@ -207,21 +210,38 @@ impl Yhtd {
     /// Delivers one notification (the outbox calls this, again with the same notification
     /// after an Unknown).
     pub async fn notify(&self, n: &Notification) -> Result<Exchanged<NotifyOutcome>, ChannelError> {
-        n.validate().map_err(|e| ChannelError::InvalidInput { field: "notification", reason: e.to_string() })?;
+        n.validate().map_err(|e| ChannelError::InvalidInput {
+            field: "notification",
+            reason: e.to_string(),
+        })?;
         let fields = n.wire_fields();
-        let mut body: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let mut body: Map<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         if self.config.sign {
             if let Some(key) = &self.config.key {
-                body.insert(assumed::SIGN_FIELD.into(), Value::String(sign(&fields, key.expose())));
+                body.insert(
+                    assumed::SIGN_FIELD.into(),
+                    Value::String(sign(&fields, key.expose())),
+                );
             }
         }
         let reply = self
             .http
-            .post(PATH, RequestBody::Json { value: Value::Object(body), content_type: assumed::CONTENT_TYPE })
+            .post(
+                PATH,
+                RequestBody::Json {
+                    value: Value::Object(body),
+                    content_type: assumed::CONTENT_TYPE,
+                },
+            )
             .await;
         let outcome = match &reply.body {
             Ok(body) => notify_outcome(body),
-            Err(reason) => NotifyOutcome::Unknown { reason: reason.clone() },
+            Err(reason) => NotifyOutcome::Unknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(outcome, reply.exchange))
     }
@@ -229,9 +249,19 @@ impl Yhtd {
 
 #[derive(Debug, Deserialize)]
 struct Answer {
-    #[serde(default, rename = "resultCode", alias = "result_code", deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        rename = "resultCode",
+        alias = "result_code",
+        deserialize_with = "lenient::text"
+    )]
     result_code: Option<String>,
-    #[serde(default, rename = "resultMsg", alias = "result_msg", deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        rename = "resultMsg",
+        alias = "result_msg",
+        deserialize_with = "lenient::text"
+    )]
     result_msg: Option<String>,
 }
 
@@ -241,17 +271,29 @@ pub fn notify_outcome(body: &str) -> NotifyOutcome {
     let a: Answer = match lenient::decode(body) {
         Ok(a) => a,
         Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
-            return NotifyOutcome::Unknown { reason: UnknownReason::NotJson }
+            return NotifyOutcome::Unknown {
+                reason: UnknownReason::NotJson,
+            }
         }
         Err(e) => {
-            return NotifyOutcome::Unknown { reason: UnknownReason::Undecodable { field: e.field, message: e.message } }
+            return NotifyOutcome::Unknown {
+                reason: UnknownReason::Undecodable {
+                    field: e.field,
+                    message: e.message,
+                },
+            }
         }
     };
     match a.result_code.as_deref().map(str::trim) {
         Some(assumed::SUCCESS_CODE) => NotifyOutcome::Delivered,
-        Some(code) => NotifyOutcome::Rejected { code: code.to_owned(), message: a.result_msg.unwrap_or_default() },
+        Some(code) => NotifyOutcome::Rejected {
+            code: code.to_owned(),
+            message: a.result_msg.unwrap_or_default(),
+        },
         None => NotifyOutcome::Unknown {
-            reason: UnknownReason::Inconclusive { detail: "no resultCode".into() },
+            reason: UnknownReason::Inconclusive {
+                detail: "no resultCode".into(),
+            },
         },
     }
 }

@@ -68,7 +68,9 @@ pub fn verify_token(
 /// Standard Base64 uses only `A–Z a–z 0–9 + / =`; the three non-alphanumerics are the only
 /// characters URL escaping changes, so this is the full escape for this alphabet.
 fn url_escape_base64(b64: &str) -> String {
-    b64.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D")
+    b64.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -79,7 +81,9 @@ use super::capabilities::{Capabilities, UnknownResolution};
 use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::nonce;
-use super::outcome::{ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason};
+use super::outcome::{
+    ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
+};
 use super::preview::{Preview, Warning};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
@@ -153,22 +157,34 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 
 impl Zvcms {
     pub fn new(config: Config, ctx: Context) -> Result<Zvcms, ChannelError> {
-        let http = Http::new(ChannelKind::Zvcms, &config.base_url, config.timeouts, vec![config.secret.clone()])?;
+        let http = Http::new(
+            ChannelKind::Zvcms,
+            &config.base_url,
+            config.timeouts,
+            vec![config.secret.clone()],
+        )?;
         Ok(Zvcms { config, http, ctx })
     }
 
     pub async fn prepare(&self, code: &CouponCode) -> Result<Exchanged<Prepared>, ChannelError> {
-        let reply = self.send(DETAIL_ACTION, json!({ "code": code.as_str() })).await;
+        let reply = self
+            .send(DETAIL_ACTION, json!({ "code": code.as_str() }))
+            .await;
         let prepared = match &reply.body {
             Ok(body) => prepare_answer(body, code, self.ctx.zone),
-            Err(reason) => Prepared::Unknown { reason: reason.clone() },
+            Err(reason) => Prepared::Unknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(prepared, reply.exchange))
     }
 
     pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
         if req.count == 0 {
-            return Err(ChannelError::InvalidInput { field: "count", reason: "at least one use".into() });
+            return Err(ChannelError::InvalidInput {
+                field: "count",
+                reason: "at least one use".into(),
+            });
         }
         let mut ext = Map::new();
         // channels.md §3: 3 = pos.
@@ -180,7 +196,11 @@ impl Zvcms {
             ext.insert("multiStoreId".into(), json!(id));
         }
         ext.insert("orderNo".into(), json!(req.id.as_str()));
-        let code_list = if assumed::CODE_LIST_AS_STRINGS { json!([req.code.as_str()]) } else { json!(req.code.as_str()) };
+        let code_list = if assumed::CODE_LIST_AS_STRINGS {
+            json!([req.code.as_str()])
+        } else {
+            json!(req.code.as_str())
+        };
         let mut params = Map::new();
         params.insert("bizId".into(), json!(req.id.as_str()));
         params.insert("couponsCardList".into(), code_list);
@@ -203,11 +223,18 @@ impl Zvcms {
 
     /// Reads the coupon's state again (channels.md §3: "status 1 after our attempt →
     /// Succeeded").
-    pub async fn resolve(&self, req: &RedeemRequest) -> Result<Exchanged<Resolution>, ChannelError> {
-        let reply = self.send(DETAIL_ACTION, json!({ "code": req.code.as_str() })).await;
+    pub async fn resolve(
+        &self,
+        req: &RedeemRequest,
+    ) -> Result<Exchanged<Resolution>, ChannelError> {
+        let reply = self
+            .send(DETAIL_ACTION, json!({ "code": req.code.as_str() }))
+            .await;
         let resolution = match &reply.body {
             Ok(body) => coupon_resolution(body, req),
-            Err(reason) => Resolution::StillUnknown { reason: reason.clone() },
+            Err(reason) => Resolution::StillUnknown {
+                reason: reason.clone(),
+            },
         };
         Ok(Exchanged::one(resolution, reply.exchange))
     }
@@ -218,7 +245,14 @@ impl Zvcms {
         let timestamp = unix_seconds_text(self.ctx.clock.now_ms());
         let nonce = nonce::digits(assumed::NONCE_DIGITS);
         let c = &self.config;
-        let token = token(c.secret.expose(), &c.open_id, &c.grant_code, &timestamp, &nonce, c.token_naming);
+        let token = token(
+            c.secret.expose(),
+            &c.open_id,
+            &c.grant_code,
+            &timestamp,
+            &nonce,
+            c.token_naming,
+        );
         let envelope = json!({
             "OpenId": c.open_id,
             "GrantCode": c.grant_code,
@@ -228,7 +262,15 @@ impl Zvcms {
             "Action": action,
             "Params": params,
         });
-        self.http.post(PATH, RequestBody::Json { value: envelope, content_type: "application/json" }).await
+        self.http
+            .post(
+                PATH,
+                RequestBody::Json {
+                    value: envelope,
+                    content_type: "application/json",
+                },
+            )
+            .await
     }
 }
 
@@ -257,7 +299,12 @@ struct RedeemData {
     #[serde(rename = "bizId")]
     biz_id: Option<String>,
     /// A list or the string `"[390962138708451328]"` (channels.md §3).
-    #[serde(default, rename = "cardIdList", alias = "card_id_list", deserialize_with = "lenient::texts")]
+    #[serde(
+        default,
+        rename = "cardIdList",
+        alias = "card_id_list",
+        deserialize_with = "lenient::texts"
+    )]
     card_ids: Vec<String>,
 }
 
@@ -299,11 +346,17 @@ fn verdict<T: serde::de::DeserializeOwned>(body: &str) -> Verdict<T> {
         Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
             return Verdict::Undecided(UnknownReason::NotJson);
         }
-        Err(e) => return Verdict::Undecided(UnknownReason::Undecodable { field: e.field, message: e.message }),
+        Err(e) => {
+            return Verdict::Undecided(UnknownReason::Undecodable {
+                field: e.field,
+                message: e.message,
+            })
+        }
     };
     let code = env.code.unwrap_or_default().trim().to_owned();
     let message = env.message.unwrap_or_default();
-    let busy = assumed::RETRY_CODES.contains(&code.as_str()) || assumed::RETRY_WORDS.iter().any(|w| message.contains(w));
+    let busy = assumed::RETRY_CODES.contains(&code.as_str())
+        || assumed::RETRY_WORDS.iter().any(|w| message.contains(w));
     // channels.md §3: succeeded only when code is 0 AND status is truthy.
     if code == "0" && env.status == Some(true) {
         return Verdict::Ok(env.data);
@@ -317,7 +370,10 @@ fn verdict<T: serde::de::DeserializeOwned>(body: &str) -> Verdict<T> {
         // status false carries a system error code (channels.md §3).
         Some(false) => Verdict::Undecided(UnknownReason::ChannelBusy { code, message }),
         _ => Verdict::Undecided(UnknownReason::Inconclusive {
-            detail: format!("status {:?}, code {code:?}, message {message:?}", env.status),
+            detail: format!(
+                "status {:?}, code {code:?}, message {message:?}",
+                env.status
+            ),
         }),
     }
 }
@@ -333,11 +389,19 @@ pub fn redeem_outcome(body: &str, req: &RedeemRequest) -> Outcome {
             };
             // The reversal (冲正) uses the returned bizId (channels.md §3), so keep it; ours
             // when the answer omits it.
-            refs.push(ChannelRef::new("bizId", biz_id.unwrap_or_else(|| req.id.as_str().to_owned())));
+            refs.push(ChannelRef::new(
+                "bizId",
+                biz_id.unwrap_or_else(|| req.id.as_str().to_owned()),
+            ));
             for id in card_ids {
                 refs.push(ChannelRef::new("cardId", id));
             }
-            Outcome::Succeeded(Redeemed { channel_refs: refs, face_value: None, settled: None, count: req.count })
+            Outcome::Succeeded(Redeemed {
+                channel_refs: refs,
+                face_value: None,
+                settled: None,
+                count: req.count,
+            })
         }
         Verdict::Refused { code, message } => Outcome::rejected(code, message),
         Verdict::Undecided(reason) => Outcome::unknown(reason),
@@ -345,14 +409,17 @@ pub fn redeem_outcome(body: &str, req: &RedeemRequest) -> Outcome {
 }
 
 fn unix_text(zone: super::BusinessZone, secs: Option<i64>) -> Option<String> {
-    secs.filter(|s| *s > 0).map(|s| zone.dashed(s.saturating_mul(1000)))
+    secs.filter(|s| *s > 0)
+        .map(|s| zone.dashed(s.saturating_mul(1000)))
 }
 
 /// The preview from a `coupon.off-coupon` answer.
 pub fn prepare_answer(body: &str, code: &CouponCode, zone: super::BusinessZone) -> Prepared {
     match verdict::<UserCoupon>(body) {
         Verdict::Ok(None) => Prepared::Unknown {
-            reason: UnknownReason::Inconclusive { detail: "success without the coupon".into() },
+            reason: UnknownReason::Inconclusive {
+                detail: "success without the coupon".into(),
+            },
         },
         Verdict::Ok(Some(c)) => match c.status {
             Some(0) | None => {
@@ -360,7 +427,10 @@ pub fn prepare_answer(body: &str, code: &CouponCode, zone: super::BusinessZone) 
                 if let Some(info) = &c.coupon {
                     p.name = info.title.clone();
                     if assumed::COUPON_AMOUNT_IN_YUAN && info.coupon_type == Some(0) {
-                        p.face_value = info.amount.as_deref().and_then(|a| Fen::from_yuan_str(a).ok());
+                        p.face_value = info
+                            .amount
+                            .as_deref()
+                            .and_then(|a| Fen::from_yuan_str(a).ok());
                     }
                 }
                 p.valid_from = unix_text(zone, c.start_at);
@@ -369,13 +439,27 @@ pub fn prepare_answer(body: &str, code: &CouponCode, zone: super::BusinessZone) 
                 p.warnings.push(Warning::UndoIsManual);
                 Prepared::Ready(p)
             }
-            Some(1) => Prepared::Rejected { code: "used".into(), message: "券已使用".into(), config_error: false },
-            Some(2) => Prepared::Rejected { code: "locked".into(), message: "券已锁定".into(), config_error: false },
+            Some(1) => Prepared::Rejected {
+                code: "used".into(),
+                message: "券已使用".into(),
+                config_error: false,
+            },
+            Some(2) => Prepared::Rejected {
+                code: "locked".into(),
+                message: "券已锁定".into(),
+                config_error: false,
+            },
             Some(other) => Prepared::Unknown {
-                reason: UnknownReason::Inconclusive { detail: format!("coupon status {other}") },
+                reason: UnknownReason::Inconclusive {
+                    detail: format!("coupon status {other}"),
+                },
             },
         },
-        Verdict::Refused { code, message } => Prepared::Rejected { code, message, config_error: false },
+        Verdict::Refused { code, message } => Prepared::Rejected {
+            code,
+            message,
+            config_error: false,
+        },
         Verdict::Undecided(reason) => Prepared::Unknown { reason },
     }
 }
@@ -392,19 +476,56 @@ pub fn coupon_resolution(body: &str, req: &RedeemRequest) -> Resolution {
                 settled: None,
                 count: req.count,
             }),
-            Some(0) if req.count <= 1 => {
-                Resolution::NotConsumed { evidence: "coupon.off-coupon status 0 (unused) after the attempt".into() }
-            }
+            Some(0) if req.count <= 1 => Resolution::NotConsumed {
+                evidence: "coupon.off-coupon status 0 (unused) after the attempt".into(),
+            },
             other => Resolution::StillUnknown {
-                reason: UnknownReason::Inconclusive { detail: format!("coupon status {other:?}") },
+                reason: UnknownReason::Inconclusive {
+                    detail: format!("coupon status {other:?}"),
+                },
             },
         },
         Verdict::Ok(None) => Resolution::StillUnknown {
-            reason: UnknownReason::Inconclusive { detail: "success without the coupon".into() },
+            reason: UnknownReason::Inconclusive {
+                detail: "success without the coupon".into(),
+            },
         },
         Verdict::Refused { code, message } => Resolution::StillUnknown {
-            reason: UnknownReason::Inconclusive { detail: format!("{code}: {message}") },
+            reason: UnknownReason::Inconclusive {
+                detail: format!("{code}: {message}"),
+            },
         },
         Verdict::Undecided(reason) => Resolution::StillUnknown { reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_token_of_channels_md_section_3_reproduces() {
+        assert_eq!(
+            token(
+                "fake-open-key-for-test-only-0001",
+                "fake-open-id-for-test-only-0001",
+                "fake-grant-code-0001",
+                "1712563200",
+                "24680",
+                TokenNaming::LowerCamel
+            ),
+            "ySypL4SRFMmfSrCqOiFE01LK3ks%3D",
+            "channels.md §3 [verified]"
+        );
+    }
+
+    #[test]
+    fn single_uses_are_not_sent_as_times_coupon_writes_offs() {
+        assert_eq!(
+            assumed::use_count(1),
+            None,
+            "useCount turns a write-off into a 次券 one"
+        );
+        assert_eq!(assumed::use_count(3), Some(3));
     }
 }

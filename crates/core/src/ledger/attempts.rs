@@ -254,7 +254,10 @@ fn from_row(row: &Row<'_>) -> Result<Attempt, Failure> {
             Some(p) => Some(p.parse().map_err(|_| corrupt("platform"))?),
         },
         code: row.get(5)?,
-        count: row.get::<_, i64>(6)?.try_into().map_err(|_| corrupt("count"))?,
+        count: row
+            .get::<_, i64>(6)?
+            .try_into()
+            .map_err(|_| corrupt("count"))?,
         cashier: row.get(7)?,
         face_value: row.get::<_, Option<i64>>(8)?.map(Fen),
         price: row.get::<_, Option<i64>>(9)?.map(Fen),
@@ -266,7 +269,10 @@ fn from_row(row: &Row<'_>) -> Result<Attempt, Failure> {
     })
 }
 
-fn collect(stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params) -> Result<Vec<Attempt>, Failure> {
+fn collect(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Attempt>, Failure> {
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
@@ -322,7 +328,9 @@ impl DayFilter {
         }
         match &self.code {
             Some(CodeFilter::Exact(code)) => push(" AND code = ?", Value::Text(code.clone())),
-            Some(CodeFilter::Contains(part)) => push(" AND instr(code, ?) > 0", Value::Text(part.clone())),
+            Some(CodeFilter::Contains(part)) => {
+                push(" AND instr(code, ?) > 0", Value::Text(part.clone()))
+            }
             None => {}
         }
         (sql, params)
@@ -342,10 +350,15 @@ pub struct ChannelTotals {
     pub settled: Fen,
 }
 
-pub(crate) fn day(conn: &Connection, day: BusinessDay, filter: &DayFilter) -> Result<Vec<Attempt>, Failure> {
+pub(crate) fn day(
+    conn: &Connection,
+    day: BusinessDay,
+    filter: &DayFilter,
+) -> Result<Vec<Attempt>, Failure> {
     let (clauses, extra) = filter.clauses(true);
     let sql = format!(
-        "SELECT {COLUMNS} FROM attempts WHERE business_day = ?1{clauses} ORDER BY created_ms, seq"
+        "SELECT {COLUMNS} FROM attempts INDEXED BY attempts_by_day
+         WHERE business_day = ?1{clauses} ORDER BY created_ms, seq"
     );
     let mut params = vec![Value::Text(day.to_string())];
     params.extend(extra);
@@ -356,11 +369,15 @@ pub(crate) fn day(conn: &Connection, day: BusinessDay, filter: &DayFilter) -> Re
 /// Per-channel totals of one day. Only attempts whose current state is `succeeded` count:
 /// a success that was later undone is `cancelled` and drops out; `unknown` counts nowhere
 /// until it is settled. The filter's `state` is ignored (totals are always of successes).
-pub(crate) fn totals(conn: &Connection, day: BusinessDay, filter: &DayFilter) -> Result<Vec<ChannelTotals>, Failure> {
+pub(crate) fn totals(
+    conn: &Connection,
+    day: BusinessDay,
+    filter: &DayFilter,
+) -> Result<Vec<ChannelTotals>, Failure> {
     let (clauses, extra) = filter.clauses(false);
     let sql = format!(
         "SELECT channel, count(*), total(count), total(settled_face_fen), total(settled_fen)
-         FROM attempts
+         FROM attempts INDEXED BY attempts_by_day
          WHERE business_day = ?1 AND state = 'succeeded'{clauses}
          GROUP BY channel"
     );
@@ -373,11 +390,9 @@ pub(crate) fn totals(conn: &Connection, day: BusinessDay, filter: &DayFilter) ->
         let channel: String = row.get(0)?;
         // total() is a float in SQLite; sums of fen stay far below 2^53, so it is exact.
         out.push(ChannelTotals {
-            channel: Some(
-                channel
-                    .parse()
-                    .map_err(|_| Failure::Corrupt(format!("an attempt names an unknown channel {channel:?}")))?,
-            ),
+            channel: Some(channel.parse().map_err(|_| {
+                Failure::Corrupt(format!("an attempt names an unknown channel {channel:?}"))
+            })?),
             succeeded: row.get::<_, i64>(1)? as u64,
             units: row.get::<_, f64>(2)? as i64,
             face_value: Fen(row.get::<_, f64>(3)? as i64),
@@ -388,7 +403,11 @@ pub(crate) fn totals(conn: &Connection, day: BusinessDay, filter: &DayFilter) ->
     Ok(out)
 }
 
-pub(crate) fn last_for_code(conn: &Connection, channel: ChannelKind, code: &str) -> Result<Option<Attempt>, Failure> {
+pub(crate) fn last_for_code(
+    conn: &Connection,
+    channel: ChannelKind,
+    code: &str,
+) -> Result<Option<Attempt>, Failure> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM attempts WHERE code = ?1 AND channel = ?2
          ORDER BY created_ms DESC, seq DESC LIMIT 1"
@@ -423,7 +442,11 @@ pub(crate) fn by_code(conn: &Connection, code: &str) -> Result<Vec<Attempt>, Fai
 }
 
 /// The latest `limit` attempts, newest first, of one cashier or of everyone.
-pub(crate) fn recent(conn: &Connection, cashier: Option<&str>, limit: usize) -> Result<Vec<Attempt>, Failure> {
+pub(crate) fn recent(
+    conn: &Connection,
+    cashier: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Attempt>, Failure> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     match cashier {
         Some(c) => {
@@ -525,4 +548,64 @@ pub(crate) fn first_cache_mismatch(conn: &Connection) -> Result<Option<ChainBrea
         seq: None,
         problem,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::migrations;
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows.join(" | ")
+    }
+
+    #[test]
+    fn every_hot_query_searches_an_index_instead_of_scanning_the_year() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrations::apply(&conn, 0).unwrap();
+        let cases = [
+            (
+                "SELECT * FROM attempts INDEXED BY attempts_by_day WHERE business_day = '2026-01-01' AND cashier = 'x' ORDER BY created_ms, seq",
+                "attempts_by_day",
+            ),
+            (
+                "SELECT channel, count(*), total(count), total(settled_face_fen), total(settled_fen) FROM attempts INDEXED BY attempts_by_day WHERE business_day = '2026-01-01' AND state = 'succeeded' GROUP BY channel",
+                "COVERING INDEX attempts_by_day",
+            ),
+            (
+                "SELECT * FROM attempts WHERE code = 'c' AND channel = 'shoubei' ORDER BY created_ms DESC, seq DESC LIMIT 1",
+                "attempts_by_code",
+            ),
+            ("SELECT * FROM attempts WHERE code = 'c' ORDER BY created_ms, seq", "attempts_by_code"),
+            (
+                "SELECT * FROM attempts WHERE cashier = 'x' ORDER BY created_ms DESC, seq DESC LIMIT 10",
+                "attempts_by_cashier",
+            ),
+            ("SELECT id FROM attempts WHERE state = 'pending' ORDER BY created_ms", "attempts_pending"),
+            ("SELECT * FROM attempts WHERE state = 'unknown' ORDER BY created_ms", "attempts_unknown"),
+            ("SELECT max(seq) FROM events WHERE attempt_id = 'x'", "events_by_attempt"),
+            ("SELECT * FROM resolver_schedule WHERE next_check_ms IS NOT NULL AND next_check_ms <= 5", "resolver_due"),
+            (
+                "SELECT * FROM notifications WHERE state = 'queued' AND next_retry_ms <= 5",
+                "notifications_due",
+            ),
+        ];
+        for (sql, index) in cases {
+            let p = plan(&conn, sql);
+            assert!(p.contains(index), "{sql}\n  must use {index}, plan: {p}");
+            // A scan is fine only over a partial index, which holds just the open rows.
+            let scans_whole_table = p.split(" | ").any(|step| {
+                step.starts_with("SCAN")
+                    && !step.contains("attempts_pending")
+                    && !step.contains("attempts_unknown")
+            });
+            assert!(!scans_whole_table, "{sql}\n  scans: {p}");
+        }
+    }
 }

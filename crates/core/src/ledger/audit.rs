@@ -47,17 +47,29 @@ pub struct AuditRecord {
 
 pub(crate) fn append(conn: &Connection, e: &AuditEntry) -> Result<i64, Failure> {
     if e.action.trim().is_empty() {
-        return Err(Failure::Invalid("an audit entry needs an action".to_owned()));
+        return Err(Failure::Invalid(
+            "an audit entry needs an action".to_owned(),
+        ));
     }
     conn.prepare_cached(
         "INSERT INTO audit (time_ms, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![e.time_ms, e.actor.encode(), e.action, e.subject, e.detail])?;
+    .execute(params![
+        e.time_ms,
+        e.actor.encode(),
+        e.action,
+        e.subject,
+        e.detail
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
 /// Entries with `from_ms <= time_ms < to_ms`, oldest first.
-pub(crate) fn between(conn: &Connection, from_ms: UnixMs, to_ms: UnixMs) -> Result<Vec<AuditRecord>, Failure> {
+pub(crate) fn between(
+    conn: &Connection,
+    from_ms: UnixMs,
+    to_ms: UnixMs,
+) -> Result<Vec<AuditRecord>, Failure> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, time_ms, actor, action, subject, detail FROM audit
          WHERE time_ms >= ?1 AND time_ms < ?2 ORDER BY time_ms, id",

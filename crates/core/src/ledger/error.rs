@@ -202,7 +202,9 @@ pub(crate) fn sql_error(path: PathBuf, e: rusqlite::Error) -> LedgerError {
             path,
             source: Some(e),
         },
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => LedgerError::Locked { path, source: e },
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            LedgerError::Locked { path, source: e }
+        }
         Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => LedgerError::CannotOpen {
             path,
             source: Some(e),

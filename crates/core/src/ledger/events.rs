@@ -48,7 +48,8 @@ BEGIN SELECT RAISE(ABORT, 'ledger events are append-only'); END;
 ";
 
 /// The `prev_hash` of the very first event.
-pub(crate) const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS_HASH: &str =
+    "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One request and its response as sent and received, with secrets already removed by the
 /// channel module (channels.md §0 "Secrets": keys never reach the ledger).
@@ -116,7 +117,10 @@ impl EventRecord {
         let mut c = Canon::new("redeemdesk.ledger.event.v1");
         c.field("id", Val::Int(self.id));
         c.field("attempt_id", Val::opt_text(self.attempt_id.as_deref()));
-        c.field("notification_id", Val::opt_text(self.notification_id.as_deref()));
+        c.field(
+            "notification_id",
+            Val::opt_text(self.notification_id.as_deref()),
+        );
         c.field("seq", Val::Int(self.seq));
         c.field("state", Val::Text(&self.state));
         c.field("time_ms", Val::Int(self.time_ms));
@@ -128,7 +132,10 @@ impl EventRecord {
         c.field("raw_request", Val::opt_text(self.raw_request.as_deref()));
         c.field("raw_response", Val::opt_text(self.raw_response.as_deref()));
         c.field("http_status", Val::opt_int(self.http_status));
-        c.field("subject_digest", Val::opt_text(self.subject_digest.as_deref()));
+        c.field(
+            "subject_digest",
+            Val::opt_text(self.subject_digest.as_deref()),
+        );
         c.field("prev_hash", Val::Text(&self.prev_hash));
         c.finish()
     }
@@ -164,7 +171,7 @@ pub(crate) const RECORD_COLUMNS: &str = "e.id, e.attempt_id, e.notification_id, 
 /// The end of the chain: the next event links to `last_hash` and takes id `last_id + 1`.
 /// Read once per write transaction (an index lookup, not a scan).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainHead {
+pub(crate) struct ChainHead {
     pub last_id: i64,
     pub last_hash: String,
 }
@@ -202,7 +209,11 @@ pub(crate) struct NewEvent<'a> {
 
 /// Appends one event at the end of the chain and advances `head`. Must run inside the
 /// write transaction that also writes the subject's cached state.
-pub(crate) fn append(conn: &Connection, head: &mut ChainHead, ev: NewEvent<'_>) -> Result<i64, Failure> {
+pub(crate) fn append(
+    conn: &Connection,
+    head: &mut ChainHead,
+    ev: NewEvent<'_>,
+) -> Result<i64, Failure> {
     let (attempt_id, notification_id) = match ev.subject {
         Subject::Attempt(id) => (Some(id.to_owned()), None),
         Subject::Notification(id) => (None, Some(id.to_owned())),
@@ -277,8 +288,9 @@ fn decode<S: FromStr<Err = String>>(row: &Row<'_>) -> Result<Event<S>, Failure> 
     let hash: String = row.get(16)?;
     let channel_ids = match &rec.channel_ids {
         None => BTreeMap::new(),
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| Failure::Corrupt(format!("event {} has unreadable channel ids: {e}", rec.id)))?,
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            Failure::Corrupt(format!("event {} has unreadable channel ids: {e}", rec.id))
+        })?,
     };
     Ok(Event {
         id: rec.id,

@@ -25,18 +25,25 @@ pub(crate) fn mode_text(mode: Mode) -> &'static str {
 }
 
 pub(crate) fn write_mode(conn: &Connection, mode: Mode) -> Result<(), Failure> {
-    conn.execute("INSERT INTO meta (key, value) VALUES ('mode', ?1)", [mode_text(mode)])?;
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('mode', ?1)",
+        [mode_text(mode)],
+    )?;
     Ok(())
 }
 
 pub(crate) fn read_mode(conn: &Connection) -> Result<Mode, Failure> {
     let text: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     match text.as_deref() {
         Some("sandbox") => Ok(Mode::Sandbox),
         Some("live") => Ok(Mode::Live),
         Some(other) => Err(Failure::Corrupt(format!("the ledger's mode is {other:?}"))),
-        None => Err(Failure::Corrupt("the ledger does not say its mode".to_owned())),
+        None => Err(Failure::Corrupt(
+            "the ledger does not say its mode".to_owned(),
+        )),
     }
 }

@@ -14,13 +14,34 @@ pub(crate) struct Migration {
 
 /// In order; append only.
 pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration { name: "meta", sql: meta::MIGRATION_CREATE },
-    Migration { name: "attempts", sql: attempts::MIGRATION_CREATE },
-    Migration { name: "notifications", sql: notifications::MIGRATION_CREATE },
-    Migration { name: "events", sql: events::MIGRATION_CREATE },
-    Migration { name: "resolver_schedule", sql: schedule::MIGRATION_CREATE },
-    Migration { name: "settings", sql: settings::MIGRATION_CREATE },
-    Migration { name: "audit", sql: audit::MIGRATION_CREATE },
+    Migration {
+        name: "meta",
+        sql: meta::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "attempts",
+        sql: attempts::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "notifications",
+        sql: notifications::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "events",
+        sql: events::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "resolver_schedule",
+        sql: schedule::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "settings",
+        sql: settings::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "audit",
+        sql: audit::MIGRATION_CREATE,
+    },
 ];
 
 pub(crate) fn latest_version() -> i64 {
@@ -35,9 +56,14 @@ pub(crate) fn version(conn: &Connection) -> Result<i64, Failure> {
 /// failure leaves the file at its old version.
 pub(crate) fn apply(conn: &Connection, from: i64) -> Result<(), Failure> {
     for (i, m) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
-        conn.execute_batch(m.sql).map_err(|e| {
-            Failure::Invalid(format!("migration {} ({}) failed: {e}", i + 1, m.name))
-        })?;
+        if let Err(e) = conn.execute_batch(m.sql) {
+            tracing::error!(
+                migration = i + 1,
+                name = m.name,
+                "ledger migration failed: {e}"
+            );
+            return Err(Failure::Sql(e));
+        }
         conn.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     Ok(())
@@ -50,14 +76,26 @@ mod tests {
 
     /// SHA-256 of each shipped migration's SQL. Append a line when you append a migration;
     /// never change an existing line (that would mean a shipped migration was edited).
-    const SHIPPED: &[(&str, &str)] = &[];
+    const SHIPPED: &[(&str, &str)] = &[
+        ("meta", "89a4951668d8f9203f4bd50ae03865225814a93c05ecec0af15fc9ac11b0bd86"),
+        ("attempts", "16ce8a921938d9e34eba0f177796c1db4889bc7fcd1c2b8d046cddadd21d54a5"),
+        ("notifications", "f1bd83a861ec3245a98d0cc9e7d97801786c502be9c86d7de7deb598fec25f0d"),
+        ("events", "41b7e0521ee0c1a3212ac9ab220fd5c2d6089817eabd65c297916c0b0475b195"),
+        ("resolver_schedule", "89ad82260e020a4fa9b31c6e605bf84ec737a0e0f4dce2d3bb5e6ccc2f85eb79"),
+        ("settings", "3af09c7e9fac1bafa51364eb881bf1b736797c805421c54368a0fc958844bdd1"),
+        ("audit", "560313fa80a66301baa3637eeec9b96842be67f7e6e9e976e36d2ccd639d2d8f"),
+    ];
 
     #[test]
     fn every_migration_applies_in_order_to_an_empty_database() {
         let conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", true).unwrap();
         apply(&conn, 0).expect("the migrations must apply cleanly, one after another");
-        assert_eq!(version(&conn).unwrap(), latest_version(), "user_version counts them");
+        assert_eq!(
+            version(&conn).unwrap(),
+            latest_version(),
+            "user_version counts them"
+        );
         let problems: Vec<String> = conn
             .prepare("PRAGMA foreign_key_check")
             .unwrap()
@@ -65,8 +103,13 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert!(problems.is_empty(), "foreign keys point at real tables: {problems:?}");
-        let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert!(
+            problems.is_empty(),
+            "foreign keys point at real tables: {problems:?}"
+        );
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(ok, "ok");
     }
 

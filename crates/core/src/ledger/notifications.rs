@@ -190,7 +190,9 @@ pub(crate) fn validate(n: &NewNotification) -> Result<(), Failure> {
             return Err(Failure::Invalid(format!("{name} must not be empty")));
         }
         if len > max {
-            return Err(Failure::Invalid(format!("{name} is longer than {max} characters")));
+            return Err(Failure::Invalid(format!(
+                "{name} is longer than {max} characters"
+            )));
         }
         Ok(())
     };
@@ -203,7 +205,10 @@ pub(crate) fn validate(n: &NewNotification) -> Result<(), Failure> {
     }
     let phone = n.consumer_phone.as_bytes();
     if phone.len() != 11 || phone[0] != b'1' || !phone.iter().all(u8::is_ascii_digit) {
-        return bad(format!("{:?} is not a mainland mobile number (11 digits starting with 1)", n.consumer_phone));
+        return bad(format!(
+            "{:?} is not a mainland mobile number (11 digits starting with 1)",
+            n.consumer_phone
+        ));
     }
     if n.quantity == 0 || n.quantity > 99_999_999 {
         return bad("the quantity must be between 1 and 99999999".to_owned());
@@ -215,7 +220,12 @@ pub(crate) fn validate(n: &NewNotification) -> Result<(), Failure> {
 }
 
 /// Inserts a queued notification, due at once; returns its identity digest.
-pub(crate) fn insert(conn: &Connection, id: &NotificationId, day: BusinessDay, n: &NewNotification) -> Result<String, Failure> {
+pub(crate) fn insert(
+    conn: &Connection,
+    id: &NotificationId,
+    day: BusinessDay,
+    n: &NewNotification,
+) -> Result<String, Failure> {
     let day = day.to_string();
     let identity = Identity {
         id: id.as_str(),
@@ -266,7 +276,14 @@ pub(crate) fn set_cache(
          SET state = ?2, state_ms = ?3, attempts = ?4, next_retry_ms = ?5, last_error = ?6
          WHERE id = ?1",
     )?
-    .execute(params![id, state.as_str(), state_ms, attempts, next_retry_ms, last_error])?;
+    .execute(params![
+        id,
+        state.as_str(),
+        state_ms,
+        attempts,
+        next_retry_ms,
+        last_error
+    ])?;
     Ok(())
 }
 
@@ -274,7 +291,8 @@ fn from_row(row: &Row<'_>) -> Result<Notification, Failure> {
     let id: String = row.get(0)?;
     let day: String = row.get(2)?;
     let state: String = row.get(11)?;
-    let corrupt = |what: &str| Failure::Corrupt(format!("notification {id} has an unreadable {what}"));
+    let corrupt =
+        |what: &str| Failure::Corrupt(format!("notification {id} has an unreadable {what}"));
     Ok(Notification {
         id: NotificationId::parse(&id).map_err(|_| corrupt("id"))?,
         created_ms: row.get(1)?,
@@ -285,7 +303,10 @@ fn from_row(row: &Row<'_>) -> Result<Notification, Failure> {
         product_name: row.get(6)?,
         consumer_name: row.get(7)?,
         consumer_phone: row.get(8)?,
-        quantity: row.get::<_, i64>(9)?.try_into().map_err(|_| corrupt("quantity"))?,
+        quantity: row
+            .get::<_, i64>(9)?
+            .try_into()
+            .map_err(|_| corrupt("quantity"))?,
         total: Fen(row.get(10)?),
         state: decode_state(&state)?,
         state_ms: row.get(12)?,
@@ -295,7 +316,10 @@ fn from_row(row: &Row<'_>) -> Result<Notification, Failure> {
     })
 }
 
-fn collect(stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params) -> Result<Vec<Notification>, Failure> {
+fn collect(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Notification>, Failure> {
     let mut rows = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
@@ -305,7 +329,9 @@ fn collect(stmt: &mut rusqlite::Statement<'_>, params: impl rusqlite::Params) ->
 }
 
 pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Notification>, Failure> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM notifications WHERE id = ?1"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notifications WHERE id = ?1"
+    ))?;
     Ok(collect(&mut stmt, [id])?.pop())
 }
 
@@ -415,29 +441,60 @@ mod tests {
 
     #[test]
     fn phone_numbers_that_are_not_mainland_mobiles_are_refused() {
-        for phone in ["", "1380013800", "138001380001", "23800138000", "1380013800a", "１3800138000"] {
+        for phone in [
+            "",
+            "1380013800",
+            "138001380001",
+            "23800138000",
+            "1380013800a",
+            "１3800138000",
+        ] {
             let n = NewNotification {
                 consumer_phone: phone.into(),
                 ..sale()
             };
-            assert!(validate(&n).is_err(), "{phone:?} must be refused before storing");
+            assert!(
+                validate(&n).is_err(),
+                "{phone:?} must be refused before storing"
+            );
         }
     }
 
     #[test]
     fn empty_or_over_long_fields_and_zero_quantity_are_refused() {
         let cases = [
-            NewNotification { quantity: 0, ..sale() },
-            NewNotification { product_no: "x".repeat(33), ..sale() },
-            NewNotification { consumer_name: " ".into(), ..sale() },
-            NewNotification { product_name: "票".repeat(301), ..sale() },
-            NewNotification { total: Fen(-1), ..sale() },
+            NewNotification {
+                quantity: 0,
+                ..sale()
+            },
+            NewNotification {
+                product_no: "x".repeat(33),
+                ..sale()
+            },
+            NewNotification {
+                consumer_name: " ".into(),
+                ..sale()
+            },
+            NewNotification {
+                product_name: "票".repeat(301),
+                ..sale()
+            },
+            NewNotification {
+                total: Fen(-1),
+                ..sale()
+            },
         ];
         for n in cases {
             assert!(validate(&n).is_err(), "{n:?} must be refused");
         }
-        let long_but_ok = NewNotification { product_name: "票".repeat(300), ..sale() };
-        assert!(validate(&long_but_ok).is_ok(), "300 Chinese characters is the documented limit");
+        let long_but_ok = NewNotification {
+            product_name: "票".repeat(300),
+            ..sale()
+        };
+        assert!(
+            validate(&long_but_ok).is_ok(),
+            "300 Chinese characters is the documented limit"
+        );
     }
 
     #[test]

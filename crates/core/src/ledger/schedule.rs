@@ -67,7 +67,11 @@ pub struct ResolverStatus {
 }
 
 /// Starts the schedule of an attempt that just became unknown.
-pub(crate) fn start(conn: &Connection, attempt_id: &str, next_check_ms: UnixMs) -> Result<(), Failure> {
+pub(crate) fn start(
+    conn: &Connection,
+    attempt_id: &str,
+    next_check_ms: UnixMs,
+) -> Result<(), Failure> {
     conn.prepare_cached(
         "INSERT INTO resolver_schedule (attempt_id, tries, next_check_ms) VALUES (?1, 0, ?2)",
     )?
@@ -100,7 +104,12 @@ pub(crate) fn reschedule(
     Ok(n == 1)
 }
 
-pub(crate) fn hand_over(conn: &Connection, attempt_id: &str, at_ms: UnixMs, reason: &str) -> Result<bool, Failure> {
+pub(crate) fn hand_over(
+    conn: &Connection,
+    attempt_id: &str,
+    at_ms: UnixMs,
+    reason: &str,
+) -> Result<bool, Failure> {
     let n = conn
         .prepare_cached(
             "UPDATE resolver_schedule
@@ -111,7 +120,10 @@ pub(crate) fn hand_over(conn: &Connection, attempt_id: &str, at_ms: UnixMs, reas
     Ok(n == 1)
 }
 
-pub(crate) fn status(conn: &Connection, attempt_id: &str) -> Result<Option<ResolverStatus>, Failure> {
+pub(crate) fn status(
+    conn: &Connection,
+    attempt_id: &str,
+) -> Result<Option<ResolverStatus>, Failure> {
     Ok(conn
         .prepare_cached(
             "SELECT tries, next_check_ms, last_check_ms, handed_over_ms, handed_over_reason
@@ -130,11 +142,15 @@ pub(crate) fn status(conn: &Connection, attempt_id: &str) -> Result<Option<Resol
 }
 
 /// `(attempt id, tries, next_check_ms)` of every check due at `now_ms`, earliest first.
-pub(crate) fn due(conn: &Connection, now_ms: UnixMs) -> Result<Vec<(String, u32, UnixMs)>, Failure> {
+pub(crate) fn due(
+    conn: &Connection,
+    now_ms: UnixMs,
+) -> Result<Vec<(String, u32, UnixMs)>, Failure> {
     let mut stmt = conn.prepare_cached(
-        "SELECT attempt_id, tries, next_check_ms FROM resolver_schedule
-         WHERE next_check_ms IS NOT NULL AND next_check_ms <= ?1
-         ORDER BY next_check_ms",
+        "SELECT s.attempt_id, s.tries, s.next_check_ms
+         FROM resolver_schedule s JOIN attempts a ON a.id = s.attempt_id
+         WHERE s.next_check_ms IS NOT NULL AND s.next_check_ms <= ?1
+         ORDER BY s.next_check_ms, a.seq",
     )?;
     let rows = stmt
         .query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -152,6 +168,10 @@ mod tests {
         assert_eq!(&delays[..5], &[5_000; 5], "five quick checks");
         assert_eq!(&delays[5..15], &[40_000; 10], "then every 40 s");
         assert_eq!(&delays[15..], &[3_600_000; 2], "then hourly, forever");
-        assert_eq!(resolver_backoff(u32::MAX), 3_600_000, "no overflow at the end");
+        assert_eq!(
+            resolver_backoff(u32::MAX),
+            3_600_000,
+            "no overflow at the end"
+        );
     }
 }

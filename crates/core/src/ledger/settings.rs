@@ -49,18 +49,27 @@ pub(crate) fn get(conn: &Connection, key: &str) -> Result<Option<String>, Failur
     Ok(v.flatten())
 }
 
-pub(crate) fn set(conn: &Connection, key: &str, value: Option<&str>, actor: &Actor, at_ms: UnixMs) -> Result<(), Failure> {
+pub(crate) fn set(
+    conn: &Connection,
+    key: &str,
+    value: Option<&str>,
+    actor: &Actor,
+    at_ms: UnixMs,
+) -> Result<(), Failure> {
     if key.trim().is_empty() {
         return Err(Failure::Invalid("a setting needs a key".to_owned()));
     }
-    conn.prepare_cached("INSERT INTO settings (key, value, time_ms, actor) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![key, value, at_ms, actor.encode()])?;
+    conn.prepare_cached(
+        "INSERT INTO settings (key, value, time_ms, actor) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![key, value, at_ms, actor.encode()])?;
     Ok(())
 }
 
 pub(crate) fn history(conn: &Connection, key: &str) -> Result<Vec<SettingChange>, Failure> {
-    let mut stmt =
-        conn.prepare_cached("SELECT key, value, time_ms, actor FROM settings WHERE key = ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, value, time_ms, actor FROM settings WHERE key = ?1 ORDER BY id",
+    )?;
     let mut rows = stmt.query([key])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
@@ -90,5 +99,6 @@ pub(crate) fn business_day_rule(conn: &Connection) -> Result<BusinessDayRule, Fa
     let d = BusinessDayRule::default();
     let cutoff = read(BUSINESS_DAY_CUTOFF_KEY, d.cutoff_minutes)?;
     let offset = read(BUSINESS_DAY_OFFSET_KEY, d.offset_minutes)?;
-    BusinessDayRule::new(cutoff, offset).map_err(|e| Failure::Corrupt(format!("stored business-day rule: {e}")))
+    BusinessDayRule::new(cutoff, offset)
+        .map_err(|e| Failure::Corrupt(format!("stored business-day rule: {e}")))
 }

@@ -182,7 +182,9 @@ impl Actor {
             None if text == "resolver" => Ok(Actor::Resolver),
             None if text == "outbox" => Ok(Actor::Outbox),
             None if text == "system" => Ok(Actor::System),
-            _ => Err(Failure::Corrupt(format!("an event names an unknown actor {text:?}"))),
+            _ => Err(Failure::Corrupt(format!(
+                "an event names an unknown actor {text:?}"
+            ))),
         }
     }
 
@@ -246,7 +248,9 @@ pub(crate) fn check_attempt_step(
                     })
                 }
             }
-            _ => Err(illegal("an unknown is settled by the resolver or a named manager")),
+            _ => Err(illegal(
+                "an unknown is settled by the resolver or a named manager",
+            )),
         },
         (Succeeded, Cancelled) => match actor {
             Actor::Manager(name) if !name.trim().is_empty() => {
@@ -260,7 +264,9 @@ pub(crate) fn check_attempt_step(
             }
             _ => Err(illegal("only a named manager can undo a redemption")),
         },
-        (Cancelled, _) => Err(illegal("an undone redemption is final; an undo applies once")),
+        (Cancelled, _) => Err(illegal(
+            "an undone redemption is final; an undo applies once",
+        )),
         (Succeeded | Rejected, Succeeded | Rejected) => {
             Err(illegal("a decided attempt cannot be decided again"))
         }
@@ -303,7 +309,11 @@ mod tests {
     fn ids_are_32_lowercase_hex_and_nothing_else() {
         let id = AttemptId::generate();
         assert_eq!(id.as_str().len(), 32);
-        assert_eq!(AttemptId::parse(id.as_str()), Ok(id.clone()), "a generated id parses back");
+        assert_eq!(
+            AttemptId::parse(id.as_str()),
+            Ok(id.clone()),
+            "a generated id parses back"
+        );
         for bad in [
             "",
             "0123456789ABCDEF0123456789abcdef",
@@ -342,13 +352,20 @@ mod tests {
             (Unknown, Rejected, "manager:李店长".to_owned()),
             (Unknown, Rejected, "resolver".to_owned()),
         ];
-        assert_eq!(legal, expected, "exactly product.md's transitions, by the right actors");
+        assert_eq!(
+            legal, expected,
+            "exactly product.md's transitions, by the right actors"
+        );
     }
 
     #[test]
     fn a_manager_decision_or_an_undo_without_a_reason_is_refused() {
         let manager = Actor::Manager("李店长".into());
-        for (from, to) in [(Unknown, Succeeded), (Unknown, Rejected), (Succeeded, Cancelled)] {
+        for (from, to) in [
+            (Unknown, Succeeded),
+            (Unknown, Rejected),
+            (Succeeded, Cancelled),
+        ] {
             for reason in [None, Some(""), Some("   ")] {
                 assert!(
                     matches!(
@@ -370,16 +387,26 @@ mod tests {
             Actor::Outbox,
             Actor::System,
         ] {
-            assert_eq!(Actor::decode(&a.encode()).unwrap(), a, "a name may itself contain ':'");
+            assert_eq!(
+                Actor::decode(&a.encode()).unwrap(),
+                a,
+                "a name may itself contain ':'"
+            );
         }
-        assert!(Actor::decode("hacker").is_err(), "an unknown actor means the file was edited");
+        assert!(
+            Actor::decode("hacker").is_err(),
+            "an unknown actor means the file was edited"
+        );
     }
 
     #[test]
     fn delivered_and_rejected_notifications_are_final() {
         use NotificationState as N;
         assert!(check_notification_step("n", N::Queued, N::Delivered).is_ok());
-        assert!(check_notification_step("n", N::Queued, N::Queued).is_ok(), "a failed try");
+        assert!(
+            check_notification_step("n", N::Queued, N::Queued).is_ok(),
+            "a failed try"
+        );
         assert!(check_notification_step("n", N::Delivered, N::Rejected).is_err());
         assert!(check_notification_step("n", N::Rejected, N::Queued).is_err());
     }

@@ -35,8 +35,10 @@ fn shoubei_reproduces_the_published_vector() {
 
 #[test]
 fn shoubei_signs_a_number_as_its_text() {
-    let as_text: Map<String, Value> = serde_json::from_str(r#"{"a":"1","total_amount":"1"}"#).unwrap();
-    let as_number: Map<String, Value> = serde_json::from_str(r#"{"a":"1","total_amount":1}"#).unwrap();
+    let as_text: Map<String, Value> =
+        serde_json::from_str(r#"{"a":"1","total_amount":"1"}"#).unwrap();
+    let as_number: Map<String, Value> =
+        serde_json::from_str(r#"{"a":"1","total_amount":1}"#).unwrap();
     assert_eq!(
         shoubei::sign(&as_text, "k"),
         shoubei::sign(&as_number, "k"),
@@ -48,9 +50,18 @@ fn shoubei_signs_a_number_as_its_text() {
 fn shoubei_keeps_empty_strings_but_drops_nulls_and_sign() {
     let with_empty: Map<String, Value> = serde_json::from_str(r#"{"a":"1","b":""}"#).unwrap();
     let without: Map<String, Value> = serde_json::from_str(r#"{"a":"1"}"#).unwrap();
-    let with_null: Map<String, Value> = serde_json::from_str(r#"{"a":"1","b":null,"sign":"x"}"#).unwrap();
-    assert_ne!(shoubei::sign(&with_empty, "k"), shoubei::sign(&without, "k"), "empty strings stay (§2)");
-    assert_eq!(shoubei::sign(&with_null, "k"), shoubei::sign(&without, "k"), "null and sign are dropped (§2)");
+    let with_null: Map<String, Value> =
+        serde_json::from_str(r#"{"a":"1","b":null,"sign":"x"}"#).unwrap();
+    assert_ne!(
+        shoubei::sign(&with_empty, "k"),
+        shoubei::sign(&without, "k"),
+        "empty strings stay (§2)"
+    );
+    assert_eq!(
+        shoubei::sign(&with_null, "k"),
+        shoubei::sign(&without, "k"),
+        "null and sign are dropped (§2)"
+    );
 }
 
 #[test]
@@ -59,12 +70,25 @@ fn shoubei_matches_the_independent_python_vectors_and_verifies_them() {
         let mut params = case["params"].as_object().unwrap().clone();
         let key = case["key"].as_str().unwrap();
         let expected = case["sign"].as_str().unwrap();
-        assert_eq!(shoubei::sign(&params, key), expected, "python and Rust must agree on {params:?}");
+        assert_eq!(
+            shoubei::sign(&params, key),
+            expected,
+            "python and Rust must agree on {params:?}"
+        );
         params.insert("sign".into(), Value::String(expected.to_uppercase()));
-        assert!(shoubei::verify(&params, key), "an uppercase signature verifies (§7)");
-        assert!(!shoubei::verify(&params, "wrong-key"), "another key must not verify");
+        assert!(
+            shoubei::verify(&params, key),
+            "an uppercase signature verifies (§7)"
+        );
+        assert!(
+            !shoubei::verify(&params, "wrong-key"),
+            "another key must not verify"
+        );
         params.insert("extra".into(), Value::String("tampered".into()));
-        assert!(!shoubei::verify(&params, key), "an added field must break the signature");
+        assert!(
+            !shoubei::verify(&params, key),
+            "an added field must break the signature"
+        );
     }
 }
 
@@ -88,11 +112,18 @@ fn liantuofu_matches_the_independent_python_vectors_and_verifies_them() {
         let mut params = string_map(&case["params"]);
         let key = case["key"].as_str().unwrap();
         let expected = case["sign"].as_str().unwrap();
-        assert_eq!(liantuofu::sign(&params, key), expected, "python and Rust must agree on {params:?}");
+        assert_eq!(
+            liantuofu::sign(&params, key),
+            expected,
+            "python and Rust must agree on {params:?}"
+        );
         params.insert("sign".into(), expected.to_owned());
         assert!(liantuofu::verify(&params, key), "the vector verifies");
         params.insert("count".into(), "99".into());
-        assert!(!liantuofu::verify(&params, key), "a changed count must break the signature");
+        assert!(
+            !liantuofu::verify(&params, key),
+            "a changed count must break the signature"
+        );
     }
 }
 
@@ -120,14 +151,37 @@ fn zvcms_matches_the_independent_python_tokens_and_verifies_them() {
             _ => zvcms::TokenNaming::PascalCase,
         };
         let s = |k: &str| case[k].as_str().unwrap().to_owned();
-        let t = zvcms::token(&s("secret"), &s("open_id"), &s("grant_code"), &s("timestamp"), &s("nonce"), naming);
+        let t = zvcms::token(
+            &s("secret"),
+            &s("open_id"),
+            &s("grant_code"),
+            &s("timestamp"),
+            &s("nonce"),
+            naming,
+        );
         assert_eq!(t, s("token"), "python and Rust must agree on {case}");
         assert!(
-            zvcms::verify_token(&t, &s("secret"), &s("open_id"), &s("grant_code"), &s("timestamp"), &s("nonce"), naming),
+            zvcms::verify_token(
+                &t,
+                &s("secret"),
+                &s("open_id"),
+                &s("grant_code"),
+                &s("timestamp"),
+                &s("nonce"),
+                naming
+            ),
             "a token verifies against its own inputs"
         );
         assert!(
-            !zvcms::verify_token(&t, &s("secret"), &s("open_id"), &s("grant_code"), "1", &s("nonce"), naming),
+            !zvcms::verify_token(
+                &t,
+                &s("secret"),
+                &s("open_id"),
+                &s("grant_code"),
+                "1",
+                &s("nonce"),
+                naming
+            ),
             "a replayed token with another timestamp must not verify"
         );
     }
@@ -137,28 +191,54 @@ fn zvcms_matches_the_independent_python_tokens_and_verifies_them() {
 fn allinpay_matches_the_independent_python_signatures_and_verifies_them() {
     let public = allinpay::public_key_from_pem(&fixture("keys/merchant_public.pem")).unwrap();
     for case in vectors()["allinpay"].as_array().unwrap() {
-        let key = allinpay::private_key_from_pem(&fixture(case["private_key"].as_str().unwrap())).unwrap();
+        let key = allinpay::private_key_from_pem(&fixture(case["private_key"].as_str().unwrap()))
+            .unwrap();
         let mut params = string_map(&case["params"]);
         let expected = case["sign"].as_str().unwrap();
-        assert_eq!(allinpay::sign(&params, &key), expected, "PKCS#1 v1.5 is deterministic: python and Rust agree");
-        assert!(allinpay::verify(&params, expected, &public), "the vector verifies with the public key");
+        assert_eq!(
+            allinpay::sign(&params, &key),
+            expected,
+            "PKCS#1 v1.5 is deterministic: python and Rust agree"
+        );
+        assert!(
+            allinpay::verify(&params, expected, &public),
+            "the vector verifies with the public key"
+        );
         params.insert("signType".into(), "SM2".into());
-        assert!(allinpay::verify(&params, expected, &public), "signType is not signed (§5)");
+        assert!(
+            allinpay::verify(&params, expected, &public),
+            "signType is not signed (§5)"
+        );
         params.insert("reqSeq".into(), "tampered".into());
-        assert!(!allinpay::verify(&params, expected, &public), "a changed field must not verify");
+        assert!(
+            !allinpay::verify(&params, expected, &public),
+            "a changed field must not verify"
+        );
     }
 }
 
 #[test]
 fn allinpay_accepts_pkcs8_and_pkcs1_keys_alike() {
-    let pkcs8 = allinpay::private_key_from_pem(&fixture("keys/merchant_private_pkcs8.pem")).unwrap();
-    let pkcs1 = allinpay::private_key_from_pem(&fixture("keys/merchant_private_pkcs1.pem")).unwrap();
+    let pkcs8 =
+        allinpay::private_key_from_pem(&fixture("keys/merchant_private_pkcs8.pem")).unwrap();
+    let pkcs1 =
+        allinpay::private_key_from_pem(&fixture("keys/merchant_private_pkcs1.pem")).unwrap();
     assert_eq!(pkcs8, pkcs1, "both PEM encodings hold the same key");
     let spki = allinpay::public_key_from_pem(&fixture("keys/platform_public.pem")).unwrap();
-    let pkcs1_pub = allinpay::public_key_from_pem(&fixture("keys/platform_public_pkcs1.pem")).unwrap();
-    assert_eq!(spki, pkcs1_pub, "both public PEM encodings hold the same key");
-    assert!(allinpay::private_key_from_pem("-----BEGIN PRIVATE KEY-----\nnope\n").is_err(), "garbage is refused");
-    assert!(allinpay::verify(&BTreeMap::new(), "not base64!", &spki) == false, "bad Base64 never verifies");
+    let pkcs1_pub =
+        allinpay::public_key_from_pem(&fixture("keys/platform_public_pkcs1.pem")).unwrap();
+    assert_eq!(
+        spki, pkcs1_pub,
+        "both public PEM encodings hold the same key"
+    );
+    assert!(
+        allinpay::private_key_from_pem("-----BEGIN PRIVATE KEY-----\nnope\n").is_err(),
+        "garbage is refused"
+    );
+    assert!(
+        !allinpay::verify(&BTreeMap::new(), "not base64!", &spki),
+        "bad Base64 never verifies"
+    );
 }
 
 #[test]

@@ -107,13 +107,22 @@ async fn gateway(
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
     for required in ["appId", "method", "timestamp", "sign", "bizContent"] {
         if get(required).is_empty() {
-            return server::respond(&answer(&shared, "1001", &format!("缺少参数{required}"), None));
+            return server::respond(&answer(
+                &shared,
+                "1001",
+                &format!("缺少参数{required}"),
+                None,
+            ));
         }
     }
     if get("appId") != shared.demo.allinpay.app_id {
         return server::respond(&answer(&shared, "1002", "appId不存在", None));
     }
-    if !allinpay::verify(&params, get("sign"), &shared.demo.allinpay_keys.merchant_public) {
+    if !allinpay::verify(
+        &params,
+        get("sign"),
+        &shared.demo.allinpay_keys.merchant_public,
+    ) {
         return server::respond(&answer(&shared, "1003", "验签失败", None));
     }
     // [assumed] plain JSON text (channels.md §5: the production encryption is not public).
@@ -157,7 +166,10 @@ async fn prepare(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
     let now = shared.now_ms();
     let reply = {
         let store = shared.store();
-        match store.coupon(KIND, &code).filter(|c| c.demo.platform == Some(platform)) {
+        match store
+            .coupon(KIND, &code)
+            .filter(|c| c.demo.platform == Some(platform))
+        {
             None => failure(shared, &refusal_msg(&Refusal::NotFound)),
             Some(c) => {
                 let refusal = match c.state_at(now) {
@@ -180,8 +192,14 @@ async fn prepare(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
                         data.insert("couponBuyPrice".into(), json!(yuan_text(d.price)));
                         data.insert("couponType".into(), json!(""));
                         data.insert("initAmount".into(), json!(c.left));
-                        data.insert("validityBeginDate".into(), json!(date_or_empty(d.valid_from_ms)));
-                        data.insert("validityEndDate".into(), json!(date_or_empty(d.valid_to_ms)));
+                        data.insert(
+                            "validityBeginDate".into(),
+                            json!(date_or_empty(d.valid_from_ms)),
+                        );
+                        data.insert(
+                            "validityEndDate".into(),
+                            json!(date_or_empty(d.valid_to_ms)),
+                        );
                         data.insert("couponTemplateList".into(), json!([]));
                         let deal_id = 1_316_147_000u64 + code.bytes().map(u64::from).sum::<u64>();
                         match platform {
@@ -334,7 +352,9 @@ async fn consume(
                         .map(|c| (c.demo.platform_share, c.demo.merchant_share))
                         .unwrap_or_default();
                     match store.consume(&request, tran_no, now) {
-                        Ok(record) => answer(shared, "0", "成功", Some(consume_data(&record, shares))),
+                        Ok(record) => {
+                            answer(shared, "0", "成功", Some(consume_data(&record, shares)))
+                        }
                         Err(refusal) => failure(shared, &refusal_msg(&refusal)),
                     }
                 };
@@ -404,7 +424,11 @@ async fn history(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
     if !time::is_date(&date) {
         return server::respond(&failure(shared, "date格式应为yyyy-MM-dd"));
     }
-    let page_no = super::count_field(biz, "pageNo").ok().flatten().unwrap_or(1).max(1);
+    let page_no = super::count_field(biz, "pageNo")
+        .ok()
+        .flatten()
+        .unwrap_or(1)
+        .max(1);
     let page_size = match super::count_field(biz, "pageSize") {
         Ok(Some(n)) if (1..=200).contains(&n) => n,
         Ok(None) => 20,

@@ -54,7 +54,10 @@ impl Shared {
         codes: &[&str],
         replay: bool,
     ) -> Option<Strike> {
-        if let Some(strike) = self.faults.take(channel, operation, codes, self.fault_delay) {
+        if let Some(strike) = self
+            .faults
+            .take(channel, operation, codes, self.fault_delay)
+        {
             return Some(strike);
         }
         if operation != Operation::Redeem || replay {
@@ -148,6 +151,10 @@ mod tests {
         assert_eq!(yuan_text(Fen(12800)), "128");
         assert_eq!(yuan_text(Fen(1250)), "12.5");
         assert_eq!(yuan_text(Fen(5)), "0.05");
-        assert_eq!(yuan_number(Fen(10)).to_string(), "0.1", "no binary noise in a number");
+        assert_eq!(
+            yuan_number(Fen(10)).to_string(),
+            "0.1",
+            "no binary noise in a number"
+        );
     }
 }

@@ -49,12 +49,11 @@ fn wrongly_signed(answer: &AnswerBytes) -> AnswerBytes {
 }
 
 /// `return_code FAIL` without a `result_code`: a parameter or signature problem, which the
-/// client must show as a configuration error (channels.md §2).
-fn protocol_error(shared: &Shared, msg: &str) -> AnswerBytes {
-    let mut map = Map::new();
-    map.insert("return_code".into(), json!("FAIL"));
-    map.insert("return_msg".into(), json!(msg));
-    signed(shared, map)
+/// client must show as a configuration error (channels.md §2). [assumed] Unsigned: the
+/// gateway answers before it has authenticated the caller (it may not even know the
+/// institution), so there is no key both sides share to sign with.
+fn protocol_error(_shared: &Shared, msg: &str) -> AnswerBytes {
+    json_answer(&json!({ "return_code": "FAIL", "return_msg": msg }))
 }
 
 /// The checks every 收呗 request goes through: a JSON object, the institution, the
@@ -66,7 +65,10 @@ fn authenticate(shared: &Shared, body: &[u8]) -> Result<(Map<String, Value>, Str
     let creds = &shared.demo.shoubei;
     for required in ["inst_no", "merchant_no", "shop_no", "ts", "sign"] {
         if field(&req, required).is_none() {
-            return Err(protocol_error(shared, &format!("参数不合法:缺少{required}")));
+            return Err(protocol_error(
+                shared,
+                &format!("参数不合法:缺少{required}"),
+            ));
         }
     }
     if field(&req, "inst_no").as_deref() != Some(creds.inst_no.as_str()) {
@@ -83,7 +85,10 @@ fn authenticate(shared: &Shared, body: &[u8]) -> Result<(Map<String, Value>, Str
     }
     let ts = field(&req, "ts").unwrap_or_default();
     if ts.len() != 14 || !ts.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(protocol_error(shared, "参数不合法:ts格式应为yyyyMMddHHmmss"));
+        return Err(protocol_error(
+            shared,
+            "参数不合法:ts格式应为yyyyMMddHHmmss",
+        ));
     }
     // The seed's table says `coupon_code`, its example `couponCode` (channels.md §2).
     let code = field(&req, "coupon_code")
@@ -108,7 +113,13 @@ fn refusal_words(refusal: &Refusal) -> (&'static str, String) {
 }
 
 /// A `result_code FAIL` answer in the seed's own shape (nulls included).
-fn failure(shared: &Shared, return_code: &str, msg: &str, code: &str, trace: Option<&str>) -> AnswerBytes {
+fn failure(
+    shared: &Shared,
+    return_code: &str,
+    msg: &str,
+    code: &str,
+    trace: Option<&str>,
+) -> AnswerBytes {
     let mut map = Map::new();
     map.insert("return_code".into(), json!(return_code));
     map.insert("return_msg".into(), json!(msg));
@@ -137,8 +148,16 @@ fn success(shared: &Shared, msg: &str, record: &Consumption) -> AnswerBytes {
     }
     map.insert("codes".into(), json!(record.code));
     map.insert("amount".into(), json!(record.face.0.to_string()));
-    let camel = record.record_id.bytes().last().is_some_and(|b| (b - b'0') % 2 == 1);
-    let settle_key = if camel { "settleAmount" } else { "settle_amount" };
+    let camel = record
+        .record_id
+        .bytes()
+        .last()
+        .is_some_and(|b| (b - b'0') % 2 == 1);
+    let settle_key = if camel {
+        "settleAmount"
+    } else {
+        "settle_amount"
+    };
     map.insert(settle_key.into(), json!(record.settle.0.to_string()));
     signed(shared, map)
 }
@@ -179,7 +198,13 @@ async fn wf(
                         .and_then(|c| c.demo.channel_type.as_deref())
                         .is_some_and(|t| t == "10005" || t == "10009");
                 let answer = if excluded {
-                    failure(&shared, "0209", "已享受独立优惠,不可核销苏打/可伴券", &code, trace.as_deref())
+                    failure(
+                        &shared,
+                        "0209",
+                        "已享受独立优惠,不可核销苏打/可伴券",
+                        &code,
+                        trace.as_deref(),
+                    )
                 } else {
                     let seq = store.next_seq();
                     let record_id = format!("51637564335214{seq:010}");

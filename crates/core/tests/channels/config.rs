@@ -1,0 +1,273 @@
+//! Loading `redeemdesk.toml` and its secrets file: valid files load; every malformed or
+//! missing setting is refused with the field's name.
+
+use redeemdesk_core::channel::{ChannelConfig, ChannelKind};
+use redeemdesk_core::config::{Config, ConfigError};
+use std::path::Path;
+
+const SECRETS: &str = r#"
+[shoubei]
+key = "8a9bd64e6585c6d8016585c6c8980002"
+[zvcms]
+secret = "fake-open-key-for-test-only-0001"
+[liantuofu]
+key = "beb2c94ff04754360ef131dde7bb3017"
+[yhtd]
+key = "demo-yhtd-key-0001"
+"#;
+
+fn full_config(keys_dir: &Path) -> String {
+    format!(
+        r#"
+[business]
+utc_offset_minutes = 480
+
+[ui]
+language = "zh"   # another module's section: ignored here
+
+[channels.shoubei]
+base_url = "http://127.0.0.1:9/shoubei"
+inst_no = "60000001"
+merchant_no = "851811130002"
+shop_no = "862010110001"
+channel_type = "10001"
+secrets = "secrets.toml"
+
+[channels.zvcms]
+base_url = "http://openapi.zvcms.com"
+open_id = "fake-open-id-for-test-only-0001"
+grant_code = "fake-grant-code-0001"
+store_mark = "S001"
+token_naming = "pascal_case"
+secrets = "secrets.toml"
+
+[channels.liantuofu]
+base_url = "https://api.liantuofu.com"
+app_id = "EW_N5946005323"
+consume_merchant_code = "EW_N2949193145"
+secrets = "secrets.toml"
+connect_timeout_ms = 1000
+total_timeout_ms = 5000
+
+[channels.allinpay]
+base_url = "https://gateway.example.com/contract-42"
+app_id = "demo-app-0001"
+shop_id = "147"
+merchant_private_key = "{keys}/merchant_private_pkcs1.pem"
+platform_public_key = "{keys}/platform_public.pem"
+
+[channels.yhtd]
+base_url = "https://increment.yhtdpay.com"
+sign = true
+secrets = "secrets.toml"
+[[channels.yhtd.products]]
+no = "2112291922150704074"
+name = "畅玩单人联票"
+unit_price_fen = 3000
+"#,
+        keys = keys_dir.display()
+    )
+}
+
+fn keys_dir() -> std::path::PathBuf {
+    crate::support::fixture_path("keys")
+}
+
+fn dir_with_secrets(secrets: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secrets.toml"), secrets).unwrap();
+    dir
+}
+
+fn load(config: &str, secrets: &str) -> Result<Config, ConfigError> {
+    let dir = dir_with_secrets(secrets);
+    let path = dir.path().join("redeemdesk.toml");
+    std::fs::write(&path, config).unwrap();
+    Config::load(&path)
+}
+
+fn refused_field(config: &str, secrets: &str) -> String {
+    match load(config, secrets) {
+        Err(ConfigError::Invalid { field, .. }) => field,
+        Err(other) => panic!("expected a field-level refusal, got {other}"),
+        Ok(_) => panic!("the configuration must be refused"),
+    }
+}
+
+#[test]
+fn a_complete_configuration_loads_every_channel_in_chooser_order() {
+    let cfg = load(&full_config(&keys_dir()), SECRETS).expect("the example configuration is valid");
+    let kinds: Vec<ChannelKind> = cfg.channels.iter().map(ChannelConfig::kind).collect();
+    assert_eq!(kinds, ChannelKind::ALL.to_vec(), "all five, in F1…F5 order");
+    match cfg.get(ChannelKind::Shoubei) {
+        Some(ChannelConfig::Shoubei(s)) => {
+            assert_eq!(
+                s.key.expose(),
+                "8a9bd64e6585c6d8016585c6c8980002",
+                "the key comes from the secrets file"
+            );
+            assert!(
+                !format!("{s:?}").contains("8a9bd64e"),
+                "Debug of a config never shows the key"
+            );
+        }
+        other => panic!("shoubei must be configured: {other:?}"),
+    }
+    match cfg.get(ChannelKind::Liantuofu) {
+        Some(ChannelConfig::Liantuofu(l)) => {
+            assert_eq!(
+                l.timeouts.connect.as_millis(),
+                1000,
+                "per-channel timeouts are read"
+            );
+        }
+        other => panic!("liantuofu must be configured: {other:?}"),
+    }
+    let all_debug = format!("{cfg:?}");
+    for secret in [
+        "8a9bd64e6585c6d8016585c6c8980002",
+        "fake-open-key-for-test-only-0001",
+        "beb2c94ff04754360ef131dde7bb3017",
+        "demo-yhtd-key-0001",
+    ] {
+        assert!(
+            !all_debug.contains(secret),
+            "Debug of the whole config leaks nothing"
+        );
+    }
+}
+
+#[test]
+fn an_empty_file_configures_no_channel() {
+    let cfg = load("", "").expect("no channel is a valid (sandbox) configuration");
+    assert!(cfg.channels.is_empty(), "nothing configured");
+}
+
+#[test]
+fn configured_channels_build_on_a_clock() {
+    let cfg = load(&full_config(&keys_dir()), SECRETS).unwrap();
+    let channels = cfg
+        .build_channels(std::sync::Arc::new(
+            redeemdesk_core::clock::ManualClock::new(0),
+        ))
+        .unwrap();
+    assert_eq!(channels.len(), 5, "every configured channel builds");
+}
+
+#[test]
+fn a_merchant_number_with_letters_is_refused_naming_the_field() {
+    let cfg = full_config(&keys_dir()).replace(
+        "merchant_no = \"851811130002\"",
+        "merchant_no = \"85181113000X\"",
+    );
+    assert_eq!(refused_field(&cfg, SECRETS), "channels.shoubei.merchant_no");
+}
+
+#[test]
+fn a_missing_merchant_number_is_refused_naming_the_field() {
+    let cfg = full_config(&keys_dir()).replace("merchant_no = \"851811130002\"\n", "");
+    let field = refused_field(&cfg, SECRETS);
+    assert!(
+        field.starts_with("channels.shoubei"),
+        "the refusal points into the shoubei table: {field}"
+    );
+}
+
+#[test]
+fn a_malformed_url_is_refused_naming_the_field() {
+    for bad in ["not a url", "ftp://example.com", "https://example.com/?q=1"] {
+        let cfg = full_config(&keys_dir()).replace("https://api.liantuofu.com", bad);
+        assert_eq!(
+            refused_field(&cfg, SECRETS),
+            "channels.liantuofu.base_url",
+            "{bad} must be refused"
+        );
+    }
+}
+
+#[test]
+fn a_missing_key_is_refused_naming_the_secrets_entry() {
+    let secrets = SECRETS.replace("key = \"8a9bd64e6585c6d8016585c6c8980002\"", "");
+    let field = refused_field(&full_config(&keys_dir()), &secrets);
+    assert!(
+        field.ends_with("shoubei.key"),
+        "the message names the missing key: {field}"
+    );
+}
+
+#[test]
+fn a_malformed_key_is_refused_without_quoting_it() {
+    let secrets = SECRETS.replace("beb2c94ff04754360ef131dde7bb3017", "short");
+    match load(&full_config(&keys_dir()), &secrets) {
+        Err(e @ ConfigError::Invalid { .. }) => {
+            let text = e.to_string();
+            assert!(text.contains("liantuofu.key"), "names the field: {text}");
+            assert!(!text.contains("short"), "never quotes a secret: {text}");
+        }
+        other => panic!("a 5-character key must be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_secrets_file_is_refused_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("redeemdesk.toml");
+    std::fs::write(&path, full_config(&keys_dir())).unwrap();
+    match Config::load(&path) {
+        Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, "channels.shoubei.secrets"),
+        other => panic!("a missing secrets file must be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn an_unreadable_private_key_is_refused_naming_the_field() {
+    let cfg = full_config(&keys_dir()).replace("merchant_private_pkcs1.pem", "merchant_public.pem");
+    assert_eq!(
+        refused_field(&cfg, SECRETS),
+        "channels.allinpay.merchant_private_key",
+        "a public key is not a private key"
+    );
+}
+
+#[test]
+fn a_misspelt_setting_is_refused_naming_it() {
+    let cfg = full_config(&keys_dir()).replace("shop_no = ", "shopno = ");
+    let field = refused_field(&cfg, SECRETS);
+    assert!(
+        field.starts_with("channels.shoubei"),
+        "deny_unknown_fields points at the table: {field}"
+    );
+}
+
+#[test]
+fn signing_yhtd_without_a_secrets_file_is_refused() {
+    let cfg = full_config(&keys_dir())
+        .replace("sign = true\nsecrets = \"secrets.toml\"\n", "sign = true\n");
+    assert_eq!(refused_field(&cfg, SECRETS), "channels.yhtd.secrets");
+}
+
+#[test]
+fn a_bad_product_price_is_refused_naming_the_product() {
+    let cfg = full_config(&keys_dir()).replace("unit_price_fen = 3000", "unit_price_fen = 0");
+    assert_eq!(
+        refused_field(&cfg, SECRETS),
+        "channels.yhtd.products[0].unit_price_fen"
+    );
+}
+
+#[test]
+fn out_of_range_timeouts_are_refused() {
+    let cfg = full_config(&keys_dir()).replace("total_timeout_ms = 5000", "total_timeout_ms = 500");
+    assert_eq!(
+        refused_field(&cfg, SECRETS),
+        "channels.liantuofu.total_timeout_ms",
+        "total below connect"
+    );
+}
+
+#[test]
+fn a_wrongly_typed_value_is_refused_naming_the_field() {
+    let cfg = full_config(&keys_dir())
+        .replace("utc_offset_minutes = 480", "utc_offset_minutes = \"480\"");
+    assert_eq!(refused_field(&cfg, SECRETS), "business.utc_offset_minutes");
+}

@@ -1,0 +1,1767 @@
+//! The ledger's story: opening files good and bad, the write-ahead redeem, the state
+//! machine, the resolver's persisted schedule, the outbox, the manager's queries and the
+//! hash chain catching edits made behind the ledger's back.
+
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::business_day::{BusinessDay, BusinessDayRule};
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::ledger::generate::{self, Synthetic};
+use redeemdesk_core::ledger::{
+    self, resolver_backoff, Actor, Amounts, AttemptId, AttemptState, AuditEntry, BreakProblem,
+    Check, CodeFilter, DayFilter, DeliveryAttempt, DeliveryResult, Exchange, Ledger, LedgerError,
+    LedgerOptions, NewAttempt, NewNotification, NotificationState, Platform, Transition,
+    RESOLVER_INBOX_AFTER_TRIES,
+};
+use redeemdesk_core::money::Fen;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// 2026-11-22 12:03 at +08:00.
+const NOON: i64 = 1_795_305_600_000 + 4 * 3_600_000 + 3 * 60_000;
+const MINUTE: i64 = 60_000;
+
+fn day(s: &str) -> BusinessDay {
+    s.parse().unwrap()
+}
+
+fn temp_ledger() -> (tempfile::TempDir, PathBuf, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ledger::file_name(Mode::Sandbox));
+    let l = Ledger::open(&path, Mode::Sandbox).expect("a fresh file opens");
+    (dir, path, l)
+}
+
+fn memory() -> Ledger {
+    Ledger::open_in_memory(Mode::Sandbox).unwrap()
+}
+
+fn attempt(channel: ChannelKind, code: &str, at_ms: i64) -> NewAttempt {
+    NewAttempt {
+        created_ms: at_ms,
+        channel,
+        platform: (channel == ChannelKind::Allinpay).then_some(Platform::Meituan),
+        code: code.to_owned(),
+        count: 1,
+        cashier: "王芳".to_owned(),
+        face_value: Some(Fen(1_000)),
+        price: Some(Fen(10)),
+        remaining_before: None,
+        prepare: Exchange::default(),
+    }
+}
+
+fn cashier() -> Actor {
+    Actor::Cashier("王芳".to_owned())
+}
+
+fn manager() -> Actor {
+    Actor::Manager("李店长".to_owned())
+}
+
+fn succeed(l: &Ledger, id: &AttemptId, at: i64) {
+    l.record(
+        id,
+        Transition::new(AttemptState::Succeeded, at, cashier())
+            .channel_id("order_no", "WO123")
+            .amounts(Amounts {
+                face_value: None,
+                settled: Some(Fen(900)),
+            }),
+    )
+    .expect("pending → succeeded is legal");
+}
+
+fn raw(path: &Path) -> Connection {
+    Connection::open(path).unwrap()
+}
+
+fn event_count(path: &Path) -> i64 {
+    raw(path)
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap()
+}
+
+// ----- opening ---------------------------------------------------------------------------
+
+#[test]
+fn each_mode_has_its_own_file_name() {
+    assert_eq!(ledger::file_name(Mode::Sandbox), "ledger-sandbox.sqlite");
+    assert_eq!(ledger::file_name(Mode::Live), "ledger-live.sqlite");
+}
+
+#[test]
+fn a_fresh_ledger_is_in_wal_mode_and_records_its_mode() {
+    let (_dir, path, l) = temp_ledger();
+    let conn = raw(&path);
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal", "WAL is persistent in the file, set at open");
+    let mode: String = conn
+        .query_row("SELECT value FROM meta WHERE key = 'mode'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(mode, "sandbox", "the mode is stored at creation");
+    assert_eq!(l.mode(), Mode::Sandbox);
+    drop(l);
+    assert!(
+        Ledger::open(&path, Mode::Sandbox).is_ok(),
+        "reopening in the same mode works"
+    );
+}
+
+#[test]
+fn opening_a_sandbox_file_as_live_is_refused() {
+    let (_dir, path, l) = temp_ledger();
+    drop(l);
+    let err = Ledger::open(&path, Mode::Live).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            LedgerError::ModeMismatch {
+                expected: Mode::Live,
+                found: Mode::Sandbox,
+                ..
+            }
+        ),
+        "sandbox records must never appear in a live ledger: {err}"
+    );
+    assert_eq!(err.code(), "ledger_mode_mismatch");
+    assert!(
+        err.to_string().contains("ledger-sandbox.sqlite"),
+        "the message names the file: {err}"
+    );
+}
+
+#[test]
+fn a_file_of_garbage_is_corrupt_and_left_byte_for_byte_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger-live.sqlite");
+    let garbage: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Ledger::open(&path, Mode::Live).unwrap_err();
+    assert_eq!(err.code(), "ledger_corrupt", "{err}");
+    assert!(
+        err.to_string().contains("ledger-live.sqlite"),
+        "the message names the file: {err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        garbage,
+        "a damaged ledger may be the only record of a day: never overwrite it"
+    );
+    assert!(
+        Ledger::open(&path, Mode::Live).is_err(),
+        "and a second try does not recreate it"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[test]
+fn a_foreign_sqlite_database_is_not_migrated_into() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.sqlite");
+    raw(&path)
+        .execute_batch("CREATE TABLE orders (id INTEGER);")
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = Ledger::open(&path, Mode::Live).unwrap_err();
+    assert_eq!(err.code(), "ledger_not_a_ledger", "{err}");
+    let tables: i64 = raw(&path)
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'attempts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        tables, 0,
+        "no ledger tables were added to someone else's database"
+    );
+    assert_eq!(std::fs::read(&path).unwrap().len(), before.len());
+}
+
+#[test]
+fn a_ledger_from_a_newer_program_is_refused() {
+    let (_dir, path, l) = temp_ledger();
+    drop(l);
+    raw(&path).pragma_update(None, "user_version", 999).unwrap();
+    let err = Ledger::open(&path, Mode::Sandbox).unwrap_err();
+    assert!(
+        matches!(err, LedgerError::TooNew { found: 999, .. }),
+        "{err}"
+    );
+    assert_eq!(err.code(), "ledger_too_new");
+}
+
+#[test]
+fn a_ledger_another_program_holds_is_reported_as_locked() {
+    let (_dir, path, l) = temp_ledger();
+    drop(l);
+    let other = raw(&path);
+    other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
+    let opts = LedgerOptions {
+        busy_timeout: Duration::from_millis(100),
+    };
+    let err = Ledger::open_with(&path, Mode::Sandbox, opts.clone()).unwrap_err();
+    assert_eq!(err.code(), "ledger_locked", "{err}");
+    assert!(err.to_string().contains("locked"), "{err}");
+    other.execute_batch("COMMIT;").unwrap();
+    assert!(
+        Ledger::open_with(&path, Mode::Sandbox, opts).is_ok(),
+        "free once the other lets go"
+    );
+}
+
+#[test]
+fn a_write_while_another_connection_holds_the_lock_is_locked_not_lost() {
+    let (_dir, path, _) = temp_ledger();
+    let l = Ledger::open_with(
+        &path,
+        Mode::Sandbox,
+        LedgerOptions {
+            busy_timeout: Duration::from_millis(100),
+        },
+    )
+    .unwrap();
+    let other = raw(&path);
+    other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+    let err = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "ledger_locked",
+        "the cashier is told, nothing is half-written: {err}"
+    );
+    other.execute_batch("ROLLBACK;").unwrap();
+    assert!(l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_a_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path, l) = temp_ledger();
+    drop(l);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    // root ignores permission bits; then there is nothing to observe here (the read-only
+    // connection test below covers the mapping).
+    if std::fs::OpenOptions::new().write(true).open(&path).is_ok() {
+        return;
+    }
+    let err = Ledger::open(&path, Mode::Sandbox).unwrap_err();
+    assert!(
+        matches!(err.code(), "ledger_read_only" | "ledger_cannot_open"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_directory_is_a_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    if std::fs::File::create(ro.join("probe")).is_ok() {
+        return; // root
+    }
+    let err = Ledger::open(&ro.join("ledger-live.sqlite"), Mode::Live).unwrap_err();
+    assert!(
+        matches!(err.code(), "ledger_read_only" | "ledger_cannot_open"),
+        "{err}"
+    );
+}
+
+#[test]
+fn writing_to_a_ledger_opened_read_only_is_refused_as_read_only() {
+    let (_dir, path, l) = temp_ledger();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    let ro =
+        Ledger::open_read_only(&path, Mode::Sandbox).expect("an existing ledger opens read-only");
+    assert_eq!(ro.attempt(&id).unwrap().unwrap().code, "6795", "reads work");
+    let err = ro
+        .begin_attempt(attempt(ChannelKind::Shoubei, "1", NOON))
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_read_only", "{err}");
+    assert!(err.to_string().contains("ledger-sandbox.sqlite"), "{err}");
+}
+
+#[test]
+fn a_directory_where_the_file_should_be_cannot_be_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Ledger::open(dir.path(), Mode::Live).unwrap_err();
+    assert_eq!(err.code(), "ledger_cannot_open", "{err}");
+}
+
+#[test]
+fn quick_check_passes_on_a_healthy_ledger() {
+    let (_dir, _path, l) = temp_ledger();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    l.quick_check().expect("a fresh ledger is healthy");
+    memory().quick_check().expect("in memory too");
+}
+
+#[test]
+fn quick_check_reports_damage_inside_the_file_and_changes_nothing() {
+    let (_dir, path, l) = temp_ledger();
+    let g = generate::fill(
+        &l,
+        &Synthetic {
+            attempts: 2_000,
+            first_day: day("2026-11-01"),
+            per_day: 500,
+            seed: 7,
+        },
+    )
+    .unwrap();
+    assert_eq!(g.attempts, 2_000);
+    drop(l);
+    // Fold the WAL into the main file so the damage below is what SQLite reads.
+    raw(&path)
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    assert!(
+        bytes.len() > 40 * page,
+        "enough pages to damage one in the middle"
+    );
+    let middle = bytes.len() / page / 2 * page;
+    for b in &mut bytes[middle..middle + page] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    match Ledger::open(&path, Mode::Sandbox) {
+        Ok(l) => {
+            let err = l.quick_check().unwrap_err();
+            assert_eq!(err.code(), "ledger_corrupt", "{err}");
+            drop(l);
+        }
+        Err(err) => assert_eq!(err.code(), "ledger_corrupt", "{err}"),
+    }
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "checking never repairs or rewrites"
+    );
+}
+
+#[test]
+fn the_ledger_can_be_shared_between_threads() {
+    fn is_send_sync<T: Send + Sync>() {}
+    is_send_sync::<Ledger>();
+    let l = std::sync::Arc::new(memory());
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let l = l.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let id = l
+                        .begin_attempt(attempt(ChannelKind::Zvcms, &format!("{t}-{i}"), NOON))
+                        .unwrap();
+                    succeed(&l, &id, NOON + 1);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(l.recent_attempts(None, 1_000).unwrap().len(), 100);
+    assert!(
+        l.verify_chain().unwrap().is_intact(),
+        "concurrent writers keep one unbroken chain"
+    );
+}
+
+// ----- the redeem write path -------------------------------------------------------------
+
+#[test]
+fn begin_attempt_commits_a_pending_attempt_before_anything_else_happens() {
+    let (_dir, path, l) = temp_ledger();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "67952928", NOON))
+        .unwrap();
+    assert_eq!(
+        id.as_str().len(),
+        32,
+        "the id is the channel's 32-char idempotency key"
+    );
+    // Another connection sees it at once: it is committed, not buffered.
+    let (state, code): (String, String) = raw(&path)
+        .query_row(
+            "SELECT state, code FROM attempts WHERE id = ?1",
+            [id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((state.as_str(), code.as_str()), ("pending", "67952928"));
+    let events = l.attempt_events(&id).unwrap();
+    assert_eq!(events.len(), 1, "the creating event");
+    assert_eq!(events[0].state, AttemptState::Pending);
+    assert_eq!(events[0].actor, cashier());
+    assert_eq!(
+        l.attempt(&id).unwrap().unwrap().business_day,
+        day("2026-11-22")
+    );
+}
+
+#[test]
+fn an_attempt_is_booked_on_the_business_day_of_its_creation() {
+    let l = memory();
+    let four_am = 1_795_305_600_000 - 4 * 3_600_000; // 2026-11-22 04:00 +08:00
+    let before = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "a", four_am - MINUTE))
+        .unwrap();
+    let after = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "b", four_am))
+        .unwrap();
+    assert_eq!(
+        l.attempt(&before).unwrap().unwrap().business_day,
+        day("2026-11-21"),
+        "03:59 is yesterday"
+    );
+    assert_eq!(
+        l.attempt(&after).unwrap().unwrap().business_day,
+        day("2026-11-22"),
+        "04:00 is today"
+    );
+}
+
+/// Counts commit frames in the WAL file: each is one durable commit (an fsync under
+/// `synchronous=FULL`).
+fn wal_commits(path: &Path) -> usize {
+    let wal = std::fs::read(path.with_extension("sqlite-wal")).unwrap_or_default();
+    if wal.len() < 32 {
+        return 0;
+    }
+    let page = u32::from_be_bytes(wal[8..12].try_into().unwrap()) as usize;
+    let mut at = 32;
+    let mut commits = 0;
+    while at + 24 + page <= wal.len() {
+        if u32::from_be_bytes(wal[at + 4..at + 8].try_into().unwrap()) != 0 {
+            commits += 1;
+        }
+        at += 24 + page;
+    }
+    commits
+}
+
+#[test]
+fn a_redemption_costs_exactly_two_durable_commits() {
+    let (_dir, path, l) = temp_ledger();
+    let warm = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "warm", NOON))
+        .unwrap();
+    succeed(&l, &warm, NOON);
+    let before = wal_commits(&path);
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "67952928", NOON))
+        .unwrap();
+    assert_eq!(
+        wal_commits(&path) - before,
+        1,
+        "the write-ahead pending is one commit"
+    );
+    succeed(&l, &id, NOON + 900);
+    assert_eq!(
+        wal_commits(&path) - before,
+        2,
+        "the outcome is the second; nothing more"
+    );
+}
+
+#[test]
+fn recording_the_outcome_updates_the_cached_state_with_its_event() {
+    let l = memory();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "67952928", NOON))
+        .unwrap();
+    let exchange = Exchange {
+        request: Some(r#"{"coupon_code":"67952928"}"#.into()),
+        response: Some(r#"{"result_code":"SUCCESS","order_no":"WO123"}"#.into()),
+        http_status: Some(200),
+    };
+    let now = l
+        .record(
+            &id,
+            Transition::new(AttemptState::Succeeded, NOON + 800, cashier())
+                .channel_id("order_no", "WO123")
+                .amounts(Amounts {
+                    face_value: Some(Fen(1_000)),
+                    settled: Some(Fen(950)),
+                })
+                .exchange(exchange.clone()),
+        )
+        .unwrap();
+    assert_eq!(now.state, AttemptState::Succeeded);
+    assert_eq!(now.settled, Some(Fen(950)));
+    assert_eq!(
+        l.attempt(&id).unwrap().unwrap(),
+        now,
+        "the returned row is what is stored"
+    );
+    let events = l.attempt_events(&id).unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].state, AttemptState::Succeeded);
+    assert_eq!(
+        events[1].channel_ids.get("order_no").map(String::as_str),
+        Some("WO123")
+    );
+    assert_eq!(
+        events[1].exchange, exchange,
+        "the raw answer is kept for disputes"
+    );
+    assert_eq!(
+        events[1].prev_hash, events[0].hash,
+        "each event links to the one before"
+    );
+}
+
+#[test]
+fn a_success_without_the_channels_face_value_uses_the_preview_times_count() {
+    let l = memory();
+    let mut new = attempt(ChannelKind::Liantuofu, "TC1", NOON);
+    new.count = 3;
+    new.face_value = Some(Fen(500));
+    let id = l.begin_attempt(new).unwrap();
+    let a = l
+        .record(
+            &id,
+            Transition::new(AttemptState::Succeeded, NOON, cashier()),
+        )
+        .unwrap();
+    assert_eq!(a.settled_face_value, Some(Fen(1_500)), "3 × ¥5.00");
+    assert_eq!(a.settled, None, "联拓富 reports no settled amount");
+}
+
+#[test]
+fn an_undo_can_never_be_applied_twice() {
+    let l = memory();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Allinpay, "5948", NOON))
+        .unwrap();
+    succeed(&l, &id, NOON);
+    let undo =
+        || Transition::new(AttemptState::Cancelled, NOON + MINUTE, manager()).reason("wrong item");
+    l.record(&id, undo()).expect("the first undo is legal");
+    let head = l.chain_head().unwrap();
+    let err = l.record(&id, undo()).unwrap_err();
+    assert_eq!(err.code(), "ledger_illegal_transition", "{err}");
+    assert!(err.to_string().contains("cancelled"), "{err}");
+    assert_eq!(
+        l.chain_head().unwrap(),
+        head,
+        "a refused step writes nothing"
+    );
+}
+
+#[test]
+fn a_decided_attempt_cannot_be_decided_again() {
+    let l = memory();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "1", NOON))
+        .unwrap();
+    l.record(
+        &id,
+        Transition::new(AttemptState::Rejected, NOON, cashier()).reason("券码已使用"),
+    )
+    .unwrap();
+    for to in [
+        AttemptState::Succeeded,
+        AttemptState::Rejected,
+        AttemptState::Unknown,
+        AttemptState::Pending,
+    ] {
+        let err = l
+            .record(&id, Transition::new(to, NOON, manager()).reason("x"))
+            .unwrap_err();
+        assert!(
+            matches!(err, LedgerError::IllegalTransition { .. }),
+            "rejected → {to}: {err}"
+        );
+    }
+    assert_eq!(l.attempt_events(&id).unwrap().len(), 2);
+}
+
+#[test]
+fn an_undo_needs_a_named_manager_and_a_reason() {
+    let l = memory();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "1", NOON))
+        .unwrap();
+    succeed(&l, &id, NOON);
+    let err = l
+        .record(
+            &id,
+            Transition::new(AttemptState::Cancelled, NOON, manager()),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_reason_required", "{err}");
+    let err = l
+        .record(
+            &id,
+            Transition::new(AttemptState::Cancelled, NOON, cashier()).reason("x"),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "ledger_illegal_transition",
+        "a cashier cannot undo: {err}"
+    );
+    let a = l
+        .record(
+            &id,
+            Transition::new(AttemptState::Cancelled, NOON + MINUTE, manager()).reason("顾客退货"),
+        )
+        .unwrap();
+    assert_eq!(a.state, AttemptState::Cancelled);
+    let audit = l.audit_between(0, i64::MAX).unwrap();
+    assert_eq!(audit.len(), 1, "the undo is in the audit log");
+    assert_eq!(audit[0].entry.action, "undo");
+    assert_eq!(audit[0].entry.actor, manager());
+    assert_eq!(audit[0].entry.subject.as_deref(), Some(id.as_str()));
+}
+
+#[test]
+fn a_manager_decides_an_unknown_with_a_reason_and_it_is_audited() {
+    let l = memory();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Zvcms, "Z1", NOON))
+        .unwrap();
+    l.record(
+        &id,
+        Transition::new(AttemptState::Unknown, NOON, cashier()).reason("timeout"),
+    )
+    .unwrap();
+    let err = l
+        .record(
+            &id,
+            Transition::new(AttemptState::Succeeded, NOON, manager()),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_reason_required");
+    l.record(
+        &id,
+        Transition::new(AttemptState::Succeeded, NOON + MINUTE, manager())
+            .reason("智迈后台显示已核销"),
+    )
+    .unwrap();
+    let events = l.attempt_events(&id).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        last.actor,
+        manager(),
+        "the manager's name is on the decision"
+    );
+    assert_eq!(last.reason.as_deref(), Some("智迈后台显示已核销"));
+    assert_eq!(
+        l.audit_between(0, i64::MAX).unwrap()[0].entry.action,
+        "decide_unknown"
+    );
+    assert!(
+        l.unknowns_due(i64::MAX).unwrap().is_empty(),
+        "a decided attempt leaves the schedule"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_written() {
+    let l = memory();
+    let mut cases = Vec::new();
+    cases.push(NewAttempt {
+        code: "  ".into(),
+        ..attempt(ChannelKind::Shoubei, "", NOON)
+    });
+    cases.push(NewAttempt {
+        count: 0,
+        ..attempt(ChannelKind::Shoubei, "1", NOON)
+    });
+    cases.push(NewAttempt {
+        code: "12\u{7}34".into(),
+        ..attempt(ChannelKind::Shoubei, "", NOON)
+    });
+    cases.push(NewAttempt {
+        code: "9".repeat(2_049),
+        ..attempt(ChannelKind::Shoubei, "", NOON)
+    });
+    cases.push(NewAttempt {
+        cashier: "".into(),
+        ..attempt(ChannelKind::Shoubei, "1", NOON)
+    });
+    cases.push(attempt(ChannelKind::Yhtd, "1", NOON));
+    cases.push(NewAttempt {
+        platform: None,
+        ..attempt(ChannelKind::Allinpay, "1", NOON)
+    });
+    cases.push(NewAttempt {
+        platform: Some(Platform::Tiktok),
+        ..attempt(ChannelKind::Shoubei, "1", NOON)
+    });
+    cases.push(NewAttempt {
+        face_value: Some(Fen(-1)),
+        ..attempt(ChannelKind::Shoubei, "1", NOON)
+    });
+    for new in cases {
+        let err = l.begin_attempt(new.clone()).unwrap_err();
+        assert_eq!(err.code(), "ledger_invalid_input", "{new:?}: {err}");
+    }
+    assert_eq!(l.chain_head().unwrap(), None, "nothing was written");
+    assert!(l.recent_attempts(None, 10).unwrap().is_empty());
+}
+
+#[test]
+fn sql_and_html_in_a_code_are_stored_and_returned_verbatim() {
+    let l = memory();
+    for code in [
+        "'; DROP TABLE attempts; --",
+        "<img src=x onerror=alert(1)>",
+        "50%_off",
+        "https://v.douyin.com/iRNBho6u/",
+    ] {
+        let id = l
+            .begin_attempt(attempt(ChannelKind::Shoubei, code, NOON))
+            .unwrap();
+        assert_eq!(l.attempt(&id).unwrap().unwrap().code, code);
+        assert_eq!(
+            l.code_timeline(code).unwrap().len(),
+            1,
+            "{code:?} is found exactly"
+        );
+    }
+    let filter = DayFilter {
+        code: Some(CodeFilter::Contains("%_".into())),
+        ..DayFilter::default()
+    };
+    let found = l.day_log(day("2026-11-22"), &filter).unwrap().attempts;
+    assert_eq!(
+        found.len(),
+        1,
+        "% and _ are literal in a substring search, not wildcards"
+    );
+    assert_eq!(found[0].code, "50%_off");
+}
+
+// ----- start-up and the resolver ---------------------------------------------------------
+
+#[test]
+fn after_a_crash_every_pending_attempt_becomes_unknown_and_is_due_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger-live.sqlite");
+    let l = Ledger::open(&path, Mode::Live).unwrap();
+    let a = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "A", NOON))
+        .unwrap();
+    let b = l
+        .begin_attempt(attempt(ChannelKind::Allinpay, "B", NOON + 1))
+        .unwrap();
+    let done = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "C", NOON + 2))
+        .unwrap();
+    succeed(&l, &done, NOON + 3);
+    drop(l); // the process dies mid-call: no outcome for a and b
+    let l = Ledger::open(&path, Mode::Live).unwrap();
+    let restart = NOON + 10 * MINUTE;
+    let marked = l.mark_pending_as_unknown(restart).unwrap();
+    assert_eq!(
+        marked,
+        vec![a.clone(), b.clone()],
+        "exactly the attempts cut off mid-call"
+    );
+    for id in [&a, &b] {
+        let events = l.attempt_events(id).unwrap();
+        assert_eq!(events.last().unwrap().state, AttemptState::Unknown);
+        assert_eq!(events.last().unwrap().actor, Actor::System);
+    }
+    let due: Vec<_> = l
+        .unknowns_due(restart)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.attempt.id)
+        .collect();
+    assert_eq!(
+        due,
+        vec![a, b],
+        "resolved at start-up before the first scan"
+    );
+    assert!(
+        l.mark_pending_as_unknown(restart).unwrap().is_empty(),
+        "a second run finds none"
+    );
+}
+
+#[test]
+fn the_resolver_schedule_survives_a_restart() {
+    let (_dir, path, l) = temp_ledger();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Zvcms, "Z", NOON))
+        .unwrap();
+    l.record(
+        &id,
+        Transition::new(AttemptState::Unknown, NOON, cashier()).reason("timeout"),
+    )
+    .unwrap();
+    assert!(
+        l.unknowns_due(NOON + 4_999).unwrap().is_empty(),
+        "first check after 5 s"
+    );
+    let due = l.unknowns_due(NOON + resolver_backoff(0)).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].tries, 0);
+    // Three checks that settle nothing.
+    let mut at = NOON + 5_000;
+    for tries in 1..=3u32 {
+        let next = at + resolver_backoff(tries);
+        l.record_check(
+            &id,
+            Check {
+                at_ms: at,
+                note: Some("query timed out".into()),
+                exchange: Exchange {
+                    request: Some("{}".into()),
+                    ..Exchange::default()
+                },
+                next_check_ms: next,
+            },
+        )
+        .unwrap();
+        at = next;
+    }
+    drop(l);
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    assert!(
+        l.unknowns_due(at - 1).unwrap().is_empty(),
+        "the restart keeps the next check time"
+    );
+    let due = l.unknowns_due(at).unwrap();
+    assert_eq!(due[0].tries, 3, "and the number of checks done");
+    assert_eq!(
+        l.attempt_events(&id).unwrap().len(),
+        5,
+        "pending, unknown and three checks"
+    );
+    assert!(l.schedule_next_check(&id, at + 3_600_000, 20).unwrap());
+    assert_eq!(l.resolver_status(&id).unwrap().unwrap().tries, 20);
+    l.record(
+        &id,
+        Transition::new(AttemptState::Succeeded, at, Actor::Resolver),
+    )
+    .unwrap();
+    assert!(
+        l.unknowns_due(i64::MAX).unwrap().is_empty(),
+        "a settled attempt is never checked again"
+    );
+    assert!(
+        !l.schedule_next_check(&id, at, 21).unwrap(),
+        "scheduling a settled attempt is a no-op"
+    );
+    let err = l
+        .record_check(
+            &id,
+            Check {
+                at_ms: at,
+                note: None,
+                exchange: Exchange::default(),
+                next_check_ms: at,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_illegal_transition");
+}
+
+#[test]
+fn the_inbox_holds_unknowns_the_resolver_gave_up_on_and_failing_notifications() {
+    let l = memory();
+    let quick = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "Q", NOON))
+        .unwrap();
+    let stubborn = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "S", NOON))
+        .unwrap();
+    let handed = l
+        .begin_attempt(attempt(ChannelKind::Liantuofu, "L", NOON))
+        .unwrap();
+    for id in [&quick, &stubborn, &handed] {
+        l.record(id, Transition::new(AttemptState::Unknown, NOON, cashier()))
+            .unwrap();
+    }
+    assert!(
+        l.inbox().unwrap().unknowns.is_empty(),
+        "fresh unknowns are the resolver's first"
+    );
+    l.schedule_next_check(&stubborn, NOON + 3_600_000, RESOLVER_INBOX_AFTER_TRIES)
+        .unwrap();
+    assert!(l
+        .hand_to_manager(&handed, NOON + MINUTE, "剩余次数与核销前不符")
+        .unwrap());
+    let inbox = l.inbox().unwrap();
+    let ids: Vec<_> = inbox
+        .unknowns
+        .iter()
+        .map(|u| u.attempt.id.clone())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![stubborn, handed.clone()],
+        "the stubborn and the handed-over, not the fresh one"
+    );
+    let status = inbox.unknowns[1].resolver.clone().unwrap();
+    assert_eq!(
+        status.handed_over_reason.as_deref(),
+        Some("剩余次数与核销前不符")
+    );
+    assert!(
+        !l.unknowns_due(i64::MAX)
+            .unwrap()
+            .iter()
+            .any(|d| d.attempt.id == handed),
+        "a handed-over attempt is no longer checked"
+    );
+    let n = l.enqueue_notification(sale(NOON)).unwrap();
+    for i in 0..3 {
+        l.record_delivery_attempt(&n, failed(NOON + i), None)
+            .unwrap();
+    }
+    assert_eq!(
+        l.inbox().unwrap().failing_notifications.len(),
+        1,
+        "three failures reach the inbox"
+    );
+}
+
+#[test]
+fn code_status_tells_the_pre_redeem_checks_what_happened_to_a_code() {
+    let l = memory();
+    assert_eq!(
+        l.code_status(ChannelKind::Shoubei, "C").unwrap(),
+        Default::default()
+    );
+    let first = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "C", NOON))
+        .unwrap();
+    succeed(&l, &first, NOON + 1);
+    let second = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "C", NOON + MINUTE))
+        .unwrap();
+    l.record(
+        &second,
+        Transition::new(AttemptState::Unknown, NOON + MINUTE, cashier()),
+    )
+    .unwrap();
+    let s = l.code_status(ChannelKind::Shoubei, "C").unwrap();
+    assert_eq!(
+        s.last.as_ref().map(|a| &a.id),
+        Some(&second),
+        "the latest, for the debounce"
+    );
+    let ok = s.last_succeeded.unwrap();
+    assert_eq!(
+        (ok.id, ok.cashier.as_str(), ok.state_ms),
+        (first, "王芳", NOON + 1),
+        "who and when for the message"
+    );
+    assert_eq!(
+        s.unresolved.map(|a| a.id),
+        Some(second.clone()),
+        "blocks the code"
+    );
+    assert!(
+        l.last_attempt_for_code(ChannelKind::Zvcms, "C")
+            .unwrap()
+            .is_none(),
+        "the same text on another channel is another coupon"
+    );
+    assert_eq!(
+        l.last_attempt_for_code(ChannelKind::Shoubei, "C")
+            .unwrap()
+            .unwrap()
+            .id,
+        second
+    );
+}
+
+// ----- the outbox ------------------------------------------------------------------------
+
+fn sale(at: i64) -> NewNotification {
+    NewNotification {
+        created_ms: at,
+        cashier: "王芳".into(),
+        order_no: None,
+        product_no: "P001".into(),
+        product_name: "畅玩单人联票".into(),
+        consumer_name: "张三".into(),
+        consumer_phone: "13800138000".into(),
+        quantity: 2,
+        total: Fen(19_800),
+    }
+}
+
+fn failed(at: i64) -> DeliveryAttempt {
+    DeliveryAttempt {
+        at_ms: at,
+        result: DeliveryResult::Failed {
+            error: "connection reset".into(),
+        },
+        exchange: Exchange {
+            request: Some("{}".into()),
+            ..Exchange::default()
+        },
+    }
+}
+
+#[test]
+fn a_notification_is_retried_until_delivered_and_then_is_final() {
+    let (_dir, path, l) = temp_ledger();
+    let id = l.enqueue_notification(sale(NOON)).unwrap();
+    let n = l.notification(&id).unwrap().unwrap();
+    assert_eq!(
+        n.order_no,
+        id.as_str(),
+        "without an order number the dealSerial is used"
+    );
+    assert_eq!(l.notifications_due(NOON).unwrap().len(), 1, "due at once");
+    let n = l
+        .record_delivery_attempt(&id, failed(NOON + 1_000), Some(NOON + 60_000))
+        .unwrap();
+    assert_eq!(
+        (n.state, n.attempts, n.next_retry_ms),
+        (NotificationState::Queued, 1, Some(NOON + 60_000))
+    );
+    assert_eq!(n.last_error.as_deref(), Some("connection reset"));
+    drop(l);
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    assert!(
+        l.notifications_due(NOON + 59_999).unwrap().is_empty(),
+        "the retry time survives a restart"
+    );
+    assert_eq!(l.notifications_due(NOON + 60_000).unwrap()[0].attempts, 1);
+    let ok = DeliveryAttempt {
+        at_ms: NOON + 60_000,
+        result: DeliveryResult::Delivered,
+        exchange: Exchange {
+            request: Some("{}".into()),
+            response: Some(r#"{"resultCode":"0000","resultMsg":"成功"}"#.into()),
+            http_status: Some(200),
+        },
+    };
+    let n = l.record_delivery_attempt(&id, ok.clone(), None).unwrap();
+    assert_eq!(
+        (n.state, n.attempts, n.next_retry_ms),
+        (NotificationState::Delivered, 2, None)
+    );
+    assert!(l.notifications_due(i64::MAX).unwrap().is_empty());
+    let err = l.record_delivery_attempt(&id, ok, None).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "ledger_illegal_transition",
+        "delivered is final: {err}"
+    );
+    let events = l.notification_events(&id).unwrap();
+    let states: Vec<_> = events.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [
+            NotificationState::Queued,
+            NotificationState::Queued,
+            NotificationState::Delivered
+        ]
+    );
+    assert!(
+        l.verify_chain().unwrap().is_intact(),
+        "notifications share the chain"
+    );
+}
+
+#[test]
+fn a_rejected_notification_is_final_and_a_manager_can_settle_one_by_hand() {
+    let l = memory();
+    let rejected = l.enqueue_notification(sale(NOON)).unwrap();
+    let n = l
+        .record_delivery_attempt(
+            &rejected,
+            DeliveryAttempt {
+                at_ms: NOON,
+                result: DeliveryResult::Rejected {
+                    reason: "9999 商品不存在".into(),
+                },
+                exchange: Exchange::default(),
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        (n.state, n.next_retry_ms),
+        (NotificationState::Rejected, None),
+        "never retried"
+    );
+    let stuck = l.enqueue_notification(sale(NOON)).unwrap();
+    let err = l
+        .mark_notification(&stuck, NotificationState::Delivered, &manager(), " ", NOON)
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_reason_required");
+    let err = l
+        .mark_notification(&stuck, NotificationState::Delivered, &cashier(), "x", NOON)
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_illegal_transition");
+    let n = l
+        .mark_notification(
+            &stuck,
+            NotificationState::Delivered,
+            &manager(),
+            "平台后台已出券",
+            NOON,
+        )
+        .unwrap();
+    assert_eq!(n.state, NotificationState::Delivered);
+    assert_eq!(
+        l.audit_between(0, i64::MAX).unwrap()[0].entry.action,
+        "mark_notification"
+    );
+}
+
+#[test]
+fn a_notification_with_a_bad_phone_number_is_not_stored() {
+    let l = memory();
+    let err = l
+        .enqueue_notification(NewNotification {
+            consumer_phone: "1380013800".into(),
+            ..sale(NOON)
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_invalid_input", "{err}");
+    assert!(l.notifications_due(i64::MAX).unwrap().is_empty());
+}
+
+// ----- the manager's queries -------------------------------------------------------------
+
+#[test]
+fn the_day_log_filters_and_totals_count_only_successes_not_undone() {
+    let l = memory();
+    let d = day("2026-11-22");
+    let mut ids = Vec::new();
+    for (i, (channel, cashier_name)) in [
+        (ChannelKind::Shoubei, "王芳"),
+        (ChannelKind::Shoubei, "李娜"),
+        (ChannelKind::Shoubei, "王芳"),
+        (ChannelKind::Allinpay, "王芳"),
+        (ChannelKind::Zvcms, "李娜"),
+        (ChannelKind::Shoubei, "王芳"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let new = NewAttempt {
+            cashier: cashier_name.into(),
+            ..attempt(channel, &format!("67952928{i}"), NOON + i as i64 * MINUTE)
+        };
+        ids.push(l.begin_attempt(new).unwrap());
+    }
+    succeed(&l, &ids[0], NOON);
+    succeed(&l, &ids[1], NOON);
+    succeed(&l, &ids[2], NOON);
+    l.record(
+        &ids[2],
+        Transition::new(AttemptState::Cancelled, NOON, manager()).reason("undo"),
+    )
+    .unwrap();
+    succeed(&l, &ids[3], NOON);
+    l.record(
+        &ids[4],
+        Transition::new(AttemptState::Rejected, NOON, cashier()),
+    )
+    .unwrap();
+    l.record(
+        &ids[5],
+        Transition::new(AttemptState::Unknown, NOON, cashier()),
+    )
+    .unwrap();
+    // Another day's success must not leak in.
+    let tomorrow = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "x", NOON + 86_400_000))
+        .unwrap();
+    succeed(&l, &tomorrow, NOON + 86_400_000);
+
+    let log = l.day_log(d, &DayFilter::default()).unwrap();
+    assert_eq!(
+        log.attempts.len(),
+        6,
+        "every attempt of the day, whatever its state"
+    );
+    assert!(
+        log.attempts
+            .windows(2)
+            .all(|w| w[0].created_ms <= w[1].created_ms),
+        "oldest first"
+    );
+    assert_eq!(log.totals.len(), 2, "zvcms had no success: no row");
+    let shoubei = &log.totals[0];
+    assert_eq!(shoubei.channel, Some(ChannelKind::Shoubei));
+    assert_eq!(
+        shoubei.succeeded, 2,
+        "the undone, the unknown and tomorrow's do not count"
+    );
+    assert_eq!(shoubei.face_value, Fen(2_000));
+    assert_eq!(shoubei.settled, Fen(1_800));
+    assert_eq!(log.totals[1].channel, Some(ChannelKind::Allinpay));
+
+    let by = |f: DayFilter| l.day_log(d, &f).unwrap();
+    assert_eq!(
+        by(DayFilter {
+            channel: Some(ChannelKind::Zvcms),
+            ..Default::default()
+        })
+        .attempts
+        .len(),
+        1
+    );
+    let cancelled = by(DayFilter {
+        state: Some(AttemptState::Cancelled),
+        ..Default::default()
+    });
+    assert_eq!(cancelled.attempts.len(), 1);
+    assert_eq!(
+        cancelled.totals, log.totals,
+        "the state filter does not change what totals mean"
+    );
+    let li = by(DayFilter {
+        cashier: Some("李娜".into()),
+        ..Default::default()
+    });
+    assert_eq!(li.attempts.len(), 2);
+    assert_eq!(
+        li.totals.iter().map(|t| t.succeeded).sum::<u64>(),
+        1,
+        "her one success"
+    );
+    let exact = by(DayFilter {
+        code: Some(CodeFilter::Exact("679529283".into())),
+        ..Default::default()
+    });
+    assert_eq!(exact.attempts.len(), 1);
+    let part = by(DayFilter {
+        code: Some(CodeFilter::Contains("7952928".into())),
+        ..Default::default()
+    });
+    assert_eq!(part.attempts.len(), 6);
+    assert_eq!(l.day_totals(d, &DayFilter::default()).unwrap(), log.totals);
+}
+
+#[test]
+fn a_codes_timeline_shows_every_attempt_and_event_oldest_first() {
+    let l = memory();
+    let first = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "T", NOON))
+        .unwrap();
+    l.record(
+        &first,
+        Transition::new(AttemptState::Unknown, NOON + 1, cashier()),
+    )
+    .unwrap();
+    l.record(
+        &first,
+        Transition::new(AttemptState::Rejected, NOON + 2, Actor::Resolver),
+    )
+    .unwrap();
+    let second = l
+        .begin_attempt(attempt(ChannelKind::Allinpay, "T", NOON + MINUTE))
+        .unwrap();
+    succeed(&l, &second, NOON + MINUTE + 1);
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "other", NOON))
+        .unwrap();
+    let timeline = l.code_timeline("T").unwrap();
+    assert_eq!(timeline.len(), 2, "both channels, not the other code");
+    assert_eq!(timeline[0].attempt.id, first);
+    let states: Vec<_> = timeline[0].events.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        [
+            AttemptState::Pending,
+            AttemptState::Unknown,
+            AttemptState::Rejected
+        ]
+    );
+    assert_eq!(timeline[1].attempt.id, second);
+    assert_eq!(timeline[1].events.len(), 2);
+}
+
+#[test]
+fn recent_attempts_are_the_cashiers_latest_newest_first() {
+    let l = memory();
+    for i in 0..15 {
+        let who = if i % 3 == 0 { "李娜" } else { "王芳" };
+        let new = NewAttempt {
+            cashier: who.into(),
+            ..attempt(ChannelKind::Shoubei, &i.to_string(), NOON + i)
+        };
+        l.begin_attempt(new).unwrap();
+    }
+    let mine = l.recent_attempts(Some("王芳"), 10).unwrap();
+    assert_eq!(mine.len(), 10);
+    assert!(mine.iter().all(|a| a.cashier == "王芳"));
+    assert_eq!(mine[0].code, "14", "newest first");
+    assert_eq!(l.recent_attempts(None, 3).unwrap().len(), 3);
+}
+
+#[test]
+fn twenty_thousand_generated_attempts_give_the_expected_totals_and_an_intact_chain() {
+    let (_dir, _path, l) = temp_ledger();
+    let g = generate::fill(
+        &l,
+        &Synthetic {
+            attempts: 20_000,
+            first_day: day("2026-01-01"),
+            per_day: 1_000,
+            seed: 42,
+        },
+    )
+    .unwrap();
+    assert_eq!(g.last_day, day("2026-01-20"), "1 000 a day for 20 days");
+    assert_eq!(g.totals.len(), 20);
+    for (d, expected) in &g.totals {
+        let log = l.day_log(*d, &DayFilter::default()).unwrap();
+        assert_eq!(
+            log.attempts.len(),
+            1_000,
+            "{d}: every attempt on its own business day"
+        );
+        assert_eq!(
+            &log.totals, expected,
+            "{d}: totals match what was generated"
+        );
+        // And match a recount from the rows themselves.
+        let from_rows: i64 = log
+            .attempts
+            .iter()
+            .filter(|a| a.state == AttemptState::Succeeded)
+            .map(|a| a.settled_face_value.unwrap().0)
+            .sum();
+        assert_eq!(
+            from_rows,
+            expected.iter().map(|t| t.face_value.0).sum::<i64>()
+        );
+    }
+    let report = l.verify_chain().unwrap();
+    assert!(
+        report.is_intact(),
+        "the generator writes a valid chain: {:?}",
+        report.first_break
+    );
+    assert_eq!(report.events_checked, g.events);
+    l.quick_check().unwrap();
+}
+
+// ----- append-only and the hash chain ----------------------------------------------------
+
+fn small_history(l: &Ledger) -> Vec<AttemptId> {
+    let a = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "A", NOON))
+        .unwrap();
+    succeed(l, &a, NOON + 1);
+    let b = l
+        .begin_attempt(attempt(ChannelKind::Allinpay, "B", NOON + 2))
+        .unwrap();
+    l.record(
+        &b,
+        Transition::new(AttemptState::Rejected, NOON + 3, cashier()).reason("已使用"),
+    )
+    .unwrap();
+    let c = l
+        .begin_attempt(attempt(ChannelKind::Zvcms, "C", NOON + 4))
+        .unwrap();
+    succeed(l, &c, NOON + 5);
+    l.enqueue_notification(sale(NOON + 6)).unwrap();
+    l.record_audit(&AuditEntry {
+        time_ms: NOON + 7,
+        actor: manager(),
+        action: "sign_off_day".into(),
+        subject: Some("2026-11-22".into()),
+        detail: None,
+    })
+    .unwrap();
+    vec![a, b, c]
+}
+
+#[test]
+fn events_and_audit_cannot_be_updated_or_deleted_even_with_plain_sql() {
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    l.set_setting("language", Some("zh"), &manager(), NOON)
+        .unwrap();
+    let conn = raw(&path);
+    for sql in [
+        "UPDATE events SET reason = 'x' WHERE id = 1",
+        "DELETE FROM events WHERE id = 1",
+        "UPDATE audit SET actor = 'manager:someone else'",
+        "DELETE FROM audit",
+        "UPDATE attempts SET code = 'other' WHERE code = 'A'",
+        "DELETE FROM attempts",
+        "UPDATE settings SET value = 'x'",
+        "UPDATE meta SET value = 'live'",
+        "UPDATE notifications SET consumer_phone = '13900000000'",
+    ] {
+        let err = conn.execute(sql, []).expect_err(sql);
+        assert!(
+            err.to_string().contains("never")
+                || err.to_string().contains("only")
+                || err.to_string().contains("once"),
+            "{sql}: {err}"
+        );
+    }
+    assert!(
+        l.verify_chain().unwrap().is_intact(),
+        "the refused edits left no trace"
+    );
+}
+
+#[test]
+fn verify_chain_accepts_an_untouched_ledger_and_reports_its_head() {
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    let report = l.verify_chain().unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break);
+    assert_eq!(report.events_checked as i64, event_count(&path));
+    assert_eq!(
+        Some((report.head_id, report.head_hash)),
+        l.chain_head().unwrap()
+    );
+}
+
+#[test]
+fn verify_chain_finds_an_event_edited_behind_the_ledgers_back() {
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    let conn = raw(&path);
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update;
+         UPDATE events SET reason = '未使用' WHERE id = 4;",
+    )
+    .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("the edit must be found");
+    assert_eq!(brk.event_id, Some(4), "the edited event is named: {brk}");
+    assert_eq!(brk.seq, Some(1));
+    assert!(
+        matches!(brk.problem, BreakProblem::EventAltered { .. }),
+        "{brk}"
+    );
+    assert!(brk.to_string().contains("event 4"), "{brk}");
+}
+
+#[test]
+fn verify_chain_finds_an_attempts_immutable_field_edited_behind_the_ledgers_back() {
+    let (_dir, path, l) = temp_ledger();
+    let ids = small_history(&l);
+    raw(&path)
+        .execute_batch(
+            "DROP TRIGGER attempts_identity_is_immutable;
+             UPDATE attempts SET face_value_fen = 100000 WHERE code = 'C';",
+        )
+        .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("the edit must be found");
+    assert_eq!(brk.subject, format!("attempt {}", ids[2]), "{brk}");
+    assert_eq!(brk.seq, Some(0), "found at the attempt's creating event");
+    assert!(
+        matches!(brk.problem, BreakProblem::SubjectAltered { .. }),
+        "{brk}"
+    );
+}
+
+#[test]
+fn verify_chain_finds_a_deleted_event() {
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    raw(&path)
+        .execute_batch("DROP TRIGGER events_no_delete; DELETE FROM events WHERE id = 2;")
+        .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("the gap must be found");
+    assert_eq!(
+        brk.event_id,
+        Some(3),
+        "the event after the gap no longer links: {brk}"
+    );
+    assert!(
+        matches!(brk.problem, BreakProblem::PrevHashMismatch { .. }),
+        "{brk}"
+    );
+}
+
+#[test]
+fn verify_chain_finds_a_cached_state_or_amount_that_disagrees_with_the_events() {
+    let (_dir, path, l) = temp_ledger();
+    let ids = small_history(&l);
+    let conn = raw(&path);
+    conn.execute(
+        "UPDATE attempts SET settled_fen = 1 WHERE id = ?1",
+        [ids[0].as_str()],
+    )
+    .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("a doctored total must be found");
+    assert_eq!(brk.subject, format!("attempt {}", ids[0]));
+    assert!(
+        matches!(&brk.problem, BreakProblem::CacheMismatch { column, .. } if column == "settled_fen"),
+        "{brk}"
+    );
+    conn.execute(
+        "UPDATE attempts SET settled_fen = 900 WHERE id = ?1",
+        [ids[0].as_str()],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE attempts SET state = 'succeeded' WHERE id = ?1",
+        [ids[1].as_str()],
+    )
+    .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("a rejection turned success must be found");
+    assert!(
+        matches!(&brk.problem, BreakProblem::CacheMismatch { column, .. } if column == "state"),
+        "{brk}"
+    );
+}
+
+#[test]
+fn verify_chain_finds_a_notifications_order_edited() {
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    raw(&path)
+        .execute_batch(
+            "DROP TRIGGER notifications_order_is_immutable;
+             UPDATE notifications SET total_fen = 1;",
+        )
+        .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("the edit must be found");
+    assert!(brk.subject.starts_with("notification "), "{brk}");
+    assert!(
+        matches!(brk.problem, BreakProblem::SubjectAltered { .. }),
+        "{brk}"
+    );
+}
+
+// ----- settings and audit ----------------------------------------------------------------
+
+#[test]
+fn settings_keep_their_history_and_the_business_day_rule_persists() {
+    let (_dir, path, l) = temp_ledger();
+    l.set_setting("scanner.prefix", Some("]C1"), &manager(), NOON)
+        .unwrap();
+    l.set_setting("scanner.prefix", None, &manager(), NOON + 1)
+        .unwrap();
+    assert_eq!(
+        l.setting("scanner.prefix").unwrap(),
+        None,
+        "the latest change removed it"
+    );
+    let history = l.setting_history("scanner.prefix").unwrap();
+    assert_eq!(history.len(), 2, "the old value is kept");
+    assert_eq!(history[0].value.as_deref(), Some("]C1"));
+    assert_eq!(l.business_day_rule(), BusinessDayRule::default());
+    let err = l
+        .set_setting(ledger::BUSINESS_DAY_CUTOFF_KEY, Some("0"), &manager(), NOON)
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "ledger_invalid_input",
+        "the rule has its own validated setter"
+    );
+    let err = l.set_business_day_rule(
+        BusinessDayRule {
+            cutoff_minutes: 2_000,
+            offset_minutes: 480,
+        },
+        &manager(),
+        NOON,
+    );
+    assert_eq!(err.unwrap_err().code(), "ledger_invalid_input");
+    let six = BusinessDayRule::new(6 * 60, 8 * 60).unwrap();
+    l.set_business_day_rule(six, &manager(), NOON).unwrap();
+    drop(l);
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    assert_eq!(l.business_day_rule(), six, "the cut-off survives a restart");
+    let five_am = 1_795_305_600_000 - 3 * 3_600_000; // 2026-11-22 05:00 +08:00
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "x", five_am))
+        .unwrap();
+    assert_eq!(
+        l.attempt(&id).unwrap().unwrap().business_day,
+        day("2026-11-21"),
+        "05:00 is before a 06:00 cut-off"
+    );
+}
+
+#[test]
+fn audit_entries_are_returned_by_time() {
+    let l = memory();
+    for (t, action) in [
+        (NOON + 2, "export"),
+        (NOON, "sign_off_day"),
+        (NOON + 5, "late"),
+    ] {
+        l.record_audit(&AuditEntry {
+            time_ms: t,
+            actor: manager(),
+            action: action.into(),
+            subject: None,
+            detail: Some(r#"{"day":"2026-11-22"}"#.into()),
+        })
+        .unwrap();
+    }
+    let got: Vec<_> = l
+        .audit_between(NOON, NOON + 5)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.action)
+        .collect();
+    assert_eq!(
+        got,
+        ["sign_off_day", "export"],
+        "ordered by time, end exclusive"
+    );
+    let err = l
+        .record_audit(&AuditEntry {
+            time_ms: 0,
+            actor: manager(),
+            action: " ".into(),
+            subject: None,
+            detail: None,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_invalid_input");
+}
+
+// ----- the benchmark's year --------------------------------------------------------------
+
+/// A year at 10 000 attempts a day: 3.65 M attempts. Slow to build, so ignored; run with
+/// `cargo test --release -p redeemdesk-core --test ledger -- --ignored --nocapture a_year`.
+/// `REDEEMDESK_BENCH_LEDGER=<path>` keeps the file and reuses it on the next run;
+/// `REDEEMDESK_BENCH_ATTEMPTS` changes the size.
+#[test]
+#[ignore]
+fn a_year_of_attempts_opens_fast_and_answers_a_day_with_totals_fast() {
+    use std::time::Instant;
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::env::var_os("REDEEMDESK_BENCH_LEDGER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("ledger-sandbox.sqlite"));
+    let n: u64 = std::env::var("REDEEMDESK_BENCH_ATTEMPTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3_650_000);
+    if !path.exists() {
+        let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+        let t = Instant::now();
+        let g = generate::fill(
+            &l,
+            &Synthetic {
+                attempts: n,
+                first_day: day("2026-01-01"),
+                per_day: 10_000,
+                seed: 2026,
+            },
+        )
+        .unwrap();
+        println!(
+            "generated {} attempts, {} events in {:?}",
+            g.attempts,
+            g.events,
+            t.elapsed()
+        );
+    }
+    let t = Instant::now();
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    let open = t.elapsed();
+    let t = Instant::now();
+    l.mark_pending_as_unknown(NOON).unwrap();
+    let startup = t.elapsed();
+    println!("open {open:?}, start-up pending sweep {startup:?}");
+    let d = day("2026-06-15");
+    let mut best = Duration::MAX;
+    let mut log = None;
+    for _ in 0..5 {
+        let t = Instant::now();
+        log = Some(l.day_log(d, &DayFilter::default()).unwrap());
+        best = best.min(t.elapsed());
+    }
+    let log = log.unwrap();
+    println!(
+        "day log: {} attempts + {} channel totals in {best:?}",
+        log.attempts.len(),
+        log.totals.len()
+    );
+    let t = Instant::now();
+    let filtered = l
+        .day_log(
+            d,
+            &DayFilter {
+                channel: Some(ChannelKind::Shoubei),
+                cashier: Some("王芳".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    println!(
+        "filtered day log: {} attempts in {:?}",
+        filtered.attempts.len(),
+        t.elapsed()
+    );
+    let t = Instant::now();
+    let totals = l.day_totals(d, &DayFilter::default()).unwrap();
+    println!("totals alone in {:?}", t.elapsed());
+    let code = log.attempts[5_000].code.clone();
+    let t = Instant::now();
+    l.code_status(log.attempts[5_000].channel, &code).unwrap();
+    l.code_timeline(&code).unwrap();
+    println!("code status + timeline in {:?}", t.elapsed());
+    let t = Instant::now();
+    let inbox = l.inbox().unwrap();
+    l.recent_attempts(Some("王芳"), 10).unwrap();
+    println!(
+        "inbox ({} unknowns) + recent in {:?}",
+        inbox.unknowns.len(),
+        t.elapsed()
+    );
+    assert_eq!(totals, log.totals);
+    if !cfg!(debug_assertions) {
+        assert!(
+            open < Duration::from_millis(200),
+            "opening must not scan: {open:?}"
+        );
+        assert!(
+            best < Duration::from_millis(20),
+            "a day's log with totals: {best:?}"
+        );
+    }
+}

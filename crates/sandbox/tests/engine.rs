@@ -1,0 +1,367 @@
+//! The redeem use case, the resolver and the outbox over the real sandbox on loopback and a
+//! real SQLite ledger file (issue 4): write-ahead, unknowns settled by the channel's own
+//! call, the debounce, and the ledger agreeing with what the sandbox really consumed.
+
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::channel::{ChannelKind, Outcome, Platform, Timeouts};
+use redeemdesk_core::clock::{Clock, ManualClock, SystemClock};
+use redeemdesk_core::desk::Desk;
+use redeemdesk_core::ledger::{self, AttemptState, Ledger};
+use redeemdesk_core::outbox::OrderInput;
+use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemError, RedeemInput};
+use redeemdesk_core::scan::ScanRules;
+use redeemdesk_sandbox::{RunningSandbox, Sandbox, SandboxOptions};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Rig {
+    desk: Arc<Desk>,
+    sandbox: RunningSandbox,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+async fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxOptions {
+        fault_delay: Duration::from_millis(1_500),
+        ..Default::default()
+    })
+    .await
+    .expect("the sandbox starts on loopback");
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let config = sandbox.demo_config_with(Timeouts {
+        connect: Duration::from_secs(2),
+        total: Duration::from_millis(700),
+    });
+    let channels = config
+        .build_channels(clock.clone())
+        .expect("the demo config builds");
+    let ledger = Arc::new(
+        Ledger::open(
+            &dir.path().join(ledger::file_name(Mode::Sandbox)),
+            Mode::Sandbox,
+        )
+        .expect("a fresh ledger"),
+    );
+    let desk =
+        Desk::open(ledger, channels, clock.clone(), ScanRules::default()).expect("the desk opens");
+    Rig {
+        desk: Arc::new(desk),
+        sandbox,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl Rig {
+    async fn prepare(
+        &self,
+        channel: ChannelKind,
+        platform: Option<Platform>,
+        code: &str,
+    ) -> Result<Prepared, RedeemError> {
+        self.desk
+            .prepare(PrepareInput {
+                channel,
+                platform,
+                raw_code: code.to_owned(),
+                cashier: "王芳".into(),
+            })
+            .await
+    }
+
+    async fn prepare_and_redeem(
+        &self,
+        channel: ChannelKind,
+        platform: Option<Platform>,
+        code: &str,
+    ) -> Result<redeemdesk_core::redeem::Redemption, RedeemError> {
+        let token = match self.prepare(channel, platform, code).await? {
+            Prepared::Ready { token, .. } => token,
+            other => panic!("{code} on {channel} must preview, got {other:?}"),
+        };
+        self.desk
+            .redeem(RedeemInput {
+                token,
+                count: 1,
+                certificates: vec![],
+                cashier: "王芳".into(),
+            })
+            .await
+    }
+}
+
+const VALID: [(ChannelKind, Option<Platform>, &str); 4] = [
+    (ChannelKind::Shoubei, None, "679533922928"),
+    (ChannelKind::Zvcms, None, "390962138708451328"),
+    (ChannelKind::Liantuofu, None, "914095353294404024"),
+    (
+        ChannelKind::Allinpay,
+        Some(Platform::Meituan),
+        "594828681100",
+    ),
+];
+
+#[tokio::test]
+async fn a_valid_code_is_redeemed_once_on_every_code_channel_and_logged_as_succeeded() {
+    let r = rig().await;
+    for (channel, platform, code) in VALID {
+        let done = r
+            .prepare_and_redeem(channel, platform, code)
+            .await
+            .expect("redeems");
+        assert!(
+            matches!(done.outcome, Outcome::Succeeded(_)),
+            "{channel} {code}: {:?}",
+            done.outcome
+        );
+        assert_eq!(
+            done.attempt.state,
+            AttemptState::Succeeded,
+            "{channel}: the ledger says succeeded"
+        );
+        assert_eq!(
+            r.sandbox.ground_truth().uses_of(channel, code),
+            1,
+            "{channel}: the sandbox consumed exactly once"
+        );
+        let events = r.desk.ledger().attempt_events(&done.attempt.id).unwrap();
+        assert_eq!(
+            events.iter().map(|e| e.state).collect::<Vec<_>>(),
+            vec![AttemptState::Pending, AttemptState::Succeeded],
+            "{channel}: write-ahead pending, then the answer"
+        );
+        assert!(
+            events[1].exchange.response.is_some(),
+            "{channel}: the raw answer is kept as evidence"
+        );
+    }
+    assert!(
+        r.desk.ledger().verify_chain().unwrap().is_intact(),
+        "the hash chain holds"
+    );
+}
+
+#[tokio::test]
+async fn a_used_code_is_rejected_with_the_channels_reason_and_nothing_is_consumed() {
+    let r = rig().await;
+    match r
+        .prepare(ChannelKind::Shoubei, None, "679533920011")
+        .await
+        .unwrap()
+    {
+        // 收呗 has no remote preview: the refusal comes with the redeem.
+        Prepared::Ready { token, .. } => {
+            let done = r
+                .desk
+                .redeem(RedeemInput {
+                    token,
+                    count: 1,
+                    certificates: vec![],
+                    cashier: "王芳".into(),
+                })
+                .await
+                .unwrap();
+            assert!(
+                matches!(done.outcome, Outcome::Rejected { .. }),
+                "{:?}",
+                done.outcome
+            );
+            assert_eq!(done.attempt.state, AttemptState::Rejected);
+        }
+        other => panic!("a local preview for 收呗, got {other:?}"),
+    }
+    match r
+        .prepare(ChannelKind::Zvcms, None, "390962138708450011")
+        .await
+        .unwrap()
+    {
+        Prepared::Rejected { message, .. } => {
+            assert!(!message.is_empty(), "the channel's reason is shown")
+        }
+        other => panic!("智迈 refuses a used coupon at prepare, got {other:?}"),
+    }
+    assert!(
+        r.sandbox.ground_truth().consumptions.is_empty(),
+        "nothing consumed"
+    );
+}
+
+#[tokio::test]
+async fn the_same_code_twice_within_the_debounce_makes_one_channel_call() {
+    let r = rig().await;
+    let (channel, platform, code) = VALID[2]; // a times card: a second use would be legal later
+    r.prepare_and_redeem(channel, platform, code)
+        .await
+        .expect("the first redeems");
+    let second = r.prepare_and_redeem(channel, platform, code).await;
+    assert!(
+        matches!(second, Err(RedeemError::Duplicate)),
+        "a double read: {second:?}"
+    );
+    assert_eq!(
+        r.sandbox.ground_truth().uses_of(channel, code),
+        1,
+        "one channel call"
+    );
+    r.clock.advance_ms(redeemdesk_core::redeem::DEBOUNCE_MS + 1);
+    r.prepare_and_redeem(channel, platform, code)
+        .await
+        .expect("after the window a times card is used again");
+    assert_eq!(r.sandbox.ground_truth().uses_of(channel, code), 2);
+}
+
+#[tokio::test]
+async fn a_single_use_code_already_redeemed_here_is_refused_with_when_and_by_whom() {
+    let r = rig().await;
+    let (channel, platform, code) = VALID[0];
+    r.prepare_and_redeem(channel, platform, code).await.unwrap();
+    r.clock.advance_ms(60_000);
+    let again = r.prepare(channel, platform, code).await;
+    match again {
+        Err(RedeemError::AlreadyRedeemed { by, .. }) => assert_eq!(by, "王芳"),
+        other => panic!("already redeemed here, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn commit_then_drop_is_unknown_blocks_the_code_and_the_resolver_settles_it_on_every_channel()
+{
+    let r = rig().await;
+    let dropped = [
+        (ChannelKind::Shoubei, None, "679533929006"),
+        (ChannelKind::Zvcms, None, "390962138708459006"),
+        (ChannelKind::Liantuofu, None, "914095353294409006"),
+        (
+            ChannelKind::Allinpay,
+            Some(Platform::Meituan),
+            "594828689006",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (channel, platform, code) in dropped {
+        let done = r
+            .prepare_and_redeem(channel, platform, code)
+            .await
+            .expect("an answer, even if unknown");
+        assert_eq!(
+            done.attempt.state,
+            AttemptState::Unknown,
+            "{channel}: never shown as a failure"
+        );
+        assert_eq!(
+            r.sandbox.ground_truth().uses_of(channel, code),
+            1,
+            "{channel}: the sandbox did commit"
+        );
+        r.clock.advance_ms(redeemdesk_core::redeem::DEBOUNCE_MS + 1);
+        let blocked = r.prepare(channel, platform, code).await;
+        assert!(
+            matches!(blocked, Err(RedeemError::Unresolved { .. })),
+            "{channel}: a second try while unknown is refused: {blocked:?}"
+        );
+        ids.push((channel, code, done.attempt.id));
+    }
+    let mut feed = r.desk.subscribe();
+    r.clock.advance_ms(ledger::resolver_backoff(0) + 1);
+    let round = r.desk.resolve_due().await.unwrap();
+    assert_eq!(round.checked, 4, "every unknown was due");
+    for (channel, code, id) in ids {
+        let a = r.desk.ledger().attempt(&id).unwrap().unwrap();
+        assert_eq!(
+            a.state,
+            AttemptState::Succeeded,
+            "{channel} {code}: the channel's own call settles it"
+        );
+        assert_eq!(
+            r.sandbox.ground_truth().uses_of(channel, code),
+            1,
+            "{channel}: resolving never consumes again"
+        );
+    }
+    assert!(feed.try_recv().is_ok(), "the UI is told of the change");
+}
+
+#[tokio::test]
+async fn a_timeout_or_reset_ends_unknown_or_settled_but_never_as_a_failure_without_evidence() {
+    let r = rig().await;
+    for (channel, platform, code) in [
+        (
+            ChannelKind::Allinpay,
+            Some(Platform::Meituan),
+            "594828689002",
+        ), // reset: not consumed
+        (ChannelKind::Shoubei, None, "679533929001"), // delay: consumed late
+    ] {
+        let done = r.prepare_and_redeem(channel, platform, code).await.unwrap();
+        assert_eq!(
+            done.attempt.state,
+            AttemptState::Unknown,
+            "{channel} {code}: {:?}",
+            done.outcome
+        );
+    }
+    // Let the delayed answer land in the sandbox, then resolve.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    r.clock.advance_ms(ledger::resolver_backoff(0) + 1);
+    r.desk.resolve_due().await.unwrap();
+    let log = r.desk.ledger().recent_attempts(None, 10).unwrap();
+    for a in log {
+        let consumed = r.sandbox.ground_truth().uses_of(a.channel, &a.code) > 0;
+        match a.state {
+            AttemptState::Succeeded => assert!(consumed, "{}: succeeded only if consumed", a.code),
+            AttemptState::Rejected => {
+                assert!(!consumed, "{}: rejected only if not consumed", a.code)
+            }
+            AttemptState::Unknown => {} // 通联's history cannot prove absence: it waits.
+            other => panic!("{}: unexpected {other:?}", a.code),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_value_added_sale_is_queued_first_and_delivered_once_with_its_deal_serial() {
+    let r = rig().await;
+    let products = r.desk.products();
+    assert!(!products.is_empty(), "the demo product table is configured");
+    let n = r
+        .desk
+        .submit_order(OrderInput {
+            product_no: products[0].no.clone(),
+            consumer_name: "王刚".into(),
+            consumer_phone: "13566662456".into(),
+            quantity: 2,
+            cashier: "王芳".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        n.state,
+        redeemdesk_core::ledger::NotificationState::Queued,
+        "stored before sending"
+    );
+    assert_eq!(
+        n.total.0,
+        products[0].unit_price.0 * 2,
+        "the total is computed"
+    );
+    let round = r.desk.deliver_due().await.unwrap();
+    assert_eq!(round.delivered, 1, "{round:?}");
+    let truth = r.sandbox.ground_truth();
+    assert_eq!(
+        truth.notifications.len(),
+        1,
+        "the platform received it once"
+    );
+    let bad = r.desk.submit_order(OrderInput {
+        product_no: products[0].no.clone(),
+        consumer_name: "王刚".into(),
+        consumer_phone: "1234".into(),
+        quantity: 1,
+        cashier: "王芳".into(),
+    });
+    assert!(
+        bad.is_err(),
+        "a phone number that is not one is refused before storing"
+    );
+}
