@@ -3,7 +3,20 @@
 fn main() {
     tauri_build::try_build(
         tauri_build::Attributes::new().app_manifest(
-            tauri_build::AppManifest::new().commands(&["app_info", "quit_after_fatal"]),
+            tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "quit_after_fatal",
+            "channels",
+            "prepare",
+            "redeem",
+            "recent_attempts",
+            "day_log",
+            "code_timeline",
+            "inbox",
+            "decide",
+            "products",
+            "submit_order",
+        ]),
         ),
     )
     .expect("tauri-build failed");

@@ -5,24 +5,26 @@
 use crate::error::UiError;
 use crate::startup::Startup;
 use redeemdesk_core::app_info::AppInfo;
+use redeemdesk_core::business_day::BusinessDay;
+use redeemdesk_core::channel::{self, Capabilities, ChannelKind};
+use redeemdesk_core::channel::yhtd::Product;
+use redeemdesk_core::ledger::{Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification};
+use redeemdesk_core::outbox::OrderInput;
+use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
+use redeemdesk_core::resolver::Decision;
+use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
 /// Version, mode and data directory for the About box; on a failed start, the reason.
 #[tauri::command]
 pub fn app_info(startup: State<'_, Startup>) -> Result<AppInfo, UiError> {
-    match startup.inner() {
-        Startup::Ready(desk) => Ok(desk.info()),
-        Startup::Failed(e) => Err(e.clone()),
-    }
+    Ok(startup.ready()?.info())
 }
 
 /// The "退出 Quit" button of the start-up failure page. Refused when the app is healthy, so a
 /// stray call can never close a working desk.
 #[tauri::command]
-pub fn quit_after_fatal<R: Runtime>(
-    app: AppHandle<R>,
-    startup: State<'_, Startup>,
-) -> Result<(), UiError> {
+pub fn quit_after_fatal<R: Runtime>(app: AppHandle<R>, startup: State<'_, Startup>) -> Result<(), UiError> {
     if !startup.is_failed() {
         return Err(UiError::new("not_failed", "the app started normally"));
     }
@@ -30,99 +32,217 @@ pub fn quit_after_fatal<R: Runtime>(
     Ok(())
 }
 
+/// One configured channel and what it can do, for the chooser and the manager screens.
+#[derive(Debug, Serialize)]
+pub struct ChannelInfo {
+    pub kind: ChannelKind,
+    pub capabilities: Capabilities,
+}
+
+#[tauri::command]
+pub fn channels(startup: State<'_, Startup>) -> Result<Vec<ChannelInfo>, UiError> {
+    let desk = &startup.ready()?.desk;
+    Ok(desk
+        .channel_kinds()
+        .into_iter()
+        .map(|kind| ChannelInfo {
+            kind,
+            capabilities: channel::capabilities(kind),
+        })
+        .collect())
+}
+
+#[tauri::command]
+pub async fn prepare(startup: State<'_, Startup>, input: PrepareInput) -> Result<Prepared, UiError> {
+    Ok(startup.ready()?.desk.prepare(input).await?)
+}
+
+#[tauri::command]
+pub async fn redeem(startup: State<'_, Startup>, input: RedeemInput) -> Result<Redemption, UiError> {
+    Ok(startup.ready()?.desk.redeem(input).await?)
+}
+
+#[tauri::command]
+pub fn recent_attempts(startup: State<'_, Startup>, cashier: Option<String>, limit: usize) -> Result<Vec<Attempt>, UiError> {
+    let ledger = startup.ready()?.desk.ledger();
+    Ok(ledger.recent_attempts(cashier.as_deref(), limit.min(200))?)
+}
+
+#[tauri::command]
+pub fn day_log(startup: State<'_, Startup>, day: String, filter: DayFilter) -> Result<DayLog, UiError> {
+    let day: BusinessDay = day.parse().map_err(|e| UiError::new("bad_day", format!("{e}")))?;
+    Ok(startup.ready()?.desk.ledger().day_log(day, &filter)?)
+}
+
+#[tauri::command]
+pub fn code_timeline(startup: State<'_, Startup>, code: String) -> Result<Vec<AttemptTimeline>, UiError> {
+    Ok(startup.ready()?.desk.ledger().code_timeline(code.trim())?)
+}
+
+#[tauri::command]
+pub fn inbox(startup: State<'_, Startup>) -> Result<Inbox, UiError> {
+    Ok(startup.ready()?.desk.ledger().inbox()?)
+}
+
+#[tauri::command]
+pub fn decide(
+    startup: State<'_, Startup>,
+    attempt_id: String,
+    decision: Decision,
+    manager: String,
+    reason: String,
+) -> Result<Attempt, UiError> {
+    let id = AttemptId::parse(&attempt_id).map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    Ok(startup.ready()?.desk.decide(&id, decision, &manager, &reason)?)
+}
+
+#[tauri::command]
+pub fn products(startup: State<'_, Startup>) -> Result<Vec<Product>, UiError> {
+    Ok(startup.ready()?.desk.products())
+}
+
+#[tauri::command]
+pub fn submit_order(startup: State<'_, Startup>, input: OrderInput) -> Result<Notification, UiError> {
+    Ok(startup.ready()?.desk.submit_order(input)?)
+}
+
 #[cfg(test)]
 mod tests {
     //! The command layer on Tauri's mock runtime: real IPC requests through the real
-    //! capabilities (generate_context! embeds capabilities/), no window system.
-    use crate::startup::{Desk, Startup};
-    use redeemdesk_core::app_info::Mode;
+    //! capabilities (generate_context! embeds capabilities/), a real ledger file and the
+    //! embedded sandbox on loopback; no window system.
+    use crate::startup::{open_desk, Startup};
     use redeemdesk_core::data_dir::DataDir;
+    use serde_json::{json, Value};
     use tauri::ipc::{CallbackFn, InvokeBody};
-    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+    use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
     use tauri::webview::InvokeRequest;
-    use tauri::WebviewWindowBuilder;
+    use tauri::{WebviewWindow, WebviewWindowBuilder};
 
-    fn invoke(startup: Startup, cmd: &str) -> Result<serde_json::Value, serde_json::Value> {
-        invoke_from("main", startup, cmd)
+    struct Rig {
+        _app: tauri::App<MockRuntime>,
+        window: WebviewWindow<MockRuntime>,
+        _dir: tempfile::TempDir,
     }
 
-    fn invoke_from(
-        label: &str,
-        startup: Startup,
-        cmd: &str,
-    ) -> Result<serde_json::Value, serde_json::Value> {
-        let app = crate::with_commands(mock_builder(), startup)
+    fn rig_with(label: &str, startup: impl FnOnce(&std::path::Path) -> Startup) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let app = crate::with_commands(mock_builder(), startup(dir.path()))
             .build(tauri::generate_context!())
             .expect("the app builds on the mock runtime");
-        let webview = WebviewWindowBuilder::new(&app, label, Default::default())
+        let window = WebviewWindowBuilder::new(&app, label, Default::default())
             .build()
             .expect("a mock window");
-        get_ipc_response(
-            &webview,
-            InvokeRequest {
-                cmd: cmd.into(),
-                callback: CallbackFn(0),
-                error: CallbackFn(1),
-                // On Linux the IPC origin is tauri://localhost.
-                url: "tauri://localhost".parse().unwrap(),
-                body: InvokeBody::default(),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|body| body.deserialize::<serde_json::Value>().unwrap())
+        Rig {
+            _app: app,
+            window,
+            _dir: dir,
+        }
+    }
+
+    fn healthy(root: &std::path::Path) -> Startup {
+        let dir = DataDir::open(root).unwrap();
+        Startup::Ready(Box::new(tauri::async_runtime::block_on(open_desk(dir)).expect("a fresh desk opens")))
+    }
+
+    impl Rig {
+        fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+            get_ipc_response(
+                &self.window,
+                InvokeRequest {
+                    cmd: cmd.into(),
+                    callback: CallbackFn(0),
+                    error: CallbackFn(1),
+                    // On Linux the IPC origin is tauri://localhost.
+                    url: "tauri://localhost".parse().unwrap(),
+                    body: InvokeBody::Json(args),
+                    headers: Default::default(),
+                    invoke_key: INVOKE_KEY.to_string(),
+                },
+            )
+            .map(|body| body.deserialize::<Value>().unwrap())
+        }
     }
 
     #[test]
-    fn app_info_returns_version_mode_and_data_directory() {
-        let tmp = tempfile::tempdir().unwrap();
-        let desk = Desk {
-            data_dir: DataDir::open(tmp.path()).unwrap(),
-            mode: Mode::Sandbox,
-        };
-        let info = invoke(Startup::Ready(desk), "app_info").expect("app_info answers");
-        assert_eq!(info["mode"], "sandbox", "a fresh desk is in sandbox mode");
+    fn app_info_returns_version_sandbox_mode_and_data_directory_on_a_fresh_install() {
+        let rig = rig_with("main", healthy);
+        let info = rig.call("app_info", json!({})).expect("app_info answers");
+        assert_eq!(info["mode"], "sandbox", "no config.toml: sandbox mode");
         assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
-        assert_eq!(info["data_dir"], tmp.path().display().to_string());
+        assert_eq!(info["data_dir"], rig._dir.path().display().to_string());
+        assert!(
+            rig._dir.path().join("ledger-sandbox.sqlite").exists(),
+            "sandbox records go to their own ledger file"
+        );
     }
 
     #[test]
     fn app_info_after_a_failed_start_returns_the_reason_as_code_and_message() {
-        let failed = Startup::Failed(crate::error::UiError::new(
-            "data_dir_unwritable",
-            "/x cannot be written",
-        ));
-        let err = invoke(failed, "app_info").expect_err("a failed start is an error for the UI");
-        assert_eq!(
-            err["code"], "data_dir_unwritable",
-            "the UI branches on the code: {err}"
-        );
+        let rig = rig_with("main", |_| {
+            Startup::Failed(crate::error::UiError::new("data_dir_unwritable", "/x cannot be written"))
+        });
+        let err = rig.call("app_info", json!({})).expect_err("a failed start is an error for the UI");
+        assert_eq!(err["code"], "data_dir_unwritable", "the UI branches on the code: {err}");
         assert_eq!(err["message"], "/x cannot be written");
+        let err = rig
+            .call(
+                "prepare",
+                json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922928", "cashier": "王芳"}}),
+            )
+            .expect_err("nothing redeems on a failed start");
+        assert_eq!(err["code"], "data_dir_unwritable", "the same reason, not a crash: {err}");
     }
 
     #[test]
     fn quit_is_refused_when_the_app_started_normally() {
-        let tmp = tempfile::tempdir().unwrap();
-        let desk = Desk {
-            data_dir: DataDir::open(tmp.path()).unwrap(),
-            mode: Mode::Sandbox,
-        };
-        let err = invoke(Startup::Ready(desk), "quit_after_fatal")
-            .expect_err("a healthy desk stays open");
+        let rig = rig_with("main", healthy);
+        let err = rig.call("quit_after_fatal", json!({})).expect_err("a healthy desk stays open");
         assert_eq!(err["code"], "not_failed");
     }
 
     #[test]
     fn a_window_the_capabilities_do_not_name_cannot_call_the_app_commands() {
-        let tmp = tempfile::tempdir().unwrap();
-        let desk = Desk {
-            data_dir: DataDir::open(tmp.path()).unwrap(),
-            mode: Mode::Sandbox,
-        };
-        let err = invoke_from("intruder", Startup::Ready(desk), "app_info");
-        assert!(
-            err.is_err(),
-            "capabilities grant app_info to the main window only: {err:?}"
-        );
+        let rig = rig_with("intruder", healthy);
+        let err = rig.call("app_info", json!({}));
+        assert!(err.is_err(), "capabilities grant app_info to the main window only: {err:?}");
+    }
+
+    #[test]
+    fn a_demo_code_is_previewed_redeemed_and_listed_through_the_ipc() {
+        let rig = rig_with("main", healthy);
+        let channels = rig.call("channels", json!({})).unwrap();
+        assert_eq!(channels.as_array().unwrap().len(), 5, "sandbox mode configures every channel");
+        let prepared = rig
+            .call(
+                "prepare",
+                json!({"input": {"channel": "zvcms", "platform": null, "raw_code": "３９０９６２１３８７０８４５１３２８\r\n", "cashier": "王芳"}}),
+            )
+            .expect("prepare answers");
+        assert_eq!(prepared["state"], "ready", "full-width digits and CRLF normalise: {prepared}");
+        let token = prepared["token"].as_str().unwrap();
+        let done = rig
+            .call(
+                "redeem",
+                json!({"input": {"token": token, "count": 1, "certificates": [], "cashier": "王芳"}}),
+            )
+            .expect("redeem answers");
+        assert_eq!(done["attempt"]["state"], "succeeded", "{done}");
+        let recent = rig.call("recent_attempts", json!({"cashier": "王芳", "limit": 10})).unwrap();
+        assert_eq!(recent.as_array().unwrap().len(), 1, "the strip shows it: {recent}");
+    }
+
+    #[test]
+    fn a_bad_code_is_refused_with_a_code_the_ui_can_translate() {
+        let rig = rig_with("main", healthy);
+        for (raw, code) in [("", "code_empty"), ("12😀", "code_bad_character")] {
+            let err = rig
+                .call(
+                    "prepare",
+                    json!({"input": {"channel": "shoubei", "platform": null, "raw_code": raw, "cashier": "王芳"}}),
+                )
+                .expect_err("refused before any channel call");
+            assert_eq!(err["code"], code, "{raw:?}: {err}");
+        }
     }
 }

@@ -24,3 +24,21 @@ impl From<&redeemdesk_core::data_dir::DataDirError> for UiError {
         UiError::new(e.code(), e.to_string())
     }
 }
+
+/// Every core error that reaches a command has a stable `code()`; the UI branches on it.
+macro_rules! from_core_error {
+    ($($t:ty),+) => {$(
+        impl From<$t> for UiError {
+            fn from(e: $t) -> UiError {
+                UiError::new(e.code(), e.to_string())
+            }
+        }
+    )+};
+}
+
+from_core_error!(
+    redeemdesk_core::redeem::RedeemError,
+    redeemdesk_core::ledger::LedgerError,
+    redeemdesk_core::resolver::DecisionError,
+    redeemdesk_core::outbox::OrderError
+);

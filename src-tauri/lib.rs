@@ -24,21 +24,55 @@ pub fn with_commands<R: Runtime>(
         .manage(startup)
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
-            commands::quit_after_fatal
+            commands::quit_after_fatal,
+            commands::channels,
+            commands::prepare,
+            commands::redeem,
+            commands::recent_attempts,
+            commands::day_log,
+            commands::code_timeline,
+            commands::inbox,
+            commands::decide,
+            commands::products,
+            commands::submit_order
         ])
+}
+
+/// The Tauri event the UI listens to for every change of an attempt or a notification
+/// (the recent strip, an amber result turning green or red, the outbox state).
+pub const DESK_EVENT: &str = "desk";
+
+/// Forwards the desk's change feed to the window. A lagging window misses old changes and
+/// re-reads the ledger; it never slows the desk down.
+fn forward_desk_events<R: Runtime>(app: tauri::AppHandle<R>, mut feed: tokio::sync::broadcast::Receiver<redeemdesk_core::desk::DeskEvent>) {
+    use tauri::Emitter;
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match feed.recv().await {
+                Ok(event) => {
+                    let _ = app.emit(DESK_EVENT, event);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// Starts the app and returns the process exit code.
 pub fn run() -> i32 {
-    let startup = Startup::open();
-    let _log_guard = startup::init_logging(&startup);
+    let (startup, _log_guard) = Startup::open();
     let failed = startup.is_failed();
-    match &startup {
-        Startup::Ready(desk) => {
-            tracing::info!(data_dir = %desk.data_dir.root().display(), mode = ?desk.mode, "starting")
+    let mut feed = match &startup {
+        Startup::Ready(r) => {
+            tracing::info!(data_dir = %r.data_dir.root().display(), mode = ?r.mode, "started");
+            Some(r.desk.subscribe())
         }
-        Startup::Failed(e) => tracing::error!(code = e.code, "cannot start: {}", e.message),
-    }
+        Startup::Failed(e) => {
+            tracing::error!(code = e.code, "cannot start: {}", e.message);
+            None
+        }
+    };
     let webview_dir = startup.webview_dir();
 
     let builder = tauri::Builder::default()
@@ -65,6 +99,9 @@ pub fn run() -> i32 {
                 .data_directory(webview_dir.clone())
                 .focused(true)
                 .build()?;
+            if let Some(feed) = feed.take() {
+                forward_desk_events(app.handle().clone(), feed);
+            }
             Ok(())
         })
         .build(tauri::generate_context!());

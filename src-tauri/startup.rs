@@ -1,22 +1,47 @@
-//! Everything that happens before the window opens: find and lock the data directory, start
-//! logging. A failure here does not panic and does not leave a blank window: the window
-//! opens on a page that says what is wrong, and the process exits non-zero when it closes.
+//! Everything that happens before the window opens: find and lock the data directory,
+//! start logging, choose the mode, open the ledger, start the embedded sandbox (sandbox
+//! mode) and the desk with its background work. A failure here does not panic and does not
+//! leave a blank window: the window opens on a page that says what is wrong, and the process
+//! exits non-zero when it closes. Nothing in the data directory is changed by a failure.
 
 use crate::error::UiError;
 use redeemdesk_core::app_info::{AppInfo, Mode};
+use redeemdesk_core::clock::{Clock, SystemClock};
+use redeemdesk_core::config::Config;
 use redeemdesk_core::data_dir::{self, DataDir};
+use redeemdesk_core::desk::{Background, Desk};
+use redeemdesk_core::ledger::{self, Ledger};
+use redeemdesk_core::scan::ScanRules;
+use redeemdesk_sandbox::{RunningSandbox, Sandbox, SandboxOptions};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
-/// The desk, once the data directory is open and locked.
-#[derive(Debug)]
-pub struct Desk {
+/// The live channel configuration: its presence is what switches the app out of sandbox
+/// mode (product.md "Sandbox mode — the default on a fresh install").
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// A desk that started: its data directory (locked), its mode and the running desk.
+pub struct Ready {
     pub data_dir: DataDir,
     pub mode: Mode,
+    pub desk: Arc<Desk>,
+    /// The in-process emulator in sandbox mode; stops with the app.
+    _sandbox: Option<RunningSandbox>,
+    _background: Background,
 }
 
-impl Desk {
+impl std::fmt::Debug for Ready {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ready")
+            .field("data_dir", &self.data_dir)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ready {
     pub fn info(&self) -> AppInfo {
         AppInfo::new(self.mode, self.data_dir.root())
     }
@@ -25,7 +50,7 @@ impl Desk {
 /// The outcome of start-up, kept as the app's state for its whole life.
 #[derive(Debug)]
 pub enum Startup {
-    Ready(Desk),
+    Ready(Box<Ready>),
     Failed(UiError),
 }
 
@@ -38,53 +63,102 @@ pub fn instance_id() -> String {
 }
 
 impl Startup {
-    /// Opens the data directory named by `REDEEMDESK_DATA_DIR` or the platform default.
-    pub fn open() -> Startup {
-        match data_dir::resolve().and_then(|root| DataDir::open(&root)) {
-            // Sandbox until a live channel is configured (issue 6 adds live configuration).
-            Ok(dir) => Startup::Ready(Desk {
-                data_dir: dir,
-                mode: Mode::Sandbox,
-            }),
-            Err(e) => Startup::Failed(UiError::from(&e)),
-        }
+    /// Opens the data directory named by `REDEEMDESK_DATA_DIR` or the platform default, and
+    /// everything in it. Runs on Tauri's async runtime, which the sandbox and the
+    /// background work then keep using.
+    /// Logging starts as soon as the data directory is known, so the rest of start-up is
+    /// in the log file; the returned guard must live as long as the app.
+    pub fn open() -> (Startup, Option<WorkerGuard>) {
+        let data_dir = match data_dir::resolve().and_then(|root| DataDir::open(&root)) {
+            Ok(dir) => dir,
+            Err(e) => return (Startup::Failed(UiError::from(&e)), init_logging(None)),
+        };
+        let guard = init_logging(Some(data_dir.root()));
+        let startup = match tauri::async_runtime::block_on(open_desk(data_dir)) {
+            Ok(ready) => Startup::Ready(Box::new(ready)),
+            Err(e) => Startup::Failed(e),
+        };
+        (startup, guard)
     }
 
     pub fn is_failed(&self) -> bool {
         matches!(self, Startup::Failed(_))
     }
 
+    /// The desk, or the start-up failure for a command to return.
+    pub fn ready(&self) -> Result<&Ready, UiError> {
+        match self {
+            Startup::Ready(r) => Ok(r),
+            Startup::Failed(e) => Err(e.clone()),
+        }
+    }
+
     /// Where the webview keeps its own storage: inside the data directory, so that a test's
     /// temporary data directory isolates everything. A failed start uses a temporary one.
     pub fn webview_dir(&self) -> PathBuf {
         match self {
-            Startup::Ready(desk) => desk.data_dir.root().join("webview"),
-            Startup::Failed(_) => {
-                std::env::temp_dir().join(format!("redeemdesk-webview-{}", std::process::id()))
-            }
+            Startup::Ready(r) => r.data_dir.root().join("webview"),
+            Startup::Failed(_) => std::env::temp_dir().join(format!("redeemdesk-webview-{}", std::process::id())),
         }
     }
 }
 
+pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let config_path = data_dir.root().join(CONFIG_FILE);
+    let (mode, config, sandbox) = if config_path.exists() {
+        let config = Config::load(&config_path).map_err(|e| UiError::new("config_invalid", e.to_string()))?;
+        (Mode::Live, config, None)
+    } else {
+        let sandbox = Sandbox::start(SandboxOptions::default())
+            .await
+            .map_err(|e| UiError::new("sandbox_failed", e.to_string()))?;
+        (Mode::Sandbox, sandbox.demo_config(), Some(sandbox))
+    };
+    let channels = config
+        .build_channels(clock.clone())
+        .map_err(|e| UiError::new("config_invalid", e.to_string()))?;
+    // One file per mode: sandbox records can never appear in a live report.
+    let ledger_path = data_dir.root().join(ledger::file_name(mode));
+    let ledger = Arc::new(Ledger::open(&ledger_path, mode).map_err(|e| UiError::new(e.code(), e.to_string()))?);
+    spawn_integrity_check(ledger.clone());
+    let desk = Arc::new(
+        Desk::open(ledger, channels, clock, ScanRules::default()).map_err(|e| UiError::new(e.code(), e.to_string()))?,
+    );
+    let background = desk.start_background();
+    Ok(Ready {
+        data_dir,
+        mode,
+        desk,
+        _sandbox: sandbox,
+        _background: background,
+    })
+}
+
+/// `PRAGMA quick_check` reads the whole file: never on the start-up path. A problem found
+/// is logged loudly; the manager sees it in the log and the CLI's `verify-log`.
+fn spawn_integrity_check(ledger: Arc<Ledger>) {
+    std::thread::spawn(move || match ledger.quick_check() {
+        Ok(()) => tracing::info!("ledger integrity check passed"),
+        Err(e) => tracing::error!(code = e.code(), "ledger integrity check failed: {e}"),
+    });
+}
+
 /// Logs go to stderr and, when the data directory is usable, to a daily-rotated file in
 /// `<data dir>/logs`. The guard must live as long as the app so the file is flushed.
-pub fn init_logging(startup: &Startup) -> Option<WorkerGuard> {
+pub fn init_logging(root: Option<&std::path::Path>) -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_env("REDEEMDESK_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,redeemdesk=info,redeemdesk_core=info"));
     let stderr = fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let (file_layer, guard) = match startup {
-        Startup::Ready(desk) => {
-            let appender =
-                tracing_appender::rolling::daily(desk.data_dir.logs_dir(), "redeemdesk.log");
+    let (file_layer, guard) = match root {
+        Some(root) => {
+            let appender = tracing_appender::rolling::daily(root.join("logs"), "redeemdesk.log");
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            (
-                Some(fmt::layer().with_writer(writer).with_ansi(false)),
-                Some(guard),
-            )
+            (Some(fmt::layer().with_writer(writer).with_ansi(false)), Some(guard))
         }
-        Startup::Failed(_) => (None, None),
+        None => (None, None),
     };
     // A second init (tests build several apps in one process) is harmless: keep the first.
     let _ = tracing_subscriber::registry()

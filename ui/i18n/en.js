@@ -34,5 +34,12 @@ export default {
   'fatal.ledger_corrupt': 'The redemption log file is damaged; it was left untouched.',
   'fatal.ledger_read_only': 'The redemption log file is read-only.',
   'fatal.ledger_locked': 'The redemption log file is locked by another program.',
+  'fatal.ledger_not_a_ledger': 'The redemption log file in the data directory is not a RedeemDesk file; it was left untouched.',
+  'fatal.ledger_too_new': 'The redemption log was written by a newer RedeemDesk: upgrade, then open it again.',
+  'fatal.ledger_cannot_open': 'The redemption log file cannot be opened.',
+  'fatal.ledger_disk_full': 'The disk is full: the redemption log cannot be written.',
+  'fatal.ledger_mode_mismatch': 'The redemption log belongs to the other mode (sandbox / live).',
+  'fatal.config_invalid': 'The channel configuration file is wrong: fix the field it names.',
+  'fatal.sandbox_failed': 'The sandbox channels could not start.',
   'fatal.unknown': 'An unknown error stopped the start-up.',
 };

@@ -34,5 +34,12 @@ export default {
   'fatal.ledger_corrupt': '核销记录文件已损坏，为保护数据未做任何改动。',
   'fatal.ledger_read_only': '核销记录文件是只读的。',
   'fatal.ledger_locked': '核销记录文件被其他程序锁定。',
+  'fatal.ledger_not_a_ledger': '数据目录中的核销记录文件不是核销台的文件，为保护数据未做任何改动。',
+  'fatal.ledger_too_new': '核销记录文件来自更新版本的核销台，请升级后再打开。',
+  'fatal.ledger_cannot_open': '核销记录文件无法打开。',
+  'fatal.ledger_disk_full': '磁盘已满，无法写入核销记录。',
+  'fatal.ledger_mode_mismatch': '核销记录文件的模式（沙箱/正式）与当前模式不符。',
+  'fatal.config_invalid': '渠道配置文件有误，请按提示修正对应字段。',
+  'fatal.sandbox_failed': '沙箱模拟渠道无法启动。',
   'fatal.unknown': '启动时发生未知错误。',
 };

@@ -38,7 +38,7 @@ pub struct PrepareInput {
 pub enum Prepared {
     Ready {
         token: String,
-        preview: Preview,
+        preview: Box<Preview>,
         /// The count stepper's cap.
         max_count: u32,
         /// For a code that can be used more than once: the last success here, shown as a
@@ -288,7 +288,7 @@ impl Desk {
                 );
                 Prepared::Ready {
                     token,
-                    preview,
+                    preview: Box::new(preview),
                     max_count,
                     earlier_success,
                 }

@@ -680,40 +680,41 @@ fn a_manager_decides_an_unknown_with_a_reason_and_it_is_audited() {
 #[test]
 fn bad_input_is_refused_before_anything_is_written() {
     let l = memory();
-    let mut cases = Vec::new();
-    cases.push(NewAttempt {
-        code: "  ".into(),
-        ..attempt(ChannelKind::Shoubei, "", NOON)
-    });
-    cases.push(NewAttempt {
-        count: 0,
-        ..attempt(ChannelKind::Shoubei, "1", NOON)
-    });
-    cases.push(NewAttempt {
-        code: "12\u{7}34".into(),
-        ..attempt(ChannelKind::Shoubei, "", NOON)
-    });
-    cases.push(NewAttempt {
-        code: "9".repeat(2_049),
-        ..attempt(ChannelKind::Shoubei, "", NOON)
-    });
-    cases.push(NewAttempt {
-        cashier: "".into(),
-        ..attempt(ChannelKind::Shoubei, "1", NOON)
-    });
-    cases.push(attempt(ChannelKind::Yhtd, "1", NOON));
-    cases.push(NewAttempt {
-        platform: None,
-        ..attempt(ChannelKind::Allinpay, "1", NOON)
-    });
-    cases.push(NewAttempt {
-        platform: Some(Platform::Tiktok),
-        ..attempt(ChannelKind::Shoubei, "1", NOON)
-    });
-    cases.push(NewAttempt {
-        face_value: Some(Fen(-1)),
-        ..attempt(ChannelKind::Shoubei, "1", NOON)
-    });
+    let cases = vec![
+        NewAttempt {
+            code: "  ".into(),
+            ..attempt(ChannelKind::Shoubei, "", NOON)
+        },
+        NewAttempt {
+            count: 0,
+            ..attempt(ChannelKind::Shoubei, "1", NOON)
+        },
+        NewAttempt {
+            code: "12\u{7}34".into(),
+            ..attempt(ChannelKind::Shoubei, "", NOON)
+        },
+        NewAttempt {
+            code: "9".repeat(2_049),
+            ..attempt(ChannelKind::Shoubei, "", NOON)
+        },
+        NewAttempt {
+            cashier: "".into(),
+            ..attempt(ChannelKind::Shoubei, "1", NOON)
+        },
+        attempt(ChannelKind::Yhtd, "1", NOON),
+        NewAttempt {
+            platform: None,
+            ..attempt(ChannelKind::Allinpay, "1", NOON)
+        },
+        NewAttempt {
+            platform: Some(Platform::Tiktok),
+            ..attempt(ChannelKind::Shoubei, "1", NOON)
+        },
+        NewAttempt {
+            face_value: Some(Fen(-1)),
+            ..attempt(ChannelKind::Shoubei, "1", NOON)
+        },
+    ];
     for new in cases {
         let err = l.begin_attempt(new.clone()).unwrap_err();
         assert_eq!(err.code(), "ledger_invalid_input", "{new:?}: {err}");
@@ -1754,6 +1755,19 @@ fn a_year_of_attempts_opens_fast_and_answers_a_day_with_totals_fast() {
         t.elapsed()
     );
     assert_eq!(totals, log.totals);
+    if std::env::var_os("REDEEMDESK_BENCH_VERIFY").is_some() {
+        let t = Instant::now();
+        l.quick_check().unwrap();
+        println!("quick_check in {:?}", t.elapsed());
+        let t = Instant::now();
+        let report = l.verify_chain().unwrap();
+        println!(
+            "verify_chain over {} events in {:?}",
+            report.events_checked,
+            t.elapsed()
+        );
+        assert!(report.is_intact(), "{:?}", report.first_break);
+    }
     if !cfg!(debug_assertions) {
         assert!(
             open < Duration::from_millis(200),

@@ -468,6 +468,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_lists_exactly_the_demo_codes() {
+        let readme = include_str!("../README.md");
+        let table = DemoData::embedded().unwrap().codes_markdown();
+        assert!(
+            readme.contains(&table),
+            "README.md's demo code table is stale: regenerate it with `redeemdesk-sandbox --codes`"
+        );
+    }
+
+    #[test]
     fn debug_output_never_shows_a_secret() {
         let demo = DemoData::embedded().unwrap();
         let text = format!("{demo:?}");

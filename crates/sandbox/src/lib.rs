@@ -5,6 +5,10 @@
 //! repeated idempotency key, misbehaves on demand (delay, reset, 500, garbage, wrong
 //! signature, commit-then-drop) and exposes the ground truth for tests.
 //!
+//! The app embeds it in sandbox mode: `Sandbox::start(options).await`, then
+//! `RunningSandbox::demo_config()` is the core's channel `Config` pointing every channel at
+//! it with the public demo keys.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), redeemdesk_sandbox::SandboxError> {
 //! use redeemdesk_sandbox::{Sandbox, SandboxOptions};
@@ -19,13 +23,14 @@ pub mod control;
 pub mod demo;
 pub mod demo_config;
 pub mod fault;
+pub mod persist;
 pub mod server;
 pub mod store;
 pub mod time;
 
 pub use demo::{DemoCoupon, DemoData, DemoError, Platform};
 pub use fault::{Fault, FaultRule, Operation};
-pub use store::{Consumption, CouponState, GroundTruth, Notification, Refusal};
+pub use store::{Consumption, CouponState, GroundTruth, Notification, Refusal, Snapshot};
 
 use channels::Shared;
 use redeemdesk_core::channel::zvcms::TokenNaming;
@@ -63,6 +68,9 @@ pub struct SandboxOptions {
     pub demo: Option<DemoData>,
     /// Which names the zvcms Token is checked with (the client's channel setting).
     pub zvcms_naming: TokenNaming,
+    /// Where to keep the sandbox's state across restarts (the app's data directory in
+    /// sandbox mode); `None` keeps it in memory only (tests, the CLI).
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxOptions {
@@ -73,6 +81,7 @@ impl Default for SandboxOptions {
             fault_delay: Duration::from_secs(30),
             demo: None,
             zvcms_naming: TokenNaming::default(),
+            state_file: None,
         }
     }
 }
@@ -83,6 +92,7 @@ impl std::fmt::Debug for SandboxOptions {
             .field("port", &self.port)
             .field("fault_delay", &self.fault_delay)
             .field("zvcms_naming", &self.zvcms_naming)
+            .field("state_file", &self.state_file)
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +103,8 @@ pub struct Sandbox;
 
 impl Sandbox {
     /// Binds 127.0.0.1 (never another interface) and serves on the current tokio runtime.
-    /// Cheap: parses the embedded demo data and keys, no key generation, no file access.
+    /// Cheap (a few milliseconds): parses the embedded demo data and keys — no key
+    /// generation — and reads the state file if one is configured.
     pub async fn start(options: SandboxOptions) -> Result<RunningSandbox, SandboxError> {
         let demo = match options.demo {
             Some(demo) => demo,
@@ -109,14 +120,34 @@ impl Sandbox {
             port: options.port,
             source,
         })?;
+        let mut store = store::Store::new(&demo);
+        if let Some(path) = &options.state_file {
+            if let Some(snapshot) = persist::load(path).await {
+                store.restore(snapshot);
+            }
+        }
         let shared = Arc::new(Shared {
-            store: Mutex::new(store::Store::new(&demo)),
+            store: Mutex::new(store),
             faults: fault::FaultBook::default(),
             demo,
             clock: options.clock,
             fault_delay: options.fault_delay,
             zvcms_naming: options.zvcms_naming,
             zvcms_nonces: Mutex::new(Default::default()),
+            changed: tokio::sync::Notify::new(),
+        });
+        let state = options.state_file.map(|path| {
+            let written = Arc::new(Mutex::new(shared.store().version()));
+            let task = tokio::spawn(persist::writer(
+                shared.clone(),
+                path.clone(),
+                written.clone(),
+            ));
+            StateFile {
+                path,
+                written,
+                task,
+            }
         });
         let router = router(shared.clone());
         let (stop, stop_rx) = watch::channel(false);
@@ -127,6 +158,7 @@ impl Sandbox {
             shared,
             stop,
             task: Some(task),
+            state,
         })
     }
 }
@@ -157,6 +189,22 @@ pub struct RunningSandbox {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    state: Option<StateFile>,
+}
+
+/// The state file and its writer task.
+struct StateFile {
+    path: std::path::PathBuf,
+    written: Arc<Mutex<u64>>,
+    task: JoinHandle<()>,
+}
+
+impl StateFile {
+    /// Stops the writer and writes what it may not have written yet.
+    fn flush_and_stop(&self, shared: &Shared) {
+        self.task.abort();
+        persist::write_now(shared, &self.path, &self.written);
+    }
 }
 
 impl std::fmt::Debug for RunningSandbox {
@@ -284,11 +332,15 @@ impl RunningSandbox {
         Ok(record)
     }
 
-    /// Stops accepting, closes every open connection and waits for the accept loop.
+    /// Stops accepting, closes every open connection, waits for the accept loop and writes
+    /// the state file one last time.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(state) = self.state.take() {
+            state.flush_and_stop(&self.shared);
         }
     }
 }
@@ -298,6 +350,9 @@ impl Drop for RunningSandbox {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(state) = self.state.take() {
+            state.flush_and_stop(&self.shared);
         }
     }
 }

@@ -1,12 +1,14 @@
 //! `redeemdesk-sandbox`: runs the channel emulators standalone on 127.0.0.1 and prints the
 //! address. `--port N` picks the port (default: any free one); `--codes` prints the demo
-//! codes as a Markdown table and exits; `--fault-delay-ms N` sets the `Delay` fault.
+//! codes as a Markdown table and exits; `--fault-delay-ms N` sets the `Delay` fault;
+//! `--state-file PATH` keeps the state across restarts.
 
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_sandbox::{DemoData, Sandbox, SandboxOptions};
 use std::time::Duration;
 
-const USAGE: &str = "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--codes]";
+const USAGE: &str =
+    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--codes]";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -28,6 +30,13 @@ async fn main() -> std::process::ExitCode {
             "--fault-delay-ms" => match number("--fault-delay-ms") {
                 Some(ms) => options.fault_delay = Duration::from_millis(ms),
                 None => return std::process::ExitCode::from(2),
+            },
+            "--state-file" => match args.next() {
+                Some(path) => options.state_file = Some(path.into()),
+                None => {
+                    eprintln!("--state-file needs a path\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
             },
             "--codes" => {
                 return match DemoData::embedded() {

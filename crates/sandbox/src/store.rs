@@ -15,11 +15,11 @@ use bytes_body::AnswerBytes;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::clock::UnixMs;
 use redeemdesk_core::money::Fen;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// A coupon's state as the channel reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CouponState {
     Unused,
@@ -144,7 +144,7 @@ pub struct ConsumeRequest<'a> {
 }
 
 /// One committed consumption: ground truth, and the channel's own record of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consumption {
     pub channel: ChannelKind,
     pub code: String,
@@ -174,7 +174,7 @@ pub struct Consumption {
 }
 
 /// One 增值券 notification as the platform received it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub deal_serial: String,
     pub order_no: String,
@@ -232,6 +232,42 @@ pub mod bytes_body {
     }
 }
 
+/// The sandbox's state as saved to a state file (`SandboxOptions::state_file`), so that
+/// an app restarted in sandbox mode finds the coupons it redeemed still redeemed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format: u32,
+    pub seq: u64,
+    pub coupons: Vec<CouponSnapshot>,
+    pub records: Vec<Consumption>,
+    pub truth: Vec<Consumption>,
+    pub notifications: Vec<Notification>,
+    pub answers: Vec<AnswerSnapshot>,
+}
+
+impl Snapshot {
+    /// Bumped when the shape changes; a file of another format is not restored.
+    pub const FORMAT: u32 = 1;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouponSnapshot {
+    pub channel: ChannelKind,
+    pub code: String,
+    pub state: CouponState,
+    pub left: u32,
+    pub certificates: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerSnapshot {
+    pub channel: ChannelKind,
+    pub key: String,
+    pub code: String,
+    pub status: u16,
+    pub body: String,
+}
+
 /// The whole mutable state of the sandbox. Callers hold it behind one mutex.
 #[derive(Debug)]
 pub struct Store {
@@ -244,6 +280,8 @@ pub struct Store {
     notifications: Vec<Notification>,
     answers: HashMap<(ChannelKind, String), StoredAnswer>,
     seq: u64,
+    /// Bumped by every change, so a persister knows when to write a snapshot.
+    version: u64,
 }
 
 impl Store {
@@ -260,6 +298,7 @@ impl Store {
             notifications: Vec::new(),
             answers: HashMap::new(),
             seq: 0,
+            version: 0,
         }
     }
 
@@ -268,6 +307,7 @@ impl Store {
     }
 
     pub fn coupon_mut(&mut self, channel: ChannelKind, code: &str) -> Option<&mut Coupon> {
+        self.version += 1;
         self.coupons.get_mut(&(channel, code.to_owned()))
     }
 
@@ -285,6 +325,7 @@ impl Store {
 
     /// A fresh sequence number for the channel's record ids.
     pub fn next_seq(&mut self) -> u64 {
+        self.version += 1;
         self.seq += 1;
         self.seq
     }
@@ -294,6 +335,7 @@ impl Store {
     }
 
     pub fn remember_answer(&mut self, channel: ChannelKind, key: &str, stored: StoredAnswer) {
+        self.version += 1;
         self.answers.insert((channel, key.to_owned()), stored);
     }
 
@@ -356,6 +398,7 @@ impl Store {
         now_ms: UnixMs,
     ) -> Result<Consumption, Refusal> {
         self.check(req, now_ms)?;
+        self.version += 1;
         let coupon = self
             .coupons
             .get_mut(&(req.channel, req.code.to_owned()))
@@ -446,6 +489,7 @@ impl Store {
         key: &str,
         now_ms: UnixMs,
     ) -> Option<Consumption> {
+        self.version += 1;
         let record = self.records.iter_mut().find(|r| {
             r.channel == channel
                 && r.idempotency_key.as_deref() == Some(key)
@@ -475,6 +519,7 @@ impl Store {
     /// Changes the channel's own record (not the ground truth): plants a reconciliation
     /// mismatch. Returns false when no record has that id.
     pub fn alter_record(&mut self, record_id: &str, change: impl FnOnce(&mut Consumption)) -> bool {
+        self.version += 1;
         match self.records.iter_mut().find(|r| r.record_id == record_id) {
             Some(r) => {
                 change(r);
@@ -487,6 +532,7 @@ impl Store {
     /// Marks a consumption as made outside the app (another till, the vendor's back
     /// office): it is in the channel's records and the ground truth with `foreign` set.
     pub fn mark_foreign(&mut self, record_id: &str) {
+        self.version += 1;
         for r in self.records.iter_mut().chain(self.truth.iter_mut()) {
             if r.record_id == record_id {
                 r.foreign = true;
@@ -497,6 +543,7 @@ impl Store {
     /// Records one arrival of a 增值券 notification; returns the stored notification and
     /// whether it had been seen before.
     pub fn notification_received(&mut self, n: Notification) -> (Notification, bool) {
+        self.version += 1;
         if let Some(seen) = self
             .notifications
             .iter_mut()
@@ -507,6 +554,87 @@ impl Store {
         }
         self.notifications.push(n.clone());
         (n, false)
+    }
+
+    /// Changes so far; compare two readings to know whether anything changed between.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Everything that changed since the demo data was loaded, for a state file.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut coupons: Vec<CouponSnapshot> = self
+            .coupons
+            .values()
+            .map(|c| CouponSnapshot {
+                channel: c.demo.channel,
+                code: c.demo.code.clone(),
+                state: c.state,
+                left: c.left,
+                certificates: c
+                    .certificates
+                    .iter()
+                    .map(|x| (x.demo.id.clone(), x.left))
+                    .collect(),
+            })
+            .collect();
+        coupons.sort_by(|a, b| (a.channel, &a.code).cmp(&(b.channel, &b.code)));
+        let mut answers: Vec<AnswerSnapshot> = self
+            .answers
+            .iter()
+            .map(|((channel, key), stored)| AnswerSnapshot {
+                channel: *channel,
+                key: key.clone(),
+                code: stored.code.clone(),
+                status: stored.answer.status,
+                body: String::from_utf8_lossy(&stored.answer.body).into_owned(),
+            })
+            .collect();
+        answers.sort_by(|a, b| (a.channel, &a.key).cmp(&(b.channel, &b.key)));
+        Snapshot {
+            format: Snapshot::FORMAT,
+            seq: self.seq,
+            coupons,
+            records: self.records.clone(),
+            truth: self.truth.clone(),
+            notifications: self.notifications.clone(),
+            answers,
+        }
+    }
+
+    /// Applies a snapshot over the demo data. Coupons the demo data no longer lists are
+    /// ignored; everything else is taken as saved.
+    pub fn restore(&mut self, snapshot: Snapshot) {
+        for saved in snapshot.coupons {
+            if let Some(c) = self.coupons.get_mut(&(saved.channel, saved.code)) {
+                c.state = saved.state;
+                c.left = saved.left;
+                for (id, left) in saved.certificates {
+                    if let Some(cert) = c.certificates.iter_mut().find(|x| x.demo.id == id) {
+                        cert.left = left;
+                    }
+                }
+            }
+        }
+        self.seq = self.seq.max(snapshot.seq);
+        self.records = snapshot.records;
+        self.truth = snapshot.truth;
+        self.notifications = snapshot.notifications;
+        for a in snapshot.answers {
+            self.answers.insert(
+                (a.channel, a.key),
+                StoredAnswer {
+                    code: a.code,
+                    answer: AnswerBytes {
+                        status: a.status,
+                        // Only JSON answers are ever stored (faulty bodies are not answers).
+                        content_type: "application/json;charset=UTF-8",
+                        body: a.body.into_bytes(),
+                    },
+                },
+            );
+        }
+        self.version += 1;
     }
 
     pub fn ground_truth(&self) -> GroundTruth {

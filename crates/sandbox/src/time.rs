@@ -33,6 +33,11 @@ pub fn parse_cst(text: &str) -> Result<UnixMs, TimeParseError> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as UnixMs)
 }
 
+/// Checks a `yyyy-MM-dd HH:mm:ss` text (allinpay `timestamp`).
+pub fn is_datetime(text: &str) -> bool {
+    PrimitiveDateTime::parse(text, DATETIME).is_ok()
+}
+
 /// Checks a `yyyy-MM-dd` date text (allinpay `date`).
 pub fn is_date(text: &str) -> bool {
     time::Date::parse(text, DATE).is_ok()

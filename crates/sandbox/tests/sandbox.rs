@@ -1344,3 +1344,184 @@ async fn shutdown_closes_the_port() {
         "nothing listens after shutdown"
     );
 }
+
+#[tokio::test]
+async fn shoubei_answers_use_both_spellings_of_the_settle_amount() {
+    let (sb, _) = start().await;
+    let first = shoubei_call(&sb, "wf", "679533922928", Some("s1")).await;
+    let second = shoubei_call(&sb, "wf", "679533922935", Some("s2")).await;
+    let spelled = |a: &Map<String, Value>| a.contains_key("settleAmount");
+    assert_ne!(
+        spelled(&first),
+        spelled(&second),
+        "consecutive records alternate settle_amount and settleAmount (channels.md §2 quirk)"
+    );
+}
+
+#[test]
+fn a_running_sandbox_can_live_in_the_apps_shared_state() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<RunningSandbox>();
+    shareable::<redeemdesk_sandbox::GroundTruth>();
+}
+
+#[tokio::test]
+async fn starting_the_sandbox_is_cheap_enough_for_the_apps_start_up() {
+    let started = std::time::Instant::now();
+    let (sb, _) = start().await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(500),
+        "no blocking work at start (parsing embedded data only): took {elapsed:?}"
+    );
+    sb.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_rule_can_target_the_history_call_that_settles_an_unknown() {
+    let (sb, _) = start().await;
+    sb.inject_fault(FaultRule {
+        channel: ChannelKind::Allinpay,
+        code: None,
+        fault: Fault::Http500,
+        times: 1,
+        operation: Operation::Query,
+        delay_ms: None,
+    });
+    let form = allinpay_form(
+        &sb,
+        HISTORY,
+        json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 200}),
+        "h",
+        &sb.demo().allinpay_keys.merchant_private,
+    );
+    let url = format!("{}/gateway", sb.base_url(ChannelKind::Allinpay));
+    assert_eq!(
+        post_form(&url, &form).await.0,
+        500,
+        "the query rule strikes verifyHistory"
+    );
+    let consume = allinpay_call(
+        &sb,
+        CONSUME,
+        json!({"type": "meituan", "orderId": "q1", "couponNo": "594828681100", "num": 1, "shopId": "147"}),
+        "q1",
+    )
+    .await;
+    assert_eq!(
+        consume["code"],
+        json!("0"),
+        "a query rule leaves redemptions alone"
+    );
+    assert_eq!(post_form(&url, &form).await.0, 200, "and it was used up");
+}
+
+#[tokio::test]
+async fn zvcms_checks_the_token_with_the_configured_naming() {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let sb = Sandbox::start(SandboxOptions {
+        clock,
+        zvcms_naming: TokenNaming::PascalCase,
+        ..SandboxOptions::default()
+    })
+    .await
+    .unwrap();
+    let url = format!("{}/api/v2", sb.base_url(ChannelKind::Zvcms));
+    let lower = zvcms_envelope(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708451328"}),
+        &sb.demo().zvcms.secret,
+        "901",
+    );
+    let a = parse(&post_json(&url, &lower).await.1);
+    assert_eq!(
+        a["code"],
+        json!("110004"),
+        "a lower-camel Token fails where PascalCase is expected"
+    );
+    let c = &sb.demo().zvcms;
+    let token = zvcms::token(
+        &c.secret,
+        &c.open_id,
+        &c.grant_code,
+        "1795312800",
+        "902",
+        TokenNaming::PascalCase,
+    );
+    let mut pascal = zvcms_envelope(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708451328"}),
+        &c.secret,
+        "902",
+    );
+    pascal["Token"] = json!(token);
+    let a = parse(&post_json(&url, &pascal).await.1);
+    assert_eq!(a["code"], json!(0), "a PascalCase Token passes: {a:?}");
+}
+
+async fn start_with_state(path: &std::path::Path) -> RunningSandbox {
+    Sandbox::start(SandboxOptions {
+        clock: Arc::new(ManualClock::new(NOW_MS)),
+        state_file: Some(path.to_owned()),
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("the sandbox starts with a state file")
+}
+
+#[tokio::test]
+async fn a_state_file_carries_redemptions_and_replays_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sandbox-state.json");
+    let sb = start_with_state(&path).await;
+    let first = shoubei_call(&sb, "wf", "679533922928", Some("persisted-trace")).await;
+    assert_eq!(first["result_code"], "SUCCESS");
+    sb.shutdown().await;
+
+    let sb = start_with_state(&path).await;
+    assert_eq!(
+        sb.uses_left(ChannelKind::Shoubei, "679533922928"),
+        Some(0),
+        "still used after a restart"
+    );
+    let query = shoubei_call(&sb, "quary", "679533922928", Some("persisted-trace")).await;
+    assert_eq!(
+        query["result_code"], "SUCCESS",
+        "the record survives: an Unknown resolves to the truth"
+    );
+    let replay = shoubei_call(&sb, "wf", "679533922928", Some("persisted-trace")).await;
+    assert_eq!(replay, first, "and so does the replayable answer");
+    assert_eq!(sb.ground_truth().consumptions.len(), 1);
+    let next = shoubei_call(&sb, "wf", "679533922935", Some("after-restart")).await;
+    assert_ne!(
+        next["order_no"], first["order_no"],
+        "record numbers do not repeat after a restart"
+    );
+    drop(sb); // dropping without shutdown still writes the last state
+
+    let sb = start_with_state(&path).await;
+    assert_eq!(
+        sb.ground_truth().consumptions.len(),
+        2,
+        "the drop flushed the second redemption"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_state_file_is_moved_aside_and_the_demo_data_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sandbox-state.json");
+    std::fs::write(&path, b"{ not json").unwrap();
+    let sb = start_with_state(&path).await;
+    assert_eq!(
+        sb.uses_left(ChannelKind::Shoubei, "679533922928"),
+        Some(1),
+        "fresh demo data"
+    );
+    assert!(
+        dir.path().join("sandbox-state.json.corrupt").exists(),
+        "the bad file is kept for a look"
+    );
+}

@@ -115,6 +115,17 @@ async fn gateway(
             ));
         }
     }
+    if !crate::time::is_datetime(get("timestamp")) {
+        return server::respond(&answer(
+            &shared,
+            "1001",
+            "timestamp格式应为yyyy-MM-dd HH:mm:ss",
+            None,
+        ));
+    }
+    if !matches!(get("signType"), "" | "RSA2") {
+        return server::respond(&answer(&shared, "1001", "signType仅支持RSA2", None));
+    }
     if get("appId") != shared.demo.allinpay.app_id {
         return server::respond(&answer(&shared, "1002", "appId不存在", None));
     }

@@ -19,8 +19,10 @@ use redeemdesk_core::clock::{Clock, UnixMs};
 use redeemdesk_core::money::Fen;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// The state every emulator shares.
 pub struct Shared {
@@ -32,6 +34,36 @@ pub struct Shared {
     pub zvcms_naming: TokenNaming,
     /// zvcms `(Nonce, Timestamp)` pairs already seen: a repeat is a replayed request.
     pub zvcms_nonces: Mutex<HashSet<(String, String)>>,
+    /// Signalled whenever the store changed (for the state-file writer).
+    pub changed: Notify,
+}
+
+/// The store, locked. Dropping it signals [`Shared::changed`] when something changed.
+pub struct StoreGuard<'a> {
+    guard: MutexGuard<'a, Store>,
+    version_before: u64,
+    changed: &'a Notify,
+}
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.guard
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.guard
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        if self.guard.version() != self.version_before {
+            self.changed.notify_one();
+        }
+    }
 }
 
 impl Shared {
@@ -39,10 +71,15 @@ impl Shared {
         self.clock.now_ms()
     }
 
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub fn store(&self) -> StoreGuard<'_> {
         // Handlers never panic while holding the store; if one did, the data is still the
         // best account of what happened, so keep serving it.
-        self.store.lock().unwrap_or_else(|p| p.into_inner())
+        let guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        StoreGuard {
+            version_before: guard.version(),
+            guard,
+            changed: &self.changed,
+        }
     }
 
     /// The fault for this request: a run-time rule first, else — for a first (not
