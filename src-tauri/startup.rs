@@ -6,21 +6,16 @@
 
 use crate::error::UiError;
 use redeemdesk_core::app_info::{AppInfo, Mode};
-use redeemdesk_core::clock::{Clock, SystemClock};
-use redeemdesk_core::config::Config;
+use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Background, Desk};
-use redeemdesk_core::ledger::{self, Ledger};
-use redeemdesk_core::scan::ScanRules;
-use redeemdesk_sandbox::{RunningSandbox, Sandbox, SandboxOptions};
+use redeemdesk_core::ledger::Ledger;
+use redeemdesk_sandbox::boot::{boot, ChannelSource};
+use redeemdesk_sandbox::RunningSandbox;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
-
-/// The live channel configuration: its presence is what switches the app out of sandbox
-/// mode (product.md "Sandbox mode — the default on a fresh install").
-pub const CONFIG_FILE: &str = "config.toml";
 
 /// A desk that started: its data directory (locked), its mode and the running desk.
 pub struct Ready {
@@ -104,33 +99,16 @@ impl Startup {
 }
 
 pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let config_path = data_dir.root().join(CONFIG_FILE);
-    let (mode, config, sandbox) = if config_path.exists() {
-        let config = Config::load(&config_path).map_err(|e| UiError::new("config_invalid", e.to_string()))?;
-        (Mode::Live, config, None)
-    } else {
-        let sandbox = Sandbox::start(SandboxOptions::default())
-            .await
-            .map_err(|e| UiError::new("sandbox_failed", e.to_string()))?;
-        (Mode::Sandbox, sandbox.demo_config(), Some(sandbox))
-    };
-    let channels = config
-        .build_channels(clock.clone())
-        .map_err(|e| UiError::new("config_invalid", e.to_string()))?;
-    // One file per mode: sandbox records can never appear in a live report.
-    let ledger_path = data_dir.root().join(ledger::file_name(mode));
-    let ledger = Arc::new(Ledger::open(&ledger_path, mode).map_err(|e| UiError::new(e.code(), e.to_string()))?);
-    spawn_integrity_check(ledger.clone());
-    let desk = Arc::new(
-        Desk::open(ledger, channels, clock, ScanRules::default()).map_err(|e| UiError::new(e.code(), e.to_string()))?,
-    );
-    let background = desk.start_background();
+    let booted = boot(data_dir.root(), ChannelSource::Auto, Arc::new(SystemClock))
+        .await
+        .map_err(|e| UiError::new(e.code(), e.to_string()))?;
+    spawn_integrity_check(booted.desk.ledger().clone());
+    let background = booted.desk.start_background();
     Ok(Ready {
         data_dir,
-        mode,
-        desk,
-        _sandbox: sandbox,
+        mode: booted.mode,
+        desk: booted.desk,
+        _sandbox: booted.sandbox,
         _background: background,
     })
 }

@@ -1,79 +1,111 @@
-//! The CLI end to end: the real binary, `--sandbox` (an in-process emulator on loopback).
+//! The CLI as a terminal user runs it: the real binary, a temporary data directory, the
+//! sandbox in-process (`--sandbox`), JSON on stdout and meaningful exit codes.
 
+use redeemdesk_core::business_day::BusinessDayRule;
+use redeemdesk_core::clock::{Clock, SystemClock};
+use serde_json::Value;
+use std::path::Path;
 use std::process::Command;
 
-fn cli(args: &[&str]) -> (i32, serde_json::Value, String) {
+fn cli(data: &Path, args: &[&str]) -> (i32, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_redeemdesk-cli"))
+        .arg("--data-dir")
+        .arg(data)
         .args(args)
         .output()
-        .expect("the binary runs");
-    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
-    (
-        out.status.code().unwrap_or(-1),
-        json,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .expect("the CLI runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {text}"));
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn today() -> String {
+    BusinessDayRule::default().day_of(SystemClock.now_ms()).to_string()
 }
 
 #[test]
-fn redeeming_a_valid_sandbox_code_prints_a_success_and_exits_zero() {
-    let (status, json, err) = cli(&[
-        "redeem",
-        "--sandbox",
-        "--channel",
-        "allinpay",
-        "--platform",
-        "meituan",
-        "--code",
-        "594828681117",
-        "--count",
-        "2",
-    ]);
-    assert_eq!(status, 0, "a success exits 0: {json} {err}");
-    assert_eq!(json["result"]["state"], "succeeded");
-    assert_eq!(json["result"]["count"], 2, "two of the three vouchers");
-    assert_eq!(
-        json["id"].as_str().map(str::len),
-        Some(32),
-        "our redemption id is printed"
+fn a_sandbox_redemption_is_logged_timelined_and_the_chain_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", "679533922928"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["redemption"]["attempt"]["state"], "succeeded", "{out}");
+    assert_eq!(out["mode"], "sandbox");
+
+    let (code, log) = cli(tmp.path(), &["--sandbox", "log", "--day", &today()]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(log["attempts"].as_array().unwrap().len(), 1, "{log}");
+    let totals = &log["totals"][0];
+    assert_eq!(totals["channel"], "shoubei", "{log}");
+
+    let (code, timeline) = cli(tmp.path(), &["--sandbox", "timeline", "--code", "679533922928"]);
+    assert_eq!(code, 0);
+    let events = timeline[0]["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "pending, then succeeded: {timeline}");
+    assert!(!timeline.to_string().contains("5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"), "the demo key never reaches the ledger");
+
+    let (code, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    assert_eq!(code, 0, "an untouched ledger verifies: {report}");
+    assert_eq!(report["intact"], true);
+}
+
+#[test]
+fn verify_log_finds_a_row_changed_behind_the_apps_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "zvcms", "--code", "390962138708451328"]);
+    assert_eq!(code, 0);
+    {
+        let db = rusqlite::Connection::open(tmp.path().join("ledger-sandbox.sqlite")).unwrap();
+        // Someone with the file and a SQLite shell: triggers are no protection against them.
+        db.execute_batch(
+            "DROP TRIGGER events_no_update;
+             UPDATE events SET reason = 'redeemed by someone else' WHERE seq = 1;",
+        )
+        .unwrap();
+    }
+    let (code, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    assert_eq!(code, 1, "a broken chain fails the command: {report}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(message.contains("event_altered") || message.contains("EventAltered"), "names the break: {message}");
+}
+
+#[test]
+fn bad_input_is_refused_with_a_code_and_nothing_is_logged() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (raw, expected) in [("", "code_empty"), ("12😀34", "code_bad_character")] {
+        let (code, out) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", raw]);
+        assert_eq!(code, 2, "{out}");
+        assert_eq!(out["error"]["code"], expected, "{raw:?}: {out}");
+    }
+    let (_, recent) = cli(tmp.path(), &["--sandbox", "recent"]);
+    assert_eq!(recent.as_array().map(Vec::len), Some(0), "refusals write nothing: {recent}");
+}
+
+#[test]
+fn a_data_directory_in_use_is_refused_for_writing_but_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", "679533922935"]);
+    assert_eq!(code, 0);
+    let _held = redeemdesk_core::data_dir::DataDir::open(tmp.path()).unwrap();
+    let (code, out) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", "679533922928"]);
+    assert_eq!(code, 2);
+    assert_eq!(out["error"]["code"], "data_dir_in_use", "two writers never share a ledger: {out}");
+    let (code, recent) = cli(tmp.path(), &["--sandbox", "recent"]);
+    assert_eq!(code, 0, "reading does not need the lock: {recent}");
+    assert_eq!(recent.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_value_added_order_is_queued_and_delivered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox", "order", "--product", "2112291922150704074", "--name", "王刚", "--phone", "13566662456",
+            "--quantity", "2",
+        ],
     );
-}
-
-#[test]
-fn a_refused_code_exits_one_and_says_why() {
-    let (status, json, _) = cli(&[
-        "redeem",
-        "--sandbox",
-        "--channel",
-        "zvcms",
-        "--code",
-        "390962138708450011",
-    ]);
-    assert_eq!(status, 1, "a rejection exits 1");
-    assert_eq!(json["result"]["state"], "rejected");
-    assert_eq!(json["result"]["message"], "优惠券已使用");
-}
-
-#[test]
-fn a_preview_shows_a_times_cards_remaining_uses() {
-    let (status, json, _) = cli(&[
-        "prepare",
-        "--sandbox",
-        "--channel",
-        "liantuofu",
-        "--code",
-        "914095353294404031",
-    ]);
-    assert_eq!(status, 0);
-    assert_eq!(json["result"]["times_remaining"], 2, "2 of 20 uses left");
-}
-
-#[test]
-fn without_a_config_or_the_sandbox_it_is_a_usage_error() {
-    let (status, _, err) = cli(&["prepare", "--channel", "shoubei", "--code", "679533922928"]);
-    assert_eq!(status, 2, "usage errors exit 2");
-    assert!(
-        err.contains("--config") && err.contains("--sandbox"),
-        "the message says what to give: {err}"
-    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["queued"]["state"], "queued", "stored before sending: {out}");
+    assert_eq!(out["notification"]["state"], "delivered", "{out}");
+    assert_eq!(out["queued"]["total"], 6000, "30.00 元 × 2 computed: {out}");
 }

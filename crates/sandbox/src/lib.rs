@@ -18,6 +18,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod boot;
 pub mod channels;
 pub mod control;
 pub mod demo;

@@ -148,11 +148,7 @@ fn success(shared: &Shared, msg: &str, record: &Consumption) -> AnswerBytes {
     }
     map.insert("codes".into(), json!(record.code));
     map.insert("amount".into(), json!(record.face.0.to_string()));
-    let camel = record
-        .record_id
-        .bytes()
-        .last()
-        .is_some_and(|b| (b - b'0') % 2 == 1);
+    let camel = record.record_id.bytes().last().is_some_and(|b| b % 2 == 1);
     let settle_key = if camel {
         "settleAmount"
     } else {

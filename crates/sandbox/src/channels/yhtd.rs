@@ -115,11 +115,13 @@ async fn callback(
         } else {
             let by_number: u32 = get("byNumber").parse().unwrap_or(0);
             let sum_money: i64 = get("sumMoney").parse().unwrap_or(-1);
-            let answer = match store.product(&product_no) {
-                None => result("1002", "产品不存在"),
-                Some(p) if p.name != get("productNm") => result("1002", "产品名称与产品编号不符"),
+            let (answer, accepted) = match store.product(&product_no) {
+                None => (result("1002", "产品不存在"), false),
+                Some(p) if p.name != get("productNm") => {
+                    (result("1002", "产品名称与产品编号不符"), false)
+                }
                 Some(p) if p.price_fen * i64::from(by_number) != sum_money => {
-                    result("1003", "消费总金额与产品单价不符")
+                    (result("1003", "消费总金额与产品单价不符"), false)
                 }
                 Some(_) => {
                     store.notification_received(Notification {
@@ -133,12 +135,12 @@ async fn callback(
                         first_received_ms: now,
                         received: 1,
                     });
-                    result("0000", "成功")
+                    (result("0000", "成功"), true)
                 }
             };
             // Only accepted orders exist on the platform; a refused one may be resent
             // corrected under the same serial.
-            if answer.body.windows(6).any(|w| w == b"\"0000\"") {
+            if accepted {
                 store.remember_answer(
                     KIND,
                     &deal_serial,

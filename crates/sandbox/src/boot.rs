@@ -1,0 +1,91 @@
+//! How a front end (the app, the CLI) gets a desk for a data directory: the live channel
+//! configuration (`config.toml`) when there is one, otherwise every channel pointed at this
+//! sandbox running in-process (product.md "Sandbox mode — the default on a fresh install").
+//! One ledger file per mode, so sandbox records never mix into live ones.
+
+use crate::{RunningSandbox, Sandbox, SandboxOptions};
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::clock::Clock;
+use redeemdesk_core::config::Config;
+use redeemdesk_core::desk::Desk;
+use redeemdesk_core::ledger::{self, Ledger};
+use redeemdesk_core::scan::ScanRules;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The live channel configuration's file name in the data directory.
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// Which channels to talk to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelSource {
+    /// `config.toml` in the data directory if present, else the sandbox (what the app does).
+    Auto,
+    /// The sandbox, whatever is configured (the CLI's `--sandbox`).
+    Sandbox,
+    /// This configuration file (the CLI's `--config`).
+    Config(PathBuf),
+}
+
+/// A desk and what keeps it running.
+pub struct BootedDesk {
+    pub mode: Mode,
+    pub desk: Arc<Desk>,
+    /// The in-process emulator in sandbox mode; the channels stop answering when dropped.
+    pub sandbox: Option<RunningSandbox>,
+}
+
+/// Why no desk could be opened. `code()` is what the UI branches on.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("{0}")]
+    Config(String),
+    #[error("the sandbox could not start: {0}")]
+    Sandbox(#[from] crate::SandboxError),
+    #[error(transparent)]
+    Ledger(#[from] redeemdesk_core::ledger::LedgerError),
+}
+
+impl BootError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            BootError::Config(_) => "config_invalid",
+            BootError::Sandbox(_) => "sandbox_failed",
+            BootError::Ledger(e) => e.code(),
+        }
+    }
+}
+
+/// Opens the ledger of the chosen mode in `root` (a locked data directory) and the desk on
+/// it; must run inside a tokio runtime (the sandbox serves from it).
+pub async fn boot(
+    root: &Path,
+    source: ChannelSource,
+    clock: Arc<dyn Clock>,
+) -> Result<BootedDesk, BootError> {
+    let live = match source {
+        ChannelSource::Config(path) => Some(path),
+        ChannelSource::Sandbox => None,
+        ChannelSource::Auto => Some(root.join(CONFIG_FILE)).filter(|p| p.exists()),
+    };
+    let (mode, config, sandbox) = match live {
+        Some(path) => {
+            let config = Config::load(&path).map_err(|e| BootError::Config(e.to_string()))?;
+            (Mode::Live, config, None)
+        }
+        None => {
+            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+            (Mode::Sandbox, sandbox.demo_config(), Some(sandbox))
+        }
+    };
+    let channels = config
+        .build_channels(clock.clone())
+        .map_err(|e| BootError::Config(e.to_string()))?;
+    let ledger = Arc::new(Ledger::open(&root.join(ledger::file_name(mode)), mode)?);
+    let desk = Desk::open(ledger, channels, clock, ScanRules::default())?;
+    Ok(BootedDesk {
+        mode,
+        desk: Arc::new(desk),
+        sandbox,
+    })
+}
