@@ -1,331 +1,414 @@
-//! `redeemdesk-cli`: the headless front end over the same core, config and ledger as the
-//! app. It opens (and locks) the data directory, boots the desk exactly as the app does
-//! (`redeemdesk_sandbox::boot`: `config.toml` if present, else the in-process sandbox), makes
-//! one call into the desk and prints the answer as JSON. Every redemption goes through the
-//! write-ahead ledger, so the CLI can never redeem a code the app does not know about.
+//! `redeemdesk-cli`: the headless front end over the same core, configuration and ledger as
+//! the app. Every command prints JSON on stdout; a refusal prints `{"error": {code, message}}`
+//! and exits 2, a broken ledger chain exits 1. Commands that write take the data directory's
+//! lock (never two writers on one ledger) and boot the desk exactly as the app does
+//! (`redeemdesk_sandbox::boot`); commands that only read open the ledger read-only.
 //!
 //! ```text
+//! redeemdesk-cli --sandbox redeem --channel liantuofu --code 914095353294404024 --count 2
 //! redeemdesk-cli --sandbox prepare --channel allinpay --platform tiktok --code 802436197254310
-//! redeemdesk-cli --sandbox redeem  --channel liantuofu --code 914095353294404024 --count 2
-//! redeemdesk-cli --sandbox query   --id <attempt id printed by redeem>
-//! redeemdesk-cli --sandbox notify  --product 2112291922150704074 --name 王刚 --phone 13566662456
-//! redeemdesk-cli --config channels.toml redeem --channel shoubei --code 679533922928
+//! redeemdesk-cli --sandbox log --day 2026-11-22
+//! redeemdesk-cli --config config.toml redeem --channel shoubei --code 679533922928
 //! ```
-//!
-//! Exit status: 0 ready / succeeded / delivered, 1 refused (by the channel or a local
-//! check), 3 unknown (resolved later; never redeem it again), 2 usage, configuration or
-//! data-directory error.
 
 use clap::{Args, Parser, Subcommand};
-use redeemdesk_core::channel::{CertificateChoice, ChannelKind, Outcome, Platform};
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::business_day::BusinessDay;
+use redeemdesk_core::channel::{CertificateChoice, ChannelKind, CouponCode, Platform, RedeemRequest, RedemptionId};
 use redeemdesk_core::clock::{Clock, SystemClock};
 use redeemdesk_core::data_dir::{self, DataDir};
-use redeemdesk_core::desk::Desk;
-use redeemdesk_core::ledger::{AttemptId, AttemptState, NotificationState};
+use redeemdesk_core::desk::{Checkpoint, Desk};
+use redeemdesk_core::ledger::{self, AttemptId, AttemptState, DayFilter, Ledger};
 use redeemdesk_core::outbox::OrderInput;
-use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemError, RedeemInput};
-use redeemdesk_sandbox::boot::{boot, ChannelSource};
+use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput};
+use redeemdesk_core::resolver::Decision;
+use redeemdesk_sandbox::boot::{boot, BootedDesk, ChannelSource, CONFIG_FILE};
+use serde::Serialize;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "redeemdesk-cli",
-    version,
-    about = "核销台 RedeemDesk — redeem coupon codes from the command line"
-)]
+#[command(name = "redeemdesk-cli", version, about = "核销台 RedeemDesk from a terminal")]
 struct Cli {
-    #[command(flatten)]
-    source: Source,
+    /// The data directory (default: $REDEEMDESK_DATA_DIR, else the platform's app data dir).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Use the built-in sandbox channels and the sandbox ledger.
+    #[arg(long, global = true, conflicts_with = "config")]
+    sandbox: bool,
+    /// Use this channel configuration (default: config.toml in the data directory).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Use a sandbox already running at this address (e.g. `redeemdesk-sandbox`'s).
+    #[arg(long, global = true, conflicts_with_all = ["config", "sandbox"])]
+    sandbox_at: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     command: Command,
 }
 
-/// Where the data and the channels come from.
 #[derive(Args)]
-struct Source {
-    /// The data directory (default: $REDEEMDESK_DATA_DIR, else the app's data directory).
-    #[arg(long, global = true)]
-    data_dir: Option<PathBuf>,
-    /// The channel configuration file (default: config.toml in the data directory, else
-    /// the sandbox).
-    #[arg(long, global = true, conflicts_with = "sandbox")]
-    config: Option<PathBuf>,
-    /// Use the in-process sandbox whatever is configured.
-    #[arg(long, global = true)]
-    sandbox: bool,
+struct CodeArgs {
+    #[arg(long)]
+    channel: ChannelKind,
+    #[arg(long)]
+    code: String,
+    /// 通联 only: meituan, tiktok, dianping or mtdz.
+    #[arg(long, value_parser = parse_platform)]
+    platform: Option<Platform>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Look a code up: name, value, validity, what can be redeemed.
-    Prepare(CodeArgs),
-    /// Look a code up and redeem it (written to the ledger before the channel is called).
-    Redeem(RedeemArgs),
-    /// Settle an unknown attempt now with the channel's own call, and show the attempt.
-    Query(QueryArgs),
-    /// Sell a 增值券 value-added product: queue the notification and deliver it.
-    Notify(SaleArgs),
-}
-
-#[derive(Args)]
-struct CodeArgs {
-    /// shoubei | zvcms | liantuofu | allinpay
-    #[arg(long)]
-    channel: ChannelKind,
-    /// The code as scanned or typed; normalised like the cashier screen does.
-    #[arg(long)]
-    code: String,
-    /// 通联 only: meituan | tiktok | dianping | mtdz.
-    #[arg(long, value_parser = parse_platform)]
-    platform: Option<Platform>,
-    /// Who is redeeming (the ledger's cashier).
-    #[arg(long, default_value = "cli")]
-    cashier: String,
-}
-
-#[derive(Args)]
-struct RedeemArgs {
-    #[command(flatten)]
-    code: CodeArgs,
-    /// How many uses to redeem.
-    #[arg(long, default_value_t = 1)]
-    count: u32,
-    /// 通联 Douyin: a certificate to redeem, `ID` or `ID:NUM`; repeat for several.
-    #[arg(long = "certificate", value_parser = parse_certificate)]
-    certificates: Vec<CertificateChoice>,
-}
-
-#[derive(Args)]
-struct QueryArgs {
-    /// The attempt id `redeem` printed.
-    #[arg(long)]
-    id: String,
-}
-
-#[derive(Args)]
-struct SaleArgs {
-    /// `productNo` from the configured product table.
-    #[arg(long)]
-    product: String,
-    /// The consumer's name.
-    #[arg(long)]
-    name: String,
-    /// The consumer's mainland mobile number (11 digits).
-    #[arg(long)]
-    phone: String,
-    #[arg(long, default_value_t = 1)]
-    quantity: u32,
-    #[arg(long, default_value = "cli")]
-    cashier: String,
-}
-
-/// Why the command could not run at all (exit status 2), with the code the app's UI would
-/// branch on.
-#[derive(Debug, thiserror::Error)]
-enum CliError {
-    #[error(transparent)]
-    DataDir(#[from] data_dir::DataDirError),
-    #[error(transparent)]
-    Boot(#[from] redeemdesk_sandbox::boot::BootError),
-    #[error(transparent)]
-    Ledger(#[from] redeemdesk_core::ledger::LedgerError),
-    #[error("--id: {0}")]
-    Id(String),
-    #[error("no attempt {0} in this data directory's ledger")]
-    NoSuchAttempt(String),
-}
-
-impl CliError {
-    fn code(&self) -> &'static str {
-        match self {
-            CliError::DataDir(e) => e.code(),
-            CliError::Boot(e) => e.code(),
-            CliError::Ledger(e) => e.code(),
-            CliError::Id(_) => "invalid_id",
-            CliError::NoSuchAttempt(_) => "attempt_not_found",
-        }
-    }
+    /// Look a code up (the channel's preview), without redeeming.
+    Prepare {
+        #[command(flatten)]
+        code: CodeArgs,
+    },
+    /// Look a code up and redeem it; logged in the ledger like a redemption at the till.
+    Redeem {
+        #[command(flatten)]
+        code: CodeArgs,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Douyin certificates to redeem, as ID or ID:COUNT (repeatable).
+        #[arg(long = "certificate")]
+        certificates: Vec<String>,
+        #[arg(long, default_value = "cli")]
+        cashier: String,
+    },
+    /// Ask the channel what became of one redemption (its own query/detail/history call).
+    Query {
+        #[command(flatten)]
+        code: CodeArgs,
+        /// Our redemption id (the idempotency key sent with the redeem).
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// 联拓富: the remaining uses read before the redeem.
+        #[arg(long)]
+        remaining_before: Option<u32>,
+    },
+    /// The most recent attempts.
+    Recent {
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        cashier: Option<String>,
+    },
+    /// One business day's attempts and per-channel totals.
+    Log {
+        #[arg(long)]
+        day: BusinessDay,
+        #[arg(long)]
+        channel: Option<ChannelKind>,
+        #[arg(long)]
+        state: Option<AttemptState>,
+        #[arg(long)]
+        cashier: Option<String>,
+    },
+    /// Every attempt on one code with every request and answer.
+    Timeline {
+        #[arg(long)]
+        code: String,
+    },
+    /// What needs a manager: unknowns the resolver could not settle, failing notifications.
+    Inbox,
+    /// One resolver round and one outbox round now.
+    Resolve,
+    /// Record a manager's decision on an unknown attempt.
+    Decide {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_parser = parse_decision)]
+        decision: Decision,
+        #[arg(long)]
+        manager: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sell a 增值券 product: queue its order notification and try to deliver it.
+    Order {
+        #[arg(long)]
+        product: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long, default_value_t = 1)]
+        quantity: u32,
+        #[arg(long, default_value = "cli")]
+        cashier: String,
+    },
+    /// Check the ledger: SQLite's quick_check and the whole hash chain.
+    VerifyLog,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
     Platform::ALL
         .into_iter()
         .find(|p| p.as_str() == s.trim().to_ascii_lowercase())
-        .ok_or_else(|| "expected meituan, tiktok, dianping or mtdz".to_owned())
+        .ok_or_else(|| format!("{s:?} is not one of meituan, tiktok, dianping, mtdz"))
 }
 
-fn parse_certificate(s: &str) -> Result<CertificateChoice, String> {
-    let (id, num) = match s.split_once(':') {
-        Some((id, num)) => (id, num.parse().map_err(|_| format!("{num:?} is not a count"))?),
-        None => (s, 1),
-    };
-    if id.trim().is_empty() || num == 0 {
-        return Err("expected ID or ID:NUM with NUM ≥ 1".into());
+fn parse_decision(s: &str) -> Result<Decision, String> {
+    match s {
+        "succeeded" => Ok(Decision::Succeeded),
+        "rejected" => Ok(Decision::Rejected),
+        _ => Err(format!("{s:?} is not succeeded or rejected")),
     }
-    Ok(CertificateChoice {
-        id: id.trim().to_owned(),
-        num,
-    })
+}
+
+/// A refusal as the CLI prints it.
+struct Failure {
+    code: String,
+    message: String,
+    exit: u8,
+}
+
+impl Failure {
+    fn new(code: &str, message: impl ToString) -> Failure {
+        Failure {
+            code: code.to_owned(),
+            message: message.to_string(),
+            exit: 2,
+        }
+    }
+}
+
+macro_rules! coded {
+    ($($t:ty),+) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Failure { Failure::new(e.code(), &e) }
+        }
+    )+};
+}
+coded!(
+    redeemdesk_core::redeem::RedeemError,
+    redeemdesk_core::ledger::LedgerError,
+    redeemdesk_core::resolver::DecisionError,
+    redeemdesk_core::outbox::OrderError,
+    redeemdesk_core::data_dir::DataDirError,
+    redeemdesk_sandbox::boot::BootError
+);
+
+fn to_json(value: impl Serialize) -> Result<Value, Failure> {
+    serde_json::to_value(value).map_err(|e| Failure::new("internal", e))
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (report, status) = match run(cli).await {
-        Ok(done) => done,
-        Err(e) => (
-            json!({ "error": { "code": e.code(), "message": e.to_string() } }),
-            2,
-        ),
-    };
-    println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    ExitCode::from(status)
+    match run(cli).await {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            let error = json!({"error": {"code": f.code, "message": f.message}});
+            println!("{}", serde_json::to_string_pretty(&error).unwrap_or_default());
+            ExitCode::from(f.exit)
+        }
+    }
 }
 
-async fn run(cli: Cli) -> Result<(Value, u8), CliError> {
-    let root = match cli.source.data_dir {
-        Some(dir) => dir,
+fn source(cli: &Cli) -> ChannelSource {
+    match (&cli.config, cli.sandbox, cli.sandbox_at) {
+        (Some(path), _, _) => ChannelSource::Config(path.clone()),
+        (None, _, Some(addr)) => ChannelSource::SandboxAt(addr),
+        (None, true, None) => ChannelSource::Sandbox,
+        (None, false, None) => ChannelSource::Auto,
+    }
+}
+
+/// The mode a read-only command looks at, decided as `boot` would.
+fn read_mode(cli: &Cli, root: &Path) -> Mode {
+    match source(cli) {
+        ChannelSource::Sandbox | ChannelSource::SandboxAt(_) => Mode::Sandbox,
+        ChannelSource::Config(_) => Mode::Live,
+        ChannelSource::Auto if root.join(CONFIG_FILE).exists() => Mode::Live,
+        ChannelSource::Auto => Mode::Sandbox,
+    }
+}
+
+/// The crash test's pause: with `REDEEMDESK_PAUSE_AT=<checkpoint>` the process says where it
+/// stopped on stderr and waits there to be killed.
+const PAUSE_ENV: &str = "REDEEMDESK_PAUSE_AT";
+
+fn install_pause(desk: &Desk) {
+    let Some(at) = std::env::var(PAUSE_ENV).ok().and_then(|v| Checkpoint::parse(&v)) else {
+        return;
+    };
+    desk.set_checkpoint_hook(move |reached| {
+        if reached == at {
+            eprintln!("paused at {}", at.as_str());
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+    });
+}
+
+async fn run(cli: Cli) -> Result<Value, Failure> {
+    let root = match &cli.data_dir {
+        Some(d) => d.clone(),
         None => data_dir::resolve()?,
     };
-    // The lock is held until the end: the app (or another CLI) cannot write this ledger
-    // meanwhile.
-    let dir = DataDir::open(&root)?;
-    let source = match (cli.source.config, cli.source.sandbox) {
-        (Some(path), _) => ChannelSource::Config(path),
-        (None, true) => ChannelSource::Sandbox,
-        (None, false) => ChannelSource::Auto,
+    let read_only = || -> Result<Ledger, Failure> {
+        let mode = read_mode(&cli, &root);
+        Ok(Ledger::open_read_only(&root.join(ledger::file_name(mode)), mode)?)
     };
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let booted = boot(dir.root(), source, clock).await?;
-    let desk = booted.desk.clone();
-    let (mut report, status) = match cli.command {
-        Command::Prepare(args) => prepare(&desk, &args).await,
-        Command::Redeem(args) => redeem(&desk, args).await,
-        Command::Query(args) => query(&desk, &args).await?,
-        Command::Notify(args) => notify(&desk, args).await?,
-    };
-    report["mode"] = json!(booted.mode);
-    if let Some(sandbox) = booted.sandbox {
-        sandbox.shutdown().await;
-    }
-    Ok((report, status))
-}
-
-/// A refusal before (or instead of) the channel's answer: local checks and input errors
-/// are the cashier's business (1); configuration and ledger failures are not (2).
-fn refusal(e: &RedeemError) -> (Value, u8) {
-    let status = match e {
-        RedeemError::Channel(_) | RedeemError::Ledger(_) | RedeemError::ChannelNotConfigured(_) => 2,
-        _ => 1,
-    };
-    (
-        json!({ "error": { "code": e.code(), "message": e.to_string() } }),
-        status,
-    )
-}
-
-fn prepared_status(p: &Prepared) -> u8 {
-    match p {
-        Prepared::Ready { .. } => 0,
-        Prepared::Rejected { .. } => 1,
-        Prepared::Unknown { .. } => 3,
-    }
-}
-
-async fn look_up(desk: &Desk, args: &CodeArgs) -> Result<Prepared, RedeemError> {
-    desk.prepare(PrepareInput {
-        channel: args.channel,
-        platform: args.platform,
-        raw_code: args.code.clone(),
-        cashier: args.cashier.clone(),
-    })
-    .await
-}
-
-async fn prepare(desk: &Desk, args: &CodeArgs) -> (Value, u8) {
-    match look_up(desk, args).await {
-        Ok(p) => (json!({ "prepared": p }), prepared_status(&p)),
-        Err(e) => refusal(&e),
-    }
-}
-
-async fn redeem(desk: &Desk, args: RedeemArgs) -> (Value, u8) {
-    let prepared = match look_up(desk, &args.code).await {
-        Ok(p) => p,
-        Err(e) => return refusal(&e),
-    };
-    let Prepared::Ready { token, .. } = &prepared else {
-        return (json!({ "prepared": prepared }), prepared_status(&prepared));
-    };
-    let input = RedeemInput {
-        token: token.clone(),
-        count: args.count,
-        certificates: args.certificates,
-        cashier: args.code.cashier.clone(),
-    };
-    match desk.redeem(input).await {
-        Ok(r) => {
-            let status = match r.outcome {
-                Outcome::Succeeded(_) => 0,
-                Outcome::Rejected { .. } => 1,
-                Outcome::Unknown { .. } => 3,
+    match &cli.command {
+        Command::Recent { limit, cashier } => to_json(read_only()?.recent_attempts(cashier.as_deref(), *limit)?),
+        Command::Log {
+            day,
+            channel,
+            state,
+            cashier,
+        } => {
+            let filter = DayFilter {
+                channel: *channel,
+                state: *state,
+                cashier: cashier.clone(),
+                code: None,
             };
-            (json!({ "attempt": r.attempt, "outcome": r.outcome }), status)
+            to_json(read_only()?.day_log(*day, &filter)?)
         }
-        Err(e) => refusal(&e),
+        Command::Timeline { code } => to_json(read_only()?.code_timeline(code.trim())?),
+        Command::Inbox => to_json(read_only()?.inbox()?),
+        Command::VerifyLog => {
+            let ledger = read_only()?;
+            let quick_check = ledger.quick_check();
+            let chain = ledger.verify_chain()?;
+            let intact = quick_check.is_ok() && chain.is_intact();
+            let report = json!({
+                "ledger": ledger.path(),
+                "quick_check": quick_check.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+                "chain": chain,
+                "intact": intact,
+            });
+            if intact {
+                Ok(report)
+            } else {
+                Err(Failure {
+                    code: "ledger_broken".into(),
+                    message: report.to_string(),
+                    exit: 1,
+                })
+            }
+        }
+        _ => write_command(&cli, &root).await,
     }
 }
 
-/// Makes an unknown attempt due now and runs one resolver round (which also checks any
-/// other unknown that is due, as the app's background resolver would).
-async fn query(desk: &Desk, args: &QueryArgs) -> Result<(Value, u8), CliError> {
-    let id = AttemptId::parse(&args.id).map_err(|e| CliError::Id(e.to_string()))?;
-    let ledger = desk.ledger();
-    let before = ledger
-        .attempt(&id)?
-        .ok_or_else(|| CliError::NoSuchAttempt(args.id.clone()))?;
-    if before.state == AttemptState::Unknown {
-        let tries = ledger.resolver_status(&id)?.map(|s| s.tries).unwrap_or(0);
-        ledger.schedule_next_check(&id, desk.clock().now_ms(), tries)?;
-        desk.resolve_due().await?;
-    }
-    let attempt = ledger
-        .attempt(&id)?
-        .ok_or_else(|| CliError::NoSuchAttempt(args.id.clone()))?;
-    let status = match attempt.state {
-        AttemptState::Succeeded | AttemptState::Cancelled => 0,
-        AttemptState::Rejected => 1,
-        AttemptState::Unknown | AttemptState::Pending => 3,
-    };
-    let resolver = ledger.resolver_status(&id)?;
-    Ok((json!({ "attempt": attempt, "resolver": resolver }), status))
-}
-
-/// Queues the sale in the ledger's outbox and runs one delivery round.
-async fn notify(desk: &Desk, args: SaleArgs) -> Result<(Value, u8), CliError> {
-    let order = desk.submit_order(OrderInput {
-        product_no: args.product,
-        consumer_name: args.name,
-        consumer_phone: args.phone,
-        quantity: args.quantity,
-        cashier: args.cashier,
-    });
-    let queued = match order {
-        Ok(n) => n,
-        Err(e) => {
-            let status = if e.code() == "order_invalid" || e.code() == "unknown_product" { 1 } else { 2 };
-            return Ok((json!({ "error": { "code": e.code(), "message": e.to_string() } }), status));
+/// Commands that may write: they hold the data directory's lock while they run.
+async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
+    let dir = DataDir::open(root)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let BootedDesk { desk, sandbox, mode } = boot(dir.root(), source(cli), clock.clone()).await?;
+    install_pause(&desk);
+    let result = match &cli.command {
+        Command::Prepare { code } => to_json(desk.prepare(prepare_input(code, "cli")).await?),
+        Command::Redeem {
+            code,
+            count,
+            certificates,
+            cashier,
+        } => {
+            let prepared = desk.prepare(prepare_input(code, cashier)).await?;
+            let Prepared::Ready { token, .. } = &prepared else {
+                return to_json(json!({ "mode": mode, "prepared": prepared }));
+            };
+            let redemption = desk
+                .redeem(RedeemInput {
+                    token: token.clone(),
+                    count: *count,
+                    certificates: certificates.iter().map(|c| parse_certificate(c)).collect::<Result<_, _>>()?,
+                    cashier: cashier.clone(),
+                })
+                .await?;
+            to_json(json!({ "mode": mode, "prepared": prepared, "redemption": redemption }))
+        }
+        Command::Query {
+            code,
+            id,
+            count,
+            remaining_before,
+        } => {
+            let channel = desk
+                .channel(code.channel)
+                .ok_or_else(|| Failure::new("channel_not_configured", format!("{} is not configured", code.channel)))?;
+            let req = RedeemRequest {
+                id: RedemptionId::parse(id).map_err(|e| Failure::new("bad_id", e))?,
+                code: CouponCode::new(code.code.trim()).map_err(|e| Failure::new("code_invalid", e))?,
+                count: *count,
+                platform: code.platform,
+                certificates: Vec::new(),
+                order_amount: None,
+                paid_amount: None,
+                remaining_before: *remaining_before,
+                cashier: None,
+                remark: None,
+                attempted_at_ms: clock.now_ms(),
+            };
+            let answer = channel.resolve(&req).await.map_err(|e| Failure::new("channel_error", e))?;
+            to_json(answer.value)
+        }
+        Command::Resolve => {
+            let resolved = desk.resolve_due().await?;
+            let delivered = desk.deliver_due().await?;
+            to_json(json!({ "resolver": resolved, "outbox": delivered }))
+        }
+        Command::Decide {
+            id,
+            decision,
+            manager,
+            reason,
+        } => {
+            let id = AttemptId::parse(id).map_err(|e| Failure::new("bad_id", e))?;
+            to_json(desk.decide(&id, decision.clone(), manager, reason)?)
+        }
+        Command::Order {
+            product,
+            name,
+            phone,
+            quantity,
+            cashier,
+        } => {
+            let queued = desk.submit_order(OrderInput {
+                product_no: product.clone(),
+                consumer_name: name.clone(),
+                consumer_phone: phone.clone(),
+                quantity: *quantity,
+                cashier: cashier.clone(),
+            })?;
+            let delivery = desk.deliver_due().await?;
+            let now = desk.ledger().notification(&queued.id)?;
+            to_json(json!({ "queued": queued, "delivery": delivery, "notification": now }))
+        }
+        Command::Recent { .. } | Command::Log { .. } | Command::Timeline { .. } | Command::Inbox | Command::VerifyLog => {
+            unreachable!("read-only commands are answered without the lock")
         }
     };
-    desk.deliver_due().await?;
-    let n = desk.ledger().notification(&queued.id)?.unwrap_or(queued);
-    let status = match n.state {
-        NotificationState::Delivered => 0,
-        NotificationState::Rejected => 1,
-        NotificationState::Queued => 3,
+    drop(sandbox);
+    result
+}
+
+fn prepare_input(code: &CodeArgs, cashier: &str) -> PrepareInput {
+    PrepareInput {
+        channel: code.channel,
+        platform: code.platform,
+        raw_code: code.code.clone(),
+        cashier: cashier.to_owned(),
+    }
+}
+
+fn parse_certificate(text: &str) -> Result<CertificateChoice, Failure> {
+    let (id, num) = match text.split_once(':') {
+        Some((id, n)) => (id, n.parse().map_err(|_| Failure::new("certificates", format!("bad count in {text:?}")))?),
+        None => (text, 1),
     };
-    Ok((json!({ "notification": n }), status))
+    Ok(CertificateChoice { id: id.to_owned(), num })
 }

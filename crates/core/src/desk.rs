@@ -12,7 +12,7 @@ use crate::ledger::{Attempt, Ledger, LedgerError, Notification};
 use crate::scan::ScanRules;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, Notify};
 
 /// What changed, for whoever shows it (the app forwards these to the UI as Tauri events).
@@ -22,6 +22,41 @@ pub enum DeskEvent {
     Attempt { attempt: Attempt },
     Notification { notification: Notification },
 }
+
+/// The moments of a redemption at which a crash leaves a different trace. A hook installed
+/// with [`Desk::set_checkpoint_hook`] runs at each; the crash test pauses the process there
+/// and kills it. Production installs none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// Checks passed, nothing written yet.
+    BeforeWriteAhead,
+    /// The `pending` attempt is committed; nothing has been sent.
+    AfterWriteAhead,
+    /// The channel answered; the answer is not recorded yet.
+    AfterAnswer,
+}
+
+impl Checkpoint {
+    pub const ALL: [Checkpoint; 3] = [
+        Checkpoint::BeforeWriteAhead,
+        Checkpoint::AfterWriteAhead,
+        Checkpoint::AfterAnswer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Checkpoint::BeforeWriteAhead => "before_write_ahead",
+            Checkpoint::AfterWriteAhead => "after_write_ahead",
+            Checkpoint::AfterAnswer => "after_answer",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Checkpoint> {
+        Checkpoint::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+type CheckpointHook = Box<dyn Fn(Checkpoint) + Send + Sync>;
 
 pub struct Desk {
     pub(crate) ledger: Arc<Ledger>,
@@ -34,6 +69,7 @@ pub struct Desk {
     pub(crate) events: broadcast::Sender<DeskEvent>,
     /// Wakes the outbox when an order is queued.
     pub(crate) outbox_wake: Notify,
+    checkpoint_hook: OnceLock<CheckpointHook>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -68,6 +104,7 @@ impl Desk {
             recent_sends: Mutex::new(HashMap::new()),
             events,
             outbox_wake: Notify::new(),
+            checkpoint_hook: OnceLock::new(),
         })
     }
 
@@ -91,6 +128,17 @@ impl Desk {
     /// A feed of every change; a slow subscriber misses old events, never blocks the desk.
     pub fn subscribe(&self) -> broadcast::Receiver<DeskEvent> {
         self.events.subscribe()
+    }
+
+    /// Installs the hook run at each [`Checkpoint`]; only the first install counts.
+    pub fn set_checkpoint_hook(&self, hook: impl Fn(Checkpoint) + Send + Sync + 'static) -> bool {
+        self.checkpoint_hook.set(Box::new(hook)).is_ok()
+    }
+
+    pub(crate) fn checkpoint(&self, at: Checkpoint) {
+        if let Some(hook) = self.checkpoint_hook.get() {
+            hook(at);
+        }
     }
 
     pub(crate) fn announce_attempt(&self, attempt: &Attempt) {

@@ -9,7 +9,7 @@ use crate::channel::{
     RedeemRequest, RedemptionId,
 };
 use crate::clock::UnixMs;
-use crate::desk::Desk;
+use crate::desk::{Checkpoint, Desk};
 use crate::ledger::{self, Actor, Amounts, Attempt, AttemptState, LedgerError, NewAttempt, Transition};
 use crate::scan::{self, ScanError};
 use serde::{Deserialize, Serialize};
@@ -335,6 +335,7 @@ impl Desk {
         // Again at confirmation: another till may have redeemed the code meanwhile.
         self.check_code_history(kind, &code)?;
 
+        self.checkpoint(Checkpoint::BeforeWriteAhead);
         let id = self.ledger.begin_attempt(NewAttempt {
             created_ms: now,
             channel: kind,
@@ -347,6 +348,7 @@ impl Desk {
             remaining_before: entry.preview.times_remaining.map(i64::from),
             prepare: entry.exchange,
         })?;
+        self.checkpoint(Checkpoint::AfterWriteAhead);
         let request = RedeemRequest {
             id: RedemptionId::parse(id.as_str()).expect("the ledger's ids are redemption ids"),
             code,
@@ -383,6 +385,7 @@ impl Desk {
                 ledger::Exchange::default(),
             ),
         };
+        self.checkpoint(Checkpoint::AfterAnswer);
         let at = self.clock.now_ms();
         let attempt = self.ledger.record(&id, transition_for(&outcome, at, actor, exchange))?;
         self.announce_attempt(&attempt);

@@ -3,18 +3,23 @@
 //! sandbox running in-process (product.md "Sandbox mode — the default on a fresh install").
 //! One ledger file per mode, so sandbox records never mix into live ones.
 
-use crate::{RunningSandbox, Sandbox, SandboxOptions};
+use crate::{DemoData, RunningSandbox, Sandbox, SandboxOptions};
+use redeemdesk_core::channel::Timeouts;
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::clock::Clock;
 use redeemdesk_core::config::Config;
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::{self, Ledger};
 use redeemdesk_core::scan::ScanRules;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The live channel configuration's file name in the data directory.
 pub const CONFIG_FILE: &str = "config.toml";
+
+/// The in-process sandbox's own state (its coupons and records) in the data directory.
+pub const SANDBOX_STATE_FILE: &str = "sandbox-state.json";
 
 /// Which channels to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +30,9 @@ pub enum ChannelSource {
     Sandbox,
     /// This configuration file (the CLI's `--config`).
     Config(PathBuf),
+    /// A sandbox already running elsewhere (the standalone `redeemdesk-sandbox`, or a test
+    /// that keeps the sandbox alive across the front end's crashes), with the demo keys.
+    SandboxAt(SocketAddr),
 }
 
 /// A desk and what keeps it running.
@@ -63,18 +71,29 @@ pub async fn boot(
     source: ChannelSource,
     clock: Arc<dyn Clock>,
 ) -> Result<BootedDesk, BootError> {
-    let live = match source {
-        ChannelSource::Config(path) => Some(path),
-        ChannelSource::Sandbox => None,
+    let live = match &source {
+        ChannelSource::Config(path) => Some(path.clone()),
+        ChannelSource::Sandbox | ChannelSource::SandboxAt(_) => None,
         ChannelSource::Auto => Some(root.join(CONFIG_FILE)).filter(|p| p.exists()),
     };
-    let (mode, config, sandbox) = match live {
-        Some(path) => {
+    let (mode, config, sandbox) = match (live, source) {
+        (Some(path), _) => {
             let config = Config::load(&path).map_err(|e| BootError::Config(e.to_string()))?;
             (Mode::Live, config, None)
         }
-        None => {
-            let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+        (None, ChannelSource::SandboxAt(addr)) => {
+            let demo = DemoData::embedded().map_err(crate::SandboxError::from)?;
+            let config = crate::demo_config::config(&demo, addr, Timeouts::default());
+            (Mode::Sandbox, config, None)
+        }
+        (None, _) => {
+            // The emulator's state lives beside the ledger: after a crash and a restart the
+            // resolver must find what the sandbox already committed, as a real channel would.
+            let sandbox = Sandbox::start(SandboxOptions {
+                state_file: Some(root.join(SANDBOX_STATE_FILE)),
+                ..Default::default()
+            })
+            .await?;
             (Mode::Sandbox, sandbox.demo_config(), Some(sandbox))
         }
     };
