@@ -5,7 +5,8 @@
 //! means "not redeemed" (the channel modules return `StillUnknown` for it). What a channel
 //! cannot settle waits for a manager's decision, recorded with a reason and a name.
 
-use crate::channel::{ChannelError, CouponCode, RedeemRequest, RedemptionId, Resolution};
+use crate::channel::{ChannelError, ChannelKind, CouponCode, RedeemRequest, RedemptionId, Resolution};
+use std::collections::BTreeMap;
 use crate::desk::Desk;
 use crate::ledger::{
     resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck, LedgerError, Transition,
@@ -73,43 +74,68 @@ fn request_for(a: &Attempt) -> Option<RedeemRequest> {
 }
 
 impl Desk {
-    /// Checks every unknown whose time has come, once each.
+    /// Checks every unknown whose time has come, once each. The checks of one channel go
+    /// to it together, so a channel that answers from its day history reads each day once.
     pub async fn resolve_due(&self) -> Result<ResolveRound, LedgerError> {
         let due = self.ledger.unknowns_due(self.clock.now_ms())?;
         let mut round = ResolveRound::default();
+        let mut by_channel: BTreeMap<ChannelKind, Vec<(DueCheck, RedeemRequest)>> = BTreeMap::new();
         for check in due {
             round.checked += 1;
-            match self.check_one(&check).await? {
-                Step::Settled => round.settled += 1,
-                Step::HandedOver => round.handed_to_manager += 1,
-                Step::Again => {}
+            let now = self.clock.now_ms();
+            let Some(req) = request_for(&check.attempt) else {
+                self.ledger
+                    .hand_to_manager(&check.attempt.id, now, "the stored attempt cannot be rebuilt into a request")?;
+                self.announce_current(&check.attempt.id)?;
+                round.handed_to_manager += 1;
+                continue;
+            };
+            by_channel.entry(check.attempt.channel).or_default().push((check, req));
+        }
+        for (kind, checks) in by_channel {
+            let Some(channel) = self.channels.get(&kind) else {
+                for (check, _) in &checks {
+                    let note = format!("{kind} is not configured");
+                    self.ledger.record_check(&check.attempt.id, self.next_check(check, note, Default::default()))?;
+                }
+                continue;
+            };
+            let reqs: Vec<RedeemRequest> = checks.iter().map(|(_, r)| r.clone()).collect();
+            let answers = channel.resolve_all(&reqs).await;
+            for ((check, _), answer) in checks.iter().zip(answers) {
+                match self.apply(check, answer)? {
+                    Step::Settled => round.settled += 1,
+                    Step::HandedOver => round.handed_to_manager += 1,
+                    Step::Again => {}
+                }
             }
         }
         Ok(round)
     }
 
-    async fn check_one(&self, due: &DueCheck) -> Result<Step, LedgerError> {
-        let a = &due.attempt;
+    /// The next check of an unknown, after this one, on the persisted backoff.
+    fn next_check(&self, due: &DueCheck, note: String, exchange: crate::ledger::Exchange) -> Check {
         let now = self.clock.now_ms();
-        let next_check_ms = now + resolver_backoff(due.tries + 1);
-        let again = |note: String, exchange| Check {
+        Check {
             at_ms: now,
             note: Some(note),
             exchange,
-            next_check_ms,
-        };
-        let Some(ch) = self.channels.get(&a.channel) else {
-            self.ledger.record_check(&a.id, again(format!("{} is not configured", a.channel), Default::default()))?;
-            return Ok(Step::Again);
-        };
-        let Some(req) = request_for(a) else {
-            self.ledger.hand_to_manager(&a.id, now, "the stored attempt cannot be rebuilt into a request")?;
-            return Ok(Step::HandedOver);
-        };
-        match ch.resolve(&req).await {
+            next_check_ms: now + resolver_backoff(due.tries + 1),
+        }
+    }
+
+    /// Records what one check learned.
+    fn apply(
+        &self,
+        due: &DueCheck,
+        answer: Result<crate::channel::Exchanged<Resolution>, ChannelError>,
+    ) -> Result<Step, LedgerError> {
+        let a = &due.attempt;
+        let now = self.clock.now_ms();
+        match answer {
             Ok(answer) => {
                 let exchange = ledger_exchange(&answer.exchanges);
-                let step = match answer.value {
+                let t = match answer.value {
                     Resolution::Succeeded(r) => {
                         let mut t = Transition::new(AttemptState::Succeeded, now, Actor::Resolver)
                             .amounts(Amounts {
@@ -121,26 +147,19 @@ impl Desk {
                         for id in r.channel_refs {
                             t = t.channel_id(id.name, id.value);
                         }
-                        Some(t)
+                        t
                     }
-                    Resolution::NotConsumed { evidence } => Some(
-                        Transition::new(AttemptState::Rejected, now, Actor::Resolver)
-                            .reason(format!("not consumed: {evidence}"))
-                            .exchange(exchange),
-                    ),
+                    Resolution::NotConsumed { evidence } => Transition::new(AttemptState::Rejected, now, Actor::Resolver)
+                        .reason(format!("not consumed: {evidence}"))
+                        .exchange(exchange),
                     Resolution::StillUnknown { reason } => {
-                        self.ledger.record_check(&a.id, again(reason.to_string(), exchange))?;
-                        None
+                        self.ledger.record_check(&a.id, self.next_check(due, reason.to_string(), exchange))?;
+                        return Ok(Step::Again);
                     }
                 };
-                match step {
-                    Some(t) => {
-                        let settled = self.ledger.record(&a.id, t)?;
-                        self.announce_attempt(&settled);
-                        Ok(Step::Settled)
-                    }
-                    None => Ok(Step::Again),
-                }
+                let settled = self.ledger.record(&a.id, t)?;
+                self.announce_attempt(&settled);
+                Ok(Step::Settled)
             }
             Err(ChannelError::Unsupported { .. }) => {
                 self.ledger.hand_to_manager(&a.id, now, "the channel has no call that can settle this")?;
@@ -148,7 +167,7 @@ impl Desk {
                 Ok(Step::HandedOver)
             }
             Err(e) => {
-                self.ledger.record_check(&a.id, again(e.to_string(), Default::default()))?;
+                self.ledger.record_check(&a.id, self.next_check(due, e.to_string(), Default::default()))?;
                 Ok(Step::Again)
             }
         }

@@ -365,3 +365,183 @@ async fn a_value_added_sale_is_queued_first_and_delivered_once_with_its_deal_ser
         "a phone number that is not one is refused before storing"
     );
 }
+
+/// A small seeded generator: the soak's faults are the same on every run.
+struct XorShift(u64);
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the_ground_truth() {
+    use redeemdesk_sandbox::{DemoData, Fault};
+    const PER_CHANNEL: usize = 600;
+    let templates = [
+        (ChannelKind::Shoubei, None, "679533922928"),
+        (ChannelKind::Zvcms, None, "390962138708451328"),
+        (ChannelKind::Liantuofu, None, "914095353294404024"),
+        (ChannelKind::Allinpay, Some(Platform::Meituan), "594828681100"),
+    ];
+    let mut demo = DemoData::embedded().unwrap();
+    let mut work = Vec::new();
+    for (i, (channel, platform, template)) in templates.iter().enumerate() {
+        let base = demo.coupons.iter().find(|c| c.code == *template).unwrap().clone();
+        for n in 0..PER_CHANNEL {
+            let mut c = base.clone();
+            let suffix = format!("9{i}{n:04}");
+            c.code = format!("{}{}", &template[..template.len() - suffix.len()], suffix);
+            c.fault = None;
+            work.push((*channel, *platform, c.code.clone()));
+            demo.coupons.push(c);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxOptions {
+        demo: Some(demo),
+        fault_delay: Duration::from_millis(1_800),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let channels = sandbox
+        .demo_config_with(Timeouts {
+            connect: Duration::from_secs(2),
+            total: Duration::from_millis(1_500),
+        })
+        .build_channels(clock.clone())
+        .unwrap();
+    let ledger = Arc::new(Ledger::open(&dir.path().join("soak.sqlite"), Mode::Sandbox).unwrap());
+    let desk = Arc::new(Desk::open(ledger, channels, clock.clone(), ScanRules::default()).unwrap());
+
+    // Seeded faults: most redemptions are clean; the rest get one of every kind of fault.
+    let mut rng = XorShift(0x5eed_2026_1122);
+    let faults = [
+        Fault::Reset,
+        Fault::Http500,
+        Fault::Garbage,
+        Fault::BadSignature,
+        Fault::CommitThenDrop,
+        Fault::Delay,
+    ];
+    let mut order: Vec<usize> = (0..work.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut faulted = 0;
+    for &i in &order {
+        let (channel, _, code) = &work[i];
+        let roll = rng.below(100);
+        // Delays cost real time (the answer is held past the client timeout): keep them rare.
+        let fault = match roll {
+            0..=2 => Some(faults[0]),
+            3..=5 => Some(faults[1]),
+            6..=8 => Some(faults[2]),
+            9..=11 => Some(faults[3]),
+            12..=15 => Some(faults[4]),
+            16 => Some(faults[5]),
+            _ => None,
+        };
+        if let Some(f) = fault {
+            sandbox.fail_next(*channel, Some(code), f, 1);
+            faulted += 1;
+        }
+    }
+    let started = std::time::Instant::now();
+    // Four tills at once.
+    let work = Arc::new(work);
+    let order = Arc::new(order);
+    let mut tills = Vec::new();
+    for t in 0..4 {
+        let (desk, work, order) = (desk.clone(), work.clone(), order.clone());
+        tills.push(tokio::spawn(async move {
+            for &i in order.iter().skip(t).step_by(4) {
+                let (channel, platform, code) = &work[i];
+                // An inconclusive preview consumes nothing: the cashier simply looks again.
+                let mut token = None;
+                for _ in 0..5 {
+                    let prepared = desk
+                        .prepare(PrepareInput {
+                            channel: *channel,
+                            platform: *platform,
+                            raw_code: code.clone(),
+                            cashier: format!("till{t}"),
+                        })
+                        .await
+                        .expect("a fresh coupon previews");
+                    match prepared {
+                        Prepared::Ready { token: t, .. } => {
+                            token = Some(t);
+                            break;
+                        }
+                        Prepared::Unknown { .. } => continue,
+                        other => panic!("{channel} {code}: {other:?}"),
+                    }
+                }
+                let token = token.unwrap_or_else(|| panic!("{channel} {code}: no preview in five looks"));
+                desk.redeem(RedeemInput {
+                    token,
+                    count: 1,
+                    certificates: vec![],
+                    cashier: format!("till{t}"),
+                })
+                .await
+                .expect("every redemption gets an answer, even if unknown");
+            }
+        }));
+    }
+    for t in tills {
+        t.await.unwrap();
+    }
+    let redeemed_in = started.elapsed();
+    // Held-back answers land; then the resolver runs its whole schedule.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    for _ in 0..(ledger::RESOLVER_INBOX_AFTER_TRIES + 3) {
+        desk.resolve_due().await.unwrap();
+        clock.advance_ms(ledger::resolver_backoff(ledger::RESOLVER_INBOX_AFTER_TRIES) + 1);
+    }
+
+    let resolved_in = started.elapsed() - redeemed_in;
+    let truth = sandbox.ground_truth();
+    let inbox = desk.ledger().inbox().unwrap();
+    let (mut succeeded, mut rejected, mut waiting) = (0, 0, 0);
+    for (channel, _, code) in work.iter() {
+        let uses = truth.uses_of(*channel, code);
+        assert!(uses <= 1, "{channel} {code}: consumed {uses} times");
+        let attempts = desk.ledger().code_timeline(code).unwrap();
+        assert_eq!(attempts.len(), 1, "{channel} {code}: one attempt each");
+        let a = &attempts[0].attempt;
+        match a.state {
+            AttemptState::Succeeded => {
+                assert_eq!(uses, 1, "{channel} {code}: a success the channel never consumed");
+                succeeded += 1;
+            }
+            AttemptState::Rejected => {
+                assert_eq!(uses, 0, "{channel} {code}: a rejection the channel consumed");
+                rejected += 1;
+            }
+            AttemptState::Unknown => {
+                assert_eq!(uses, 0, "{channel} {code}: a consumption the resolver did not find");
+                assert!(inbox.unknowns.iter().any(|u| u.attempt.id == a.id), "{code}: waits in the inbox");
+                waiting += 1;
+            }
+            other => panic!("{channel} {code}: {other:?}"),
+        }
+    }
+    assert_eq!(succeeded, truth.consumptions.len(), "the ledger's successes are the sandbox's consumptions");
+    assert!(desk.ledger().verify_chain().unwrap().is_intact());
+    println!(
+        "soak: {} redemptions ({faulted} with a fault) in {redeemed_in:.1?}, resolved in {resolved_in:.1?}: \
+         {succeeded} succeeded = {} consumed, {rejected} rejected, {waiting} waiting in the inbox",
+        work.len(),
+        truth.consumptions.len()
+    );
+}

@@ -139,7 +139,7 @@ use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::nonce;
 use super::outcome::{
-    ChannelRef, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed, Resolution,
+    ChannelRef, Exchange, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed, Resolution,
     UnknownReason,
 };
 use super::preview::{Certificate, Platform, Preview, Warning};
@@ -316,6 +316,46 @@ impl Allinpay {
             }
         };
         Ok(history.map(|entries| find_in_history(&entries, req)))
+    }
+
+    /// Resolves several unknowns at once: each business day's history is read once, not
+    /// once per attempt (a busy store's day runs to several pages). A match keeps the
+    /// history exchanges as its evidence; a miss records what was searched, not the whole
+    /// day again on every check.
+    pub async fn resolve_all(
+        &self,
+        reqs: &[RedeemRequest],
+    ) -> Vec<Result<Exchanged<Resolution>, ChannelError>> {
+        let mut days: std::collections::BTreeMap<time::Date, Result<Exchanged<Vec<HistoryEntry>>, String>> =
+            std::collections::BTreeMap::new();
+        for req in reqs {
+            let day = self.ctx.zone.date(req.attempted_at_ms);
+            if !days.contains_key(&day) {
+                let read = self.history(day).await.map_err(|e| e.to_string());
+                days.insert(day, read);
+            }
+        }
+        reqs.iter()
+            .map(|req| {
+                let day = self.ctx.zone.date(req.attempted_at_ms);
+                Ok(match &days[&day] {
+                    Err(e) => Exchanged {
+                        value: Resolution::StillUnknown {
+                            reason: UnknownReason::Inconclusive { detail: e.clone() },
+                        },
+                        exchanges: Vec::new(),
+                    },
+                    Ok(history) => {
+                        let value = find_in_history(&history.value, req);
+                        let exchanges = match value {
+                            Resolution::Succeeded(_) => history.exchanges.clone(),
+                            _ => vec![searched(&history.exchanges, history.value.len(), day)],
+                        };
+                        Exchanged { value, exchanges }
+                    }
+                })
+            })
+            .collect()
     }
 
     /// Every redemption of the shop on `day` (all pages).
@@ -719,6 +759,26 @@ pub fn history_page(body: &str, key: &RsaPublicKey) -> Result<HistoryPage, Chann
 }
 
 /// Found in the day's history → Succeeded; absent → still Unknown (never "not consumed").
+/// What a history search that found nothing leaves as evidence: the requests made and the
+/// size of what came back.
+fn searched(exchanges: &[Exchange], entries: usize, day: time::Date) -> Exchange {
+    Exchange {
+        method: "POST".to_owned(),
+        url: exchanges.first().map(|e| e.url.clone()).unwrap_or_default(),
+        request: exchanges
+            .iter()
+            .map(|e| e.request.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        response: Some(format!(
+            "verifyHistory {}: {entries} entries in {} page(s); the code is not among them",
+            date_text(day),
+            exchanges.len()
+        )),
+        http_status: exchanges.last().and_then(|e| e.http_status),
+    }
+}
+
 pub fn find_in_history(entries: &[HistoryEntry], req: &RedeemRequest) -> Resolution {
     match entries.iter().find(|e| e.code == req.code.as_str()) {
         Some(e) => Resolution::Succeeded(Redeemed {

@@ -228,6 +228,21 @@ impl Channel {
         }
     }
 
+    /// Resolves several unknowns of this channel in one go, in order. A channel that settles
+    /// unknowns from its day history reads each day once per call, not once per attempt.
+    pub async fn resolve_all(&self, reqs: &[RedeemRequest]) -> Vec<Result<Exchanged<Resolution>, ChannelError>> {
+        match self {
+            Channel::Allinpay(c) => c.resolve_all(reqs).await,
+            _ => {
+                let mut out = Vec::with_capacity(reqs.len());
+                for req in reqs {
+                    out.push(self.resolve(req).await);
+                }
+                out
+            }
+        }
+    }
+
     /// The channel's own record of a business day, for reconciliation.
     pub async fn history(
         &self,

