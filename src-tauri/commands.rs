@@ -6,9 +6,11 @@ use crate::error::UiError;
 use crate::startup::Startup;
 use redeemdesk_core::app_info::AppInfo;
 use redeemdesk_core::business_day::BusinessDay;
-use redeemdesk_core::channel::{self, Capabilities, ChannelKind};
 use redeemdesk_core::channel::yhtd::Product;
-use redeemdesk_core::ledger::{Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification};
+use redeemdesk_core::channel::{self, Capabilities, ChannelKind};
+use redeemdesk_core::ledger::{
+    Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification,
+};
 use redeemdesk_core::outbox::OrderInput;
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
 use redeemdesk_core::resolver::Decision;
@@ -24,7 +26,10 @@ pub fn app_info(startup: State<'_, Startup>) -> Result<AppInfo, UiError> {
 /// The "退出 Quit" button of the start-up failure page. Refused when the app is healthy, so a
 /// stray call can never close a working desk.
 #[tauri::command]
-pub fn quit_after_fatal<R: Runtime>(app: AppHandle<R>, startup: State<'_, Startup>) -> Result<(), UiError> {
+pub fn quit_after_fatal<R: Runtime>(
+    app: AppHandle<R>,
+    startup: State<'_, Startup>,
+) -> Result<(), UiError> {
     if !startup.is_failed() {
         return Err(UiError::new("not_failed", "the app started normally"));
     }
@@ -53,29 +58,48 @@ pub fn channels(startup: State<'_, Startup>) -> Result<Vec<ChannelInfo>, UiError
 }
 
 #[tauri::command]
-pub async fn prepare(startup: State<'_, Startup>, input: PrepareInput) -> Result<Prepared, UiError> {
+pub async fn prepare(
+    startup: State<'_, Startup>,
+    input: PrepareInput,
+) -> Result<Prepared, UiError> {
     Ok(startup.ready()?.desk.prepare(input).await?)
 }
 
 #[tauri::command]
-pub async fn redeem(startup: State<'_, Startup>, input: RedeemInput) -> Result<Redemption, UiError> {
+pub async fn redeem(
+    startup: State<'_, Startup>,
+    input: RedeemInput,
+) -> Result<Redemption, UiError> {
     Ok(startup.ready()?.desk.redeem(input).await?)
 }
 
 #[tauri::command]
-pub fn recent_attempts(startup: State<'_, Startup>, cashier: Option<String>, limit: usize) -> Result<Vec<Attempt>, UiError> {
+pub fn recent_attempts(
+    startup: State<'_, Startup>,
+    cashier: Option<String>,
+    limit: usize,
+) -> Result<Vec<Attempt>, UiError> {
     let ledger = startup.ready()?.desk.ledger();
     Ok(ledger.recent_attempts(cashier.as_deref(), limit.min(200))?)
 }
 
 #[tauri::command]
-pub fn day_log(startup: State<'_, Startup>, day: String, filter: DayFilter) -> Result<DayLog, UiError> {
-    let day: BusinessDay = day.parse().map_err(|e| UiError::new("bad_day", format!("{e}")))?;
+pub fn day_log(
+    startup: State<'_, Startup>,
+    day: String,
+    filter: DayFilter,
+) -> Result<DayLog, UiError> {
+    let day: BusinessDay = day
+        .parse()
+        .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
     Ok(startup.ready()?.desk.ledger().day_log(day, &filter)?)
 }
 
 #[tauri::command]
-pub fn code_timeline(startup: State<'_, Startup>, code: String) -> Result<Vec<AttemptTimeline>, UiError> {
+pub fn code_timeline(
+    startup: State<'_, Startup>,
+    code: String,
+) -> Result<Vec<AttemptTimeline>, UiError> {
     Ok(startup.ready()?.desk.ledger().code_timeline(code.trim())?)
 }
 
@@ -93,7 +117,10 @@ pub fn decide(
     reason: String,
 ) -> Result<Attempt, UiError> {
     let id = AttemptId::parse(&attempt_id).map_err(|e| UiError::new("bad_id", e.to_string()))?;
-    Ok(startup.ready()?.desk.decide(&id, decision, &manager, &reason)?)
+    Ok(startup
+        .ready()?
+        .desk
+        .decide(&id, decision, &manager, &reason)?)
 }
 
 #[tauri::command]
@@ -102,7 +129,10 @@ pub fn products(startup: State<'_, Startup>) -> Result<Vec<Product>, UiError> {
 }
 
 #[tauri::command]
-pub fn submit_order(startup: State<'_, Startup>, input: OrderInput) -> Result<Notification, UiError> {
+pub fn submit_order(
+    startup: State<'_, Startup>,
+    input: OrderInput,
+) -> Result<Notification, UiError> {
     Ok(startup.ready()?.desk.submit_order(input)?)
 }
 
@@ -142,7 +172,9 @@ mod tests {
 
     fn healthy(root: &std::path::Path) -> Startup {
         let dir = DataDir::open(root).unwrap();
-        Startup::Ready(Box::new(tauri::async_runtime::block_on(open_desk(dir)).expect("a fresh desk opens")))
+        Startup::Ready(Box::new(
+            tauri::async_runtime::block_on(open_desk(dir)).expect("a fresh desk opens"),
+        ))
     }
 
     impl Rig {
@@ -180,10 +212,18 @@ mod tests {
     #[test]
     fn app_info_after_a_failed_start_returns_the_reason_as_code_and_message() {
         let rig = rig_with("main", |_| {
-            Startup::Failed(crate::error::UiError::new("data_dir_unwritable", "/x cannot be written"))
+            Startup::Failed(crate::error::UiError::new(
+                "data_dir_unwritable",
+                "/x cannot be written",
+            ))
         });
-        let err = rig.call("app_info", json!({})).expect_err("a failed start is an error for the UI");
-        assert_eq!(err["code"], "data_dir_unwritable", "the UI branches on the code: {err}");
+        let err = rig
+            .call("app_info", json!({}))
+            .expect_err("a failed start is an error for the UI");
+        assert_eq!(
+            err["code"], "data_dir_unwritable",
+            "the UI branches on the code: {err}"
+        );
         assert_eq!(err["message"], "/x cannot be written");
         let err = rig
             .call(
@@ -191,13 +231,18 @@ mod tests {
                 json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922928", "cashier": "王芳"}}),
             )
             .expect_err("nothing redeems on a failed start");
-        assert_eq!(err["code"], "data_dir_unwritable", "the same reason, not a crash: {err}");
+        assert_eq!(
+            err["code"], "data_dir_unwritable",
+            "the same reason, not a crash: {err}"
+        );
     }
 
     #[test]
     fn quit_is_refused_when_the_app_started_normally() {
         let rig = rig_with("main", healthy);
-        let err = rig.call("quit_after_fatal", json!({})).expect_err("a healthy desk stays open");
+        let err = rig
+            .call("quit_after_fatal", json!({}))
+            .expect_err("a healthy desk stays open");
         assert_eq!(err["code"], "not_failed");
     }
 
@@ -205,21 +250,31 @@ mod tests {
     fn a_window_the_capabilities_do_not_name_cannot_call_the_app_commands() {
         let rig = rig_with("intruder", healthy);
         let err = rig.call("app_info", json!({}));
-        assert!(err.is_err(), "capabilities grant app_info to the main window only: {err:?}");
+        assert!(
+            err.is_err(),
+            "capabilities grant app_info to the main window only: {err:?}"
+        );
     }
 
     #[test]
     fn a_demo_code_is_previewed_redeemed_and_listed_through_the_ipc() {
         let rig = rig_with("main", healthy);
         let channels = rig.call("channels", json!({})).unwrap();
-        assert_eq!(channels.as_array().unwrap().len(), 5, "sandbox mode configures every channel");
+        assert_eq!(
+            channels.as_array().unwrap().len(),
+            5,
+            "sandbox mode configures every channel"
+        );
         let prepared = rig
             .call(
                 "prepare",
                 json!({"input": {"channel": "zvcms", "platform": null, "raw_code": "３９０９６２１３８７０８４５１３２８\r\n", "cashier": "王芳"}}),
             )
             .expect("prepare answers");
-        assert_eq!(prepared["state"], "ready", "full-width digits and CRLF normalise: {prepared}");
+        assert_eq!(
+            prepared["state"], "ready",
+            "full-width digits and CRLF normalise: {prepared}"
+        );
         let token = prepared["token"].as_str().unwrap();
         let done = rig
             .call(
@@ -228,8 +283,14 @@ mod tests {
             )
             .expect("redeem answers");
         assert_eq!(done["attempt"]["state"], "succeeded", "{done}");
-        let recent = rig.call("recent_attempts", json!({"cashier": "王芳", "limit": 10})).unwrap();
-        assert_eq!(recent.as_array().unwrap().len(), 1, "the strip shows it: {recent}");
+        let recent = rig
+            .call("recent_attempts", json!({"cashier": "王芳", "limit": 10}))
+            .unwrap();
+        assert_eq!(
+            recent.as_array().unwrap().len(),
+            1,
+            "the strip shows it: {recent}"
+        );
     }
 
     #[test]

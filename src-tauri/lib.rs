@@ -44,7 +44,10 @@ pub const DESK_EVENT: &str = "desk";
 
 /// Forwards the desk's change feed to the window. A lagging window misses old changes and
 /// re-reads the ledger; it never slows the desk down.
-fn forward_desk_events<R: Runtime>(app: tauri::AppHandle<R>, mut feed: tokio::sync::broadcast::Receiver<redeemdesk_core::desk::DeskEvent>) {
+fn forward_desk_events<R: Runtime>(
+    app: tauri::AppHandle<R>,
+    mut feed: tokio::sync::broadcast::Receiver<redeemdesk_core::desk::DeskEvent>,
+) {
     use tauri::Emitter;
     tauri::async_runtime::spawn(async move {
         loop {

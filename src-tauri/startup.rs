@@ -93,7 +93,9 @@ impl Startup {
     pub fn webview_dir(&self) -> PathBuf {
         match self {
             Startup::Ready(r) => r.data_dir.root().join("webview"),
-            Startup::Failed(_) => std::env::temp_dir().join(format!("redeemdesk-webview-{}", std::process::id())),
+            Startup::Failed(_) => {
+                std::env::temp_dir().join(format!("redeemdesk-webview-{}", std::process::id()))
+            }
         }
     }
 }
@@ -134,7 +136,10 @@ pub fn init_logging(root: Option<&std::path::Path>) -> Option<WorkerGuard> {
         Some(root) => {
             let appender = tracing_appender::rolling::daily(root.join("logs"), "redeemdesk.log");
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            (Some(fmt::layer().with_writer(writer).with_ansi(false)), Some(guard))
+            (
+                Some(fmt::layer().with_writer(writer).with_ansi(false)),
+                Some(guard),
+            )
         }
         None => (None, None),
     };

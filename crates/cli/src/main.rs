@@ -14,7 +14,9 @@
 use clap::{Args, Parser, Subcommand};
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::business_day::BusinessDay;
-use redeemdesk_core::channel::{CertificateChoice, ChannelKind, CouponCode, Platform, RedeemRequest, RedemptionId};
+use redeemdesk_core::channel::{
+    CertificateChoice, ChannelKind, CouponCode, Platform, RedeemRequest, RedemptionId,
+};
 use redeemdesk_core::clock::{Clock, SystemClock};
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Checkpoint, Desk};
@@ -30,7 +32,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "redeemdesk-cli", version, about = "核销台 RedeemDesk from a terminal")]
+#[command(
+    name = "redeemdesk-cli",
+    version,
+    about = "核销台 RedeemDesk from a terminal"
+)]
 struct Cli {
     /// The data directory (default: $REDEEMDESK_DATA_DIR, else the platform's app data dir).
     #[arg(long, global = true)]
@@ -203,12 +209,18 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Err(f) => {
             let error = json!({"error": {"code": f.code, "message": f.message}});
-            println!("{}", serde_json::to_string_pretty(&error).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&error).unwrap_or_default()
+            );
             ExitCode::from(f.exit)
         }
     }
@@ -238,7 +250,10 @@ fn read_mode(cli: &Cli, root: &Path) -> Mode {
 const PAUSE_ENV: &str = "REDEEMDESK_PAUSE_AT";
 
 fn install_pause(desk: &Desk) {
-    let Some(at) = std::env::var(PAUSE_ENV).ok().and_then(|v| Checkpoint::parse(&v)) else {
+    let Some(at) = std::env::var(PAUSE_ENV)
+        .ok()
+        .and_then(|v| Checkpoint::parse(&v))
+    else {
         return;
     };
     desk.set_checkpoint_hook(move |reached| {
@@ -258,10 +273,15 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
     };
     let read_only = || -> Result<Ledger, Failure> {
         let mode = read_mode(&cli, &root);
-        Ok(Ledger::open_read_only(&root.join(ledger::file_name(mode)), mode)?)
+        Ok(Ledger::open_read_only(
+            &root.join(ledger::file_name(mode)),
+            mode,
+        )?)
     };
     match &cli.command {
-        Command::Recent { limit, cashier } => to_json(read_only()?.recent_attempts(cashier.as_deref(), *limit)?),
+        Command::Recent { limit, cashier } => {
+            to_json(read_only()?.recent_attempts(cashier.as_deref(), *limit)?)
+        }
         Command::Log {
             day,
             channel,
@@ -307,7 +327,11 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
 async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     let dir = DataDir::open(root)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let BootedDesk { desk, sandbox, mode } = boot(dir.root(), source(cli), clock.clone()).await?;
+    let BootedDesk {
+        desk,
+        sandbox,
+        mode,
+    } = boot(dir.root(), source(cli), clock.clone()).await?;
     install_pause(&desk);
     let result = match &cli.command {
         Command::Prepare { code } => to_json(desk.prepare(prepare_input(code, "cli")).await?),
@@ -325,7 +349,10 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                 .redeem(RedeemInput {
                     token: token.clone(),
                     count: *count,
-                    certificates: certificates.iter().map(|c| parse_certificate(c)).collect::<Result<_, _>>()?,
+                    certificates: certificates
+                        .iter()
+                        .map(|c| parse_certificate(c))
+                        .collect::<Result<_, _>>()?,
                     cashier: cashier.clone(),
                 })
                 .await?;
@@ -337,12 +364,16 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             count,
             remaining_before,
         } => {
-            let channel = desk
-                .channel(code.channel)
-                .ok_or_else(|| Failure::new("channel_not_configured", format!("{} is not configured", code.channel)))?;
+            let channel = desk.channel(code.channel).ok_or_else(|| {
+                Failure::new(
+                    "channel_not_configured",
+                    format!("{} is not configured", code.channel),
+                )
+            })?;
             let req = RedeemRequest {
                 id: RedemptionId::parse(id).map_err(|e| Failure::new("bad_id", e))?,
-                code: CouponCode::new(code.code.trim()).map_err(|e| Failure::new("code_invalid", e))?,
+                code: CouponCode::new(code.code.trim())
+                    .map_err(|e| Failure::new("code_invalid", e))?,
                 count: *count,
                 platform: code.platform,
                 certificates: Vec::new(),
@@ -353,7 +384,10 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                 remark: None,
                 attempted_at_ms: clock.now_ms(),
             };
-            let answer = channel.resolve(&req).await.map_err(|e| Failure::new("channel_error", e))?;
+            let answer = channel
+                .resolve(&req)
+                .await
+                .map_err(|e| Failure::new("channel_error", e))?;
             to_json(answer.value)
         }
         Command::Resolve => {
@@ -388,7 +422,11 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             let now = desk.ledger().notification(&queued.id)?;
             to_json(json!({ "queued": queued, "delivery": delivery, "notification": now }))
         }
-        Command::Recent { .. } | Command::Log { .. } | Command::Timeline { .. } | Command::Inbox | Command::VerifyLog => {
+        Command::Recent { .. }
+        | Command::Log { .. }
+        | Command::Timeline { .. }
+        | Command::Inbox
+        | Command::VerifyLog => {
             unreachable!("read-only commands are answered without the lock")
         }
     };
@@ -407,8 +445,15 @@ fn prepare_input(code: &CodeArgs, cashier: &str) -> PrepareInput {
 
 fn parse_certificate(text: &str) -> Result<CertificateChoice, Failure> {
     let (id, num) = match text.split_once(':') {
-        Some((id, n)) => (id, n.parse().map_err(|_| Failure::new("certificates", format!("bad count in {text:?}")))?),
+        Some((id, n)) => (
+            id,
+            n.parse()
+                .map_err(|_| Failure::new("certificates", format!("bad count in {text:?}")))?,
+        ),
         None => (text, 1),
     };
-    Ok(CertificateChoice { id: id.to_owned(), num })
+    Ok(CertificateChoice {
+        id: id.to_owned(),
+        num,
+    })
 }

@@ -15,18 +15,31 @@ fn cli(data: &Path, args: &[&str]) -> (i32, Value) {
         .output()
         .expect("the CLI runs");
     let text = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {text}"));
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {text}"));
     (out.status.code().unwrap_or(-1), json)
 }
 
 fn today() -> String {
-    BusinessDayRule::default().day_of(SystemClock.now_ms()).to_string()
+    BusinessDayRule::default()
+        .day_of(SystemClock.now_ms())
+        .to_string()
 }
 
 #[test]
 fn a_sandbox_redemption_is_logged_timelined_and_the_chain_verifies() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, out) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", "679533922928"]);
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+        ],
+    );
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["redemption"]["attempt"]["state"], "succeeded", "{out}");
     assert_eq!(out["mode"], "sandbox");
@@ -37,11 +50,19 @@ fn a_sandbox_redemption_is_logged_timelined_and_the_chain_verifies() {
     let totals = &log["totals"][0];
     assert_eq!(totals["channel"], "shoubei", "{log}");
 
-    let (code, timeline) = cli(tmp.path(), &["--sandbox", "timeline", "--code", "679533922928"]);
+    let (code, timeline) = cli(
+        tmp.path(),
+        &["--sandbox", "timeline", "--code", "679533922928"],
+    );
     assert_eq!(code, 0);
     let events = timeline[0]["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "pending, then succeeded: {timeline}");
-    assert!(!timeline.to_string().contains("5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"), "the demo key never reaches the ledger");
+    assert!(
+        !timeline
+            .to_string()
+            .contains("5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"),
+        "the demo key never reaches the ledger"
+    );
 
     let (code, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
     assert_eq!(code, 0, "an untouched ledger verifies: {report}");
@@ -51,7 +72,17 @@ fn a_sandbox_redemption_is_logged_timelined_and_the_chain_verifies() {
 #[test]
 fn verify_log_finds_a_row_changed_behind_the_apps_back() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, _) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "zvcms", "--code", "390962138708451328"]);
+    let (code, _) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "zvcms",
+            "--code",
+            "390962138708451328",
+        ],
+    );
     assert_eq!(code, 0);
     {
         let db = rusqlite::Connection::open(tmp.path().join("ledger-sandbox.sqlite")).unwrap();
@@ -65,30 +96,63 @@ fn verify_log_finds_a_row_changed_behind_the_apps_back() {
     let (code, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
     assert_eq!(code, 1, "a broken chain fails the command: {report}");
     let message = report["error"]["message"].as_str().unwrap();
-    assert!(message.contains("event_altered") || message.contains("EventAltered"), "names the break: {message}");
+    assert!(
+        message.contains("event_altered") || message.contains("EventAltered"),
+        "names the break: {message}"
+    );
 }
 
 #[test]
 fn bad_input_is_refused_with_a_code_and_nothing_is_logged() {
     let tmp = tempfile::tempdir().unwrap();
     for (raw, expected) in [("", "code_empty"), ("12😀34", "code_bad_character")] {
-        let (code, out) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", raw]);
+        let (code, out) = cli(
+            tmp.path(),
+            &["--sandbox", "redeem", "--channel", "shoubei", "--code", raw],
+        );
         assert_eq!(code, 2, "{out}");
         assert_eq!(out["error"]["code"], expected, "{raw:?}: {out}");
     }
     let (_, recent) = cli(tmp.path(), &["--sandbox", "recent"]);
-    assert_eq!(recent.as_array().map(Vec::len), Some(0), "refusals write nothing: {recent}");
+    assert_eq!(
+        recent.as_array().map(Vec::len),
+        Some(0),
+        "refusals write nothing: {recent}"
+    );
 }
 
 #[test]
 fn a_data_directory_in_use_is_refused_for_writing_but_readable() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, _) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", "679533922935"]);
+    let (code, _) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922935",
+        ],
+    );
     assert_eq!(code, 0);
     let _held = redeemdesk_core::data_dir::DataDir::open(tmp.path()).unwrap();
-    let (code, out) = cli(tmp.path(), &["--sandbox", "redeem", "--channel", "shoubei", "--code", "679533922928"]);
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+        ],
+    );
     assert_eq!(code, 2);
-    assert_eq!(out["error"]["code"], "data_dir_in_use", "two writers never share a ledger: {out}");
+    assert_eq!(
+        out["error"]["code"], "data_dir_in_use",
+        "two writers never share a ledger: {out}"
+    );
     let (code, recent) = cli(tmp.path(), &["--sandbox", "recent"]);
     assert_eq!(code, 0, "reading does not need the lock: {recent}");
     assert_eq!(recent.as_array().unwrap().len(), 1);
@@ -100,12 +164,23 @@ fn a_value_added_order_is_queued_and_delivered() {
     let (code, out) = cli(
         tmp.path(),
         &[
-            "--sandbox", "order", "--product", "2112291922150704074", "--name", "王刚", "--phone", "13566662456",
-            "--quantity", "2",
+            "--sandbox",
+            "order",
+            "--product",
+            "2112291922150704074",
+            "--name",
+            "王刚",
+            "--phone",
+            "13566662456",
+            "--quantity",
+            "2",
         ],
     );
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out["queued"]["state"], "queued", "stored before sending: {out}");
+    assert_eq!(
+        out["queued"]["state"], "queued",
+        "stored before sending: {out}"
+    );
     assert_eq!(out["notification"]["state"], "delivered", "{out}");
     assert_eq!(out["queued"]["total"], 6000, "30.00 元 × 2 computed: {out}");
 }

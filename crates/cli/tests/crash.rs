@@ -75,7 +75,14 @@ fn demo_with_fresh_coupons() -> DemoData {
     demo
 }
 
-fn spawn_child(data: &Path, sandbox: &RunningSandbox, channel: ChannelKind, platform: Option<&str>, code: &str, pause: Option<&str>) -> Child {
+fn spawn_child(
+    data: &Path,
+    sandbox: &RunningSandbox,
+    channel: ChannelKind,
+    platform: Option<&str>,
+    code: &str,
+    pause: Option<&str>,
+) -> Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_redeemdesk-cli"));
     cmd.arg("--data-dir")
         .arg(data)
@@ -105,7 +112,8 @@ fn wait_for_pause(child: &mut Child) {
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(60)).expect("the child reaches its checkpoint");
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the child reaches its checkpoint");
 }
 
 /// Restarts the desk on the ledger file and lets the resolver work through its whole
@@ -113,9 +121,13 @@ fn wait_for_pause(child: &mut Child) {
 async fn restart_and_resolve(data: &Path, sandbox: &RunningSandbox) {
     let _lock = DataDir::open(data).expect("the killed child released the data directory");
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let ledger = Arc::new(Ledger::open(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox).expect("the ledger reopens"));
+    let ledger = Arc::new(
+        Ledger::open(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox)
+            .expect("the ledger reopens"),
+    );
     let channels = sandbox.demo_config().build_channels(clock.clone()).unwrap();
-    let desk = Desk::open(ledger, channels, clock.clone(), ScanRules::default()).expect("start-up marks pending as unknown");
+    let desk = Desk::open(ledger, channels, clock.clone(), ScanRules::default())
+        .expect("start-up marks pending as unknown");
     for _ in 0..(RESOLVER_INBOX_AFTER_TRIES + 3) {
         desk.resolve_due().await.expect("a resolver round");
         clock.advance_ms(ledger::resolver_backoff(RESOLVER_INBOX_AFTER_TRIES + 1) + 1);
@@ -153,7 +165,10 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
             } else {
                 let deadline = Instant::now() + Duration::from_secs(60);
                 while sandbox.ground_truth().uses_of(*channel, &code) == 0 {
-                    assert!(Instant::now() < deadline, "{channel} {code}: the sandbox never committed");
+                    assert!(
+                        Instant::now() < deadline,
+                        "{channel} {code}: the sandbox never committed"
+                    );
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             }
@@ -166,14 +181,19 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
 
     // Let any answer the sandbox still holds back go out; it changes nothing it committed.
     let truth = sandbox.ground_truth();
-    let ledger = Ledger::open_read_only(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox).unwrap();
+    let ledger =
+        Ledger::open_read_only(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox)
+            .unwrap();
     let inbox = ledger.inbox().unwrap();
     let (mut consumed, mut succeeded, mut rejected, mut waiting) = (0, 0, 0, 0);
     for (i, (channel, _, template)) in TEMPLATES.iter().enumerate() {
         for (k, point) in KILL_POINTS.iter().enumerate() {
             let code = fresh_code(template, i * 10 + k);
             let uses = truth.uses_of(*channel, &code);
-            assert!(uses <= 1, "{channel} {code} ({point:?}): consumed {uses} times");
+            assert!(
+                uses <= 1,
+                "{channel} {code} ({point:?}): consumed {uses} times"
+            );
             let attempts: Vec<_> = ledger
                 .code_timeline(&code)
                 .unwrap()
@@ -188,7 +208,10 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
                 );
             }
             if *point == KillPoint::BeforeWriteAhead {
-                assert!(attempts.is_empty(), "{channel} {code}: nothing was written before the commit");
+                assert!(
+                    attempts.is_empty(),
+                    "{channel} {code}: nothing was written before the commit"
+                );
                 assert_eq!(uses, 0, "{channel} {code}: and nothing was sent");
             }
             for a in &attempts {
@@ -210,7 +233,10 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
             }
         }
     }
-    assert!(ledger.verify_chain().unwrap().is_intact(), "the hash chain survives every crash");
+    assert!(
+        ledger.verify_chain().unwrap().is_intact(),
+        "the hash chain survives every crash"
+    );
     println!(
         "crash test: {scenarios} kills over {} channels; sandbox consumed {consumed}; ledger: \
          {succeeded} succeeded, {rejected} rejected, {waiting} waiting in the inbox",

@@ -92,7 +92,10 @@ impl Desk {
     ) -> Result<Desk, LedgerError> {
         let left_by_crash = ledger.mark_pending_as_unknown(clock.now_ms())?;
         if !left_by_crash.is_empty() {
-            tracing::warn!(count = left_by_crash.len(), "attempts left pending by a stop are now unknown");
+            tracing::warn!(
+                count = left_by_crash.len(),
+                "attempts left pending by a stop are now unknown"
+            );
         }
         let (events, _) = broadcast::channel(256);
         Ok(Desk {

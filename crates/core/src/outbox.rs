@@ -7,7 +7,8 @@ use crate::channel::yhtd::{self, NotificationError, Product};
 use crate::channel::{Channel, ChannelKind, NotifyOutcome, RedemptionId};
 use crate::desk::Desk;
 use crate::ledger::{
-    notification_backoff, DeliveryAttempt, DeliveryResult, LedgerError, NewNotification, Notification,
+    notification_backoff, DeliveryAttempt, DeliveryResult, LedgerError, NewNotification,
+    Notification,
 };
 use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
@@ -63,7 +64,9 @@ impl Desk {
 
     /// The configured product table.
     pub fn products(&self) -> Vec<Product> {
-        self.yhtd().map(|c| c.products().to_vec()).unwrap_or_default()
+        self.yhtd()
+            .map(|c| c.products().to_vec())
+            .unwrap_or_default()
     }
 
     /// Validates the sale and queues its notification; delivery happens in the background.
@@ -93,7 +96,10 @@ impl Desk {
             quantity: draft.quantity,
             total: draft.total,
         })?;
-        let stored = self.ledger.notification(&id)?.expect("a notification just stored reads back");
+        let stored = self
+            .ledger
+            .notification(&id)?
+            .expect("a notification just stored reads back");
         self.announce_notification(&stored);
         self.outbox_wake.notify_one();
         Ok(stored)
@@ -112,7 +118,8 @@ impl Desk {
                 product_name: n.product_name.clone(),
                 consumer_name: n.consumer_name.clone(),
                 consumer_phone: n.consumer_phone.clone(),
-                deal_serial: RedemptionId::parse(n.id.as_str()).expect("notification ids are redemption ids"),
+                deal_serial: RedemptionId::parse(n.id.as_str())
+                    .expect("notification ids are redemption ids"),
                 quantity: n.quantity,
                 total: n.total,
             };
@@ -130,7 +137,12 @@ impl Desk {
                     };
                     (result, exchange)
                 }
-                Err(e) => (DeliveryResult::Failed { error: e.to_string() }, Default::default()),
+                Err(e) => (
+                    DeliveryResult::Failed {
+                        error: e.to_string(),
+                    },
+                    Default::default(),
+                ),
             };
             match &result {
                 DeliveryResult::Delivered => round.delivered += 1,
@@ -138,7 +150,8 @@ impl Desk {
                 DeliveryResult::Failed { .. } => round.failed += 1,
             }
             let now = self.clock.now_ms();
-            let next = matches!(result, DeliveryResult::Failed { .. }).then(|| now + notification_backoff(n.attempts + 1));
+            let next = matches!(result, DeliveryResult::Failed { .. })
+                .then(|| now + notification_backoff(n.attempts + 1));
             let updated = self.ledger.record_delivery_attempt(
                 &n.id,
                 DeliveryAttempt {

@@ -5,12 +5,14 @@
 //! leaves the machine; an `unknown` is never shown or stored as a failure.
 
 use crate::channel::{
-    self, CertificateChoice, ChannelError, ChannelKind, CouponCode, Exchange, Outcome, Platform, Preview,
-    RedeemRequest, RedemptionId,
+    self, CertificateChoice, ChannelError, ChannelKind, CouponCode, Exchange, Outcome, Platform,
+    Preview, RedeemRequest, RedemptionId,
 };
 use crate::clock::UnixMs;
 use crate::desk::{Checkpoint, Desk};
-use crate::ledger::{self, Actor, Amounts, Attempt, AttemptState, LedgerError, NewAttempt, Transition};
+use crate::ledger::{
+    self, Actor, Amounts, Attempt, AttemptState, LedgerError, NewAttempt, Transition,
+};
 use crate::scan::{self, ScanError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -86,9 +88,16 @@ pub enum RedeemError {
     #[error("通联 needs the platform (美团, 抖音, 点评 or 美团到综)")]
     PlatformNeeded,
     #[error("already redeemed here at {at_ms} by {by}")]
-    AlreadyRedeemed { at_ms: UnixMs, by: String, attempt: Box<Attempt> },
+    AlreadyRedeemed {
+        at_ms: UnixMs,
+        by: String,
+        attempt: Box<Attempt>,
+    },
     #[error("an earlier attempt on this code is still unresolved (since {since_ms})")]
-    Unresolved { since_ms: UnixMs, attempt: Box<Attempt> },
+    Unresolved {
+        since_ms: UnixMs,
+        attempt: Box<Attempt>,
+    },
     #[error("the same code was just sent; a second send within {DEBOUNCE_MS} ms is a double read")]
     Duplicate,
     #[error("the preview has expired or was already used: scan the code again")]
@@ -140,7 +149,8 @@ pub(crate) struct PreparedCache(HashMap<String, PendingPreview>);
 
 impl PreparedCache {
     fn insert(&mut self, entry: PendingPreview, now_ms: UnixMs) -> String {
-        self.0.retain(|_, e| now_ms - e.created_ms < PREPARED_TTL_MS);
+        self.0
+            .retain(|_, e| now_ms - e.created_ms < PREPARED_TTL_MS);
         let token = RedemptionId::new_v4().as_str().to_owned();
         self.0.insert(token.clone(), entry);
         token
@@ -205,7 +215,12 @@ pub(crate) fn channel_platform(p: ledger::Platform) -> Platform {
 }
 
 /// The ledger step for a channel's answer to a redeem.
-pub(crate) fn transition_for(outcome: &Outcome, at_ms: UnixMs, actor: Actor, exchange: ledger::Exchange) -> Transition {
+pub(crate) fn transition_for(
+    outcome: &Outcome,
+    at_ms: UnixMs,
+    actor: Actor,
+    exchange: ledger::Exchange,
+) -> Transition {
     let t = match outcome {
         Outcome::Succeeded(r) => {
             let mut t = Transition::new(AttemptState::Succeeded, at_ms, actor).amounts(Amounts {
@@ -218,16 +233,22 @@ pub(crate) fn transition_for(outcome: &Outcome, at_ms: UnixMs, actor: Actor, exc
             t
         }
         Outcome::Rejected { code, message, .. } => {
-            Transition::new(AttemptState::Rejected, at_ms, actor).reason(format!("{code}: {message}"))
+            Transition::new(AttemptState::Rejected, at_ms, actor)
+                .reason(format!("{code}: {message}"))
         }
-        Outcome::Unknown { reason } => Transition::new(AttemptState::Unknown, at_ms, actor).reason(reason.to_string()),
+        Outcome::Unknown { reason } => {
+            Transition::new(AttemptState::Unknown, at_ms, actor).reason(reason.to_string())
+        }
     };
     t.exchange(exchange)
 }
 
 impl Desk {
     fn code_channel(&self, kind: ChannelKind) -> Result<&channel::Channel, RedeemError> {
-        let ch = self.channels.get(&kind).ok_or(RedeemError::ChannelNotConfigured(kind))?;
+        let ch = self
+            .channels
+            .get(&kind)
+            .ok_or(RedeemError::ChannelNotConfigured(kind))?;
         if !ch.capabilities().redeems_codes {
             return Err(RedeemError::NotACodeChannel(kind));
         }
@@ -236,7 +257,11 @@ impl Desk {
 
     /// The local checks every look-up and every redemption makes: an unresolved earlier
     /// attempt blocks the code; a single-use code already redeemed here is refused.
-    fn check_code_history(&self, kind: ChannelKind, code: &CouponCode) -> Result<Option<Attempt>, RedeemError> {
+    fn check_code_history(
+        &self,
+        kind: ChannelKind,
+        code: &CouponCode,
+    ) -> Result<Option<Attempt>, RedeemError> {
         let status = self.ledger.code_status(kind, code.as_str())?;
         if let Some(open) = status.unresolved {
             return Err(RedeemError::Unresolved {
@@ -245,11 +270,13 @@ impl Desk {
             });
         }
         match status.last_succeeded {
-            Some(done) if !channel::capabilities(kind).multi_count => Err(RedeemError::AlreadyRedeemed {
-                at_ms: done.state_ms,
-                by: done.cashier.clone(),
-                attempt: Box::new(done),
-            }),
+            Some(done) if !channel::capabilities(kind).multi_count => {
+                Err(RedeemError::AlreadyRedeemed {
+                    at_ms: done.state_ms,
+                    by: done.cashier.clone(),
+                    attempt: Box::new(done),
+                })
+            }
             other => Ok(other),
         }
     }
@@ -316,7 +343,9 @@ impl Desk {
         let now = self.clock.now_ms();
         let entry = {
             let mut cache = self.prepared.lock().expect("prepared cache");
-            let entry = cache.peek(&input.token, now).ok_or(RedeemError::PrepareExpired)?;
+            let entry = cache
+                .peek(&input.token, now)
+                .ok_or(RedeemError::PrepareExpired)?;
             // A refused count or certificate choice keeps the preview: the cashier corrects it.
             if input.count == 0 || input.count > entry.max_count {
                 return Err(RedeemError::CountOutOfRange {
@@ -369,31 +398,48 @@ impl Desk {
                 (answer.value, exchange)
             }
             // Raised before anything was sent: a definitive local refusal, nothing consumed.
-            Err(e @ (ChannelError::Config { .. } | ChannelError::InvalidInput { .. } | ChannelError::Unsupported { .. } | ChannelError::Client(_))) => (
+            Err(
+                e @ (ChannelError::Config { .. }
+                | ChannelError::InvalidInput { .. }
+                | ChannelError::Unsupported { .. }
+                | ChannelError::Client(_)),
+            ) => (
                 Outcome::Rejected {
                     code: "not_sent".to_owned(),
                     message: e.to_string(),
-                    config_error: matches!(e, ChannelError::Config { .. } | ChannelError::Client(_)),
+                    config_error: matches!(
+                        e,
+                        ChannelError::Config { .. } | ChannelError::Client(_)
+                    ),
                 },
                 ledger::Exchange::default(),
             ),
             // Anything else may have happened after bytes left: only the resolver can say.
             Err(e) => (
                 Outcome::Unknown {
-                    reason: channel::UnknownReason::Inconclusive { detail: e.to_string() },
+                    reason: channel::UnknownReason::Inconclusive {
+                        detail: e.to_string(),
+                    },
                 },
                 ledger::Exchange::default(),
             ),
         };
         self.checkpoint(Checkpoint::AfterAnswer);
         let at = self.clock.now_ms();
-        let attempt = self.ledger.record(&id, transition_for(&outcome, at, actor, exchange))?;
+        let attempt = self
+            .ledger
+            .record(&id, transition_for(&outcome, at, actor, exchange))?;
         self.announce_attempt(&attempt);
         Ok(Redemption { attempt, outcome })
     }
 
     /// Reserves (channel, code) for one send; a second within the window is a double read.
-    fn debounce(&self, kind: ChannelKind, code: &CouponCode, now: UnixMs) -> Result<(), RedeemError> {
+    fn debounce(
+        &self,
+        kind: ChannelKind,
+        code: &CouponCode,
+        now: UnixMs,
+    ) -> Result<(), RedeemError> {
         let mut sends = self.recent_sends.lock().expect("debounce map");
         sends.retain(|_, at| now - *at < DEBOUNCE_MS);
         let key = (kind, code.as_str().to_owned());
@@ -412,14 +458,22 @@ fn check_certificates(preview: &Preview, chosen: &[CertificateChoice]) -> Result
         return Ok(());
     }
     if chosen.is_empty() {
-        return Err(RedeemError::Certificates("tick at least one certificate".into()));
+        return Err(RedeemError::Certificates(
+            "tick at least one certificate".into(),
+        ));
     }
     for c in chosen {
         let Some(cert) = preview.certificates.iter().find(|p| p.id == c.id) else {
-            return Err(RedeemError::Certificates(format!("{} is not in the preview", c.id)));
+            return Err(RedeemError::Certificates(format!(
+                "{} is not in the preview",
+                c.id
+            )));
         };
         if c.num == 0 || cert.num.is_some_and(|max| c.num > max) {
-            return Err(RedeemError::Certificates(format!("count {} for {}", c.num, c.id)));
+            return Err(RedeemError::Certificates(format!(
+                "count {} for {}",
+                c.num, c.id
+            )));
         }
     }
     Ok(())

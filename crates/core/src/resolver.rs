@@ -5,14 +5,17 @@
 //! means "not redeemed" (the channel modules return `StillUnknown` for it). What a channel
 //! cannot settle waits for a manager's decision, recorded with a reason and a name.
 
-use crate::channel::{ChannelError, ChannelKind, CouponCode, RedeemRequest, RedemptionId, Resolution};
-use std::collections::BTreeMap;
+use crate::channel::{
+    ChannelError, ChannelKind, CouponCode, RedeemRequest, RedemptionId, Resolution,
+};
 use crate::desk::Desk;
 use crate::ledger::{
-    resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck, LedgerError, Transition,
+    resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck,
+    LedgerError, Transition,
 };
 use crate::redeem::{channel_platform, ledger_exchange};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What one resolver round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -84,29 +87,41 @@ impl Desk {
             round.checked += 1;
             let now = self.clock.now_ms();
             let Some(req) = request_for(&check.attempt) else {
-                self.ledger
-                    .hand_to_manager(&check.attempt.id, now, "the stored attempt cannot be rebuilt into a request")?;
+                self.ledger.hand_to_manager(
+                    &check.attempt.id,
+                    now,
+                    "the stored attempt cannot be rebuilt into a request",
+                )?;
                 self.announce_current(&check.attempt.id)?;
                 round.handed_to_manager += 1;
                 continue;
             };
-            by_channel.entry(check.attempt.channel).or_default().push((check, req));
+            by_channel
+                .entry(check.attempt.channel)
+                .or_default()
+                .push((check, req));
         }
         for (kind, checks) in by_channel {
             let Some(channel) = self.channels.get(&kind) else {
                 for (check, _) in &checks {
                     let note = format!("{kind} is not configured");
-                    self.ledger.record_check(&check.attempt.id, self.next_check(check, note, Default::default()))?;
+                    self.ledger.record_check(
+                        &check.attempt.id,
+                        self.next_check(check, note, Default::default()),
+                    )?;
                 }
                 continue;
             };
             let reqs: Vec<RedeemRequest> = checks.iter().map(|(_, r)| r.clone()).collect();
             let answers = channel.resolve_all(&reqs).await;
             for ((check, _), answer) in checks.iter().zip(answers) {
-                match self.apply(check, answer)? {
-                    Step::Settled => round.settled += 1,
-                    Step::HandedOver => round.handed_to_manager += 1,
-                    Step::Again => {}
+                match self.apply(check, answer) {
+                    Ok(Step::Settled) => round.settled += 1,
+                    Ok(Step::HandedOver) => round.handed_to_manager += 1,
+                    Ok(Step::Again) => {}
+                    // A manager decided while the channel was being asked: theirs stands.
+                    Err(LedgerError::IllegalTransition { .. }) => {}
+                    Err(e) => return Err(e),
                 }
             }
         }
@@ -149,11 +164,16 @@ impl Desk {
                         }
                         t
                     }
-                    Resolution::NotConsumed { evidence } => Transition::new(AttemptState::Rejected, now, Actor::Resolver)
-                        .reason(format!("not consumed: {evidence}"))
-                        .exchange(exchange),
+                    Resolution::NotConsumed { evidence } => {
+                        Transition::new(AttemptState::Rejected, now, Actor::Resolver)
+                            .reason(format!("not consumed: {evidence}"))
+                            .exchange(exchange)
+                    }
                     Resolution::StillUnknown { reason } => {
-                        self.ledger.record_check(&a.id, self.next_check(due, reason.to_string(), exchange))?;
+                        self.ledger.record_check(
+                            &a.id,
+                            self.next_check(due, reason.to_string(), exchange),
+                        )?;
                         return Ok(Step::Again);
                     }
                 };
@@ -162,12 +182,19 @@ impl Desk {
                 Ok(Step::Settled)
             }
             Err(ChannelError::Unsupported { .. }) => {
-                self.ledger.hand_to_manager(&a.id, now, "the channel has no call that can settle this")?;
+                self.ledger.hand_to_manager(
+                    &a.id,
+                    now,
+                    "the channel has no call that can settle this",
+                )?;
                 self.announce_current(&a.id)?;
                 Ok(Step::HandedOver)
             }
             Err(e) => {
-                self.ledger.record_check(&a.id, self.next_check(due, e.to_string(), Default::default()))?;
+                self.ledger.record_check(
+                    &a.id,
+                    self.next_check(due, e.to_string(), Default::default()),
+                )?;
                 Ok(Step::Again)
             }
         }
@@ -182,7 +209,13 @@ impl Desk {
 
     /// Records a manager's decision on an unknown attempt: the new state, the reason and
     /// who decided, as one event. The ledger refuses it for an attempt that is not unknown.
-    pub fn decide(&self, id: &AttemptId, decision: Decision, manager: &str, reason: &str) -> Result<Attempt, DecisionError> {
+    pub fn decide(
+        &self,
+        id: &AttemptId,
+        decision: Decision,
+        manager: &str,
+        reason: &str,
+    ) -> Result<Attempt, DecisionError> {
         if reason.trim().is_empty() {
             return Err(DecisionError::ReasonNeeded);
         }
@@ -196,7 +229,12 @@ impl Desk {
         if self.ledger.attempt(id)?.is_none() {
             return Err(DecisionError::NotFound(id.to_string()));
         }
-        let t = Transition::new(to, self.clock.now_ms(), Actor::Manager(manager.trim().to_owned())).reason(reason.trim());
+        let t = Transition::new(
+            to,
+            self.clock.now_ms(),
+            Actor::Manager(manager.trim().to_owned()),
+        )
+        .reason(reason.trim());
         let attempt = self.ledger.record(id, t)?;
         self.announce_attempt(&attempt);
         Ok(attempt)

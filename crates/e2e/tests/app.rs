@@ -228,7 +228,9 @@ async fn a_corrupt_ledger_file_shows_a_clear_message_exits_non_zero_and_is_left_
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let garbage: Vec<u8> = (0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let ledger = data.join("ledger-sandbox.sqlite");
     std::fs::write(&ledger, &garbage).unwrap();
     let exit_file = tmp.path().join("exit-code");
@@ -238,20 +240,41 @@ async fn a_corrupt_ledger_file_shows_a_clear_message_exits_non_zero_and_is_left_
     })
     .await;
     assert_eq!(
-        desk.client.execute("return document.body.dataset.ready", vec![]).await.unwrap(),
+        desk.client
+            .execute("return document.body.dataset.ready", vec![])
+            .await
+            .unwrap(),
         "fatal",
         "a damaged ledger stops the desk before any scan"
     );
     let detail = desk.text("[data-testid=fatal-detail]").await;
-    assert!(detail.starts_with("ledger_"), "a ledger error code: {detail}");
+    assert!(
+        detail.starts_with("ledger_"),
+        "a ledger error code: {detail}"
+    );
     let zh = desk.text("[data-testid=fatal-reason-zh]").await;
-    assert!(zh.contains("核销记录"), "the Chinese reason names the log: {zh}");
+    assert!(
+        zh.contains("核销记录"),
+        "the Chinese reason names the log: {zh}"
+    );
     desk.screenshot("fatal-ledger-corrupt").await;
-    let quit = desk.client.find(Locator::Css("[data-testid=fatal-quit]")).await.unwrap();
+    let quit = desk
+        .client
+        .find(Locator::Css("[data-testid=fatal-quit]"))
+        .await
+        .unwrap();
     let _ = quit.click().await;
     let code = wait_for_file(&exit_file, Duration::from_secs(20)).await;
-    assert_eq!(code.as_deref(), Some("2"), "the process exits with the fatal code");
-    assert_eq!(std::fs::read(&ledger).unwrap(), garbage, "the damaged file is never overwritten");
+    assert_eq!(
+        code.as_deref(),
+        Some("2"),
+        "the process exits with the fatal code"
+    );
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        garbage,
+        "the damaged file is never overwritten"
+    );
     desk.close().await;
 }
 
@@ -268,9 +291,18 @@ async fn the_embedded_sandbox_answers_a_demo_code_through_the_real_ipc() {
         )
         .await
         .unwrap();
-    assert_eq!(answer["state"], "ready", "a demo times card previews out of the box: {answer}");
-    assert_eq!(answer["preview"]["times_remaining"], 10, "the sandbox's remaining uses: {answer}");
-    assert!(desk.data_dir.join("ledger-sandbox.sqlite").exists(), "sandbox mode uses its own ledger");
+    assert_eq!(
+        answer["state"], "ready",
+        "a demo times card previews out of the box: {answer}"
+    );
+    assert_eq!(
+        answer["preview"]["times_remaining"], 10,
+        "the sandbox's remaining uses: {answer}"
+    );
+    assert!(
+        desk.data_dir.join("ledger-sandbox.sqlite").exists(),
+        "sandbox mode uses its own ledger"
+    );
     desk.close().await;
 }
 

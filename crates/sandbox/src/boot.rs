@@ -4,8 +4,8 @@
 //! One ledger file per mode, so sandbox records never mix into live ones.
 
 use crate::{DemoData, RunningSandbox, Sandbox, SandboxOptions};
-use redeemdesk_core::channel::Timeouts;
 use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::channel::Timeouts;
 use redeemdesk_core::clock::Clock;
 use redeemdesk_core::config::Config;
 use redeemdesk_core::desk::Desk;

@@ -388,12 +388,21 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
         (ChannelKind::Shoubei, None, "679533922928"),
         (ChannelKind::Zvcms, None, "390962138708451328"),
         (ChannelKind::Liantuofu, None, "914095353294404024"),
-        (ChannelKind::Allinpay, Some(Platform::Meituan), "594828681100"),
+        (
+            ChannelKind::Allinpay,
+            Some(Platform::Meituan),
+            "594828681100",
+        ),
     ];
     let mut demo = DemoData::embedded().unwrap();
     let mut work = Vec::new();
     for (i, (channel, platform, template)) in templates.iter().enumerate() {
-        let base = demo.coupons.iter().find(|c| c.code == *template).unwrap().clone();
+        let base = demo
+            .coupons
+            .iter()
+            .find(|c| c.code == *template)
+            .unwrap()
+            .clone();
         for n in 0..PER_CHANNEL {
             let mut c = base.clone();
             let suffix = format!("9{i}{n:04}");
@@ -486,7 +495,8 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
                         other => panic!("{channel} {code}: {other:?}"),
                     }
                 }
-                let token = token.unwrap_or_else(|| panic!("{channel} {code}: no preview in five looks"));
+                let token =
+                    token.unwrap_or_else(|| panic!("{channel} {code}: no preview in five looks"));
                 desk.redeem(RedeemInput {
                     token,
                     count: 1,
@@ -521,22 +531,38 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
         let a = &attempts[0].attempt;
         match a.state {
             AttemptState::Succeeded => {
-                assert_eq!(uses, 1, "{channel} {code}: a success the channel never consumed");
+                assert_eq!(
+                    uses, 1,
+                    "{channel} {code}: a success the channel never consumed"
+                );
                 succeeded += 1;
             }
             AttemptState::Rejected => {
-                assert_eq!(uses, 0, "{channel} {code}: a rejection the channel consumed");
+                assert_eq!(
+                    uses, 0,
+                    "{channel} {code}: a rejection the channel consumed"
+                );
                 rejected += 1;
             }
             AttemptState::Unknown => {
-                assert_eq!(uses, 0, "{channel} {code}: a consumption the resolver did not find");
-                assert!(inbox.unknowns.iter().any(|u| u.attempt.id == a.id), "{code}: waits in the inbox");
+                assert_eq!(
+                    uses, 0,
+                    "{channel} {code}: a consumption the resolver did not find"
+                );
+                assert!(
+                    inbox.unknowns.iter().any(|u| u.attempt.id == a.id),
+                    "{code}: waits in the inbox"
+                );
                 waiting += 1;
             }
             other => panic!("{channel} {code}: {other:?}"),
         }
     }
-    assert_eq!(succeeded, truth.consumptions.len(), "the ledger's successes are the sandbox's consumptions");
+    assert_eq!(
+        succeeded,
+        truth.consumptions.len(),
+        "the ledger's successes are the sandbox's consumptions"
+    );
     assert!(desk.ledger().verify_chain().unwrap().is_intact());
     println!(
         "soak: {} redemptions ({faulted} with a fault) in {redeemed_in:.1?}, resolved in {resolved_in:.1?}: \

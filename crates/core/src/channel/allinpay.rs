@@ -139,8 +139,8 @@ use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::nonce;
 use super::outcome::{
-    ChannelRef, Exchange, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed, Resolution,
-    UnknownReason,
+    ChannelRef, Exchange, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed,
+    Resolution, UnknownReason,
 };
 use super::preview::{Certificate, Platform, Preview, Warning};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
@@ -326,13 +326,14 @@ impl Allinpay {
         &self,
         reqs: &[RedeemRequest],
     ) -> Vec<Result<Exchanged<Resolution>, ChannelError>> {
-        let mut days: std::collections::BTreeMap<time::Date, Result<Exchanged<Vec<HistoryEntry>>, String>> =
-            std::collections::BTreeMap::new();
+        let mut days: std::collections::BTreeMap<
+            time::Date,
+            Result<Exchanged<Vec<HistoryEntry>>, String>,
+        > = std::collections::BTreeMap::new();
         for req in reqs {
             let day = self.ctx.zone.date(req.attempted_at_ms);
-            if !days.contains_key(&day) {
-                let read = self.history(day).await.map_err(|e| e.to_string());
-                days.insert(day, read);
+            if let std::collections::btree_map::Entry::Vacant(slot) = days.entry(day) {
+                slot.insert(self.history(day).await.map_err(|e| e.to_string()));
             }
         }
         reqs.iter()

@@ -230,7 +230,10 @@ impl Channel {
 
     /// Resolves several unknowns of this channel in one go, in order. A channel that settles
     /// unknowns from its day history reads each day once per call, not once per attempt.
-    pub async fn resolve_all(&self, reqs: &[RedeemRequest]) -> Vec<Result<Exchanged<Resolution>, ChannelError>> {
+    pub async fn resolve_all(
+        &self,
+        reqs: &[RedeemRequest],
+    ) -> Vec<Result<Exchanged<Resolution>, ChannelError>> {
         match self {
             Channel::Allinpay(c) => c.resolve_all(reqs).await,
             _ => {
