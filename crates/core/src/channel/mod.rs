@@ -177,7 +177,34 @@ impl Channel {
 
     /// The preview of a code. `platform` is required for 通联 and ignored elsewhere. 收呗
     /// has no remote preview: its answer comes from local checks, with no exchange.
+    ///
+    /// A preview the channel refuses for its signature is a configuration problem (wrong
+    /// key, wrong merchant): nothing is at stake at a preview, so the cashier is told to get
+    /// the keys fixed rather than to try again. It is looked at twice first, because a
+    /// signature refusal can also be a stale nonce or timestamp (channels.md §3).
     pub async fn prepare(
+        &self,
+        code: &CouponCode,
+        platform: Option<Platform>,
+    ) -> Result<Exchanged<Prepared>, ChannelError> {
+        let first = self.prepare_once(code, platform).await?;
+        if signature_refusal(&first.value).is_none() {
+            return Ok(first);
+        }
+        let mut second = self.prepare_once(code, platform).await?;
+        second.exchanges.splice(0..0, first.exchanges);
+        if let Some(message) = signature_refusal(&second.value) {
+            second.value = Prepared::Rejected {
+                code: "signature".into(),
+                message,
+                config_error: true,
+            };
+        }
+        Ok(second)
+    }
+
+    /// One preview call, as the channel answers it.
+    async fn prepare_once(
         &self,
         code: &CouponCode,
         platform: Option<Platform>,
@@ -278,6 +305,20 @@ impl Channel {
             _ => self.unsupported(Operation::Notify),
         }
     }
+}
+
+/// The channel's words when it refused a preview for its signature (验签失败, 签名错误,
+/// Token验签失败…), whatever outcome the channel's own mapping gave it.
+fn signature_refusal(p: &Prepared) -> Option<String> {
+    let text = match p {
+        Prepared::Ready(_) => return None,
+        Prepared::Rejected { message, .. } => message.clone(),
+        Prepared::Unknown { reason } => reason.to_string(),
+    };
+    ["验签", "签名", "signature", "sign error"]
+        .iter()
+        .any(|w| text.to_lowercase().contains(w))
+        .then_some(text)
 }
 
 /// What a channel can do, known without configuring it.
