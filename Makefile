@@ -5,13 +5,14 @@ SHELL := bash
 .DEFAULT_GOAL := help
 export CARGO_TERM_PROGRESS_WHEN ?= never
 
-.PHONY: help run test lint unit e2e deps-run deps-test
+.PHONY: help run test lint unit e2e bench deps-run deps-test
 
 help:
 	@echo "make run    build and start RedeemDesk (sandbox mode on a fresh install)"
 	@echo "make test   fmt check, clippy -D warnings, every test of every crate, end-to-end"
 	@echo "make lint   fmt check and clippy only"
 	@echo "make e2e    the end-to-end suite against the real app under Xvfb"
+	@echo "make bench  every benchmark, release build; writes BENCHMARKS.md"
 
 deps-run:
 	@scripts/deps.sh run
@@ -33,3 +34,8 @@ unit:
 
 e2e: deps-test
 	scripts/e2e.sh
+
+# The performance record. The generated ledgers are kept in target/bench-data/ (several GB
+# for the 3.65 M file) so a second run skips generating them.
+bench: deps-run
+	cargo run --release --quiet -p redeemdesk-bench -- --out BENCHMARKS.md

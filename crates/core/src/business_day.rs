@@ -63,6 +63,11 @@ impl BusinessDay {
     pub fn previous(self) -> BusinessDay {
         BusinessDay(self.0.previous_day().unwrap_or(self.0))
     }
+
+    /// The day `n` days later (earlier when negative), saturating at the calendar's ends.
+    pub fn plus_days(self, n: i64) -> BusinessDay {
+        BusinessDay(self.0.checked_add(time::Duration::days(n)).unwrap_or(self.0))
+    }
 }
 
 impl fmt::Display for BusinessDay {
