@@ -61,7 +61,9 @@ pub fn run(dir: &Path, attempts: u64, runs: usize) -> Scale {
         std::fs::rename(&partial, &path).expect("the finished file takes its name");
         generated_in = Some(t);
     }
-    let file_mib = std::fs::metadata(&path).map(|m| m.len() as f64 / 1048576.0).unwrap_or(0.0);
+    let file_mib = std::fs::metadata(&path)
+        .map(|m| m.len() as f64 / 1048576.0)
+        .unwrap_or(0.0);
     let days = (attempts / PER_DAY).max(1) as i64;
 
     let open: Vec<Duration> = (0..runs)
@@ -74,7 +76,8 @@ pub fn run(dir: &Path, attempts: u64, runs: usize) -> Scale {
         .map(|i| {
             // Spread over the whole file: early, middle and late days.
             let day = first_day().plus_days(i as i64 * days / runs as i64);
-            let (t, log) = stats::time(|| ledger.day_log(day, &DayFilter::default()).expect("day log"));
+            let (t, log) =
+                stats::time(|| ledger.day_log(day, &DayFilter::default()).expect("day log"));
             day_rows = log.attempts.len();
             if let Some(a) = log.attempts.get(log.attempts.len() / 2) {
                 codes.push(a.code.clone());
@@ -125,10 +128,16 @@ pub fn markdown(scales: &[Scale]) -> String {
     }
     let generated: Vec<String> = scales
         .iter()
-        .filter_map(|s| s.generated_in.map(|t| format!("{} in {:.0} s", s.attempts, t.as_secs_f64())))
+        .filter_map(|s| {
+            s.generated_in
+                .map(|t| format!("{} in {:.0} s", s.attempts, t.as_secs_f64()))
+        })
         .collect();
     if !generated.is_empty() {
-        out.push_str(&format!("\nGenerated this run: {}.\n", generated.join(", ")));
+        out.push_str(&format!(
+            "\nGenerated this run: {}.\n",
+            generated.join(", ")
+        ));
     }
     out
 }

@@ -33,11 +33,19 @@ fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| format!("{:.0} GiB", kb / 1048576.0))
         .unwrap_or_default();
-    format!("{} × {cpu}, {mem}, {}", sh("nproc", &[]), sh("uname", &["-sr"]))
+    format!(
+        "{} × {cpu}, {mem}, {}",
+        sh("nproc", &[]),
+        sh("uname", &["-sr"])
+    )
 }
 
 #[tokio::main]
@@ -57,14 +65,27 @@ async fn main() {
     let redemption = redemption::run(if quick { 30 } else { 400 }).await;
     eprintln!("  ratio {:.2}", redemption.ratio);
 
-    let sizes: &[u64] = if quick { &[20_000] } else { &[100_000, 1_000_000, 3_650_000] };
+    let sizes: &[u64] = if quick {
+        &[20_000]
+    } else {
+        &[100_000, 1_000_000, 3_650_000]
+    };
     let mut scales = Vec::new();
     for &n in sizes {
         eprintln!("bench 3: ledger with {n} attempts");
         scales.push(ledger_scale::run(&data, n, if quick { 5 } else { 30 }));
     }
 
-    let commit = sh("git", &["-C", root.to_str().unwrap_or("."), "rev-parse", "--short", "HEAD"]);
+    let commit = sh(
+        "git",
+        &[
+            "-C",
+            root.to_str().unwrap_or("."),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ],
+    );
     let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let mut md = format!(
         "# RedeemDesk performance record\n\n\
@@ -73,7 +94,11 @@ async fn main() {
          run on the same machine. Release build.\n\n\
          - machine: {}\n- date: {date}\n- commit: {commit}{}\n\n",
         machine(),
-        if quick { "\n- **quick run: smoke test of the harness, not a measurement**" } else { "" },
+        if quick {
+            "\n- **quick run: smoke test of the harness, not a measurement**"
+        } else {
+            ""
+        },
     );
     md.push_str(&redemption::markdown(&redemption));
     md.push('\n');

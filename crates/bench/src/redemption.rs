@@ -33,7 +33,12 @@ pub async fn run(runs: usize) -> Result {
     let warmup = runs / 10 + 5;
     let total = warmup + runs;
     let mut demo = DemoData::embedded().expect("demo data");
-    let base = demo.coupons.iter().find(|c| c.code == TEMPLATE).expect("template").clone();
+    let base = demo
+        .coupons
+        .iter()
+        .find(|c| c.code == TEMPLATE)
+        .expect("template")
+        .clone();
     for i in 0..total {
         for kind in ['1', '2'] {
             let mut c = base.clone();
@@ -50,8 +55,20 @@ pub async fn run(runs: usize) -> Result {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = sandbox.demo_config();
-    let desk_ledger = Arc::new(Ledger::open(&dir.path().join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox).unwrap());
-    let desk = Desk::open(desk_ledger, config.build_channels(clock.clone()).unwrap(), clock.clone(), ScanRules::default()).unwrap();
+    let desk_ledger = Arc::new(
+        Ledger::open(
+            &dir.path().join(ledger::file_name(Mode::Sandbox)),
+            Mode::Sandbox,
+        )
+        .unwrap(),
+    );
+    let desk = Desk::open(
+        desk_ledger,
+        config.build_channels(clock.clone()).unwrap(),
+        clock.clone(),
+        ScanRules::default(),
+    )
+    .unwrap();
     let bare = config
         .build_channels(clock.clone())
         .unwrap()
@@ -86,7 +103,11 @@ pub async fn run(runs: usize) -> Result {
             .await
             .unwrap();
         let e = t.elapsed();
-        assert_eq!(done.attempt.state, AttemptState::Succeeded, "a benchmark of failures is no benchmark");
+        assert_eq!(
+            done.attempt.state,
+            AttemptState::Succeeded,
+            "a benchmark of failures is no benchmark"
+        );
 
         // The same exchange without the engine.
         let req = RedeemRequest {
@@ -131,9 +152,13 @@ pub async fn run(runs: usize) -> Result {
             baseline
                 .record(
                     &id,
-                    Transition::new(AttemptState::Succeeded, clock.now_ms(), Actor::Cashier("bench".into()))
-                        .channel_id("order_no", "516375643352141195430506")
-                        .exchange(exchange),
+                    Transition::new(
+                        AttemptState::Succeeded,
+                        clock.now_ms(),
+                        Actor::Cashier("bench".into()),
+                    )
+                    .channel_id("order_no", "516375643352141195430506")
+                    .exchange(exchange),
                 )
                 .unwrap()
         });
@@ -144,7 +169,8 @@ pub async fn run(runs: usize) -> Result {
         }
     }
     let (engine, bare, commits) = (summarise(&engine), summarise(&bare_t), summarise(&commits));
-    let ratio = (engine.median.as_secs_f64() - bare.median.as_secs_f64()) / commits.median.as_secs_f64();
+    let ratio =
+        (engine.median.as_secs_f64() - bare.median.as_secs_f64()) / commits.median.as_secs_f64();
     Result {
         engine,
         bare,

@@ -66,7 +66,11 @@ impl BusinessDay {
 
     /// The day `n` days later (earlier when negative), saturating at the calendar's ends.
     pub fn plus_days(self, n: i64) -> BusinessDay {
-        BusinessDay(self.0.checked_add(time::Duration::days(n)).unwrap_or(self.0))
+        BusinessDay(
+            self.0
+                .checked_add(time::Duration::days(n))
+                .unwrap_or(self.0),
+        )
     }
 }
 

@@ -196,24 +196,6 @@ pub(crate) fn ledger_exchange(exchanges: &[Exchange]) -> ledger::Exchange {
     }
 }
 
-pub(crate) fn ledger_platform(p: Platform) -> ledger::Platform {
-    match p {
-        Platform::Meituan => ledger::Platform::Meituan,
-        Platform::Tiktok => ledger::Platform::Tiktok,
-        Platform::Dianping => ledger::Platform::Dianping,
-        Platform::Mtdz => ledger::Platform::Mtdz,
-    }
-}
-
-pub(crate) fn channel_platform(p: ledger::Platform) -> Platform {
-    match p {
-        ledger::Platform::Meituan => Platform::Meituan,
-        ledger::Platform::Tiktok => Platform::Tiktok,
-        ledger::Platform::Dianping => Platform::Dianping,
-        ledger::Platform::Mtdz => Platform::Mtdz,
-    }
-}
-
 /// The ledger step for a channel's answer to a redeem.
 pub(crate) fn transition_for(
     outcome: &Outcome,
@@ -368,7 +350,7 @@ impl Desk {
         let id = self.ledger.begin_attempt(NewAttempt {
             created_ms: now,
             channel: kind,
-            platform: entry.preview.platform.map(ledger_platform),
+            platform: entry.preview.platform,
             code: code.as_str().to_owned(),
             count: input.count,
             cashier: input.cashier.clone(),
@@ -379,7 +361,7 @@ impl Desk {
         })?;
         self.checkpoint(Checkpoint::AfterWriteAhead);
         let request = RedeemRequest {
-            id: RedemptionId::parse(id.as_str()).expect("the ledger's ids are redemption ids"),
+            id: id.clone(),
             code,
             count: input.count,
             platform: entry.preview.platform,

@@ -5,15 +5,13 @@
 //! means "not redeemed" (the channel modules return `StillUnknown` for it). What a channel
 //! cannot settle waits for a manager's decision, recorded with a reason and a name.
 
-use crate::channel::{
-    ChannelError, ChannelKind, CouponCode, RedeemRequest, RedemptionId, Resolution,
-};
+use crate::channel::{ChannelError, ChannelKind, CouponCode, RedeemRequest, Resolution};
 use crate::desk::Desk;
 use crate::ledger::{
     resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck,
     LedgerError, Transition,
 };
-use crate::redeem::{channel_platform, ledger_exchange};
+use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -62,10 +60,10 @@ impl DecisionError {
 /// the remaining uses read before (联拓富 compares against it).
 fn request_for(a: &Attempt) -> Option<RedeemRequest> {
     Some(RedeemRequest {
-        id: RedemptionId::parse(a.id.as_str()).ok()?,
+        id: a.id.clone(),
         code: CouponCode::new(a.code.clone()).ok()?,
         count: a.count,
-        platform: a.platform.map(channel_platform),
+        platform: a.platform,
         certificates: Vec::new(),
         order_amount: None,
         paid_amount: None,

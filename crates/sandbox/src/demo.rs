@@ -155,26 +155,8 @@ impl AllinpayKeys {
     }
 }
 
-/// The allinpay platform of a third-party coupon (channels.md §5 `type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Meituan,
-    Tiktok,
-    Dianping,
-    Mtdz,
-}
-
-impl Platform {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Meituan => "meituan",
-            Platform::Tiktok => "tiktok",
-            Platform::Dianping => "dianping",
-            Platform::Mtdz => "mtdz",
-        }
-    }
-}
+/// The allinpay platform of a third-party coupon: the core's own type.
+pub use redeemdesk_core::channel::Platform;
 
 /// A coupon's state when the sandbox starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

@@ -491,7 +491,7 @@ impl Ledger {
     pub fn begin_attempt(&self, new: NewAttempt) -> Result<AttemptId> {
         self.write(|tx, rule| {
             validate_new_attempt(&new)?;
-            let id = AttemptId::generate();
+            let id = AttemptId::new_v4();
             let digest = attempts::insert(tx, &id, rule.day_of(new.created_ms), &new)?;
             let mut head = events::head(tx)?;
             events::append(

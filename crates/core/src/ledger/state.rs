@@ -65,13 +65,10 @@ macro_rules! hex_id {
     };
 }
 
-hex_id!(
-    /// Our redemption id: created and committed before any byte leaves the machine, sent as
-    /// the channel's idempotency key (`wf_trace_no`, `bizId`, `orderId`/`reqSeq`) and reused
-    /// on every retry of the same intent.
-    AttemptId,
-    "attempt id"
-);
+/// An attempt is named by its redemption id: created and committed before any byte leaves
+/// the machine, sent as the channel's idempotency key (`wf_trace_no`, `bizId`,
+/// `orderId`/`reqSeq`) and reused on every retry of the same intent.
+pub use crate::channel::RedemptionId as AttemptId;
 hex_id!(
     /// A 增值券 notification's id, sent as its `dealSerial` (channels.md §1).
     NotificationId,
@@ -142,15 +139,8 @@ text_enum!(
     }
 );
 
-text_enum!(
-    /// The 通联 (allinpay) platform of a third-party coupon (channels.md §5 `type`).
-    Platform {
-        Meituan = "meituan",
-        Tiktok = "tiktok",
-        Dianping = "dianping",
-        Mtdz = "mtdz",
-    }
-);
+/// The 通联 platform of an attempt: the channel's own type, stored by its wire name.
+pub use crate::channel::Platform;
 
 /// Who caused an event. Stored as `cashier:<name>`, `manager:<name>`, `resolver`, `outbox`
 /// or `system` (the app itself, e.g. marking a crash's pending attempts unknown).
@@ -307,7 +297,7 @@ mod tests {
 
     #[test]
     fn ids_are_32_lowercase_hex_and_nothing_else() {
-        let id = AttemptId::generate();
+        let id = AttemptId::new_v4();
         assert_eq!(id.as_str().len(), 32);
         assert_eq!(
             AttemptId::parse(id.as_str()),
