@@ -52,6 +52,19 @@ pub struct Launch {
     /// Run the app through a wrapper that writes its exit code to this file (the driver
     /// itself never reports the application's exit status).
     pub exit_code_file: Option<PathBuf>,
+    /// The app's log level (`REDEEMDESK_LOG`).
+    pub log: &'static str,
+}
+
+impl Launch {
+    /// A normal launch on `data_dir`.
+    pub fn at(data_dir: PathBuf) -> Launch {
+        Launch {
+            data_dir,
+            exit_code_file: None,
+            log: "info",
+        }
+    }
 }
 
 impl Desk {
@@ -72,7 +85,7 @@ impl Desk {
             &native_port.to_string(),
         ])
         .env("REDEEMDESK_DATA_DIR", &launch.data_dir)
-        .env("REDEEMDESK_LOG", "info")
+        .env("REDEEMDESK_LOG", launch.log)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .process_group(0)
@@ -107,6 +120,19 @@ impl Desk {
             driver_group,
             data_dir: launch.data_dir,
         }
+    }
+
+    /// Calls a command through the page's real IPC bridge and returns its answer, or
+    /// `{"error": …}` when it was refused.
+    pub async fn invoke(&self, cmd: &str, args: serde_json::Value) -> serde_json::Value {
+        self.client
+            .execute_async(
+                "const [cmd, args, done] = arguments;
+                 window.__TAURI__.core.invoke(cmd, args).then(done, (e) => done({error: e}));",
+                vec![serde_json::Value::String(cmd.into()), args],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{cmd} through the IPC: {e}"))
     }
 
     /// Text of the first element matching `css`.

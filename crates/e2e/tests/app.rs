@@ -7,11 +7,7 @@ use std::time::Duration;
 
 async fn launch_fresh() -> (Desk, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let desk = Desk::launch(Launch {
-        data_dir: tmp.path().join("data"),
-        exit_code_file: None,
-    })
-    .await;
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
     (desk, tmp)
 }
 
@@ -179,8 +175,8 @@ async fn a_data_directory_that_cannot_be_used_shows_a_clear_message_and_exits_no
     std::fs::write(&blocked, b"not a directory").unwrap();
     let exit_file = tmp.path().join("exit-code");
     let desk = Desk::launch(Launch {
-        data_dir: blocked.clone(),
         exit_code_file: Some(exit_file.clone()),
+        ..Launch::at(blocked.clone())
     })
     .await;
     let c = &desk.client;
@@ -235,8 +231,8 @@ async fn a_corrupt_ledger_file_shows_a_clear_message_exits_non_zero_and_is_left_
     std::fs::write(&ledger, &garbage).unwrap();
     let exit_file = tmp.path().join("exit-code");
     let desk = Desk::launch(Launch {
-        data_dir: data.clone(),
         exit_code_file: Some(exit_file.clone()),
+        ..Launch::at(data.clone())
     })
     .await;
     assert_eq!(
@@ -282,15 +278,12 @@ async fn a_corrupt_ledger_file_shows_a_clear_message_exits_non_zero_and_is_left_
 async fn the_embedded_sandbox_answers_a_demo_code_through_the_real_ipc() {
     let (desk, _tmp) = launch_fresh().await;
     let answer = desk
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             window.__TAURI__.core.invoke('prepare', {input: {channel: 'liantuofu', platform: null,
-               raw_code: '914095353294404024', cashier: '王芳'}}).then(done, (e) => done({error: e}));",
-            vec![],
+        .invoke(
+            "prepare",
+            serde_json::json!({"input": {"channel": "liantuofu", "platform": null,
+                "raw_code": "914095353294404024", "cashier": "王芳"}}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         answer["state"], "ready",
         "a demo times card previews out of the box: {answer}"
@@ -304,6 +297,141 @@ async fn the_embedded_sandbox_answers_a_demo_code_through_the_real_ipc() {
         "sandbox mode uses its own ledger"
     );
     desk.close().await;
+}
+
+#[tokio::test]
+async fn a_data_directory_that_cannot_be_created_is_reported_as_unwritable() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Nothing can be created under /proc, not even by root: an honest unwritable place.
+    let nowhere = std::path::PathBuf::from("/proc/redeemdesk-e2e/data");
+    let exit_file = tmp.path().join("exit-code");
+    let desk = Desk::launch(Launch {
+        exit_code_file: Some(exit_file.clone()),
+        ..Launch::at(nowhere)
+    })
+    .await;
+    assert_eq!(
+        desk.text("[data-testid=fatal-reason-zh]").await,
+        "数据目录无法写入（权限不足或磁盘只读）。"
+    );
+    assert!(desk
+        .text("[data-testid=fatal-reason-en]")
+        .await
+        .contains("cannot be written"));
+    assert!(desk
+        .text("[data-testid=fatal-detail]")
+        .await
+        .starts_with("data_dir_unwritable"));
+    desk.screenshot("fatal-data-dir-unwritable").await;
+    let quit = desk
+        .client
+        .find(Locator::Css("[data-testid=fatal-quit]"))
+        .await
+        .unwrap();
+    let _ = quit.click().await;
+    let code = wait_for_file(&exit_file, Duration::from_secs(20)).await;
+    assert_eq!(
+        code.as_deref(),
+        Some("2"),
+        "the process exits with the fatal code"
+    );
+    desk.close().await;
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_log_or_the_ledger_even_at_debug_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = Desk::launch(Launch {
+        log: "debug",
+        ..Launch::at(tmp.path().join("data"))
+    })
+    .await;
+    // One redemption on every code channel and one 增值券 order, all through the real IPC.
+    for (channel, platform, code) in [
+        ("shoubei", None, "679533922928"),
+        ("zvcms", None, "390962138708451328"),
+        ("liantuofu", None, "914095353294404024"),
+        ("allinpay", Some("meituan"), "594828681100"),
+    ] {
+        let prepared = desk
+            .invoke(
+                "prepare",
+                serde_json::json!({"input": {"channel": channel, "platform": platform,
+                    "raw_code": code, "cashier": "王芳"}}),
+            )
+            .await;
+        assert_eq!(prepared["state"], "ready", "{channel}: {prepared}");
+        let done = desk
+            .invoke(
+                "redeem",
+                serde_json::json!({"input": {"token": prepared["token"], "count": 1,
+                    "certificates": [], "cashier": "王芳"}}),
+            )
+            .await;
+        assert_eq!(done["attempt"]["state"], "succeeded", "{channel}: {done}");
+    }
+    let order = desk
+        .invoke(
+            "submit_order",
+            serde_json::json!({"input": {"product_no": "2112291922150704074", "consumer_name": "王刚",
+                "consumer_phone": "13566662456", "quantity": 1, "cashier": "王芳"}}),
+        )
+        .await;
+    assert_eq!(order["state"], "queued", "{order}");
+    let data = desk.data_dir.clone();
+    desk.close().await;
+
+    let demo = redeemdesk_sandbox::DemoData::embedded().unwrap();
+    let pem_line = redeemdesk_sandbox::demo::ALLINPAY_MERCHANT_PRIVATE_PEM
+        .lines()
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    let secrets = [
+        demo.shoubei.key.clone(),
+        demo.zvcms.secret.clone(),
+        demo.liantuofu.key.clone(),
+        pem_line,
+    ];
+    let mut searched = Vec::new();
+    let mut files = vec![
+        data.join("ledger-sandbox.sqlite"),
+        data.join("ledger-sandbox.sqlite-wal"),
+    ];
+    for entry in std::fs::read_dir(data.join("logs")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    for file in files.iter().filter(|f| f.exists()) {
+        let bytes = std::fs::read(file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "a demo secret is in {}",
+                file.display()
+            );
+        }
+        if file.starts_with(data.join("logs")) {
+            assert!(
+                text.contains("channel request"),
+                "the debug log holds the exchanges themselves"
+            );
+        }
+        searched.push((file.display().to_string(), bytes.len()));
+    }
+    let log_bytes: usize = searched
+        .iter()
+        .filter(|(f, _)| f.contains("logs"))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(
+        log_bytes > 1_000,
+        "the debug log really logged the exchanges ({log_bytes} bytes)"
+    );
+    println!(
+        "searched for {} demo secrets in: {searched:?}",
+        secrets.len()
+    );
 }
 
 #[tokio::test]
