@@ -435,6 +435,68 @@ async fn no_secret_reaches_the_log_or_the_ledger_even_at_debug_level() {
 }
 
 #[tokio::test]
+async fn the_window_hears_of_every_change_to_an_attempt_through_the_desk_event() {
+    let (desk, _tmp) = launch_fresh().await;
+    desk.client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__heard = [];
+             window.__TAURI__.event.listen('desk', (e) => window.__heard.push(e.payload)).then(() => done(true));",
+            vec![],
+        )
+        .await
+        .expect("the page may listen to the desk event");
+    let prepared = desk
+        .invoke(
+            "prepare",
+            serde_json::json!({"input": {"channel": "shoubei", "platform": null,
+                "raw_code": "679533929006", "cashier": "王芳"}}),
+        )
+        .await;
+    let done = desk
+        .invoke(
+            "redeem",
+            serde_json::json!({"input": {"token": prepared["token"], "count": 1,
+                "certificates": [], "cashier": "王芳"}}),
+        )
+        .await;
+    assert_eq!(
+        done["attempt"]["state"], "unknown",
+        "commit-then-drop: {done}"
+    );
+    // The background resolver settles it within its first checks (5 s apart).
+    let mut heard = serde_json::Value::Null;
+    for _ in 0..100 {
+        heard = desk
+            .client
+            .execute("return window.__heard", vec![])
+            .await
+            .unwrap();
+        if heard
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["attempt"]["state"] == "succeeded"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let states: Vec<&str> = heard
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["attempt"]["state"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        states,
+        ["unknown", "succeeded"],
+        "the window hears the unknown and then the resolver's answer, by itself"
+    );
+    desk.close().await;
+}
+
+#[tokio::test]
 async fn a_second_launch_on_the_same_data_focuses_the_first_window_instead_of_opening_one() {
     let (desk, _tmp) = launch_fresh().await;
     let mut second = tokio::process::Command::new(app_binary())
