@@ -12,6 +12,7 @@ pub mod desk;
 pub mod ledger;
 pub mod money;
 pub mod outbox;
+pub mod reconcile;
 pub mod redeem;
 pub mod resolver;
 pub mod scan;

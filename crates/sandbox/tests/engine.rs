@@ -571,3 +571,124 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
         truth.consumptions.len()
     );
 }
+
+#[tokio::test]
+async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_kind_and_nothing_else(
+) {
+    use redeemdesk_core::ledger::AttemptState;
+    use redeemdesk_core::reconcile::Verdict;
+    use redeemdesk_core::resolver::Decision;
+    use redeemdesk_sandbox::{DemoData, Fault};
+    let mut demo = DemoData::embedded().unwrap();
+    let base = demo
+        .coupons
+        .iter()
+        .find(|c| c.code == "594828681100")
+        .unwrap()
+        .clone();
+    let codes: Vec<String> = (0..6).map(|i| format!("59482860{i:04}")).collect();
+    for code in &codes {
+        let mut c = base.clone();
+        c.code = code.clone();
+        demo.coupons.push(c);
+    }
+    let sandbox = Sandbox::start(SandboxOptions {
+        demo: Some(demo),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let channels = sandbox.demo_config().build_channels(clock.clone()).unwrap();
+    let ledger = Arc::new(Ledger::open(&dir.path().join("l.sqlite"), Mode::Sandbox).unwrap());
+    let desk = Desk::open(ledger, channels, clock.clone(), ScanRules::default()).unwrap();
+    let r = Rig {
+        desk: Arc::new(desk),
+        sandbox,
+        clock: clock.clone(),
+        _dir: dir,
+    };
+    let meituan = Some(Platform::Meituan);
+    // 0 matched, 1 amount differs, 2 state differs, 3 only here, 4 only at the channel.
+    for code in &codes[0..3] {
+        r.prepare_and_redeem(ChannelKind::Allinpay, meituan, code)
+            .await
+            .unwrap();
+    }
+    r.sandbox
+        .fail_next(ChannelKind::Allinpay, Some(&codes[3]), Fault::Reset, 1);
+    let unknown = r
+        .prepare_and_redeem(ChannelKind::Allinpay, meituan, &codes[3])
+        .await
+        .unwrap();
+    assert_eq!(unknown.attempt.state, AttemptState::Unknown);
+    // A manager wrongly decides the reset one was consumed: only here.
+    r.desk
+        .decide(
+            &unknown.attempt.id,
+            Decision::Succeeded,
+            "李店长",
+            "customer insisted",
+        )
+        .unwrap();
+    r.sandbox
+        .consume_elsewhere(ChannelKind::Allinpay, &codes[4], 1)
+        .unwrap();
+    let records = r.sandbox.channel_records();
+    let record = |code: &str| {
+        records
+            .iter()
+            .find(|c| c.code == code)
+            .unwrap()
+            .record_id
+            .clone()
+    };
+    assert!(r.sandbox.alter_record(&record(&codes[1]), |c| c.face =
+        redeemdesk_core::money::Fen(c.face.0 - 100)));
+    assert!(r
+        .sandbox
+        .alter_record(&record(&codes[2]), |c| c.cancelled_at_ms =
+            Some(c.at_ms + 1)));
+
+    let day = r.desk.ledger().business_day_rule().day_of(clock.now_ms());
+    let done = r
+        .desk
+        .reconcile_day(day, ChannelKind::Allinpay, None)
+        .await
+        .unwrap();
+    let report = done.report;
+    let verdict = |code: &str| {
+        let found: Vec<_> = report
+            .lines
+            .iter()
+            .filter(|l| l.code == code)
+            .map(|l| l.verdict)
+            .collect();
+        assert_eq!(found.len(), 1, "{code}: one line each: {:?}", report.lines);
+        found[0]
+    };
+    assert_eq!(verdict(&codes[0]), Verdict::Matched);
+    assert_eq!(verdict(&codes[1]), Verdict::AmountDiffers);
+    assert_eq!(verdict(&codes[2]), Verdict::StateDiffers);
+    assert_eq!(verdict(&codes[3]), Verdict::OnlyHere);
+    assert_eq!(verdict(&codes[4]), Verdict::OnlyAtChannel);
+    assert_eq!(report.lines.len(), 5, "nothing else: {:?}", report.lines);
+    let only_here = report.lines.iter().find(|l| l.code == codes[3]).unwrap();
+    assert_eq!(
+        r.desk
+            .ledger()
+            .attempt(only_here.our_id.as_ref().unwrap())
+            .unwrap()
+            .unwrap()
+            .state,
+        AttemptState::Succeeded,
+        "reconciliation reports; it never turns a success into a failure"
+    );
+    let shoubei = r.desk.reconcile_day(day, ChannelKind::Shoubei, None).await;
+    assert_eq!(
+        shoubei.unwrap_err().code(),
+        "statement_needed",
+        "a channel without history asks for a statement"
+    );
+}

@@ -66,6 +66,24 @@ impl BusinessZone {
         )
     }
 
+    /// Reads `yyyy-MM-dd HH:mm:ss` written in this zone back into an instant (通联's
+    /// `couponUseTime`); `None` for anything else.
+    pub fn parse_dashed(self, text: &str) -> Option<UnixMs> {
+        let (date, clock) = text.trim().split_once(' ')?;
+        let mut d = date.split('-').map(|p| p.parse::<i32>().ok());
+        let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+        let mut c = clock.split(':').map(|p| p.parse::<u8>().ok());
+        let (h, mi, se) = (c.next()??, c.next()??, c.next()??);
+        let date = Date::from_calendar_date(
+            y,
+            time::Month::try_from(u8::try_from(mo).ok()?).ok()?,
+            u8::try_from(da).ok()?,
+        )
+        .ok()?;
+        let at = date.with_hms(h, mi, se).ok()?.assume_offset(self.offset);
+        Some(at.unix_timestamp() * 1000)
+    }
+
     /// The calendar date at `ms` in this zone.
     pub fn date(self, ms: UnixMs) -> Date {
         self.at(ms).date()
