@@ -20,8 +20,10 @@ use redeemdesk_core::channel::{
 use redeemdesk_core::clock::{Clock, SystemClock};
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Checkpoint, Desk};
+use redeemdesk_core::export::{export_day_log, export_report, ExportFormat};
 use redeemdesk_core::ledger::{self, AttemptId, AttemptState, DayFilter, Ledger};
 use redeemdesk_core::outbox::OrderInput;
+use redeemdesk_core::reconcile::{Statement, StatementMapping};
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput};
 use redeemdesk_core::resolver::Decision;
 use redeemdesk_sandbox::boot::{boot, BootedDesk, ChannelSource, CONFIG_FILE};
@@ -150,6 +152,36 @@ enum Command {
     },
     /// Check the ledger: SQLite's quick_check and the whole hash chain.
     VerifyLog,
+    /// Export a day's log (with its totals) as CSV or XLSX.
+    Export {
+        #[arg(long)]
+        day: BusinessDay,
+        #[arg(long, default_value = "xlsx")]
+        format: ExportFormat,
+        #[arg(long)]
+        channel: Option<ChannelKind>,
+        #[arg(long)]
+        state: Option<AttemptState>,
+        /// Where to write (default: redeemdesk-<day>.<format> in the current directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Reconcile a day of one channel against its history, or against a statement CSV.
+    Reconcile {
+        #[arg(long)]
+        day: BusinessDay,
+        #[arg(long)]
+        channel: ChannelKind,
+        /// The statement exported from the channel's back office (CSV, UTF-8).
+        #[arg(long, requires = "mapping")]
+        statement: Option<PathBuf>,
+        /// The statement's column mapping (TOML: code = "券码", face_value = "面值", …).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Also write the report as CSV or XLSX here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -192,6 +224,8 @@ macro_rules! coded {
     )+};
 }
 coded!(
+    redeemdesk_core::export::ExportError,
+    redeemdesk_core::reconcile::ReconcileError,
     redeemdesk_core::redeem::RedeemError,
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
@@ -319,6 +353,35 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 })
             }
         }
+        Command::Export {
+            day,
+            format,
+            channel,
+            state,
+            out,
+        } => {
+            let ledger = read_only()?;
+            let filter = DayFilter {
+                channel: *channel,
+                state: *state,
+                cashier: None,
+                code: None,
+            };
+            let log = ledger.day_log(*day, &filter)?;
+            let bytes = export_day_log(&ledger, &log, *format)?;
+            let ext = match format {
+                ExportFormat::Csv => "csv",
+                ExportFormat::Xlsx => "xlsx",
+            };
+            let path = out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(format!("redeemdesk-{day}.{ext}")));
+            std::fs::write(&path, &bytes)
+                .map_err(|e| Failure::new("export_failed", format!("{}: {e}", path.display())))?;
+            Ok(
+                json!({ "file": path, "attempts": log.attempts.len(), "totals": log.totals, "bytes": bytes.len() }),
+            )
+        }
         _ => write_command(&cli, &root).await,
     }
 }
@@ -422,11 +485,52 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             let now = desk.ledger().notification(&queued.id)?;
             to_json(json!({ "queued": queued, "delivery": delivery, "notification": now }))
         }
+        Command::Reconcile {
+            day,
+            channel,
+            statement,
+            mapping,
+            out,
+        } => {
+            let read = |p: &PathBuf| {
+                std::fs::read(p)
+                    .map_err(|e| Failure::new("file_unreadable", format!("{}: {e}", p.display())))
+            };
+            let statement_bytes = statement.as_ref().map(read).transpose()?;
+            let statement = match (statement, mapping, &statement_bytes) {
+                (Some(file), Some(mapping), Some(bytes)) => {
+                    let text = String::from_utf8(read(mapping)?)
+                        .map_err(|_| Failure::new("mapping_invalid", "the mapping is not UTF-8"))?;
+                    let mapping: StatementMapping =
+                        toml::from_str(&text).map_err(|e| Failure::new("mapping_invalid", e))?;
+                    Some(Statement {
+                        file: file.display().to_string(),
+                        bytes,
+                        mapping,
+                    })
+                }
+                _ => None,
+            };
+            let done = desk.reconcile_day(*day, *channel, statement).await?;
+            if let Some(path) = out {
+                let format = if path.extension().is_some_and(|e| e == "csv") {
+                    ExportFormat::Csv
+                } else {
+                    ExportFormat::Xlsx
+                };
+                let bytes = export_report(&done.report, format)?;
+                std::fs::write(path, bytes).map_err(|e| {
+                    Failure::new("export_failed", format!("{}: {e}", path.display()))
+                })?;
+            }
+            to_json(done)
+        }
         Command::Recent { .. }
         | Command::Log { .. }
         | Command::Timeline { .. }
         | Command::Inbox
-        | Command::VerifyLog => {
+        | Command::VerifyLog
+        | Command::Export { .. } => {
             unreachable!("read-only commands are answered without the lock")
         }
     };

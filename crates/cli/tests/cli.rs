@@ -184,3 +184,123 @@ fn a_value_added_order_is_queued_and_delivered() {
     assert_eq!(out["notification"]["state"], "delivered", "{out}");
     assert_eq!(out["queued"]["total"], 6000, "30.00 元 × 2 computed: {out}");
 }
+
+#[test]
+fn a_day_exports_to_csv_and_xlsx_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "zvcms",
+            "--code",
+            "390962138708451328",
+        ],
+    );
+    assert_eq!(code, 0);
+    for format in ["csv", "xlsx"] {
+        let out = tmp.path().join(format!("day.{format}"));
+        let (code, report) = cli(
+            tmp.path(),
+            &[
+                "--sandbox",
+                "export",
+                "--day",
+                &today(),
+                "--format",
+                format,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["attempts"], 1);
+        let bytes = std::fs::read(&out).unwrap();
+        assert!(bytes.len() > 100, "{format}: a real file");
+        if format == "xlsx" {
+            assert!(bytes.starts_with(b"PK"), "an XLSX is a zip");
+        } else {
+            assert!(
+                String::from_utf8_lossy(&bytes).contains("=\"\"390962138708451328\"\""),
+                "text code"
+            );
+        }
+    }
+}
+
+#[test]
+fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+        ],
+    );
+    assert_eq!(code, 0);
+    let statement = tmp.path().join("shoubei.csv");
+    std::fs::write(
+        &statement,
+        "核销时间,券码,面值,状态\n2026-11-22 12:00:00,679533922928,10.00,已核销\n2026-11-22 12:05:00,679533999999,5.00,已核销\n2026-11-22 12:06:00,,1.00,已核销\n",
+    )
+    .unwrap();
+    let mapping = tmp.path().join("mapping.toml");
+    std::fs::write(&mapping, "code = \"券码\"\nface_value = \"面值\"\nstate = \"状态\"\ncancelled_values = [\"已撤销\"]\n").unwrap();
+    let report_file = tmp.path().join("report.xlsx");
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "reconcile",
+            "--day",
+            &today(),
+            "--channel",
+            "shoubei",
+            "--statement",
+            statement.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--out",
+            report_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let counts = &out["report"]["counts"];
+    assert_eq!(counts["matched"], 1, "{out}");
+    assert_eq!(counts["only_at_channel"], 1, "{out}");
+    assert_eq!(
+        out["skipped_rows"][0]["row"], 4,
+        "the broken row is named: {out}"
+    );
+    assert!(report_file.exists(), "the report was exported");
+
+    std::fs::write(&mapping, "code = \"coupon\"\n").unwrap();
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "reconcile",
+            "--day",
+            &today(),
+            "--channel",
+            "shoubei",
+            "--statement",
+            statement.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2);
+    assert_eq!(out["error"]["code"], "statement_invalid", "{out}");
+    assert!(
+        out["error"]["message"].as_str().unwrap().contains("coupon"),
+        "names the column: {out}"
+    );
+}

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod data_dir;
 pub mod desk;
+pub mod export;
 pub mod ledger;
 pub mod money;
 pub mod outbox;

@@ -692,3 +692,81 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
         "a channel without history asks for a statement"
     );
 }
+
+#[tokio::test]
+async fn a_day_on_every_channel_exports_to_xlsx_with_text_ids_two_decimal_amounts_and_the_same_totals(
+) {
+    use calamine::{Data, Reader, Xlsx};
+    use redeemdesk_core::export::{export_day_log, ExportFormat};
+    use redeemdesk_core::ledger::DayFilter;
+    let r = rig().await;
+    for (channel, platform, code) in VALID {
+        r.prepare_and_redeem(channel, platform, code).await.unwrap();
+    }
+    // An unknown, later settled by the resolver.
+    let dropped = r
+        .prepare_and_redeem(ChannelKind::Shoubei, None, "679533929006")
+        .await
+        .unwrap();
+    assert_eq!(dropped.attempt.state, AttemptState::Unknown);
+    r.clock.advance_ms(ledger::resolver_backoff(0) + 1);
+    r.desk.resolve_due().await.unwrap();
+
+    let ledger = r.desk.ledger();
+    let day = ledger.business_day_rule().day_of(r.clock.now_ms());
+    let log = ledger.day_log(day, &DayFilter::default()).unwrap();
+    assert_eq!(log.attempts.len(), 5);
+    let bytes = export_day_log(ledger, &log, ExportFormat::Xlsx).unwrap();
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a real XLSX");
+    let sheet = book.worksheet_range("流水").expect("the log sheet");
+    let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    // Every code and id is a text cell, never a number.
+    let codes: Vec<&Data> = rows[2..7].iter().map(|r| &r[3]).collect();
+    for c in &codes {
+        assert!(matches!(c, Data::String(_)), "a code cell is text: {c:?}");
+    }
+    assert!(
+        rows[2..7]
+            .iter()
+            .any(|r| r[3] == Data::String("390962138708451328".into())),
+        "an 18-digit code reads back exactly"
+    );
+    assert!(
+        rows[2..7]
+            .iter()
+            .all(|r| matches!(&r[9], Data::String(s) if s.len() == 32)),
+        "our ids are text"
+    );
+    // Amounts are numbers in 元 whose value has at most two decimals.
+    for r in &rows[2..7] {
+        if let Data::Float(v) = r[7] {
+            assert!(
+                ((v * 100.0).round() - v * 100.0).abs() < 1e-9,
+                "two decimals: {v}"
+            );
+        }
+    }
+    // The totals section matches the ledger's totals.
+    let totals_at = rows
+        .iter()
+        .position(|r| matches!(&r[0], Data::String(s) if s.starts_with("合计")))
+        .expect("a totals section");
+    let mut read_back = std::collections::BTreeMap::new();
+    for r in &rows[totals_at + 2..] {
+        if let (Data::String(ch), Data::Float(n), Data::Float(face)) = (&r[0], &r[1], &r[3]) {
+            read_back.insert(ch.clone(), (*n as u64, (face * 100.0).round() as i64));
+        }
+    }
+    for t in &log.totals {
+        let ch = t
+            .channel
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_else(|| "all".into());
+        assert_eq!(
+            read_back.get(&ch),
+            Some(&(t.succeeded, t.face_value.0)),
+            "{ch}: {read_back:?}"
+        );
+    }
+    assert_eq!(read_back.len(), log.totals.len());
+}

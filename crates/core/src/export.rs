@@ -1,0 +1,403 @@
+//! Export of a day's (filtered) log and of a reconciliation report, as CSV and XLSX, for the
+//! accountant (product.md "The manager side"). Codes and ids stay text — Excel must never
+//! show 914095353294404024 as 9.14E+17 — amounts are in 元 with two decimals, and a totals
+//! section closes the log. Nothing secret is in a ledger row, so nothing secret can be here.
+
+use crate::channel::ChannelKind;
+use crate::clock::UnixMs;
+use crate::ledger::{Attempt, ChannelTotals, DayLog, Ledger, LedgerError};
+use crate::money::Fen;
+use crate::reconcile::{Report, Verdict};
+use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(ExportFormat::Csv),
+            "xlsx" => Ok(ExportFormat::Xlsx),
+            other => Err(format!("{other:?} is not csv or xlsx")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("the spreadsheet could not be written: {0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("the CSV could not be written: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+impl ExportError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExportError::Ledger(e) => e.code(),
+            ExportError::Xlsx(_) | ExportError::Csv(_) => "export_failed",
+        }
+    }
+}
+
+/// A cell: text stays text, money is 元 with two decimals, counts are numbers.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Text(String),
+    Money(Fen),
+    Count(i64),
+}
+
+/// A table: a title line, a header and rows; the same for both formats.
+struct Table {
+    title: String,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<Cell>>,
+}
+
+fn text(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
+fn channel_name(c: Option<ChannelKind>) -> String {
+    c.map(|c| c.as_str().to_owned())
+        .unwrap_or_else(|| "all".into())
+}
+
+/// Wall time in the business zone, `yyyy-MM-dd HH:mm:ss`.
+fn time_text(ms: UnixMs, offset_minutes: i32) -> String {
+    crate::channel::BusinessZone::from_minutes(offset_minutes)
+        .unwrap_or_default()
+        .dashed(ms)
+}
+
+fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<Table> {
+    let rows = log
+        .attempts
+        .iter()
+        .zip(channel_ids)
+        .map(|(a, ids): (&Attempt, &String)| {
+            vec![
+                text(time_text(a.created_ms, offset_minutes)),
+                text(a.channel.as_str()),
+                text(a.platform.map(|p| p.as_str()).unwrap_or("")),
+                text(a.code.clone()),
+                Cell::Count(i64::from(a.count)),
+                text(a.cashier.clone()),
+                text(a.state.as_str()),
+                a.settled_face_value
+                    .map(Cell::Money)
+                    .unwrap_or_else(|| text("")),
+                a.settled.map(Cell::Money).unwrap_or_else(|| text("")),
+                text(a.id.as_str()),
+                text(ids.clone()),
+            ]
+        })
+        .collect();
+    let totals = log
+        .totals
+        .iter()
+        .map(|t: &ChannelTotals| {
+            vec![
+                text(channel_name(t.channel)),
+                Cell::Count(t.succeeded as i64),
+                Cell::Count(t.units),
+                Cell::Money(t.face_value),
+                Cell::Money(t.settled),
+            ]
+        })
+        .collect();
+    vec![
+        Table {
+            title: format!("核销流水 Redemption log {}", log.day),
+            header: vec![
+                "时间 Time",
+                "渠道 Channel",
+                "平台 Platform",
+                "券码 Code",
+                "数量 Count",
+                "收银员 Cashier",
+                "状态 State",
+                "面值(元) Face value",
+                "结算(元) Settled",
+                "我方流水号 Our id",
+                "渠道单号 Channel ids",
+            ],
+            rows,
+        },
+        Table {
+            title: "合计 Totals (succeeded, not undone)".into(),
+            header: vec![
+                "渠道 Channel",
+                "笔数 Redemptions",
+                "张数 Units",
+                "面值(元) Face value",
+                "结算(元) Settled",
+            ],
+            rows: totals,
+        },
+    ]
+}
+
+fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Matched => "一致 matched",
+        Verdict::OnlyHere => "仅本地 only here",
+        Verdict::OnlyAtChannel => "仅渠道 only at the channel",
+        Verdict::AmountDiffers => "金额不符 amount differs",
+        Verdict::StateDiffers => "状态不符 state differs",
+    }
+}
+
+fn report_tables(r: &Report) -> Vec<Table> {
+    let rows = r
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                text(verdict_text(l.verdict)),
+                text(l.code.clone()),
+                text(
+                    l.our_id
+                        .as_ref()
+                        .map(|i| i.as_str().to_owned())
+                        .unwrap_or_default(),
+                ),
+                text(l.our_state.map(|s| s.as_str()).unwrap_or("")),
+                l.our_face_value
+                    .map(Cell::Money)
+                    .unwrap_or_else(|| text("")),
+                text(l.channel_id.clone().unwrap_or_default()),
+                text(match l.channel_state {
+                    Some(crate::reconcile::LineState::Redeemed) => "redeemed",
+                    Some(crate::reconcile::LineState::Cancelled) => "cancelled",
+                    None => "",
+                }),
+                l.channel_face_value
+                    .map(Cell::Money)
+                    .unwrap_or_else(|| text("")),
+                text(
+                    l.differences
+                        .iter()
+                        .map(|d| format!("{}: {} ≠ {}", d.field, d.ours, d.theirs))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            ]
+        })
+        .collect();
+    let counts = r
+        .counts
+        .iter()
+        .map(|(v, n)| vec![text(verdict_text(*v)), Cell::Count(*n as i64)])
+        .collect();
+    vec![
+        Table {
+            title: format!("对账 Reconciliation {} {}", r.day, r.channel.as_str()),
+            header: vec![
+                "结果 Verdict",
+                "券码 Code",
+                "我方流水号 Our id",
+                "我方状态 Our state",
+                "我方面值(元) Our face value",
+                "渠道单号 Channel id",
+                "渠道状态 Channel state",
+                "渠道面值(元) Channel face value",
+                "差异 Differences",
+            ],
+            rows,
+        },
+        Table {
+            title: "合计 Totals".into(),
+            header: vec!["结果 Verdict", "条数 Lines"],
+            rows: counts,
+        },
+    ]
+}
+
+/// CSV: a text cell that Excel would turn into a number is written as `="…"`, which every
+/// spreadsheet shows as the text itself.
+fn csv_bytes(tables: &[Table]) -> Result<Vec<u8>, ExportError> {
+    // A BOM first, so Excel opens the Chinese text as UTF-8.
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(b"\xef\xbb\xbf".to_vec());
+    for (i, t) in tables.iter().enumerate() {
+        if i > 0 {
+            w.write_record([""])?;
+        }
+        w.write_record([t.title.as_str()])?;
+        w.write_record(&t.header)?;
+        for row in &t.rows {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                        format!("=\"{s}\"")
+                    }
+                    Cell::Text(s) => s.clone(),
+                    Cell::Money(f) => f.to_yuan_string(),
+                    Cell::Count(n) => n.to_string(),
+                })
+                .collect();
+            w.write_record(&fields)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| ExportError::Csv(csv::Error::from(e.into_error())))
+}
+
+fn sheet(ws: &mut Worksheet, tables: &[Table]) -> Result<(), XlsxError> {
+    let money = Format::new().set_num_format("0.00");
+    let bold = Format::new().set_bold();
+    let mut row: u32 = 0;
+    for t in tables {
+        ws.write_string_with_format(row, 0, &t.title, &bold)?;
+        row += 1;
+        for (c, h) in t.header.iter().enumerate() {
+            ws.write_string_with_format(row, c as u16, *h, &bold)?;
+        }
+        row += 1;
+        for r in &t.rows {
+            for (c, cell) in r.iter().enumerate() {
+                let c = c as u16;
+                match cell {
+                    Cell::Text(s) => ws.write_string(row, c, s)?,
+                    // Stored as the exact 元 value; the format shows two decimals.
+                    Cell::Money(f) => {
+                        ws.write_number_with_format(row, c, f.0 as f64 / 100.0, &money)?
+                    }
+                    Cell::Count(n) => ws.write_number(row, c, *n as f64)?,
+                };
+            }
+            row += 1;
+        }
+        row += 1;
+    }
+    ws.set_column_width(0, 20)?;
+    ws.set_column_width(3, 24)?;
+    ws.set_column_width(9, 34)?;
+    Ok(())
+}
+
+fn xlsx_bytes(tables: &[Table], sheet_name: &str) -> Result<Vec<u8>, ExportError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet_name)?;
+    sheet(ws, tables)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+fn encode(
+    tables: &[Table],
+    format: ExportFormat,
+    sheet_name: &str,
+) -> Result<Vec<u8>, ExportError> {
+    match format {
+        ExportFormat::Csv => csv_bytes(tables),
+        ExportFormat::Xlsx => xlsx_bytes(tables, sheet_name),
+    }
+}
+
+/// The file for a day's log: every attempt with its channel ids, then the totals.
+pub fn export_day_log(
+    ledger: &Ledger,
+    log: &DayLog,
+    format: ExportFormat,
+) -> Result<Vec<u8>, ExportError> {
+    let mut ids = Vec::with_capacity(log.attempts.len());
+    for a in &log.attempts {
+        // The ids a channel returned are on the events; only a settled attempt has them.
+        let text = if a.state == crate::ledger::AttemptState::Pending {
+            String::new()
+        } else {
+            let mut names: Vec<String> = ledger
+                .attempt_events(&a.id)?
+                .into_iter()
+                .flat_map(|e| e.channel_ids.into_iter().map(|(k, v)| format!("{k}={v}")))
+                .collect();
+            names.dedup();
+            names.join(" ")
+        };
+        ids.push(text);
+    }
+    let offset = ledger.business_day_rule().offset_minutes;
+    encode(&log_tables(log, &ids, offset), format, "流水")
+}
+
+/// The file for a reconciliation report: every line with its evidence, then the counts.
+pub fn export_report(report: &Report, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+    encode(&report_tables(report), format, "对账")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app_info::Mode;
+    use crate::ledger::{Actor, AttemptState, DayFilter, NewAttempt, Transition};
+
+    #[test]
+    fn the_csv_keeps_long_codes_as_text_and_amounts_in_yuan_with_two_decimals() {
+        let ledger = Ledger::open_in_memory(Mode::Sandbox).unwrap();
+        let at = 1_795_000_000_000;
+        let id = ledger
+            .begin_attempt(NewAttempt {
+                created_ms: at,
+                channel: ChannelKind::Liantuofu,
+                platform: None,
+                code: "914095353294404024".into(),
+                count: 2,
+                cashier: "王芳".into(),
+                face_value: Some(Fen(1000)),
+                price: None,
+                remaining_before: Some(10),
+                prepare: Default::default(),
+            })
+            .unwrap();
+        ledger
+            .record(
+                &id,
+                Transition::new(
+                    AttemptState::Succeeded,
+                    at + 5,
+                    Actor::Cashier("王芳".into()),
+                )
+                .channel_id("bizId", "390962138708451328"),
+            )
+            .unwrap();
+        let day = ledger.business_day_rule().day_of(at);
+        let log = ledger.day_log(day, &DayFilter::default()).unwrap();
+        let csv =
+            String::from_utf8(export_day_log(&ledger, &log, ExportFormat::Csv).unwrap()).unwrap();
+        assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
+        let fields: Vec<String> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(csv.as_bytes())
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        assert!(
+            fields.iter().any(|f| f == "=\"914095353294404024\""),
+            "the code is a text formula Excel shows as itself: {csv}"
+        );
+        assert!(
+            csv.contains("bizId=390962138708451328"),
+            "the channel's id is in the row: {csv}"
+        );
+        assert!(
+            csv.contains(",20.00,"),
+            "2 × ¥10.00 in 元 with two decimals: {csv}"
+        );
+        assert!(csv.contains("合计 Totals"), "a totals section");
+        assert!(!csv.contains("9.14E"), "never scientific notation");
+    }
+}
