@@ -17,4 +17,5 @@ pub mod reconcile;
 pub mod redeem;
 pub mod resolver;
 pub mod scan;
+pub mod undo;
 pub mod secret;

@@ -770,3 +770,141 @@ async fn a_day_on_every_channel_exports_to_xlsx_with_text_ids_two_decimal_amount
     }
     assert_eq!(read_back.len(), log.totals.len());
 }
+
+#[tokio::test]
+async fn an_undo_goes_through_the_channel_or_is_recorded_manually_and_never_twice() {
+    use redeemdesk_core::undo::{UndoError, UndoVia};
+    let r = rig().await;
+    // 收呗 has a cancel call: the sandbox's record is cancelled too.
+    let (channel, platform, code) = VALID[0];
+    let done = r.prepare_and_redeem(channel, platform, code).await.unwrap();
+    let preview = r.desk.undo_preview(&done.attempt.id).unwrap();
+    assert_eq!(preview.via, UndoVia::Channel);
+    assert_eq!(preview.refused, None);
+    let undone = r
+        .desk
+        .undo(&done.attempt.id, "李店长", "customer changed their mind")
+        .await
+        .unwrap();
+    assert_eq!(undone.state, AttemptState::Cancelled);
+    let record = r
+        .sandbox
+        .channel_records()
+        .into_iter()
+        .find(|c| c.code == code)
+        .unwrap();
+    assert!(record.cancelled_at_ms.is_some(), "the channel undid it");
+    let again = r.desk.undo(&done.attempt.id, "李店长", "again").await;
+    assert!(
+        matches!(again, Err(UndoError::AlreadyUndone)),
+        "never twice: {again:?}"
+    );
+    let events = r.desk.ledger().attempt_events(&done.attempt.id).unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        last.actor,
+        redeemdesk_core::ledger::Actor::Manager("李店长".into())
+    );
+    assert!(last
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("customer changed their mind"));
+
+    // 联拓富 has none: a manual undo, recorded with the reason; the channel is not called.
+    let (channel, platform, code) = VALID[2];
+    let done = r.prepare_and_redeem(channel, platform, code).await.unwrap();
+    assert_eq!(
+        r.desk.undo_preview(&done.attempt.id).unwrap().via,
+        UndoVia::Manual
+    );
+    assert!(matches!(
+        r.desk.undo(&done.attempt.id, "李店长", " ").await,
+        Err(UndoError::ReasonNeeded)
+    ));
+    let undone = r
+        .desk
+        .undo(&done.attempt.id, "李店长", "undone in the back office")
+        .await
+        .unwrap();
+    assert_eq!(undone.state, AttemptState::Cancelled);
+    let day = r.desk.ledger().business_day_rule().day_of(r.clock.now_ms());
+    let totals = r
+        .desk
+        .ledger()
+        .day_totals(day, &Default::default())
+        .unwrap();
+    assert!(
+        totals.iter().all(|t| t.succeeded == 0),
+        "undone redemptions leave the totals: {totals:?}"
+    );
+
+    // 点评 codes cannot be undone at all.
+    let done = r
+        .prepare_and_redeem(
+            ChannelKind::Allinpay,
+            Some(Platform::Dianping),
+            "730512846629",
+        )
+        .await
+        .unwrap();
+    let preview = r.desk.undo_preview(&done.attempt.id).unwrap();
+    assert_eq!(preview.refused.as_deref(), Some("cannot_undo"));
+    assert!(matches!(
+        r.desk.undo(&done.attempt.id, "李店长", "x").await,
+        Err(UndoError::CannotUndo)
+    ));
+}
+
+#[tokio::test]
+async fn a_douyin_redemption_can_be_undone_only_within_one_hour() {
+    use redeemdesk_core::channel::CertificateChoice;
+    use redeemdesk_core::undo::UndoError;
+    let r = rig().await;
+    let prepared = r
+        .prepare(
+            ChannelKind::Allinpay,
+            Some(Platform::Tiktok),
+            "802436197254310",
+        )
+        .await
+        .unwrap();
+    let Prepared::Ready { token, preview, .. } = prepared else {
+        panic!("{prepared:?}")
+    };
+    let cert = &preview.certificates[0];
+    let done = r
+        .desk
+        .redeem(RedeemInput {
+            token,
+            count: 1,
+            certificates: vec![CertificateChoice {
+                id: cert.id.clone(),
+                num: 1,
+            }],
+            cashier: "王芳".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        done.attempt.state,
+        AttemptState::Succeeded,
+        "{:?}",
+        done.outcome
+    );
+    let inside = r.desk.undo_preview(&done.attempt.id).unwrap();
+    assert!(
+        inside.window_left_ms.unwrap() > 59 * 60 * 1000,
+        "almost an hour left"
+    );
+    assert!(inside
+        .warnings
+        .contains(&redeemdesk_core::channel::Warning::DouyinUndoWithinOneHour));
+    r.clock.advance_ms(61 * 60 * 1000);
+    let outside = r.desk.undo_preview(&done.attempt.id).unwrap();
+    assert_eq!(outside.window_left_ms, Some(0));
+    assert!(matches!(
+        r.desk.undo(&done.attempt.id, "李店长", "too late").await,
+        Err(UndoError::WindowClosed)
+    ));
+}
