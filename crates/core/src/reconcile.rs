@@ -158,6 +158,16 @@ fn compare(code: &str, ours: &Attempt, theirs: &ChannelLine) -> ReportLine {
     }
 }
 
+/// One code's attempts and channel lines, as the matcher sorts them.
+#[derive(Default)]
+struct Sides<'a> {
+    /// Succeeded or cancelled: what we believe the channel consumed.
+    consumed: Vec<&'a Attempt>,
+    /// Rejected, unknown or pending: what we believe it did not, or do not know yet.
+    other: Vec<&'a Attempt>,
+    there: Vec<&'a ChannelLine>,
+}
+
 /// Matches one day's attempts of one channel with the channel's lines, code by code, in
 /// time order. Pure: the report depends on its inputs only.
 pub fn reconcile(
@@ -167,34 +177,33 @@ pub fn reconcile(
     ours: &[Attempt],
     theirs: &[ChannelLine],
 ) -> Report {
-    let mut codes: BTreeMap<&str, (Vec<&Attempt>, Vec<&Attempt>, Vec<&ChannelLine>)> =
-        BTreeMap::new();
+    let mut codes: BTreeMap<&str, Sides> = BTreeMap::new();
     for a in ours.iter().filter(|a| a.channel == channel) {
         let slot = codes.entry(a.code.as_str()).or_default();
         match a.state {
             // What we believe the channel consumed (and maybe undid).
-            AttemptState::Succeeded | AttemptState::Cancelled => slot.0.push(a),
+            AttemptState::Succeeded | AttemptState::Cancelled => slot.consumed.push(a),
             // What we believe it did not, or do not know yet.
             AttemptState::Rejected | AttemptState::Unknown | AttemptState::Pending => {
-                slot.1.push(a)
+                slot.other.push(a)
             }
         }
     }
     for t in theirs {
-        codes.entry(t.code.as_str()).or_default().2.push(t);
+        codes.entry(t.code.as_str()).or_default().there.push(t);
     }
     let mut lines = Vec::new();
-    for (code, (mut consumed, mut other, there)) in codes {
-        consumed.sort_by_key(|a| a.created_ms);
-        other.sort_by_key(|a| a.created_ms);
-        let mut there = there.into_iter();
-        for a in consumed {
+    for (code, mut sides) in codes {
+        sides.consumed.sort_by_key(|a| a.created_ms);
+        sides.other.sort_by_key(|a| a.created_ms);
+        let mut there = sides.there.into_iter();
+        for a in sides.consumed {
             match there.next() {
                 Some(t) => lines.push(compare(code, a, t)),
                 None => lines.push(line(Verdict::OnlyHere, code, Some(a), None)),
             }
         }
-        let mut other = other.into_iter();
+        let mut other = sides.other.into_iter();
         for t in there {
             match other.next() {
                 // We recorded it as not consumed (or do not know), the channel consumed it.
