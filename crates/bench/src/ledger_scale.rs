@@ -30,7 +30,7 @@ fn first_day() -> BusinessDay {
     "2021-11-22".parse().expect("a date")
 }
 
-fn file_for(dir: &Path, attempts: u64) -> PathBuf {
+pub fn file_for(dir: &Path, attempts: u64) -> PathBuf {
     dir.join(format!("ledger-{attempts}.sqlite"))
 }
 

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod reconcile;
 pub mod redeem;
 pub mod resolver;
+pub mod roles;
 pub mod scan;
 pub mod undo;
 pub mod secret;
