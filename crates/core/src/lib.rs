@@ -5,6 +5,7 @@
 pub mod app_info;
 pub mod business_day;
 pub mod channel;
+pub mod channel_setup;
 pub mod clock;
 pub mod config;
 pub mod data_dir;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The live channel configuration's file name in the data directory.
-pub const CONFIG_FILE: &str = "config.toml";
+pub use redeemdesk_core::channel_setup::CONFIG_FILE;
 
 /// The in-process sandbox's own state (its coupons and records) in the data directory.
 pub const SANDBOX_STATE_FILE: &str = "sandbox-state.json";
