@@ -181,6 +181,9 @@ enum Command {
         /// Also write the report as CSV or XLSX here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Who runs it (kept with the report).
+        #[arg(long, default_value = "cli")]
+        manager: String,
     },
 }
 
@@ -491,6 +494,7 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             statement,
             mapping,
             out,
+            manager,
         } => {
             let read = |p: &PathBuf| {
                 std::fs::read(p)
@@ -511,7 +515,8 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                 }
                 _ => None,
             };
-            let done = desk.reconcile_day(*day, *channel, statement).await?;
+            let who = redeemdesk_core::ledger::Actor::Manager(manager.clone());
+            let done = desk.reconcile_day(*day, *channel, statement, &who).await?;
             if let Some(path) = out {
                 let format = if path.extension().is_some_and(|e| e == "csv") {
                     ExportFormat::Csv

@@ -19,5 +19,5 @@ pub mod redeem;
 pub mod resolver;
 pub mod roles;
 pub mod scan;
-pub mod undo;
 pub mod secret;
+pub mod undo;

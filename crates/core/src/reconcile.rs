@@ -12,7 +12,9 @@
 use crate::business_day::{BusinessDay, BusinessDayRule};
 use crate::channel::{self, BusinessZone, ChannelError, ChannelKind, HistoryEntry};
 use crate::desk::Desk;
-use crate::ledger::{Attempt, AttemptId, AttemptState, DayFilter, LedgerError};
+use crate::ledger::{
+    Actor, Attempt, AttemptId, AttemptState, DayFilter, LedgerError, NewReconciliation,
+};
 use crate::money::Fen;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -479,22 +481,25 @@ impl ReconcileError {
     }
 }
 
-/// A reconciliation and the statement rows it had to leave out (each with its reason).
+/// A reconciliation, kept in the ledger under `id`, and the statement rows it had to leave
+/// out (each with its reason).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reconciliation {
+    pub id: i64,
     pub report: Report,
     pub skipped_rows: Vec<StatementProblem>,
 }
 
 impl Desk {
-    /// Reconciles one business day of one channel: against `statement` when given, else the
-    /// channel's history. A statement whose rows all fail, or whose mapping is wrong, is an
+    /// Reconciles one business day of one channel — against `statement` when given, else the
+    /// channel's history — and keeps the report in the ledger. A statement whose rows all fail, or whose mapping is wrong, is an
     /// error with every problem listed; some broken rows are reported beside the result.
     pub async fn reconcile_day(
         &self,
         day: BusinessDay,
         kind: ChannelKind,
         statement: Option<Statement<'_>>,
+        actor: &Actor,
     ) -> Result<Reconciliation, ReconcileError> {
         let (source, theirs, skipped_rows) = match statement {
             Some(s) => {
@@ -545,10 +550,37 @@ impl Desk {
                 },
             )?
             .attempts;
+        let report = reconcile(day, kind, source, &ours, &theirs);
+        let id = self.ledger.record_reconciliation(&NewReconciliation {
+            business_day: day,
+            channel: kind,
+            run_ms: self.clock.now_ms(),
+            actor: actor.to_string(),
+            source: match &report.source {
+                Source::History => "history".into(),
+                Source::Statement { file } => file.clone(),
+            },
+            lines: report.lines.len() as u32,
+            mismatches: report.mismatches().count() as u32,
+            report: serde_json::to_string(&report).unwrap_or_default(),
+        })?;
         Ok(Reconciliation {
-            report: reconcile(day, kind, source, &ours, &theirs),
+            id,
+            report,
             skipped_rows,
         })
+    }
+
+    /// The manager signs a day's reconciliation off (kept with the ledger's chain head).
+    pub fn sign_off_day(
+        &self,
+        reconciliation_id: i64,
+        manager: &str,
+        note: Option<&str>,
+    ) -> Result<(), ReconcileError> {
+        Ok(self
+            .ledger
+            .sign_off(reconciliation_id, manager.trim(), note, self.clock.now_ms())?)
     }
 }
 

@@ -652,9 +652,10 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
             Some(c.at_ms + 1)));
 
     let day = r.desk.ledger().business_day_rule().day_of(clock.now_ms());
+    let manager = redeemdesk_core::ledger::Actor::Manager("李店长".into());
     let done = r
         .desk
-        .reconcile_day(day, ChannelKind::Allinpay, None)
+        .reconcile_day(day, ChannelKind::Allinpay, None, &manager)
         .await
         .unwrap();
     let report = done.report;
@@ -685,7 +686,45 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
         AttemptState::Succeeded,
         "reconciliation reports; it never turns a success into a failure"
     );
-    let shoubei = r.desk.reconcile_day(day, ChannelKind::Shoubei, None).await;
+    // The report is kept and waits in the inbox until the manager signs it off.
+    let inbox = r.desk.ledger().inbox().unwrap();
+    assert_eq!(
+        inbox.reconciliations_to_review.len(),
+        1,
+        "mismatches wait for the manager"
+    );
+    assert_eq!(inbox.reconciliations_to_review[0].run.mismatches, 4);
+    r.desk
+        .sign_off_day(done.id, "李店长", Some("checked with 通联"))
+        .unwrap();
+    assert!(
+        r.desk
+            .ledger()
+            .inbox()
+            .unwrap()
+            .reconciliations_to_review
+            .is_empty(),
+        "signed off"
+    );
+    let kept = r
+        .desk
+        .ledger()
+        .reconciliations(day, ChannelKind::Allinpay)
+        .unwrap();
+    let sign_off = kept[0].sign_off.as_ref().expect("the sign-off is stored");
+    assert_eq!(sign_off.manager, "李店长");
+    assert!(
+        sign_off.chain_head_hash.is_some(),
+        "with the chain head of that moment"
+    );
+    assert!(
+        r.desk.sign_off_day(done.id, "李店长", None).is_err(),
+        "a day is signed off once"
+    );
+    let shoubei = r
+        .desk
+        .reconcile_day(day, ChannelKind::Shoubei, None, &manager)
+        .await;
     assert_eq!(
         shoubei.unwrap_err().code(),
         "statement_needed",

@@ -4,7 +4,7 @@
 //! configure the connection belong to `Ledger::open`, not here.
 
 use super::error::Failure;
-use super::{attempts, audit, events, meta, notifications, schedule, settings};
+use super::{attempts, audit, events, meta, notifications, reconciliations, schedule, settings};
 use rusqlite::Connection;
 
 pub(crate) struct Migration {
@@ -41,6 +41,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "audit",
         sql: audit::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "reconciliations",
+        sql: reconciliations::MIGRATION_CREATE,
     },
 ];
 
@@ -104,6 +108,10 @@ mod tests {
         (
             "audit",
             "560313fa80a66301baa3637eeec9b96842be67f7e6e9e976e36d2ccd639d2d8f",
+        ),
+        (
+            "reconciliations",
+            "fdb119010f1c272dffb02732afa5f9f1ce835143990eaea6f7ad606efe65fa1f",
         ),
     ];
 

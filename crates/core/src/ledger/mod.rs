@@ -29,6 +29,7 @@ pub mod generate;
 mod meta;
 mod migrations;
 mod notifications;
+mod reconciliations;
 mod schedule;
 mod settings;
 mod state;
@@ -42,6 +43,7 @@ pub use notifications::{
     notification_backoff, DeliveryResult, NewNotification, Notification,
     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
 };
+pub use reconciliations::{NewReconciliation, SignOff, StoredReconciliation};
 pub use schedule::{
     resolver_backoff, DueCheck, ResolverStatus, RESOLVER_FAST_TRIES, RESOLVER_INBOX_AFTER_TRIES,
     RESOLVER_MEDIUM_TRIES,
@@ -211,6 +213,9 @@ pub struct Inbox {
     pub unknowns: Vec<InboxUnknown>,
     /// Queued notifications that failed at least [`NOTIFICATION_INBOX_AFTER_ATTEMPTS`] times.
     pub failing_notifications: Vec<Notification>,
+    /// The latest reconciliation of a day and channel, where it found mismatches and no
+    /// manager has signed it off yet.
+    pub reconciliations_to_review: Vec<StoredReconciliation>,
 }
 
 struct Inner {
@@ -905,6 +910,7 @@ impl Ledger {
                     conn,
                     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
                 )?,
+                reconciliations_to_review: reconciliations::to_review(conn)?,
             })
         })
     }
@@ -985,6 +991,56 @@ impl Ledger {
     /// Records a manager action that is not itself a state step (sign-off, export…).
     pub fn record_audit(&self, entry: &AuditEntry) -> Result<i64> {
         self.write(|tx, _| audit::append(tx, entry))
+    }
+
+    /// Keeps a reconciliation run (its whole report) and returns its id.
+    pub fn record_reconciliation(&self, run: &NewReconciliation) -> Result<i64> {
+        self.write(|tx, _| reconciliations::insert(tx, run))
+    }
+
+    /// A manager signs a reconciliation off; the ledger's chain head is kept with it, and
+    /// the sign-off is an audit event in the same commit. Signing twice is refused.
+    pub fn sign_off(
+        &self,
+        reconciliation_id: i64,
+        manager: &str,
+        note: Option<&str>,
+        at_ms: UnixMs,
+    ) -> Result<()> {
+        self.write(|tx, _| {
+            let head = events::head(tx)?;
+            reconciliations::sign(
+                tx,
+                reconciliation_id,
+                &SignOff {
+                    signed_ms: at_ms,
+                    manager: manager.to_owned(),
+                    note: note.map(str::to_owned),
+                    chain_head_id: Some(head.last_id),
+                    chain_head_hash: Some(head.last_hash),
+                },
+            )?;
+            audit::append(
+                tx,
+                &AuditEntry {
+                    time_ms: at_ms,
+                    actor: Actor::Manager(manager.to_owned()),
+                    action: "sign_off_day".into(),
+                    subject: Some(format!("reconciliation {reconciliation_id}")),
+                    detail: note.map(str::to_owned),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Every reconciliation run of one day and channel, oldest first, with sign-offs.
+    pub fn reconciliations(
+        &self,
+        day: BusinessDay,
+        channel: ChannelKind,
+    ) -> Result<Vec<StoredReconciliation>> {
+        self.read(|conn| reconciliations::of_day(conn, day, channel))
     }
 
     /// Audit entries with `from_ms <= time_ms < to_ms`, oldest first.
