@@ -21,10 +21,17 @@ struct Rig {
     _dir: tempfile::TempDir,
 }
 
-async fn rig() -> Rig {
+/// A desk on a fresh ledger file over a sandbox with `demo` coupons (the embedded ones by
+/// default), whose delayed answers come after `fault_delay`, reached with `total` timeouts.
+async fn rig_with(
+    demo: Option<redeemdesk_sandbox::DemoData>,
+    fault_delay: Duration,
+    total: Duration,
+) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let sandbox = Sandbox::start(SandboxOptions {
-        fault_delay: Duration::from_millis(1_500),
+        demo,
+        fault_delay,
         ..Default::default()
     })
     .await
@@ -32,7 +39,7 @@ async fn rig() -> Rig {
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
     let config = sandbox.demo_config_with(Timeouts {
         connect: Duration::from_secs(2),
-        total: Duration::from_millis(700),
+        total,
     });
     let channels = config
         .build_channels(clock.clone())
@@ -52,6 +59,15 @@ async fn rig() -> Rig {
         clock,
         _dir: dir,
     }
+}
+
+async fn rig() -> Rig {
+    rig_with(
+        None,
+        Duration::from_millis(1_500),
+        Duration::from_millis(700),
+    )
+    .await
 }
 
 impl Rig {
@@ -412,24 +428,14 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
             demo.coupons.push(c);
         }
     }
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(SandboxOptions {
-        demo: Some(demo),
-        fault_delay: Duration::from_millis(1_800),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let channels = sandbox
-        .demo_config_with(Timeouts {
-            connect: Duration::from_secs(2),
-            total: Duration::from_millis(1_500),
-        })
-        .build_channels(clock.clone())
-        .unwrap();
-    let ledger = Arc::new(Ledger::open(&dir.path().join("soak.sqlite"), Mode::Sandbox).unwrap());
-    let desk = Arc::new(Desk::open(ledger, channels, clock.clone(), ScanRules::default()).unwrap());
+    // Debug builds sign 通联's RSA slowly: a roomy timeout, delays held just past it.
+    let r = rig_with(
+        Some(demo),
+        Duration::from_millis(1_800),
+        Duration::from_millis(1_500),
+    )
+    .await;
+    let (desk, sandbox, clock) = (r.desk.clone(), &r.sandbox, r.clock.clone());
 
     // Seeded faults: most redemptions are clean; the rest get one of every kind of fault.
     let mut rng = XorShift(0x5eed_2026_1122);
@@ -592,23 +598,8 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
         c.code = code.clone();
         demo.coupons.push(c);
     }
-    let sandbox = Sandbox::start(SandboxOptions {
-        demo: Some(demo),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let channels = sandbox.demo_config().build_channels(clock.clone()).unwrap();
-    let ledger = Arc::new(Ledger::open(&dir.path().join("l.sqlite"), Mode::Sandbox).unwrap());
-    let desk = Desk::open(ledger, channels, clock.clone(), ScanRules::default()).unwrap();
-    let r = Rig {
-        desk: Arc::new(desk),
-        sandbox,
-        clock: clock.clone(),
-        _dir: dir,
-    };
+    let r = rig_with(Some(demo), Duration::from_secs(30), Duration::from_secs(10)).await;
+    let clock = r.clock.clone();
     let meituan = Some(Platform::Meituan);
     // 0 matched, 1 amount differs, 2 state differs, 3 only here, 4 only at the channel.
     for code in &codes[0..3] {
