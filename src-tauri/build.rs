@@ -15,6 +15,16 @@ fn main() {
             "decide",
             "products",
             "submit_order",
+            "manager_pin_is_set",
+            "set_manager_pin",
+            "manager_unlock",
+            "manager_lock",
+            "undo_preview",
+            "undo",
+            "reconcile_day",
+            "sign_off_day",
+            "channel_setup",
+            "save_channel_setup",
         ]),
     ))
     .expect("tauri-build failed");

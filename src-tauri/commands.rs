@@ -8,12 +8,17 @@ use redeemdesk_core::app_info::AppInfo;
 use redeemdesk_core::business_day::BusinessDay;
 use redeemdesk_core::channel::yhtd::Product;
 use redeemdesk_core::channel::{self, Capabilities, ChannelKind};
+use redeemdesk_core::channel_setup::{self, ChannelEdit, ChannelView};
+use redeemdesk_core::desk::Desk;
+use redeemdesk_core::ledger::Actor;
 use redeemdesk_core::ledger::{
     Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification,
 };
 use redeemdesk_core::outbox::OrderInput;
+use redeemdesk_core::reconcile::{Reconciliation, Statement, StatementMapping};
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
 use redeemdesk_core::resolver::Decision;
+use redeemdesk_core::undo::UndoPreview;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 
@@ -92,7 +97,8 @@ pub fn day_log(
     let day: BusinessDay = day
         .parse()
         .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
-    Ok(startup.ready()?.desk.ledger().day_log(day, &filter)?)
+    let desk = manager_desk(&startup)?.0;
+    Ok(desk.ledger().day_log(day, &filter)?)
 }
 
 #[tauri::command]
@@ -100,12 +106,15 @@ pub fn code_timeline(
     startup: State<'_, Startup>,
     code: String,
 ) -> Result<Vec<AttemptTimeline>, UiError> {
-    Ok(startup.ready()?.desk.ledger().code_timeline(code.trim())?)
+    Ok(manager_desk(&startup)?
+        .0
+        .ledger()
+        .code_timeline(code.trim())?)
 }
 
 #[tauri::command]
 pub fn inbox(startup: State<'_, Startup>) -> Result<Inbox, UiError> {
-    Ok(startup.ready()?.desk.ledger().inbox()?)
+    Ok(manager_desk(&startup)?.0.ledger().inbox()?)
 }
 
 #[tauri::command]
@@ -113,14 +122,133 @@ pub fn decide(
     startup: State<'_, Startup>,
     attempt_id: String,
     decision: Decision,
-    manager: String,
     reason: String,
 ) -> Result<Attempt, UiError> {
-    let id = AttemptId::parse(&attempt_id).map_err(|e| UiError::new("bad_id", e.to_string()))?;
-    Ok(startup
-        .ready()?
-        .desk
-        .decide(&id, decision, &manager, &reason)?)
+    let (desk, manager) = manager_desk(&startup)?;
+    Ok(desk.decide(&self::attempt_id(&attempt_id)?, decision, &manager, &reason)?)
+}
+
+/// The desk and the unlocked manager's name, for a manager action; refused (`manager_locked`)
+/// when no manager is unlocked or the session has been idle too long.
+fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String), UiError> {
+    let desk = &startup.ready()?.desk;
+    let name = desk.manager()?;
+    Ok((desk, name))
+}
+
+fn attempt_id(text: &str) -> Result<AttemptId, UiError> {
+    AttemptId::parse(text).map_err(|e| UiError::new("bad_id", e.to_string()))
+}
+
+/// Whether a manager PIN exists yet (the first one is set without one).
+#[tauri::command]
+pub fn manager_pin_is_set(startup: State<'_, Startup>) -> Result<bool, UiError> {
+    Ok(startup.ready()?.desk.manager_pin_is_set()?)
+}
+
+/// Sets the first manager PIN, or changes it given the current one.
+#[tauri::command]
+pub fn set_manager_pin(
+    startup: State<'_, Startup>,
+    current: Option<String>,
+    new_pin: String,
+    name: String,
+) -> Result<(), UiError> {
+    let desk = &startup.ready()?.desk;
+    Ok(desk.set_manager_pin(current.as_deref(), &new_pin, &name)?)
+}
+
+#[tauri::command]
+pub fn manager_unlock(
+    startup: State<'_, Startup>,
+    pin: String,
+    name: String,
+) -> Result<(), UiError> {
+    Ok(startup.ready()?.desk.unlock_manager(&pin, &name)?)
+}
+
+#[tauri::command]
+pub fn manager_lock(startup: State<'_, Startup>) -> Result<(), UiError> {
+    startup.ready()?.desk.lock_manager();
+    Ok(())
+}
+
+#[tauri::command]
+pub fn undo_preview(
+    startup: State<'_, Startup>,
+    attempt_id: String,
+) -> Result<UndoPreview, UiError> {
+    let desk = manager_desk(&startup)?.0;
+    Ok(desk.undo_preview(&self::attempt_id(&attempt_id)?)?)
+}
+
+#[tauri::command]
+pub async fn undo(
+    startup: State<'_, Startup>,
+    attempt_id: String,
+    reason: String,
+) -> Result<Attempt, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    Ok(desk
+        .undo(&self::attempt_id(&attempt_id)?, &manager, &reason)
+        .await?)
+}
+
+/// A statement the manager picked, read by the window (its text) with its column mapping.
+#[derive(Debug, serde::Deserialize)]
+pub struct StatementInput {
+    pub file: String,
+    pub text: String,
+    pub mapping: StatementMapping,
+}
+
+#[tauri::command]
+pub async fn reconcile_day(
+    startup: State<'_, Startup>,
+    day: String,
+    channel: ChannelKind,
+    statement: Option<StatementInput>,
+) -> Result<Reconciliation, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    let day: BusinessDay = day
+        .parse()
+        .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
+    let statement = statement.as_ref().map(|s| Statement {
+        file: s.file.clone(),
+        bytes: s.text.as_bytes(),
+        mapping: s.mapping.clone(),
+    });
+    Ok(desk
+        .reconcile_day(day, channel, statement, &Actor::Manager(manager))
+        .await?)
+}
+
+#[tauri::command]
+pub fn sign_off_day(
+    startup: State<'_, Startup>,
+    reconciliation_id: i64,
+    note: Option<String>,
+) -> Result<(), UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    Ok(desk.sign_off_day(reconciliation_id, &manager, note.as_deref())?)
+}
+
+/// Every configured channel's setup, keys masked.
+#[tauri::command]
+pub fn channel_setup(startup: State<'_, Startup>) -> Result<Vec<ChannelView>, UiError> {
+    let ready = startup.ready()?;
+    ready.desk.manager()?;
+    Ok(channel_setup::view(ready.data_dir.root())?)
+}
+
+/// Saves one channel's setup if the whole configuration then loads; takes effect at the
+/// next start (which switches to live mode once a channel is configured).
+#[tauri::command]
+pub fn save_channel_setup(startup: State<'_, Startup>, edit: ChannelEdit) -> Result<(), UiError> {
+    let ready = startup.ready()?;
+    ready.desk.manager()?;
+    channel_setup::save(ready.data_dir.root(), &edit)?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -291,6 +419,79 @@ mod tests {
             1,
             "the strip shows it: {recent}"
         );
+    }
+
+    #[test]
+    fn manager_commands_are_refused_until_the_manager_pin_unlocks_them() {
+        let rig = rig_with("main", healthy);
+        let err = rig.call("inbox", json!({})).expect_err("locked");
+        assert_eq!(err["code"], "manager_locked", "{err}");
+        rig.call(
+            "set_manager_pin",
+            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+        )
+        .expect("the first PIN is set without one");
+        let err = rig
+            .call("manager_unlock", json!({"pin": "1111", "name": "李店长"}))
+            .expect_err("a wrong PIN");
+        assert_eq!(err["code"], "pin_wrong", "{err}");
+        rig.call("manager_unlock", json!({"pin": "2468", "name": "李店长"}))
+            .expect("the right PIN unlocks");
+        let inbox = rig.call("inbox", json!({})).expect("open now");
+        assert!(inbox["unknowns"].is_array(), "{inbox}");
+        rig.call("manager_lock", json!({})).unwrap();
+        assert_eq!(
+            rig.call("inbox", json!({})).unwrap_err()["code"],
+            "manager_locked"
+        );
+    }
+
+    #[test]
+    fn a_manager_undoes_a_redemption_through_the_ipc_once() {
+        let rig = rig_with("main", healthy);
+        let prepared = rig
+            .call(
+                "prepare",
+                json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922935", "cashier": "王芳"}}),
+            )
+            .unwrap();
+        let done = rig
+            .call(
+                "redeem",
+                json!({"input": {"token": prepared["token"], "count": 1, "certificates": [], "cashier": "王芳"}}),
+            )
+            .unwrap();
+        let id = done["attempt"]["id"].as_str().unwrap().to_owned();
+        let err = rig
+            .call("undo", json!({"attemptId": id, "reason": "x"}))
+            .unwrap_err();
+        assert_eq!(
+            err["code"], "manager_locked",
+            "a cashier cannot undo: {err}"
+        );
+        rig.call(
+            "set_manager_pin",
+            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+        )
+        .unwrap();
+        rig.call("manager_unlock", json!({"pin": "2468", "name": "李店长"}))
+            .unwrap();
+        let preview = rig.call("undo_preview", json!({"attemptId": id})).unwrap();
+        assert_eq!(
+            preview["via"], "channel",
+            "收呗 has a cancel call: {preview}"
+        );
+        let undone = rig
+            .call(
+                "undo",
+                json!({"attemptId": id, "reason": "customer changed their mind"}),
+            )
+            .unwrap();
+        assert_eq!(undone["state"], "cancelled", "{undone}");
+        let again = rig
+            .call("undo", json!({"attemptId": id, "reason": "again"}))
+            .unwrap_err();
+        assert_eq!(again["code"], "already_undone", "{again}");
     }
 
     #[test]

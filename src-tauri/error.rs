@@ -40,5 +40,15 @@ from_core_error!(
     redeemdesk_core::redeem::RedeemError,
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
-    redeemdesk_core::outbox::OrderError
+    redeemdesk_core::outbox::OrderError,
+    redeemdesk_core::roles::PinError,
+    redeemdesk_core::undo::UndoError,
+    redeemdesk_core::reconcile::ReconcileError
 );
+
+/// A refused setting names its field, so the UI can point at it.
+impl From<redeemdesk_core::channel_setup::SetupError> for UiError {
+    fn from(e: redeemdesk_core::channel_setup::SetupError) -> UiError {
+        UiError::new(e.code(), e.to_string())
+    }
+}

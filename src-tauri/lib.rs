@@ -34,7 +34,17 @@ pub fn with_commands<R: Runtime>(
             commands::inbox,
             commands::decide,
             commands::products,
-            commands::submit_order
+            commands::submit_order,
+            commands::manager_pin_is_set,
+            commands::set_manager_pin,
+            commands::manager_unlock,
+            commands::manager_lock,
+            commands::undo_preview,
+            commands::undo,
+            commands::reconcile_day,
+            commands::sign_off_day,
+            commands::channel_setup,
+            commands::save_channel_setup
         ])
 }
 

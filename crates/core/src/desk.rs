@@ -70,6 +70,8 @@ pub struct Desk {
     /// Wakes the outbox when an order is queued.
     pub(crate) outbox_wake: Notify,
     checkpoint_hook: OnceLock<CheckpointHook>,
+    /// The unlocked manager, if any (roles.rs).
+    pub(crate) manager_session: Mutex<Option<crate::roles::ManagerSession>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -108,6 +110,7 @@ impl Desk {
             events,
             outbox_wake: Notify::new(),
             checkpoint_hook: OnceLock::new(),
+            manager_session: Mutex::new(None),
         })
     }
 

@@ -1,7 +1,9 @@
 //! The store manager's PIN (issue 6 "Roles"): manager screens open with it. It is stored
 //! only as an Argon2 hash in the ledger's settings; wrong PINs beyond a few free tries lock
 //! the manager screens for a growing delay, kept in the ledger so a restart does not reset
-//! it; every try is an audit event. The idle auto-lock is the window's session timer.
+//! it; every try is an audit event. An unlocked manager session locks itself after a few
+//! idle minutes: every manager action asks the desk for the session, so a forgotten open
+//! screen cannot be used by someone else later.
 
 use crate::desk::Desk;
 use crate::ledger::{Actor, AuditEntry, LedgerError};
@@ -13,6 +15,16 @@ use argon2::Argon2;
 const PIN_KEY: &str = "manager.pin_hash";
 const FAILURES_KEY: &str = "manager.pin_failures";
 const LOCKED_UNTIL_KEY: &str = "manager.pin_locked_until_ms";
+
+/// An unlocked manager session locks after this long without a manager action.
+pub const MANAGER_IDLE_LOCK_MS: i64 = 5 * 60 * 1000;
+
+/// Who unlocked the manager screens, and when they last did something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManagerSession {
+    pub name: String,
+    pub last_action_ms: i64,
+}
 
 /// Wrong PINs allowed before the lock-out starts.
 pub const FREE_TRIES: u32 = 3;
@@ -41,6 +53,8 @@ pub enum PinError {
     LockedOut { wait_ms: i64 },
     #[error("the stored PIN hash is unreadable")]
     Corrupt,
+    #[error("the manager screens are locked: enter the manager PIN")]
+    Locked,
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -53,6 +67,7 @@ impl PinError {
             PinError::Wrong { .. } => "pin_wrong",
             PinError::LockedOut { .. } => "pin_locked_out",
             PinError::Corrupt => "pin_corrupt",
+            PinError::Locked => "manager_locked",
             PinError::Ledger(e) => e.code(),
         }
     }
@@ -134,6 +149,42 @@ impl Desk {
                 tries_left: FREE_TRIES - failures,
             })
         }
+    }
+
+    /// Unlocks the manager screens for `who` with the PIN (see [`Desk::check_manager_pin`]).
+    pub fn unlock_manager(&self, pin: &str, who: &str) -> Result<(), PinError> {
+        let who = who.trim();
+        if who.is_empty() {
+            return Err(PinError::Locked);
+        }
+        self.check_manager_pin(pin, who)?;
+        *self.manager_session.lock().expect("manager session") = Some(ManagerSession {
+            name: who.to_owned(),
+            last_action_ms: self.clock.now_ms(),
+        });
+        Ok(())
+    }
+
+    /// The unlocked manager's name, for a manager action; refused once the session has been
+    /// idle too long (it then locks) or was never opened. Each call counts as activity.
+    pub fn manager(&self) -> Result<String, PinError> {
+        let now = self.clock.now_ms();
+        let mut session = self.manager_session.lock().expect("manager session");
+        match session.as_mut() {
+            Some(s) if now - s.last_action_ms < MANAGER_IDLE_LOCK_MS => {
+                s.last_action_ms = now;
+                Ok(s.name.clone())
+            }
+            _ => {
+                *session = None;
+                Err(PinError::Locked)
+            }
+        }
+    }
+
+    /// Locks the manager screens now.
+    pub fn lock_manager(&self) {
+        *self.manager_session.lock().expect("manager session") = None;
     }
 
     /// Sets or changes the manager PIN; once one is set, the current one must be given
@@ -269,6 +320,36 @@ mod tests {
                 .all(|a| !a.entry.detail.as_deref().unwrap_or("").contains("0000")),
             "never the PIN"
         );
+    }
+
+    #[test]
+    fn an_unlocked_manager_session_locks_itself_after_idle_minutes() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        assert!(
+            matches!(d.manager(), Err(PinError::Locked)),
+            "locked until a PIN is given"
+        );
+        d.unlock_manager("2468", "李店长").unwrap();
+        assert_eq!(d.manager().unwrap(), "李店长");
+        clock.advance_ms(MANAGER_IDLE_LOCK_MS - 1);
+        assert_eq!(d.manager().unwrap(), "李店长", "activity keeps it open");
+        clock.advance_ms(MANAGER_IDLE_LOCK_MS);
+        assert!(
+            matches!(d.manager(), Err(PinError::Locked)),
+            "idle too long: locked"
+        );
+        d.unlock_manager("2468", "李店长").unwrap();
+        d.lock_manager();
+        assert!(
+            matches!(d.manager(), Err(PinError::Locked)),
+            "locked on request"
+        );
+        assert!(
+            d.unlock_manager("0000", "李店长").is_err(),
+            "a wrong PIN opens nothing"
+        );
+        assert!(matches!(d.manager(), Err(PinError::Locked)));
     }
 
     #[test]
