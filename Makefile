@@ -38,4 +38,5 @@ e2e: deps-test
 # The performance record. The generated ledgers are kept in target/bench-data/ (several GB
 # for the 3.65 M file) so a second run skips generating them.
 bench: deps-run
+	cargo bench --quiet -p redeemdesk-bench --bench signing
 	cargo run --release --quiet -p redeemdesk-bench -- --out BENCHMARKS.md

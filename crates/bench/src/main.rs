@@ -5,6 +5,7 @@
 //! `redeemdesk-bench [--quick] [--out FILE]`: `--quick` makes small runs (a smoke test of
 //! the harness itself, not a measurement).
 
+mod codec;
 mod day_reports;
 mod ledger_scale;
 mod redemption;
@@ -117,13 +118,15 @@ async fn main() {
     );
     md.push_str(&redemption::markdown(&redemption));
     md.push('\n');
+    md.push_str(&codec::markdown(&root.join("target/criterion")));
+    md.push('\n');
     md.push_str(&ledger_scale::markdown(&scales));
     md.push('\n');
     md.push_str(&day_reports::markdown(&reports));
     md.push_str(
         "\n## Not measured yet\n\n\
-         2 (signing and decoding per channel), 5 (start-up and memory against a minimal Tauri \
-         window) and 6 (the scanner path in the real UI) come with issues 5 and 7.\n",
+         5 (start-up and memory against a minimal Tauri window) and 6 (the scanner path in \
+         the real UI) come with issues 5 and 7.\n",
     );
     std::fs::write(&out, md).expect("BENCHMARKS.md written");
     eprintln!("wrote {}", out.display());
