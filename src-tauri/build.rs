@@ -25,6 +25,9 @@ fn main() {
             "sign_off_day",
             "channel_setup",
             "save_channel_setup",
+            "cashiers",
+            "set_cashiers",
+            "start_shift",
         ]),
     ))
     .expect("tauri-build failed");

@@ -18,6 +18,7 @@ use redeemdesk_core::outbox::OrderInput;
 use redeemdesk_core::reconcile::{Reconciliation, Statement, StatementMapping};
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
 use redeemdesk_core::resolver::Decision;
+use redeemdesk_core::roles::{Cashier, CashierEdit};
 use redeemdesk_core::undo::UndoPreview;
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
@@ -231,6 +232,31 @@ pub fn sign_off_day(
 ) -> Result<(), UiError> {
     let (desk, manager) = manager_desk(&startup)?;
     Ok(desk.sign_off_day(reconciliation_id, &manager, note.as_deref())?)
+}
+
+/// The cashier list for the shift-start chooser.
+#[tauri::command]
+pub fn cashiers(startup: State<'_, Startup>) -> Result<Vec<Cashier>, UiError> {
+    Ok(startup.ready()?.desk.cashiers()?)
+}
+
+/// Replaces the cashier list (an unlocked manager only).
+#[tauri::command]
+pub fn set_cashiers(
+    startup: State<'_, Startup>,
+    list: Vec<CashierEdit>,
+) -> Result<Vec<Cashier>, UiError> {
+    Ok(startup.ready()?.desk.set_cashiers(&list)?)
+}
+
+/// Starts a cashier's shift (with the cashier's PIN when one is set).
+#[tauri::command]
+pub fn start_shift(
+    startup: State<'_, Startup>,
+    name: String,
+    pin: Option<String>,
+) -> Result<String, UiError> {
+    Ok(startup.ready()?.desk.start_shift(&name, pin.as_deref())?)
 }
 
 /// Every configured channel's setup, keys masked.

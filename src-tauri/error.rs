@@ -41,7 +41,7 @@ from_core_error!(
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
     redeemdesk_core::outbox::OrderError,
-    redeemdesk_core::roles::PinError,
+    redeemdesk_core::roles::RoleError,
     redeemdesk_core::undo::UndoError,
     redeemdesk_core::reconcile::ReconcileError
 );

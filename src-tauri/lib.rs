@@ -44,7 +44,10 @@ pub fn with_commands<R: Runtime>(
             commands::reconcile_day,
             commands::sign_off_day,
             commands::channel_setup,
-            commands::save_channel_setup
+            commands::save_channel_setup,
+            commands::cashiers,
+            commands::set_cashiers,
+            commands::start_shift
         ])
 }
 

@@ -72,6 +72,8 @@ pub struct Desk {
     checkpoint_hook: OnceLock<CheckpointHook>,
     /// The unlocked manager, if any (roles.rs).
     pub(crate) manager_session: Mutex<Option<crate::roles::ManagerSession>>,
+    /// The cashier whose shift is open, if any (roles.rs).
+    pub(crate) shift: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -111,6 +113,7 @@ impl Desk {
             outbox_wake: Notify::new(),
             checkpoint_hook: OnceLock::new(),
             manager_session: Mutex::new(None),
+            shift: Mutex::new(None),
         })
     }
 

@@ -1,4 +1,6 @@
-//! The store manager's PIN (issue 6 "Roles"): manager screens open with it. It is stored
+//! Who is at the desk (issue 6 "Roles"): the cashier chosen at shift start from a list kept
+//! in the settings (each with an optional PIN), and the store manager, whose screens open
+//! with the manager PIN. It is stored
 //! only as an Argon2 hash in the ledger's settings; wrong PINs beyond a few free tries lock
 //! the manager screens for a growing delay, kept in the ledger so a restart does not reset
 //! it; every try is an audit event. An unlocked manager session locks itself after a few
@@ -13,6 +15,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 
 const PIN_KEY: &str = "manager.pin_hash";
+const CASHIERS_KEY: &str = "cashiers";
 const FAILURES_KEY: &str = "manager.pin_failures";
 const LOCKED_UNTIL_KEY: &str = "manager.pin_locked_until_ms";
 
@@ -42,7 +45,7 @@ pub fn lockout_ms(failures: u32) -> i64 {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum PinError {
+pub enum RoleError {
     #[error("no manager PIN is set yet")]
     NotSet,
     #[error("a PIN is 4 to 8 digits")]
@@ -55,22 +58,66 @@ pub enum PinError {
     Corrupt,
     #[error("the manager screens are locked: enter the manager PIN")]
     Locked,
+    #[error("no cashier named {0:?} in the list")]
+    NoSuchCashier(String),
+    #[error("a cashier needs a name (at most 20 characters), and names must differ")]
+    BadCashierName,
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
-impl PinError {
+impl RoleError {
     pub fn code(&self) -> &'static str {
         match self {
-            PinError::NotSet => "pin_not_set",
-            PinError::BadFormat => "pin_bad_format",
-            PinError::Wrong { .. } => "pin_wrong",
-            PinError::LockedOut { .. } => "pin_locked_out",
-            PinError::Corrupt => "pin_corrupt",
-            PinError::Locked => "manager_locked",
-            PinError::Ledger(e) => e.code(),
+            RoleError::NotSet => "pin_not_set",
+            RoleError::BadFormat => "pin_bad_format",
+            RoleError::Wrong { .. } => "pin_wrong",
+            RoleError::LockedOut { .. } => "pin_locked_out",
+            RoleError::Corrupt => "pin_corrupt",
+            RoleError::Locked => "manager_locked",
+            RoleError::NoSuchCashier(_) => "no_such_cashier",
+            RoleError::BadCashierName => "bad_cashier_name",
+            RoleError::Ledger(e) => e.code(),
         }
     }
+}
+
+/// A cashier as stored: the PIN only as its Argon2 hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct StoredCashier {
+    name: String,
+    pin_hash: Option<String>,
+}
+
+/// A cashier as the UI sees it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Cashier {
+    pub name: String,
+    pub has_pin: bool,
+}
+
+/// One line of the cashier list as a manager edits it. `pin`: `None` keeps the saved one,
+/// `Some("")` removes it, anything else replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct CashierEdit {
+    pub name: String,
+    #[serde(default)]
+    pub pin: Option<String>,
+}
+
+fn hash(pin: &str) -> Result<String, RoleError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map_err(|_| RoleError::Corrupt)?
+        .to_string())
+}
+
+fn matches(stored: &str, pin: &str) -> Result<bool, RoleError> {
+    let hash = PasswordHash::new(stored).map_err(|_| RoleError::Corrupt)?;
+    Ok(Argon2::default()
+        .verify_password(pin.trim().as_bytes(), &hash)
+        .is_ok())
 }
 
 fn valid_format(pin: &str) -> bool {
@@ -103,16 +150,16 @@ impl Desk {
 
     /// Opens the manager screens: refused while locked out; a wrong PIN counts toward the
     /// lock-out, a right one clears it. Every try is audited (never the PIN itself).
-    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), PinError> {
+    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
         let now = self.clock.now_ms();
         let locked_until = self.number_setting(LOCKED_UNTIL_KEY)?;
         if now < locked_until {
-            return Err(PinError::LockedOut {
+            return Err(RoleError::LockedOut {
                 wait_ms: locked_until - now,
             });
         }
-        let stored = self.ledger.setting(PIN_KEY)?.ok_or(PinError::NotSet)?;
-        let hash = PasswordHash::new(&stored).map_err(|_| PinError::Corrupt)?;
+        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
+        let hash = PasswordHash::new(&stored).map_err(|_| RoleError::Corrupt)?;
         let system = Actor::System;
         if Argon2::default()
             .verify_password(pin.trim().as_bytes(), &hash)
@@ -143,19 +190,19 @@ impl Desk {
             Some(format!("wrong PIN #{failures}")),
         )?;
         if lock > 0 {
-            Err(PinError::LockedOut { wait_ms: lock })
+            Err(RoleError::LockedOut { wait_ms: lock })
         } else {
-            Err(PinError::Wrong {
+            Err(RoleError::Wrong {
                 tries_left: FREE_TRIES - failures,
             })
         }
     }
 
     /// Unlocks the manager screens for `who` with the PIN (see [`Desk::check_manager_pin`]).
-    pub fn unlock_manager(&self, pin: &str, who: &str) -> Result<(), PinError> {
+    pub fn unlock_manager(&self, pin: &str, who: &str) -> Result<(), RoleError> {
         let who = who.trim();
         if who.is_empty() {
-            return Err(PinError::Locked);
+            return Err(RoleError::Locked);
         }
         self.check_manager_pin(pin, who)?;
         *self.manager_session.lock().expect("manager session") = Some(ManagerSession {
@@ -167,7 +214,7 @@ impl Desk {
 
     /// The unlocked manager's name, for a manager action; refused once the session has been
     /// idle too long (it then locks) or was never opened. Each call counts as activity.
-    pub fn manager(&self) -> Result<String, PinError> {
+    pub fn manager(&self) -> Result<String, RoleError> {
         let now = self.clock.now_ms();
         let mut session = self.manager_session.lock().expect("manager session");
         match session.as_mut() {
@@ -177,7 +224,7 @@ impl Desk {
             }
             _ => {
                 *session = None;
-                Err(PinError::Locked)
+                Err(RoleError::Locked)
             }
         }
     }
@@ -194,19 +241,15 @@ impl Desk {
         current: Option<&str>,
         new: &str,
         who: &str,
-    ) -> Result<(), PinError> {
+    ) -> Result<(), RoleError> {
         if self.manager_pin_is_set()? {
             self.check_manager_pin(current.unwrap_or(""), who)?;
         }
         let new = new.trim();
         if !valid_format(new) {
-            return Err(PinError::BadFormat);
+            return Err(RoleError::BadFormat);
         }
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default()
-            .hash_password(new.as_bytes(), &salt)
-            .map_err(|_| PinError::Corrupt)?
-            .to_string();
+        let hash = hash(new)?;
         self.ledger.set_setting(
             PIN_KEY,
             Some(&hash),
@@ -215,6 +258,103 @@ impl Desk {
         )?;
         self.audit(who, "manager_pin_changed", None)?;
         Ok(())
+    }
+}
+
+impl Desk {
+    fn stored_cashiers(&self) -> Result<Vec<StoredCashier>, RoleError> {
+        match self.ledger.setting(CASHIERS_KEY)? {
+            None => Ok(Vec::new()),
+            Some(text) => serde_json::from_str(&text).map_err(|_| RoleError::Corrupt),
+        }
+    }
+
+    /// The cashier list for the shift-start chooser.
+    pub fn cashiers(&self) -> Result<Vec<Cashier>, RoleError> {
+        Ok(self
+            .stored_cashiers()?
+            .into_iter()
+            .map(|c| Cashier {
+                name: c.name,
+                has_pin: c.pin_hash.is_some(),
+            })
+            .collect())
+    }
+
+    /// Replaces the cashier list (an unlocked manager only); PINs are hashed, never kept.
+    pub fn set_cashiers(&self, list: &[CashierEdit]) -> Result<Vec<Cashier>, RoleError> {
+        let manager = self.manager()?;
+        let saved = self.stored_cashiers()?;
+        let mut out: Vec<StoredCashier> = Vec::with_capacity(list.len());
+        for edit in list {
+            let name = edit.name.trim();
+            if name.is_empty() || name.chars().count() > 20 || out.iter().any(|c| c.name == name) {
+                return Err(RoleError::BadCashierName);
+            }
+            let pin_hash = match edit.pin.as_deref().map(str::trim) {
+                None => saved
+                    .iter()
+                    .find(|c| c.name == name)
+                    .and_then(|c| c.pin_hash.clone()),
+                Some("") => None,
+                Some(pin) if valid_format(pin) => Some(hash(pin)?),
+                Some(_) => return Err(RoleError::BadFormat),
+            };
+            out.push(StoredCashier {
+                name: name.to_owned(),
+                pin_hash,
+            });
+        }
+        let text = serde_json::to_string(&out).map_err(|_| RoleError::Corrupt)?;
+        self.ledger.set_setting(
+            CASHIERS_KEY,
+            Some(&text),
+            &Actor::Manager(manager.clone()),
+            self.clock.now_ms(),
+        )?;
+        self.audit(
+            &manager,
+            "cashiers_changed",
+            Some(
+                out.iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        )?;
+        self.cashiers()
+    }
+
+    /// Starts a cashier's shift: the name must be in the list, and its PIN given if it has
+    /// one. Audited; the desk then knows who is at the till.
+    pub fn start_shift(&self, name: &str, pin: Option<&str>) -> Result<String, RoleError> {
+        let name = name.trim();
+        let cashier = self
+            .stored_cashiers()?
+            .into_iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| RoleError::NoSuchCashier(name.to_owned()))?;
+        if let Some(stored) = &cashier.pin_hash {
+            if !matches(stored, pin.unwrap_or(""))? {
+                return Err(RoleError::Wrong {
+                    tries_left: FREE_TRIES,
+                });
+            }
+        }
+        self.ledger.record_audit(&AuditEntry {
+            time_ms: self.clock.now_ms(),
+            actor: Actor::Cashier(cashier.name.clone()),
+            action: "shift_start".into(),
+            subject: None,
+            detail: None,
+        })?;
+        *self.shift.lock().expect("shift") = Some(cashier.name.clone());
+        Ok(cashier.name)
+    }
+
+    /// The cashier whose shift is open, if any.
+    pub fn cashier(&self) -> Option<String> {
+        self.shift.lock().expect("shift").clone()
     }
 }
 
@@ -241,7 +381,7 @@ mod tests {
         let (d, _) = desk();
         assert!(matches!(
             d.check_manager_pin("1234", "李店长"),
-            Err(PinError::NotSet)
+            Err(RoleError::NotSet)
         ));
         d.set_manager_pin(None, "2468", "李店长").unwrap();
         let stored = d.ledger.setting(PIN_KEY).unwrap().unwrap();
@@ -255,13 +395,13 @@ mod tests {
         assert!(
             matches!(
                 d.set_manager_pin(None, "1357", "x"),
-                Err(PinError::Wrong { .. })
+                Err(RoleError::Wrong { .. })
             ),
             "changing needs the current PIN"
         );
         assert!(matches!(
             d.set_manager_pin(Some("2468"), "12ab", "李店长"),
-            Err(PinError::BadFormat)
+            Err(RoleError::BadFormat)
         ));
     }
 
@@ -271,18 +411,18 @@ mod tests {
         d.set_manager_pin(None, "2468", "李店长").unwrap();
         for left in [2, 1] {
             match d.check_manager_pin("0000", "?") {
-                Err(PinError::Wrong { tries_left }) => assert_eq!(tries_left, left),
+                Err(RoleError::Wrong { tries_left }) => assert_eq!(tries_left, left),
                 other => panic!("{other:?}"),
             }
         }
         assert!(matches!(
             d.check_manager_pin("0000", "?"),
-            Err(PinError::LockedOut { wait_ms: 30_000 })
+            Err(RoleError::LockedOut { wait_ms: 30_000 })
         ));
         // Locked: even the right PIN is refused until the delay has passed.
         assert!(matches!(
             d.check_manager_pin("2468", "李店长"),
-            Err(PinError::LockedOut { .. })
+            Err(RoleError::LockedOut { .. })
         ));
         // A restart (a new desk on the same ledger) keeps the lock.
         let again = Desk::open(
@@ -294,13 +434,13 @@ mod tests {
         .unwrap();
         assert!(matches!(
             again.check_manager_pin("2468", "李店长"),
-            Err(PinError::LockedOut { .. })
+            Err(RoleError::LockedOut { .. })
         ));
         clock.advance_ms(30_001);
         assert!(
             matches!(
                 again.check_manager_pin("0000", "?"),
-                Err(PinError::LockedOut { wait_ms: 60_000 })
+                Err(RoleError::LockedOut { wait_ms: 60_000 })
             ),
             "doubles"
         );
@@ -327,7 +467,7 @@ mod tests {
         let (d, clock) = desk();
         d.set_manager_pin(None, "2468", "李店长").unwrap();
         assert!(
-            matches!(d.manager(), Err(PinError::Locked)),
+            matches!(d.manager(), Err(RoleError::Locked)),
             "locked until a PIN is given"
         );
         d.unlock_manager("2468", "李店长").unwrap();
@@ -336,20 +476,94 @@ mod tests {
         assert_eq!(d.manager().unwrap(), "李店长", "activity keeps it open");
         clock.advance_ms(MANAGER_IDLE_LOCK_MS);
         assert!(
-            matches!(d.manager(), Err(PinError::Locked)),
+            matches!(d.manager(), Err(RoleError::Locked)),
             "idle too long: locked"
         );
         d.unlock_manager("2468", "李店长").unwrap();
         d.lock_manager();
         assert!(
-            matches!(d.manager(), Err(PinError::Locked)),
+            matches!(d.manager(), Err(RoleError::Locked)),
             "locked on request"
         );
         assert!(
             d.unlock_manager("0000", "李店长").is_err(),
             "a wrong PIN opens nothing"
         );
-        assert!(matches!(d.manager(), Err(PinError::Locked)));
+        assert!(matches!(d.manager(), Err(RoleError::Locked)));
+    }
+
+    #[test]
+    fn a_manager_keeps_the_cashier_list_and_a_cashier_with_a_pin_must_give_it_to_start() {
+        let (d, _) = desk();
+        assert!(
+            matches!(d.set_cashiers(&[]), Err(RoleError::Locked)),
+            "a manager edits the list"
+        );
+        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        d.unlock_manager("2468", "李店长").unwrap();
+        let list = d
+            .set_cashiers(&[
+                CashierEdit {
+                    name: "王芳".into(),
+                    pin: Some("1357".into()),
+                },
+                CashierEdit {
+                    name: "张伟".into(),
+                    pin: None,
+                },
+            ])
+            .unwrap();
+        assert_eq!(
+            list,
+            vec![
+                Cashier {
+                    name: "王芳".into(),
+                    has_pin: true
+                },
+                Cashier {
+                    name: "张伟".into(),
+                    has_pin: false
+                },
+            ]
+        );
+        let stored = d.ledger.setting(CASHIERS_KEY).unwrap().unwrap();
+        assert!(!stored.contains("1357"), "PINs only as hashes");
+        assert!(matches!(
+            d.start_shift("王芳", Some("0000")),
+            Err(RoleError::Wrong { .. })
+        ));
+        assert_eq!(d.start_shift("王芳", Some("1357")).unwrap(), "王芳");
+        assert_eq!(d.cashier().as_deref(), Some("王芳"));
+        assert_eq!(
+            d.start_shift("张伟", None).unwrap(),
+            "张伟",
+            "no PIN, no question"
+        );
+        assert!(matches!(
+            d.start_shift("李四", None),
+            Err(RoleError::NoSuchCashier(_))
+        ));
+        // An edit without a PIN keeps the saved one; duplicates and empty names are refused.
+        d.set_cashiers(&[CashierEdit {
+            name: "王芳".into(),
+            pin: None,
+        }])
+        .unwrap();
+        assert!(d.cashiers().unwrap()[0].has_pin);
+        let dup = [
+            CashierEdit {
+                name: "王芳".into(),
+                pin: None,
+            },
+            CashierEdit {
+                name: " 王芳".into(),
+                pin: None,
+            },
+        ];
+        assert!(matches!(
+            d.set_cashiers(&dup),
+            Err(RoleError::BadCashierName)
+        ));
     }
 
     #[test]
