@@ -1,15 +1,71 @@
-// The cashier screen (收银核销): channel chooser, the always-focused capture field, the result
-// panel and the recent-attempts strip. Keyboard first: F1…F5 choose, Enter acts, Esc clears.
+// The cashier screen (收银核销): channel chooser, the always-focused capture field, the
+// preview of a scanned code, the result panel and the recent-attempts strip; F5 shows the
+// 增值券 sale form instead. Keyboard first: F1…F5 choose, Enter looks up and confirms,
+// +/− (or ↑/↓) change the count, ↑/↓ and Space tick Douyin certificates, Esc cancels.
+//
+// A scanner types a burst of keys ending in CR, LF, CRLF or Tab. The first terminator asks
+// for one look-up; a second terminator right behind it (the LF of a CRLF) is swallowed, and
+// the same code read again within two seconds (a scanner's double read) is ignored, so one
+// scan is one look-up. The Rust side normalises the code and debounces redeems as well.
 import { t, applyStatic, currentLang, setLang } from '../i18n.js';
 import { CHANNELS, loadChoice, choose } from '../channels.js';
+import * as api from '../api.js';
+import { CASHIER } from '../shift.js';
+import { yuan, clock, maskCode, looseCode } from '../format.js';
+import { play, soundOn, setSoundOn } from '../sound.js';
+import { createRecent } from './recent.js';
+import { createSale } from './sale.js';
+
+/** A second read of the same code within this window is the scanner reading twice. */
+const DOUBLE_READ_MS = 2000;
+/** A terminator this soon after another, on an empty field, is the second half of a CRLF. */
+const TERMINATOR_GAP_MS = 150;
+/**
+ * A bare terminator this soon after a preview opened is not the cashier confirming: it is
+ * the trailing LF of the scan that asked for the preview, handled late because the page
+ * was busy. Nobody reads a preview and decides in under a fifth of a second.
+ */
+const CONFIRM_GUARD_MS = 200;
+/** Reasons for an inconclusive look-up that mean the channel could not be reached. */
+const UNREACHABLE = /^(could not connect|timed out|connection lost)/i;
+const UNREACHABLE_KINDS = ['connection_failed', 'timeout'];
 
 export function renderCashier(root, info) {
   root.replaceChildren(document.getElementById('cashier-template').content.cloneNode(true));
   let choice = loadChoice();
 
-  const input = root.querySelector('#code-input');
-  const chooser = root.querySelector('#channel-chooser');
-  const about = root.querySelector('#about-dialog');
+  const $ = (sel) => root.querySelector(sel);
+  const input = $('#code-input');
+  const chooser = $('#channel-chooser');
+  const about = $('#about-dialog');
+  const captureSection = $('#capture-section');
+  const captureNote = $('#capture-note');
+  const previewPanel = $('#preview-panel');
+  const resultPanel = $('#result-panel');
+  const saleForm = $('#sale-form');
+  const banner = $('#offline-banner');
+
+  // idle | preparing | preview | redeeming
+  let mode = 'idle';
+  let seq = 0; // bumps on every look-up and on Esc: a late answer to an older one is dropped
+  let prepared = null; // {token, preview, max_count, earlier_success, channel}
+  let count = 1;
+  let certs = []; // Douyin certificates, each {…certificate, ticked}
+  let certCursor = 0;
+  let previewStatus = null; // {key, params}
+  let lastSubmit = { key: null, at: -Infinity };
+  let lastTerminatorAt = -Infinity;
+  let previewShownAt = -Infinity;
+  let deferred = false;
+  let result = { state: 'idle' };
+  let beforeBusy = result; // what the panel showed before the current look-up
+  let note = null; // {key, params} under the capture field
+  let offline = null; // the channel that could not be reached
+
+  const recent = createRecent($('#recent-list'), CASHIER);
+  const sale = createSale(saleForm, CASHIER, play);
+
+  // ---------------------------------------------------------------- channel chooser
 
   function renderChooser() {
     chooser.replaceChildren(
@@ -19,6 +75,7 @@ export function renderCashier(root, info) {
         b.className = 'channel' + (choice.channel === channel ? ' active' : '');
         b.dataset.channel = channel;
         b.dataset.testid = `channel-${channel}`;
+        b.tabIndex = -1;
         b.setAttribute('aria-pressed', String(choice.channel === channel));
         const key = document.createElement('kbd');
         key.textContent = `F${i + 1}`;
@@ -39,46 +96,606 @@ export function renderCashier(root, info) {
 
   function pick(index) {
     choice = choose(choice, index);
+    if (mode === 'preview') cancel();
     renderChooser();
-    input.focus();
+    showMode();
+  }
+
+  /** The sale form for 增值券, the capture field for every other channel. */
+  function showMode() {
+    const selling = choice.channel === 'yhtd';
+    saleForm.hidden = !selling;
+    captureSection.hidden = selling;
+    resultPanel.hidden = selling || mode === 'preview' || mode === 'redeeming';
+    previewPanel.hidden = selling || !(mode === 'preview' || mode === 'redeeming');
+    document.body.dataset.screen = selling ? 'sale' : 'capture';
+    if (selling) sale.show();
+    else input.focus();
+  }
+
+  // ---------------------------------------------------------------- capture field
+
+  function setNote(key, params = {}) {
+    note = key ? { key, params } : null;
+    captureNote.textContent = note ? t(note.key, note.params) : '';
+  }
+
+  function onTerminator(timeStamp) {
+    const raw = input.value;
+    const key = looseCode(raw);
+    const now = performance.now();
+    const gap = now - lastTerminatorAt;
+    lastTerminatorAt = now;
+    if (key === '' && gap < TERMINATOR_GAP_MS) {
+      input.value = '';
+      return; // the LF of a CRLF, or a Tab after an Enter
+    }
+    if (mode === 'preparing' || mode === 'redeeming') {
+      if (key !== '') deferred = true; // looked up when the current call answers
+      return;
+    }
+    if (mode === 'preview' && key === '') {
+      if (now - previewShownAt < CONFIRM_GUARD_MS) return;
+      confirm();
+      return;
+    }
+    submitCode(raw, key, timeStamp, now);
+  }
+
+  function isDoubleRead(key, now) {
+    if (key === '') return false;
+    if (mode === 'preview' && prepared && key === looseCode(prepared.preview.code)) return true;
+    return key === lastSubmit.key && now - lastSubmit.at < DOUBLE_READ_MS;
+  }
+
+  function submitCode(raw, key, timeStamp, now) {
+    input.value = '';
+    if (isDoubleRead(key, now)) {
+      setNote('capture.doubleRead');
+      return;
+    }
+    setNote(null);
+    lastSubmit = { key, at: now };
+    if (mode === 'preview') closePreview();
+    const mine = ++seq;
+    const asked = { ...choice };
+    beforeBusy = result;
+    mode = 'preparing';
+    api.markKey(timeStamp);
+    const call = api.prepare(asked.channel, asked.platform, raw, CASHIER);
+    showResult({ state: 'busy', title: 'result.preparing', lines: [{ text: key }] });
+    call.then(
+      (p) => mine === seq && onPrepared(p, asked),
+      (e) => mine === seq && onRefused(e, key),
+    ).finally(() => {
+      if (mine === seq && mode === 'preparing') mode = 'idle';
+      runDeferred();
+    });
+  }
+
+  function runDeferred() {
+    if (!deferred) return;
+    deferred = false;
+    if (mode === 'preparing' || mode === 'redeeming') return;
+    const raw = input.value;
+    const key = looseCode(raw);
+    if (key !== '') submitCode(raw, key, null, performance.now());
+  }
+
+  // ---------------------------------------------------------------- look-up answers
+
+  function onPrepared(p, asked) {
+    if (p.state === 'ready') {
+      clearOffline(asked.channel);
+      prepared = { ...p, channel: asked.channel };
+      count = 1;
+      certs =
+        p.preview.certificates.length > 1
+          ? p.preview.certificates.map((c, i) => ({ ...c, ticked: i === 0 }))
+          : [];
+      certCursor = 0;
+      previewStatus = null;
+      mode = 'preview';
+      previewShownAt = performance.now();
+      renderPreview();
+      showMode();
+      play('notice');
+    } else if (p.state === 'rejected') {
+      mode = 'idle';
+      if (p.config_error) {
+        showResult({
+          state: 'refused',
+          title: 'refused.config',
+          lines: [{ key: 'refused.configHelp' }, { text: `${p.channel_code}: ${p.message}` }],
+          sound: 'rejected',
+        });
+      } else {
+        showResult({
+          state: 'rejected',
+          title: 'result.cannot',
+          lines: [{ text: p.message, big: true }, { key: 'result.codeLine', params: { code: maskCode(p.code) } }],
+          sound: 'rejected',
+        });
+      }
+    } else {
+      mode = 'idle';
+      const unreachable = UNREACHABLE.test(p.reason ?? '');
+      if (unreachable) setOffline(asked.channel);
+      showResult({
+        state: 'notice',
+        title: unreachable ? 'result.unreachable' : 'result.noAnswer',
+        lines: [{ key: 'result.notRedeemedRetry' }, { text: p.reason }],
+        sound: 'notice',
+      });
+    }
+  }
+
+  /** A command refused: a local check (bad code, already redeemed here…) or a channel error. */
+  function onRefused(e, key) {
+    if (mode !== 'preview') mode = 'idle';
+    const code = e?.code ?? 'internal';
+    const detail = { text: e?.message ?? '' };
+    switch (code) {
+      case 'code_empty':
+        return showResult({ state: 'notice', title: 'err.code_empty', lines: [{ key: 'err.code_empty.help' }], sound: 'notice' });
+      case 'code_too_long':
+        return showResult({ state: 'notice', title: 'err.code_too_long', lines: [{ key: 'err.rescan' }, detail], sound: 'notice' });
+      case 'code_bad_character': {
+        const m = /^'(.+)' at position (\d+)/su.exec(e.message ?? '');
+        const where = m ? { key: 'err.badCharAt', params: { ch: m[1], pos: m[2] } } : detail;
+        return showResult({ state: 'notice', title: 'err.code_bad_character', lines: [where, { key: 'err.rescan' }], sound: 'notice' });
+      }
+      case 'already_redeemed': {
+        const m = /at (\d+) by (.*)$/s.exec(e.message ?? '');
+        return showResult({
+          state: 'refused',
+          title: 'refused.already',
+          lines: m
+            ? [{ key: 'refused.alreadyWhen', params: { time: clock(Number(m[1])), name: m[2] }, big: true }]
+            : [detail],
+          sound: 'rejected',
+        });
+      }
+      case 'unresolved':
+        if (beforeBusy.state === 'unknown' && looseCode(beforeBusy.code) === key) {
+          // The amber panel for this very code was up: keep it, it turns by itself.
+          result = beforeBusy;
+          renderResult();
+          setNote('refused.unresolvedNote');
+          play('unknown');
+          return undefined;
+        }
+        return showResult({
+          state: 'unknown',
+          title: 'refused.unresolved',
+          lines: [{ key: 'refused.unresolvedHelp', big: true }],
+          sound: 'unknown',
+        });
+      case 'duplicate':
+        // The same code was sent a moment ago: that send is the one that counts.
+        if (['succeeded', 'rejected', 'unknown'].includes(result.state)) return undefined;
+        return showResult({ state: 'notice', title: 'err.duplicate', lines: [{ key: 'err.duplicate.help' }] });
+      case 'prepare_expired':
+        return showResult({ state: 'notice', title: 'err.prepare_expired', lines: [{ key: 'err.rescan' }], sound: 'notice' });
+      case 'channel_config':
+        return showResult({ state: 'refused', title: 'refused.config', lines: [{ key: 'refused.configHelp' }, detail], sound: 'rejected' });
+      case 'platform_needed':
+        return showResult({ state: 'notice', title: 'err.platform_needed', lines: [], sound: 'notice' });
+      case 'channel_error':
+        if (UNREACHABLE.test(e.message ?? '')) setOffline(choice.channel);
+        return showResult({ state: 'notice', title: 'result.unreachable', lines: [{ key: 'result.notRedeemedRetry' }, detail], sound: 'notice' });
+      default:
+        return showResult({ state: 'notice', title: 'err.other', lines: [{ text: `${code}: ${e?.message ?? ''}` }], sound: 'notice' });
+    }
+  }
+
+  // ---------------------------------------------------------------- preview
+
+  function fact(label, value, testid) {
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    if (testid) dd.dataset.testid = testid;
+    return [dt, dd];
+  }
+
+  function renderPreview() {
+    if (!prepared) return;
+    const p = prepared.preview;
+    $('#preview-name').textContent = p.name ?? t('preview.noName');
+    $('#preview-channel').textContent =
+      t(`channel.${prepared.channel}`) + (p.platform ? '·' + t(`platform.${p.platform}`) : '');
+    $('#preview-code').textContent = p.code;
+    const facts = [];
+    if (p.face_value != null) facts.push(...fact(t('preview.faceValue'), yuan(p.face_value), 'preview-face'));
+    if (p.price_paid != null) facts.push(...fact(t('preview.pricePaid'), yuan(p.price_paid), 'preview-price'));
+    if (p.valid_from || p.valid_until) {
+      const v = p.valid_from && p.valid_until
+        ? `${p.valid_from} — ${p.valid_until}`
+        : p.valid_until
+          ? t('preview.until', { date: p.valid_until })
+          : t('preview.from', { date: p.valid_from });
+      facts.push(...fact(t('preview.validity'), v));
+    }
+    if (p.times_remaining != null) facts.push(...fact(t('preview.timesRemaining'), t('preview.times', { n: p.times_remaining }), 'preview-times'));
+    else if (p.redeemable_count != null) facts.push(...fact(t('preview.redeemable'), t('preview.pieces', { n: p.redeemable_count })));
+    $('#preview-facts').replaceChildren(...facts);
+
+    const earlier = $('#preview-earlier');
+    earlier.hidden = !prepared.earlier_success;
+    if (prepared.earlier_success) {
+      earlier.textContent = t('preview.earlier', {
+        time: clock(prepared.earlier_success.state_ms),
+        name: prepared.earlier_success.cashier,
+      });
+    }
+
+    $('#preview-warnings').replaceChildren(
+      ...p.warnings.map((w) => {
+        const li = document.createElement('li');
+        const key = `warning.${w}`;
+        li.textContent = t(key) !== key ? t(key) : w;
+        li.className = w === 'no_remote_preview' || w === 'undo_is_manual' ? 'minor' : 'major';
+        return li;
+      }),
+    );
+
+    const certBox = $('#preview-certs');
+    certBox.hidden = certs.length === 0;
+    $('#cert-list').replaceChildren(
+      ...certs.map((c, i) => {
+        const li = document.createElement('li');
+        li.className = 'cert' + (i === certCursor ? ' cursor' : '') + (c.ticked ? ' ticked' : '');
+        li.dataset.testid = 'cert';
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.checked = c.ticked;
+        box.tabIndex = -1;
+        box.id = `cert-${i}`;
+        box.addEventListener('change', () => {
+          c.ticked = box.checked;
+          certCursor = i;
+          renderPreview();
+          input.focus();
+        });
+        const label = document.createElement('label');
+        label.htmlFor = box.id;
+        const title = document.createElement('span');
+        title.className = 'cert-title';
+        title.textContent = c.title ?? c.id;
+        const extra = document.createElement('span');
+        extra.className = 'cert-extra';
+        extra.textContent = [c.market_price != null ? yuan(c.market_price) : '', c.num != null ? t('preview.pieces', { n: c.num }) : '', `#${c.id.slice(-6)}`]
+          .filter(Boolean)
+          .join(' · ');
+        label.append(title, extra);
+        li.append(box, label);
+        return li;
+      }),
+    );
+
+    const stepper = $('#count-stepper');
+    stepper.hidden = certs.length > 0;
+    $('#count-value').textContent = String(count);
+    $('#count-max').textContent = prepared.max_count < 4294967295 ? t('preview.max', { n: prepared.max_count }) : '';
+    $('#count-minus').disabled = count <= 1;
+    $('#count-plus').disabled = count >= prepared.max_count;
+
+    const busy = mode === 'redeeming';
+    $('#redeem-btn').disabled = busy;
+    $('#cancel-btn').disabled = busy;
+    previewPanel.dataset.busy = String(busy);
+    const status = $('#preview-status');
+    status.textContent = busy ? t('preview.redeeming') : previewStatus ? t(previewStatus.key, previewStatus.params) : '';
+  }
+
+  function step(delta) {
+    if (!prepared) return;
+    count = Math.max(1, Math.min(prepared.max_count, count + delta));
+    renderPreview();
+  }
+
+  function closePreview() {
+    prepared = null;
+    certs = [];
+    previewPanel.hidden = true;
+    resultPanel.hidden = choice.channel === 'yhtd';
+  }
+
+  function cancel() {
+    seq += 1;
+    deferred = false;
+    if (mode === 'redeeming') return; // already sent: the answer will come
+    input.value = '';
+    setNote(null);
+    if (mode === 'preview' || mode === 'preparing') {
+      mode = 'idle';
+      closePreview();
+      showResult({ state: 'idle' });
+    }
+  }
+
+  function confirm() {
+    if (mode !== 'preview' || !prepared) return;
+    let certificates = [];
+    let n = count;
+    if (certs.length > 0) {
+      certificates = certs.filter((c) => c.ticked).map((c) => ({ id: c.id, num: 1 }));
+      if (certificates.length === 0) {
+        previewStatus = { key: 'preview.tickOne' };
+        renderPreview();
+        play('notice');
+        return;
+      }
+      n = certificates.length;
+    }
+    const shown = prepared;
+    mode = 'redeeming';
+    renderPreview();
+    api.redeem(shown.token, n, certificates, CASHIER).then(
+      (r) => onRedeemed(r, shown),
+      (e) => onRedeemError(e, shown),
+    ).finally(() => {
+      // A read of the same code right after the answer is still the scanner reading twice.
+      lastSubmit = { key: looseCode(shown.preview.code), at: performance.now() };
+      runDeferred();
+    });
+  }
+
+  // ---------------------------------------------------------------- redemption answers
+
+  function onRedeemed({ attempt, outcome }, shown) {
+    mode = 'idle';
+    closePreview();
+    recent.upsert(attempt);
+    // The resolver may already have settled it (an event can overtake this answer).
+    const latest = recent.get(attempt.id) ?? attempt;
+    const name = shown.preview.name;
+    if (outcome.state === 'succeeded' || latest.state === 'succeeded') {
+      clearOffline(shown.channel);
+      showAttempt(latest, name, false);
+    } else if (outcome.state === 'rejected') {
+      if (outcome.config_error) {
+        showResult({ state: 'refused', title: 'refused.config', lines: [{ key: 'refused.configHelp' }, { text: `${outcome.code}: ${outcome.message}` }], sound: 'rejected' });
+      } else {
+        showResult({
+          state: 'rejected',
+          title: 'result.failed',
+          attemptId: attempt.id,
+          lines: [{ text: outcome.message, big: true }, { key: 'result.failedCode', params: { code: outcome.code } }, nameLine(name, attempt.code)],
+          sound: 'rejected',
+        });
+      }
+    } else {
+      if (UNREACHABLE_KINDS.includes(outcome.reason?.kind)) setOffline(shown.channel);
+      showResult({
+        state: 'unknown',
+        title: 'result.unknown',
+        attemptId: attempt.id,
+        code: attempt.code,
+        name,
+        lines: [{ key: 'result.unknownHelp', big: true, warn: true }, { key: 'result.unknownAuto' }, nameLine(name, attempt.code)],
+        sound: 'unknown',
+      });
+    }
+  }
+
+  function onRedeemError(e, shown) {
+    if (e?.code === 'count_out_of_range' || e?.code === 'certificates') {
+      mode = 'preview';
+      previewStatus = { key: `err.${e.code}` };
+      renderPreview();
+      play('notice');
+      return;
+    }
+    mode = 'idle';
+    closePreview();
+    onRefused(e, looseCode(shown.preview.code));
+  }
+
+  function nameLine(name, code) {
+    return name
+      ? { text: `${name}  ·  ${maskCode(code)}`, big: true }
+      : { key: 'result.codeLine', params: { code: maskCode(code) } };
+  }
+
+  /** A settled attempt: green with the amount and count, or red. */
+  function showAttempt(a, name, bySystem) {
+    if (a.state === 'succeeded') {
+      const remaining = a.remaining_before != null ? a.remaining_before - a.count : null;
+      showResult({
+        state: 'succeeded',
+        title: 'result.succeeded',
+        attemptId: a.id,
+        amount: a.settled_face_value != null ? yuan(a.settled_face_value) : '',
+        count: a.count,
+        lines: [
+          ...(bySystem ? [{ key: 'result.confirmedBySystem', big: true }] : []),
+          nameLine(name, a.code),
+          ...(remaining != null ? [{ key: 'result.remaining', params: { n: remaining } }] : []),
+        ],
+        sound: 'succeeded',
+      });
+    } else if (a.state === 'rejected') {
+      showResult({
+        state: 'rejected',
+        title: 'result.failed',
+        attemptId: a.id,
+        lines: [{ key: 'result.notConsumed', big: true }, nameLine(name, a.code)],
+        sound: 'rejected',
+      });
+    } else if (a.state === 'cancelled') {
+      showResult({ state: 'rejected', title: 'result.cancelled', attemptId: a.id, lines: [nameLine(name, a.code)], sound: 'rejected' });
+    }
+  }
+
+  function onDeskEvent(ev) {
+    if (ev.kind === 'attempt') {
+      recent.upsert(ev.attempt);
+      const a = ev.attempt;
+      if (result.state === 'unknown' && result.attemptId === a.id && !['unknown', 'pending'].includes(a.state)) {
+        if (note?.key === 'refused.unresolvedNote') setNote(null);
+        showAttempt(a, result.name, true);
+      }
+    } else if (ev.kind === 'notification') {
+      sale.update(ev.notification);
+    }
+  }
+
+  // ---------------------------------------------------------------- result panel
+
+  const ICONS = { succeeded: '✓', rejected: '✕', refused: '✕', unknown: '?', notice: 'i', busy: '…' };
+
+  function showResult(r) {
+    result = r;
+    renderResult();
+    if (r.sound) play(r.sound);
+  }
+
+  function renderResult() {
+    const r = result;
+    resultPanel.dataset.state = r.state;
+    resultPanel.className = `result result-${r.state}`;
+    $('#result-icon').textContent = ICONS[r.state] ?? '';
+    const title = $('#result-title');
+    title.textContent = r.title ? t(r.title) : '';
+    const amount = $('#result-amount');
+    amount.hidden = !(r.amount || r.count);
+    $('#result-money').textContent = r.amount ?? '';
+    $('#result-count').textContent = r.count ? t('result.count', { n: r.count }) : '';
+    const text = $('#result-text');
+    const lines = r.state === 'idle' ? [{ key: 'result.idle', big: true }] : r.lines ?? [];
+    text.replaceChildren(
+      ...lines.map((l) => {
+        const p = document.createElement('p');
+        p.className = 'line' + (l.big ? ' big' : '') + (l.warn ? ' warn' : '');
+        p.textContent = l.key ? t(l.key, l.params ?? {}) : String(l.text ?? '');
+        return p;
+      }),
+    );
+  }
+
+  // ---------------------------------------------------------------- offline banner
+
+  function setOffline(channel) {
+    offline = channel;
+    renderBanner();
+  }
+
+  function clearOffline(channel) {
+    if (offline === channel) {
+      offline = null;
+      renderBanner();
+    }
+  }
+
+  function renderBanner() {
+    banner.hidden = !offline;
+    if (offline) {
+      $('#offline-title').textContent = t('offline.title', { channel: t(`channel.${offline}`) });
+      $('#offline-text').textContent = t('offline.text');
+    }
+  }
+
+  // ---------------------------------------------------------------- texts, keys, focus
+
+  function renderSound() {
+    const b = $('#sound-toggle');
+    b.textContent = t(soundOn() ? 'sound.on' : 'sound.off');
+    b.setAttribute('aria-pressed', String(soundOn()));
   }
 
   function renderTexts() {
     applyStatic(root);
-    root.querySelector('#mode-badge').textContent = t(`mode.${info.mode}`);
-    root.querySelector('#mode-badge').dataset.mode = info.mode;
-    root.querySelector('#lang-toggle').textContent = t('lang.toggle');
-    root.querySelector('#about-version').textContent = info.version;
-    root.querySelector('#about-mode').textContent = t(`mode.${info.mode}`);
-    root.querySelector('#about-data-dir').textContent = info.data_dir;
-    input.placeholder = t('capture.label');
+    $('#mode-badge').textContent = t(`mode.${info.mode}`);
+    $('#mode-badge').dataset.mode = info.mode;
+    $('#lang-toggle').textContent = t('lang.toggle');
+    $('#cashier-name').textContent = CASHIER;
+    $('#about-version').textContent = info.version;
+    $('#about-mode').textContent = t(`mode.${info.mode}`);
+    $('#about-data-dir').textContent = info.data_dir;
+    input.placeholder = t('capture.placeholder');
     renderChooser();
+    renderSound();
+    renderResult();
+    renderPreview();
+    renderBanner();
+    setNote(note?.key ?? null, note?.params ?? {});
+    recent.render();
+    sale.renderTexts();
   }
 
-  root.querySelector('#lang-toggle').addEventListener('click', () => {
+  $('#lang-toggle').addEventListener('click', () => {
     setLang(currentLang() === 'zh' ? 'en' : 'zh');
     renderTexts();
-    input.focus();
+    showMode();
   });
-  root.querySelector('#about-open').addEventListener('click', () => about.showModal());
-  about.addEventListener('close', () => input.focus());
+  $('#sound-toggle').addEventListener('click', () => {
+    setSoundOn(!soundOn());
+    renderSound();
+    play('notice');
+    showMode();
+  });
+  $('#about-open').addEventListener('click', () => about.showModal());
+  about.addEventListener('close', () => showMode());
+  $('#count-minus').addEventListener('click', () => { step(-1); input.focus(); });
+  $('#count-plus').addEventListener('click', () => { step(1); input.focus(); });
+  $('#redeem-btn').addEventListener('click', () => { confirm(); input.focus(); });
+  $('#cancel-btn').addEventListener('click', () => { cancel(); input.focus(); });
+
+  input.addEventListener('keydown', (e) => {
+    if (e.isComposing) return;
+    if (e.key === 'Enter' || e.key === 'Tab' || e.keyCode === 13) {
+      e.preventDefault();
+      onTerminator(e.timeStamp);
+      return;
+    }
+    // While a preview is shown and nothing is being typed, these keys drive it.
+    if (mode !== 'preview' || input.value !== '') return;
+    if (certs.length > 0) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        certCursor = (certCursor + (e.key === 'ArrowDown' ? 1 : certs.length - 1)) % certs.length;
+        renderPreview();
+      } else if (e.key === ' ') {
+        e.preventDefault();
+        certs[certCursor].ticked = !certs[certCursor].ticked;
+        previewStatus = null;
+        renderPreview();
+      }
+    } else if (e.key === '+' || e.key === '=' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      step(1);
+    } else if (e.key === '-' || e.key === 'ArrowDown') {
+      e.preventDefault();
+      step(-1);
+    }
+  });
 
   document.addEventListener('keydown', (e) => {
+    if (about.open) return;
     const f = /^F([1-5])$/.exec(e.key);
-    if (f && !about.open) {
+    if (f) {
       e.preventDefault();
       pick(Number(f[1]) - 1);
-    } else if (e.key === 'Escape' && !about.open) {
-      input.value = '';
+    } else if (e.key === 'Escape' && choice.channel !== 'yhtd') {
+      e.preventDefault();
+      cancel();
+      input.focus();
     }
   });
   // The field keeps the focus: a scanner types wherever the focus is.
   input.addEventListener('blur', () => {
     setTimeout(() => {
-      if (!about.open && !document.activeElement?.closest('button')) input.focus();
+      if (about.open || choice.channel === 'yhtd') return;
+      if (document.activeElement?.closest('button, #sale-form')) return;
+      input.focus();
     }, 0);
   });
 
   renderTexts();
-  input.focus();
+  showMode();
+  api.onDeskEvent(onDeskEvent).catch(() => {});
+  api.recentAttempts(CASHIER, 10).then((list) => recent.load(list), () => {});
 }

@@ -42,7 +42,9 @@ fn free_port() -> u16 {
 /// One running app with a WebDriver session on it.
 pub struct Desk {
     pub client: Client,
-    driver_group: Pid,
+    /// The driver's process group; dropping the desk (a test that panicked) kills it, so a
+    /// failed test never leaves a driver and an app running behind it.
+    driver: GroupGuard,
     pub data_dir: PathBuf,
 }
 
@@ -114,10 +116,9 @@ impl Desk {
             .for_element(Locator::Css("body[data-ready]"))
             .await
             .expect("the UI reports ready within the timeout");
-        std::mem::forget(guard);
         Desk {
             client,
-            driver_group,
+            driver: guard,
             data_dir: launch.data_dir,
         }
     }
@@ -156,6 +157,68 @@ impl Desk {
             .unwrap_or_else(|e| panic!("{css} must be clickable: {e}"));
     }
 
+    /// Types `keys` into the focused element the way a keyboard-wedge scanner does: a key
+    /// down and up per character with `per_key` between characters, all in one WebDriver
+    /// actions call, so the gap is the scanner's and not an HTTP round trip's. WebDriver key
+    /// codes: `\u{E007}` Enter, `\u{E006}` Return, `\u{E004}` Tab, `\u{E00C}` Escape.
+    pub async fn scan(&self, keys: &str, per_key: Duration) {
+        use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+        let mut seq = KeyActions::new("scanner".into());
+        for (i, ch) in keys.chars().enumerate() {
+            if i > 0 {
+                seq = seq.pause(per_key);
+            }
+            seq = seq
+                .then(KeyAction::Down { value: ch })
+                .then(KeyAction::Up { value: ch });
+        }
+        self.client
+            .perform_actions(seq)
+            .await
+            .unwrap_or_else(|e| panic!("typing {keys:?}: {e}"));
+        let _ = self.client.release_actions().await;
+    }
+
+    /// Runs a script in the page and returns its value.
+    pub async fn js(&self, script: &str) -> serde_json::Value {
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script {script:?}: {e}"))
+    }
+
+    /// Polls `script` (an expression) until it is truthy, then returns its value; panics
+    /// with `what` after `timeout`.
+    pub async fn wait_until(
+        &self,
+        script: &str,
+        timeout: Duration,
+        what: &str,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        let body = format!("return ({script});");
+        loop {
+            let v = self.js(&body).await;
+            let truthy = !matches!(&v, serde_json::Value::Null | serde_json::Value::Bool(false))
+                && v != serde_json::json!(0)
+                && v != serde_json::json!("");
+            if truthy {
+                return v;
+            }
+            if Instant::now() > deadline {
+                // What the window showed, so a failure on a loaded machine can be read
+                // from the log without rerunning it.
+                let page = self
+                    .js("return [document.body.dataset.screen, \
+                         JSON.stringify(window.__redeemdesk_stats || null), \
+                         document.body.innerText.slice(0, 600)].join(' | ');")
+                    .await;
+                panic!("waited {timeout:?} for {what} ({script}); the window showed: {page}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a screenshot as `target/e2e/<name>.png` after two animation frames, so the
     /// picture shows the DOM as it is now and not a frame behind.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
@@ -175,12 +238,18 @@ impl Desk {
 
     /// Ends the session (the driver closes the app) and stops the driver's process group.
     pub async fn close(self) {
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
-        stop_group(self.driver_group).await;
+        let Desk {
+            client, mut driver, ..
+        } = self;
+        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+        if let Some(group) = driver.0.take() {
+            stop_group(group).await;
+        }
     }
 }
 
-/// Stops a process group on drop, for the panics between spawning and a ready session.
+/// Kills a process group on drop: after a panic anywhere between spawning the driver and
+/// closing the desk.
 struct GroupGuard(Option<Pid>);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
