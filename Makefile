@@ -36,7 +36,8 @@ e2e: deps-test
 	scripts/e2e.sh
 
 # The performance record. The generated ledgers are kept in target/bench-data/ (several GB
-# for the 3.65 M file) so a second run skips generating them.
-bench: deps-run
-	cargo bench --quiet -p redeemdesk-bench --bench signing
-	cargo run --release --quiet -p redeemdesk-bench -- --out BENCHMARKS.md
+# for the 3.65 M file) so a second run skips generating them. Benchmarks 5 and 6 launch the
+# release app under Xvfb (hence deps-test: tauri-driver). `make bench BENCH=5,6` runs only
+# those and replaces just their sections.
+bench: deps-test
+	scripts/bench-record.sh $(BENCH)

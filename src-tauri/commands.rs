@@ -268,12 +268,24 @@ pub fn channel_setup(startup: State<'_, Startup>) -> Result<Vec<ChannelView>, Ui
 }
 
 /// Saves one channel's setup if the whole configuration then loads; takes effect at the
-/// next start (which switches to live mode once a channel is configured).
+/// next start (which switches to live mode once a channel is configured). The first save
+/// is that switch: refused (`live_switch_unconfirmed`) unless the manager confirmed it.
 #[tauri::command]
-pub fn save_channel_setup(startup: State<'_, Startup>, edit: ChannelEdit) -> Result<(), UiError> {
+pub fn save_channel_setup(
+    startup: State<'_, Startup>,
+    edit: ChannelEdit,
+    confirm_live: Option<bool>,
+) -> Result<(), UiError> {
     let ready = startup.ready()?;
     ready.desk.manager()?;
-    channel_setup::save(ready.data_dir.root(), &edit)?;
+    let root = ready.data_dir.root();
+    if !channel_setup::is_configured(root) && confirm_live != Some(true) {
+        return Err(UiError::new(
+            "live_switch_unconfirmed",
+            "the first channel saved switches the desk to live mode: confirm it first",
+        ));
+    }
+    channel_setup::save(root, &edit)?;
     Ok(())
 }
 
@@ -518,6 +530,60 @@ mod tests {
             .call("undo", json!({"attemptId": id, "reason": "again"}))
             .unwrap_err();
         assert_eq!(again["code"], "already_undone", "{again}");
+    }
+
+    #[test]
+    fn the_first_channel_saved_switches_to_live_only_when_confirmed_and_a_refusal_names_its_field()
+    {
+        let rig = rig_with("main", healthy);
+        rig.call(
+            "set_manager_pin",
+            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+        )
+        .unwrap();
+        rig.call("manager_unlock", json!({"pin": "2468", "name": "李店长"}))
+            .unwrap();
+        let edit = |merchant: &str| {
+            json!({"channel": "shoubei", "settings": {"base_url": "https://open.51shoubei.com",
+                "inst_no": "60000001", "merchant_no": merchant, "shop_no": "862010110001"},
+                "secrets": {"key": "8a9bd64e6585c6d8016585c6c8980002"}})
+        };
+        let config = rig._dir.path().join("config.toml");
+        let err = rig
+            .call("save_channel_setup", json!({"edit": edit("851811130002")}))
+            .expect_err("not confirmed");
+        assert_eq!(err["code"], "live_switch_unconfirmed", "{err}");
+        assert!(!config.exists(), "still sandbox at the next start");
+        let status = rig.call("mode_status", json!({})).unwrap();
+        assert_eq!(
+            status,
+            json!({"running": "sandbox", "next_start": "sandbox"})
+        );
+        rig.call(
+            "save_channel_setup",
+            json!({"edit": edit("851811130002"), "confirmLive": true}),
+        )
+        .expect("confirmed");
+        let status = rig.call("mode_status", json!({})).unwrap();
+        assert_eq!(status, json!({"running": "sandbox", "next_start": "live"}));
+        let err = rig
+            .call("save_channel_setup", json!({"edit": edit("85x")}))
+            .expect_err("a malformed merchant number");
+        assert_eq!(err["field"], "channels.shoubei.merchant_no", "{err}");
+        let err = rig
+            .call(
+                "save_desk_settings",
+                json!({"settings": {"scan_prefix": "a b", "scan_suffix": "",
+                    "cutoff_minutes": 240, "utc_offset_minutes": 480}}),
+            )
+            .expect_err("a prefix with a space");
+        assert_eq!(err["field"], "scan_prefix", "{err}");
+        rig.call("manager_lock", json!({})).unwrap();
+        let err = rig.call("restart_app", json!({})).expect_err("locked");
+        assert_eq!(
+            err["code"], "manager_locked",
+            "a cashier cannot restart the desk"
+        );
     }
 
     #[test]

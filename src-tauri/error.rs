@@ -8,6 +8,10 @@ use serde::Serialize;
 pub struct UiError {
     pub code: &'static str,
     pub message: String,
+    /// The setting a refusal is about (`channels.shoubei.merchant_no`, `scan_prefix`), so
+    /// the settings screen can show the message beside that field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl UiError {
@@ -15,7 +19,13 @@ impl UiError {
         UiError {
             code,
             message: message.into(),
+            field: None,
         }
+    }
+
+    pub fn with_field(mut self, field: Option<String>) -> UiError {
+        self.field = field;
+        self
     }
 }
 
@@ -49,6 +59,6 @@ from_core_error!(
 /// A refused setting names its field, so the UI can point at it.
 impl From<redeemdesk_core::channel_setup::SetupError> for UiError {
     fn from(e: redeemdesk_core::channel_setup::SetupError) -> UiError {
-        UiError::new(e.code(), e.to_string())
+        UiError::new(e.code(), e.to_string()).with_field(e.field())
     }
 }

@@ -2,6 +2,9 @@
 
 mod commands;
 mod error;
+mod manager_commands;
+mod ready_probe;
+mod settings_commands;
 mod startup;
 #[cfg(test)]
 mod ui_conventions;
@@ -47,7 +50,22 @@ pub fn with_commands<R: Runtime>(
             commands::save_channel_setup,
             commands::cashiers,
             commands::set_cashiers,
-            commands::start_shift
+            commands::start_shift,
+            manager_commands::retry_unknown,
+            manager_commands::retry_notification,
+            manager_commands::settle_notification,
+            manager_commands::statement_mapping,
+            manager_commands::save_statement_mapping,
+            manager_commands::check_statement,
+            manager_commands::day_reconciliations,
+            manager_commands::export_day_log,
+            manager_commands::export_reconciliation,
+            settings_commands::desk_settings,
+            settings_commands::save_desk_settings,
+            settings_commands::test_channel_connection,
+            settings_commands::mode_status,
+            settings_commands::restart_app,
+            settings_commands::end_shift
         ])
 }
 
@@ -105,16 +123,19 @@ pub fn run() -> i32 {
                     }
                 })
                 .build(),
-        );
+        )
+        // The native save dialog of the exports; only Rust calls it (manager_commands.rs).
+        .plugin(tauri_plugin_dialog::init());
     let app = with_commands(builder, startup)
         .setup(move |app| {
-            WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
-                .title(WINDOW_TITLE)
-                .inner_size(1024.0, 768.0)
-                .min_inner_size(1024.0, 700.0)
-                .data_directory(webview_dir.clone())
-                .focused(true)
-                .build()?;
+            let window =
+                WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+                    .title(WINDOW_TITLE)
+                    .inner_size(1024.0, 768.0)
+                    .min_inner_size(1024.0, 700.0)
+                    .data_directory(webview_dir.clone())
+                    .focused(true);
+            ready_probe::attach(window).build()?;
             if let Some(feed) = feed.take() {
                 forward_desk_events(app.handle().clone(), feed);
             }
@@ -130,6 +151,8 @@ pub fn run() -> i32 {
         }
     };
     let code = app.run_return(|_, _| {});
+    // The app, its lock and its single-instance name are released by now.
+    settings_commands::relaunch_if_asked();
     if failed {
         FATAL_EXIT_CODE
     } else {

@@ -84,3 +84,162 @@ export async function onDeskEvent(handler) {
   if (!events) return () => {};
   return events.listen('desk', (e) => handler(e.payload));
 }
+
+// ---------------------------------------------------------------- manager screens
+// Every one of these but the PIN calls is refused with `manager_locked` until the manager
+// PIN unlocks them, and again after the session idles (ui/views/manager/shell.js).
+
+/** Whether a manager PIN exists yet. */
+export function managerPinIsSet() {
+  return call('manager_pin_is_set');
+}
+
+/** Sets the first PIN (current = null) or changes it. */
+export function setManagerPin(current, newPin, name) {
+  return call('set_manager_pin', { current, newPin, name });
+}
+
+export function managerUnlock(pin, name) {
+  return call('manager_unlock', { pin, name });
+}
+
+export function managerLock() {
+  return call('manager_lock');
+}
+
+/** The configured channels with their capabilities: `[{kind, capabilities}]`. */
+export function channels() {
+  return call('channels');
+}
+
+/** One business day ('YYYY-MM-DD') under `{channel, state, cashier, code}`: `{day, attempts, totals}`. */
+export function dayLog(day, filter) {
+  return call('day_log', { day, filter });
+}
+
+/** Every attempt on a code with every event (secret-free exchanges). */
+export function codeTimeline(code) {
+  return call('code_timeline', { code });
+}
+
+/** `{unknowns, failing_notifications, reconciliations_to_review}`. */
+export function inbox() {
+  return call('inbox');
+}
+
+/** Records a decision ('succeeded' | 'rejected') on an unknown attempt. */
+export function decide(attemptId, decision, reason) {
+  return call('decide', { attemptId, decision, reason });
+}
+
+export function retryUnknown(attemptId) {
+  return call('retry_unknown', { attemptId });
+}
+
+export function retryNotification(notificationId) {
+  return call('retry_notification', { notificationId });
+}
+
+export function settleNotification(notificationId, delivered, reason) {
+  return call('settle_notification', { notificationId, delivered, reason });
+}
+
+/** `{attempt, via, window_left_ms, warnings, refused}`. */
+export function undoPreview(attemptId) {
+  return call('undo_preview', { attemptId });
+}
+
+export function undo(attemptId, reason) {
+  return call('undo', { attemptId, reason });
+}
+
+/** Against the channel's history (statement = null) or a statement `{file, text, mapping}`. */
+export function reconcileDay(day, channel, statement) {
+  return call('reconcile_day', { day, channel, statement });
+}
+
+export function signOffDay(reconciliationId, note) {
+  return call('sign_off_day', { reconciliationId, note });
+}
+
+export function dayReconciliations(day) {
+  return call('day_reconciliations', { day });
+}
+
+export function statementMapping(channel) {
+  return call('statement_mapping', { channel });
+}
+
+export function saveStatementMapping(channel, mapping) {
+  return call('save_statement_mapping', { channel, mapping });
+}
+
+/** `{columns, lines, problems}` of a statement's text under a mapping. */
+export function checkStatement(text, mapping) {
+  return call('check_statement', { text, mapping });
+}
+
+/** Writes the filtered log ('csv' | 'xlsx') where the manager picks; answers the path or null. */
+export function exportDayLog(day, filter, format) {
+  return call('export_day_log', { day, filter, format });
+}
+
+export function exportReconciliation(day, channel, reconciliationId, format) {
+  return call('export_reconciliation', { day, channel, reconciliationId, format });
+}
+
+// ---------------------------------------------------------------- shift and settings
+
+/** The cashier list for the shift-start chooser: `[{name, has_pin}]`. */
+export function cashiers() {
+  return call('cashiers');
+}
+
+/** Starts a shift; rejects with `pin_wrong` for a wrong PIN. */
+export function startShift(name, pin) {
+  return call('start_shift', { name, pin });
+}
+
+/** 交班: ends the open shift. */
+export function endShift() {
+  return call('end_shift');
+}
+
+/** Replaces the cashier list (manager): `[{name, pin}]`, pin null keeps, '' removes. */
+export function setCashiers(list) {
+  return call('set_cashiers', { list });
+}
+
+/** Every configured channel's settings, keys masked: `[{channel, settings, secrets}]`. */
+export function channelSetup() {
+  return call('channel_setup');
+}
+
+/** Saves one channel; the first save switches to live mode and needs `confirmLive`. */
+export function saveChannelSetup(edit, confirmLive) {
+  return call('save_channel_setup', { edit, confirmLive });
+}
+
+/** One harmless call with the settings as typed: `{channel, result, detail, http_status, elapsed_ms}`. */
+export function testChannelConnection(edit) {
+  return call('test_channel_connection', { edit });
+}
+
+/** `{scan_prefix, scan_suffix, cutoff_minutes, utc_offset_minutes}`. */
+export function deskSettings() {
+  return call('desk_settings');
+}
+
+export function saveDeskSettings(settings) {
+  return call('save_desk_settings', { settings });
+}
+
+/** `{running, next_start}`: 'sandbox' | 'live'. */
+export function modeStatus() {
+  return call('mode_status');
+}
+
+/** Restarts the app (manager) so saved channel settings take effect. */
+export function restartApp() {
+  return call('restart_app');
+}

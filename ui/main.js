@@ -1,6 +1,9 @@
 // Entry point: ask the Rust side how start-up went, then show the cashier screen or the
-// start-up failure page. Nothing else happens before `app_info` answers.
-import { appInfo } from './api.js';
+// start-up failure page (with the shift-start chooser first when the manager keeps a
+// cashier list). Nothing else happens before `app_info` answers.
+import { appInfo, cashiers, startShift } from './api.js';
+import { needsChooser, setShift } from './shift.js';
+import { renderShiftStart } from './views/shift-start.js';
 import { renderCashier } from './views/cashier.js';
 import { renderFatal } from './views/fatal.js';
 import { applyStatic } from './i18n.js';
@@ -9,7 +12,18 @@ const root = document.getElementById('app');
 applyStatic(document.body);
 
 appInfo().then(
-  (info) => {
+  async (info) => {
+    // Shift start: the chooser comes before the cashier screen accepts a scan when the
+    // manager keeps a list (ui/views/shift-start.js); without one, 收银员 works the till.
+    const list = await cashiers().catch(() => []);
+    if (needsChooser(list)) {
+      const chosen = renderShiftStart(root, info, list);
+      document.body.dataset.ready = 'shift';
+      await chosen;
+    } else if (list.length === 1) {
+      // One cashier without a PIN starts at once; a refusal still leaves that name at the till.
+      setShift(await startShift(list[0].name, null).catch(() => list[0].name), false);
+    }
     renderCashier(root, info);
     document.body.dataset.ready = 'cashier';
   },

@@ -10,11 +10,13 @@
 import { t, applyStatic, currentLang, setLang } from '../i18n.js';
 import { CHANNELS, loadChoice, choose } from '../channels.js';
 import * as api from '../api.js';
-import { CASHIER } from '../shift.js';
+import { currentCashier } from '../shift.js';
+import { mountEndShift } from './shift-start.js';
 import { yuan, clock, maskCode, looseCode } from '../format.js';
 import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createSale } from './sale.js';
+import { openManager, isManagerOpen, renderManagerTexts } from './manager/shell.js';
 
 /** A second read of the same code within this window is the scanner reading twice. */
 const DOUBLE_READ_MS = 2000;
@@ -62,8 +64,9 @@ export function renderCashier(root, info) {
   let note = null; // {key, params} under the capture field
   let offline = null; // the channel that could not be reached
 
-  const recent = createRecent($('#recent-list'), CASHIER);
-  const sale = createSale(saleForm, CASHIER, play);
+  const endShiftText = mountEndShift($('#cashier-name'));
+  const recent = createRecent($('#recent-list'), currentCashier());
+  const sale = createSale(saleForm, currentCashier(), play);
 
   // ---------------------------------------------------------------- channel chooser
 
@@ -162,7 +165,7 @@ export function renderCashier(root, info) {
     beforeBusy = result;
     mode = 'preparing';
     api.markKey(timeStamp);
-    const call = api.prepare(asked.channel, asked.platform, raw, CASHIER);
+    const call = api.prepare(asked.channel, asked.platform, raw, currentCashier());
     showResult({ state: 'busy', title: 'result.preparing', lines: [{ text: key }] });
     call.then(
       (p) => mine === seq && onPrepared(p, asked),
@@ -433,7 +436,7 @@ export function renderCashier(root, info) {
     const shown = prepared;
     mode = 'redeeming';
     renderPreview();
-    api.redeem(shown.token, n, certificates, CASHIER).then(
+    api.redeem(shown.token, n, certificates, currentCashier()).then(
       (r) => onRedeemed(r, shown),
       (e) => onRedeemError(e, shown),
     ).finally(() => {
@@ -611,7 +614,8 @@ export function renderCashier(root, info) {
     $('#mode-badge').textContent = t(`mode.${info.mode}`);
     $('#mode-badge').dataset.mode = info.mode;
     $('#lang-toggle').textContent = t('lang.toggle');
-    $('#cashier-name').textContent = CASHIER;
+    $('#cashier-name').textContent = currentCashier();
+    endShiftText();
     $('#about-version').textContent = info.version;
     $('#about-mode').textContent = t(`mode.${info.mode}`);
     $('#about-data-dir').textContent = info.data_dir;
@@ -629,6 +633,7 @@ export function renderCashier(root, info) {
   $('#lang-toggle').addEventListener('click', () => {
     setLang(currentLang() === 'zh' ? 'en' : 'zh');
     renderTexts();
+    renderManagerTexts();
     showMode();
   });
   $('#sound-toggle').addEventListener('click', () => {
@@ -638,6 +643,12 @@ export function renderCashier(root, info) {
     showMode();
   });
   $('#about-open').addEventListener('click', () => about.showModal());
+  // 店长 (F9 or Ctrl+M): the manager side covers the till until it is locked again.
+  const manager = () => {
+    if (mode === 'preview') cancel();
+    openManager(info, () => showMode());
+  };
+  $('#manager-open').addEventListener('click', manager);
   about.addEventListener('close', () => showMode());
   $('#count-minus').addEventListener('click', () => { step(-1); input.focus(); });
   $('#count-plus').addEventListener('click', () => { step(1); input.focus(); });
@@ -674,7 +685,12 @@ export function renderCashier(root, info) {
   });
 
   document.addEventListener('keydown', (e) => {
-    if (about.open) return;
+    if (about.open || isManagerOpen()) return;
+    if (e.key === 'F9' || (e.ctrlKey && (e.key === 'm' || e.key === 'M'))) {
+      e.preventDefault();
+      manager();
+      return;
+    }
     const f = /^F([1-5])$/.exec(e.key);
     if (f) {
       e.preventDefault();
@@ -688,7 +704,7 @@ export function renderCashier(root, info) {
   // The field keeps the focus: a scanner types wherever the focus is.
   input.addEventListener('blur', () => {
     setTimeout(() => {
-      if (about.open || choice.channel === 'yhtd') return;
+      if (about.open || isManagerOpen() || choice.channel === 'yhtd') return;
       if (document.activeElement?.closest('button, #sale-form')) return;
       input.focus();
     }, 0);
@@ -697,5 +713,5 @@ export function renderCashier(root, info) {
   renderTexts();
   showMode();
   api.onDeskEvent(onDeskEvent).catch(() => {});
-  api.recentAttempts(CASHIER, 10).then((list) => recent.load(list), () => {});
+  api.recentAttempts(currentCashier(), 10).then((list) => recent.load(list), () => {});
 }

@@ -2,15 +2,22 @@
 //! BENCHMARKS.md — the machine, the date, the commit, and each figure as a median with its
 //! spread, next to the baseline measured in the same run. Build it with `--release`.
 //!
-//! `redeemdesk-bench [--quick] [--out FILE]`: `--quick` makes small runs (a smoke test of
-//! the harness itself, not a measurement).
+//! `redeemdesk-bench [--quick] [--only 5,6] [--out FILE]`: `--quick` makes small runs (a
+//! smoke test of the harness itself, not a measurement); `--only` runs the benchmarks named
+//! and replaces just their sections in FILE (record.rs). Benchmarks 5 and 6 start the real
+//! app and need a display and a session bus (`make bench` provides both), the release
+//! builds of `redeemdesk` and `redeemdesk-baseline`, and for 6 tauri-driver.
 
 mod codec;
 mod day_reports;
 mod ledger_scale;
+mod record;
 mod redemption;
+mod scanner;
+mod startup;
 mod stats;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -50,47 +57,114 @@ fn machine() -> String {
     )
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let out = args
-        .iter()
-        .position(|a| a == "--out")
-        .and_then(|i| args.get(i + 1))
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let out = value("--out")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("BENCHMARKS.md"));
+    let only: Option<BTreeSet<u32>> = value("--only").map(|list| {
+        list.split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| match s.trim().parse::<u32>() {
+                Ok(n) if record::ALL.contains(&n) => n,
+                _ => panic!("--only takes benchmark numbers 1–6, e.g. 5,6: not {s:?}"),
+            })
+            .collect()
+    });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = root.join("target/bench-data");
+    // Benchmark 6 drives the release app, the one benchmark 5 measures, unless told otherwise.
+    // Set before the runtime starts any thread.
+    if std::env::var_os("REDEEMDESK_APP_BIN").is_none() {
+        std::env::set_var(
+            "REDEEMDESK_APP_BIN",
+            startup::release_binary(&root, "redeemdesk"),
+        );
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(run(&root, &out, quick, only));
+}
 
-    eprintln!("bench 1: redemption overhead");
-    let redemption = redemption::run(if quick { 30 } else { 400 }).await;
-    eprintln!("  ratio {:.2}", redemption.ratio);
+async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) {
+    let wanted = |n: u32| only.as_ref().is_none_or(|o| o.contains(&n));
+    let data = root.join("target/bench-data");
+    let mut sections: BTreeMap<u32, String> = BTreeMap::new();
+
+    // The two that start the real app first: they fail fast when the display, the driver or
+    // a release build is missing, before minutes go into the ledgers.
+    if wanted(5) {
+        eprintln!("bench 5: start-up and memory against a minimal Tauri window");
+        let r = startup::run(
+            &startup::Subject {
+                name: "redeemdesk",
+                binary: startup::release_binary(root, "redeemdesk"),
+                ready: "cashier",
+            },
+            &startup::Subject {
+                name: "baseline",
+                binary: startup::release_binary(root, "redeemdesk-baseline"),
+                ready: "hello",
+            },
+            if quick { 2 } else { 7 },
+        );
+        let [t, rss, pss] = startup::ratios(&r);
+        eprintln!("  ratios: start-up {t:.2}, Rss {rss:.2}, Pss {pss:.2}");
+        sections.insert(5, startup::markdown(&r));
+    }
+    if wanted(6) {
+        eprintln!("bench 6: the scanner path in the real UI");
+        let r = scanner::run(if quick { 3 } else { 20 }).await;
+        sections.insert(6, scanner::markdown(&r));
+    }
+
+    if wanted(1) {
+        eprintln!("bench 1: redemption overhead");
+        let redemption = redemption::run(if quick { 30 } else { 400 }).await;
+        eprintln!("  ratio {:.2}", redemption.ratio);
+        sections.insert(1, redemption::markdown(&redemption));
+    }
+    if wanted(2) {
+        sections.insert(2, codec::markdown(&root.join("target/criterion")));
+    }
 
     let sizes: &[u64] = if quick {
         &[20_000]
     } else {
         &[100_000, 1_000_000, 3_650_000]
     };
-    let mut scales = Vec::new();
-    for &n in sizes {
-        eprintln!("bench 3: ledger with {n} attempts");
-        scales.push(ledger_scale::run(&data, n, if quick { 5 } else { 30 }));
+    if wanted(3) {
+        let mut scales = Vec::new();
+        for &n in sizes {
+            eprintln!("bench 3: ledger with {n} attempts");
+            scales.push(ledger_scale::run(&data, n, if quick { 5 } else { 30 }));
+        }
+        sections.insert(3, ledger_scale::markdown(&scales));
     }
-
-    // Benchmark 4 on a day in the middle of the largest ledger.
-    let largest = *sizes.last().expect("a size");
-    let middle = "2021-11-22"
-        .parse::<redeemdesk_core::business_day::BusinessDay>()
-        .expect("a date")
-        .plus_days((largest / ledger_scale::PER_DAY / 2) as i64);
-    eprintln!("bench 4: export and reconciliation of {middle}");
-    let reports = day_reports::run(
-        &ledger_scale::file_for(&data, largest),
-        largest,
-        middle,
-        if quick { 3 } else { 15 },
-    );
+    if wanted(4) {
+        // Benchmark 4 on a day in the middle of the largest ledger.
+        let largest = *sizes.last().expect("a size");
+        let middle = "2021-11-22"
+            .parse::<redeemdesk_core::business_day::BusinessDay>()
+            .expect("a date")
+            .plus_days((largest / ledger_scale::PER_DAY / 2) as i64);
+        eprintln!("bench 4: export and reconciliation of {middle}");
+        let reports = day_reports::run(
+            &ledger_scale::file_for(&data, largest),
+            largest,
+            middle,
+            if quick { 3 } else { 15 },
+        );
+        sections.insert(4, day_reports::markdown(&reports));
+    }
 
     let commit = sh(
         "git",
@@ -103,31 +177,33 @@ async fn main() {
         ],
     );
     let date = sh("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
-    let mut md = format!(
-        "# RedeemDesk performance record\n\n\
-         Written by `make bench` — do not edit by hand. Every figure is a median over repeated \
-         runs with its 10th–90th percentile spread; each comparison is measured in the same \
-         run on the same machine. Release build.\n\n\
-         - machine: {}\n- date: {date}\n- commit: {commit}{}\n\n",
-        machine(),
-        if quick {
-            "\n- **quick run: smoke test of the harness, not a measurement**"
-        } else {
-            ""
+    let quick_note = if quick {
+        " (**quick run: smoke test of the harness, not a measurement**)"
+    } else {
+        ""
+    };
+    let record = match (&only, std::fs::read_to_string(out)) {
+        (Some(_), Ok(old)) => {
+            record::parse(&old).merge(sections, &format!("{date}, commit {commit}{quick_note}"))
+        }
+        _ => record::Record {
+            preamble: format!(
+                "# RedeemDesk performance record\n\n\
+                 Written by `make bench` — do not edit by hand. Every figure is a median over \
+                 repeated runs with its spread (10th–90th percentile unless a table says \
+                 min – max); each comparison is measured in the same run on the same machine. \
+                 Release build.\n\n\
+                 - machine: {}\n- date: {date}\n- commit: {commit}{}\n\n",
+                machine(),
+                if quick {
+                    "\n- **quick run: smoke test of the harness, not a measurement**"
+                } else {
+                    ""
+                },
+            ),
+            sections,
         },
-    );
-    md.push_str(&redemption::markdown(&redemption));
-    md.push('\n');
-    md.push_str(&codec::markdown(&root.join("target/criterion")));
-    md.push('\n');
-    md.push_str(&ledger_scale::markdown(&scales));
-    md.push('\n');
-    md.push_str(&day_reports::markdown(&reports));
-    md.push_str(
-        "\n## Not measured yet\n\n\
-         5 (start-up and memory against a minimal Tauri window) and 6 (the scanner path in \
-         the real UI) come with issues 5 and 7.\n",
-    );
-    std::fs::write(&out, md).expect("BENCHMARKS.md written");
+    };
+    std::fs::write(out, record.render()).expect("BENCHMARKS.md written");
     eprintln!("wrote {}", out.display());
 }

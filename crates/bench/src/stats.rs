@@ -52,3 +52,45 @@ pub fn time<T>(f: impl FnOnce() -> T) -> (Duration, T) {
     let out = f();
     (t.elapsed(), out)
 }
+
+/// A median with the smallest and largest run, for figures from a handful of runs (app
+/// launches) where p10/p90 would be the second-smallest and second-largest anyway.
+#[derive(Debug, Clone, Copy)]
+pub struct Range {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+pub fn range(samples: &[f64]) -> Range {
+    assert!(!samples.is_empty(), "a figure needs at least one run");
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    // The mean of the middle two for an even count, so the median is not biased upwards.
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    Range {
+        median,
+        min: s[0],
+        max: s[n - 1],
+        runs: n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_takes_the_middle_and_the_ends() {
+        let r = range(&[5.0, 1.0, 3.0]);
+        assert_eq!((r.median, r.min, r.max, r.runs), (3.0, 1.0, 5.0, 3));
+        let r = range(&[4.0, 1.0, 2.0, 10.0]);
+        assert_eq!((r.median, r.min, r.max), (3.0, 1.0, 10.0));
+    }
+}

@@ -199,6 +199,22 @@ pub fn view(dir: &Path) -> Result<Vec<ChannelView>, SetupError> {
 /// Validates `edit` with everything already saved and, only if the whole configuration then
 /// loads, saves it. Returns the configuration as the app will load it.
 pub fn save(dir: &Path, edit: &ChannelEdit) -> Result<Config, SetupError> {
+    stage(dir, edit, true)
+}
+
+/// Validates `edit` exactly as [`save`] does and returns the configuration it would load,
+/// writing nothing that stays: what a connection test runs on before the manager saves.
+pub fn dry_run(dir: &Path, edit: &ChannelEdit) -> Result<Config, SetupError> {
+    stage(dir, edit, false)
+}
+
+/// Whether the next start runs live: a saved `config.toml` is what makes it so (the boot
+/// reads the same file). Sandbox records stay in their own ledger file either way.
+pub fn is_configured(dir: &Path) -> bool {
+    dir.join(CONFIG_FILE).exists()
+}
+
+fn stage(dir: &Path, edit: &ChannelEdit, commit: bool) -> Result<Config, SetupError> {
     let kind = edit.channel;
     let slots = secret_slots(kind);
     for name in edit.secrets.keys() {
@@ -269,6 +285,9 @@ pub fn save(dir: &Path, edit: &ChannelEdit) -> Result<Config, SetupError> {
         }
         write(&staging.join(CONFIG_FILE), config_text.as_bytes(), false)?;
         let loaded = Config::from_toml_str(&config_text, &staging)?;
+        if !commit {
+            return Ok(loaded);
+        }
         std::fs::create_dir_all(dir.join(KEYS_DIR)).map_err(io(dir))?;
         // Secrets before the config that points at them.
         for (file, _) in &pems {
@@ -377,6 +396,35 @@ mod tests {
         assert!(
             !dir.path().join(".setup-staging").exists(),
             "no staging left behind"
+        );
+    }
+
+    #[test]
+    fn a_dry_run_validates_like_a_save_but_leaves_nothing_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let loaded = dry_run(
+            dir.path(),
+            &shoubei("https://open.51shoubei.com", "851811130002"),
+        )
+        .expect("a valid edit passes");
+        assert!(loaded.get(ChannelKind::Shoubei).is_some());
+        assert!(!is_configured(dir.path()), "no config.toml: still sandbox");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written, no staging left"
+        );
+        let err = dry_run(dir.path(), &shoubei("https://open.51shoubei.com", "8518x"))
+            .expect_err("refused the same way as a save");
+        assert_eq!(err.field().as_deref(), Some("channels.shoubei.merchant_no"));
+        save(
+            dir.path(),
+            &shoubei("https://open.51shoubei.com", "851811130002"),
+        )
+        .unwrap();
+        assert!(
+            is_configured(dir.path()),
+            "a save makes the next start live"
         );
     }
 

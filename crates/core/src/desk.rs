@@ -62,7 +62,8 @@ pub struct Desk {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) channels: BTreeMap<ChannelKind, Channel>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) scan_rules: ScanRules,
+    /// What the scanner adds around a code; a manager changes it in 设置 (desk_settings.rs).
+    pub(crate) scan_rules: Mutex<ScanRules>,
     pub(crate) prepared: Mutex<crate::redeem::PreparedCache>,
     /// When each (channel, code) was last sent for redemption: the same-code debounce.
     pub(crate) recent_sends: Mutex<HashMap<(ChannelKind, String), UnixMs>>,
@@ -101,12 +102,14 @@ impl Desk {
                 "attempts left pending by a stop are now unknown"
             );
         }
+        // Rules a manager saved in the ledger win over the caller's defaults.
+        let scan_rules = crate::desk_settings::stored_scan_rules(&ledger)?.unwrap_or(scan_rules);
         let (events, _) = broadcast::channel(256);
         Ok(Desk {
             ledger,
             channels: channels.into_iter().map(|c| (c.kind(), c)).collect(),
             clock,
-            scan_rules,
+            scan_rules: Mutex::new(scan_rules),
             prepared: Mutex::new(Default::default()),
             recent_sends: Mutex::new(HashMap::new()),
             events,

@@ -112,57 +112,69 @@ impl Desk {
             return Ok(round);
         };
         for n in self.ledger.notifications_due(self.clock.now_ms())? {
-            let wire = yhtd::Notification {
-                order_no: n.order_no.clone(),
-                product_no: n.product_no.clone(),
-                product_name: n.product_name.clone(),
-                consumer_name: n.consumer_name.clone(),
-                consumer_phone: n.consumer_phone.clone(),
-                deal_serial: RedemptionId::parse(n.id.as_str())
-                    .expect("notification ids are redemption ids"),
-                quantity: n.quantity,
-                total: n.total,
-            };
-            let (result, exchange) = match channel.notify(&wire).await {
-                Ok(answer) => {
-                    let exchange = ledger_exchange(&answer.exchanges);
-                    let result = match answer.value {
-                        NotifyOutcome::Delivered => DeliveryResult::Delivered,
-                        NotifyOutcome::Rejected { code, message } => DeliveryResult::Rejected {
-                            reason: format!("{code}: {message}"),
-                        },
-                        NotifyOutcome::Unknown { reason } => DeliveryResult::Failed {
-                            error: reason.to_string(),
-                        },
-                    };
-                    (result, exchange)
-                }
-                Err(e) => (
-                    DeliveryResult::Failed {
-                        error: e.to_string(),
-                    },
-                    Default::default(),
-                ),
-            };
-            match &result {
+            match self.deliver_one(channel, &n).await?.1 {
                 DeliveryResult::Delivered => round.delivered += 1,
                 DeliveryResult::Rejected { .. } => round.rejected += 1,
                 DeliveryResult::Failed { .. } => round.failed += 1,
             }
-            let now = self.clock.now_ms();
-            let next = matches!(result, DeliveryResult::Failed { .. })
-                .then(|| now + notification_backoff(n.attempts + 1));
-            let updated = self.ledger.record_delivery_attempt(
-                &n.id,
-                DeliveryAttempt {
-                    at_ms: now,
-                    result,
-                    exchange,
-                },
-                next,
-            )?;
-            self.announce_notification(&updated);
         }
         Ok(round)
+    }
+}
+
+impl Desk {
+    /// Sends one notification once and records how it went (a failure is retried on the
+    /// backoff); the outbox round and a manager's "retry now" share it.
+    pub(crate) async fn deliver_one(
+        &self,
+        channel: &Channel,
+        n: &Notification,
+    ) -> Result<(Notification, DeliveryResult), LedgerError> {
+        let wire = yhtd::Notification {
+            order_no: n.order_no.clone(),
+            product_no: n.product_no.clone(),
+            product_name: n.product_name.clone(),
+            consumer_name: n.consumer_name.clone(),
+            consumer_phone: n.consumer_phone.clone(),
+            deal_serial: RedemptionId::parse(n.id.as_str())
+                .expect("notification ids are redemption ids"),
+            quantity: n.quantity,
+            total: n.total,
+        };
+        let (result, exchange) = match channel.notify(&wire).await {
+            Ok(answer) => {
+                let exchange = ledger_exchange(&answer.exchanges);
+                let result = match answer.value {
+                    NotifyOutcome::Delivered => DeliveryResult::Delivered,
+                    NotifyOutcome::Rejected { code, message } => DeliveryResult::Rejected {
+                        reason: format!("{code}: {message}"),
+                    },
+                    NotifyOutcome::Unknown { reason } => DeliveryResult::Failed {
+                        error: reason.to_string(),
+                    },
+                };
+                (result, exchange)
+            }
+            Err(e) => (
+                DeliveryResult::Failed {
+                    error: e.to_string(),
+                },
+                Default::default(),
+            ),
+        };
+        let now = self.clock.now_ms();
+        let next = matches!(result, DeliveryResult::Failed { .. })
+            .then(|| now + notification_backoff(n.attempts + 1));
+        let updated = self.ledger.record_delivery_attempt(
+            &n.id,
+            DeliveryAttempt {
+                at_ms: now,
+                result: result.clone(),
+                exchange,
+            },
+            next,
+        )?;
+        self.announce_notification(&updated);
+        Ok((updated, result))
     }
 }

@@ -266,7 +266,8 @@ impl Desk {
     /// Looks a code up: normalise, check locally, then the channel's preview (or the local
     /// one where the channel has none).
     pub async fn prepare(&self, input: PrepareInput) -> Result<Prepared, RedeemError> {
-        let code = scan::normalise(&input.raw_code, &self.scan_rules)?;
+        let rules = self.scan_rules.lock().expect("scan rules").clone();
+        let code = scan::normalise(&input.raw_code, &rules)?;
         let ch = self.code_channel(input.channel)?;
         let caps = ch.capabilities();
         let platform = if caps.platforms.is_empty() {

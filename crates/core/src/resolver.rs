@@ -58,7 +58,7 @@ impl DecisionError {
 
 /// The request as it was sent, rebuilt from the ledger: same id, code, count, platform and
 /// the remaining uses read before (联拓富 compares against it).
-fn request_for(a: &Attempt) -> Option<RedeemRequest> {
+pub(crate) fn request_for(a: &Attempt) -> Option<RedeemRequest> {
     Some(RedeemRequest {
         id: a.id.clone(),
         code: CouponCode::new(a.code.clone()).ok()?,
@@ -138,7 +138,7 @@ impl Desk {
     }
 
     /// Records what one check learned.
-    fn apply(
+    pub(crate) fn apply(
         &self,
         due: &DueCheck,
         answer: Result<crate::channel::Exchanged<Resolution>, ChannelError>,
@@ -239,7 +239,7 @@ impl Desk {
     }
 }
 
-enum Step {
+pub(crate) enum Step {
     Settled,
     HandedOver,
     Again,

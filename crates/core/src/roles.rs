@@ -352,6 +352,22 @@ impl Desk {
         Ok(cashier.name)
     }
 
+    /// Ends the open shift (交班), audited; the till then waits for the next cashier to
+    /// start one. Answers who was on shift.
+    pub fn end_shift(&self) -> Result<Option<String>, RoleError> {
+        let ended = self.shift.lock().expect("shift").take();
+        if let Some(name) = &ended {
+            self.ledger.record_audit(&AuditEntry {
+                time_ms: self.clock.now_ms(),
+                actor: Actor::Cashier(name.clone()),
+                action: "shift_end".into(),
+                subject: None,
+                detail: None,
+            })?;
+        }
+        Ok(ended)
+    }
+
     /// The cashier whose shift is open, if any.
     pub fn cashier(&self) -> Option<String> {
         self.shift.lock().expect("shift").clone()
@@ -543,6 +559,13 @@ mod tests {
             d.start_shift("李四", None),
             Err(RoleError::NoSuchCashier(_))
         ));
+        assert_eq!(d.end_shift().unwrap().as_deref(), Some("张伟"), "交班");
+        assert_eq!(
+            d.cashier(),
+            None,
+            "nobody on shift until the next one starts"
+        );
+        assert_eq!(d.end_shift().unwrap(), None, "ending twice ends nothing");
         // An edit without a PIN keeps the saved one; duplicates and empty names are refused.
         d.set_cashiers(&[CashierEdit {
             name: "王芳".into(),

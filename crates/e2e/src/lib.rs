@@ -56,6 +56,8 @@ pub struct Launch {
     pub exit_code_file: Option<PathBuf>,
     /// The app's log level (`REDEEMDESK_LOG`).
     pub log: &'static str,
+    /// More environment for the app (e.g. `REDEEMDESK_EXPORT_DIR`, the export test seam).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Launch {
@@ -65,6 +67,7 @@ impl Launch {
             data_dir,
             exit_code_file: None,
             log: "info",
+            env: Vec::new(),
         }
     }
 }
@@ -88,6 +91,7 @@ impl Desk {
         ])
         .env("REDEEMDESK_DATA_DIR", &launch.data_dir)
         .env("REDEEMDESK_LOG", launch.log)
+        .envs(launch.env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .process_group(0)

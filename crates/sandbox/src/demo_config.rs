@@ -98,3 +98,74 @@ pub fn config(demo: &DemoData, addr: SocketAddr, timeouts: Timeouts) -> Config {
             .collect(),
     }
 }
+
+/// One channel's demo settings against the sandbox at `addr` as a manager would type them in
+/// 设置 (the same values [`channel_config`] builds in memory), for tests of the setup and
+/// of 测试连接. The keys are the PUBLIC demo keys.
+pub fn setup_edit(
+    demo: &DemoData,
+    addr: SocketAddr,
+    channel: ChannelKind,
+) -> redeemdesk_core::channel_setup::ChannelEdit {
+    let text = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let url = base_url(addr, channel);
+    let (settings, secrets) = match channel {
+        ChannelKind::Shoubei => (
+            text(&[
+                ("base_url", &url),
+                ("inst_no", &demo.shoubei.inst_no),
+                ("merchant_no", &demo.shoubei.merchant_no),
+                ("shop_no", &demo.shoubei.shop_no),
+            ]),
+            text(&[("key", &demo.shoubei.key)]),
+        ),
+        ChannelKind::Zvcms => (
+            text(&[
+                ("base_url", &url),
+                ("open_id", &demo.zvcms.open_id),
+                ("grant_code", &demo.zvcms.grant_code),
+                ("store_mark", &demo.zvcms.multi_store_mark),
+            ]),
+            text(&[("secret", &demo.zvcms.secret)]),
+        ),
+        ChannelKind::Liantuofu => (
+            text(&[
+                ("base_url", &url),
+                ("app_id", &demo.liantuofu.app_id),
+                ("consume_merchant_code", &demo.liantuofu.merchant_code),
+            ]),
+            text(&[("key", &demo.liantuofu.key)]),
+        ),
+        ChannelKind::Allinpay => (
+            text(&[
+                ("base_url", &url),
+                ("app_id", &demo.allinpay.app_id),
+                ("shop_id", &demo.allinpay.shop_id),
+            ]),
+            text(&[
+                (
+                    "merchant_private_key_pem",
+                    crate::demo::ALLINPAY_MERCHANT_PRIVATE_PEM,
+                ),
+                (
+                    "platform_public_key_pem",
+                    crate::demo::ALLINPAY_PLATFORM_PUBLIC_PEM,
+                ),
+            ]),
+        ),
+        ChannelKind::Yhtd => (text(&[("base_url", &url)]), text(&[])),
+    };
+    redeemdesk_core::channel_setup::ChannelEdit {
+        channel,
+        settings: settings
+            .into_iter()
+            .map(|(k, v)| (k, toml::Value::String(v)))
+            .collect(),
+        secrets,
+    }
+}

@@ -1,0 +1,112 @@
+//! The statement column mapping a manager saved for each channel (对账 with a statement
+//! file): which header holds the code, the amount, the state… Kept in the ledger's settings
+//! (with their history), so the next day's statement of the same channel reconciles without
+//! mapping it again.
+
+use crate::channel::ChannelKind;
+use crate::desk::Desk;
+use crate::ledger::{Actor, LedgerError};
+use crate::reconcile::StatementMapping;
+
+fn key(kind: ChannelKind) -> String {
+    format!("reconcile.statement_mapping.{}", kind.as_str())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("the mapping needs the name of the column that holds the coupon code")]
+    CodeColumnNeeded,
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+impl MappingError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            MappingError::CodeColumnNeeded => "mapping_code_needed",
+            MappingError::Ledger(e) => e.code(),
+        }
+    }
+}
+
+impl Desk {
+    /// The saved mapping of `kind`'s statements, if a manager saved one. A stored value that
+    /// no longer parses (an older format) reads as none: the manager maps it again.
+    pub fn statement_mapping(
+        &self,
+        kind: ChannelKind,
+    ) -> Result<Option<StatementMapping>, LedgerError> {
+        Ok(self
+            .ledger
+            .setting(&key(kind))?
+            .and_then(|text| serde_json::from_str(&text).ok()))
+    }
+
+    /// Saves the mapping for `kind` (blank optional columns are dropped).
+    pub fn save_statement_mapping(
+        &self,
+        kind: ChannelKind,
+        mapping: &StatementMapping,
+        manager: &str,
+    ) -> Result<StatementMapping, MappingError> {
+        let blank_to_none = |c: &Option<String>| {
+            c.as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+        };
+        let clean = StatementMapping {
+            code: mapping.code.trim().to_owned(),
+            face_value: blank_to_none(&mapping.face_value),
+            state: blank_to_none(&mapping.state),
+            channel_id: blank_to_none(&mapping.channel_id),
+            time: blank_to_none(&mapping.time),
+            amounts_in_fen: mapping.amounts_in_fen,
+            cancelled_values: mapping
+                .cancelled_values
+                .iter()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect(),
+        };
+        if clean.code.is_empty() {
+            return Err(MappingError::CodeColumnNeeded);
+        }
+        let text = serde_json::to_string(&clean).expect("a mapping serialises");
+        self.ledger.set_setting(
+            &key(kind),
+            Some(&text),
+            &Actor::Manager(manager.to_owned()),
+            self.clock.now_ms(),
+        )?;
+        Ok(clean)
+    }
+}
+
+/// The header names of a statement CSV (BOM and padding removed), for the mapping form.
+pub fn statement_columns(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes)
+        .byte_headers()
+        .map(|h| {
+            h.iter()
+                .map(|c| String::from_utf8_lossy(c).trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_columns_of_a_statement_are_its_trimmed_header_without_the_bom() {
+        let csv = "\u{feff}券码, 金额 ,状态\n123,1.00,已核销\n";
+        assert_eq!(
+            super::statement_columns(csv.as_bytes()),
+            vec!["券码", "金额", "状态"]
+        );
+        assert!(super::statement_columns(b"").is_empty());
+    }
+}

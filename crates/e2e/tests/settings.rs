@@ -1,0 +1,587 @@
+//! Issue 6 "Settings" and "Roles" end to end on the real window: channel settings refused
+//! per field without losing what was saved, keys write-only, 测试连接 against a sandbox, the
+//! live-mode confirmation and the next start in live mode on its own ledger, and the
+//! shift-start chooser with a cashier PIN. Screenshots: target/e2e/settings-channels.png,
+//! settings-error.png, live-confirm.png, shift-start.png.
+
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_e2e::{Desk, Launch};
+use redeemdesk_sandbox::demo_config::setup_edit;
+use redeemdesk_sandbox::{Sandbox, SandboxOptions};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+const QUICK: Duration = Duration::from_secs(15);
+const ENTER: &str = "\u{E007}";
+const UP: &str = "\u{E013}";
+const DOWN: &str = "\u{E015}";
+const KEYS: Duration = Duration::from_millis(20);
+
+async fn set_first_manager_pin(desk: &Desk) {
+    let set = desk
+        .invoke(
+            "set_manager_pin",
+            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+        )
+        .await;
+    assert!(set.get("error").is_none(), "{set}");
+}
+
+/// Opens 设置 the way a manager does: 店长 (F9), the PIN, then the shell's 设置 tab.
+async fn open_settings(desk: &Desk) {
+    desk.scan("\u{E039}", KEYS).await; // F9
+    desk.wait_until(
+        "document.body.dataset.screen === 'manager-pin' && !document.getElementById('manager-pin').hidden",
+        QUICK,
+        "the manager PIN dialog",
+    )
+    .await;
+    for (css, text) in [("#pin-name", "李店长"), ("#pin-input", "2468")] {
+        let el = desk
+            .client
+            .find(fantoccini::Locator::Css(css))
+            .await
+            .unwrap();
+        el.clear().await.ok();
+        el.send_keys(text).await.unwrap();
+    }
+    desk.client
+        .find(fantoccini::Locator::Css("#pin-input"))
+        .await
+        .unwrap()
+        .send_keys(ENTER)
+        .await
+        .unwrap();
+    desk.wait_until(
+        "document.body.dataset.screen === 'manager-log'",
+        QUICK,
+        "the manager side",
+    )
+    .await;
+    desk.click("#tab-settings").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=settings-pane]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the channel settings",
+    )
+    .await;
+}
+
+/// Replaces the text of the input `testid` by typing, as a manager would.
+async fn type_into(desk: &Desk, testid: &str, text: &str) {
+    type_css(desk, &format!("[data-testid='{testid}']"), text).await;
+}
+
+async fn type_css(desk: &Desk, css: &str, text: &str) {
+    let el = desk
+        .client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    el.clear()
+        .await
+        .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+    if !text.is_empty() {
+        el.send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+}
+
+async fn click(desk: &Desk, testid: &str) {
+    desk.click(&format!("[data-testid='{testid}']")).await;
+}
+
+/// Waits for the channel form's result line and returns `[kind, result, text]`.
+async fn channel_result(desk: &Desk, kind: &str) -> Value {
+    desk.wait_until(
+        &format!(
+            "(() => {{ const r = document.querySelector('[data-testid=set-{kind}-result]');
+               return r && r.dataset.kind && r.dataset.kind !== 'busy'
+                 && [r.dataset.kind, r.dataset.result || '', r.textContent]; }})()"
+        ),
+        QUICK,
+        &format!("the {kind} result line"),
+    )
+    .await
+}
+
+/// The message shown under the input `testid`, waiting for it.
+async fn field_error(desk: &Desk, testid: &str) -> String {
+    desk.wait_until(
+        &format!(
+            "document.querySelector('[data-testid={testid}]')?.closest('.set-row')\
+               ?.querySelector('.set-error')?.textContent"
+        ),
+        QUICK,
+        &format!("a message under {testid}"),
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+fn files(data: &Path) -> (Vec<u8>, Vec<u8>) {
+    (
+        std::fs::read(data.join("config.toml")).expect("config.toml"),
+        std::fs::read(data.join("secrets.toml")).expect("secrets.toml"),
+    )
+}
+
+/// Everything the page shows or holds: its text, its markup and every field's value.
+async fn whole_page(desk: &Desk) -> String {
+    desk.js(
+        "return [document.body.innerText, document.documentElement.outerHTML,
+                 ...[...document.querySelectorAll('input, textarea, select')].map((i) => i.value)
+                ].join('\\n')",
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_settings_are_validated_per_field_keys_stay_write_only_and_the_switch_to_live_is_confirmed(
+) {
+    // The channel the manager configures: a sandbox standing in for the real 收呗.
+    let channel = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let edit = setup_edit(channel.demo(), channel.addr(), ChannelKind::Shoubei);
+    let text = |k: &str| edit.settings[k].as_str().unwrap().to_owned();
+    let key = edit.secrets["key"].clone();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch {
+        log: "debug",
+        ..Launch::at(data.clone())
+    })
+    .await;
+    // A sandbox redemption first: it must stay out of the live ledger later.
+    let prepared = desk
+        .invoke(
+            "prepare",
+            json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922928", "cashier": "收银员"}}),
+        )
+        .await;
+    let done = desk
+        .invoke(
+            "redeem",
+            json!({"input": {"token": prepared["token"], "count": 1, "certificates": [], "cashier": "收银员"}}),
+        )
+        .await;
+    assert_eq!(done["attempt"]["state"], "succeeded", "{done}");
+
+    set_first_manager_pin(&desk).await;
+    open_settings(&desk).await;
+
+    // 测试连接 with the right settings, then with a wrong key: plain words for each.
+    for (field, value) in [
+        ("base_url", text("base_url")),
+        ("inst_no", text("inst_no")),
+        ("merchant_no", text("merchant_no")),
+        ("shop_no", text("shop_no")),
+        ("key", key.clone()),
+    ] {
+        type_into(&desk, &format!("set-shoubei-{field}"), &value).await;
+    }
+    click(&desk, "set-shoubei-test").await;
+    let r = channel_result(&desk, "shoubei").await;
+    assert_eq!(r[0], "ok", "{r}");
+    assert_eq!(r[1], "reachable", "{r}");
+    assert!(
+        r[2].as_str().unwrap().contains("连接正常"),
+        "plain words: {r}"
+    );
+    type_into(&desk, "set-shoubei-key", "0123456789abcdef0123456789abcdef").await;
+    click(&desk, "set-shoubei-test").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-shoubei-result]').dataset.result === 'signature_refused'",
+        QUICK,
+        "a wrong key to be refused",
+    )
+    .await;
+    let r = channel_result(&desk, "shoubei").await;
+    let words = r[2].as_str().unwrap();
+    assert!(
+        words.contains("签名被拒绝：密钥不对") && words.contains("签名错误"),
+        "plain words, with the channel's own: {r}"
+    );
+    assert!(!words.contains("return_msg"), "not the raw JSON: {r}");
+    assert!(
+        !data.join("config.toml").exists(),
+        "a connection test saves nothing"
+    );
+
+    // Save with the right key: the first save asks to confirm the switch to live mode.
+    type_into(&desk, "set-shoubei-key", &key).await;
+    click(&desk, "set-shoubei-save").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=live-confirm]')?.open",
+        QUICK,
+        "the live-mode confirmation",
+    )
+    .await;
+    let dialog = desk.text("[data-testid=live-confirm]").await;
+    for words in ["正式模式", "真实的钱", "沙箱的练习记录", "单独的账本"] {
+        assert!(dialog.contains(words), "the dialog says {words}: {dialog}");
+    }
+    desk.screenshot("live-confirm").await;
+    click(&desk, "live-confirm-yes").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-shoubei-key-mask]')?.textContent.startsWith('已设置')",
+        QUICK,
+        "the saved key shown masked",
+    )
+    .await;
+    let mask = desk.text("[data-testid=set-shoubei-key-mask]").await;
+    assert_eq!(mask, format!("已设置 ••••{}", &key[key.len() - 4..]));
+    assert!(
+        desk.text("[data-testid=restart-banner]")
+            .await
+            .contains("重启后进入正式模式"),
+        "the banner says what happens next"
+    );
+    desk.screenshot("settings-channels").await;
+    let saved = files(&data);
+    let saved_view = desk.invoke("channel_setup", json!({})).await;
+
+    // Keys are write-only: nowhere in the page, the config, the ledger or the logs.
+    assert!(
+        !whole_page(&desk).await.contains(&key),
+        "the key is not in the DOM"
+    );
+    assert!(
+        !String::from_utf8_lossy(&saved.0).contains(&key),
+        "not in config.toml"
+    );
+    assert!(
+        String::from_utf8_lossy(&saved.1).contains(&key),
+        "the key is in secrets.toml"
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("secrets.toml"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "secrets.toml is readable by the user only"
+        );
+    }
+    assert!(
+        !saved_view.to_string().contains(&key),
+        "channel_setup answers masked keys: {saved_view}"
+    );
+
+    // Refusals, each named under its field, in both languages; nothing saved changes.
+    let cases: [(&str, &str, &str, &[&str]); 2] = [
+        (
+            "base_url",
+            "ftp://nowhere",
+            "set-shoubei-base_url",
+            &["接口地址", "http://"],
+        ),
+        (
+            "merchant_no",
+            "85181A",
+            "set-shoubei-merchant_no",
+            &["商户号", "1–32 位数字", "must be 1–32 digits"],
+        ),
+    ];
+    for (i, (field, bad, testid, words)) in cases.iter().enumerate() {
+        type_into(&desk, testid, bad).await;
+        click(&desk, "set-shoubei-save").await;
+        let message = field_error(&desk, testid).await;
+        for w in *words {
+            assert!(message.contains(w), "{field}: {message:?} says {w}");
+        }
+        if i == 0 {
+            desk.screenshot("settings-error").await;
+        }
+        assert_eq!(files(&data), saved, "{field}: nothing saved is lost");
+        type_into(&desk, testid, &text(field)).await;
+    }
+    // An empty key: a channel with no key saved and none typed.
+    let ltf = setup_edit(channel.demo(), channel.addr(), ChannelKind::Liantuofu);
+    for field in ["base_url", "app_id", "consume_merchant_code"] {
+        type_into(
+            &desk,
+            &format!("set-liantuofu-{field}"),
+            ltf.settings[field].as_str().unwrap(),
+        )
+        .await;
+    }
+    click(&desk, "set-liantuofu-save").await;
+    let message = field_error(&desk, "set-liantuofu-key").await;
+    assert!(
+        message.contains("密钥") && message.contains("必须填写"),
+        "{message:?}"
+    );
+    assert_eq!(files(&data), saved, "key: nothing saved is lost");
+    assert_eq!(
+        desk.invoke("channel_setup", json!({})).await,
+        saved_view,
+        "read back: the saved settings are unchanged"
+    );
+    // The business day and the scanner: a prefix with a space is refused under its field,
+    // a good one is saved and read back.
+    click(&desk, "set-section-desk").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=settings-pane]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the business-day settings",
+    )
+    .await;
+    assert_eq!(
+        desk.js("return document.querySelector('[data-testid=set-cutoff]').value")
+            .await,
+        "04:00"
+    );
+    type_into(&desk, "set-scan-prefix", "S C").await;
+    click(&desk, "set-desk-save").await;
+    let message = field_error(&desk, "set-scan-prefix").await;
+    assert!(message.contains("扫码枪前缀"), "{message:?}");
+    type_into(&desk, "set-scan-prefix", "SC").await;
+    type_into(&desk, "set-scan-suffix", "#").await;
+    click(&desk, "set-desk-save").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-desk-result]').dataset.kind === 'ok'",
+        QUICK,
+        "the desk settings saved",
+    )
+    .await;
+    let desk_settings = desk.invoke("desk_settings", json!({})).await;
+    assert_eq!(desk_settings["scan_prefix"], "SC", "{desk_settings}");
+    assert_eq!(desk_settings["scan_suffix"], "#", "{desk_settings}");
+    desk.screenshot("settings-desk").await;
+    click(&desk, "set-section-people").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=settings-pane]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the cashier settings",
+    )
+    .await;
+    desk.screenshot("settings-people").await;
+
+    // The same refusal in English.
+    click(&desk, "set-section-general").await;
+    desk.client
+        .find(fantoccini::Locator::Css("[data-testid=set-lang]"))
+        .await
+        .unwrap()
+        .select_by_value("en")
+        .await
+        .unwrap();
+    click(&desk, "set-section-channels").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=settings-pane]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the channel settings again",
+    )
+    .await;
+    type_into(&desk, "set-shoubei-merchant_no", "85181A").await;
+    click(&desk, "set-shoubei-save").await;
+    let message = field_error(&desk, "set-shoubei-merchant_no").await;
+    assert!(
+        message.contains("Merchant no.") && message.contains("must be 1–32 digits"),
+        "{message:?}"
+    );
+    assert_eq!(files(&data), saved);
+    desk.js("localStorage.setItem('redeemdesk.lang', 'zh'); return true")
+        .await;
+
+    let log_dir = data.join("logs");
+    desk.close().await;
+
+    // The next start is live, on its own ledger: the sandbox redemption is not there.
+    let live = Desk::launch(Launch::at(data.clone())).await;
+    let info = live.invoke("app_info", json!({})).await;
+    assert_eq!(info["mode"], "live", "{info}");
+    // The language chosen above may or may not have reached the webview's storage before
+    // the window closed: either word is the live badge.
+    let badge = live.text("#mode-badge").await;
+    assert!(
+        badge == "正式" || badge == "LIVE",
+        "the badge says live: {badge}"
+    );
+    assert_eq!(
+        live.js("return document.getElementById('mode-badge').dataset.mode")
+            .await,
+        "live"
+    );
+    let recent = live
+        .invoke("recent_attempts", json!({"cashier": null, "limit": 50}))
+        .await;
+    assert_eq!(recent, json!([]), "no sandbox record in the live ledger");
+    live.close().await;
+    assert!(data.join("ledger-live.sqlite").exists());
+
+    let mut searched = 0;
+    let mut paths = vec![
+        data.join("ledger-sandbox.sqlite"),
+        data.join("ledger-sandbox.sqlite-wal"),
+        data.join("ledger-live.sqlite"),
+        data.join("ledger-live.sqlite-wal"),
+        data.join("config.toml"),
+    ];
+    paths.extend(
+        std::fs::read_dir(&log_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    for p in paths.iter().filter(|p| p.exists()) {
+        let bytes = std::fs::read(p).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&key),
+            "the key is in {}",
+            p.display()
+        );
+        searched += bytes.len();
+    }
+    assert!(
+        searched > 10_000,
+        "the ledgers and logs were read ({searched} bytes)"
+    );
+    let sandbox_ledger = std::fs::read(data.join("ledger-sandbox.sqlite")).unwrap();
+    assert!(!sandbox_ledger.is_empty(), "the sandbox ledger stays");
+}
+
+#[tokio::test]
+async fn a_cashier_is_chosen_at_shift_start_with_the_keyboard_and_the_pin_and_recorded_on_a_redemption(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    assert_eq!(
+        desk.js("return document.body.dataset.ready").await,
+        "cashier",
+        "no list: straight to the cashier screen as 收银员"
+    );
+    assert_eq!(desk.text("#cashier-name").await, "收银员");
+    // The manager keeps the list in 设置 › 收银员与店长.
+    set_first_manager_pin(&desk).await;
+    open_settings(&desk).await;
+    click(&desk, "set-section-people").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=settings-pane]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the cashier settings",
+    )
+    .await;
+    for (row, name, pin) in [(1, "王芳", "1357"), (2, "张伟", "")] {
+        click(&desk, "set-cashier-add").await;
+        let at =
+            |what: &str| format!(".set-cashiers tbody tr:nth-child({row}) [data-testid={what}]");
+        type_css(&desk, &at("set-cashier-name"), name).await;
+        type_css(&desk, &at("set-cashier-pin"), pin).await;
+    }
+    click(&desk, "set-cashiers-save").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-cashiers-result]').dataset.kind === 'ok'",
+        QUICK,
+        "the cashier list saved",
+    )
+    .await;
+    let list = desk.invoke("cashiers", json!({})).await;
+    assert_eq!(
+        list,
+        json!([{"name": "王芳", "has_pin": true}, {"name": "张伟", "has_pin": false}]),
+        "read back"
+    );
+    desk.close().await;
+
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    assert_eq!(
+        desk.js("return document.body.dataset.ready").await,
+        "shift",
+        "two cashiers, one with a PIN: the chooser comes first"
+    );
+    assert_eq!(
+        desk.js("return document.getElementById('code-input')")
+            .await,
+        Value::Null,
+        "no capture field before a shift starts"
+    );
+    let active = "document.querySelector('.shift-option.active')?.dataset.name";
+    desk.scan(DOWN, KEYS).await;
+    assert_eq!(desk.js(&format!("return {active}")).await, "张伟");
+    desk.scan(UP, KEYS).await;
+    assert_eq!(desk.js(&format!("return {active}")).await, "王芳");
+    desk.screenshot("shift-start").await;
+    desk.scan(ENTER, KEYS).await;
+    desk.wait_until(
+        "document.activeElement?.dataset.testid === 'shift-pin'",
+        QUICK,
+        "the PIN field",
+    )
+    .await;
+    desk.scan(&format!("0000{ENTER}"), KEYS).await;
+    let message = desk
+        .wait_until(
+            "document.querySelector('[data-testid=shift-message]').textContent",
+            QUICK,
+            "the wrong-PIN message",
+        )
+        .await;
+    assert!(message.as_str().unwrap().contains("PIN 不对"), "{message}");
+    assert_eq!(desk.js("return document.body.dataset.ready").await, "shift");
+    desk.screenshot("shift-start-pin").await;
+    desk.scan(&format!("1357{ENTER}"), KEYS).await;
+    desk.wait_until(
+        "document.body.dataset.ready === 'cashier'",
+        QUICK,
+        "the cashier screen",
+    )
+    .await;
+    assert_eq!(desk.text("#cashier-name").await, "王芳");
+
+    // A redemption now records 王芳.
+    desk.scan(&format!("679533922935{ENTER}"), Duration::from_millis(2))
+        .await;
+    desk.wait_until(
+        "!document.getElementById('preview-panel').hidden && \
+         document.getElementById('preview-panel').dataset.busy !== 'true'",
+        QUICK,
+        "the preview",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    desk.scan(ENTER, KEYS).await;
+    desk.wait_until(
+        "document.getElementById('result-panel').dataset.state === 'succeeded'",
+        QUICK,
+        "the redemption",
+    )
+    .await;
+    let mine = desk
+        .invoke("recent_attempts", json!({"cashier": "王芳", "limit": 10}))
+        .await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    assert_eq!(mine[0]["cashier"], "王芳");
+    assert_eq!(mine[0]["code"], "679533922935");
+
+    // 交班: back to the chooser; 张伟 has no PIN and starts with the number key.
+    click(&desk, "end-shift").await;
+    // The page reloads: let the old one go before asking the new one.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    desk.wait_until(
+        "document.body.dataset.ready === 'shift'",
+        QUICK,
+        "the chooser after 交班",
+    )
+    .await;
+    desk.scan("2", KEYS).await;
+    desk.wait_until(
+        "document.body.dataset.ready === 'cashier'",
+        QUICK,
+        "the cashier screen for 张伟",
+    )
+    .await;
+    assert_eq!(desk.text("#cashier-name").await, "张伟");
+    desk.close().await;
+}

@@ -1,0 +1,369 @@
+//! The manager screens' own commands (流水 export, 需处理 actions, 对账 statements and
+//! reports). Like commands.rs: thin, each refused with `manager_locked` unless a manager is
+//! unlocked, each a call into the core.
+//!
+//! Exports are written by the Rust side: the native save dialog picks the file and the bytes
+//! never pass through the window. The one test seam: with `REDEEMDESK_EXPORT_DIR` set the
+//! dialog is skipped and the file is written there under the dialog's default name, because
+//! an end-to-end test cannot drive a native GTK file chooser.
+
+use crate::error::UiError;
+use crate::startup::Startup;
+use redeemdesk_core::business_day::BusinessDay;
+use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::desk::Desk;
+use redeemdesk_core::export::{self, ExportFormat};
+use redeemdesk_core::ledger::{
+    Actor, Attempt, AttemptId, AuditEntry, DayFilter, Notification, NotificationId,
+    StoredReconciliation,
+};
+use redeemdesk_core::reconcile::{read_statement, Report, StatementMapping, StatementProblem};
+use serde::Serialize;
+use std::path::PathBuf;
+use tauri::{AppHandle, Runtime, State};
+
+/// The environment variable of the export test seam (see the module comment).
+pub const EXPORT_DIR_ENV: &str = "REDEEMDESK_EXPORT_DIR";
+
+fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String), UiError> {
+    let desk = &startup.ready()?.desk;
+    let name = desk.manager()?;
+    Ok((desk, name))
+}
+
+/// Core errors that the shared error.rs does not list yet: the same `{code, message}`.
+fn ui<E: std::fmt::Display>(code: impl Fn(&E) -> &'static str) -> impl Fn(E) -> UiError {
+    move |e| UiError::new(code(&e), e.to_string())
+}
+
+fn day(text: &str) -> Result<BusinessDay, UiError> {
+    text.parse()
+        .map_err(|e| UiError::new("bad_day", format!("{e}")))
+}
+
+/// 需处理 "retry now" on an unknown attempt: asks its channel at once.
+#[tauri::command]
+pub async fn retry_unknown(
+    startup: State<'_, Startup>,
+    attempt_id: String,
+) -> Result<Attempt, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    let id = AttemptId::parse(&attempt_id).map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    desk.retry_unknown(&id, &manager)
+        .await
+        .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+}
+
+/// 需处理 "retry now" on a failing 增值券 notification.
+#[tauri::command]
+pub async fn retry_notification(
+    startup: State<'_, Startup>,
+    notification_id: String,
+) -> Result<Notification, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    let id = NotificationId::parse(&notification_id)
+        .map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    desk.retry_notification(&id, &manager)
+        .await
+        .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+}
+
+/// 需处理: settles a notification by hand (delivered or given up) with a reason.
+#[tauri::command]
+pub fn settle_notification(
+    startup: State<'_, Startup>,
+    notification_id: String,
+    delivered: bool,
+    reason: String,
+) -> Result<Notification, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    let id = NotificationId::parse(&notification_id)
+        .map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    desk.settle_notification(&id, delivered, &manager, &reason)
+        .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+}
+
+/// The statement column mapping saved for a channel, if any.
+#[tauri::command]
+pub fn statement_mapping(
+    startup: State<'_, Startup>,
+    channel: ChannelKind,
+) -> Result<Option<StatementMapping>, UiError> {
+    Ok(manager_desk(&startup)?.0.statement_mapping(channel)?)
+}
+
+#[tauri::command]
+pub fn save_statement_mapping(
+    startup: State<'_, Startup>,
+    channel: ChannelKind,
+    mapping: StatementMapping,
+) -> Result<StatementMapping, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    desk.save_statement_mapping(channel, &mapping, &manager)
+        .map_err(ui(redeemdesk_core::statement_mappings::MappingError::code))
+}
+
+/// What a statement file holds under a mapping, before reconciling: its columns (for the
+/// mapping form), how many rows read, and one problem per row that does not.
+#[derive(Debug, Serialize)]
+pub struct StatementCheck {
+    pub columns: Vec<String>,
+    pub lines: usize,
+    pub problems: Vec<StatementProblem>,
+}
+
+#[tauri::command]
+pub fn check_statement(
+    startup: State<'_, Startup>,
+    text: String,
+    mapping: StatementMapping,
+) -> Result<StatementCheck, UiError> {
+    manager_desk(&startup)?;
+    let columns = redeemdesk_core::statement_mappings::statement_columns(text.as_bytes());
+    let (lines, problems) = read_statement(text.as_bytes(), &mapping);
+    Ok(StatementCheck {
+        columns,
+        lines: lines.len(),
+        problems,
+    })
+}
+
+/// Every reconciliation run of one business day, every channel, with its sign-off.
+#[tauri::command]
+pub fn day_reconciliations(
+    startup: State<'_, Startup>,
+    day: String,
+) -> Result<Vec<StoredReconciliation>, UiError> {
+    let desk = manager_desk(&startup)?.0;
+    let day = self::day(&day)?;
+    let mut out = Vec::new();
+    for kind in desk.channel_kinds() {
+        out.extend(desk.ledger().reconciliations(day, kind)?);
+    }
+    Ok(out)
+}
+
+/// Where an export goes: the test seam's directory, or the path the manager picks in the
+/// native save dialog (`None`: cancelled).
+async fn save_path<R: Runtime>(
+    app: &AppHandle<R>,
+    default_name: &str,
+    format: ExportFormat,
+) -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(EXPORT_DIR_ENV) {
+        return Some(PathBuf::from(dir).join(default_name));
+    }
+    use tauri_plugin_dialog::DialogExt;
+    let (filter_name, ext) = match format {
+        ExportFormat::Csv => ("CSV", "csv"),
+        ExportFormat::Xlsx => ("Excel", "xlsx"),
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(default_name)
+        .add_filter(filter_name, &[ext])
+        .save_file(move |picked| {
+            let _ = tx.send(picked.and_then(|p| p.into_path().ok()));
+        });
+    rx.await.ok().flatten()
+}
+
+/// Writes an export and audits it; answers the file's path, or `None` when cancelled.
+async fn write_export<R: Runtime>(
+    app: &AppHandle<R>,
+    desk: &Desk,
+    manager: &str,
+    what: &str,
+    default_name: String,
+    format: ExportFormat,
+    bytes: Vec<u8>,
+) -> Result<Option<String>, UiError> {
+    let Some(path) = save_path(app, &default_name, format).await else {
+        return Ok(None);
+    };
+    std::fs::write(&path, bytes).map_err(|e| {
+        UiError::new(
+            "export_write_failed",
+            format!("{} cannot be written: {e}", path.display()),
+        )
+    })?;
+    desk.ledger().record_audit(&AuditEntry {
+        time_ms: desk.clock().now_ms(),
+        actor: Actor::Manager(manager.to_owned()),
+        action: what.to_owned(),
+        subject: Some(default_name),
+        detail: Some(path.display().to_string()),
+    })?;
+    Ok(Some(path.display().to_string()))
+}
+
+fn extension(format: ExportFormat) -> &'static str {
+    match format {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Xlsx => "xlsx",
+    }
+}
+
+/// Exports one day's log under the filter the manager is looking at.
+#[tauri::command]
+pub async fn export_day_log<R: Runtime>(
+    app: AppHandle<R>,
+    startup: State<'_, Startup>,
+    day: String,
+    filter: DayFilter,
+    format: ExportFormat,
+) -> Result<Option<String>, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    let day = self::day(&day)?;
+    let log = desk.ledger().day_log(day, &filter)?;
+    let bytes = export::export_day_log(desk.ledger(), &log, format)
+        .map_err(ui(export::ExportError::code))?;
+    let name = format!("核销流水-{day}.{}", extension(format));
+    write_export(&app, desk, &manager, "export_day_log", name, format, bytes).await
+}
+
+/// Exports a kept reconciliation report.
+#[tauri::command]
+pub async fn export_reconciliation<R: Runtime>(
+    app: AppHandle<R>,
+    startup: State<'_, Startup>,
+    day: String,
+    channel: ChannelKind,
+    reconciliation_id: i64,
+    format: ExportFormat,
+) -> Result<Option<String>, UiError> {
+    let (desk, manager) = manager_desk(&startup)?;
+    let day = self::day(&day)?;
+    let stored = desk
+        .ledger()
+        .reconciliations(day, channel)?
+        .into_iter()
+        .find(|r| r.id == reconciliation_id)
+        .ok_or_else(|| {
+            UiError::new(
+                "not_found",
+                format!("no reconciliation {reconciliation_id} of {channel} on {day}"),
+            )
+        })?;
+    let report: Report = serde_json::from_str(&stored.run.report)
+        .map_err(|e| UiError::new("export_failed", format!("the kept report: {e}")))?;
+    let bytes = export::export_report(&report, format).map_err(ui(export::ExportError::code))?;
+    let name = format!("对账-{}-{day}.{}", channel.as_str(), extension(format));
+    write_export(
+        &app,
+        desk,
+        &manager,
+        "export_reconciliation",
+        name,
+        format,
+        bytes,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    //! The manager commands on Tauri's mock runtime: the real IPC through the real
+    //! capabilities, a real ledger file and the embedded sandbox on loopback.
+    use crate::startup::{open_desk, Startup};
+    use redeemdesk_core::data_dir::DataDir;
+    use serde_json::{json, Value};
+    use tauri::ipc::{CallbackFn, InvokeBody};
+    use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+    use tauri::webview::InvokeRequest;
+    use tauri::WebviewWindowBuilder;
+
+    fn call(
+        window: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        args: Value,
+    ) -> Result<Value, Value> {
+        get_ipc_response(
+            window,
+            InvokeRequest {
+                cmd: cmd.into(),
+                callback: CallbackFn(0),
+                error: CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|body| body.deserialize::<Value>().unwrap())
+    }
+
+    #[test]
+    fn the_manager_commands_are_refused_locked_and_an_export_lands_in_the_seams_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let exports = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let startup = Startup::Ready(Box::new(
+            tauri::async_runtime::block_on(open_desk(data)).expect("a fresh desk opens"),
+        ));
+        let app = crate::with_commands(mock_builder(), startup)
+            .build(tauri::generate_context!())
+            .unwrap();
+        let w = WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+        let day = "2026-11-22";
+        for (cmd, args) in [
+            ("day_reconciliations", json!({"day": day})),
+            ("statement_mapping", json!({"channel": "shoubei"})),
+            (
+                "export_day_log",
+                json!({"day": day, "filter": {}, "format": "csv"}),
+            ),
+            (
+                "retry_unknown",
+                json!({"attemptId": "00000000000000000000000000000000"}),
+            ),
+        ] {
+            let err = call(&w, cmd, args).expect_err("locked");
+            assert_eq!(err["code"], "manager_locked", "{cmd}: {err}");
+        }
+        call(
+            &w,
+            "set_manager_pin",
+            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+        )
+        .unwrap();
+        call(
+            &w,
+            "manager_unlock",
+            json!({"pin": "2468", "name": "李店长"}),
+        )
+        .unwrap();
+
+        let check = call(
+            &w,
+            "check_statement",
+            json!({"text": "券码,金额\n679533922928,10.00\n679533922935,abc\n",
+                   "mapping": {"code": "券码", "face_value": "金额"}}),
+        )
+        .unwrap();
+        assert_eq!(check["columns"], json!(["券码", "金额"]), "{check}");
+        assert_eq!(check["lines"], 1);
+        assert_eq!(
+            check["problems"][0]["row"], 3,
+            "the broken row is named: {check}"
+        );
+
+        // The test seam: no dialog, the file goes to REDEEMDESK_EXPORT_DIR. Only this test
+        // sets it, and nothing else in this process exports.
+        std::env::set_var(super::EXPORT_DIR_ENV, exports.path());
+        let path = call(
+            &w,
+            "export_day_log",
+            json!({"day": day, "filter": {}, "format": "csv"}),
+        )
+        .unwrap();
+        std::env::remove_var(super::EXPORT_DIR_ENV);
+        let expected = exports.path().join(format!("核销流水-{day}.csv"));
+        assert_eq!(path, json!(expected.display().to_string()));
+        let csv = std::fs::read_to_string(&expected).unwrap();
+        assert!(csv.contains("核销流水 Redemption log 2026-11-22"), "{csv}");
+    }
+}

@@ -1,0 +1,116 @@
+//! The 设置 screen's commands (issue 6 "Settings"): the desk's own settings (scanner
+//! prefix/suffix, business day), 测试连接 for a channel's settings as typed, whether the next
+//! start is live, and the restart that switches modes. Channel setup and the cashier list
+//! are in commands.rs; every one here needs the manager unlocked.
+
+use crate::error::UiError;
+use crate::startup::Startup;
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::channel_check::{self, ConnectionCheck};
+use redeemdesk_core::channel_setup::{self, ChannelEdit};
+use redeemdesk_core::desk_settings::{DeskSettings, SettingsError};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tauri::{AppHandle, Runtime, State};
+
+impl From<SettingsError> for UiError {
+    fn from(e: SettingsError) -> UiError {
+        UiError::new(e.code(), e.to_string()).with_field(e.field().map(str::to_owned))
+    }
+}
+
+#[tauri::command]
+pub fn desk_settings(startup: State<'_, Startup>) -> Result<DeskSettings, UiError> {
+    let desk = &startup.ready()?.desk;
+    desk.manager()?;
+    Ok(desk.desk_settings())
+}
+
+/// Saves the scanner prefix/suffix and the business day; a refusal names the field and
+/// changes nothing.
+#[tauri::command]
+pub fn save_desk_settings(
+    startup: State<'_, Startup>,
+    settings: DeskSettings,
+) -> Result<DeskSettings, UiError> {
+    Ok(startup.ready()?.desk.save_desk_settings(&settings)?)
+}
+
+/// One harmless call to the channel with the settings as typed (keys left blank are the
+/// saved ones); nothing is saved.
+#[tauri::command]
+pub async fn test_channel_connection(
+    startup: State<'_, Startup>,
+    edit: ChannelEdit,
+) -> Result<ConnectionCheck, UiError> {
+    let ready = startup.ready()?;
+    ready.desk.manager()?;
+    let config = channel_setup::dry_run(ready.data_dir.root(), &edit)?;
+    let clock = ready.desk.clock().clone();
+    channel_check::check_connection(&config, edit.channel, clock)
+        .await
+        .map_err(|e| UiError::new("connection_test_failed", e.to_string()))
+}
+
+/// 交班: ends the open shift; the UI then shows the shift-start chooser.
+#[tauri::command]
+pub fn end_shift(startup: State<'_, Startup>) -> Result<Option<String>, UiError> {
+    Ok(startup.ready()?.desk.end_shift()?)
+}
+
+/// The mode running now and the one the next start will run in.
+#[derive(Debug, Serialize)]
+pub struct ModeStatus {
+    pub running: Mode,
+    pub next_start: Mode,
+}
+
+#[tauri::command]
+pub fn mode_status(startup: State<'_, Startup>) -> Result<ModeStatus, UiError> {
+    let ready = startup.ready()?;
+    let next_start = if channel_setup::is_configured(ready.data_dir.root()) {
+        Mode::Live
+    } else {
+        Mode::Sandbox
+    };
+    Ok(ModeStatus {
+        running: ready.mode,
+        next_start,
+    })
+}
+
+static RESTART: AtomicBool = AtomicBool::new(false);
+
+/// Restarts the app so saved channel settings (and a switch to live mode) take effect.
+/// A manager action: a cashier cannot bounce the desk. The window closes first and the new
+/// process starts only once this one has let go of the data directory's lock and its
+/// single-instance name (see [`relaunch_if_asked`]); Tauri's own restart spawns the new
+/// process while the old one still holds both, and the new one would refuse to start.
+#[tauri::command]
+pub fn restart_app<R: Runtime>(
+    app: AppHandle<R>,
+    startup: State<'_, Startup>,
+) -> Result<(), UiError> {
+    let ready = startup.ready()?;
+    let manager = ready.desk.manager()?;
+    tracing::info!(manager = %manager, "restart asked from the settings screen");
+    RESTART.store(true, Ordering::SeqCst);
+    app.exit(0);
+    Ok(())
+}
+
+/// Called by `run` after the app (and with it the lock) is gone: starts the same binary
+/// with the same arguments and environment when a restart was asked for.
+pub fn relaunch_if_asked() {
+    if !RESTART.load(Ordering::SeqCst) {
+        return;
+    }
+    let started = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .spawn()
+    });
+    if let Err(e) = started {
+        tracing::error!("the restart could not start the app again: {e}");
+    }
+}

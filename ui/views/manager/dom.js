@@ -1,0 +1,94 @@
+// Small DOM helpers for the manager screens: every element is built with createElement and
+// every text set with textContent (channel text is always text, never markup).
+import { t } from '../../i18n.js';
+
+/**
+ * `el('td', {className: 'num', dataset: {id}}, 'text', child…)`: properties are assigned
+ * (dataset merged, `on*` functions become listeners); strings become text nodes.
+ */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null) continue;
+    if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (k === 'attrs') for (const [a, av] of Object.entries(v)) node.setAttribute(a, av);
+    else node[k] = v;
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+/** 12.34 from 1234 fen (the column header says 元); '' when unknown. Never a float. */
+export function yuan2(fen) {
+  if (fen === null || fen === undefined || !Number.isFinite(Number(fen))) return '';
+  const n = Math.trunc(Number(fen));
+  const abs = Math.abs(n);
+  return `${n < 0 ? '−' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** YYYY-MM-DD HH:MM:SS in the till's local time. */
+export function dateTime(ms) {
+  if (ms === null || ms === undefined) return '';
+  const d = new Date(Number(ms));
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** HH:MM:SS. */
+export function timeOfDay(ms) {
+  const d = new Date(Number(ms));
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** The local calendar date of `ms`, as a business day would be written. */
+export function isoDate(ms) {
+  const d = new Date(Number(ms));
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** mm:ss (or h:mm:ss) of a duration. */
+export function duration(ms) {
+  const s = Math.max(0, Math.ceil(Number(ms) / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+}
+
+/** The channel's name, with the 通联 platform when there is one. */
+export function channelName(channel, platform) {
+  const base = t(`channel.${channel}`);
+  return platform ? `${base}·${t(`platform.${platform}`)}` : base;
+}
+
+/** Who did it, from a serialised `Actor`: `{kind: 'manager', name: '李店长'}` or `{kind: 'resolver'}`. */
+export function actorName(actor) {
+  if (!actor || typeof actor !== 'object' || !actor.kind) return '';
+  const role = t(`mgr.actor.${actor.kind}`);
+  return actor.name ? `${role} ${actor.name}` : role;
+}
+
+/** The translated message of a refused command: its code's text, or the detail. */
+export function errorText(e) {
+  const code = e && e.code;
+  const key = `mgr.err.${code}`;
+  const text = t(key);
+  return text === key ? t('mgr.err.other', { detail: (e && e.message) || String(e) }) : text;
+}
+
+/** A `<table>` with a header; `numeric` marks right-aligned columns by index. */
+export function table(headers, numeric = [], props = {}) {
+  const thead = el('thead', {}, el('tr', {}, headers.map((h, i) =>
+    el('th', { className: numeric.includes(i) ? 'num' : '', scope: 'col' }, h))));
+  const tbody = el('tbody');
+  return { table: el('table', { className: 'mgr-table', ...props }, thead, tbody), tbody };
+}
+
+/** A labelled field in a filter bar. */
+export function field(labelText, control) {
+  return el('label', { className: 'mgr-field' }, el('span', {}, labelText), control);
+}

@@ -1,0 +1,326 @@
+// 对账: one business day of one channel against the channel's own record — its history
+// call where it has one, otherwise a statement CSV from its back office (chosen as a file or
+// pasted) read with a column mapping saved per channel. Every line is shown matched / only
+// here / only at the channel / amount differs / state differs with its evidence; statement
+// rows that cannot be read get one message each. The manager signs the day off; the report
+// exports to CSV / XLSX. Reconciling only reports: nothing in the log changes.
+import { t } from '../../i18n.js';
+import * as api from '../../api.js';
+import { el, yuan2, dateTime, table, field, errorText } from './dom.js';
+
+const VERDICTS = ['matched', 'only_here', 'only_at_channel', 'amount_differs', 'state_differs'];
+
+export function createReconcile(container, ctx) {
+  const dayInput = el('input', { type: 'date', id: 'rec-day' });
+  const channelSel = el('select', { id: 'rec-channel' });
+  const historyBtn = el('button', { type: 'button', className: 'primary', id: 'rec-history' });
+  const fileInput = el('input', { type: 'file', id: 'rec-file', accept: '.csv,text/csv' });
+  const paste = el('textarea', { id: 'rec-text', rows: 3, spellcheck: false });
+  const cols = {};
+  for (const k of ['code', 'face_value', 'state', 'channel_id', 'time']) cols[k] = el('select', { id: `rec-map-${k}` });
+  const inFen = el('input', { type: 'checkbox', id: 'rec-map-fen' });
+  const cancelled = el('input', { type: 'text', id: 'rec-map-cancelled', autocomplete: 'off' });
+  const checkBtn = el('button', { type: 'button', className: 'ghost', id: 'rec-check' });
+  const saveMapBtn = el('button', { type: 'button', className: 'ghost', id: 'rec-save-mapping' });
+  const runBtn = el('button', { type: 'button', className: 'primary', id: 'rec-run' });
+  const status = el('p', { className: 'mgr-status', id: 'rec-status', attrs: { 'aria-live': 'polite' } });
+  const problems = el('ul', { className: 'rec-problems', id: 'rec-problems' });
+  const statementBox = el('fieldset', { className: 'rec-statement', id: 'rec-statement' });
+  const runsBox = el('div', { className: 'rec-runs', id: 'rec-runs' });
+  const reportBox = el('div', { className: 'rec-report', id: 'rec-report' });
+  const labels = [];
+  const lab = (key, control, cls) => {
+    const f = field('', control);
+    if (cls) f.classList.add(cls);
+    labels.push([f.firstChild, key]);
+    return f;
+  };
+  statementBox.append(
+    el('legend', { id: 'rec-statement-legend' }),
+    el('div', { className: 'mgr-filters' }, lab('mgr.rec.file', fileInput), lab('mgr.rec.paste', paste, 'wide')),
+    el('div', { className: 'mgr-filters rec-mapping' },
+      lab('mgr.rec.col.code', cols.code), lab('mgr.rec.col.face_value', cols.face_value),
+      lab('mgr.rec.col.state', cols.state), lab('mgr.rec.col.channel_id', cols.channel_id),
+      lab('mgr.rec.col.time', cols.time), lab('mgr.rec.cancelledValues', cancelled),
+      lab('mgr.rec.inFen', inFen, 'check')),
+    el('div', { className: 'card-actions' }, checkBtn, saveMapBtn, runBtn),
+    problems);
+  const root = el('section', { className: 'mgr-pane', id: 'manager-reconcile', hidden: true },
+    el('div', { className: 'mgr-filters' }, lab('mgr.log.day', dayInput), lab('mgr.log.channel', channelSel), historyBtn),
+    status,
+    el('div', { className: 'mgr-scroll' }, statementBox, runsBox, reportBox));
+  container.append(root);
+
+  let channels = []; // [{kind, capabilities}]
+  let statement = { file: '', text: '' };
+  let columns = [];
+  let current = null; // {id, report, skipped_rows, sign_off}
+
+  const caps = () => (channels.find((c) => c.kind === channelSel.value) || {}).capabilities || {};
+
+  function fillColumns(mapping) {
+    const want = mapping || {};
+    for (const [k, sel] of Object.entries(cols)) {
+      const keep = want[k] ?? sel.value;
+      const names = columns.includes(keep) || !keep ? columns : [...columns, keep];
+      sel.replaceChildren(el('option', { value: '' }, k === 'code' ? t('mgr.rec.pickColumn') : t('mgr.rec.noColumn')),
+        ...names.map((c) => el('option', { value: c }, c)));
+      sel.value = keep || '';
+    }
+    if (mapping) {
+      inFen.checked = Boolean(mapping.amounts_in_fen);
+      cancelled.value = (mapping.cancelled_values || []).join('，');
+    }
+  }
+
+  function mapping() {
+    return {
+      code: cols.code.value,
+      face_value: cols.face_value.value || null,
+      state: cols.state.value || null,
+      channel_id: cols.channel_id.value || null,
+      time: cols.time.value || null,
+      amounts_in_fen: inFen.checked,
+      cancelled_values: cancelled.value.split(/[,，、\s]+/).map((s) => s.trim()).filter(Boolean),
+    };
+  }
+
+  function statementText() {
+    return paste.value.trim() ? paste.value : statement.text;
+  }
+
+  function showProblems(list) {
+    problems.replaceChildren(...list.map((p) => el('li', { dataset: { row: String(p.row ?? '') } },
+      p.row != null ? t('mgr.rec.problemRow', { row: p.row, column: p.column || '—' }) : t('mgr.rec.problemMapping'),
+      ' ', p.message)));
+  }
+
+  async function check() {
+    const text = statementText();
+    if (!text.trim()) { status.textContent = t('mgr.rec.needStatement'); return null; }
+    try {
+      const res = await ctx.guard(api.checkStatement(text, { ...mapping(), code: cols.code.value || '' }));
+      columns = res.columns;
+      fillColumns();
+      showProblems(cols.code.value ? res.problems : []);
+      status.textContent = cols.code.value
+        ? t('mgr.rec.checked', { lines: res.lines, problems: res.problems.length })
+        : t('mgr.rec.pickCode');
+      return res;
+    } catch (err) {
+      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+      return null;
+    }
+  }
+
+  async function loadMapping() {
+    try {
+      const saved = await ctx.guard(api.statementMapping(channelSel.value));
+      fillColumns(saved || { code: '', cancelled_values: [] });
+    } catch (err) {
+      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+    }
+  }
+
+  function verdictCounts(report) {
+    return el('div', { className: 'rec-counts', id: 'rec-counts' }, VERDICTS.map((v) => el('span', {
+      className: `verdict verdict-${v}`, dataset: { verdict: v },
+    }, `${t(`mgr.rec.v.${v}`)} ${report.counts[v] || 0}`)));
+  }
+
+  function renderReport() {
+    if (!current) { reportBox.replaceChildren(); return; }
+    const r = current.report;
+    const { table: tbl, tbody } = table([
+      t('mgr.rec.verdict'), t('mgr.log.code'), t('mgr.rec.ourId'), t('mgr.rec.ourState'), t('mgr.rec.ourFace'),
+      t('mgr.rec.theirId'), t('mgr.rec.theirState'), t('mgr.rec.theirFace'), t('mgr.rec.evidence'),
+    ], [4, 7], { id: 'rec-table' });
+    for (const l of r.lines) {
+      tbody.append(el('tr', { className: `verdict-row verdict-${l.verdict}`, dataset: { verdict: l.verdict, code: l.code } },
+        el('td', {}, el('span', { className: `verdict verdict-${l.verdict}` }, t(`mgr.rec.v.${l.verdict}`))),
+        el('td', { className: 'code' }, l.code),
+        el('td', { className: 'mono small' }, l.our_id ? l.our_id.slice(0, 8) : ''),
+        el('td', {}, l.our_state ? t(`state.${l.our_state}`) : ''),
+        el('td', { className: 'num' }, yuan2(l.our_face_value)),
+        el('td', { className: 'mono small' }, l.channel_id || ''),
+        el('td', {}, l.channel_state ? t(`mgr.rec.their.${l.channel_state}`) : ''),
+        el('td', { className: 'num' }, yuan2(l.channel_face_value)),
+        el('td', { className: 'small' }, [
+          ...l.differences.map((d) => t('mgr.rec.diff', { field: t(`mgr.rec.field.${d.field}`), ours: d.ours, theirs: d.theirs })),
+          l.statement_row ? t('mgr.rec.atRow', { row: l.statement_row }) : null,
+          l.channel_at || null,
+        ].filter(Boolean).join('；'))));
+    }
+    if (!r.lines.length) tbody.append(el('tr', {}, el('td', { colSpan: 9, className: 'mgr-empty' }, t('mgr.rec.noLines'))));
+    const note = el('input', { type: 'text', id: 'rec-note', maxLength: 200, autocomplete: 'off', placeholder: t('mgr.rec.noteHint') });
+    const sign = el('button', { type: 'button', className: 'ok', id: 'rec-sign' }, t('mgr.rec.signOff'));
+    const signed = current.sign_off;
+    sign.addEventListener('click', async () => {
+      sign.disabled = true;
+      try {
+        await ctx.guard(api.signOffDay(current.id, note.value.trim() || null));
+        status.textContent = t('mgr.rec.signedNow');
+        await loadRuns(current.id);
+        ctx.changed();
+      } catch (err) {
+        if (err.code !== 'manager_locked') status.textContent = errorText(err);
+        sign.disabled = false;
+      }
+    });
+    const exp = (format) => async () => {
+      try {
+        const path = await ctx.guard(api.exportReconciliation(r.day, r.channel, current.id, format));
+        status.textContent = path ? t('mgr.export.done', { path }) : t('mgr.export.cancelled');
+      } catch (err) {
+        if (err.code !== 'manager_locked') status.textContent = errorText(err);
+      }
+    };
+    // Absent parts are left out (replaceChildren would write a null as text).
+    reportBox.replaceChildren(...[
+      el('h3', {}, t('mgr.rec.reportTitle', {
+        channel: t(`channel.${r.channel}`), day: r.day,
+        source: r.source.kind === 'history' ? t('mgr.rec.sourceHistory') : r.source.file,
+      })),
+      verdictCounts(r),
+      current.skipped_rows && current.skipped_rows.length
+        ? el('ul', { className: 'rec-problems', id: 'rec-skipped' }, current.skipped_rows.map((p) => el('li', {},
+          t('mgr.rec.problemRow', { row: p.row ?? '—', column: p.column || '—' }), ' ', p.message)))
+        : null,
+      tbl,
+      el('div', { className: 'card-actions rec-sign' },
+        signed
+          ? el('p', { className: 'rec-signed', id: 'rec-signed' }, t('mgr.rec.signed', { manager: signed.manager, time: dateTime(signed.signed_ms) }))
+          : [note, sign],
+        el('button', { type: 'button', className: 'ghost', id: 'rec-export-csv', onclick: exp('csv') }, t('mgr.export.csv')),
+        el('button', { type: 'button', className: 'ghost', id: 'rec-export-xlsx', onclick: exp('xlsx') }, t('mgr.export.xlsx'))),
+    ].filter(Boolean));
+    root.dataset.reportId = String(current.id);
+  }
+
+  async function loadRuns(selectId) {
+    try {
+      const runs = (await ctx.guard(api.dayReconciliations(dayInput.value))).filter((r) => r.channel === channelSel.value);
+      runsBox.replaceChildren(runs.length ? el('div', {}, el('h4', {}, t('mgr.rec.runs')),
+        el('ol', { className: 'rec-run-list' }, runs.slice().reverse().map((r) => el('li', {},
+          el('button', {
+            type: 'button', className: `link${current && current.id === r.id ? ' active' : ''}`,
+            onclick: () => { showRun(r); },
+          }, t('mgr.rec.run', {
+            time: dateTime(r.run_ms), lines: r.lines, n: r.mismatches,
+            source: r.source === 'history' ? t('mgr.rec.sourceHistory') : r.source,
+          }), r.sign_off ? ` · ${t('mgr.rec.signedShort', { manager: r.sign_off.manager })}` : ''))))) : '');
+      const pick = runs.find((r) => r.id === selectId);
+      if (pick) showRun(pick, current && current.id === pick.id ? current.skipped_rows : []);
+    } catch (err) {
+      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+    }
+  }
+
+  function showRun(r, skipped = []) {
+    try {
+      current = { id: r.id, report: JSON.parse(r.report), skipped_rows: skipped, sign_off: r.sign_off };
+    } catch (_) {
+      current = null;
+    }
+    renderReport();
+  }
+
+  async function run(useHistory) {
+    status.textContent = t('mgr.working');
+    let stmt = null;
+    if (!useHistory) {
+      const text = statementText();
+      if (!text.trim()) { status.textContent = t('mgr.rec.needStatement'); return; }
+      if (!cols.code.value) { status.textContent = t('mgr.rec.pickCode'); return; }
+      stmt = { file: statement.file || t('mgr.rec.pasted'), text, mapping: mapping() };
+    }
+    try {
+      const rec = await ctx.guard(api.reconcileDay(dayInput.value, channelSel.value, stmt));
+      current = { ...rec, sign_off: null };
+      status.textContent = t('mgr.rec.done', { n: rec.report.lines.length - (rec.report.counts.matched || 0) });
+      renderReport();
+      // The report lists the rows it had to leave out; once is enough.
+      showProblems([]);
+      loadRuns(rec.id);
+      ctx.changed();
+    } catch (err) {
+      if (err.code === 'manager_locked') return;
+      status.textContent = errorText(err);
+      // A statement that cannot be used at all: show which rows and why.
+      if (err.code === 'statement_invalid') check();
+    }
+  }
+
+  function onChannel() {
+    // Another channel's statement and columns never carry over.
+    statement = { file: '', text: '' };
+    paste.value = '';
+    fileInput.value = '';
+    columns = [];
+    const c = caps();
+    historyBtn.hidden = !c.history;
+    statementBox.querySelector('#rec-statement-legend').textContent = c.history ? t('mgr.rec.orStatement') : t('mgr.rec.statementOnly');
+    current = null;
+    renderReport();
+    problems.replaceChildren();
+    loadMapping();
+    loadRuns();
+  }
+
+  fileInput.addEventListener('change', async () => {
+    const f = fileInput.files && fileInput.files[0];
+    if (!f) return;
+    statement = { file: f.name, text: await f.text() };
+    paste.value = '';
+    check();
+  });
+  paste.addEventListener('change', () => check());
+  channelSel.addEventListener('change', onChannel);
+  dayInput.addEventListener('change', () => { current = null; renderReport(); loadRuns(); ctx.setDay(dayInput.value); });
+  historyBtn.addEventListener('click', () => run(true));
+  runBtn.addEventListener('click', () => run(false));
+  checkBtn.addEventListener('click', () => check());
+  saveMapBtn.addEventListener('click', async () => {
+    try {
+      const saved = await ctx.guard(api.saveStatementMapping(channelSel.value, mapping()));
+      fillColumns(saved);
+      status.textContent = t('mgr.rec.mappingSaved');
+    } catch (err) {
+      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+    }
+  });
+
+  function renderTexts() {
+    for (const [span, key] of labels) span.textContent = t(key);
+    historyBtn.textContent = t('mgr.rec.byHistory');
+    checkBtn.textContent = t('mgr.rec.check');
+    saveMapBtn.textContent = t('mgr.rec.saveMapping');
+    runBtn.textContent = t('mgr.rec.byStatement');
+    paste.placeholder = t('mgr.rec.pasteHint');
+    cancelled.placeholder = t('mgr.rec.cancelledHint');
+    const keep = channelSel.value;
+    channelSel.replaceChildren(...channels.filter((c) => c.capabilities.redeems_codes)
+      .map((c) => el('option', { value: c.kind }, t(`channel.${c.kind}`))));
+    if (keep) channelSel.value = keep;
+    statementBox.querySelector('#rec-statement-legend').textContent = caps().history ? t('mgr.rec.orStatement') : t('mgr.rec.statementOnly');
+    renderReport();
+  }
+
+  return {
+    root,
+    async show(day, channel, runId) {
+      root.hidden = false;
+      if (!channels.length) {
+        try { channels = await ctx.guard(api.channels()); } catch (_) { return; }
+        renderTexts();
+      }
+      if (day) dayInput.value = day;
+      if (channel) channelSel.value = channel;
+      onChannel();
+      if (runId) loadRuns(runId);
+      channelSel.focus();
+    },
+    hide() { root.hidden = true; },
+    renderTexts,
+  };
+}
