@@ -75,7 +75,24 @@ impl Launch {
 impl Desk {
     /// Starts the driver and the app, and waits until the UI says it is ready
     /// (`body[data-ready]`).
+    ///
+    /// When several apps start on a loaded machine, tauri-driver now and then cuts the
+    /// session request before the app has started (an incomplete HTTP message); that first
+    /// failure is retried once on fresh ports, and said so, and a second one fails the test.
     pub async fn launch(launch: Launch) -> Desk {
+        match Desk::launch_once(&launch).await {
+            Ok(desk) => desk,
+            Err(e) => {
+                eprintln!("the WebDriver session did not start ({e}); launching once more");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Desk::launch_once(&launch)
+                    .await
+                    .unwrap_or_else(|e| panic!("a WebDriver session on the app, twice: {e}"))
+            }
+        }
+    }
+
+    async fn launch_once(launch: &Launch) -> Result<Desk, String> {
         let port = free_port();
         let native_port = free_port();
         let application = match &launch.exit_code_file {
@@ -113,18 +130,18 @@ impl Desk {
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .expect("a WebDriver session on the app");
+            .map_err(|e| e.to_string())?;
         client
             .wait()
             .at_most(READY_TIMEOUT)
             .for_element(Locator::Css("body[data-ready]"))
             .await
             .expect("the UI reports ready within the timeout");
-        Desk {
+        Ok(Desk {
             client,
             driver: guard,
-            data_dir: launch.data_dir,
-        }
+            data_dir: launch.data_dir.clone(),
+        })
     }
 
     /// Calls a command through the page's real IPC bridge and returns its answer, or

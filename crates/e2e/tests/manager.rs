@@ -16,30 +16,18 @@ const PIN: &str = "2468";
 const MANAGER: &str = "李店长";
 const ESC: &str = "\u{E00C}";
 
-/// Launches the app (with the export seam's directory when given). About one launch in
-/// ten here, right after another test's app closed, the WebDriver session is cut before the
-/// app logs anything (tauri-driver answers an incomplete message); that launch is retried
-/// once and said so, and a second failure fails the test.
+/// Launches the app (with the export seam's directory when given). A session request cut
+/// by tauri-driver is retried once by the harness (`Desk::launch`).
 async fn launch(data: &Path, export_dir: Option<&Path>) -> Desk {
     let mut env = Vec::new();
     if let Some(dir) = export_dir {
         env.push(("REDEEMDESK_EXPORT_DIR", dir.display().to_string()));
     }
-    for attempt in 1..=2 {
-        let launch = Desk::launch(Launch {
-            env: env.clone(),
-            ..Launch::at(data.to_path_buf())
-        });
-        match tokio::spawn(launch).await {
-            Ok(desk) => return desk,
-            Err(e) if attempt == 1 => {
-                eprintln!("the WebDriver session did not start ({e}); launching once more");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(e) => panic!("the app did not start twice: {e}"),
-        }
-    }
-    unreachable!("the loop returns or panics")
+    Desk::launch(Launch {
+        env,
+        ..Launch::at(data.to_path_buf())
+    })
+    .await
 }
 
 /// Previews and redeems one code through the real IPC; answers the attempt.
