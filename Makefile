@@ -36,7 +36,7 @@ e2e: deps-test
 	scripts/e2e.sh
 
 # The performance record. The generated ledgers are kept in target/bench-data/ (several GB
-# for the 3.65 M file) so a second run skips generating them. Benchmarks 5 and 6 launch the
+# for the 3.65 M file) so a second run skips generating them. Benchmarks 5–7 launch the
 # release app under Xvfb (hence deps-test: tauri-driver). `make bench BENCH=5,6` runs only
 # those and replaces just their sections.
 bench: deps-test

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench: every benchmark in one run, written to BENCHMARKS.md (crates/bench).
-#   scripts/bench-record.sh          all six
+#   scripts/bench-record.sh          all seven
 #   scripts/bench-record.sh 5,6      only those; their sections replace the old ones
-# Benchmarks 5 and 6 launch the release app (and the minimal baseline window) under Xvfb
+# Benchmarks 5, 6 and 7 launch the release app (and the minimal baseline window) under Xvfb
 # with a private D-Bus session, as scripts/e2e.sh does; xvfb-run and dbus-run-session stop
 # the display and the bus when the bench ends, and the bench stops every app it launched.
 set -euo pipefail
@@ -14,7 +14,7 @@ want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 if want 2; then
   cargo bench --quiet -p redeemdesk-bench --bench signing
 fi
-if want 5 || want 6; then
+if want 5 || want 6 || want 7; then
   # Both with the same profile from the same tauri, in one build.
   cargo build --release --quiet -p redeemdesk -p redeemdesk-baseline
 fi

@@ -89,17 +89,33 @@ pub fn recent_attempts(
     Ok(ledger.recent_attempts(cashier.as_deref(), limit.min(200))?)
 }
 
+/// A day's log as the manager screen loads it: the day's totals and `total` attempts, of
+/// which `attempts` holds the first `first` when asked (the screen shows its first rows
+/// from a small answer, then asks for the whole day).
+#[derive(Debug, Serialize)]
+pub struct DayLogPage {
+    #[serde(flatten)]
+    pub log: DayLog,
+    pub total: usize,
+}
+
 #[tauri::command]
 pub fn day_log(
     startup: State<'_, Startup>,
     day: String,
     filter: DayFilter,
-) -> Result<DayLog, UiError> {
+    first: Option<usize>,
+) -> Result<DayLogPage, UiError> {
     let day: BusinessDay = day
         .parse()
         .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
     let desk = manager_desk(&startup)?.0;
-    Ok(desk.ledger().day_log(day, &filter)?)
+    let mut log = desk.ledger().day_log(day, &filter)?;
+    let total = log.attempts.len();
+    if let Some(first) = first {
+        log.attempts.truncate(first);
+    }
+    Ok(DayLogPage { log, total })
 }
 
 #[tauri::command]

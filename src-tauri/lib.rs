@@ -9,7 +9,10 @@ mod startup;
 #[cfg(test)]
 mod ui_conventions;
 
+use error::UiError;
 use startup::Startup;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tauri::{Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 
 /// The exit code when the app could not start (data directory unusable, ledger corrupt…).
@@ -17,56 +20,59 @@ pub const FATAL_EXIT_CODE: i32 = 2;
 
 pub const WINDOW_TITLE: &str = "核销台 RedeemDesk";
 
-/// Adds the state and the commands; shared by the real app and the command-layer tests,
-/// which run it on the mock runtime.
+/// Adds the state and the commands; the command-layer tests run it on the mock runtime.
 pub fn with_commands<R: Runtime>(
     builder: tauri::Builder<R>,
     startup: Startup,
 ) -> tauri::Builder<R> {
-    builder
-        .manage(startup)
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::quit_after_fatal,
-            commands::channels,
-            commands::prepare,
-            commands::redeem,
-            commands::recent_attempts,
-            commands::day_log,
-            commands::code_timeline,
-            commands::inbox,
-            commands::decide,
-            commands::products,
-            commands::submit_order,
-            commands::manager_pin_is_set,
-            commands::set_manager_pin,
-            commands::manager_unlock,
-            commands::manager_lock,
-            commands::undo_preview,
-            commands::undo,
-            commands::reconcile_day,
-            commands::sign_off_day,
-            commands::channel_setup,
-            commands::save_channel_setup,
-            commands::cashiers,
-            commands::set_cashiers,
-            commands::start_shift,
-            manager_commands::retry_unknown,
-            manager_commands::retry_notification,
-            manager_commands::settle_notification,
-            manager_commands::statement_mapping,
-            manager_commands::save_statement_mapping,
-            manager_commands::check_statement,
-            manager_commands::day_reconciliations,
-            manager_commands::export_day_log,
-            manager_commands::export_reconciliation,
-            settings_commands::desk_settings,
-            settings_commands::save_desk_settings,
-            settings_commands::test_channel_connection,
-            settings_commands::mode_status,
-            settings_commands::restart_app,
-            settings_commands::end_shift
-        ])
+    commands_of(builder).manage(startup)
+}
+
+/// The commands alone: the app adds its `Startup` state in `setup`, before any command can
+/// be called, because start-up runs beside the window system's own (see `run`).
+fn commands_of<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_info,
+        commands::quit_after_fatal,
+        commands::channels,
+        commands::prepare,
+        commands::redeem,
+        commands::recent_attempts,
+        commands::day_log,
+        commands::code_timeline,
+        commands::inbox,
+        commands::decide,
+        commands::products,
+        commands::submit_order,
+        commands::manager_pin_is_set,
+        commands::set_manager_pin,
+        commands::manager_unlock,
+        commands::manager_lock,
+        commands::undo_preview,
+        commands::undo,
+        commands::reconcile_day,
+        commands::sign_off_day,
+        commands::channel_setup,
+        commands::save_channel_setup,
+        commands::cashiers,
+        commands::set_cashiers,
+        commands::start_shift,
+        manager_commands::retry_unknown,
+        manager_commands::retry_notification,
+        manager_commands::settle_notification,
+        manager_commands::statement_mapping,
+        manager_commands::save_statement_mapping,
+        manager_commands::check_statement,
+        manager_commands::day_reconciliations,
+        manager_commands::export_day_log,
+        manager_commands::export_reconciliation,
+        settings_commands::desk_settings,
+        settings_commands::save_desk_settings,
+        settings_commands::test_channel_connection,
+        settings_commands::mode_status,
+        settings_commands::restart_app,
+        settings_commands::end_shift
+    ])
 }
 
 /// The Tauri event the UI listens to for every change of an attempt or a notification
@@ -95,19 +101,13 @@ fn forward_desk_events<R: Runtime>(
 
 /// Starts the app and returns the process exit code.
 pub fn run() -> i32 {
-    let (startup, _log_guard) = Startup::open();
-    let failed = startup.is_failed();
-    let mut feed = match &startup {
-        Startup::Ready(r) => {
-            tracing::info!(data_dir = %r.data_dir.root().display(), mode = ?r.mode, "started");
-            Some(r.desk.subscribe())
-        }
-        Startup::Failed(e) => {
-            tracing::error!(code = e.code, "cannot start: {}", e.message);
-            None
-        }
-    };
-    let webview_dir = startup.webview_dir();
+    // The data directory, the ledger and the embedded sandbox open on their own thread while
+    // the window system starts (GTK, the event loop, the single-instance check): the two
+    // take about as long, and the window does not need the desk until `setup` (bench 5).
+    let opening = std::thread::spawn(Startup::open);
+    let failed = Arc::new(AtomicBool::new(false));
+    // The log writer's guard lives until the app has stopped, so the last lines are flushed.
+    let log_guard = Arc::new(Mutex::new(None));
 
     let builder = tauri::Builder::default()
         // First plugin, as its docs require: a second launch on the same data directory
@@ -126,17 +126,37 @@ pub fn run() -> i32 {
         )
         // The native save dialog of the exports; only Rust calls it (manager_commands.rs).
         .plugin(tauri_plugin_dialog::init());
-    let app = with_commands(builder, startup)
+    let (setup_failed, setup_guard) = (failed.clone(), log_guard.clone());
+    let app = commands_of(builder)
         .setup(move |app| {
+            let (startup, guard) = opening.join().unwrap_or_else(|_| {
+                let e = UiError::new("startup_panicked", "start-up stopped unexpectedly");
+                (Startup::Failed(e), None)
+            });
+            *setup_guard.lock().unwrap_or_else(|p| p.into_inner()) = guard;
+            let feed = match &startup {
+                Startup::Ready(r) => {
+                    tracing::info!(data_dir = %r.data_dir.root().display(), mode = ?r.mode, "started");
+                    Some(r.desk.subscribe())
+                }
+                Startup::Failed(e) => {
+                    tracing::error!(code = e.code, "cannot start: {}", e.message);
+                    setup_failed.store(true, Ordering::SeqCst);
+                    None
+                }
+            };
+            let webview_dir = startup.webview_dir();
+            // Managed before the window exists: no command can arrive without it.
+            app.manage(startup);
             let window =
                 WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
                     .title(WINDOW_TITLE)
                     .inner_size(1024.0, 768.0)
                     .min_inner_size(1024.0, 700.0)
-                    .data_directory(webview_dir.clone())
+                    .data_directory(webview_dir)
                     .focused(true);
             ready_probe::attach(window).build()?;
-            if let Some(feed) = feed.take() {
+            if let Some(feed) = feed {
                 forward_desk_events(app.handle().clone(), feed);
             }
             Ok(())
@@ -153,7 +173,8 @@ pub fn run() -> i32 {
     let code = app.run_return(|_, _| {});
     // The app, its lock and its single-instance name are released by now.
     settings_commands::relaunch_if_asked();
-    if failed {
+    drop(log_guard.lock().unwrap_or_else(|p| p.into_inner()).take());
+    if failed.load(Ordering::SeqCst) {
         FATAL_EXIT_CODE
     } else {
         code

@@ -112,9 +112,13 @@ export function channels() {
   return call('channels');
 }
 
-/** One business day ('YYYY-MM-DD') under `{channel, state, cashier, code}`: `{day, attempts, totals}`. */
-export function dayLog(day, filter) {
-  return call('day_log', { day, filter });
+/**
+ * One business day ('YYYY-MM-DD') under `{channel, state, cashier, code}`:
+ * `{day, attempts, totals, total}` — `attempts` holds the first `first` of the day's `total`
+ * when `first` is given, else all of them.
+ */
+export function dayLog(day, filter, first = null) {
+  return call('day_log', { day, filter, first });
 }
 
 /** Every attempt on a code with every event (secret-free exchanges). */

@@ -11,11 +11,13 @@ import { applyStatic } from './i18n.js';
 const root = document.getElementById('app');
 applyStatic(document.body);
 
+// Both questions at once: the cashier list does not depend on the answer to the first.
+const listAsked = cashiers().catch(() => []);
 appInfo().then(
   async (info) => {
     // Shift start: the chooser comes before the cashier screen accepts a scan when the
     // manager keeps a list (ui/views/shift-start.js); without one, 收银员 works the till.
-    const list = await cashiers().catch(() => []);
+    const list = await listAsked;
     if (needsChooser(list)) {
       const chosen = renderShiftStart(root, info, list);
       document.body.dataset.ready = 'shift';

@@ -44,6 +44,7 @@ export default {
   'fatal.unknown': 'An unknown error stopped the start-up.',
   'capture.placeholder': 'Scan, or type the code and press Enter',
   'capture.doubleRead': 'The same code was just scanned: this second read was ignored',
+  'capture.managerUnavailable': 'The manager screens could not be opened: {detail}',
   'sound.on': 'Sound on',
   'sound.off': 'Sound off',
   'result.preparing': 'Looking up…',

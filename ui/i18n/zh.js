@@ -44,6 +44,7 @@ export default {
   'fatal.unknown': '启动时发生未知错误。',
   'capture.placeholder': '扫码枪扫码，或手动输入后按 Enter',
   'capture.doubleRead': '同一张券刚刚扫过，已忽略这次重复读码',
+  'capture.managerUnavailable': '店长页面无法打开：{detail}',
   'sound.on': '声音 开',
   'sound.off': '声音 关',
   'result.preparing': '正在查询…',

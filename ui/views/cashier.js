@@ -16,7 +16,6 @@ import { yuan, clock, maskCode, looseCode } from '../format.js';
 import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createSale } from './sale.js';
-import { openManager, isManagerOpen, renderManagerTexts } from './manager/shell.js';
 
 /** A second read of the same code within this window is the scanner reading twice. */
 const DOUBLE_READ_MS = 2000;
@@ -630,6 +629,14 @@ export function renderCashier(root, info) {
     sale.renderTexts();
   }
 
+  // The manager side (ui/views/manager/) is loaded the first time it is opened: its modules
+  // and styles stay out of the till's start-up (bench 5). While it loads, the till counts it
+  // as open, so a scan typed in that moment does not land in the capture field.
+  let managerSide = null;
+  let managerLoading = false;
+  const managerOpen = () => managerLoading || Boolean(managerSide?.isManagerOpen());
+  const renderManagerTexts = () => managerSide?.renderManagerTexts();
+
   $('#lang-toggle').addEventListener('click', () => {
     setLang(currentLang() === 'zh' ? 'en' : 'zh');
     renderTexts();
@@ -644,9 +651,21 @@ export function renderCashier(root, info) {
   });
   $('#about-open').addEventListener('click', () => about.showModal());
   // 店长 (F9 or Ctrl+M): the manager side covers the till until it is locked again.
-  const manager = () => {
+  const manager = async () => {
+    if (managerLoading) return;
     if (mode === 'preview') cancel();
-    openManager(info, () => showMode());
+    if (!managerSide) {
+      managerLoading = true;
+      try {
+        managerSide = await import('./manager/shell.js');
+      } catch (err) {
+        setNote('capture.managerUnavailable', { detail: String(err) });
+        return;
+      } finally {
+        managerLoading = false;
+      }
+    }
+    managerSide.openManager(info, () => showMode());
   };
   $('#manager-open').addEventListener('click', manager);
   about.addEventListener('close', () => showMode());
@@ -685,7 +704,7 @@ export function renderCashier(root, info) {
   });
 
   document.addEventListener('keydown', (e) => {
-    if (about.open || isManagerOpen()) return;
+    if (about.open || managerOpen()) return;
     if (e.key === 'F9' || (e.ctrlKey && (e.key === 'm' || e.key === 'M'))) {
       e.preventDefault();
       manager();
@@ -704,7 +723,7 @@ export function renderCashier(root, info) {
   // The field keeps the focus: a scanner types wherever the focus is.
   input.addEventListener('blur', () => {
     setTimeout(() => {
-      if (about.open || isManagerOpen() || choice.channel === 'yhtd') return;
+      if (about.open || managerOpen() || choice.channel === 'yhtd') return;
       if (document.activeElement?.closest('button, #sale-form')) return;
       input.focus();
     }, 0);

@@ -26,7 +26,7 @@ pub struct Scale {
     pub inbox: Summary,
 }
 
-fn first_day() -> BusinessDay {
+pub fn first_day() -> BusinessDay {
     "2021-11-22".parse().expect("a date")
 }
 
@@ -34,33 +34,40 @@ pub fn file_for(dir: &Path, attempts: u64) -> PathBuf {
     dir.join(format!("ledger-{attempts}.sqlite"))
 }
 
-pub fn run(dir: &Path, attempts: u64, runs: usize) -> Scale {
+/// Makes the ledger of `attempts` under `dir` unless it is there; answers how long the
+/// generation took when it ran.
+pub fn ensure(dir: &Path, attempts: u64) -> Option<Duration> {
     std::fs::create_dir_all(dir).expect("bench-data dir");
     let path = file_for(dir, attempts);
-    let mut generated_in = None;
-    if !path.exists() {
-        let partial = path.with_extension("partial");
-        let _ = std::fs::remove_file(&partial);
-        let l = Ledger::open(&partial, Mode::Sandbox).expect("a new ledger");
-        let (t, _) = stats::time(|| {
-            fill(
-                &l,
-                &Synthetic {
-                    attempts,
-                    first_day: first_day(),
-                    per_day: PER_DAY,
-                    seed: 2026,
-                },
-            )
-            .expect("generated")
-        });
-        drop(l);
-        for ext in ["partial-wal", "partial-shm"] {
-            let _ = std::fs::remove_file(path.with_extension(ext));
-        }
-        std::fs::rename(&partial, &path).expect("the finished file takes its name");
-        generated_in = Some(t);
+    if path.exists() {
+        return None;
     }
+    let partial = path.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let l = Ledger::open(&partial, Mode::Sandbox).expect("a new ledger");
+    let (t, _) = stats::time(|| {
+        fill(
+            &l,
+            &Synthetic {
+                attempts,
+                first_day: first_day(),
+                per_day: PER_DAY,
+                seed: 2026,
+            },
+        )
+        .expect("generated")
+    });
+    drop(l);
+    for ext in ["partial-wal", "partial-shm"] {
+        let _ = std::fs::remove_file(path.with_extension(ext));
+    }
+    std::fs::rename(&partial, &path).expect("the finished file takes its name");
+    Some(t)
+}
+
+pub fn run(dir: &Path, attempts: u64, runs: usize) -> Scale {
+    let generated_in = ensure(dir, attempts);
+    let path = file_for(dir, attempts);
     let file_mib = std::fs::metadata(&path)
         .map(|m| m.len() as f64 / 1048576.0)
         .unwrap_or(0.0);

@@ -4,11 +4,12 @@
 //!
 //! `redeemdesk-bench [--quick] [--only 5,6] [--out FILE]`: `--quick` makes small runs (a
 //! smoke test of the harness itself, not a measurement); `--only` runs the benchmarks named
-//! and replaces just their sections in FILE (record.rs). Benchmarks 5 and 6 start the real
-//! app and need a display and a session bus (`make bench` provides both), the release
-//! builds of `redeemdesk` and `redeemdesk-baseline`, and for 6 tauri-driver.
+//! and replaces just their sections in FILE (record.rs). Benchmarks 5, 6 and 7 start the
+//! real app and need a display and a session bus (`make bench` provides both), the release
+//! builds of `redeemdesk` and `redeemdesk-baseline`, and for 6 and 7 tauri-driver.
 
 mod codec;
+mod day_log_ui;
 mod day_reports;
 mod ledger_scale;
 mod record;
@@ -74,12 +75,12 @@ fn main() {
             .filter(|s| !s.trim().is_empty())
             .map(|s| match s.trim().parse::<u32>() {
                 Ok(n) if record::ALL.contains(&n) => n,
-                _ => panic!("--only takes benchmark numbers 1–6, e.g. 5,6: not {s:?}"),
+                _ => panic!("--only takes benchmark numbers 1–7, e.g. 5,6: not {s:?}"),
             })
             .collect()
     });
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // Benchmark 6 drives the release app, the one benchmark 5 measures, unless told otherwise.
+    // Benchmarks 6 and 7 drive the release app, the one benchmark 5 measures, unless told otherwise.
     // Set before the runtime starts any thread.
     if std::env::var_os("REDEEMDESK_APP_BIN").is_none() {
         std::env::set_var(
@@ -108,11 +109,19 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
                 name: "redeemdesk",
                 binary: startup::release_binary(root, "redeemdesk"),
                 ready: "cashier",
+                env: &[],
             },
             &startup::Subject {
                 name: "baseline",
                 binary: startup::release_binary(root, "redeemdesk-baseline"),
                 ready: "hello",
+                env: &[],
+            },
+            &startup::Subject {
+                name: "baseline, no compositing",
+                binary: startup::release_binary(root, "redeemdesk-baseline"),
+                ready: "hello",
+                env: startup::NO_COMPOSITING,
             },
             if quick { 2 } else { 7 },
         );
@@ -148,6 +157,14 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
             scales.push(ledger_scale::run(&data, n, if quick { 5 } else { 30 }));
         }
         sections.insert(3, ledger_scale::markdown(&scales));
+    }
+    if wanted(7) {
+        // After benchmark 3, which makes (or finds) the largest ledger this one copies.
+        let largest = *sizes.last().expect("a size");
+        eprintln!("bench 7: the manager's day log in the UI on {largest} attempts");
+        let r = day_log_ui::run(&data, largest, if quick { 3 } else { 15 }).await;
+        eprintln!("  painted: median {:.1} ms", r.painted.median);
+        sections.insert(7, day_log_ui::markdown(&r));
     }
     if wanted(4) {
         // Benchmark 4 on a day in the middle of the largest ledger.

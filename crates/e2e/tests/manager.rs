@@ -343,6 +343,13 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
         "the dialog's default name in the seam's directory"
     );
     check_xlsx(Path::new(&path), &expected);
+    desk.click("#log-export-csv").await;
+    desk.wait_until(
+        "(document.getElementById('manager-log').dataset.exported || '').endsWith('.csv')",
+        QUICK,
+        "the CSV export to be written",
+    )
+    .await;
 
     // ---- a code's timeline: every request and answer, secret-free
     desk.click("#log-table tbody:not([hidden]) tr[data-code='679533929006'] td.code")
@@ -534,6 +541,72 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
     .await;
     desk.screenshot("manager-autolocked").await;
     desk.close().await;
+
+    // ---- no demo secret in an export (every cell of every workbook, every CSV), in the
+    // ledger files or in the log, after a day on every channel
+    let mut searched = 0;
+    for dir in [exports.clone(), tmp.path().join("data")] {
+        for file in files_below(&dir) {
+            let text = file_text(&file);
+            searched += 1;
+            for secret in demo_secrets() {
+                assert!(
+                    !text.contains(&secret),
+                    "a demo secret in {}",
+                    file.display()
+                );
+            }
+        }
+    }
+    let exported = std::fs::read_dir(&exports).unwrap().count();
+    assert!(
+        exported >= 3,
+        "the log as XLSX and CSV and the report: {exported}"
+    );
+    assert!(
+        searched > exported + 2,
+        "the ledger and the log searched too"
+    );
+}
+
+/// Every file below `dir` (the webview's own storage excepted: it holds no desk data).
+fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "webview") {
+                    todo.push(path);
+                }
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// What a reader would find in a file: every cell of a workbook (its XML is zipped), the
+/// bytes of anything else (the ledger's pages, the log, a CSV) read as text.
+fn file_text(path: &Path) -> String {
+    use calamine::{Reader, Xlsx};
+    if path.extension().is_some_and(|e| e == "xlsx") {
+        let mut book: Xlsx<_> = calamine::open_workbook(path).expect("a real XLSX");
+        let mut text = String::new();
+        for name in book.sheet_names() {
+            let sheet = book.worksheet_range(&name).expect("a sheet");
+            for cell in sheet.used_cells() {
+                text.push_str(&cell.2.to_string());
+                text.push('\n');
+            }
+        }
+        assert!(!text.is_empty(), "{}: cells to search", path.display());
+        text
+    } else {
+        String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+    }
 }
 
 /// The exported log: codes and ids are text cells, amounts are numbers with two decimals,
@@ -690,9 +763,22 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
         for day in [first, second] {
             choose_day(&desk, &day.to_string()).await;
             let rows = desk
-                .js("return document.querySelectorAll('#log-table tbody:not([hidden]) tr[data-id]').length")
+                .js(
+                    "return [document.getElementById('manager-log').dataset.rows, \
+                            document.querySelectorAll('#log-table tbody tr[data-id]').length]",
+                )
                 .await;
-            assert_eq!(rows, json!(400), "round {round}: every attempt of {day}");
+            // The whole day is loaded; the table holds the rows in view and a margin.
+            assert_eq!(
+                rows[0],
+                json!("400"),
+                "round {round}: every attempt of {day}"
+            );
+            let in_table = rows[1].as_u64().unwrap();
+            assert!(
+                (15..200).contains(&in_table),
+                "round {round}: a window of rows, not all 400: {in_table}"
+            );
         }
     }
     // The totals shown are the generator's own (computed as it wrote the rows).
@@ -706,6 +792,32 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
         );
     }
     desk.screenshot("manager-log-400").await;
+    // Scrolling to the end shows the day's last attempts; the arrow keys walk past the
+    // window's edge.
+    desk.js("const b = document.getElementById('log-table-box'); b.scrollTop = b.scrollHeight; return true")
+        .await;
+    desk.wait_until(
+        "document.querySelector('#log-table tr[data-index=\"399\"]') !== null",
+        QUICK,
+        "the last row after scrolling to the end",
+    )
+    .await;
+    desk.js("const b = document.getElementById('log-table-box'); b.scrollTop = 0; return true")
+        .await;
+    desk.wait_until(
+        "document.querySelector('#log-table tr[data-index=\"0\"]') !== null",
+        QUICK,
+        "the first row again",
+    )
+    .await;
+    desk.js("document.querySelector('#log-table tr[data-index=\"0\"]').focus(); return true")
+        .await;
+    desk.scan(&"\u{E015}".repeat(60), Duration::from_millis(5)) // ArrowDown × 60
+        .await;
+    let focused = desk
+        .js("return document.activeElement && document.activeElement.dataset.index")
+        .await;
+    assert_eq!(focused, json!("60"), "sixty rows down from the first");
     let times = desk.js("return window.__redeemdesk_stats.managerLog").await;
     let mut built: Vec<f64> = times
         .as_array()
@@ -741,4 +853,242 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
     // magnitude on a loaded test machine.
     assert!(median < 500.0, "median {median} ms");
     desk.close().await;
+}
+
+/// Plants what the inbox is for, before the app starts: an unknown attempt the resolver
+/// handed over, and two 增值券 notifications that failed three times (their next try an
+/// hour away, so the outbox leaves them to the manager).
+fn plant_inbox(data: &Path) -> (String, String, String) {
+    use redeemdesk_core::app_info::Mode;
+    use redeemdesk_core::channel::ChannelKind;
+    use redeemdesk_core::ledger::{
+        self, Actor, AttemptState, DeliveryAttempt, DeliveryResult, Exchange, Ledger, NewAttempt,
+        NewNotification, Transition,
+    };
+    use redeemdesk_core::money::Fen;
+    let ledger = Ledger::open(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox)
+        .expect("a fresh sandbox ledger");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let unknown = ledger
+        .begin_attempt(NewAttempt {
+            created_ms: now - 60_000,
+            channel: ChannelKind::Shoubei,
+            platform: None,
+            code: "679533922935".into(),
+            count: 1,
+            cashier: "王芳".into(),
+            face_value: Some(Fen(5000)),
+            price: None,
+            remaining_before: None,
+            prepare: Exchange::default(),
+        })
+        .unwrap();
+    ledger
+        .record(
+            &unknown,
+            Transition::new(AttemptState::Unknown, now - 59_000, Actor::System)
+                .reason("the answer never came"),
+        )
+        .unwrap();
+    assert!(ledger
+        .hand_to_manager(&unknown, now - 58_000, "the channel cannot tell")
+        .unwrap());
+    let mut notifications = Vec::new();
+    for (name, phone) in [("张三", "13800138000"), ("李四", "13900139000")] {
+        let id = ledger
+            .enqueue_notification(NewNotification {
+                created_ms: now - 50_000,
+                cashier: "王芳".into(),
+                order_no: None,
+                product_no: "2112291922150704074".into(),
+                product_name: "畅玩单人联票".into(),
+                consumer_name: name.into(),
+                consumer_phone: phone.into(),
+                quantity: 1,
+                total: Fen(3000),
+            })
+            .unwrap();
+        for i in 0..3 {
+            ledger
+                .record_delivery_attempt(
+                    &id,
+                    DeliveryAttempt {
+                        at_ms: now - 40_000 + i * 1000,
+                        result: DeliveryResult::Failed {
+                            error: "connection refused".into(),
+                        },
+                        exchange: Exchange::default(),
+                    },
+                    Some(now + 3_600_000),
+                )
+                .unwrap();
+        }
+        notifications.push(id.to_string());
+    }
+    (
+        unknown.to_string(),
+        notifications[0].clone(),
+        notifications[1].clone(),
+    )
+}
+
+/// Waits until the inbox has loaded without the card `id` (after an action on it).
+async fn card_gone(desk: &Desk, id: &str, what: &str) {
+    desk.wait_until(
+        &format!(
+            "document.getElementById('manager-inbox').dataset.loaded === 'true' && \
+             !document.querySelector('.inbox-card[data-id=\"{id}\"]')"
+        ),
+        QUICK,
+        what,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_inbox_buttons_retry_decide_resend_and_settle_with_reasons_and_every_action_is_audited()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let (unknown, resend, settle) = plant_inbox(&data);
+    let desk = launch(&data, None).await;
+    let set = desk
+        .invoke(
+            "set_manager_pin",
+            json!({"current": null, "newPin": PIN, "name": MANAGER}),
+        )
+        .await;
+    assert!(set.is_null(), "{set}");
+    open_manager(&desk, false).await;
+    desk.scan("\u{E032}", Duration::from_millis(2)).await; // F2: 需处理
+    desk.wait_until(
+        &format!(
+            "document.getElementById('manager-inbox').dataset.count === '3' && \
+             document.querySelector('.inbox-card[data-id=\"{unknown}\"]') && \
+             document.querySelector('.inbox-card[data-id=\"{resend}\"]') && \
+             document.querySelector('.inbox-card[data-id=\"{settle}\"]')"
+        ),
+        QUICK,
+        "the handed-over unknown and the two failing notifications",
+    )
+    .await;
+    desk.screenshot("manager-inbox-actions").await;
+    let card = |id: &str, rest: &str| format!(".inbox-card[data-id=\"{id}\"] {rest}");
+
+    // "Retry now" asks the channel at once: whatever it says is recorded, and the card
+    // either stays (still unknown) or goes (settled).
+    desk.click(&card(&unknown, "button[data-action=retry]"))
+        .await;
+    desk.wait_until(
+        "document.getElementById('inbox-status').textContent === '已向渠道确认，列表已更新'",
+        QUICK,
+        "the retry to be answered",
+    )
+    .await;
+    let after_retry = desk
+        .invoke("code_timeline", json!({"code": "679533922935"}))
+        .await;
+    let state = after_retry[0]["attempt"]["state"].clone();
+    println!("after retry now: {state}");
+    if state == json!("unknown") {
+        // A decision needs a reason: refused in the card's own words, nothing recorded.
+        desk.click(&card(&unknown, "button[data-action=decide-rejected]"))
+            .await;
+        assert_eq!(
+            desk.text(&card(&unknown, ".card-message")).await,
+            "请填写原因"
+        );
+        type_into(
+            &desk,
+            &format!("#reason-{unknown}"),
+            "顾客未到店，渠道后台无记录",
+        )
+        .await;
+        desk.click(&card(&unknown, "button[data-action=decide-rejected]"))
+            .await;
+        card_gone(&desk, &unknown, "the decided unknown to leave the inbox").await;
+        let decided = desk
+            .invoke("code_timeline", json!({"code": "679533922935"}))
+            .await;
+        assert_eq!(decided[0]["attempt"]["state"], "rejected", "{decided}");
+    } else {
+        card_gone(&desk, &unknown, "the settled unknown to leave the inbox").await;
+    }
+
+    // "Resend now" delivers the queued sale whatever its backoff says.
+    desk.click(&card(&resend, "button[data-action=resend]"))
+        .await;
+    card_gone(&desk, &resend, "the resent notification to be delivered").await;
+    assert_eq!(
+        desk.text("#inbox-status").await,
+        "已重发，列表已更新",
+        "the resend is confirmed"
+    );
+
+    // Settling by hand needs a reason too.
+    desk.click(&card(&settle, "button[data-action=mark-delivered]"))
+        .await;
+    assert_eq!(
+        desk.text(&card(&settle, ".card-message")).await,
+        "请填写原因"
+    );
+    type_into(&desk, &format!("#reason-{settle}"), "平台后台已显示出票").await;
+    desk.click(&card(&settle, "button[data-action=mark-delivered]"))
+        .await;
+    card_gone(
+        &desk,
+        &settle,
+        "the settled notification to leave the inbox",
+    )
+    .await;
+    desk.wait_until(
+        "document.getElementById('manager-inbox').dataset.count === '0'",
+        QUICK,
+        "an empty inbox",
+    )
+    .await;
+    assert_no_secret(&desk, "inbox-empty").await;
+    desk.close().await;
+
+    // Every action is in the audit log under the manager's name; the notifications' states
+    // are the ones the buttons said.
+    use redeemdesk_core::app_info::Mode;
+    use redeemdesk_core::ledger::{self, Actor, Ledger, NotificationId, NotificationState};
+    let ledger =
+        Ledger::open_read_only(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox)
+            .unwrap();
+    let audit: Vec<(String, Option<String>)> = ledger
+        .audit_between(0, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entry.actor == Actor::Manager(MANAGER.into()))
+        .map(|r| (r.entry.action, r.entry.subject))
+        .collect();
+    for (action, subject) in [("retry_unknown", &unknown), ("retry_notification", &resend)] {
+        assert!(
+            audit
+                .iter()
+                .any(|(a, s)| a == action && s.as_deref() == Some(subject.as_str())),
+            "{action} on {subject} audited: {audit:?}"
+        );
+    }
+    assert!(
+        audit
+            .iter()
+            .any(|(_, s)| s.as_deref() == Some(settle.as_str())),
+        "the settled notification audited: {audit:?}"
+    );
+    let state = |id: &str| {
+        ledger
+            .notification(&NotificationId::parse(id).unwrap())
+            .unwrap()
+            .unwrap()
+            .state
+    };
+    assert_eq!(state(&resend), NotificationState::Delivered);
+    assert_eq!(state(&settle), NotificationState::Delivered);
 }

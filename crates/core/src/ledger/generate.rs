@@ -78,6 +78,26 @@ const FACE_VALUES: [i64; 5] = [1_000, 2_000, 5_000, 990, 3_000];
 pub fn fill(ledger: &Ledger, spec: &Synthetic) -> Result<Generated, super::LedgerError> {
     let rule = ledger.business_day_rule();
     ledger.write(|tx, _| {
+        // One transaction of millions of rows: with the ledger's usual 32 MiB page cache,
+        // SQLite spills dirty pages to the WAL and writes the same index pages again and
+        // again (random ids); a cache that holds the whole transaction writes each page once.
+        tx.pragma_update(None, "cache_size", GENERATOR_CACHE_SIZE)?;
+        let filled = fill_in(tx, spec, rule);
+        tx.pragma_update(None, "cache_size", super::CACHE_SIZE)?;
+        filled
+    })
+}
+
+/// The page cache while generating (negative: KiB, 6 GiB): enough for a five-year
+/// ledger's transaction; only what the transaction touches is allocated.
+const GENERATOR_CACHE_SIZE: i64 = -6 * 1024 * 1024;
+
+fn fill_in(
+    tx: &rusqlite::Transaction<'_>,
+    spec: &Synthetic,
+    rule: crate::business_day::BusinessDayRule,
+) -> Result<Generated, Failure> {
+    {
         let mut rng = Rng(spec.seed);
         let mut head = events::head(tx)?;
         let mut totals: BTreeMap<(BusinessDay, ChannelKind), ChannelTotals> = BTreeMap::new();
@@ -294,5 +314,5 @@ pub fn fill(ledger: &Ledger, spec: &Synthetic) -> Result<Generated, super::Ledge
             totals: by_day,
             unknown,
         })
-    })
+    }
 }

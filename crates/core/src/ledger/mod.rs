@@ -83,6 +83,9 @@ pub fn file_name(mode: Mode) -> &'static str {
     }
 }
 
+/// `PRAGMA cache_size` of a ledger connection (negative: KiB): 32 MiB.
+pub(crate) const CACHE_SIZE: i64 = -32_768;
+
 /// How to open a ledger.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerOptions {
@@ -370,7 +373,7 @@ impl Ledger {
             .map_err(err)?;
         // 32 MiB of page cache (SQLite's default is 2 MiB): a day's log with its indexes
         // stays in memory between the manager's filter changes.
-        conn.pragma_update(None, "cache_size", -32_768)
+        conn.pragma_update(None, "cache_size", CACHE_SIZE)
             .map_err(err)?;
         // Taking the write lock now proves the file is writable and not held by another
         // program, instead of discovering it at the first redemption.
