@@ -106,11 +106,7 @@ pub async fn run(data: &Path, attempts: u64, choices: usize) -> Result {
     .await;
 
     for day in &days {
-        desk.js(&format!(
-            "const d = document.getElementById('log-day'); d.value = '{day}'; \
-             d.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
-        ))
-        .await;
+        desk.pick_log_day(&day.to_string()).await;
         desk.wait_until(
             &format!(
                 "document.getElementById('manager-log').dataset.loadedDay === '{day}' \

@@ -144,6 +144,16 @@ impl Desk {
         })
     }
 
+    /// Chooses `day` (YYYY-MM-DD) in the manager's 流水 date picker the way the picker does
+    /// (value, then its change event); the caller waits for what it needs to see.
+    pub async fn pick_log_day(&self, day: &str) {
+        self.js(&format!(
+            "const d = document.getElementById('log-day'); d.value = '{day}'; \
+             d.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
+        ))
+        .await;
+    }
+
     /// Calls a command through the page's real IPC bridge and returns its answer, or
     /// `{"error": …}` when it was refused.
     pub async fn invoke(&self, cmd: &str, args: serde_json::Value) -> serde_json::Value {

@@ -154,11 +154,7 @@ async fn open_manager(desk: &Desk, first_time: bool) {
 
 /// Chooses a business day in the log the way the date picker does, and waits for its table.
 async fn choose_day(desk: &Desk, day: &str) {
-    desk.js(&format!(
-        "const d = document.getElementById('log-day'); d.value = '{day}'; \
-         d.dispatchEvent(new Event('change', {{bubbles: true}})); return true;"
-    ))
-    .await;
+    desk.pick_log_day(day).await;
     desk.wait_until(
         &format!(
             "document.getElementById('manager-log').dataset.loadedDay === '{day}' \
