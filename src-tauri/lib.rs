@@ -4,6 +4,7 @@ mod commands;
 mod error;
 mod manager_commands;
 mod ready_probe;
+mod rendering;
 mod settings_commands;
 mod startup;
 #[cfg(test)]
@@ -155,7 +156,8 @@ pub fn run() -> i32 {
                     .min_inner_size(1024.0, 700.0)
                     .data_directory(webview_dir)
                     .focused(true);
-            ready_probe::attach(window).build()?;
+            let window = ready_probe::attach(window).build()?;
+            rendering::paint_without_gpu_layers(&window)?;
             if let Some(feed) = feed {
                 forward_desk_events(app.handle().clone(), feed);
             }

@@ -253,15 +253,39 @@ impl Desk {
     /// Saves a screenshot as `target/e2e/<name>.png` after two animation frames, so the
     /// picture shows the DOM as it is now and not a frame behind.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
+        // WebKit's automation screenshot waits for the next presentation update. The app
+        // paints without GPU compositing (src-tauri/rendering.rs), and then an update comes
+        // only with a repaint: on a still screen (the fatal one) the request never returns.
+        // A 1-pixel, near-transparent corner mark repainted every frame keeps the updates
+        // coming until the shot is taken; it is removed right after.
         self.client
             .execute_async(
                 "const done = arguments[arguments.length - 1];
+                 const mark = document.createElement('div');
+                 mark.id = 'e2e-repaint-mark';
+                 mark.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none';
+                 document.documentElement.append(mark);
+                 let n = 0;
+                 const tick = () => {
+                   if (!mark.isConnected) return;
+                   mark.style.background = n++ % 2 ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)';
+                   requestAnimationFrame(tick);
+                 };
+                 tick();
                  requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
                 vec![],
             )
             .await
             .expect("animation frames run");
-        let png = self.client.screenshot().await.expect("a screenshot");
+        let png = self.client.screenshot().await;
+        let _ = self
+            .client
+            .execute(
+                "document.getElementById('e2e-repaint-mark')?.remove()",
+                vec![],
+            )
+            .await;
+        let png = png.expect("a screenshot");
         let path = screenshot_dir().join(format!("{name}.png"));
         std::fs::write(&path, png).expect("screenshot written");
         path
