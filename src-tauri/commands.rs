@@ -110,11 +110,14 @@ pub fn day_log(
         .parse()
         .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
     let desk = manager_desk(&startup)?.0;
-    let mut log = desk.ledger().day_log(day, &filter)?;
-    let total = log.attempts.len();
-    if let Some(first) = first {
-        log.attempts.truncate(first);
-    }
+    let (log, total) = match first {
+        Some(first) => desk.ledger().day_log_first(day, &filter, first)?,
+        None => {
+            let log = desk.ledger().day_log(day, &filter)?;
+            let total = log.attempts.len();
+            (log, total)
+        }
+    };
     Ok(DayLogPage { log, total })
 }
 

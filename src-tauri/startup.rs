@@ -38,7 +38,12 @@ impl std::fmt::Debug for Ready {
 
 impl Ready {
     pub fn info(&self) -> AppInfo {
-        AppInfo::new(self.mode, self.data_dir.root())
+        AppInfo::new(
+            self.mode,
+            self.data_dir.root(),
+            self.desk.ledger().business_day_rule(),
+            self.desk.clock().now_ms(),
+        )
     }
 }
 

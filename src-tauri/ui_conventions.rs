@@ -79,3 +79,90 @@ fn only_api_js_calls_invoke_and_no_script_renders_html_from_strings() {
         }
     }
 }
+
+/// The relative modules `file` imports statically (`import … from './x.js'`,
+/// `import './x.js'`), as paths under ui/; dynamic `import()` is left out on purpose.
+fn static_imports(file: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(file).expect("a UI script");
+    let dir = file.parent().expect("inside ui/");
+    // Line comments out first: a `;` inside one must not split a statement.
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut out = Vec::new();
+    for statement in code.split(';') {
+        let s = statement.trim_start();
+        if !s.starts_with("import ") && !s.starts_with("import{") {
+            continue;
+        }
+        let spec = s.rsplit(['\'', '"']).nth(1).expect("a quoted module");
+        if spec.starts_with('.') {
+            out.push(normalise(&dir.join(spec)));
+        }
+    }
+    out
+}
+
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `index.html` preloads the modules the cashier screen needs so WebKit fetches them in one
+/// go (bench 5); the list is kept by hand, so it must equal main.js's static import graph:
+/// a stale entry loads a module for nothing, a missing one costs a round of fetching.
+#[test]
+fn the_preloaded_modules_are_exactly_the_static_imports_of_main_js() {
+    let ui = ui_dir();
+    let mut graph = BTreeSet::new();
+    let mut todo = vec![ui.join("main.js")];
+    while let Some(file) = todo.pop() {
+        for dep in static_imports(&file) {
+            if graph.insert(dep.clone()) {
+                todo.push(dep);
+            }
+        }
+    }
+    let graph: BTreeSet<String> = graph
+        .iter()
+        .map(|p| p.strip_prefix(&ui).unwrap().display().to_string())
+        .collect();
+    assert!(
+        graph.contains("views/cashier.js"),
+        "the parser found imports: {graph:?}"
+    );
+    assert!(
+        !graph.iter().any(|m| m.starts_with("views/manager/")),
+        "the manager side stays lazily imported: {graph:?}"
+    );
+    let html = std::fs::read_to_string(ui.join("index.html")).unwrap();
+    let preloaded: BTreeSet<String> = html
+        .lines()
+        .filter(|l| l.contains("rel=\"modulepreload\""))
+        .filter_map(|l| {
+            l.split("href=\"")
+                .nth(1)?
+                .split('"')
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    let stale: Vec<_> = preloaded.difference(&graph).collect();
+    let missing: Vec<_> = graph.difference(&preloaded).collect();
+    assert!(
+        stale.is_empty() && missing.is_empty(),
+        "index.html preloads modules main.js does not import: {stale:?}; \
+         imports it does not preload: {missing:?}"
+    );
+}

@@ -9,10 +9,34 @@ export function yuan(fen) {
   return `${n < 0 ? '−' : ''}¥${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-/** HH:MM of a millisecond timestamp, in the till's local time. */
+// Times are shown in the store's business zone (设置 › 营业日, +08:00 by default), the zone the
+// business day, the exports and the reconciliation use — not the till's own clock zone, which
+// may be UTC on a badly set machine and would put 06:00 rows under 22:00 of the day before.
+let zoneMinutes = null;
+
+/** Sets the business zone (minutes east of UTC); until then, the till's local zone. */
+export function setZone(offsetMinutes) {
+  zoneMinutes = Number.isFinite(Number(offsetMinutes)) ? Number(offsetMinutes) : null;
+}
+
+/**
+ * The wall time of `ms` in the business zone, as `{y, mo, d, h, mi, s}` (month 1–12).
+ */
+export function wallTime(ms) {
+  if (zoneMinutes === null) {
+    const d = new Date(Number(ms));
+    return { y: d.getFullYear(), mo: d.getMonth() + 1, d: d.getDate(), h: d.getHours(), mi: d.getMinutes(), s: d.getSeconds() };
+  }
+  const d = new Date(Number(ms) + zoneMinutes * 60_000);
+  return { y: d.getUTCFullYear(), mo: d.getUTCMonth() + 1, d: d.getUTCDate(), h: d.getUTCHours(), mi: d.getUTCMinutes(), s: d.getUTCSeconds() };
+}
+
+export const pad2 = (n) => String(n).padStart(2, '0');
+
+/** HH:MM of a millisecond timestamp, in the business zone. */
 export function clock(ms) {
-  const d = new Date(Number(ms));
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  const w = wallTime(ms);
+  return `${pad2(w.h)}:${pad2(w.mi)}`;
 }
 
 /** The first four and last four characters of a code, so a strip never shows a whole code. */

@@ -7,6 +7,7 @@ import { renderShiftStart } from './views/shift-start.js';
 import { renderCashier } from './views/cashier.js';
 import { renderFatal } from './views/fatal.js';
 import { applyStatic } from './i18n.js';
+import { setZone } from './format.js';
 
 const root = document.getElementById('app');
 applyStatic(document.body);
@@ -15,6 +16,7 @@ applyStatic(document.body);
 const listAsked = cashiers().catch(() => []);
 appInfo().then(
   async (info) => {
+    setZone(info.utc_offset_minutes);
     // Shift start: the chooser comes before the cashier screen accepts a scan when the
     // manager keeps a list (ui/views/shift-start.js); without one, 收银员 works the till.
     const list = await listAsked;

@@ -15,14 +15,12 @@ use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::business_day::BusinessDay;
 use redeemdesk_core::ledger;
 use redeemdesk_e2e::{Desk, Launch};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 
 const PIN: &str = "2468";
 const MANAGER: &str = "李店长";
-const F9: &str = "\u{E039}";
-const ENTER: &str = "\u{E007}";
 const WAIT: Duration = Duration::from_secs(60);
 /// Choices before the measured ones: the first day's load pays the page's one-off costs
 /// (JIT, the table's first build, the file's pages into the OS cache).
@@ -78,32 +76,7 @@ pub async fn run(data: &Path, attempts: u64, choices: usize) -> Result {
     };
 
     let desk = Desk::launch(Launch::at(dir.clone())).await;
-    let set = desk
-        .invoke(
-            "set_manager_pin",
-            json!({"current": null, "newPin": PIN, "name": MANAGER}),
-        )
-        .await;
-    assert!(set.is_null(), "the manager PIN is set: {set}");
-    desk.scan(F9, Duration::from_millis(2)).await;
-    desk.wait_until(
-        "document.body.dataset.screen === 'manager-pin' && !document.getElementById('manager-pin').hidden",
-        WAIT,
-        "the PIN dialog",
-    )
-    .await;
-    desk.js(&format!(
-        "document.getElementById('pin-name').value = '{MANAGER}'; \
-         const i = document.getElementById('pin-input'); i.focus(); i.value = '{PIN}'; return true"
-    ))
-    .await;
-    desk.scan(ENTER, Duration::from_millis(2)).await;
-    desk.wait_until(
-        "document.body.dataset.screen === 'manager-log'",
-        WAIT,
-        "the manager log after unlocking",
-    )
-    .await;
+    desk.set_pin_and_open_manager(MANAGER, PIN).await;
 
     for day in &days {
         desk.pick_log_day(&day.to_string()).await;

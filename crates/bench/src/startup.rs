@@ -390,9 +390,10 @@ pub fn markdown(r: &Result) -> String {
          (min – max).\n\n\
          The last two columns are the minimal window with `WEBKIT_DISABLE_COMPOSITING_MODE=1` \
          (WebKitGTK paints the page directly instead of compositing it through GL, which here \
-         is Mesa's software GL): the share of the first frame that is compositing. RedeemDesk \
-         runs with WebKit's default; the target compares against the minimal window as \
-         built.\n\n\
+         is Mesa's software GL), which is how RedeemDesk paints its own window \
+         (`src-tauri/rendering.rs` sets that policy on its webview): the like-for-like \
+         comparison. The target compares against the minimal window as built, with WebKit's \
+         default.\n\n\
          | what | RedeemDesk | minimal Tauri window | ratio | target ≤ {TARGET} | minimal window, no compositing | ratio to it |\n\
          |---|---|---|---|---|---|---|\n{}{}{}\n\
          Where the start-up goes (median ms, from the page's own clock: \
@@ -509,12 +510,10 @@ const PHASE_FIX: [(&str, &str); 4] = [
     ),
     (
         "the first style, layout and paint of the cashier screen",
-        "a cheaper first frame. Measured on this machine (debug build, alternating launches): \
-         the named CJK font list cost about 90 ms of it (now the system's sans-serif); GPU \
-         compositing through Mesa's software GL costs most of the rest — painted directly the \
-         cashier screen's first frame took 60–70 ms instead of about 300 ms, and the whole \
-         start-up was 1.07× the minimal window with 0.94× its Pss. Setting it waits for a \
-         WebDriver session hang seen with it in the end-to-end suite to be understood",
+        "a cheaper first frame: fewer elements, borders and text runs styled before ready \
+         (the hidden panels and the recent strip could be built after the first paint). \
+         Already done: GPU compositing off (its first frame cost about 300 ms here), the \
+         system's sans-serif instead of a named CJK font list (about 90 ms)",
     ),
 ];
 

@@ -1,5 +1,8 @@
-//! What the About box shows: the version, the mode and where the data lives.
+//! What the About box shows: the version, the mode and where the data lives; with the
+//! business zone and today's business day, which every screen's times are written in.
 
+use crate::business_day::{BusinessDay, BusinessDayRule};
+use crate::clock::UnixMs;
 use serde::{Deserialize, Serialize};
 
 /// Sandbox: every channel points at the emulator inside the app; its records never mix
@@ -16,14 +19,25 @@ pub struct AppInfo {
     pub version: String,
     pub mode: Mode,
     pub data_dir: String,
+    /// The business zone, minutes east of UTC: the UI writes times in it, as the exports do.
+    pub utc_offset_minutes: i32,
+    /// The business day it is now (cut-off and zone applied), `YYYY-MM-DD`.
+    pub business_today: BusinessDay,
 }
 
 impl AppInfo {
-    pub fn new(mode: Mode, data_dir: &std::path::Path) -> AppInfo {
+    pub fn new(
+        mode: Mode,
+        data_dir: &std::path::Path,
+        rule: BusinessDayRule,
+        now: UnixMs,
+    ) -> AppInfo {
         AppInfo {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             mode,
             data_dir: data_dir.display().to_string(),
+            utc_offset_minutes: rule.offset_minutes,
+            business_today: rule.day_of(now),
         }
     }
 }
@@ -34,8 +48,13 @@ mod tests {
 
     #[test]
     fn app_info_serialises_with_lowercase_mode_for_the_ui() {
-        let info = AppInfo::new(Mode::Sandbox, std::path::Path::new("/tmp/x"));
+        // 2026-03-03 01:30 +08:00 is still 2026-03-02's business day with a 04:00 cut-off.
+        let rule = BusinessDayRule::new(240, 480).unwrap();
+        let now = 1_772_472_600_000; // 2026-03-02T17:30:00Z
+        let info = AppInfo::new(Mode::Sandbox, std::path::Path::new("/tmp/x"), rule, now);
         let json = serde_json::to_value(&info).unwrap();
+        assert_eq!(json["business_today"], "2026-03-02");
+        assert_eq!(json["utc_offset_minutes"], 480);
         assert_eq!(json["mode"], "sandbox", "the UI compares against 'sandbox'");
         assert_eq!(json["data_dir"], "/tmp/x");
         assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));

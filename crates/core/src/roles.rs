@@ -235,14 +235,22 @@ impl Desk {
     }
 
     /// Sets or changes the manager PIN; once one is set, the current one must be given
-    /// (and the lock-out applies to it).
+    /// (and the lock-out applies to it). `who` names the first manager; a change made from
+    /// an open manager session is recorded under that session's name, so the audit says
+    /// which manager changed it rather than the screen's generic "店长".
     pub fn set_manager_pin(
         &self,
         current: Option<&str>,
         new: &str,
         who: &str,
     ) -> Result<(), RoleError> {
+        let session_name;
+        let mut who = who;
         if self.manager_pin_is_set()? {
+            if let Ok(name) = self.manager() {
+                session_name = name;
+                who = &session_name;
+            }
             self.check_manager_pin(current.unwrap_or(""), who)?;
         }
         let new = new.trim();
@@ -475,6 +483,36 @@ mod tests {
                 .iter()
                 .all(|a| !a.entry.detail.as_deref().unwrap_or("").contains("0000")),
             "never the PIN"
+        );
+    }
+
+    #[test]
+    fn a_pin_changed_from_an_open_session_is_audited_under_that_managers_name() {
+        let (d, _clock) = desk();
+        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        d.unlock_manager("2468", "王经理").unwrap();
+        d.set_manager_pin(Some("2468"), "1357", "店长").unwrap();
+        let audit = d.ledger.audit_between(0, i64::MAX).unwrap();
+        let changes: Vec<_> = audit
+            .iter()
+            .filter(|a| a.entry.action == "manager_pin_changed")
+            .map(|a| a.entry.actor.clone())
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                Actor::Manager("李店长".into()),
+                Actor::Manager("王经理".into())
+            ],
+            "the first PIN under the name given, the change under the open session's"
+        );
+        d.lock_manager();
+        d.set_manager_pin(Some("1357"), "8642", "店长").unwrap();
+        let last = d.ledger.audit_between(0, i64::MAX).unwrap();
+        assert_eq!(
+            last.last().unwrap().entry.actor,
+            Actor::Manager("店长".into()),
+            "no session open: the name given"
         );
     }
 

@@ -1257,6 +1257,27 @@ fn the_day_log_filters_and_totals_count_only_successes_not_undone() {
     });
     assert_eq!(part.attempts.len(), 6);
     assert_eq!(l.day_totals(d, &DayFilter::default()).unwrap(), log.totals);
+
+    // The first page: the oldest attempts that match, the full count and the full totals.
+    let wang = DayFilter {
+        cashier: Some("王芳".into()),
+        ..Default::default()
+    };
+    let (page, total) = l.day_log_first(d, &wang, 2).unwrap();
+    let whole = by(wang.clone());
+    assert_eq!(total, 4, "王芳 has four attempts that day");
+    assert_eq!(
+        page.attempts,
+        whole.attempts[..2],
+        "the first two, oldest first"
+    );
+    assert_eq!(page.totals, whole.totals, "totals are of the whole day");
+    let (all, total) = l.day_log_first(d, &wang, 50).unwrap();
+    assert_eq!(
+        (all.attempts, total),
+        (whole.attempts, 4),
+        "a page larger than the day"
+    );
 }
 
 #[test]

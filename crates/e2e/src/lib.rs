@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 /// How long the app may take from launch to a ready screen (a debug build on a busy
 /// 2-core machine is slow to start; a healthy one answers in well under a second).
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the manager's PIN dialog and first screen may take to appear.
+const MANAGER_WAIT: Duration = Duration::from_secs(15);
 
 /// The app binary under test: `$REDEEMDESK_APP_BIN`, or the workspace's debug build.
 pub fn app_binary() -> PathBuf {
@@ -144,6 +146,43 @@ impl Desk {
         })
     }
 
+    /// Sets the first manager PIN through the IPC, then opens the manager side the way a
+    /// manager does: F9, the name and the PIN in the dialog, Enter; returns on 流水.
+    /// (The set-PIN form itself is driven key by key in the manager e2e tests.)
+    pub async fn set_pin_and_open_manager(&self, name: &str, pin: &str) {
+        let set = self
+            .invoke(
+                "set_manager_pin",
+                serde_json::json!({"current": null, "newPin": pin, "name": name}),
+            )
+            .await;
+        assert!(set.is_null(), "the first manager PIN is set: {set}");
+        self.scan("\u{E039}", Duration::from_millis(2)).await; // F9
+        self.wait_until(
+            "document.body.dataset.screen === 'manager-pin' && \
+             !document.getElementById('manager-pin').hidden",
+            MANAGER_WAIT,
+            "the PIN dialog",
+        )
+        .await;
+        self.client
+            .execute(
+                "document.getElementById('pin-name').value = arguments[0];
+                 const i = document.getElementById('pin-input'); i.focus(); i.value = arguments[1];
+                 return true",
+                vec![serde_json::json!(name), serde_json::json!(pin)],
+            )
+            .await
+            .expect("the PIN typed");
+        self.scan("\u{E007}", Duration::from_millis(2)).await; // Enter
+        self.wait_until(
+            "document.body.dataset.screen === 'manager-log'",
+            MANAGER_WAIT,
+            "the manager log after unlocking",
+        )
+        .await;
+    }
+
     /// Chooses `day` (YYYY-MM-DD) in the manager's 流水 date picker the way the picker does
     /// (value, then its change event); the caller waits for what it needs to see.
     pub async fn pick_log_day(&self, day: &str) {
@@ -165,6 +204,36 @@ impl Desk {
             )
             .await
             .unwrap_or_else(|e| panic!("{cmd} through the IPC: {e}"))
+    }
+
+    /// Pairs of visible elements matching `css` whose boxes overlap, and elements reaching
+    /// past the window's right edge, as "a ⟷ b" / "a → edge" lines (empty when the layout
+    /// holds). For rows of controls that must all stay readable and clickable.
+    pub async fn overlaps(&self, css: &str) -> Vec<String> {
+        let found = self
+            .client
+            .execute(
+                "const els = [...document.querySelectorAll(arguments[0])]
+                   .filter((e) => e.getClientRects().length > 0);
+                 const name = (e) => (e.id || e.className) + ' “' + e.textContent.trim() + '”';
+                 const out = [];
+                 els.forEach((a, i) => {
+                   const r = a.getBoundingClientRect();
+                   if (r.right > window.innerWidth + 0.5) out.push(name(a) + ' → edge');
+                   for (const b of els.slice(i + 1)) {
+                     if (a.contains(b) || b.contains(a)) continue;
+                     const q = b.getBoundingClientRect();
+                     if (r.left < q.right - 0.5 && q.left < r.right - 0.5 &&
+                         r.top < q.bottom - 0.5 && q.top < r.bottom - 0.5)
+                       out.push(name(a) + ' ⟷ ' + name(b));
+                   }
+                 });
+                 return out;",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .expect("layout read");
+        serde_json::from_value(found).expect("a list of strings")
     }
 
     /// Text of the first element matching `css`.

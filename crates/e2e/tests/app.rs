@@ -5,6 +5,9 @@ use fantoccini::Locator;
 use redeemdesk_e2e::{app_binary, wait_for_file, Desk, Launch};
 use std::time::Duration;
 
+/// The top bar's tabs and chips, each of which must stay readable and clickable.
+const TOPBAR_ITEMS: &str = ".brand, #channel-chooser .channel, .topbar-right > *";
+
 async fn launch_fresh() -> (Desk, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
@@ -70,6 +73,11 @@ async fn the_window_opens_on_the_cashier_screen_with_the_code_field_focused() {
         "no attempts yet this shift"
     );
     assert_eq!(c.windows().await.unwrap().len(), 1, "one window");
+    let crowded = desk.overlaps(TOPBAR_ITEMS).await;
+    assert!(
+        crowded.is_empty(),
+        "every tab and chip of the top bar stays clear of the others at 1024 px: {crowded:?}"
+    );
     let shot = desk.screenshot("cashier").await;
     assert!(
         std::fs::metadata(&shot).unwrap().len() > 10_000,
@@ -156,6 +164,11 @@ async fn the_language_switch_changes_the_visible_strings_and_back() {
         "channel names switch too"
     );
     assert_eq!(desk.text("#mode-badge").await, "SANDBOX 沙箱");
+    let crowded = desk.overlaps(TOPBAR_ITEMS).await;
+    assert!(
+        crowded.is_empty(),
+        "the longer English labels fit the top bar too: {crowded:?}"
+    );
     desk.screenshot("cashier-en").await;
     desk.click("#lang-toggle").await;
     assert_eq!(

@@ -112,9 +112,10 @@ async fn screen(desk: &Desk) -> String {
         .to_owned()
 }
 
-/// Opens the manager side from the till (F9) and unlocks it, setting the first PIN when
-/// none is set.
-async fn open_manager(desk: &Desk, first_time: bool) {
+/// Opens the manager side from the till (F9) on a desk without a manager PIN and sets the
+/// first one in the dialog, key by key (the other tests set it through the IPC:
+/// `Desk::set_pin_and_open_manager`).
+async fn set_pin_in_the_dialog(desk: &Desk) {
     desk.scan("\u{E039}", Duration::from_millis(2)).await; // F9
     desk.wait_until(
         "document.body.dataset.screen === 'manager-pin' && !document.getElementById('manager-pin').hidden \
@@ -126,17 +127,11 @@ async fn open_manager(desk: &Desk, first_time: bool) {
     let setting = desk
         .js("return !document.getElementById('pin-again').closest('label').hidden")
         .await;
-    assert_eq!(
-        setting,
-        json!(first_time),
-        "the set-PIN form only without a PIN"
-    );
+    assert_eq!(setting, json!(true), "the set-PIN form while no PIN is set");
     type_into(desk, "#pin-name", MANAGER).await;
     type_into(desk, "#pin-input", PIN).await;
-    if first_time {
-        type_into(desk, "#pin-again", PIN).await;
-        desk.screenshot("manager-pin-set").await;
-    }
+    type_into(desk, "#pin-again", PIN).await;
+    desk.screenshot("manager-pin-set").await;
     desk.client
         .find(Locator::Css("#pin-input"))
         .await
@@ -232,7 +227,7 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
     )
     .await;
 
-    open_manager(&desk, true).await;
+    set_pin_in_the_dialog(&desk).await;
     choose_day(&desk, &day).await;
 
     // ---- undo through the undo screen, from the log row
@@ -746,14 +741,7 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
     let second = generated.last_day;
     assert_ne!(first, second, "two days of 400 attempts");
     let desk = launch(&data, None).await;
-    let set = desk
-        .invoke(
-            "set_manager_pin",
-            json!({"current": null, "newPin": PIN, "name": MANAGER}),
-        )
-        .await;
-    assert!(set.is_null(), "{set}");
-    open_manager(&desk, false).await;
+    desk.set_pin_and_open_manager(MANAGER, PIN).await;
     // Alternate the two days: every choice loads and renders a whole day.
     for round in 0..3 {
         for day in [first, second] {
@@ -952,14 +940,7 @@ async fn the_inbox_buttons_retry_decide_resend_and_settle_with_reasons_and_every
     std::fs::create_dir_all(&data).unwrap();
     let (unknown, resend, settle) = plant_inbox(&data);
     let desk = launch(&data, None).await;
-    let set = desk
-        .invoke(
-            "set_manager_pin",
-            json!({"current": null, "newPin": PIN, "name": MANAGER}),
-        )
-        .await;
-    assert!(set.is_null(), "{set}");
-    open_manager(&desk, false).await;
+    desk.set_pin_and_open_manager(MANAGER, PIN).await;
     desk.scan("\u{E032}", Duration::from_millis(2)).await; // F2: 需处理
     desk.wait_until(
         &format!(

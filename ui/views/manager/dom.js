@@ -1,6 +1,7 @@
 // Small DOM helpers for the manager screens: every element is built with createElement and
 // every text set with textContent (channel text is always text, never markup).
 import { t } from '../../i18n.js';
+import { wallTime, pad2 } from '../../format.js';
 
 /**
  * `el('td', {className: 'num', dataset: {id}}, 'text', child…)`: properties are assigned
@@ -30,25 +31,20 @@ export function yuan2(fen) {
   return `${n < 0 ? '−' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-const pad = (n) => String(n).padStart(2, '0');
+const pad = pad2;
 
-/** YYYY-MM-DD HH:MM:SS in the till's local time. */
+/** YYYY-MM-DD HH:MM:SS in the business zone (ui/format.js). */
 export function dateTime(ms) {
   if (ms === null || ms === undefined) return '';
-  const d = new Date(Number(ms));
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const w = wallTime(ms);
+  return `${w.y}-${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}`;
 }
 
-/** HH:MM:SS. */
-export function timeOfDay(ms) {
-  const d = new Date(Number(ms));
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
-
-/** The local calendar date of `ms`, as a business day would be written. */
-export function isoDate(ms) {
-  const d = new Date(Number(ms));
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+/** MM-DD HH:MM:SS: a row of one business day's log, where the year goes without saying. */
+export function dayTime(ms) {
+  if (ms === null || ms === undefined) return '';
+  const w = wallTime(ms);
+  return `${pad(w.mo)}-${pad(w.d)} ${pad(w.h)}:${pad(w.mi)}:${pad(w.s)}`;
 }
 
 /** mm:ss (or h:mm:ss) of a duration. */

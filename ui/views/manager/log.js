@@ -7,7 +7,7 @@
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
 import { CHANNELS } from '../../channels.js';
-import { el, yuan2, dateTime, channelName, table, field, errorText } from './dom.js';
+import { el, yuan2, dayTime, channelName, table, field, errorText } from './dom.js';
 
 const STATES = ['succeeded', 'unknown', 'rejected', 'cancelled', 'pending'];
 /** time, channel, code, count, cashier, state, face value, settled, undo */
@@ -138,7 +138,7 @@ export function createLog(container, ctx) {
     tr.dataset.code = a.code;
     tr.dataset.state = a.state;
     const c = tr.cells;
-    c[0].textContent = dateTime(a.created_ms);
+    c[0].textContent = dayTime(a.created_ms);
     const key = `${a.channel}/${a.platform || ''}`;
     if (!names.has(key)) names.set(key, channelName(a.channel, a.platform));
     c[1].textContent = names.get(key);

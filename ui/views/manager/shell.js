@@ -8,7 +8,8 @@
 // touches it.
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
-import { el, isoDate } from './dom.js';
+import { el } from './dom.js';
+import { setZone } from '../../format.js';
 import { createPin } from './pin.js';
 import { createLog } from './log.js';
 import { createTimeline } from './timeline.js';
@@ -110,9 +111,15 @@ function buildShell(info) {
       const [last] = await api.recentAttempts(null, 1);
       if (last) return last.business_day;
     } catch (_) {
-      // No attempt yet: today's date, with the usual 04:00 cut-off.
+      // No attempt yet: the business day it is now, by the saved cut-off and zone.
     }
-    return isoDate(Date.now() - 4 * 3600 * 1000);
+    try {
+      const now = await api.appInfo();
+      setZone(now.utc_offset_minutes);
+      return now.business_today;
+    } catch (_) {
+      return info.business_today;
+    }
   }
 
   async function mountSettings() {

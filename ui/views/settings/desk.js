@@ -2,6 +2,7 @@
 // scanner adds before and after a code (stripped by the Rust normaliser on every scan).
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
+import { setZone } from '../../format.js';
 import { el, fieldRow, input, button, showFieldError, clearErrors, reasonOf } from './dom.js';
 
 const pad = (n) => String(n).padStart(2, '0');
@@ -83,6 +84,7 @@ export function renderDesk(container) {
     api.saveDeskSettings(settings).then(
       (s) => {
         show(s);
+        setZone(s.utc_offset_minutes);
         result.dataset.kind = 'ok';
         result.textContent = `✓ ${t('set.desk.saved')}`;
       },

@@ -367,20 +367,41 @@ pub struct ChannelTotals {
 /// `INDEXED BY`: without statistics SQLite may start a filtered day from the cashier or
 /// code index and walk a whole year of that cashier; one day is at most ~10 000 rows, so
 /// the day index is always the right start, and its order is the log's order.
+/// One day's attempts matching the filter, oldest first; only the first `limit` when given.
 pub(crate) fn day(
     conn: &Connection,
     day: BusinessDay,
     filter: &DayFilter,
+    limit: Option<usize>,
 ) -> Result<Vec<Attempt>, Failure> {
     let (clauses, extra) = filter.clauses(true);
     let sql = format!(
         "SELECT {COLUMNS} FROM attempts INDEXED BY attempts_by_day
-         WHERE business_day = ?1{clauses} ORDER BY created_ms"
+         WHERE business_day = ?1{clauses} ORDER BY created_ms LIMIT {}",
+        limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
     );
     let mut params = vec![Value::Text(day.to_string())];
     params.extend(extra);
     let mut stmt = conn.prepare_cached(&sql)?;
     collect(&mut stmt, params_from_iter(params))
+}
+
+/// How many of one day's attempts match the filter.
+pub(crate) fn count_day(
+    conn: &Connection,
+    day: BusinessDay,
+    filter: &DayFilter,
+) -> Result<usize, Failure> {
+    let (clauses, extra) = filter.clauses(true);
+    let sql = format!(
+        "SELECT count(*) FROM attempts INDEXED BY attempts_by_day
+         WHERE business_day = ?1{clauses}"
+    );
+    let mut params = vec![Value::Text(day.to_string())];
+    params.extend(extra);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let n: i64 = stmt.query_row(params_from_iter(params), |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Per-channel totals of one day. Only attempts whose current state is `succeeded` count:

@@ -867,9 +867,27 @@ impl Ledger {
         self.read(|conn| {
             Ok(DayLog {
                 day,
-                attempts: attempts::day(conn, day, filter)?,
+                attempts: attempts::day(conn, day, filter, None)?,
                 totals: attempts::totals(conn, day, filter)?,
             })
+        })
+    }
+
+    /// The day's log with only its first `first` attempts, and how many match in all: the
+    /// manager's screen paints from this small answer, then asks for the rest.
+    pub fn day_log_first(
+        &self,
+        day: BusinessDay,
+        filter: &DayFilter,
+        first: usize,
+    ) -> Result<(DayLog, usize)> {
+        self.read(|conn| {
+            let log = DayLog {
+                day,
+                attempts: attempts::day(conn, day, filter, Some(first))?,
+                totals: attempts::totals(conn, day, filter)?,
+            };
+            Ok((log, attempts::count_day(conn, day, filter)?))
         })
     }
 
