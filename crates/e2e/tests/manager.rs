@@ -775,6 +775,23 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
             "{ch}: {shown:?}"
         );
     }
+    // Times are the store's (+08:00, cut-off 04:00), whatever zone the till's clock is set to
+    // (UTC on the CI machine): the first attempt of the day is on its date, after 04:00.
+    let first_time = desk
+        .js("return document.querySelector('#log-table tr[data-index=\"0\"] td').textContent")
+        .await;
+    let first_time = first_time.as_str().unwrap();
+    let (date, clock) = first_time.split_once(' ').expect("MM-DD HH:MM:SS");
+    let iso = second.to_string();
+    assert_eq!(
+        date,
+        &iso[5..],
+        "the day's first row is on its date: {first_time}"
+    );
+    assert!(
+        clock >= "04:00:00",
+        "after the 04:00 cut-off in the business zone: {first_time}"
+    );
     desk.screenshot("manager-log-400").await;
     // Scrolling to the end shows the day's last attempts; the arrow keys walk past the
     // window's edge.
