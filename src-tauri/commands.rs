@@ -99,8 +99,10 @@ pub struct DayLogPage {
     pub total: usize,
 }
 
+/// Async, and the query on a blocking-pool thread: a sync command runs on the window's main
+/// thread, where it would wait behind (and hold up) the drawing of the frame before (bench 7).
 #[tauri::command]
-pub fn day_log(
+pub async fn day_log(
     startup: State<'_, Startup>,
     day: String,
     filter: DayFilter,
@@ -109,16 +111,22 @@ pub fn day_log(
     let day: BusinessDay = day
         .parse()
         .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
-    let desk = manager_desk(&startup)?.0;
-    let (log, total) = match first {
-        Some(first) => desk.ledger().day_log_first(day, &filter, first)?,
-        None => {
-            let log = desk.ledger().day_log(day, &filter)?;
+    let desk = startup.ready()?.desk.clone();
+    desk.manager()?;
+    let ledger = desk.ledger().clone();
+    let page = tauri::async_runtime::spawn_blocking(move || match first {
+        Some(first) => ledger.day_log_first(day, &filter, first),
+        None => ledger.day_log(day, &filter).map(|log| {
             let total = log.attempts.len();
             (log, total)
-        }
-    };
-    Ok(DayLogPage { log, total })
+        }),
+    })
+    .await
+    .map_err(|e| UiError::new("day_log_stopped", e.to_string()))??;
+    Ok(DayLogPage {
+        log: page.0,
+        total: page.1,
+    })
 }
 
 #[tauri::command]
