@@ -14,9 +14,13 @@ use tauri::{Runtime, WebviewWindow};
 /// two in benchmarks and for a machine whose real GPU draws faster than the CPU.
 pub const KEEP_COMPOSITING_ENV: &str = "REDEEMDESK_COMPOSITING";
 
-/// Turns GPU compositing off for the window unless `REDEEMDESK_COMPOSITING=1`. Runs before
-/// the window's first frame: `with_webview` is queued on the main loop ahead of the page's
-/// load.
+/// Turns GPU compositing off for the window unless `REDEEMDESK_COMPOSITING=1`. Called right
+/// after the window is built; `with_webview` runs it on the main loop while the page is
+/// still loading, so in practice the first frame is already painted directly (bench 5's
+/// page-clock phases show it: about 70 ms for the first frame instead of about 300).
+///
+/// Side effect known from the e2e suite: WebKit's automation screenshot then waits for a
+/// repaint (crates/e2e `Desk::screenshot` provides one).
 pub fn paint_without_gpu_layers<R: Runtime>(window: &WebviewWindow<R>) -> tauri::Result<()> {
     if std::env::var(KEEP_COMPOSITING_ENV).is_ok_and(|v| v == "1") {
         return Ok(());

@@ -156,10 +156,10 @@ pub fn markdown(r: &Result) -> String {
         format!(
             "\n**Gap** ({:.0} ms against < 50 ms). What is left after the window stopped \
              compositing through software GL (346 ms painted with it, on 2026-11-30): the \
-             frame itself. Measured on this machine the same day (debug app, this bench): \
-             forcing style and layout right after the rows are built adds 2 ms; the `day_log` \
+             frame itself. Measured on this machine the same day: forcing style and layout \
+             right after the rows are built adds 2 ms (debug app, this bench); the `day_log` \
              round trip alone is 3–4 ms in the page for a day already read (4–12 ms for one \
-             not in the OS cache), so most of the first answer's time is the page finishing \
+             not in the OS cache; release app, called in a loop from the page), so most of the first answer's time is the page finishing \
              the frame the picker's own change started; the `day_log` command runs off the \
              window's thread already. The rest is the CPU paint of the pane (totals and \
              about 30 rows) and the two animation-frame ticks the measurement waits for \
