@@ -16,7 +16,7 @@ let zoneMinutes = null;
 
 /** Sets the business zone (minutes east of UTC); until then, the till's local zone. */
 export function setZone(offsetMinutes) {
-  zoneMinutes = Number.isFinite(Number(offsetMinutes)) ? Number(offsetMinutes) : null;
+  zoneMinutes = typeof offsetMinutes === 'number' && Number.isFinite(offsetMinutes) ? offsetMinutes : null;
 }
 
 /**
