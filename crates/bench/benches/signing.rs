@@ -1,5 +1,5 @@
 //! Benchmark 2 (issue 7): signing a request and decoding an answer, per channel, with the
-//! payloads the channels really exchange (the sandbox's demo keys; 通联 is RSA-2048).
+//! payloads the channels really exchange (key pairs made for the run; 通联 is RSA-2048).
 //! `make bench` runs this first; the bench binary copies criterion's estimates into
 //! BENCHMARKS.md.
 
@@ -7,9 +7,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use redeemdesk_core::channel::zvcms::TokenNaming;
 use redeemdesk_core::channel::{allinpay, liantuofu, shoubei, yhtd, zvcms};
 use redeemdesk_core::channel::{CouponCode, NotifyOutcome, Outcome, RedeemRequest, RedemptionId};
-use redeemdesk_sandbox::demo::{
-    ALLINPAY_MERCHANT_PRIVATE_PEM, ALLINPAY_PLATFORM_PRIVATE_PEM, ALLINPAY_PLATFORM_PUBLIC_PEM,
-};
+use redeemdesk_sandbox::demo_keys::AllinpayKeys;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -59,7 +57,7 @@ fn signing(c: &mut Criterion) {
     c.bench_function("sign/liantuofu", |b| {
         b.iter(|| liantuofu::sign(black_box(&ltf), KEY))
     });
-    let merchant = allinpay::private_key_from_pem(ALLINPAY_MERCHANT_PRIVATE_PEM).expect("demo key");
+    let merchant = AllinpayKeys::ephemeral().merchant_private;
     let allin = texts(&[
         ("appId", "21001130"),
         ("method", "allinpay.shopoint.thirdCouponService.consume"),
@@ -141,8 +139,8 @@ fn decoding(c: &mut Criterion) {
         b.iter(|| liantuofu::redeem_outcome(black_box(ltf_body), 1))
     });
 
-    let platform = allinpay::private_key_from_pem(ALLINPAY_PLATFORM_PRIVATE_PEM).expect("demo key");
-    let public = allinpay::public_key_from_pem(ALLINPAY_PLATFORM_PUBLIC_PEM).expect("demo key");
+    let keys = AllinpayKeys::ephemeral();
+    let (platform, public) = (keys.platform_private, keys.platform_public);
     let mut consume = map(
         json!({"code": "0", "msg": "成功", "data": {"tranNo": "T2026112212030001",
         "couponNo": "594828681100", "couponName": "美团50元代金券", "couponValue": 50.0, "couponBuyPrice": 45.0,

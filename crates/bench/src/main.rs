@@ -18,6 +18,7 @@ mod scanner;
 mod startup;
 mod stats;
 
+use redeemdesk_sandbox::demo_keys::AllinpayKeys;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -110,18 +111,21 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
                 binary: startup::release_binary(root, "redeemdesk"),
                 ready: "cashier",
                 env: &[],
+                sandbox_keys: Some(AllinpayKeys::ephemeral()),
             },
             &startup::Subject {
                 name: "baseline",
                 binary: startup::release_binary(root, "redeemdesk-baseline"),
                 ready: "hello",
                 env: &[],
+                sandbox_keys: None,
             },
             &startup::Subject {
                 name: "baseline, no compositing",
                 binary: startup::release_binary(root, "redeemdesk-baseline"),
                 ready: "hello",
                 env: startup::NO_COMPOSITING,
+                sandbox_keys: None,
             },
             if quick { 2 } else { 7 },
         );
@@ -142,7 +146,10 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
         sections.insert(1, redemption::markdown(&redemption));
     }
     if wanted(2) {
-        sections.insert(2, codec::markdown(&root.join("target/criterion")));
+        sections.insert(
+            2,
+            codec::markdown(&startup::target_dir(root).join("criterion")),
+        );
     }
 
     let sizes: &[u64] = if quick {

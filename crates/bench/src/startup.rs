@@ -2,7 +2,8 @@
 //! window built from the same tauri in the same `cargo build --release`
 //! (crates/bench/baseline-app). Each launch gets a fresh data directory (the app starts as
 //! on a fresh install: sandbox mode, a new ledger; both get a cold webview data directory)
-//! and `REDEEMDESK_READY_PROBE=1`, which makes both print one line once the page has set
+//! holding only sandbox mode's 通联 key pairs, which an install makes once on its very first
+//! start (timed on their own: `keygen_ms`), and `REDEEMDESK_READY_PROBE=1`, which makes both print one line once the page has set
 //! `body[data-ready]` and painted the frame after it (src-tauri/ready_probe.rs, compiled
 //! into both). Start-up is the wall time from spawning the binary to that line. Memory is
 //! read 2 s later from /proc/<pid>/smaps_rollup for the app and every process below it
@@ -12,6 +13,7 @@
 use crate::stats::{self, Range};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
+use redeemdesk_sandbox::demo_keys::{AllinpayKeys, KEYS_DIR};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -35,6 +37,8 @@ pub struct Subject {
     pub ready: &'static str,
     /// Environment set for this launch only.
     pub env: &'static [(&'static str, &'static str)],
+    /// Written into each launch's data directory (`sandbox-keys/`) before it starts.
+    pub sandbox_keys: Option<AllinpayKeys>,
 }
 
 /// The minimal window once more with the page painted without GPU compositing: under Xvfb
@@ -102,15 +106,21 @@ pub struct Result {
     /// The baseline painted without GPU compositing (`NO_COMPOSITING`).
     pub same: Side,
     pub runs: usize,
+    /// Making sandbox mode's two key pairs, once per run: what an install's very first
+    /// start adds (ms).
+    pub keygen_ms: Vec<f64>,
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 /// The release binaries `make bench` builds: `target/release/<name>`.
 pub fn release_binary(root: &Path, name: &str) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"))
-        .join("release")
-        .join(name)
+    target_dir(root).join("release").join(name)
 }
 
 /// `runs` launches of each, rotating which goes first, after one discarded launch of each
@@ -147,17 +157,29 @@ pub fn run(app: &Subject, baseline: &Subject, same: &Subject, runs: usize) -> Re
             sides[j].add("main process", l);
         }
     }
+    let keygen_ms = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            AllinpayKeys::generate().expect("RSA key generation");
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
     let [a, b, c] = sides;
     Result {
         app: a,
         baseline: b,
         same: c,
         runs,
+        keygen_ms,
     }
 }
 
 fn launch(subject: &Subject) -> Launch {
     let dir = tempfile::tempdir().expect("temp dir");
+    if let Some(keys) = &subject.sandbox_keys {
+        keys.write(&dir.path().join("data").join(KEYS_DIR))
+            .expect("the sandbox key pairs written");
+    }
     let log = dir.path().join("stderr.log");
     let started = Instant::now();
     let epoch_ms = std::time::SystemTime::now()
@@ -376,7 +398,9 @@ pub fn markdown(r: &Result) -> String {
     let mut md = format!(
         "## 5. Start-up and memory\n\n\
          RedeemDesk (release build, sandbox mode on a fresh data directory: the ledger \
-         created, the embedded sandbox started, the cashier screen rendered) against the \
+         created, the embedded sandbox started, the cashier screen rendered; the directory \
+         holds only sandbox mode's 通联 key pairs, which an install makes once, on its very \
+         first start — timed below) against the \
          smallest Tauri 2 window (`crates/bench/baseline-app`: one page calling one command on \
          load and showing the answer) built by the same `cargo build --release` from the same \
          tauri. All run with `REDEEMDESK_READY_PROBE=1` (`src-tauri/ready_probe.rs`, one file \
@@ -481,6 +505,13 @@ pub fn markdown(r: &Result) -> String {
             memory_parts(&r.app, &r.baseline)
         ));
     }
+    md.push_str(&format!(
+        "\n**An install's very first start** also makes sandbox mode's two 通联 RSA-2048 key \
+         pairs (then reads them back from `sandbox-keys/`): {} ms over {} makes (RSA key \
+         generation searches for primes, so its time varies), once per install.\n",
+        show_ms(&stats::range(&r.keygen_ms)),
+        r.keygen_ms.len()
+    ));
     md.push_str(&format!(
         "\n**Against the minimal window without compositing** ({st:.2}× start-up, \
          {spss:.2}× Pss): {}. Memory: {}.\n",

@@ -15,6 +15,7 @@ use redeemdesk_core::data_dir::DataDir;
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::{self, AttemptState, Ledger, RESOLVER_INBOX_AFTER_TRIES};
 use redeemdesk_core::scan::ScanRules;
+use redeemdesk_sandbox::demo_keys::{AllinpayKeys, KEYS_DIR};
 use redeemdesk_sandbox::{DemoData, Fault, RunningSandbox, Sandbox, SandboxOptions};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -54,8 +55,11 @@ fn fresh_code(template: &str, n: usize) -> String {
     format!("{}{}", &template[..template.len() - suffix.len()], suffix)
 }
 
-fn demo_with_fresh_coupons() -> DemoData {
-    let mut demo = DemoData::embedded().expect("the embedded demo data loads");
+/// The demo data with the data directory's key pairs: the CLI's `--sandbox-at` client signs
+/// with `<data>/sandbox-keys`, as `redeemdesk-sandbox --keys` would share them.
+fn demo_with_fresh_coupons(data: &Path) -> DemoData {
+    let keys = AllinpayKeys::in_dir(&data.join(KEYS_DIR)).expect("the sandbox key pairs");
+    let mut demo = DemoData::embedded_with(keys).expect("the embedded demo data loads");
     let mut extra = Vec::new();
     for (i, (channel, _, template)) in TEMPLATES.iter().enumerate() {
         let base = demo
@@ -139,7 +143,7 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let sandbox = Sandbox::start(SandboxOptions {
-        demo: Some(demo_with_fresh_coupons()),
+        demo: Some(demo_with_fresh_coupons(&data)),
         fault_delay: Duration::from_secs(4),
         ..Default::default()
     })

@@ -34,6 +34,25 @@ pub fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// The demo secrets that must never reach a screen, the ledger, the log or an export: the
+/// demo data's shared secrets and a line of each allinpay private key the app made in
+/// `data_dir/sandbox-keys/` on its first start (the one place those keys belong).
+pub fn sandbox_secrets(data_dir: &Path) -> Vec<String> {
+    use redeemdesk_sandbox::demo_keys::{AllinpayKeys, KEYS_DIR};
+    let demo = redeemdesk_sandbox::DemoData::embedded().expect("the embedded demo data");
+    let keys = AllinpayKeys::read(&data_dir.join(KEYS_DIR))
+        .expect("the app made its sandbox key pairs on its first start");
+    // A line from the middle of the PEM: base64 of the key itself, not its frame.
+    let line = |pem: String| pem.lines().nth(3).expect("a PEM key").to_owned();
+    vec![
+        demo.shoubei.key.clone(),
+        demo.zvcms.secret.clone(),
+        demo.liantuofu.key.clone(),
+        line(keys.merchant_private_pem()),
+        line(keys.platform_private_pem()),
+    ]
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

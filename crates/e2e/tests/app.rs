@@ -2,7 +2,7 @@
 //! language switch, the start-up failure page, and the single instance per data directory.
 
 use fantoccini::Locator;
-use redeemdesk_e2e::{app_binary, wait_for_file, Desk, Launch};
+use redeemdesk_e2e::{app_binary, sandbox_secrets, wait_for_file, Desk, Launch};
 use std::time::Duration;
 
 /// The top bar's tabs and chips, each of which must stay readable and clickable.
@@ -394,18 +394,7 @@ async fn no_secret_reaches_the_log_or_the_ledger_even_at_debug_level() {
     let data = desk.data_dir.clone();
     desk.close().await;
 
-    let demo = redeemdesk_sandbox::DemoData::embedded().unwrap();
-    let pem_line = redeemdesk_sandbox::demo::ALLINPAY_MERCHANT_PRIVATE_PEM
-        .lines()
-        .nth(3)
-        .unwrap()
-        .to_owned();
-    let secrets = [
-        demo.shoubei.key.clone(),
-        demo.zvcms.secret.clone(),
-        demo.liantuofu.key.clone(),
-        pem_line,
-    ];
+    let secrets = sandbox_secrets(&data);
     let mut searched = Vec::new();
     let mut files = vec![
         data.join("ledger-sandbox.sqlite"),

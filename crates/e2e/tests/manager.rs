@@ -5,7 +5,7 @@
 //! manager screen. Screenshots land in target/e2e/manager-*.png.
 
 use fantoccini::Locator;
-use redeemdesk_e2e::{Desk, Launch};
+use redeemdesk_e2e::{sandbox_secrets, Desk, Launch};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -48,22 +48,6 @@ async fn redeem(desk: &Desk, channel: &str, platform: Option<&str>, code: &str) 
     done["attempt"].clone()
 }
 
-/// The demo keys and secrets that must never reach a screen.
-fn demo_secrets() -> Vec<String> {
-    let demo = redeemdesk_sandbox::DemoData::embedded().unwrap();
-    let pem_line = redeemdesk_sandbox::demo::ALLINPAY_MERCHANT_PRIVATE_PEM
-        .lines()
-        .nth(3)
-        .unwrap()
-        .to_owned();
-    vec![
-        demo.shoubei.key.clone(),
-        demo.zvcms.secret.clone(),
-        demo.liantuofu.key.clone(),
-        pem_line,
-    ]
-}
-
 /// Searches the whole visible text, every input's value and every <pre> (the timeline's
 /// exchanges, even folded) for the demo secrets.
 async fn assert_no_secret(desk: &Desk, screen: &str) {
@@ -84,7 +68,7 @@ async fn assert_no_secret(desk: &Desk, screen: &str) {
             "{screen}: {raw:?} on the screen (an untranslated key or a missing value)"
         );
     }
-    for secret in demo_secrets() {
+    for secret in sandbox_secrets(&desk.data_dir) {
         assert!(
             !text.contains(&secret),
             "{screen}: a demo secret is on the screen"
@@ -535,14 +519,15 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
 
     // ---- no demo secret in an export (every cell of every workbook, every CSV), in the
     // ledger files or in the log, after a day on every channel
+    let secrets = sandbox_secrets(&tmp.path().join("data"));
     let mut searched = 0;
     for dir in [exports.clone(), tmp.path().join("data")] {
         for file in files_below(&dir) {
             let text = file_text(&file);
             searched += 1;
-            for secret in demo_secrets() {
+            for secret in &secrets {
                 assert!(
-                    !text.contains(&secret),
+                    !text.contains(secret.as_str()),
                     "a demo secret in {}",
                     file.display()
                 );
@@ -568,7 +553,11 @@ fn files_below(dir: &Path) -> Vec<std::path::PathBuf> {
         for entry in std::fs::read_dir(&d).unwrap().flatten() {
             let path = entry.path();
             if path.is_dir() {
-                if path.file_name().is_some_and(|n| n != "webview") {
+                // sandbox-keys/ holds the sandbox's key pairs: the one place they belong
+                if path
+                    .file_name()
+                    .is_some_and(|n| n != "webview" && n != "sandbox-keys")
+                {
                     todo.push(path);
                 }
             } else {

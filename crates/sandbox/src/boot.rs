@@ -3,6 +3,7 @@
 //! sandbox running in-process (product.md "Sandbox mode — the default on a fresh install").
 //! One ledger file per mode, so sandbox records never mix into live ones.
 
+use crate::demo_keys::{AllinpayKeys, KEYS_DIR};
 use crate::{DemoData, RunningSandbox, Sandbox, SandboxOptions};
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel::Timeouts;
@@ -31,7 +32,8 @@ pub enum ChannelSource {
     /// This configuration file (the CLI's `--config`).
     Config(PathBuf),
     /// A sandbox already running elsewhere (the standalone `redeemdesk-sandbox`, or a test
-    /// that keeps the sandbox alive across the front end's crashes), with the demo keys.
+    /// that keeps the sandbox alive across the front end's crashes), sharing the data
+    /// directory's key pairs (`keys/`).
     SandboxAt(SocketAddr),
 }
 
@@ -64,6 +66,15 @@ impl BootError {
     }
 }
 
+/// The demo data with this install's allinpay key pairs, made in `<root>/sandbox-keys/` on the
+/// first start in sandbox mode (a second or so, once) and read back afterwards. A sandbox
+/// started elsewhere for this data directory (`redeemdesk-sandbox --keys <root>/sandbox-keys`)
+/// reads the same files.
+fn install_demo(root: &Path) -> Result<DemoData, crate::SandboxError> {
+    let keys = AllinpayKeys::in_dir(&root.join(KEYS_DIR))?;
+    Ok(DemoData::embedded_with(keys)?)
+}
+
 /// Opens the ledger of the chosen mode in `root` (a locked data directory) and the desk on
 /// it; must run inside a tokio runtime (the sandbox serves from it).
 pub async fn boot(
@@ -82,7 +93,7 @@ pub async fn boot(
             (Mode::Live, config, None)
         }
         (None, ChannelSource::SandboxAt(addr)) => {
-            let demo = DemoData::embedded().map_err(crate::SandboxError::from)?;
+            let demo = install_demo(root)?;
             let config = crate::demo_config::config(&demo, addr, Timeouts::default());
             (Mode::Sandbox, config, None)
         }
@@ -91,6 +102,7 @@ pub async fn boot(
             // resolver must find what the sandbox already committed, as a real channel would.
             let sandbox = Sandbox::start(SandboxOptions {
                 state_file: Some(root.join(SANDBOX_STATE_FILE)),
+                demo: Some(install_demo(root)?),
                 ..Default::default()
             })
             .await?;

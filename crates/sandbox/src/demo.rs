@@ -1,32 +1,18 @@
 //! The demo data: one TOML file (`demo/coupons.toml`) listing every demo coupon, the demo
-//! credentials of every channel and the 增值券 product table, plus the allinpay demo RSA
-//! keys under `demo/keys/`. All of it is embedded in the binary, so starting the sandbox
-//! reads no file. Every key here is a PUBLIC demo key (see `demo/keys/README.md`).
+//! credentials of every channel and the 增值券 product table, embedded in the binary. The
+//! shared secrets in it are PUBLIC demo values; allinpay's RSA key pairs are not in it:
+//! each install makes its own (`demo_keys`).
 
 use crate::fault::Fault;
 use crate::time::{parse_cst, TimeParseError};
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::clock::UnixMs;
 use redeemdesk_core::money::Fen;
-use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde::Deserialize;
 use std::fmt;
 
 /// The embedded demo file, as committed.
 pub const DEMO_COUPONS_TOML: &str = include_str!("../demo/coupons.toml");
-/// allinpay: the merchant (our app) signs requests with this private key. Public demo key.
-pub const ALLINPAY_MERCHANT_PRIVATE_PEM: &str =
-    include_str!("../demo/keys/allinpay_merchant_private.pem");
-/// allinpay: the sandbox verifies requests with this public key.
-pub const ALLINPAY_MERCHANT_PUBLIC_PEM: &str =
-    include_str!("../demo/keys/allinpay_merchant_public.pem");
-/// allinpay: the sandbox (the "platform") signs responses with this private key.
-pub const ALLINPAY_PLATFORM_PRIVATE_PEM: &str =
-    include_str!("../demo/keys/allinpay_platform_private.pem");
-/// allinpay: the app verifies responses with this public key.
-pub const ALLINPAY_PLATFORM_PUBLIC_PEM: &str =
-    include_str!("../demo/keys/allinpay_platform_public.pem");
 
 /// Why the demo data could not be loaded. Only a broken edit of the embedded file (caught
 /// by the unit test below) or a caller-supplied file can produce one.
@@ -42,8 +28,6 @@ pub enum DemoError {
         #[source]
         source: TimeParseError,
     },
-    #[error("demo RSA key {name}: {reason}")]
-    Key { name: &'static str, reason: String },
 }
 
 /// Credentials and identifiers of one store, per channel.
@@ -115,45 +99,7 @@ impl fmt::Debug for AllinpayIds {
     }
 }
 
-/// The allinpay demo key pairs, parsed.
-#[derive(Clone)]
-pub struct AllinpayKeys {
-    pub merchant_private: RsaPrivateKey,
-    pub merchant_public: RsaPublicKey,
-    pub platform_private: RsaPrivateKey,
-    pub platform_public: RsaPublicKey,
-}
-
-impl fmt::Debug for AllinpayKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AllinpayKeys(<redacted>)")
-    }
-}
-
-impl AllinpayKeys {
-    /// Parses the embedded PEM files (PKCS#8 private, SPKI public). Parsing is cheap (no
-    /// key generation), so the sandbox can start on the UI's critical path.
-    pub fn demo() -> Result<Self, DemoError> {
-        fn private(name: &'static str, pem: &str) -> Result<RsaPrivateKey, DemoError> {
-            RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| DemoError::Key {
-                name,
-                reason: e.to_string(),
-            })
-        }
-        fn public(name: &'static str, pem: &str) -> Result<RsaPublicKey, DemoError> {
-            RsaPublicKey::from_public_key_pem(pem).map_err(|e| DemoError::Key {
-                name,
-                reason: e.to_string(),
-            })
-        }
-        Ok(AllinpayKeys {
-            merchant_private: private("merchant private", ALLINPAY_MERCHANT_PRIVATE_PEM)?,
-            merchant_public: public("merchant public", ALLINPAY_MERCHANT_PUBLIC_PEM)?,
-            platform_private: private("platform private", ALLINPAY_PLATFORM_PRIVATE_PEM)?,
-            platform_public: public("platform public", ALLINPAY_PLATFORM_PUBLIC_PEM)?,
-        })
-    }
-}
+pub use crate::demo_keys::AllinpayKeys;
 
 /// The allinpay platform of a third-party coupon: the core's own type.
 pub use redeemdesk_core::channel::Platform;
@@ -286,9 +232,14 @@ pub struct DemoData {
 }
 
 impl DemoData {
-    /// The embedded demo data and keys.
+    /// The embedded demo data with this process's in-memory key pairs.
     pub fn embedded() -> Result<Self, DemoError> {
-        Self::from_toml(DEMO_COUPONS_TOML, AllinpayKeys::demo()?)
+        Self::embedded_with(AllinpayKeys::ephemeral())
+    }
+
+    /// The embedded demo data with an install's own key pairs (`AllinpayKeys::in_dir`).
+    pub fn embedded_with(allinpay_keys: AllinpayKeys) -> Result<Self, DemoError> {
+        Self::from_toml(DEMO_COUPONS_TOML, allinpay_keys)
     }
 
     /// Demo data from another file (tests, a store's own training data).

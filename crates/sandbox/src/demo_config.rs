@@ -1,5 +1,5 @@
 //! The core's channel configuration for sandbox mode: every channel pointed at this
-//! sandbox (`http://127.0.0.1:PORT/<channel>`) with the PUBLIC demo keys, and the 增值券
+//! sandbox (`http://127.0.0.1:PORT/<channel>`) with the demo data's secrets, and the 增值券
 //! product table of the demo data. The app and the CLI use it instead of a config file
 //! when they run in sandbox mode; nothing here is ever written to disk.
 
@@ -101,7 +101,8 @@ pub fn config(demo: &DemoData, addr: SocketAddr, timeouts: Timeouts) -> Config {
 
 /// One channel's demo settings against the sandbox at `addr` as a manager would type them in
 /// 设置 (the same values [`channel_config`] builds in memory), for tests of the setup and
-/// of 测试连接. The keys are the PUBLIC demo keys.
+/// of 测试连接. The secrets are the demo data's: its public demo values and the sandbox's
+/// own allinpay key pairs.
 pub fn setup_edit(
     demo: &DemoData,
     addr: SocketAddr,
@@ -150,11 +151,11 @@ pub fn setup_edit(
             text(&[
                 (
                     "merchant_private_key_pem",
-                    crate::demo::ALLINPAY_MERCHANT_PRIVATE_PEM,
+                    &demo.allinpay_keys.merchant_private_pem(),
                 ),
                 (
                     "platform_public_key_pem",
-                    crate::demo::ALLINPAY_PLATFORM_PUBLIC_PEM,
+                    &demo.allinpay_keys.platform_public_pem(),
                 ),
             ]),
         ),

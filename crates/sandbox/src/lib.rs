@@ -1,13 +1,14 @@
 //! RedeemDesk's sandbox: an emulator of every coupon channel, same wire format
 //! (channels.md §1–6), served from ONE axum server on 127.0.0.1 with a path prefix per
 //! channel (`/shoubei`, `/zvcms`, `/liantuofu`, `/allinpay`, `/yhtd` — `ChannelKind::as_str`).
-//! It checks signatures with the demo keys, keeps coupon state, replays answers for a
+//! It checks signatures with the demo data's keys, keeps coupon state, replays answers for a
 //! repeated idempotency key, misbehaves on demand (delay, reset, 500, garbage, wrong
 //! signature, commit-then-drop) and exposes the ground truth for tests.
 //!
 //! The app embeds it in sandbox mode: `Sandbox::start(options).await`, then
 //! `RunningSandbox::demo_config()` is the core's channel `Config` pointing every channel at
-//! it with the public demo keys.
+//! it with the demo data's secrets (the allinpay key pairs are each install's own,
+//! `demo_keys`).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), redeemdesk_sandbox::SandboxError> {
@@ -23,6 +24,7 @@ pub mod channels;
 pub mod control;
 pub mod demo;
 pub mod demo_config;
+pub mod demo_keys;
 pub mod fault;
 pub mod persist;
 pub mod server;
@@ -54,6 +56,8 @@ pub enum SandboxError {
     },
     #[error(transparent)]
     Demo(#[from] DemoError),
+    #[error(transparent)]
+    Keys(#[from] demo_keys::KeyError),
 }
 
 /// How to start the sandbox.
@@ -104,8 +108,9 @@ pub struct Sandbox;
 
 impl Sandbox {
     /// Binds 127.0.0.1 (never another interface) and serves on the current tokio runtime.
-    /// Cheap (a few milliseconds): parses the embedded demo data and keys — no key
-    /// generation — and reads the state file if one is configured.
+    /// Cheap (a few milliseconds) when given its demo data: otherwise it parses the
+    /// embedded file with this process's key pairs (made on the first call, slow: tests and
+    /// the standalone sandbox only). Reads the state file if one is configured.
     pub async fn start(options: SandboxOptions) -> Result<RunningSandbox, SandboxError> {
         let demo = match options.demo {
             Some(demo) => demo,
@@ -227,7 +232,7 @@ impl RunningSandbox {
     }
 
     /// The core's channel configuration for sandbox mode: every channel pointed at this
-    /// sandbox with the demo keys and the core's default timeouts.
+    /// sandbox with the demo data's secrets and the core's default timeouts.
     pub fn demo_config(&self) -> redeemdesk_core::config::Config {
         self.demo_config_with(redeemdesk_core::channel::Timeouts::default())
     }

@@ -1,14 +1,17 @@
 //! `redeemdesk-sandbox`: runs the channel emulators standalone on 127.0.0.1 and prints the
 //! address. `--port N` picks the port (default: any free one); `--codes` prints the demo
 //! codes as a Markdown table and exits; `--fault-delay-ms N` sets the `Delay` fault;
-//! `--state-file PATH` keeps the state across restarts.
+//! `--state-file PATH` keeps the state across restarts; `--keys DIR` keeps its allinpay key
+//! pairs there (made on the first start; give a front end's `<data dir>/sandbox-keys` so its
+//! `--sandbox-at` client signs with the same pairs), otherwise they live in memory only.
 
 use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_sandbox::demo_keys::AllinpayKeys;
 use redeemdesk_sandbox::{DemoData, Sandbox, SandboxOptions};
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--codes]";
+    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--keys DIR] [--codes]";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -35,6 +38,24 @@ async fn main() -> std::process::ExitCode {
                 Some(path) => options.state_file = Some(path.into()),
                 None => {
                     eprintln!("--state-file needs a path\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+            },
+            "--keys" => match args.next() {
+                Some(dir) => {
+                    let demo = AllinpayKeys::in_dir(std::path::Path::new(&dir))
+                        .map_err(|e| e.to_string())
+                        .and_then(|keys| DemoData::embedded_with(keys).map_err(|e| e.to_string()));
+                    match demo {
+                        Ok(demo) => options.demo = Some(demo),
+                        Err(e) => {
+                            eprintln!("{e}");
+                            return std::process::ExitCode::FAILURE;
+                        }
+                    }
+                }
+                None => {
+                    eprintln!("--keys needs a directory\n{USAGE}");
                     return std::process::ExitCode::from(2);
                 }
             },

@@ -64,10 +64,11 @@ async fn a_connection_test_tells_a_right_key_from_a_wrong_one_and_a_dead_address
             *value = if name.ends_with("_pem") {
                 // Another valid RSA key: the platform's public key for our private one fails
                 // to parse, so swap in the merchant's own public key as the platform's.
+                let keys = &sandbox.demo().allinpay_keys;
                 if name == "platform_public_key_pem" {
-                    redeemdesk_sandbox::demo::ALLINPAY_MERCHANT_PUBLIC_PEM.to_owned()
+                    keys.merchant_public_pem()
                 } else {
-                    redeemdesk_sandbox::demo::ALLINPAY_PLATFORM_PRIVATE_PEM.to_owned()
+                    keys.platform_private_pem()
                 }
             } else {
                 "0123456789abcdef0123456789abcdef".to_owned()
