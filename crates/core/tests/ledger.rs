@@ -1384,6 +1384,45 @@ fn twenty_thousand_generated_attempts_give_the_expected_totals_and_an_intact_cha
     l.quick_check().unwrap();
 }
 
+#[test]
+fn a_generated_ledger_extended_to_more_attempts_is_the_ledger_generated_at_that_size() {
+    let spec = |attempts| Synthetic {
+        attempts,
+        first_day: day("2026-02-01"),
+        per_day: 400,
+        seed: 9,
+    };
+    let (_d1, _p1, whole) = temp_ledger();
+    let all = generate::fill(&whole, &spec(2_000)).unwrap();
+    let (_d2, _p2, grown) = temp_ledger();
+    let first = generate::fill(&grown, &spec(700)).unwrap();
+    let rest = generate::extend(&grown, &spec(2_000), 700).unwrap();
+    assert_eq!(
+        (first.attempts, rest.attempts),
+        (700, 1_300),
+        "each call says what it added"
+    );
+    assert_eq!(first.events + rest.events, all.events);
+    assert_eq!(first.unknown + rest.unknown, all.unknown);
+    assert_eq!(rest.last_day, all.last_day);
+    let key = |l: &Ledger, d: BusinessDay| {
+        let log = l.day_log(d, &DayFilter::default()).unwrap();
+        let rows: Vec<_> = log
+            .attempts
+            .iter()
+            .map(|a| (a.id.clone(), a.code.clone(), a.state, a.created_ms))
+            .collect();
+        (rows, log.totals)
+    };
+    for d in all.totals.keys() {
+        assert_eq!(key(&grown, *d), key(&whole, *d), "{d}: the same attempts");
+    }
+    assert_eq!(all.totals.len(), 5, "five days of 400");
+    let report = grown.verify_chain().unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break);
+    assert_eq!(report.events_checked, all.events);
+}
+
 // ----- append-only and the hash chain ----------------------------------------------------
 
 fn small_history(l: &Ledger) -> Vec<AttemptId> {

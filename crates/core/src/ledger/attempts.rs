@@ -346,6 +346,15 @@ impl DayFilter {
         }
         (sql, params)
     }
+
+    /// The `WHERE` condition of one day under this filter, and its parameters (`?1` is the
+    /// day): what the log's page, its count and its totals all select from.
+    fn of_day(&self, day: BusinessDay, with_state: bool) -> (String, Vec<Value>) {
+        let (clauses, extra) = self.clauses(with_state);
+        let mut params = vec![Value::Text(day.to_string())];
+        params.extend(extra);
+        (format!("business_day = ?1{clauses}"), params)
+    }
 }
 
 /// One channel's totals for a day.
@@ -361,27 +370,24 @@ pub struct ChannelTotals {
     pub settled: Fen,
 }
 
-/// One day's attempts, oldest first (ties in insertion order: the index breaks them by
-/// rowid).
+/// One day's attempts matching the filter, oldest first (ties in insertion order: the index
+/// breaks them by rowid); only the first `limit` when given.
 ///
 /// `INDEXED BY`: without statistics SQLite may start a filtered day from the cashier or
 /// code index and walk a whole year of that cashier; one day is at most ~10 000 rows, so
 /// the day index is always the right start, and its order is the log's order.
-/// One day's attempts matching the filter, oldest first; only the first `limit` when given.
 pub(crate) fn day(
     conn: &Connection,
     day: BusinessDay,
     filter: &DayFilter,
     limit: Option<usize>,
 ) -> Result<Vec<Attempt>, Failure> {
-    let (clauses, extra) = filter.clauses(true);
+    let (condition, params) = filter.of_day(day, true);
     let sql = format!(
         "SELECT {COLUMNS} FROM attempts INDEXED BY attempts_by_day
-         WHERE business_day = ?1{clauses} ORDER BY created_ms LIMIT {}",
+         WHERE {condition} ORDER BY created_ms LIMIT {}",
         limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))
     );
-    let mut params = vec![Value::Text(day.to_string())];
-    params.extend(extra);
     let mut stmt = conn.prepare_cached(&sql)?;
     collect(&mut stmt, params_from_iter(params))
 }
@@ -392,13 +398,8 @@ pub(crate) fn count_day(
     day: BusinessDay,
     filter: &DayFilter,
 ) -> Result<usize, Failure> {
-    let (clauses, extra) = filter.clauses(true);
-    let sql = format!(
-        "SELECT count(*) FROM attempts INDEXED BY attempts_by_day
-         WHERE business_day = ?1{clauses}"
-    );
-    let mut params = vec![Value::Text(day.to_string())];
-    params.extend(extra);
+    let (condition, params) = filter.of_day(day, true);
+    let sql = format!("SELECT count(*) FROM attempts INDEXED BY attempts_by_day WHERE {condition}");
     let mut stmt = conn.prepare_cached(&sql)?;
     let n: i64 = stmt.query_row(params_from_iter(params), |r| r.get(0))?;
     Ok(usize::try_from(n).unwrap_or(0))
@@ -412,15 +413,13 @@ pub(crate) fn totals(
     day: BusinessDay,
     filter: &DayFilter,
 ) -> Result<Vec<ChannelTotals>, Failure> {
-    let (clauses, extra) = filter.clauses(false);
+    let (condition, params) = filter.of_day(day, false);
     let sql = format!(
         "SELECT channel, count(*), total(count), total(settled_face_fen), total(settled_fen)
          FROM attempts INDEXED BY attempts_day_totals
-         WHERE business_day = ?1 AND state = 'succeeded'{clauses}
+         WHERE {condition} AND state = 'succeeded'
          GROUP BY channel"
     );
-    let mut params = vec![Value::Text(day.to_string())];
-    params.extend(extra);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
     let mut out = Vec::new();
