@@ -242,8 +242,7 @@ fn launch(subject: &Subject) -> Launch {
         "{}: no WebKitWebProcess below the app: {processes:?}",
         subject.name
     );
-    drop(stop);
-    reap(&mut child);
+    stop.end(&mut child);
     Launch {
         ready_ms,
         phases,
@@ -311,31 +310,44 @@ fn tail(log: &Path) -> String {
 /// Stops the app's process group (the app and the WebKit processes it started) when
 /// dropped, so a panicking bench leaves nothing running.
 struct Stop(Option<Pid>);
-impl Drop for Stop {
-    fn drop(&mut self) {
+
+impl Stop {
+    /// SIGTERM to the launch's process group, then its leader reaped: until it is, the
+    /// leader is a zombie and the group still "exists" (that waited out the whole grace
+    /// period on every launch, 5 s each). Then the rest of the group (the WebKit processes
+    /// leave with their parent) is given the same grace before SIGKILL.
+    fn end(mut self, child: &mut Child) {
         let Some(group) = self.0.take() else { return };
         let _ = killpg(group, Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !matches!(child.try_wait(), Ok(Some(_))) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if !matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        Stop::wait_gone(group, deadline);
+    }
+
+    fn wait_gone(group: Pid, deadline: Instant) {
         while Instant::now() < deadline {
             if killpg(group, None).is_err() {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(10));
         }
         let _ = killpg(group, Signal::SIGKILL);
     }
 }
 
-fn reap(child: &mut Child) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+/// A launch that panicked half-way still stops its whole process group.
+impl Drop for Stop {
+    fn drop(&mut self) {
+        let Some(group) = self.0.take() else { return };
+        let _ = killpg(group, Signal::SIGTERM);
+        Stop::wait_gone(group, Instant::now() + Duration::from_secs(5));
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn show_ms(r: &Range) -> String {
@@ -507,10 +519,9 @@ pub fn markdown(r: &Result) -> String {
     }
     md.push_str(&format!(
         "\n**An install's very first start** also makes sandbox mode's two 通联 RSA-2048 key \
-         pairs (then reads them back from `sandbox-keys/`): {} ms over {} makes (RSA key \
-         generation searches for primes, so its time varies), once per install.\n",
-        show_ms(&stats::range(&r.keygen_ms)),
-        r.keygen_ms.len()
+         pairs (then reads them back from `sandbox-keys/`): {} (RSA key generation \
+         searches for primes, so its time varies), once per install.\n",
+        show_ms(&stats::range(&r.keygen_ms))
     ));
     md.push_str(&format!(
         "\n**Against the minimal window without compositing** ({st:.2}× start-up, \

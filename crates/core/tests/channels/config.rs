@@ -69,9 +69,7 @@ unit_price_fen = 3000
     )
 }
 
-fn keys_dir() -> std::path::PathBuf {
-    crate::support::fixture_path("keys")
-}
+use crate::support::keys_dir;
 
 fn dir_with_secrets(secrets: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -81,13 +81,7 @@ async fn debug_logs_of_every_channel_contain_no_key_signature_or_token() {
         .map(String::from)
         .to_vec();
     // A line from the middle of the merchant's private key PEM.
-    forbidden.push(
-        fixture("keys/merchant_private_pkcs8.pem")
-            .lines()
-            .nth(5)
-            .unwrap()
-            .to_owned(),
-    );
+    forbidden.push(merchant_private_pem().lines().nth(5).unwrap().to_owned());
     for sent in r.requests() {
         match serde_json::from_str::<serde_json::Value>(&sent.body) {
             Ok(v) => {

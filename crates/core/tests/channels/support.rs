@@ -41,17 +41,82 @@ pub fn ctx() -> Context {
     }
 }
 
+/// The merchant's and the platform's 通联 keys: throw-away RSA-2048 pairs made once per test
+/// binary. No private key is kept in the repository (the golden vectors are checked with
+/// their public key alone, fixtures/README.md).
+fn pairs() -> &'static (rsa::RsaPrivateKey, rsa::RsaPrivateKey) {
+    static PAIRS: std::sync::OnceLock<(rsa::RsaPrivateKey, rsa::RsaPrivateKey)> =
+        std::sync::OnceLock::new();
+    PAIRS.get_or_init(|| {
+        let mut rng = rand::rngs::OsRng;
+        let mut one = || rsa::RsaPrivateKey::new(&mut rng, 2048).expect("an RSA key");
+        (one(), one())
+    })
+}
 pub fn merchant_private() -> rsa::RsaPrivateKey {
-    allinpay::private_key_from_pem(&fixture("keys/merchant_private_pkcs8.pem")).unwrap()
+    pairs().0.clone()
 }
 pub fn merchant_public() -> rsa::RsaPublicKey {
-    allinpay::public_key_from_pem(&fixture("keys/merchant_public.pem")).unwrap()
+    pairs().0.to_public_key()
 }
 pub fn platform_private() -> rsa::RsaPrivateKey {
-    allinpay::private_key_from_pem(&fixture("keys/platform_private_pkcs8.pem")).unwrap()
+    pairs().1.clone()
 }
 pub fn platform_public() -> rsa::RsaPublicKey {
-    allinpay::public_key_from_pem(&fixture("keys/platform_public.pem")).unwrap()
+    pairs().1.to_public_key()
+}
+
+/// The merchant's private key as PKCS#8 PEM (what a manager pastes into 设置).
+pub fn merchant_private_pem() -> String {
+    use rsa::pkcs8::EncodePrivateKey;
+    pairs()
+        .0
+        .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+        .expect("PKCS#8")
+        .to_string()
+}
+
+/// A directory of PEM files a channel configuration names (`merchant_private_pkcs1.pem`,
+/// `merchant_public.pem`, `platform_public.pem`), written once per test binary under
+/// cargo's target tmp directory.
+pub fn keys_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::{EncodePublicKey, LineEnding};
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("core-channel-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("the keys directory");
+        let (merchant, platform) = pairs();
+        let files = [
+            (
+                "merchant_private_pkcs1.pem",
+                merchant
+                    .to_pkcs1_pem(LineEnding::LF)
+                    .expect("PKCS#1")
+                    .to_string(),
+            ),
+            (
+                "merchant_public.pem",
+                merchant
+                    .to_public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .expect("SPKI"),
+            ),
+            (
+                "platform_public.pem",
+                platform
+                    .to_public_key()
+                    .to_public_key_pem(LineEnding::LF)
+                    .expect("SPKI"),
+            ),
+        ];
+        for (name, pem) in files {
+            std::fs::write(dir.join(name), pem).expect("a key file");
+        }
+        dir
+    })
+    .clone()
 }
 
 pub fn quick() -> Timeouts {
