@@ -163,12 +163,13 @@ fn decoding(c: &mut Criterion) {
 }
 
 // Shorter than criterion's default (3 s warm-up, 5 s of samples): every function here is
-// µs or ms, so 2 s still gives 100 samples of thousands of calls, and the whole of
-// `make bench` has 20 minutes on two cores.
+// µs or ms, so 1 s still gives 100 samples of hundreds of calls or more (criterion stretches
+// the time when a sample needs it, as for RSA signing), and the whole of `make bench` has 20
+// minutes on two cores.
 fn config() -> Criterion {
     Criterion::default()
-        .warm_up_time(std::time::Duration::from_secs(1))
-        .measurement_time(std::time::Duration::from_secs(2))
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(1))
 }
 
 criterion_group! {
