@@ -120,20 +120,7 @@ fn read_table(path: &Path) -> Result<toml::Table, SetupError> {
 
 /// Writes a file readable by the user only when `private`.
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), SetupError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).truncate(true).write(true);
-    #[cfg(unix)]
-    if private {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    use std::io::Write;
-    let mut f = options.open(path).map_err(io(path))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(io(path))
+    crate::secret::write_file(path, bytes, private).map_err(io(path))
 }
 
 fn mask(secret: &str) -> String {

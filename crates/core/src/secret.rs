@@ -3,6 +3,25 @@
 //! (channels.md §0 "Secrets"); `Debug` and `Display` print `<redacted>`.
 
 use std::fmt;
+use std::path::Path;
+
+/// Writes a file (created or truncated) and syncs it; readable and writable by the user only
+/// (0600 on Unix) when `user_only`. Every file holding a secret is written through here.
+pub fn write_file(path: &Path, bytes: &[u8], user_only: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(true).write(true);
+    #[cfg(unix)]
+    if user_only {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = user_only;
+    let mut f = options.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
 
 /// A secret text: a channel key, a merchant secret or a PEM private key.
 #[derive(Clone, PartialEq, Eq)]

@@ -39,9 +39,11 @@ pub fn screenshot_dir() -> PathBuf {
 /// `data_dir/sandbox-keys/` on its first start (the one place those keys belong).
 pub fn sandbox_secrets(data_dir: &Path) -> Vec<String> {
     use redeemdesk_sandbox::demo_keys::{AllinpayKeys, KEYS_DIR};
-    let demo = redeemdesk_sandbox::DemoData::embedded().expect("the embedded demo data");
     let keys = AllinpayKeys::read(&data_dir.join(KEYS_DIR))
         .expect("the app made its sandbox key pairs on its first start");
+    // With the install's pairs: embedded() would make this process's own pairs for nothing.
+    let demo =
+        redeemdesk_sandbox::DemoData::embedded_with(keys.clone()).expect("the embedded demo data");
     // A line from the middle of the PEM: base64 of the key itself, not its frame.
     let line = |pem: String| pem.lines().nth(3).expect("a PEM key").to_owned();
     vec![

@@ -121,7 +121,8 @@ impl AllinpayKeys {
                 .to_pkcs8_pem(LineEnding::LF)
                 .map_err(|e| fail(&path, &e))?;
             let tmp = dir.join(format!("{name}.tmp"));
-            write_private(&tmp, pem.as_bytes()).map_err(|e| fail(&tmp, &e))?;
+            redeemdesk_core::secret::write_file(&tmp, pem.as_bytes(), true)
+                .map_err(|e| fail(&tmp, &e))?;
             std::fs::rename(&tmp, &path).map_err(|e| fail(&path, &e))?;
         }
         Ok(())
@@ -158,17 +159,6 @@ fn pem_private(key: &RsaPrivateKey) -> String {
 fn pem_public(key: &RsaPublicKey) -> String {
     key.to_public_key_pem(LineEnding::LF)
         .unwrap_or_else(|e| unreachable!("SPKI encoding of an RSA key: {e}"))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).truncate(true).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 #[cfg(test)]
