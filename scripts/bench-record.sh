@@ -12,45 +12,30 @@ only=${1:-}
 want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 
 target=${CARGO_TARGET_DIR:-target}
-# Everything in ONE cargo invocation and one profile (release): the bench, criterion's
-# signing benchmark (benchmark 2), the app and the minimal window. Separate invocations
-# (`cargo bench`, then `cargo build`) resolve different feature sets and compiled the shared
-# crates again — from a clean clone that was 9 of the 23 minutes of building.
-pkgs=(-p redeemdesk-bench --bins)
-if want 2; then pkgs+=(--bench signing); fi
-if want 5 || want 6 || want 7; then pkgs+=(-p redeemdesk -p redeemdesk-baseline); fi
+# Both cargo invocations below select the same packages and only binaries (criterion's
+# signing benchmark is one too: crates/bench/Cargo.toml says why), so they resolve the same
+# features and nothing is compiled twice. Invocations that resolved differently
+# (`cargo bench`, then `cargo build`) compiled the shared crates again — from a clean clone
+# that was 9 of the 23 minutes of building.
+pkgs=(-p redeemdesk-bench -p redeemdesk-bench-ledgers -p redeemdesk -p redeemdesk-baseline)
+build() { cargo build --release --quiet --message-format=json-render-diagnostics "${pkgs[@]}" "$@"; }
+executables() { sed -n 's/.*"reason":"compiler-artifact".*"executable":"\([^"]*\)".*/\1/p'; }
+
 # The ledgers of benchmarks 3, 4 and 7 (minutes of one thread) are made by
-# redeemdesk-bench-ledgers, which needs only the core: cargo finishes it minutes before the
-# rest, and it runs on one core while the compiler keeps the other (the build's last
-# minutes ran two compilers; the generation after them ran alone on one core).
-ledgers=
-if want 3 || want 4 || want 7; then pkgs+=(-p redeemdesk-bench-ledgers); ledgers=1; fi
-signing=
+# redeemdesk-bench-ledgers, which needs only the core. Built first, it then runs on one core
+# while the rest of the build compiles; in one invocation cargo left it, a leaf, to the end.
 ledgers_pid=
 stop_ledgers() { if [ -n "$ledgers_pid" ]; then kill "$ledgers_pid" 2>/dev/null || true; fi; }
 trap stop_ledgers EXIT
-# cargo's messages as they come: each executable is announced when it is linked.
-exec {build}< <(cargo build --release --quiet --message-format=json-render-diagnostics "${pkgs[@]}")
-build_pid=$!
-while IFS= read -r -u "$build" line; do
-  case $line in
-    *'"reason":"compiler-artifact"'*'"executable":"'*) ;;
-    *) continue ;;
-  esac
-  exe=${line##*\"executable\":\"}
-  exe=${exe%%\"*}
-  case $line in
-    *'"kind":["bench"]'*) signing=$exe ;;
-  esac
-  if [ -n "$ledgers" ] && [ -z "$ledgers_pid" ] && [[ $exe == */redeemdesk-bench-ledgers ]]; then
-    echo "bench-record: making the benchmark ledgers while the build goes on" >&2
-    # Under the repository's target/, where the bench looks for them.
-    "$exe" target/bench-data &
-    ledgers_pid=$!
-  fi
-done
-exec {build}<&-
-wait "$build_pid" || { echo "bench-record: the release build failed" >&2; exit 1; }
+if want 3 || want 4 || want 7; then
+  ledgers=$(build --bin redeemdesk-bench-ledgers | executables)
+  [ -x "$ledgers" ] || { echo "bench-record: redeemdesk-bench-ledgers was not built" >&2; exit 1; }
+  echo "bench-record: making the benchmark ledgers while the build goes on" >&2
+  # Under the repository's target/, where the bench looks for them.
+  "$ledgers" target/bench-data &
+  ledgers_pid=$!
+fi
+build --bins > /dev/null
 if [ -n "$ledgers_pid" ]; then
   wait "$ledgers_pid" || { echo "bench-record: making the ledgers failed" >&2; exit 1; }
   ledgers_pid=
@@ -58,8 +43,7 @@ fi
 trap - EXIT
 if want 2; then
   # What `cargo bench` would run; the bench binary copies the estimates into BENCHMARKS.md.
-  [ -x "$signing" ] || { echo "bench-record: the signing benchmark was not built" >&2; exit 1; }
-  CRITERION_HOME="$target/criterion" "$signing" --bench
+  CRITERION_HOME="$target/criterion" "$target/release/redeemdesk-bench-signing" --bench
 fi
 args=(--out BENCHMARKS.md)
 if [ -n "$only" ]; then args+=(--only "$only"); fi

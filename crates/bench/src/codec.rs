@@ -1,5 +1,6 @@
-//! Benchmark 2's figures: `make bench` builds the criterion benchmark `benches/signing.rs`
-//! with everything else and runs it first; this reads criterion's estimates (target/criterion/*/new/) into BENCHMARKS.md.
+//! Benchmark 2's figures: `make bench` builds the criterion benchmark `src/bin/signing.rs`
+//! with everything else and runs it first; this reads criterion's estimates
+//! (target/criterion/*/new/) into BENCHMARKS.md.
 
 use std::path::Path;
 
@@ -36,12 +37,12 @@ pub fn markdown(criterion_dir: &Path) -> String {
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = String::from(
         "## 2. Signing and decoding per channel\n\n\
-         criterion (`benches/signing.rs`): signing a typical request and decoding a typical \
+         criterion (`crates/bench/src/bin/signing.rs`): signing a typical request and decoding a typical \
          successful answer (its signature checked) with the demo credentials and RSA-2048 key \
          pairs made for the run. Median with its 95% confidence interval.\n\n| what | median (95% CI) |\n|---|---|\n",
     );
     if rows.is_empty() {
-        out.push_str("| not run | `cargo bench -p redeemdesk-bench --bench signing` first |\n");
+        out.push_str("| not run | `make bench BENCH=2` first |\n");
     }
     for (title, m, lo, hi) in rows {
         out.push_str(&format!(

@@ -1,7 +1,7 @@
 //! Benchmark 2 (issue 7): signing a request and decoding an answer, per channel, with the
 //! payloads the channels really exchange (key pairs made for the run; 通联 is RSA-2048).
-//! `make bench` runs this first; the bench binary copies criterion's estimates into
-//! BENCHMARKS.md.
+//! `make bench` runs this first (`redeemdesk-bench-signing --bench`, what `cargo bench`
+//! would run); the bench binary copies criterion's estimates into BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use redeemdesk_core::channel::zvcms::TokenNaming;
