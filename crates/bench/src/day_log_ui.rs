@@ -10,9 +10,9 @@
 //! (`screen.rs`). The in-process `Ledger::day_log` of benchmark 3 on the same file is the
 //! baseline: what the UI adds on top of the query.
 
+use crate::ledger_scale;
 use crate::screen;
 use crate::stats::{range, Range};
-use redeemdesk_bench_ledgers as ledgers;
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::business_day::BusinessDay;
 use redeemdesk_core::ledger;
@@ -48,8 +48,8 @@ pub struct Result {
 }
 
 pub async fn run(data: &Path, attempts: u64, choices: usize) -> Result {
-    ledgers::ensure(data, attempts, false);
-    let source = ledgers::file_for(data, attempts);
+    ledger_scale::ensure(data, attempts);
+    let source = ledger_scale::file_for(data, attempts);
     // A copy: the app writes its own settings and audit events into the ledger it opens,
     // and benchmark 3's file stays as generated.
     let dir = data.join("ui-day-log");
@@ -59,12 +59,13 @@ pub async fn run(data: &Path, attempts: u64, choices: usize) -> Result {
     let (t, _) = crate::stats::time(|| std::fs::copy(&source, &copy).expect("ledger copied"));
     let copy_s = t.as_secs_f64();
 
-    let total_days = (attempts / ledgers::PER_DAY).max(1) as i64;
+    let total_days = (attempts / ledger_scale::PER_DAY).max(1) as i64;
     let days: Vec<BusinessDay> = (0..WARMUP + choices)
         .map(|i| {
             // Early, middle and late days alternate, never the same day twice in a row.
             let step = total_days / (WARMUP + choices) as i64;
-            ledgers::first_day().plus_days((i as i64 * 7919 % (WARMUP + choices) as i64) * step)
+            ledger_scale::first_day()
+                .plus_days((i as i64 * 7919 % (WARMUP + choices) as i64) * step)
         })
         .collect();
 

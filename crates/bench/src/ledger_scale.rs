@@ -1,16 +1,24 @@
 //! Benchmark 3, the ledger at scale (issue 4, issue 7): opening, one business day's log with
 //! its per-channel totals, one code's timeline and the inbox, on ledgers of 0.1 M, 1 M and
 //! 3.65 M attempts (2,000 a day: five years of a busy store), so the cost curve is visible.
-//! The files come from `redeemdesk-bench-ledgers` (the ledger's own generator; make bench
-//! runs it while the build finishes, or this makes what is missing). Times are with the
-//! file in the OS cache, as on a till that has been running.
+//! The files are made by the ledger's own generator (one transaction, deterministic; each
+//! larger one from a copy of the next smaller, extended) and kept under target/bench-data/
+//! so a second run skips the generation. Times are with the file in the OS cache, as on a
+//! till that has been running.
 
 use crate::stats::{self, summarise, Summary};
-use redeemdesk_bench_ledgers::{ensure, file_for, first_day, Made, PER_DAY};
 use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::business_day::BusinessDay;
+use redeemdesk_core::ledger::generate::{extend, Synthetic};
 use redeemdesk_core::ledger::{DayFilter, Ledger};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+pub const PER_DAY: u64 = 2_000;
+/// The sizes of a full run: the growth curve.
+pub const SIZES: [u64; 3] = [100_000, 1_000_000, 3_650_000];
+/// `--quick`: a smoke test of the harness.
+pub const QUICK_SIZES: [u64; 1] = [20_000];
 
 pub struct Scale {
     pub attempts: u64,
@@ -23,9 +31,77 @@ pub struct Scale {
     pub inbox: Summary,
 }
 
+pub fn first_day() -> BusinessDay {
+    "2021-11-22".parse().expect("a date")
+}
+
+pub fn file_for(dir: &Path, attempts: u64) -> PathBuf {
+    dir.join(format!("ledger-{attempts}.sqlite"))
+}
+
+/// How a ledger file of this run was made.
+#[derive(Debug, Clone, Copy)]
+pub struct Made {
+    pub took: Duration,
+    /// The smaller ledger it was copied from and extended (0: generated from nothing).
+    pub from: u64,
+}
+
+fn spec(attempts: u64) -> Synthetic {
+    Synthetic {
+        attempts,
+        first_day: first_day(),
+        per_day: PER_DAY,
+        seed: 2026,
+    }
+}
+
+/// Makes the ledger of `attempts` under `dir` unless it is there; answers how when it
+/// ran. A smaller ledger already in `dir` is copied and extended (the generator makes the
+/// same attempts either way), so the three sizes cost one generation of the largest.
+pub fn ensure(dir: &Path, attempts: u64) -> Option<Made> {
+    std::fs::create_dir_all(dir).expect("bench-data dir");
+    let path = file_for(dir, attempts);
+    if path.exists() {
+        return None;
+    }
+    let partial = path.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let from = largest_below(dir, attempts);
+    let (took, _) = stats::time(|| {
+        if from > 0 {
+            std::fs::copy(file_for(dir, from), &partial).expect("the smaller ledger copied");
+        }
+        let l = Ledger::open(&partial, Mode::Sandbox).expect("a new ledger");
+        extend(&l, &spec(attempts), from).expect("generated");
+    });
+    for ext in ["partial-wal", "partial-shm"] {
+        let _ = std::fs::remove_file(path.with_extension(ext));
+    }
+    std::fs::rename(&partial, &path).expect("the finished file takes its name");
+    Some(Made { took, from })
+}
+
+/// The largest finished ledger in `dir` with fewer than `attempts` (0 if none).
+fn largest_below(dir: &Path, attempts: u64) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix("ledger-")?
+                .strip_suffix(".sqlite")?
+                .parse::<u64>()
+                .ok()
+        })
+        .filter(|&n| n < attempts)
+        .max()
+        .unwrap_or(0)
+}
+
 pub fn run(dir: &Path, attempts: u64, runs: usize) -> Scale {
-    ensure(dir, attempts, false);
-    let generated_in = Made::take(dir, attempts);
+    let generated_in = ensure(dir, attempts);
     let path = file_for(dir, attempts);
     let file_mib = std::fs::metadata(&path)
         .map(|m| m.len() as f64 / 1048576.0)
@@ -95,26 +171,19 @@ pub fn markdown(scales: &[Scale]) -> String {
     let generated: Vec<String> = scales
         .iter()
         .filter_map(|s| {
-            s.generated_in.map(|m| {
-                let mut how = vec![match m.from {
-                    0 => "from nothing".to_owned(),
-                    from => format!("the {from} file copied and extended"),
-                }];
-                if m.while_building {
-                    how.push("while the release build used the other core".to_owned());
-                }
-                format!(
-                    "{} in {:.0} s ({})",
+            s.generated_in.map(|m| match m.from {
+                0 => format!("{} in {:.0} s", s.attempts, m.took.as_secs_f64()),
+                from => format!(
+                    "{} in {:.0} s (the {from} file copied and extended)",
                     s.attempts,
-                    m.took.as_secs_f64(),
-                    how.join(", ")
-                )
+                    m.took.as_secs_f64()
+                ),
             })
         })
         .collect();
     if !generated.is_empty() {
         out.push_str(&format!(
-            "\nGenerated this run (`redeemdesk-bench-ledgers`): {}.\n",
+            "\nGenerated this run: {}.\n",
             generated.join(", ")
         ));
     }

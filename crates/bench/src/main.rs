@@ -19,7 +19,6 @@ mod screen;
 mod startup;
 mod stats;
 
-use redeemdesk_bench_ledgers as ledgers;
 use redeemdesk_sandbox::demo_keys::AllinpayKeys;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -155,9 +154,9 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
     }
 
     let sizes: &[u64] = if quick {
-        &ledgers::QUICK_SIZES
+        &ledger_scale::QUICK_SIZES
     } else {
-        &ledgers::SIZES
+        &ledger_scale::SIZES
     };
     if wanted(3) {
         let mut scales = Vec::new();
@@ -178,20 +177,16 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
     if wanted(4) {
         // Benchmark 4 on a day in the middle of the largest ledger.
         let largest = *sizes.last().expect("a size");
-        let middle = ledgers::first_day().plus_days((largest / ledgers::PER_DAY / 2) as i64);
+        let middle =
+            ledger_scale::first_day().plus_days((largest / ledger_scale::PER_DAY / 2) as i64);
         eprintln!("bench 4: export and reconciliation of {middle}");
         let reports = day_reports::run(
-            &ledgers::file_for(&data, largest),
+            &ledger_scale::file_for(&data, largest),
             largest,
             middle,
             if quick { 3 } else { 15 },
         );
         sections.insert(4, day_reports::markdown(&reports));
-    }
-    // A note on a ledger made for this run and not reported (benchmark 3 not asked for)
-    // must not be reported by a later run.
-    for &n in sizes {
-        let _ = ledgers::Made::take(&data, n);
     }
 
     let commit = sh(
