@@ -18,7 +18,8 @@ target=${CARGO_TARGET_DIR:-target}
 # Separate invocations (`cargo bench`, then `cargo build`) resolved different feature sets
 # and compiled the shared crates again — from a clean clone, 9 of 23 minutes of building.
 # (Tried and measured: making the ledgers on one core while the rest compiled. The build
-# keeps both cores busy, so both slowed down: 20 min 59 s against 20 min 27 s.)
+# keeps both cores busy, so both slowed down: the build 18 min instead of about 14, the
+# generation 8 min instead of 4; make bench 20 min 59 s against 20 min 27 s.)
 cargo build --release --quiet -p redeemdesk-bench -p redeemdesk -p redeemdesk-baseline --bins
 if want 2; then
   # What `cargo bench` would run; the bench binary copies the estimates into BENCHMARKS.md.
