@@ -28,4 +28,4 @@ fi
 args=(--out BENCHMARKS.md)
 if [ -n "$only" ]; then args+=(--only "$only"); fi
 exec dbus-run-session -- xvfb-run -a -s "-screen 0 1280x1024x24 -nolisten tcp" \
-  "${CARGO_TARGET_DIR:-target}/release/redeemdesk-bench" "${args[@]}"
+  "$target/release/redeemdesk-bench" "${args[@]}"

@@ -221,7 +221,8 @@ pub fn markdown(r: &Result) -> String {
          in the table. The headline is when the frame with the rows reached the screen: the \
          X server's DAMAGE reports of drawing into the table's place on the Xvfb screen, \
          stamped by the bench on the same wall clock as the page's (`src/screen.rs`): the \
-         first drawing there after the rows were built. With the number of rows kept in the \
+         first drawing there after the rows were built, with the requests that follow it \
+         within {FRAME_GAP_MS:.0} ms (one frame). With the number of rows kept in the \
          table (the rows in view and a margin: the table renders a window of the day, the \
          rest are spacer rows). The baseline is `Ledger::day_log` on the same file and days \
          in the bench process. Median (min – max).\n\n\

@@ -24,19 +24,7 @@ use x11rb::rust_connection::RustConnection;
 pub struct Damage {
     /// Unix time in milliseconds, when the report arrived.
     pub at_ms: f64,
-    pub x: i32,
-    pub y: i32,
-    pub width: i32,
-    pub height: i32,
-}
-
-impl Damage {
-    fn intersects(&self, area: &Area) -> bool {
-        self.x < area.x + area.width
-            && area.x < self.x + self.width
-            && self.y < area.y + area.height
-            && area.y < self.y + self.height
-    }
+    pub area: Area,
 }
 
 /// A rectangle in screen pixels.
@@ -46,6 +34,15 @@ pub struct Area {
     pub y: i32,
     pub width: i32,
     pub height: i32,
+}
+
+impl Area {
+    fn intersects(&self, other: &Area) -> bool {
+        self.x < other.x + other.width
+            && other.x < self.x + self.width
+            && self.y < other.y + other.height
+            && other.y < self.y + self.height
+    }
 }
 
 /// Records every damage report of the display in `$DISPLAY` until [`Watch::stop`].
@@ -108,10 +105,12 @@ impl Watch {
                             } = n.area;
                             seen.lock().expect("damage list").push(Damage {
                                 at_ms,
-                                x: i32::from(x),
-                                y: i32::from(y),
-                                width: i32::from(width),
-                                height: i32::from(height),
+                                area: Area {
+                                    x: i32::from(x),
+                                    y: i32::from(y),
+                                    width: i32::from(width),
+                                    height: i32::from(height),
+                                },
                             });
                         }
                         Event::ClientMessage(m) if m.window == wake => break,
@@ -158,7 +157,7 @@ fn now_ms() -> f64 {
 pub fn frame_landed(seen: &[Damage], area: &Area, from_ms: f64, gap_ms: f64) -> Option<f64> {
     let mut hits = seen
         .iter()
-        .filter(|d| d.at_ms >= from_ms && d.intersects(area));
+        .filter(|d| d.at_ms >= from_ms && d.area.intersects(area));
     let mut last = hits.next()?.at_ms;
     for d in hits {
         if d.at_ms - last > gap_ms {
@@ -176,10 +175,12 @@ mod tests {
     fn d(at_ms: f64, x: i32, y: i32, width: i32, height: i32) -> Damage {
         Damage {
             at_ms,
-            x,
-            y,
-            width,
-            height,
+            area: Area {
+                x,
+                y,
+                width,
+                height,
+            },
         }
     }
 
