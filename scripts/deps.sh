@@ -6,7 +6,7 @@ set -euo pipefail
 want=${1:-test}
 
 # Debian/Ubuntu package names. fonts-wqy-microhei: Chinese glyphs under a bare Xvfb;
-# dbus: a private session bus for the single-instance hand-over in tests.
+# dbus: a private session bus under Xvfb (GTK and WebKit ask it for the accessibility bus).
 packages=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth fonts-wqy-microhei dbus)
 if [ "$want" = test ]; then
   packages+=(webkit2gtk-driver)

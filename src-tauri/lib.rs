@@ -6,6 +6,7 @@ mod manager_commands;
 mod ready_probe;
 mod rendering;
 mod settings_commands;
+mod single_instance;
 mod startup;
 #[cfg(test)]
 mod ui_conventions;
@@ -102,6 +103,13 @@ fn forward_desk_events<R: Runtime>(
 
 /// Starts the app and returns the process exit code.
 pub fn run() -> i32 {
+    // Before anything opens the data directory: a desk already running on it is brought
+    // to the front instead, and this launch ends (not an error).
+    #[cfg(target_os = "linux")]
+    let instance = match single_instance::claim(&single_instance::instance_id()) {
+        single_instance::Claim::First(instance) => instance,
+        single_instance::Claim::Handed => return 0,
+    };
     // The data directory, the ledger and the embedded sandbox open on their own thread while
     // the window system starts (GTK, the event loop, the single-instance check): the two
     // take about as long, and the window does not need the desk until `setup` (bench 5).
@@ -110,24 +118,16 @@ pub fn run() -> i32 {
     // The log writer's guard lives until the app has stopped, so the last lines are flushed.
     let log_guard = Arc::new(Mutex::new(None));
 
-    let builder = tauri::Builder::default()
-        // First plugin, as its docs require: a second launch on the same data directory
-        // focuses this window and exits. Scoped per data directory, so a test's or a second
-        // profile's desk is a separate instance (the data directory lock is the backstop).
-        .plugin(
-            tauri_plugin_single_instance::Builder::new()
-                .dbus_id(startup::instance_id())
-                .callback(|app, _argv, _cwd| {
-                    if let Some(w) = app.get_webview_window("main") {
-                        let _ = w.unminimize();
-                        let _ = w.set_focus();
-                    }
-                })
-                .build(),
-        )
+    let builder = tauri::Builder::default();
+    // First plugin, as its docs require (single_instance.rs: Linux does without it).
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(single_instance::plugin());
+    let builder = builder
         // The native save dialog of the exports; only Rust calls it (manager_commands.rs).
         .plugin(tauri_plugin_dialog::init());
     let (setup_failed, setup_guard) = (failed.clone(), log_guard.clone());
+    #[cfg(target_os = "linux")]
+    let raise = instance.raise_slot();
     let app = commands_of(builder)
         .setup(move |app| {
             let (startup, guard) = opening.join().unwrap_or_else(|_| {
@@ -157,6 +157,8 @@ pub fn run() -> i32 {
                     .data_directory(webview_dir)
                     .focused(true);
             let window = ready_probe::attach(window).build()?;
+            #[cfg(target_os = "linux")]
+            raise.attach(app.handle().clone());
             rendering::paint_without_gpu_layers(&window)?;
             if let Some(feed) = feed {
                 forward_desk_events(app.handle().clone(), feed);
@@ -173,7 +175,10 @@ pub fn run() -> i32 {
         }
     };
     let code = app.run_return(|_, _| {});
-    // The app, its lock and its single-instance name are released by now.
+    // The app and its lock are released by now; the single-instance name is given back
+    // here, before a restart's new process looks for it.
+    #[cfg(target_os = "linux")]
+    drop(instance);
     settings_commands::relaunch_if_asked();
     drop(log_guard.lock().unwrap_or_else(|p| p.into_inner()).take());
     if failed.load(Ordering::SeqCst) {

@@ -54,14 +54,6 @@ pub enum Startup {
     Failed(UiError),
 }
 
-/// The single-instance name for the data directory this launch would use.
-pub fn instance_id() -> String {
-    match data_dir::resolve() {
-        Ok(root) => data_dir::instance_id(&root),
-        Err(_) => data_dir::APP_IDENTIFIER.to_owned(),
-    }
-}
-
 impl Startup {
     /// Opens the data directory named by `REDEEMDESK_DATA_DIR` or the platform default, and
     /// everything in it. Runs on Tauri's async runtime, which the sandbox and the

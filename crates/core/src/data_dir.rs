@@ -1,6 +1,6 @@
 //! The data directory: where the ledger, settings, secrets and logs live. Opening it checks
 //! that it is a writable directory and takes an exclusive lock, so that two processes can
-//! never write one ledger (the single-instance plugin is the friendly half of this rule; the
+//! never write one ledger (the single-instance hand-over is the friendly half of this rule; the
 //! lock is the half that holds even against the CLI or a second copy of the binary).
 
 use std::fs::{self, File, OpenOptions};
@@ -57,8 +57,10 @@ pub fn resolve() -> Result<PathBuf, DataDirError> {
 
 /// A name for "the app on this data directory", for the single-instance hand-over: two
 /// launches on the same directory share it, launches on different directories (tests, a
-/// second store profile) do not. A D-Bus well-known name: dot-separated, no element starts
-/// with a digit. FNV-1a over the path: stable across runs and versions, no crypto needed.
+/// second store profile) do not. On Linux it names an abstract socket (the app's
+/// single_instance.rs); elsewhere tauri's plugin. It is also a valid D-Bus well-known name
+/// (dot-separated, no element starts with a digit), as that plugin's Linux side wanted.
+/// FNV-1a over the path: stable across runs and versions, no crypto needed.
 pub fn instance_id(root: &Path) -> String {
     let canonical = fs::canonicalize(root).unwrap_or_else(|_| root.to_owned());
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -513,6 +513,23 @@ async fn a_second_launch_on_the_same_data_focuses_the_first_window_instead_of_op
         panic!("the second launch must hand over to the first and exit, not open a window");
     };
     assert!(status.success(), "handing over is not an error: {status}");
+    // The first desk heard the second launch (src-tauri/single_instance.rs logs it before it
+    // raises the window; the log file is written by a background writer, hence the wait).
+    let heard = || {
+        std::fs::read_dir(desk.data_dir.join("logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| {
+                std::fs::read_to_string(f.path())
+                    .is_ok_and(|t| t.contains("a second launch on this data directory"))
+            })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !heard() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(heard(), "the running desk is told to come to the front");
     assert_eq!(
         desk.client.windows().await.unwrap().len(),
         1,
