@@ -111,11 +111,12 @@ pub fn extend(
 /// Drops the indexes that can be made again from their SQL, and answers that SQL. Building
 /// an index once from the finished table (a sort) is cheaper than keeping it up to date
 /// through millions of inserts at random places (codes and ids are random): a 1 M ledger
-/// took 52 s instead of 64 (the
-/// same build, one after the other). The file ends with the same schema; its index pages are
-/// fuller than a till's grown one by one, which the day log (read in time order either
-/// way) and a code's lookup (a few pages) do not feel. The UNIQUE constraint on an
-/// attempt's id has no SQL of its own and stays, so it is checked on every insert.
+/// took 42 s instead of 61 (the same build, one after the other). The file ends with the
+/// same schema. Its index pages are fuller than those of a till's ledger grown one attempt
+/// at a time, which the queries of benchmark 3 did not feel: on the two 1 M files, the day
+/// log took 4.0–4.8 ms against 4.1–5.0, a code's timeline 36–81 µs against 30–68 and the
+/// inbox 73–101 µs against 71–101 (two rounds of 30 each, twice). The UNIQUE constraint on
+/// an attempt's id has no SQL of its own and stays, so it is checked on every insert.
 fn drop_secondary_indexes(tx: &rusqlite::Transaction<'_>) -> Result<Vec<String>, Failure> {
     let named: Vec<(String, String)> = tx
         .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")?
