@@ -142,7 +142,12 @@ impl Desk {
         let driver_group = Pid::from_raw(child.id().expect("driver pid") as i32);
         // From here on, a panic must still stop the driver: the guard does it.
         let guard = GroupGuard(Some(driver_group));
-        wait_for_port(port).await;
+        // tauri-driver starts WebKitWebDriver and at once serves, forwarding to it: a
+        // session asked for before WebKitWebDriver listens is cut ("SendRequest"). That
+        // happened when the machine was slow, e.g. in bench 7 right after it copied a
+        // 3.9 GB ledger (twice in a row once, so the retry below failed too).
+        wait_for_port(port, "tauri-driver").await;
+        wait_for_port(native_port, "WebKitWebDriver").await;
 
         let caps: serde_json::Map<String, serde_json::Value> =
             serde_json::from_value(serde_json::json!({
@@ -423,7 +428,7 @@ fn tauri_driver() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("tauri-driver"))
 }
 
-async fn wait_for_port(port: u16) {
+async fn wait_for_port(port: u16, server: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -434,7 +439,7 @@ async fn wait_for_port(port: u16) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("tauri-driver did not listen on port {port} within 20 s");
+    panic!("{server} did not listen on port {port} within 20 s");
 }
 
 /// A shell wrapper that runs the app and records its exit status. It forwards TERM to the
