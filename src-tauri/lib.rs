@@ -105,10 +105,8 @@ fn forward_desk_events<R: Runtime>(
 pub fn run() -> i32 {
     // Before anything opens the data directory: a desk already running on it is brought
     // to the front instead, and this launch ends (not an error).
-    #[cfg(target_os = "linux")]
-    let instance = match single_instance::claim(&single_instance::instance_id()) {
-        single_instance::Claim::First(instance) => instance,
-        single_instance::Claim::Handed => return 0,
+    let Some(instance) = single_instance::claim() else {
+        return 0;
     };
     // The data directory, the ledger and the embedded sandbox open on their own thread while
     // the window system starts (GTK, the event loop, the single-instance check): the two
@@ -118,15 +116,10 @@ pub fn run() -> i32 {
     // The log writer's guard lives until the app has stopped, so the last lines are flushed.
     let log_guard = Arc::new(Mutex::new(None));
 
-    let builder = tauri::Builder::default();
-    // First plugin, as its docs require (single_instance.rs: Linux does without it).
-    #[cfg(not(target_os = "linux"))]
-    let builder = builder.plugin(single_instance::plugin());
-    let builder = builder
+    let builder = single_instance::with_plugin(tauri::Builder::default())
         // The native save dialog of the exports; only Rust calls it (manager_commands.rs).
         .plugin(tauri_plugin_dialog::init());
     let (setup_failed, setup_guard) = (failed.clone(), log_guard.clone());
-    #[cfg(target_os = "linux")]
     let raise = instance.raise_slot();
     let app = commands_of(builder)
         .setup(move |app| {
@@ -157,7 +150,6 @@ pub fn run() -> i32 {
                     .data_directory(webview_dir)
                     .focused(true);
             let window = ready_probe::attach(window).build()?;
-            #[cfg(target_os = "linux")]
             raise.attach(app.handle().clone());
             rendering::paint_without_gpu_layers(&window)?;
             if let Some(feed) = feed {
@@ -177,7 +169,6 @@ pub fn run() -> i32 {
     let code = app.run_return(|_, _| {});
     // The app and its lock are released by now; the single-instance name is given back
     // here, before a restart's new process looks for it.
-    #[cfg(target_os = "linux")]
     drop(instance);
     settings_commands::relaunch_if_asked();
     drop(log_guard.lock().unwrap_or_else(|p| p.into_inner()).take());
