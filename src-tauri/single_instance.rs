@@ -64,10 +64,15 @@ impl RaiseSlot {
 pub struct Instance {
     name: String,
     raise: RaiseSlot,
-    stop: Arc<AtomicBool>,
     /// The thread that answers second launches (none where the plugin does it, or when
     /// the name could not be had).
-    listening: Option<JoinHandle<()>>,
+    listening: Option<Listening>,
+}
+
+/// The listener thread and the flag that tells it to stop.
+struct Listening {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
 }
 
 impl Instance {
@@ -75,7 +80,6 @@ impl Instance {
         Instance {
             name: name.to_owned(),
             raise: RaiseSlot::default(),
-            stop: Arc::new(AtomicBool::new(true)),
             listening: None,
         }
     }
@@ -93,10 +97,10 @@ impl Drop for Instance {
         };
         // The listener blocks in accept: flag the stop, wake it with a connection of our
         // own, and wait until it has closed the socket, so the name is free.
-        self.stop.store(true, Ordering::SeqCst);
+        listening.stop.store(true, Ordering::SeqCst);
         #[cfg(target_os = "linux")]
         linux::wake(&self.name);
-        let _ = listening.join();
+        let _ = listening.thread.join();
     }
 }
 
@@ -126,7 +130,7 @@ pub fn with_plugin<R: Runtime>(builder: Builder<R>) -> Builder<R> {
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use super::{Instance, RaiseSlot};
+    use super::{Instance, Listening, RaiseSlot};
     use std::io::{Read, Write};
     use std::os::linux::net::SocketAddrExt;
     use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
@@ -174,7 +178,7 @@ mod linux {
         let raise = RaiseSlot::default();
         let stop = Arc::new(AtomicBool::new(false));
         let (raise2, stop2) = (raise.clone(), stop.clone());
-        let listening = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("single-instance".into())
             .spawn(move || {
                 for stream in listener.incoming() {
@@ -195,8 +199,7 @@ mod linux {
         Instance {
             name: name.to_owned(),
             raise,
-            stop,
-            listening,
+            listening: thread.map(|thread| Listening { stop, thread }),
         }
     }
 
