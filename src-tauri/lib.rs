@@ -2,6 +2,7 @@
 
 mod commands;
 mod error;
+mod integrity_check;
 mod manager_commands;
 mod ready_probe;
 mod rendering;

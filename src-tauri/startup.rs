@@ -9,7 +9,6 @@ use redeemdesk_core::app_info::{AppInfo, Mode};
 use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Background, Desk};
-use redeemdesk_core::ledger::Ledger;
 use redeemdesk_sandbox::boot::{boot, ChannelSource};
 use redeemdesk_sandbox::RunningSandbox;
 use std::path::PathBuf;
@@ -101,7 +100,9 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
     let booted = boot(data_dir.root(), ChannelSource::Auto, Arc::new(SystemClock))
         .await
         .map_err(|e| UiError::new(e.code(), e.to_string()))?;
-    spawn_integrity_check(booted.desk.ledger().clone());
+    if let Err(e) = crate::integrity_check::spawn(booted.desk.ledger().clone()) {
+        tracing::warn!("the ledger integrity check did not start: {e}");
+    }
     let background = booted.desk.start_background();
     Ok(Ready {
         data_dir,
@@ -110,15 +111,6 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         _sandbox: booted.sandbox,
         _background: background,
     })
-}
-
-/// `PRAGMA quick_check` reads the whole file: never on the start-up path. A problem found
-/// is logged loudly; the manager sees it in the log and the CLI's `verify-log`.
-fn spawn_integrity_check(ledger: Arc<Ledger>) {
-    std::thread::spawn(move || match ledger.quick_check() {
-        Ok(()) => tracing::info!("ledger integrity check passed"),
-        Err(e) => tracing::error!(code = e.code(), "ledger integrity check failed: {e}"),
-    });
 }
 
 /// Logs go to stderr and, when the data directory is usable, to a daily-rotated file in

@@ -735,11 +735,27 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
     for round in 0..3 {
         for day in [first, second] {
             choose_day(&desk, &day.to_string()).await;
-            let rows = desk
-                .js(
-                    "return [document.getElementById('manager-log').dataset.rows, \
-                            document.querySelectorAll('#log-table tbody tr[data-id]').length]",
+            // The first frame of a day holds only the rows in view; the margin around them
+            // comes with the rest of the day.
+            let first = desk
+                .wait_until(
+                    &format!(
+                        "(() => {{ const e = window.__redeemdesk_stats.managerLog.filter((x) => \
+                             x.day === '{day}').pop(); \
+                           return e && e.allMs !== undefined && e.firstRows; }})()"
+                    ),
+                    QUICK,
+                    "the rest of the day",
                 )
+                .await
+                .as_u64()
+                .unwrap();
+            let rows = desk
+                .js("const b = document.getElementById('log-table-box'); \
+                     const r = document.querySelector('#log-table tbody tr[data-id]'); \
+                     return [document.getElementById('manager-log').dataset.rows, \
+                            document.querySelectorAll('#log-table tbody tr[data-id]').length, \
+                            Math.ceil(b.clientHeight / r.getBoundingClientRect().height)]")
                 .await;
             // The whole day is loaded; the table holds the rows in view and a margin.
             assert_eq!(
@@ -748,9 +764,14 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
                 "round {round}: every attempt of {day}"
             );
             let in_table = rows[1].as_u64().unwrap();
+            let in_view = rows[2].as_u64().unwrap();
             assert!(
-                (15..200).contains(&in_table),
-                "round {round}: a window of rows, not all 400: {in_table}"
+                (1..=in_view).contains(&first),
+                "round {round}: the first frame holds the {in_view} rows in view at most: {first}"
+            );
+            assert!(
+                in_table > in_view && (15..200).contains(&in_table),
+                "round {round}: a window of rows with a margin, not all 400: {in_table}"
             );
         }
     }
