@@ -168,17 +168,20 @@ export function createLog(container, ctx) {
     return el('tr', { className: 'log-spacer', attrs: { 'aria-hidden': 'true' } }, td);
   }
 
-  /** The attempts [first, last) that the scroll position shows, with `margin` rows more on
-   * each side. */
+  /** The attempts [first, last) that the scroll position shows with `margin` rows more on
+   * each side, and [viewFirst, viewLast) without them. */
   function windowAt(margin) {
     const n = log ? log.total ?? log.attempts.length : 0;
     const h = rowH || 32;
     const head = tableEl.tHead ? tableEl.tHead.offsetHeight : 0;
     const top = Math.max(0, rowsBox.scrollTop - head);
     const view = rowsBox.clientHeight || 800;
-    const first = Math.max(0, Math.floor(top / h) - margin);
-    const last = Math.min(n, Math.ceil((top + view) / h) + margin);
-    return { first, last, count: n };
+    const viewFirst = Math.floor(top / h);
+    const viewLast = Math.min(n, Math.ceil((top + view) / h));
+    return {
+      first: Math.max(0, viewFirst - margin), last: Math.min(n, viewLast + margin), count: n,
+      viewFirst, viewLast,
+    };
   }
 
   /** Puts the rows in view and `margin` rows around them in the table: when `force`, or when
@@ -190,10 +193,9 @@ export function createLog(container, ctx) {
     }
     const attempts = log ? log.attempts : [];
     const w = windowAt(margin);
-    const inView = windowAt(0);
-    if (!force && shown && shown.first <= inView.first && inView.last <= shown.last
+    if (!force && shown && shown.first <= w.viewFirst && w.viewLast <= shown.last
         && w.count === shown.count && shown.loaded === attempts.length) return;
-    shown = { ...w, loaded: attempts.length };
+    shown = { first: w.first, last: w.last, count: w.count, loaded: attempts.length };
     const focused = document.activeElement && tbodyEl.contains(document.activeElement)
       ? document.activeElement.dataset.index : null;
     const body = document.createElement('tbody');
