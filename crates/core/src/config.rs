@@ -44,6 +44,7 @@
 //! [channels.yhtd]
 //! base_url = "https://increment.yhtdpay.com"
 //! sign = false                         # true: §7 MD5 signature, key in [yhtd] of secrets
+//! resend_deduplicated = true            # false: the platform counts a resent dealSerial again
 //! secrets = "secrets.toml"             # required only when sign = true
 //! [[channels.yhtd.products]]
 //! no = "2112291922150704074"
@@ -289,11 +290,19 @@ struct RawYhtd {
     base_url: String,
     #[serde(default)]
     sign: bool,
+    /// channels.md §1 [assumed idempotent]: whether the platform takes a resend of the same
+    /// `dealSerial` as the same order. No answer tells, so it is a setting.
+    #[serde(default = "yes")]
+    resend_deduplicated: bool,
     secrets: Option<PathBuf>,
     #[serde(default)]
     products: Vec<RawProduct>,
     connect_timeout_ms: Option<u64>,
     total_timeout_ms: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -583,6 +592,7 @@ impl RawYhtd {
         Ok(yhtd::Config {
             base_url: base_url(&f("base_url"), &self.base_url)?,
             sign: self.sign,
+            resend_deduplicated: self.resend_deduplicated,
             key,
             products,
             timeouts: timeouts("yhtd", self.connect_timeout_ms, self.total_timeout_ms)?,

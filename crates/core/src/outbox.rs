@@ -8,7 +8,7 @@ use crate::channel::{Channel, ChannelKind, NotifyOutcome, RedemptionId};
 use crate::desk::Desk;
 use crate::ledger::{
     notification_backoff, DeliveryAttempt, DeliveryResult, LedgerError, NewNotification,
-    Notification,
+    Notification, HELD_FOR_MANAGER_MS,
 };
 use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
@@ -141,6 +141,9 @@ impl Desk {
             quantity: n.quantity,
             total: n.total,
         };
+        // Set when the answer was lost after the order may have arrived, on a platform that
+        // counts a resend again: the outbox holds it for a manager instead of resending.
+        let mut held = false;
         let (result, exchange) = match channel.notify(&wire).await {
             Ok(answer) => {
                 let exchange = ledger_exchange(&answer.exchanges);
@@ -149,9 +152,12 @@ impl Desk {
                     NotifyOutcome::Rejected { code, message } => DeliveryResult::Rejected {
                         reason: format!("{code}: {message}"),
                     },
-                    NotifyOutcome::Unknown { reason } => DeliveryResult::Failed {
-                        error: reason.to_string(),
-                    },
+                    NotifyOutcome::Unknown { reason } => {
+                        held = !channel.may_resend(&reason);
+                        DeliveryResult::Failed {
+                            error: reason.to_string(),
+                        }
+                    }
                 };
                 (result, exchange)
             }
@@ -163,8 +169,13 @@ impl Desk {
             ),
         };
         let now = self.clock.now_ms();
-        let next = matches!(result, DeliveryResult::Failed { .. })
-            .then(|| now + notification_backoff(n.attempts + 1));
+        let next = matches!(result, DeliveryResult::Failed { .. }).then(|| {
+            if held {
+                HELD_FOR_MANAGER_MS
+            } else {
+                now + notification_backoff(n.attempts + 1)
+            }
+        });
         let updated = self.ledger.record_delivery_attempt(
             &n.id,
             DeliveryAttempt {

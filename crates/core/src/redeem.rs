@@ -357,7 +357,11 @@ impl Desk {
             cashier: input.cashier.clone(),
             face_value: entry.preview.face_value,
             price: entry.preview.price_paid,
-            remaining_before: entry.preview.times_remaining.map(i64::from),
+            remaining_before: entry
+                .preview
+                .times_remaining
+                .or(entry.preview.uses_left)
+                .map(i64::from),
             prepare: entry.exchange,
         })?;
         self.checkpoint(Checkpoint::AfterWriteAhead);
@@ -369,7 +373,7 @@ impl Desk {
             certificates: input.certificates,
             order_amount: None,
             paid_amount: None,
-            remaining_before: entry.preview.times_remaining,
+            remaining_before: entry.preview.times_remaining.or(entry.preview.uses_left),
             cashier: Some(input.cashier.clone()),
             remark: None,
             attempted_at_ms: now,

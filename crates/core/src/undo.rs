@@ -8,7 +8,7 @@
 use crate::channel::{self, CancelOutcome, CancelRequest, Platform, Warning};
 use crate::clock::UnixMs;
 use crate::desk::Desk;
-use crate::ledger::{Actor, Attempt, AttemptId, AttemptState, LedgerError, Transition};
+use crate::ledger::{Actor, Attempt, AttemptId, AttemptState, AuditEntry, LedgerError, Transition};
 use crate::redeem::ledger_exchange;
 use serde::Serialize;
 
@@ -57,6 +57,10 @@ pub enum UndoError {
     ChannelRefused { code: String, message: String },
     #[error("the channel did not say whether it undid it ({0}): check its back office, then record a manual undo")]
     ChannelUnknown(String),
+    /// The channel answered success without naming this write-off: no evidence it was
+    /// undone. The redemption stays succeeded; the answer is in the audit trail.
+    #[error("the channel answered success without naming this redemption ({0}): the undo is unconfirmed; check its back office, then record a manual undo")]
+    Unconfirmed(String),
     #[error(transparent)]
     Channel(#[from] channel::ChannelError),
     #[error(transparent)]
@@ -75,6 +79,7 @@ impl UndoError {
             UndoError::WindowClosed => "undo_window_closed",
             UndoError::ChannelRefused { .. } => "undo_refused",
             UndoError::ChannelUnknown(_) => "undo_unknown",
+            UndoError::Unconfirmed(_) => "undo_unconfirmed",
             UndoError::Channel(_) => "channel_error",
             UndoError::Ledger(e) => e.code(),
         }
@@ -165,10 +170,17 @@ impl Desk {
             Some(ch) => {
                 let code = channel::CouponCode::new(a.code.clone())
                     .map_err(|e| UndoError::ChannelUnknown(e.to_string()))?;
+                let record_ids = self
+                    .ledger
+                    .attempt_events(id)?
+                    .into_iter()
+                    .flat_map(|e| e.channel_ids.into_values())
+                    .collect();
                 let answer = ch
                     .cancel(&CancelRequest {
                         id: a.id.clone(),
                         code,
+                        record_ids,
                     })
                     .await?;
                 let exchange = ledger_exchange(&answer.exchanges);
@@ -186,6 +198,22 @@ impl Desk {
                     }
                     CancelOutcome::Unknown { reason } => {
                         return Err(UndoError::ChannelUnknown(reason.to_string()))
+                    }
+                    CancelOutcome::Unconfirmed { detail } => {
+                        // Kept with the channel's answer, so the manager who checks the back
+                        // office later sees what was said.
+                        self.ledger.record_audit(&AuditEntry {
+                            time_ms: self.clock.now_ms(),
+                            actor: Actor::Manager(manager.trim().to_owned()),
+                            action: "undo_unconfirmed".into(),
+                            subject: Some(id.to_string()),
+                            detail: Some(format!(
+                                "{detail}; reason: {}; answer: {}",
+                                reason.trim(),
+                                exchange.response.as_deref().unwrap_or("")
+                            )),
+                        })?;
+                        return Err(UndoError::Unconfirmed(detail));
                     }
                 }
             }

@@ -73,6 +73,7 @@ pub fn channel_config(
         ChannelKind::Yhtd => ChannelConfig::Yhtd(yhtd::Config {
             base_url: url(addr, channel),
             sign: false,
+            resend_deduplicated: true,
             key: None,
             products: demo
                 .products

@@ -101,26 +101,15 @@ fn decoding(c: &mut Criterion) {
     let shoubei_body = serde_json::to_string(&answer).unwrap();
     // Each benchmark measures the success path it names, so check it is one.
     assert!(matches!(
-        shoubei::redeem_outcome(&shoubei_body, KEY),
+        shoubei::redeem_outcome(&shoubei_body, KEY, &request("679533922928")),
         Outcome::Succeeded(_)
     ));
+    let shoubei_req = request("679533922928");
     c.bench_function("decode/shoubei redeem", |b| {
-        b.iter(|| shoubei::redeem_outcome(black_box(&shoubei_body), KEY))
+        b.iter(|| shoubei::redeem_outcome(black_box(&shoubei_body), KEY, &shoubei_req))
     });
 
-    let req = RedeemRequest {
-        id: RedemptionId::parse("d2b835b796e54fc89500d1c9d5c4b928").unwrap(),
-        code: CouponCode::new("390962138708451328").unwrap(),
-        count: 1,
-        platform: None,
-        certificates: vec![],
-        order_amount: None,
-        paid_amount: None,
-        remaining_before: None,
-        cashier: None,
-        remark: None,
-        attempted_at_ms: 1_795_000_000_000,
-    };
+    let req = request("390962138708451328");
     let zvcms_body = r#"{"status":"true","code":"0","message":"成功","data":{"bizId":123456789,"cardIdList":"[390962138708451328]","userInfo":{"customer_id":"","username":""}}}"#;
     assert!(matches!(
         zvcms::redeem_outcome(zvcms_body, &req),
@@ -149,10 +138,11 @@ fn decoding(c: &mut Criterion) {
     let sign = allinpay::sign_response(&consume, &platform);
     consume.insert("sign".into(), Value::String(sign));
     let allin_body = serde_json::to_string(&consume).unwrap();
-    let checked = allinpay::redeem_outcome(&allin_body, &public, 1);
+    let allin_req = request("594828681100");
+    let checked = allinpay::redeem_outcome(&allin_body, &public, &allin_req);
     assert!(matches!(checked, Outcome::Succeeded(_)), "{checked:?}");
     c.bench_function("decode/allinpay consume (RSA2 verify)", |b| {
-        b.iter(|| allinpay::redeem_outcome(black_box(&allin_body), &public, 1))
+        b.iter(|| allinpay::redeem_outcome(black_box(&allin_body), &public, &allin_req))
     });
 
     let yhtd_body = r#"{"resultCode":"0000","resultMsg":"成功"}"#;
@@ -178,3 +168,20 @@ criterion_group! {
     targets = signing, decoding
 }
 criterion_main!(benches);
+
+/// The request the decoded answers are to (its id is the one in the shoubei answer).
+fn request(code: &str) -> RedeemRequest {
+    RedeemRequest {
+        id: RedemptionId::parse("d2b835b796e54fc89500d1c9d5c4b928").unwrap(),
+        code: CouponCode::new(code).unwrap(),
+        count: 1,
+        platform: None,
+        certificates: vec![],
+        order_amount: None,
+        paid_amount: None,
+        remaining_before: None,
+        cashier: None,
+        remark: None,
+        attempted_at_ms: 1_795_000_000_000,
+    }
+}

@@ -59,6 +59,11 @@ pub fn sign(params: &BTreeMap<String, String>, key: &RsaPrivateKey) -> String {
 
 /// Verifies a Base64 RSA2 signature over [`sign_content`] of `params`.
 pub fn verify(params: &BTreeMap<String, String>, sig_b64: &str, key: &RsaPublicKey) -> bool {
+    verify_text(&sign_content(params), sig_b64, key)
+}
+
+/// Verifies a Base64 RSA2 signature over exactly `content`.
+fn verify_text(content: &str, sig_b64: &str, key: &RsaPublicKey) -> bool {
     let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(sig_b64.trim()) else {
         return false;
     };
@@ -66,7 +71,7 @@ pub fn verify(params: &BTreeMap<String, String>, sig_b64: &str, key: &RsaPublicK
         return false;
     };
     VerifyingKey::<Sha256>::new(key.clone())
-        .verify(sign_content(params).as_bytes(), &signature)
+        .verify(content.as_bytes(), &signature)
         .is_ok()
 }
 
@@ -118,15 +123,79 @@ pub fn sign_response(fields: &Map<String, Value>, key: &RsaPrivateKey) -> String
     sign(&texts, key)
 }
 
-/// Checks a response body's `sign` with the platform's public key. A body without `sign`
-/// does not verify.
+/// Checks a response body's `sign` with the platform's public key, in whichever answer
+/// shape and signature reading it came (see [`Answer`]). A body without `sign` does not
+/// verify.
 pub fn verify_response(body: &str, key: &RsaPublicKey) -> bool {
-    match response_sign_fields(body) {
-        Ok(fields) => match fields.get("sign") {
-            Some(sig) => verify(&fields, sig, key),
-            None => false,
-        },
-        Err(_) => false,
+    Answer::parse(body).is_ok_and(|a| a.signed(key) == Some(true))
+}
+
+/// Which shape an answer came in (channels.md §5 "Answer shape [open]").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `{code, msg, data, sign}`, as in the seed's example.
+    Flat,
+    /// The gateway's public fields with the business answer as JSON text in `bizContent`.
+    Envelope,
+}
+
+/// An answer's top-level fields and the business answer inside it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub shape: Shape,
+    /// Every top-level field as the signature sees it.
+    pub fields: BTreeMap<String, String>,
+    /// The business answer `{code, msg, data}` as JSON text.
+    pub business: String,
+}
+
+impl Answer {
+    /// Reads either shape. An envelope is an answer with `bizContent` and no top-level
+    /// `code`.
+    pub fn parse(body: &str) -> Result<Answer, lenient::DecodeError> {
+        let fields = response_sign_fields(body)?;
+        if fields.contains_key("bizContent") && !fields.contains_key("code") {
+            let business = assumed::open_biz_content(&fields["bizContent"]);
+            Ok(Answer {
+                shape: Shape::Envelope,
+                fields,
+                business,
+            })
+        } else {
+            Ok(Answer {
+                shape: Shape::Flat,
+                fields,
+                business: body.to_owned(),
+            })
+        }
+    }
+
+    /// `Some(true)` when `sign` verifies over one of the plausible signed texts,
+    /// `Some(false)` when it verifies over none, `None` when there is no `sign`.
+    ///
+    /// channels.md §5 [assumed]: the signed text is not public. Each candidate is a text
+    /// only the platform's key can have signed, so accepting any of them admits nothing
+    /// unsigned: the sorted fields other than `sign` and `signType` (as in requests); the
+    /// same with `signType`; the business JSON text alone (`bizContent` in an envelope,
+    /// `data` in a flat answer).
+    pub fn signed(&self, key: &RsaPublicKey) -> Option<bool> {
+        let sig = self.fields.get("sign")?;
+        let with_sign_type = signing::sorted_join(
+            self.fields
+                .iter()
+                .filter(|(k, v)| k.as_str() != "sign" && !v.is_empty())
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        let biz_only = match self.shape {
+            Shape::Envelope => self.fields["bizContent"].clone(),
+            Shape::Flat => self
+                .fields
+                .get("data")
+                .cloned()
+                .unwrap_or_else(|| "{}".to_owned()),
+        };
+        let candidates = [sign_content(&self.fields), with_sign_type, biz_only];
+        Some(candidates.iter().any(|c| verify_text(c, sig, key)))
     }
 }
 
@@ -162,6 +231,14 @@ mod assumed {
     pub fn seal_biz_content(json: String) -> String {
         json
     }
+    /// The inverse for answers: an encrypted `bizContent` is not JSON and decodes as an
+    /// error (Unknown), never as a business answer.
+    pub fn open_biz_content(text: &str) -> String {
+        text.to_owned()
+    }
+    /// How far the platform's clock may be behind ours when a history line's use time is
+    /// matched against our attempt (the skew the desk warns about, issue 18).
+    pub const USE_TIME_SKEW_MS: i64 = 120_000;
     /// Only `thirdCouponService.consume` / `.verifyHistory` are documented; they share the
     /// prepare method's `allinpay.shopoint.` prefix.
     pub const CONSUME_METHOD: &str = "allinpay.shopoint.thirdCouponService.consume";
@@ -239,9 +316,10 @@ impl Allinpay {
         platform: Platform,
     ) -> Result<Exchanged<Prepared>, ChannelError> {
         let biz = json!({ "type": platform.as_str(), "couponNo": code.as_str(), "shopId": self.config.shop_id });
-        let reply = self.send(PREPARE_METHOD, &nonce::request_seq(), biz).await;
+        let seq = nonce::request_seq();
+        let reply = self.send(PREPARE_METHOD, &seq, biz).await;
         let prepared = match &reply.body {
-            Ok(body) => prepare_answer(body, &self.config.platform_key, code, platform),
+            Ok(body) => prepare_answer(body, &self.config.platform_key, &seq, code, platform),
             Err(reason) => Prepared::Unknown {
                 reason: reason.clone(),
             },
@@ -289,7 +367,7 @@ impl Allinpay {
             .send(CONSUME_METHOD, req.id.as_str(), Value::Object(biz))
             .await;
         let outcome = match &reply.body {
-            Ok(body) => redeem_outcome(body, &self.config.platform_key, req.count),
+            Ok(body) => redeem_outcome(body, &self.config.platform_key, req),
             Err(reason) => Outcome::unknown(reason.clone()),
         };
         Ok(Exchanged::one(outcome, reply.exchange))
@@ -315,7 +393,7 @@ impl Allinpay {
                 })
             }
         };
-        Ok(history.map(|entries| find_in_history(&entries, req)))
+        Ok(history.map(|entries| find_in_history(&entries, req, self.ctx.zone)))
     }
 
     /// Resolves several unknowns at once: each business day's history is read once, not
@@ -347,7 +425,7 @@ impl Allinpay {
                         exchanges: Vec::new(),
                     },
                     Ok(history) => {
-                        let value = find_in_history(&history.value, req);
+                        let value = find_in_history(&history.value, req, self.ctx.zone);
                         let exchanges = match value {
                             Resolution::Succeeded(_) => history.exchanges.clone(),
                             _ => vec![searched(&history.exchanges, history.value.len(), day)],
@@ -373,12 +451,13 @@ impl Allinpay {
                 "pageNo": page,
                 "pageSize": assumed::HISTORY_PAGE_SIZE,
             });
-            let reply = self.send(HISTORY_METHOD, &nonce::request_seq(), biz).await;
+            let seq = nonce::request_seq();
+            let reply = self.send(HISTORY_METHOD, &seq, biz).await;
             exchanges.push(reply.exchange);
             let body = reply.body.map_err(|reason| ChannelError::Transport {
                 reason: reason.to_string(),
             })?;
-            let page_read = history_page(&body, &self.config.platform_key)?;
+            let page_read = history_page(&body, &self.config.platform_key, &seq)?;
             let got = page_read.entries.len();
             entries.extend(page_read.entries);
             let total = page_read.total.unwrap_or(0);
@@ -427,7 +506,8 @@ impl Allinpay {
 #[derive(Debug, serde::Deserialize)]
 #[serde(bound(deserialize = "T: serde::de::DeserializeOwned"))]
 struct Envelope<T> {
-    #[serde(default, deserialize_with = "lenient::text")]
+    /// Anything that cannot be a code makes the answer Unknown.
+    #[serde(default, deserialize_with = "lenient::code")]
     code: Option<String>,
     #[serde(default, alias = "message", deserialize_with = "lenient::text")]
     msg: Option<String>,
@@ -562,6 +642,8 @@ struct WireHistoryEntry {
     verify_acct: Option<String>,
     #[serde(default, deserialize_with = "lenient::text")]
     verify_type: Option<String>,
+    #[serde(default, alias = "reqSeq", deserialize_with = "lenient::text")]
+    order_id: Option<String>,
 }
 
 enum Said<T> {
@@ -571,10 +653,12 @@ enum Said<T> {
 }
 
 /// Verifies the signature, decodes, and reads `code`: 0 success, 3 failure with `msg`,
-/// anything else Unknown (channels.md §5).
-fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey) -> Said<T> {
-    let fields = match response_sign_fields(body) {
-        Ok(f) => f,
+/// anything else Unknown (channels.md §5). Either answer shape is read (see [`Answer`]);
+/// an envelope that answers another request (its `reqSeq` is not `req_seq`) says nothing
+/// about ours.
+fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey, req_seq: &str) -> Said<T> {
+    let answer = match Answer::parse(body) {
+        Ok(a) => a,
         Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() => {
             return Said::Undecided(UnknownReason::NotJson)
         }
@@ -585,21 +669,31 @@ fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey) -> Said<
             })
         }
     };
-    let env: Envelope<T> = match lenient::decode(body) {
+    let signed = match answer.signed(key) {
+        Some(false) => return Said::Undecided(UnknownReason::BadSignature),
+        Some(true) => true,
+        None => false,
+    };
+    if let Some(seq) = answer.fields.get("reqSeq").filter(|s| !s.is_empty()) {
+        if seq != req_seq {
+            return Said::Undecided(UnknownReason::Inconclusive {
+                detail: format!("the answer is to another request (reqSeq {seq})"),
+            });
+        }
+    }
+    let env: Envelope<T> = match lenient::decode(&answer.business) {
         Ok(e) => e,
         Err(e) => {
+            let field = match answer.shape {
+                Shape::Envelope if e.field == "." => "bizContent".to_owned(),
+                Shape::Envelope => format!("bizContent.{}", e.field),
+                Shape::Flat => e.field,
+            };
             return Said::Undecided(UnknownReason::Undecodable {
-                field: e.field,
+                field,
                 message: e.message,
-            })
+            });
         }
-    };
-    let signed = match fields.get("sign") {
-        Some(sig) if !verify(&fields, sig, key) => {
-            return Said::Undecided(UnknownReason::BadSignature)
-        }
-        Some(_) => true,
-        None => false,
     };
     let code = env.code.unwrap_or_default().trim().to_owned();
     let message = env.msg.unwrap_or_default();
@@ -618,10 +712,11 @@ fn read<T: serde::de::DeserializeOwned>(body: &str, key: &RsaPublicKey) -> Said<
 pub fn prepare_answer(
     body: &str,
     key: &RsaPublicKey,
+    req_seq: &str,
     code: &CouponCode,
     platform: Platform,
 ) -> Prepared {
-    match read::<PrepareData>(body, key) {
+    match read::<PrepareData>(body, key, req_seq) {
         Said::Ok(None) => Prepared::Unknown {
             reason: UnknownReason::Inconclusive {
                 detail: "success without data".into(),
@@ -680,13 +775,19 @@ pub fn prepare_answer(
     }
 }
 
-/// The outcome of a `thirdCouponService.consume` answer.
-pub fn redeem_outcome(body: &str, key: &RsaPublicKey, count: u32) -> Outcome {
-    match read::<ConsumeData>(body, key) {
+/// The outcome of a `thirdCouponService.consume` answer to `req` (its `reqSeq` and
+/// `orderId` are our id). A success about another coupon is no answer to ours.
+pub fn redeem_outcome(body: &str, key: &RsaPublicKey, req: &RedeemRequest) -> Outcome {
+    match read::<ConsumeData>(body, key, req.id.as_str()) {
         Said::Ok(data) => {
             let mut refs = Vec::new();
             let mut face = None;
             if let Some(d) = data {
+                if let Some(c) = d.coupon_no.as_deref().filter(|c| *c != req.code.as_str()) {
+                    return Outcome::unknown(UnknownReason::Inconclusive {
+                        detail: format!("consume success for another coupon ({c})"),
+                    });
+                }
                 if let Some(t) = d.tran_no {
                     refs.push(ChannelRef::new("tranNo", t));
                 }
@@ -702,7 +803,7 @@ pub fn redeem_outcome(body: &str, key: &RsaPublicKey, count: u32) -> Outcome {
                 channel_refs: refs,
                 face_value: face,
                 settled: None,
-                count,
+                count: req.count,
             })
         }
         Said::Failed { code, message } => Outcome::rejected(code, message),
@@ -719,8 +820,12 @@ pub struct HistoryPage {
 
 /// Reads one history page. There is no outcome to fall back on, so anything but a verified
 /// success is an error.
-pub fn history_page(body: &str, key: &RsaPublicKey) -> Result<HistoryPage, ChannelError> {
-    match read::<HistoryData>(body, key) {
+pub fn history_page(
+    body: &str,
+    key: &RsaPublicKey,
+    req_seq: &str,
+) -> Result<HistoryPage, ChannelError> {
+    match read::<HistoryData>(body, key, req_seq) {
         Said::Ok(data) => {
             let data = data.unwrap_or(HistoryData {
                 total: Some(0),
@@ -742,6 +847,7 @@ pub fn history_page(body: &str, key: &RsaPublicKey) -> Result<HistoryPage, Chann
                             title: e.deal_title,
                             operator: e.verify_acct,
                             verify_type: e.verify_type,
+                            order_id: e.order_id,
                         })
                     })
                     .collect(),
@@ -780,18 +886,321 @@ fn searched(exchanges: &[Exchange], entries: usize, day: time::Date) -> Exchange
     }
 }
 
-pub fn find_in_history(entries: &[HistoryEntry], req: &RedeemRequest) -> Resolution {
-    match entries.iter().find(|e| e.code == req.code.as_str()) {
+/// Our write-off in a day's history (product.md "A verdict needs evidence"): a line for our
+/// code that carries our id, or, when lines carry no id, one whose use time is not before
+/// our attempt (less the clock skew allowed). A line of our code from before the attempt
+/// is an earlier redemption, and a line without a time cannot be told apart from one:
+/// neither is evidence. Absence proves nothing (channels.md §0): never "not consumed".
+pub fn find_in_history(
+    entries: &[HistoryEntry],
+    req: &RedeemRequest,
+    zone: super::BusinessZone,
+) -> Resolution {
+    let ours = req.id.as_str();
+    let earliest = req.attempted_at_ms - assumed::USE_TIME_SKEW_MS;
+    let lines: Vec<&HistoryEntry> = entries
+        .iter()
+        .filter(|e| e.code == req.code.as_str())
+        .collect();
+    let by_id = lines
+        .iter()
+        .find(|e| e.order_id.as_deref().is_some_and(|o| o == ours));
+    let by_time = || {
+        lines.iter().find(|e| {
+            e.order_id.as_deref().is_none_or(str::is_empty)
+                && e.used_at
+                    .as_deref()
+                    .and_then(|t| zone.parse_dashed(t))
+                    .is_some_and(|at| at >= earliest)
+        })
+    };
+    match by_id.or_else(by_time) {
         Some(e) => Resolution::Succeeded(Redeemed {
             channel_refs: vec![ChannelRef::new("couponCode", e.code.clone())],
             face_value: e.face_value,
             settled: None,
             count: req.count,
         }),
-        None => Resolution::StillUnknown {
+        None if lines.is_empty() => Resolution::StillUnknown {
             reason: UnknownReason::Inconclusive {
                 detail: "not in the day's verifyHistory (absence proves nothing)".into(),
             },
         },
+        None => Resolution::StillUnknown {
+            reason: UnknownReason::Inconclusive {
+                detail: format!(
+                    "the day's verifyHistory has {} line(s) for the code, none of them ours \
+                     (another id, or used before our attempt, or no time)",
+                    lines.len()
+                ),
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::outcome::test_request;
+    use std::sync::OnceLock;
+
+    /// The platform's key pair for these tests, made once (1024 bits: fast, and the size
+    /// does not matter to what is tested).
+    fn platform() -> &'static (RsaPrivateKey, RsaPublicKey) {
+        static KEYS: OnceLock<(RsaPrivateKey, RsaPublicKey)> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            let private = RsaPrivateKey::new(&mut rand::thread_rng(), 1024).expect("a key pair");
+            let public = private.to_public_key();
+            (private, public)
+        })
+    }
+
+    fn sign_text(text: &str) -> String {
+        let key = SigningKey::<Sha256>::new(platform().0.clone());
+        base64::engine::general_purpose::STANDARD.encode(key.sign(text.as_bytes()).to_bytes())
+    }
+
+    /// How the answer's signature is made in a test.
+    enum Signed {
+        Fields,
+        WithSignType,
+        BizOnly,
+    }
+
+    fn flat(business: Value, how: Signed) -> String {
+        let Value::Object(mut map) = business else {
+            unreachable!()
+        };
+        if matches!(how, Signed::WithSignType) {
+            map.insert("signType".into(), json!("RSA2"));
+        }
+        let text = match how {
+            Signed::Fields => sign_content(&text_fields(&map)),
+            Signed::WithSignType => signing::sorted_join(
+                text_fields(&map)
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+            Signed::BizOnly => map.get("data").map(Value::to_string).unwrap_or("{}".into()),
+        };
+        map.insert("sign".into(), json!(sign_text(&text)));
+        Value::Object(map).to_string()
+    }
+
+    fn envelope(business: Value, req_seq: &str, how: Signed) -> String {
+        let mut map = Map::new();
+        for (k, v) in [
+            ("appId", "00000001"),
+            ("method", CONSUME_METHOD),
+            ("charset", "UTF-8"),
+            ("format", "JSON"),
+            ("signType", "RSA2"),
+            ("timestamp", "2026-11-22 10:00:01"),
+            ("version", "1.0"),
+            ("reqSeq", req_seq),
+            ("respSeq", "R20261122100001000001"),
+        ] {
+            map.insert(k.into(), json!(v));
+        }
+        let biz = business.to_string();
+        map.insert("bizContent".into(), json!(biz));
+        let text = match how {
+            Signed::Fields => sign_content(&text_fields(&map)),
+            Signed::WithSignType => signing::sorted_join(
+                text_fields(&map)
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+            Signed::BizOnly => biz,
+        };
+        map.insert("sign".into(), json!(sign_text(&text)));
+        Value::Object(map).to_string()
+    }
+
+    fn text_fields(map: &Map<String, Value>) -> BTreeMap<String, String> {
+        map.iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                let t = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), t)
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    }
+
+    fn consumed(code: &str) -> Value {
+        json!({"code": "0", "msg": "成功", "data": {"tranNo": "20261122100001000001",
+            "couponNo": code, "couponValue": 10.5}})
+    }
+
+    #[test]
+    fn a_consume_answer_verifies_and_decodes_in_either_shape_and_signature_reading() {
+        let req = test_request("594828681100", 1, None);
+        let seq = req.id.as_str();
+        let bodies = [
+            (
+                "flat, fields",
+                flat(consumed("594828681100"), Signed::Fields),
+            ),
+            (
+                "flat, with signType",
+                flat(consumed("594828681100"), Signed::WithSignType),
+            ),
+            (
+                "flat, data only",
+                flat(consumed("594828681100"), Signed::BizOnly),
+            ),
+            (
+                "envelope, fields",
+                envelope(consumed("594828681100"), seq, Signed::Fields),
+            ),
+            (
+                "envelope, with signType",
+                envelope(consumed("594828681100"), seq, Signed::WithSignType),
+            ),
+            (
+                "envelope, bizContent only",
+                envelope(consumed("594828681100"), seq, Signed::BizOnly),
+            ),
+        ];
+        for (what, body) in bodies {
+            match redeem_outcome(&body, &platform().1, &req) {
+                Outcome::Succeeded(r) => assert!(
+                    r.channel_refs
+                        .iter()
+                        .any(|x| x.value == "20261122100001000001"),
+                    "{what}: the tranNo is kept"
+                ),
+                other => panic!("{what}: expected Succeeded, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_envelope_signed_by_another_key_or_for_another_request_is_unknown() {
+        let req = test_request("594828681100", 1, None);
+        let good = envelope(consumed("594828681100"), req.id.as_str(), Signed::Fields);
+        let other_key = RsaPrivateKey::new(&mut rand::thread_rng(), 1024)
+            .unwrap()
+            .to_public_key();
+        assert!(
+            matches!(
+                redeem_outcome(&good, &other_key, &req),
+                Outcome::Unknown {
+                    reason: UnknownReason::BadSignature
+                }
+            ),
+            "a signature that verifies in no reading is Unknown, as before"
+        );
+        let tampered = good.replace("20261122100001000001", "20261122100001000002");
+        assert!(
+            matches!(
+                redeem_outcome(&tampered, &platform().1, &req),
+                Outcome::Unknown {
+                    reason: UnknownReason::BadSignature
+                }
+            ),
+            "a changed bizContent does not verify"
+        );
+        let elsewhere = envelope(
+            consumed("594828681100"),
+            "0123456789abcdef0123456789abcdef",
+            Signed::Fields,
+        );
+        assert!(
+            matches!(
+                redeem_outcome(&elsewhere, &platform().1, &req),
+                Outcome::Unknown { .. }
+            ),
+            "an answer to another request says nothing about ours"
+        );
+        let another_coupon = flat(consumed("111111111111"), Signed::Fields);
+        assert!(
+            matches!(
+                redeem_outcome(&another_coupon, &platform().1, &req),
+                Outcome::Unknown { .. }
+            ),
+            "a success for another coupon is no answer to ours"
+        );
+    }
+
+    #[test]
+    fn an_encrypted_biz_content_is_unknown_not_a_business_answer() {
+        let req = test_request("594828681100", 1, None);
+        let mut map = Map::new();
+        map.insert("reqSeq".into(), json!(req.id.as_str()));
+        map.insert("bizContent".into(), json!("q83vEjRWeJA=")); // not JSON
+        let text = sign_content(&text_fields(&map));
+        map.insert("sign".into(), json!(sign_text(&text)));
+        let body = Value::Object(map).to_string();
+        match redeem_outcome(&body, &platform().1, &req) {
+            Outcome::Unknown {
+                reason: UnknownReason::Undecodable { field, .. },
+            } => assert!(
+                field.starts_with("bizContent"),
+                "the field is named: {field}"
+            ),
+            other => panic!("expected Undecodable bizContent, got {other:?}"),
+        }
+    }
+
+    fn line(code: &str, used_at: Option<&str>, order_id: Option<&str>) -> HistoryEntry {
+        HistoryEntry {
+            code: code.into(),
+            used_at: used_at.map(str::to_owned),
+            status: Some("已核销".into()),
+            can_undo: Some(true),
+            price_paid: None,
+            face_value: None,
+            title: None,
+            operator: None,
+            verify_type: None,
+            order_id: order_id.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_history_line_is_evidence_only_when_it_names_our_attempt() {
+        let zone = super::super::BusinessZone::from_minutes(480).unwrap();
+        // attempted_at is 2026-11-22 10:00:00 +08:00.
+        let req = test_request("594828681100", 1, None);
+        let found = |entries: &[HistoryEntry]| {
+            matches!(
+                find_in_history(entries, &req, zone),
+                Resolution::Succeeded(_)
+            )
+        };
+        assert!(!found(&[]), "absence proves nothing, and is not a success");
+        assert!(
+            !found(&[line("594828681100", Some("2026-11-22 09:40:00"), None)]),
+            "a line of our code from before the attempt is an earlier redemption"
+        );
+        assert!(
+            !found(&[line("594828681100", None, None)]),
+            "a line without a time cannot be told from an earlier one"
+        );
+        assert!(
+            !found(&[line(
+                "594828681100",
+                Some("2026-11-22 10:00:02"),
+                Some("0123456789abcdef0123456789abcdef")
+            )]),
+            "a line with another order id is another write-off"
+        );
+        assert!(
+            found(&[line("594828681100", Some("2026-11-22 10:00:02"), None)]),
+            "a line of our code used after our attempt began"
+        );
+        assert!(
+            found(&[line("594828681100", None, Some(req.id.as_str()))]),
+            "a line that carries our id names it outright"
+        );
+        assert!(
+            !found(&[line("111111111111", Some("2026-11-22 10:00:02"), None)]),
+            "another code"
+        );
     }
 }

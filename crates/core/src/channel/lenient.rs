@@ -75,6 +75,37 @@ pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error>
     }
 }
 
+/// A channel's result or refusal code (channels.md §0, issue "answers that are not
+/// plausible are unknown"): text or an integer, trimmed, at most 64 characters and without
+/// control characters. A boolean, an array, an object or anything else decodes as an
+/// error, so the answer is Unknown rather than read as a refusal.
+pub fn code<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = match read(d)? {
+        Raw::Null => return Ok(None),
+        Raw::Text(s) => s,
+        Raw::Number(n) if n.bytes().all(|b| b.is_ascii_digit() || b == b'-') => n,
+        Raw::Number(n) => return Err(D::Error::custom(format!("not a code: {n}"))),
+        Raw::Bool(_) | Raw::Array(_) | Raw::Object(_) => {
+            return Err(D::Error::custom("expected a code (text or an integer)"))
+        }
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if !plausible_code(t) {
+        return Err(D::Error::custom(format!("not a plausible code: {t:?}")));
+    }
+    Ok(Some(t.to_owned()))
+}
+
+/// Whether text can be a channel's code: 1–64 characters, none of them a control
+/// character.
+pub fn plausible_code(t: &str) -> bool {
+    let n = t.chars().count();
+    (1..=64).contains(&n) && !t.chars().any(char::is_control)
+}
+
 /// An integer sent as a number or as its text; `null` and `""` are absent. A fraction, an
 /// exponent or anything out of range for `T` is an error, not a rounding.
 pub fn int<'de, D, T>(d: D) -> Result<Option<T>, D::Error>

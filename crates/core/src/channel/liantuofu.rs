@@ -160,7 +160,7 @@ impl Liantuofu {
             })?;
         let reply = self.detail(&req.code).await;
         let resolution = match &reply.body {
-            Ok(body) => remaining_resolution(body, before, req.count),
+            Ok(body) => remaining_resolution(body, req.code.as_str(), before, req.count),
             Err(reason) => Resolution::StillUnknown {
                 reason: reason.clone(),
             },
@@ -193,7 +193,8 @@ impl Liantuofu {
 /// Both answers are flat: `{code, msg, ...}` (channels.md §4).
 #[derive(Debug, serde::Deserialize)]
 struct Answer {
-    #[serde(default, deserialize_with = "lenient::text")]
+    /// Anything that cannot be a code makes the answer Unknown.
+    #[serde(default, deserialize_with = "lenient::code")]
     code: Option<String>,
     #[serde(default, alias = "message", deserialize_with = "lenient::text")]
     msg: Option<String>,
@@ -324,9 +325,21 @@ pub fn redeem_outcome(body: &str, count: u32) -> Outcome {
 
 /// channels.md §4: remaining = before − count → Succeeded; remaining = before → not
 /// consumed; anything else (someone else used the card meanwhile) stays Unknown for a
-/// manager.
-pub fn remaining_resolution(body: &str, before: u32, count: u32) -> Resolution {
+/// manager. A detail that names another card than the code we sent compares nothing
+/// (a dynamic code's card number could be told apart only by the preview, which is not
+/// kept), so it stays Unknown too.
+pub fn remaining_resolution(body: &str, code: &str, before: u32, count: u32) -> Resolution {
     match read(body) {
+        Said::Success(a) if a.card_no.as_deref().is_some_and(|c| c.trim() != code) => {
+            Resolution::StillUnknown {
+                reason: UnknownReason::Inconclusive {
+                    detail: format!(
+                        "the card detail names card {}, not {code}",
+                        a.card_no.as_deref().unwrap_or_default()
+                    ),
+                },
+            }
+        }
         Said::Success(a) => match a.suplus_times {
             Some(now) if count > 0 && Some(now) == before.checked_sub(count) => {
                 Resolution::Succeeded(Redeemed {
@@ -375,11 +388,42 @@ mod tests {
     }
 
     #[test]
+    fn a_detail_that_names_nothing_or_another_card_settles_nothing() {
+        let code = "914095353294404024";
+        let nothing = r#"{"code":"SUCCESS","msg":"成功"}"#;
+        assert!(
+            matches!(
+                remaining_resolution(nothing, code, 5, 1),
+                Resolution::StillUnknown { .. }
+            ),
+            "no remaining uses: nothing to compare"
+        );
+        let other = r#"{"code":"SUCCESS","cardNo":"914095353294400000","suplusTimes":4}"#;
+        assert!(
+            matches!(
+                remaining_resolution(other, code, 5, 1),
+                Resolution::StillUnknown { .. }
+            ),
+            "another card's count says nothing of ours"
+        );
+        let ours = r#"{"code":"SUCCESS","cardNo":"914095353294404024","suplusTimes":3}"#;
+        assert!(
+            matches!(remaining_resolution(ours, code, 5, 2), Resolution::Succeeded(ref r) if r.count == 2),
+            "a times card: before − count"
+        );
+        let odd = r#"{"code":true,"msg":"x"}"#;
+        assert!(
+            matches!(redeem_outcome(odd, 1), Outcome::Unknown { .. }),
+            "a code that cannot be one is no refusal"
+        );
+    }
+
+    #[test]
     fn a_zero_count_never_counts_as_consumed() {
         let body = r#"{"code":"SUCCESS","suplusTimes":5}"#;
         assert!(
             matches!(
-                remaining_resolution(body, 5, 0),
+                remaining_resolution(body, "914095353294404024", 5, 0),
                 Resolution::NotConsumed { .. }
             ),
             "unchanged remaining uses are never read as a success"

@@ -295,6 +295,15 @@ impl Channel {
         }
     }
 
+    /// Whether a call that ended Unknown for `reason` may be sent again under the same
+    /// idempotency key (增值券 asks its setting; the others as their capabilities say).
+    pub fn may_resend(&self, reason: &UnknownReason) -> bool {
+        match self {
+            Channel::Yhtd(c) => c.may_resend(reason),
+            _ => self.capabilities().resend_after_unknown,
+        }
+    }
+
     /// Delivers a 增值券 order notification (only 增值券).
     pub async fn notify(
         &self,
@@ -315,7 +324,9 @@ fn signature_refusal(p: &Prepared) -> Option<String> {
         Prepared::Rejected { message, .. } => message.clone(),
         Prepared::Unknown { reason } => reason.to_string(),
     };
-    ["验签", "签名", "signature", "sign error"]
+    // 解密: a gateway that cannot read our bizContent (通联's production encryption,
+    // channels.md §5) is as much a configuration problem as a refused signature.
+    ["验签", "签名", "signature", "sign error", "解密"]
         .iter()
         .any(|w| text.to_lowercase().contains(w))
         .then_some(text)

@@ -156,9 +156,22 @@ pub enum Prepared {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CancelOutcome {
-    Cancelled { channel_refs: Vec<ChannelRef> },
-    Rejected { code: String, message: String },
-    Unknown { reason: UnknownReason },
+    /// The answer names this write-off as cancelled.
+    Cancelled {
+        channel_refs: Vec<ChannelRef>,
+    },
+    /// A success that does not name this write-off (a bare flag, or another record): no
+    /// evidence that it was undone. The attempt stays succeeded; a manager checks.
+    Unconfirmed {
+        detail: String,
+    },
+    Rejected {
+        code: String,
+        message: String,
+    },
+    Unknown {
+        reason: UnknownReason,
+    },
 }
 
 /// The answer to a 增值券 order notification (channels.md §1).
@@ -207,6 +220,9 @@ pub struct CancelRequest {
     /// The redemption being undone (its id was the `wf_trace_no`).
     pub id: RedemptionId,
     pub code: CouponCode,
+    /// The channel's own record ids of the success (收呗 `order_no`): an answer naming one
+    /// of them names this write-off.
+    pub record_ids: Vec<String>,
 }
 
 /// One redemption as a channel's history reports it (通联 verifyHistory).
@@ -222,6 +238,10 @@ pub struct HistoryEntry {
     pub title: Option<String>,
     pub operator: Option<String>,
     pub verify_type: Option<String>,
+    /// Our id for the write-off, where a history line carries it (`orderId` / `reqSeq`;
+    /// not in the public table, channels.md §5): it names the attempt outright.
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 /// One HTTP exchange as the ledger keeps it: the request and response text with signatures,
@@ -255,5 +275,23 @@ impl<T> Exchanged<T> {
             value: f(self.value),
             exchanges: self.exchanges,
         }
+    }
+}
+
+/// A request as the resolver rebuilds it, for the channel modules' unit tests.
+#[cfg(test)]
+pub(crate) fn test_request(code: &str, count: u32, remaining_before: Option<u32>) -> RedeemRequest {
+    RedeemRequest {
+        id: RedemptionId::new_v4(),
+        code: CouponCode::new(code).expect("a test code is a code"),
+        count,
+        platform: None,
+        certificates: Vec::new(),
+        order_amount: None,
+        paid_amount: None,
+        remaining_before,
+        cashier: None,
+        remark: None,
+        attempted_at_ms: 1_795_312_800_000,
     }
 }

@@ -110,6 +110,10 @@ pub struct Preview {
     /// A times card's remaining uses (联拓富 `suplusTimes`); stored with the attempt because
     /// it settles an Unknown (channels.md §4).
     pub times_remaining: Option<u32>,
+    /// Uses left on a multi-use coupon where the channel reports them (智迈 次券); stored
+    /// with the attempt, like `times_remaining`, to settle an Unknown by comparison.
+    #[serde(default)]
+    pub uses_left: Option<u32>,
     pub certificates: Vec<Certificate>,
     pub warnings: Vec<Warning>,
 }
@@ -127,6 +131,7 @@ impl Preview {
             valid_until: None,
             redeemable_count: None,
             times_remaining: None,
+            uses_left: None,
             certificates: Vec::new(),
             warnings: Vec::new(),
         }

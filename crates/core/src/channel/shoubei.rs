@@ -61,14 +61,13 @@ const MAX_CODE_LEN: usize = 16;
 
 /// channels.md §2 [assumed]: the query and the cancel take the same identifying fields as
 /// the write-off — `wf_trace_no` (our id), `coupon_code` — besides the public
-/// `inst_no`, `merchant_no`, `shop_no`, `ts`, and are signed the same way; the query
-/// answers like `wf` with `result_code` describing the record found for our
-/// `wf_trace_no` (SUCCESS = written off, FAIL = that write-off did not happen); the cancel
-/// answers `result_code` SUCCESS/FAIL. Answers without a `sign` are accepted only when
-/// they are not a success (error answers of this platform family are often unsigned).
+/// `inst_no`, `merchant_no`, `shop_no`, `ts`, and are signed the same way. What their
+/// answers mean is open (channels.md §2 "another plausible reading"), so an answer settles
+/// nothing unless it names our write-off: see [`names`]. Answers without a `sign` are
+/// accepted only when they are not a success (error answers of this platform family are
+/// often unsigned).
 mod assumed {
     pub const QUERY_AND_CANCEL_SEND_TRACE_AND_CODE: bool = true;
-    pub const QUERY_FAIL_MEANS_NOT_CONSUMED: bool = true;
 }
 
 /// A 收呗 merchant's settings (`[channels.shoubei]`).
@@ -156,7 +155,7 @@ impl Shoubei {
         }
         let reply = self.send(REDEEM_PATH, params).await;
         let outcome = match &reply.body {
-            Ok(body) => redeem_outcome(body, self.config.key.expose()),
+            Ok(body) => redeem_outcome(body, self.config.key.expose(), req),
             Err(reason) => Outcome::unknown(reason.clone()),
         };
         Ok(Exchanged::one(outcome, reply.exchange))
@@ -169,7 +168,7 @@ impl Shoubei {
         let params = self.identity(req.id.as_str(), &req.code);
         let reply = self.send(QUERY_PATH, params).await;
         let resolution = match &reply.body {
-            Ok(body) => query_resolution(body, self.config.key.expose()),
+            Ok(body) => query_resolution(body, self.config.key.expose(), req),
             Err(reason) => Resolution::StillUnknown {
                 reason: reason.clone(),
             },
@@ -184,7 +183,7 @@ impl Shoubei {
         let params = self.identity(req.id.as_str(), &req.code);
         let reply = self.send(CANCEL_PATH, params).await;
         let outcome = match &reply.body {
-            Ok(body) => cancel_outcome(body, self.config.key.expose()),
+            Ok(body) => cancel_outcome(body, self.config.key.expose(), req),
             Err(reason) => CancelOutcome::Unknown {
                 reason: reason.clone(),
             },
@@ -238,11 +237,12 @@ impl Shoubei {
 /// example's `writeOff_tyep`, are ignored.
 #[derive(Debug, serde::Deserialize)]
 struct Answer {
-    #[serde(default, deserialize_with = "lenient::text")]
+    /// A vendor code; anything that cannot be one makes the answer Unknown.
+    #[serde(default, deserialize_with = "lenient::code")]
     return_code: Option<String>,
     #[serde(default, deserialize_with = "lenient::text")]
     return_msg: Option<String>,
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(default, deserialize_with = "lenient::code")]
     result_code: Option<String>,
     #[serde(default, deserialize_with = "lenient::text")]
     order_no: Option<String>,
@@ -372,10 +372,16 @@ fn refusal(a: &Answer) -> (String, String) {
     )
 }
 
-/// The outcome of a `wf` answer body (2xx). `key` verifies the answer's signature.
-pub fn redeem_outcome(body: &str, key: &str) -> Outcome {
+/// The outcome of a `wf` answer body (2xx) to `req`. `key` verifies the answer's
+/// signature. A success about another write-off is no answer to ours.
+pub fn redeem_outcome(body: &str, key: &str, req: &RedeemRequest) -> Outcome {
     match decide(body, key) {
-        Decision::Success(a) => Outcome::Succeeded(redeemed(&a)),
+        Decision::Success(a) => match names(&a, req.id.as_str(), req.code.as_str(), &[]) {
+            Named::Another(what) => Outcome::unknown(UnknownReason::Inconclusive {
+                detail: format!("wf SUCCESS is about another write-off ({what})"),
+            }),
+            Named::Ours | Named::Nothing => Outcome::Succeeded(redeemed(&a)),
+        },
         Decision::Fail(a) => {
             let (code, message) = refusal(&a);
             Outcome::Rejected {
@@ -396,34 +402,124 @@ pub fn redeem_outcome(body: &str, key: &str) -> Outcome {
     }
 }
 
-/// What a `quary` answer says about an Unknown write-off.
-pub fn query_resolution(body: &str, key: &str) -> Resolution {
+/// Whether an answer names one write-off: ours (by `wf_trace_no`, or by the channel's
+/// record for our code), another one, or none at all.
+#[derive(Debug, PartialEq, Eq)]
+enum Named {
+    Ours,
+    Another(String),
+    Nothing,
+}
+
+/// What an answer says it is about, against our write-off `trace` of `code` and the
+/// channel's record ids we already hold. An answer that names another trace, another
+/// code or another record names another write-off, whatever else it says.
+fn names(a: &Answer, trace: &str, code: &str, record_ids: &[String]) -> Named {
+    if let Some(t) = a.wf_trace_no.as_deref().map(str::trim) {
+        if !t.eq_ignore_ascii_case(trace) {
+            return Named::Another(format!("wf_trace_no {t}"));
+        }
+    }
+    if !a.codes.is_empty() && !a.codes.iter().any(|c| c.trim() == code) {
+        return Named::Another(format!("codes {}", a.codes.join(",")));
+    }
+    let order = a
+        .order_no
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    if let (Some(o), false) = (order, record_ids.is_empty()) {
+        if !record_ids.iter().any(|r| r == o) {
+            return Named::Another(format!("order_no {o}"));
+        }
+    }
+    match (&a.wf_trace_no, order, a.codes.is_empty()) {
+        (Some(_), _, _) => Named::Ours,
+        // The channel's record id for our code (product.md "A verdict needs evidence").
+        (None, Some(_), false) => Named::Ours,
+        (None, Some(o), true) if record_ids.iter().any(|r| r == o) => Named::Ours,
+        _ => Named::Nothing,
+    }
+}
+
+fn still_unknown(detail: String) -> Resolution {
+    Resolution::StillUnknown {
+        reason: UnknownReason::Inconclusive { detail },
+    }
+}
+
+/// What a `quary` answer says about an Unknown write-off `req` (channels.md §2, product.md
+/// "A verdict needs evidence that names the attempt"): consumed only when a signed
+/// SUCCESS names our write-off and carries its record number (`order_no`); not consumed
+/// only when a FAIL names our write-off (or our code) and is not a complaint about our
+/// parameters or signature. Anything else — a bare SUCCESS, an answer about another
+/// record, a SUCCESS that only echoes our trace number — leaves it Unknown, with the
+/// answer kept as evidence.
+pub fn query_resolution(body: &str, key: &str, req: &RedeemRequest) -> Resolution {
+    let (trace, code) = (req.id.as_str(), req.code.as_str());
     match decide(body, key) {
-        Decision::Success(a) => Resolution::Succeeded(redeemed(&a)),
-        Decision::Fail(a) if assumed::QUERY_FAIL_MEANS_NOT_CONSUMED => {
-            let (code, message) = refusal(&a);
-            Resolution::NotConsumed {
-                evidence: format!("quary result_code FAIL ({code}: {message})"),
+        Decision::Success(a) => {
+            let has_record = a.order_no.as_deref().is_some_and(|o| !o.trim().is_empty());
+            match names(&a, trace, code, &[]) {
+                Named::Ours if has_record => Resolution::Succeeded(redeemed(&a)),
+                Named::Ours => still_unknown(
+                    "quary SUCCESS names our trace number but no write-off record (order_no)"
+                        .into(),
+                ),
+                Named::Another(what) => {
+                    still_unknown(format!("quary SUCCESS is about another write-off ({what})"))
+                }
+                Named::Nothing => {
+                    still_unknown("quary SUCCESS names no write-off (a bare success)".into())
+                }
             }
         }
-        Decision::Fail(a) | Decision::ParameterError(a) => {
-            let (code, message) = refusal(&a);
-            Resolution::StillUnknown {
-                reason: UnknownReason::Inconclusive {
-                    detail: format!("{code}: {message}"),
-                },
+        Decision::Fail(a) => {
+            let (rc, message) = refusal(&a);
+            if is_parameter_error(&message) {
+                return still_unknown(format!("quary refused our parameters ({rc}: {message})"));
             }
+            let names_ours = a
+                .wf_trace_no
+                .as_deref()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(trace))
+                || (a.wf_trace_no.is_none() && a.codes.iter().any(|c| c.trim() == code));
+            match names(&a, trace, code, &[]) {
+                Named::Another(what) => {
+                    still_unknown(format!("quary FAIL is about another write-off ({what})"))
+                }
+                _ if names_ours => Resolution::NotConsumed {
+                    evidence: format!("quary result_code FAIL for our write-off ({rc}: {message})"),
+                },
+                _ => still_unknown(format!("quary FAIL names no write-off ({rc}: {message})")),
+            }
+        }
+        Decision::ParameterError(a) => {
+            let (rc, message) = refusal(&a);
+            still_unknown(format!("{rc}: {message}"))
         }
         Decision::Undecided(reason) => Resolution::StillUnknown { reason },
     }
 }
 
-/// The outcome of a `cancel` answer.
-pub fn cancel_outcome(body: &str, key: &str) -> CancelOutcome {
+/// The outcome of a `cancel` answer for `req`. Cancelled only when a signed SUCCESS names
+/// this write-off; a success that names nothing (or another record) is Unconfirmed: the
+/// attempt stays succeeded and a manager checks.
+pub fn cancel_outcome(body: &str, key: &str, req: &CancelRequest) -> CancelOutcome {
     match decide(body, key) {
-        Decision::Success(a) => CancelOutcome::Cancelled {
-            channel_refs: refs(&a),
-        },
+        Decision::Success(a) => {
+            match names(&a, req.id.as_str(), req.code.as_str(), &req.record_ids) {
+                Named::Ours => CancelOutcome::Cancelled {
+                    channel_refs: refs(&a),
+                },
+                Named::Another(what) => CancelOutcome::Unconfirmed {
+                    detail: format!("cancel SUCCESS is about another write-off ({what})"),
+                },
+                Named::Nothing => CancelOutcome::Unconfirmed {
+                    detail: "cancel SUCCESS names no write-off (a bare success)".into(),
+                },
+            }
+        }
         Decision::Fail(a) | Decision::ParameterError(a) => {
             let (code, message) = refusal(&a);
             CancelOutcome::Rejected { code, message }
@@ -451,12 +547,191 @@ mod tests {
         );
     }
 
+    use crate::channel::outcome::test_request;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A signed answer with these fields.
+    fn signed(fields: Value) -> String {
+        let Value::Object(mut map) = fields else {
+            unreachable!("tests pass objects")
+        };
+        let s = sign(&map, KEY);
+        map.insert("sign".into(), Value::String(s));
+        Value::Object(map).to_string()
+    }
+
+    fn is_still_unknown(r: &Resolution) -> bool {
+        matches!(r, Resolution::StillUnknown { .. })
+    }
+
+    #[test]
+    fn a_query_success_that_names_nothing_is_no_evidence() {
+        let req = test_request("679533922928", 1, None);
+        let bare = signed(
+            serde_json::json!({"return_code":"SUCCESS","return_msg":"查询成功","result_code":"SUCCESS"}),
+        );
+        assert!(
+            is_still_unknown(&query_resolution(&bare, KEY, &req)),
+            "a bare SUCCESS may only mean the query was processed (channels.md §2)"
+        );
+        let echo = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "wf_trace_no": req.id.as_str(), "records": []}),
+        );
+        assert!(
+            is_still_unknown(&query_resolution(&echo, KEY, &req)),
+            "an echo of our trace number without a write-off record proves nothing"
+        );
+    }
+
+    #[test]
+    fn a_query_answer_about_another_write_off_settles_nothing() {
+        let req = test_request("679533922928", 1, None);
+        let other_trace = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"516375643352141195430506","wf_trace_no":"0123456789abcdef0123456789abcdef",
+            "codes":"679533922928"}),
+        );
+        assert!(
+            is_still_unknown(&query_resolution(&other_trace, KEY, &req)),
+            "a SUCCESS for another trace number of the same code is someone else's write-off"
+        );
+        let other_code = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"516375643352141195430506","codes":"111111111111"}),
+        );
+        assert!(
+            is_still_unknown(&query_resolution(&other_code, KEY, &req)),
+            "another code"
+        );
+        let other_fail = signed(
+            serde_json::json!({"return_code":"0211","return_msg":"核销记录不存在",
+            "result_code":"FAIL","wf_trace_no":"0123456789abcdef0123456789abcdef"}),
+        );
+        assert!(
+            is_still_unknown(&query_resolution(&other_fail, KEY, &req)),
+            "a FAIL about another trace says nothing of ours"
+        );
+    }
+
+    #[test]
+    fn a_query_settles_only_on_an_answer_that_names_our_write_off() {
+        let req = test_request("679533922928", 1, None);
+        let ours = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"516375643352141195430506","wf_trace_no": req.id.as_str(),
+            "codes":"679533922928","amount":"1000"}),
+        );
+        assert!(
+            matches!(query_resolution(&ours, KEY, &req), Resolution::Succeeded(_)),
+            "our trace number and a write-off record"
+        );
+        let by_record = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"516375643352141195430506","codes":"679533922928"}),
+        );
+        assert!(
+            matches!(
+                query_resolution(&by_record, KEY, &req),
+                Resolution::Succeeded(_)
+            ),
+            "the channel's record id for our code names it too"
+        );
+        let not_found = signed(
+            serde_json::json!({"return_code":"0211","return_msg":"核销记录不存在",
+            "result_code":"FAIL","wf_trace_no": req.id.as_str()}),
+        );
+        assert!(
+            matches!(
+                query_resolution(&not_found, KEY, &req),
+                Resolution::NotConsumed { .. }
+            ),
+            "a FAIL for our trace number says our write-off did not happen"
+        );
+        let bare_fail = signed(serde_json::json!({"return_code":"0211","result_code":"FAIL"}));
+        assert!(
+            is_still_unknown(&query_resolution(&bare_fail, KEY, &req)),
+            "a FAIL naming nothing"
+        );
+        let sign_fail = signed(
+            serde_json::json!({"return_code":"FAIL","return_msg":"签名错误",
+            "result_code":"FAIL","wf_trace_no": req.id.as_str()}),
+        );
+        assert!(
+            is_still_unknown(&query_resolution(&sign_fail, KEY, &req)),
+            "a refusal of our signature is not a statement about the write-off"
+        );
+    }
+
+    #[test]
+    fn a_cancel_is_confirmed_only_by_an_answer_naming_this_write_off() {
+        let req = CancelRequest {
+            id: crate::channel::RedemptionId::new_v4(),
+            code: CouponCode::new("679533922928").unwrap(),
+            record_ids: vec!["516375643352141195430506".into()],
+        };
+        let bare = signed(
+            serde_json::json!({"return_code":"SUCCESS","return_msg":"撤销成功","result_code":"SUCCESS"}),
+        );
+        assert!(
+            matches!(
+                cancel_outcome(&bare, KEY, &req),
+                CancelOutcome::Unconfirmed { .. }
+            ),
+            "a bare success on a cancel is not evidence"
+        );
+        let other = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"999999999999999999999999","codes":"679533922928"}),
+        );
+        assert!(
+            matches!(
+                cancel_outcome(&other, KEY, &req),
+                CancelOutcome::Unconfirmed { .. }
+            ),
+            "a cancel of another record is not ours"
+        );
+        let ours = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"516375643352141195430506","wf_trace_no": req.id.as_str(),"codes":"679533922928"}),
+        );
+        assert!(matches!(
+            cancel_outcome(&ours, KEY, &req),
+            CancelOutcome::Cancelled { .. }
+        ));
+    }
+
+    #[test]
+    fn a_write_off_answer_that_cannot_be_a_code_is_unknown() {
+        let req = test_request("679533922928", 1, None);
+        for body in [
+            r#"{"return_code":"0205","result_code":true}"#,
+            r#"{"return_code":"0205\u0007","result_code":"FAIL"}"#,
+            r#"{"return_code":{"a":1},"result_code":"FAIL"}"#,
+        ] {
+            assert!(
+                matches!(redeem_outcome(body, KEY, &req), Outcome::Unknown { .. }),
+                "{body}: only a well-formed code is a refusal"
+            );
+        }
+        let other = signed(
+            serde_json::json!({"return_code":"SUCCESS","result_code":"SUCCESS",
+            "order_no":"1","wf_trace_no":"0123456789abcdef0123456789abcdef","codes":"679533922928"}),
+        );
+        assert!(
+            matches!(redeem_outcome(&other, KEY, &req), Outcome::Unknown { .. }),
+            "a success naming another trace is no answer to ours"
+        );
+    }
+
     #[test]
     fn an_answer_without_result_code_but_a_signature_complaint_is_a_config_rejection() {
+        let req = test_request("679533922928", 1, None);
         let body = r#"{"return_code":"FAIL","return_msg":"签名错误"}"#;
         assert!(
             matches!(
-                redeem_outcome(body, "k"),
+                redeem_outcome(body, "k", &req),
                 Outcome::Rejected {
                     config_error: true,
                     ..
@@ -466,7 +741,7 @@ mod tests {
         );
         let busy = r#"{"return_code":"FAIL","return_msg":"系统繁忙"}"#;
         assert!(
-            matches!(redeem_outcome(busy, "k"), Outcome::Unknown { .. }),
+            matches!(redeem_outcome(busy, "k", &req), Outcome::Unknown { .. }),
             "anything else is Unknown"
         );
     }

@@ -59,6 +59,10 @@ pub struct Config {
     pub sign: bool,
     /// The key for `sign`; required only when signing is on.
     pub key: Option<Secret>,
+    /// Whether the platform takes a resent `dealSerial` as the same order (channels.md §1
+    /// [assumed idempotent], the default). When it does not, a notification whose answer
+    /// was lost after it may have arrived is never resent: a manager settles it.
+    pub resend_deduplicated: bool,
     pub products: Vec<Product>,
     pub timeouts: Timeouts,
 }
@@ -207,6 +211,13 @@ impl Yhtd {
         &self.config.products
     }
 
+    /// Whether a notification that ended Unknown for `reason` may be sent again with the
+    /// same `dealSerial`: always where the platform deduplicates it, otherwise only when
+    /// the request cannot have reached it (the connection was never made).
+    pub fn may_resend(&self, reason: &UnknownReason) -> bool {
+        self.config.resend_deduplicated || matches!(reason, UnknownReason::ConnectionFailed { .. })
+    }
+
     /// Delivers one notification (the outbox calls this, again with the same notification
     /// after an Unknown).
     pub async fn notify(&self, n: &Notification) -> Result<Exchanged<NotifyOutcome>, ChannelError> {
@@ -249,11 +260,13 @@ impl Yhtd {
 
 #[derive(Debug, Deserialize)]
 struct Answer {
+    /// Anything that cannot be a code (`true`, an object, control characters) makes the
+    /// answer Unknown: only a well-formed code is a refusal.
     #[serde(
         default,
         rename = "resultCode",
         alias = "result_code",
-        deserialize_with = "lenient::text"
+        deserialize_with = "lenient::code"
     )]
     result_code: Option<String>,
     #[serde(
@@ -265,8 +278,10 @@ struct Answer {
     result_msg: Option<String>,
 }
 
-/// `{"resultCode":"0000","resultMsg":"成功"}` → Delivered; another code → Rejected; no code
-/// → Unknown (channels.md §1).
+/// `{"resultCode":"0000","resultMsg":"成功"}` → Delivered; another well-formed code →
+/// Rejected; no code, or one that cannot be a code → Unknown (channels.md §1). A refusal
+/// of our signature or parameters' form is not a refusal of the order: it stays Unknown
+/// (resent, and shown to the manager), so fixing the setting delivers it.
 pub fn notify_outcome(body: &str) -> NotifyOutcome {
     let a: Answer = match lenient::decode(body) {
         Ok(a) => a,
@@ -284,16 +299,111 @@ pub fn notify_outcome(body: &str) -> NotifyOutcome {
             }
         }
     };
-    match a.result_code.as_deref().map(str::trim) {
+    let message = a.result_msg.unwrap_or_default();
+    match a.result_code.as_deref() {
         Some(assumed::SUCCESS_CODE) => NotifyOutcome::Delivered,
-        Some(code) => NotifyOutcome::Rejected {
+        Some(code) if is_signature_complaint(&message) => NotifyOutcome::Unknown {
+            reason: UnknownReason::ChannelBusy {
+                code: code.to_owned(),
+                message,
+            },
+        },
+        Some(code) if code.chars().all(|c| c.is_ascii_alphanumeric()) => NotifyOutcome::Rejected {
             code: code.to_owned(),
-            message: a.result_msg.unwrap_or_default(),
+            message,
+        },
+        Some(code) => NotifyOutcome::Unknown {
+            reason: UnknownReason::Inconclusive {
+                detail: format!("resultCode {code:?} is not a code"),
+            },
         },
         None => NotifyOutcome::Unknown {
             reason: UnknownReason::Inconclusive {
                 detail: "no resultCode".into(),
             },
         },
+    }
+}
+
+/// A refusal about how we signed, not about the order.
+fn is_signature_complaint(message: &str) -> bool {
+    let m = message.to_lowercase();
+    ["签名", "验签", "sign"].iter().any(|w| m.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_well_formed_code_is_a_refusal() {
+        for body in [
+            r#"{"resultCode": true}"#,
+            r#"{"resultCode": {"a": 1}}"#,
+            "{\"resultCode\": \"10\\u000201\"}",
+            r#"{"resultCode": "1 0 0 2"}"#,
+            r#"{"resultMsg": "成功"}"#,
+        ] {
+            assert!(
+                matches!(notify_outcome(body), NotifyOutcome::Unknown { .. }),
+                "{body}: not a plausible refusal, so the outbox keeps it and resends"
+            );
+        }
+        assert!(matches!(
+            notify_outcome(r#"{"resultCode":"1002","resultMsg":"产品不存在"}"#),
+            NotifyOutcome::Rejected { .. }
+        ));
+        assert!(
+            matches!(
+                notify_outcome(r#"{"resultCode":"1005","resultMsg":"签名错误"}"#),
+                NotifyOutcome::Unknown { .. }
+            ),
+            "a refusal of our signature is a setting to fix, not a refused order"
+        );
+        assert_eq!(
+            notify_outcome(r#"{"resultCode":"0000","resultMsg":"成功"}"#),
+            NotifyOutcome::Delivered
+        );
+    }
+
+    #[test]
+    fn a_platform_that_counts_resends_gets_one_only_when_nothing_can_have_arrived() {
+        let mut config = Config {
+            base_url: url::Url::parse("http://127.0.0.1:9/").unwrap(),
+            sign: false,
+            key: None,
+            resend_deduplicated: true,
+            products: Vec::new(),
+            timeouts: Timeouts::default(),
+        };
+        let lost = UnknownReason::ConnectionReset {
+            detail: "reset".into(),
+        };
+        let refused = UnknownReason::ConnectionFailed {
+            detail: "refused".into(),
+        };
+        let ctx = super::super::Context {
+            clock: std::sync::Arc::new(crate::clock::ManualClock::new(0)),
+            zone: super::super::BusinessZone::from_minutes(480).unwrap(),
+        };
+        let dedup = Yhtd::new(config.clone(), ctx.clone()).unwrap();
+        assert!(
+            dedup.may_resend(&lost),
+            "the same dealSerial is the same order"
+        );
+        config.resend_deduplicated = false;
+        let counting = Yhtd::new(config, ctx).unwrap();
+        assert!(
+            !counting.may_resend(&lost),
+            "it may have arrived: a resend would be a second order"
+        );
+        assert!(
+            !counting.may_resend(&UnknownReason::Timeout),
+            "likewise a timeout"
+        );
+        assert!(
+            counting.may_resend(&refused),
+            "a connection never made carried nothing"
+        );
     }
 }

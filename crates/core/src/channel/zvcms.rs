@@ -89,6 +89,8 @@ use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
 use crate::secret::Secret;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Path under `base_url` (channels.md §3): `http://openapi.zvcms.com` + `/api/v2`.
 pub const PATH: &str = "/api/v2";
@@ -140,6 +142,19 @@ pub struct Zvcms {
     config: Config,
     http: Http,
     ctx: Context,
+    /// The Token naming in use: the configured one until the platform refuses a preview's
+    /// Token and accepts the other naming (channels.md §3: which one v2 uses is unknown,
+    /// and the refusal says so, so it is detected rather than guessed).
+    naming: Arc<AtomicBool>,
+}
+
+impl TokenNaming {
+    fn other(self) -> TokenNaming {
+        match self {
+            TokenNaming::LowerCamel => TokenNaming::PascalCase,
+            TokenNaming::PascalCase => TokenNaming::LowerCamel,
+        }
+    }
 }
 
 pub const CAPABILITIES: Capabilities = Capabilities {
@@ -163,12 +178,45 @@ impl Zvcms {
             config.timeouts,
             vec![config.secret.clone()],
         )?;
-        Ok(Zvcms { config, http, ctx })
+        Ok(Zvcms {
+            config,
+            http,
+            ctx,
+            naming: Arc::new(AtomicBool::new(false)),
+        })
     }
 
+    /// The naming the Token is made with now.
+    fn naming(&self) -> TokenNaming {
+        if self.naming.load(Ordering::Relaxed) {
+            self.config.token_naming.other()
+        } else {
+            self.config.token_naming
+        }
+    }
+
+    /// The preview. A Token refusal is tried once more with the other naming; when that
+    /// one is accepted it is kept for every later call.
     pub async fn prepare(&self, code: &CouponCode) -> Result<Exchanged<Prepared>, ChannelError> {
+        let naming = self.naming();
+        let first = self.prepare_with(code, naming).await;
+        if !token_refused(&first.value) {
+            return Ok(first);
+        }
+        let mut second = self.prepare_with(code, naming.other()).await;
+        if !token_refused(&second.value) {
+            self.naming.store(
+                naming.other() != self.config.token_naming,
+                Ordering::Relaxed,
+            );
+        }
+        second.exchanges.splice(0..0, first.exchanges);
+        Ok(second)
+    }
+
+    async fn prepare_with(&self, code: &CouponCode, naming: TokenNaming) -> Exchanged<Prepared> {
         let reply = self
-            .send(DETAIL_ACTION, json!({ "code": code.as_str() }))
+            .send_with(DETAIL_ACTION, json!({ "code": code.as_str() }), naming)
             .await;
         let prepared = match &reply.body {
             Ok(body) => prepare_answer(body, code, self.ctx.zone),
@@ -176,7 +224,7 @@ impl Zvcms {
                 reason: reason.clone(),
             },
         };
-        Ok(Exchanged::one(prepared, reply.exchange))
+        Exchanged::one(prepared, reply.exchange)
     }
 
     pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
@@ -242,6 +290,15 @@ impl Zvcms {
     /// The envelope with a fresh `Timestamp` and `Nonce` (so a retry is never a replay)
     /// and its Token.
     async fn send(&self, action: &str, params: Value) -> super::http::Reply {
+        self.send_with(action, params, self.naming()).await
+    }
+
+    async fn send_with(
+        &self,
+        action: &str,
+        params: Value,
+        naming: TokenNaming,
+    ) -> super::http::Reply {
         let timestamp = unix_seconds_text(self.ctx.clock.now_ms());
         let nonce = nonce::digits(assumed::NONCE_DIGITS);
         let c = &self.config;
@@ -251,7 +308,7 @@ impl Zvcms {
             &c.grant_code,
             &timestamp,
             &nonce,
-            c.token_naming,
+            naming,
         );
         let envelope = json!({
             "OpenId": c.open_id,
@@ -284,7 +341,8 @@ impl Zvcms {
 struct Envelope<T> {
     #[serde(default, deserialize_with = "lenient::flag")]
     status: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::text")]
+    /// A business or system code; anything that cannot be one makes the answer Unknown.
+    #[serde(default, deserialize_with = "lenient::code")]
     code: Option<String>,
     #[serde(default, alias = "msg", deserialize_with = "lenient::text")]
     message: Option<String>,
@@ -319,6 +377,24 @@ struct UserCoupon {
     end_at: Option<i64>,
     #[serde(default, deserialize_with = "lenient::record")]
     coupon: Option<CouponInfo>,
+    /// A 次券's uses in all and left. [assumed] (channels.md §3): the public page shows no
+    /// count fields; where they come they settle an Unknown by comparison, and where they
+    /// do not, an unused status proves nothing.
+    #[serde(
+        default,
+        alias = "totalCount",
+        alias = "total_times",
+        deserialize_with = "lenient::int"
+    )]
+    total_count: Option<u32>,
+    #[serde(
+        default,
+        alias = "remainCount",
+        alias = "remain_times",
+        alias = "surplus_count",
+        deserialize_with = "lenient::int"
+    )]
+    remain_count: Option<u32>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -435,7 +511,11 @@ pub fn prepare_answer(body: &str, code: &CouponCode, zone: super::BusinessZone) 
                 }
                 p.valid_from = unix_text(zone, c.start_at);
                 p.valid_until = unix_text(zone, c.end_at);
-                p.redeemable_count = Some(1);
+                p.uses_left = c.remain_count;
+                p.redeemable_count = Some(match (c.total_count, c.remain_count) {
+                    (Some(total), Some(left)) if total > 1 => left.max(1),
+                    _ => 1,
+                });
                 p.warnings.push(Warning::UndoIsManual);
                 Prepared::Ready(p)
             }
@@ -464,38 +544,62 @@ pub fn prepare_answer(body: &str, code: &CouponCode, zone: super::BusinessZone) 
     }
 }
 
-/// What a `coupon.off-coupon` answer says about an Unknown redemption of `req`. Used
-/// after our attempt → Succeeded; still unused → not consumed, unless several uses were
-/// asked for (a partly used 次券 still reads as unused, so that proves nothing).
+/// What a `coupon.off-coupon` answer says about an Unknown redemption of `req`
+/// (product.md "A verdict needs evidence"). The coupon's state is not a record of our
+/// write-off, so it settles only what it proves:
+/// - with the uses left read back and the uses left at the preview stored: left = before −
+///   count → consumed; left = before → not consumed; anything else stays Unknown;
+/// - without counts: `used` after a preview that said unused, for a single use asked of a
+///   coupon not known to have more → consumed. `unused` proves nothing (a 次券 with uses
+///   left is still unused after one use), so it stays Unknown.
 pub fn coupon_resolution(body: &str, req: &RedeemRequest) -> Resolution {
+    let consumed = || {
+        Resolution::Succeeded(Redeemed {
+            channel_refs: vec![ChannelRef::new("bizId", req.id.as_str())],
+            face_value: None,
+            settled: None,
+            count: req.count,
+        })
+    };
+    let unknown = |detail: String| Resolution::StillUnknown {
+        reason: UnknownReason::Inconclusive { detail },
+    };
     match verdict::<UserCoupon>(body) {
-        Verdict::Ok(Some(c)) => match c.status {
-            Some(1) => Resolution::Succeeded(Redeemed {
-                channel_refs: vec![ChannelRef::new("bizId", req.id.as_str())],
-                face_value: None,
-                settled: None,
-                count: req.count,
-            }),
-            Some(0) if req.count <= 1 => Resolution::NotConsumed {
-                evidence: "coupon.off-coupon status 0 (unused) after the attempt".into(),
-            },
-            other => Resolution::StillUnknown {
-                reason: UnknownReason::Inconclusive {
-                    detail: format!("coupon status {other:?}"),
-                },
-            },
-        },
-        Verdict::Ok(None) => Resolution::StillUnknown {
-            reason: UnknownReason::Inconclusive {
-                detail: "success without the coupon".into(),
-            },
-        },
-        Verdict::Refused { code, message } => Resolution::StillUnknown {
-            reason: UnknownReason::Inconclusive {
-                detail: format!("{code}: {message}"),
+        Verdict::Ok(Some(c)) => match (c.remain_count, req.remaining_before) {
+            (Some(left), Some(before)) if before.checked_sub(req.count) == Some(left) => consumed(),
+            (Some(left), Some(before)) if left == before && c.status != Some(1) => {
+                Resolution::NotConsumed {
+                    evidence: format!(
+                        "coupon.off-coupon: {left} use(s) left, as before the attempt"
+                    ),
+                }
+            }
+            (Some(left), Some(before)) => unknown(format!(
+                "coupon.off-coupon: {left} use(s) left, {before} before, {} asked",
+                req.count
+            )),
+            _ => match c.status {
+                Some(1) if req.count == 1 && req.remaining_before.is_none_or(|b| b <= 1) => {
+                    consumed()
+                }
+                other => unknown(format!(
+                    "coupon status {other:?} without uses left to compare (proves nothing)"
+                )),
             },
         },
+        Verdict::Ok(None) => unknown("success without the coupon".into()),
+        Verdict::Refused { code, message } => unknown(format!("{code}: {message}")),
         Verdict::Undecided(reason) => Resolution::StillUnknown { reason },
+    }
+}
+
+/// Whether a preview failed on its Token (channels.md §3: 110004, 验签).
+fn token_refused(p: &Prepared) -> bool {
+    match p {
+        Prepared::Unknown {
+            reason: UnknownReason::ChannelBusy { code, message },
+        } => code == "110004" || message.contains("验签") || message.contains("Token"),
+        _ => false,
     }
 }
 
@@ -516,6 +620,116 @@ mod tests {
             ),
             "ySypL4SRFMmfSrCqOiFE01LK3ks%3D",
             "channels.md §3 [verified]"
+        );
+    }
+
+    use crate::channel::outcome::test_request;
+
+    fn detail(status: i64, counts: Option<(u32, u32)>) -> String {
+        let mut data = json!({"code":"390962138708451328","status":status,"start_at":"","end_at":"",
+            "coupon":{"title":"次券","amount":"10.00","coupon_type":0}});
+        if let Some((total, left)) = counts {
+            data["total_count"] = json!(total);
+            data["remain_count"] = json!(left);
+        }
+        json!({"status": true, "code": 0, "message": "success", "data": data}).to_string()
+    }
+
+    fn still_unknown(r: &Resolution) -> bool {
+        matches!(r, Resolution::StillUnknown { .. })
+    }
+
+    #[test]
+    fn a_times_coupon_still_unused_after_one_use_is_consumed_by_the_count_not_unused() {
+        // 5 uses, 3 left at the preview, one asked: after it the coupon is still status 0.
+        let req = test_request("390962138708451328", 1, Some(3));
+        assert!(
+            matches!(coupon_resolution(&detail(0, Some((5, 2))), &req), Resolution::Succeeded(ref r) if r.count == 1),
+            "one use fewer than before: our use"
+        );
+        assert!(
+            matches!(
+                coupon_resolution(&detail(0, Some((5, 3))), &req),
+                Resolution::NotConsumed { .. }
+            ),
+            "as many left as before: nothing consumed"
+        );
+        assert!(
+            still_unknown(&coupon_resolution(&detail(0, Some((5, 1))), &req)),
+            "two fewer for one asked: someone else used it too"
+        );
+        let multi = test_request("390962138708451328", 2, Some(3));
+        assert!(
+            matches!(coupon_resolution(&detail(0, Some((5, 1))), &multi), Resolution::Succeeded(ref r) if r.count == 2),
+            "several uses in one write-off"
+        );
+    }
+
+    #[test]
+    fn an_unused_status_without_counts_proves_nothing() {
+        // The 11-in-900 case: a 次券 with uses left reads unused after one use.
+        let req = test_request("390962138708451328", 1, None);
+        assert!(
+            still_unknown(&coupon_resolution(&detail(0, None), &req)),
+            "status 0 is no evidence that our write-off did not happen"
+        );
+        assert!(
+            matches!(
+                coupon_resolution(&detail(1, None), &req),
+                Resolution::Succeeded(_)
+            ),
+            "used after a preview that said unused, one use asked"
+        );
+        let two = test_request("390962138708451328", 2, None);
+        assert!(
+            still_unknown(&coupon_resolution(&detail(1, None), &two)),
+            "used, but nothing says how many uses were ours"
+        );
+    }
+
+    #[test]
+    fn an_answer_that_names_no_coupon_or_a_refusal_settles_nothing() {
+        let req = test_request("390962138708451328", 1, Some(1));
+        let bare = json!({"status": true, "code": "0", "message": "ok"}).to_string();
+        assert!(
+            still_unknown(&coupon_resolution(&bare, &req)),
+            "success without the coupon"
+        );
+        let refused =
+            json!({"status": true, "code": "120100", "message": "优惠券不存在"}).to_string();
+        assert!(
+            still_unknown(&coupon_resolution(&refused, &req)),
+            "a refusal of the lookup"
+        );
+        let odd = json!({"status": true, "code": {"x": 1}, "message": ""}).to_string();
+        assert!(
+            matches!(redeem_outcome(&odd, &req), Outcome::Unknown { .. }),
+            "a code that cannot be one is no refusal"
+        );
+        let inside = json!({"status": true, "code": "120108", "message": "该券不适用于当前门店"})
+            .to_string();
+        assert!(
+            matches!(redeem_outcome(&inside, &req), Outcome::Rejected { ref code, .. } if code == "120108"),
+            "seed 002's exception answer: status true with a business code is a refusal"
+        );
+    }
+
+    #[test]
+    fn a_times_coupon_previews_its_uses_left_as_the_cap() {
+        let code = CouponCode::new("390962138708451328").unwrap();
+        let zone = crate::channel::BusinessZone::from_minutes(480).unwrap();
+        let Prepared::Ready(p) = prepare_answer(&detail(0, Some((5, 3))), &code, zone) else {
+            panic!("a valid 次券 previews")
+        };
+        assert_eq!(
+            p.redeemable_count,
+            Some(3),
+            "the stepper is capped at the uses left"
+        );
+        assert_eq!(
+            p.uses_left,
+            Some(3),
+            "kept with the attempt to settle an Unknown"
         );
     }
 

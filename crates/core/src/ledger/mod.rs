@@ -40,7 +40,7 @@ pub use chain::{BreakProblem, ChainBreak, ChainReport};
 pub use error::LedgerError;
 pub use events::{Event, Exchange};
 pub use notifications::{
-    notification_backoff, DeliveryResult, NewNotification, Notification,
+    notification_backoff, DeliveryResult, NewNotification, Notification, HELD_FOR_MANAGER_MS,
     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
 };
 pub use reconciliations::{NewReconciliation, SignOff, StoredReconciliation};

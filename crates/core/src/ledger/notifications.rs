@@ -48,6 +48,11 @@ BEGIN SELECT RAISE(ABORT, 'notifications are never deleted'); END;
 /// After this many failed deliveries a queued notification shows in the manager's inbox.
 pub const NOTIFICATION_INBOX_AFTER_ATTEMPTS: u32 = 3;
 
+/// The `next_retry_ms` of a notification the outbox must not resend by itself (its answer
+/// was lost after it may have arrived, on a platform that counts a resend again): it
+/// waits in the inbox for a manager, at once.
+pub const HELD_FOR_MANAGER_MS: UnixMs = i64::MAX;
+
 /// How long the outbox waits after `attempts` failed deliveries: 10 s, 30 s, 1 min, 5 min,
 /// then every 15 min (the sale is already paid; the platform only has to issue the coupon).
 pub fn notification_backoff(attempts: u32) -> i64 {
@@ -339,19 +344,21 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Notification>, F
 pub(crate) fn due(conn: &Connection, now_ms: UnixMs) -> Result<Vec<Notification>, Failure> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM notifications
-         WHERE state = 'queued' AND next_retry_ms <= ?1 ORDER BY next_retry_ms, seq"
+         WHERE state = 'queued' AND next_retry_ms <= ?1 AND next_retry_ms < ?2
+         ORDER BY next_retry_ms, seq"
     ))?;
-    collect(&mut stmt, [now_ms])
+    collect(&mut stmt, [now_ms, HELD_FOR_MANAGER_MS])
 }
 
 /// Queued notifications that have failed at least `min_attempts` times.
 pub(crate) fn failing(conn: &Connection, min_attempts: u32) -> Result<Vec<Notification>, Failure> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM notifications
-         WHERE state = 'queued' AND next_retry_ms IS NOT NULL AND attempts >= ?1
+         WHERE state = 'queued' AND next_retry_ms IS NOT NULL
+           AND (attempts >= ?1 OR next_retry_ms = ?2)
          ORDER BY created_ms"
     ))?;
-    collect(&mut stmt, [min_attempts])
+    collect(&mut stmt, params![min_attempts, HELD_FOR_MANAGER_MS])
 }
 
 /// One business day's notifications, oldest first.

@@ -181,8 +181,8 @@ async fn shoubei_resolves_by_querying_with_the_same_trace_number() {
     let req = redeem_request("679533922928");
     let got = shoubei(&r.base).resolve(&req).await.unwrap();
     assert!(
-        matches!(got.value, Resolution::NotConsumed { .. }),
-        "§2 [assumed]: FAIL for our trace number = not consumed"
+        matches!(got.value, Resolution::StillUnknown { .. }),
+        "§2: a FAIL that names no write-off is no evidence either way"
     );
     let sent = r.last();
     assert_eq!(
@@ -204,6 +204,7 @@ async fn shoubei_cancel_is_the_only_undo_call() {
         .cancel(&CancelRequest {
             id: req.id.clone(),
             code: req.code.clone(),
+            record_ids: vec!["516375643352141195430506".into()],
         })
         .await
         .unwrap();
@@ -219,6 +220,7 @@ async fn shoubei_cancel_is_the_only_undo_call() {
         .cancel(&CancelRequest {
             id: req.id.clone(),
             code: req.code.clone(),
+            record_ids: vec!["516375643352141195430506".into()],
         })
         .await;
     assert!(
@@ -386,8 +388,8 @@ async fn zvcms_prepare_previews_and_the_same_call_settles_an_unknown() {
     );
     let unused = ch.resolve(&redeem_request("fresh")).await.unwrap();
     assert!(
-        matches!(unused.value, Resolution::NotConsumed { .. }),
-        "still unused → not consumed"
+        matches!(unused.value, Resolution::StillUnknown { .. }),
+        "still unused proves nothing without uses to compare: a 次券 reads unused after one use"
     );
 }
 

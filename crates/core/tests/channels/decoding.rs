@@ -8,8 +8,9 @@ use crate::support::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed};
 use redeemdesk_core::channel::{
-    allinpay, liantuofu, shoubei, yhtd, zvcms, BusinessZone, CancelOutcome, CouponCode,
-    NotifyOutcome, Outcome, Platform, Prepared, Resolution, UnknownReason,
+    allinpay, liantuofu, shoubei, yhtd, zvcms, BusinessZone, CancelOutcome, CancelRequest,
+    CouponCode, NotifyOutcome, Outcome, Platform, Prepared, RedeemRequest, Resolution,
+    UnknownReason,
 };
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -122,6 +123,14 @@ fn is_json(body: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(body).is_ok()
 }
 
+fn cancel_request(req: &RedeemRequest) -> CancelRequest {
+    CancelRequest {
+        id: req.id.clone(),
+        code: req.code.clone(),
+        record_ids: Vec::new(),
+    }
+}
+
 fn code() -> CouponCode {
     CouponCode::new("679533922928").unwrap()
 }
@@ -133,7 +142,7 @@ fn check_all(body: &str) {
     let req = redeem_request("679533922928");
     let not_json = |r: &UnknownReason| *r == UnknownReason::NotJson;
 
-    let o = shoubei::redeem_outcome(body, SHOUBEI_KEY);
+    let o = shoubei::redeem_outcome(body, SHOUBEI_KEY, &redeem_request("679533922928"));
     assert!(
         !matches!(o, Outcome::Succeeded(_)),
         "an unsigned body never succeeds on 收呗: {o:?}"
@@ -142,9 +151,9 @@ fn check_all(body: &str) {
         json || matches!(o, Outcome::Unknown { ref reason } if not_json(reason)),
         "{o:?}"
     );
-    let r = shoubei::query_resolution(body, SHOUBEI_KEY);
+    let r = shoubei::query_resolution(body, SHOUBEI_KEY, &req);
     assert!(!matches!(r, Resolution::Succeeded(_)), "{r:?}");
-    let c = shoubei::cancel_outcome(body, SHOUBEI_KEY);
+    let c = shoubei::cancel_outcome(body, SHOUBEI_KEY, &cancel_request(&req));
     assert!(!matches!(c, CancelOutcome::Cancelled { .. }), "{c:?}");
 
     let o = zvcms::redeem_outcome(body, &req);
@@ -164,21 +173,21 @@ fn check_all(body: &str) {
     assert!(json || matches!(p, Prepared::Unknown { .. }), "{p:?}");
     let o = liantuofu::redeem_outcome(body, 1);
     assert!(json || matches!(o, Outcome::Unknown { .. }), "{o:?}");
-    let r = liantuofu::remaining_resolution(body, 5, 1);
+    let r = liantuofu::remaining_resolution(body, "679533922928", 5, 1);
     assert!(
         json || matches!(r, Resolution::StillUnknown { .. }),
         "{r:?}"
     );
 
-    let p = allinpay::prepare_answer(body, public(), &code(), Platform::Tiktok);
+    let p = allinpay::prepare_answer(body, public(), "", &code(), Platform::Tiktok);
     assert!(
         !matches!(p, Prepared::Ready(_)),
         "an unsigned body never previews on 通联: {p:?}"
     );
-    let o = allinpay::redeem_outcome(body, public(), 1);
+    let o = allinpay::redeem_outcome(body, public(), &req);
     assert!(!matches!(o, Outcome::Succeeded(_)), "{o:?}");
     assert!(
-        allinpay::history_page(body, public()).is_err(),
+        allinpay::history_page(body, public(), "").is_err(),
         "an unsigned page is an error"
     );
     let _ = allinpay::response_sign_fields(body);
@@ -208,7 +217,7 @@ proptest! {
     fn a_signed_shoubei_answer_with_arbitrary_fields_never_panics(value in json_value()) {
         if let Value::Object(fields) = value {
             let body = shoubei_answer(fields);
-            let _ = shoubei::redeem_outcome(&body, SHOUBEI_KEY);
+            let _ = shoubei::redeem_outcome(&body, SHOUBEI_KEY, &redeem_request("679533922928"));
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 fn shoubei_seed_answer_verbatim_is_not_json_and_so_unknown() {
     let body = fixture("seeds/shoubei_response.json");
     assert_eq!(
-        shoubei::redeem_outcome(&body, SHOUBEI_KEY),
+        shoubei::redeem_outcome(&body, SHOUBEI_KEY, &redeem_request("679533922928")),
         Outcome::Unknown {
             reason: UnknownReason::NotJson
         },
@@ -30,7 +30,7 @@ fn repaired_shoubei_seed() -> serde_json::Map<String, Value> {
 fn shoubei_seed_answer_signed_with_the_vendors_unknown_key_is_unknown() {
     let body = Value::Object(repaired_shoubei_seed()).to_string();
     assert_eq!(
-        shoubei::redeem_outcome(&body, SHOUBEI_KEY),
+        shoubei::redeem_outcome(&body, SHOUBEI_KEY, &redeem_request("679533922928")),
         Outcome::Unknown {
             reason: UnknownReason::BadSignature
         },
@@ -44,7 +44,7 @@ fn shoubei_seed_answer_is_a_rejection_decided_on_result_code_not_return_code() {
     fields.remove("sign");
     let body = shoubei_answer(fields);
     assert_eq!(
-        shoubei::redeem_outcome(&body, SHOUBEI_KEY),
+        shoubei::redeem_outcome(&body, SHOUBEI_KEY, &redeem_request("679533922928")),
         Outcome::Rejected {
             code: "0205".into(),
             message: "券码已退款".into(),
@@ -189,6 +189,7 @@ fn allinpay_seed_prepare_answer_verbatim_is_not_json_because_of_its_no_break_spa
         allinpay::prepare_answer(
             &fixture("seeds/allinpay_prepare_response.json"),
             &platform_public(),
+            "",
             &code,
             Platform::Mtdz
         ),
@@ -206,6 +207,7 @@ fn allinpay_seed_prepare_answer_without_a_signature_is_unknown() {
         allinpay::prepare_answer(
             &allinpay_seed_answer(),
             &platform_public(),
+            "",
             &code,
             Platform::Mtdz
         ),
@@ -222,7 +224,7 @@ fn allinpay_seed_prepare_answer_signed_is_the_preview_of_a_mtdz_voucher() {
         serde_json::from_str(&allinpay_seed_answer()).unwrap();
     let body = allinpay_answer(fields);
     let code = CouponCode::new("5948286811").unwrap();
-    match allinpay::prepare_answer(&body, &platform_public(), &code, Platform::Mtdz) {
+    match allinpay::prepare_answer(&body, &platform_public(), "", &code, Platform::Mtdz) {
         Prepared::Ready(p) => {
             assert_eq!(p.name.as_deref(), Some("0.1团10百货券"));
             assert_eq!(

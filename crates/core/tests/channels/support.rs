@@ -182,6 +182,7 @@ pub fn yhtd_config(base: &str, sign: bool) -> yhtd::Config {
     yhtd::Config {
         base_url: url(base),
         sign,
+        resend_deduplicated: true,
         key: Some(Secret::new(YHTD_KEY)),
         products: vec![yhtd::Product {
             no: "2112291922150704074".into(),
