@@ -9,7 +9,10 @@ use redeemdesk_core::channel::zvcms::TokenNaming;
 use redeemdesk_core::channel::{allinpay, liantuofu, shoubei, zvcms, ChannelKind};
 use redeemdesk_core::clock::ManualClock;
 use redeemdesk_core::money::Fen;
-use redeemdesk_sandbox::{Fault, FaultRule, Operation, RunningSandbox, Sandbox, SandboxOptions};
+use redeemdesk_sandbox::reading::ZvcmsReading;
+use redeemdesk_sandbox::{
+    Fault, FaultRule, Operation, Readings, RunningSandbox, Sandbox, SandboxOptions,
+};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -1421,7 +1424,13 @@ async fn zvcms_checks_the_token_with_the_configured_naming() {
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let sb = Sandbox::start(SandboxOptions {
         clock,
-        zvcms_naming: TokenNaming::PascalCase,
+        readings: Readings {
+            zvcms: ZvcmsReading {
+                token: TokenNaming::PascalCase,
+                ..ZvcmsReading::default()
+            },
+            ..Readings::default()
+        },
         ..SandboxOptions::default()
     })
     .await
