@@ -4,6 +4,7 @@
 //! each install makes its own (`demo_keys`).
 
 use crate::fault::Fault;
+use crate::reading::Readings;
 use crate::time::{parse_cst, TimeParseError};
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::clock::UnixMs;
@@ -54,6 +55,13 @@ pub struct LiantuofuCredentials {
     pub merchant_code: String,
 }
 
+/// 增值券 documents no key (channels.md §1); this one signs under the `md5_required`
+/// reading (the §7 default convention).
+#[derive(Clone, Deserialize)]
+pub struct YhtdCredentials {
+    pub key: String,
+}
+
 #[derive(Clone, Deserialize)]
 pub struct AllinpayIds {
     pub app_id: String,
@@ -87,6 +95,13 @@ impl fmt::Debug for LiantuofuCredentials {
             .field("app_id", &self.app_id)
             .field("key", &"<redacted>")
             .field("merchant_code", &self.merchant_code)
+            .finish()
+    }
+}
+impl fmt::Debug for YhtdCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("YhtdCredentials")
+            .field("key", &"<redacted>")
             .finish()
     }
 }
@@ -156,6 +171,8 @@ struct RawCoupon {
     valid_to: Option<String>,
     fault: Option<Fault>,
     #[serde(default)]
+    refuse_redeem: bool,
+    #[serde(default)]
     note: String,
     #[serde(default)]
     certificate: Vec<DemoCertificate>,
@@ -190,6 +207,9 @@ pub struct DemoCoupon {
     pub valid_from_ms: Option<UnixMs>,
     pub valid_to_ms: Option<UnixMs>,
     pub fault: Option<Fault>,
+    /// The preview says valid, the redemption is refused with a business refusal (智迈's
+    /// `status: true` with a non-zero code on the write-off itself); nothing is consumed.
+    pub refuse_redeem: bool,
     pub note: String,
     pub certificates: Vec<DemoCertificate>,
 }
@@ -213,6 +233,9 @@ struct RawDemo {
     zvcms: ZvcmsCredentials,
     liantuofu: LiantuofuCredentials,
     allinpay: AllinpayIds,
+    yhtd: YhtdCredentials,
+    #[serde(default)]
+    readings: Readings,
     #[serde(default)]
     yhtd_product: Vec<DemoProduct>,
     #[serde(default)]
@@ -227,6 +250,9 @@ pub struct DemoData {
     pub liantuofu: LiantuofuCredentials,
     pub allinpay: AllinpayIds,
     pub allinpay_keys: AllinpayKeys,
+    pub yhtd: YhtdCredentials,
+    /// The sandbox's starting readings (the file's optional `[readings]` table).
+    pub readings: Readings,
     pub products: Vec<DemoProduct>,
     pub coupons: Vec<DemoCoupon>,
 }
@@ -277,6 +303,9 @@ impl DemoData {
                 (None, DemoState::Unused | DemoState::Expired | DemoState::Locked) => uses,
                 (None, DemoState::Used | DemoState::Refunded) => 0,
             };
+            if c.refuse_redeem && (c.fault.is_some() || c.state != DemoState::Unused) {
+                return Err(bad("`refuse_redeem` is for a valid coupon without a fault"));
+            }
             if left > uses {
                 return Err(bad("`left` is more than `uses`"));
             }
@@ -314,6 +343,7 @@ impl DemoData {
                 valid_from_ms,
                 valid_to_ms,
                 fault: c.fault,
+                refuse_redeem: c.refuse_redeem,
                 note: c.note,
                 certificates: c.certificate,
             });
@@ -324,6 +354,8 @@ impl DemoData {
             liantuofu: raw.liantuofu,
             allinpay: raw.allinpay,
             allinpay_keys,
+            yhtd: raw.yhtd,
+            readings: raw.readings,
             products: raw.yhtd_product,
             coupons,
         })
@@ -384,7 +416,36 @@ mod tests {
                     "{kind} needs a demo code for {fault:?}"
                 );
             }
+            assert!(
+                demo.coupons
+                    .iter()
+                    .any(|c| c.channel == kind && c.refuse_redeem),
+                "{kind} needs a demo code refused after a valid preview"
+            );
         }
+        assert_eq!(
+            demo.readings,
+            Readings::default(),
+            "the committed file starts from the default readings"
+        );
+    }
+
+    #[test]
+    fn a_readings_table_in_the_demo_file_sets_the_starting_readings() {
+        let text = DEMO_COUPONS_TOML.replace(
+            "[yhtd]",
+            "[readings.allinpay]\nshape = \"envelope\"\n\n[yhtd]",
+        );
+        let demo = DemoData::from_toml(&text, AllinpayKeys::ephemeral()).unwrap();
+        assert_eq!(
+            demo.readings.allinpay.shape,
+            crate::reading::AllinpayShape::Envelope
+        );
+        assert_eq!(
+            demo.readings.shoubei,
+            Default::default(),
+            "the rest default"
+        );
     }
 
     #[test]
@@ -426,5 +487,6 @@ mod tests {
             !text.contains(&demo.liantuofu.key),
             "the 联拓富 key is redacted"
         );
+        assert!(!text.contains(&demo.yhtd.key), "the 增值券 key is redacted");
     }
 }

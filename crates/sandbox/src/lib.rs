@@ -27,16 +27,17 @@ pub mod demo_config;
 pub mod demo_keys;
 pub mod fault;
 pub mod persist;
+pub mod reading;
 pub mod server;
 pub mod store;
 pub mod time;
 
 pub use demo::{DemoCoupon, DemoData, DemoError, Platform};
 pub use fault::{Fault, FaultRule, Operation};
+pub use reading::Readings;
 pub use store::{Consumption, CouponState, GroundTruth, Notification, Refusal, Snapshot};
 
 use channels::Shared;
-use redeemdesk_core::channel::zvcms::TokenNaming;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::clock::{Clock, SystemClock};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -71,8 +72,9 @@ pub struct SandboxOptions {
     pub fault_delay: Duration,
     /// The demo data; `None` loads the embedded file.
     pub demo: Option<DemoData>,
-    /// Which names the zvcms Token is checked with (the client's channel setting).
-    pub zvcms_naming: TokenNaming,
+    /// How the emulators read the open points of channels.md (`reading`); the default
+    /// takes the demo data's `[readings]` (itself the default unless the file says more).
+    pub readings: Readings,
     /// Where to keep the sandbox's state across restarts (the app's data directory in
     /// sandbox mode); `None` keeps it in memory only (tests, the CLI).
     pub state_file: Option<std::path::PathBuf>,
@@ -85,7 +87,7 @@ impl Default for SandboxOptions {
             clock: Arc::new(SystemClock),
             fault_delay: Duration::from_secs(30),
             demo: None,
-            zvcms_naming: TokenNaming::default(),
+            readings: Readings::default(),
             state_file: None,
         }
     }
@@ -96,7 +98,7 @@ impl std::fmt::Debug for SandboxOptions {
         f.debug_struct("SandboxOptions")
             .field("port", &self.port)
             .field("fault_delay", &self.fault_delay)
-            .field("zvcms_naming", &self.zvcms_naming)
+            .field("readings", &self.readings)
             .field("state_file", &self.state_file)
             .finish_non_exhaustive()
     }
@@ -126,6 +128,11 @@ impl Sandbox {
             port: options.port,
             source,
         })?;
+        let readings = if options.readings == Readings::default() {
+            demo.readings
+        } else {
+            options.readings
+        };
         let mut store = store::Store::new(&demo);
         if let Some(path) = &options.state_file {
             if let Some(snapshot) = persist::load(path).await {
@@ -138,7 +145,7 @@ impl Sandbox {
             demo,
             clock: options.clock,
             fault_delay: options.fault_delay,
-            zvcms_naming: options.zvcms_naming,
+            readings: std::sync::RwLock::new(readings),
             zvcms_nonces: Mutex::new(Default::default()),
             changed: tokio::sync::Notify::new(),
         });
@@ -266,6 +273,17 @@ impl RunningSandbox {
             operation: Operation::Redeem,
             delay_ms: None,
         });
+    }
+
+    /// How the emulators read the open points of channels.md now.
+    pub fn readings(&self) -> Readings {
+        self.shared.readings()
+    }
+
+    /// Changes the readings from the next request on (the same as `POST
+    /// /_control/readings` with every channel given).
+    pub fn set_readings(&self, readings: Readings) {
+        self.shared.set_readings(readings);
     }
 
     pub fn clear_faults(&self) {

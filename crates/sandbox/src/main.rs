@@ -3,7 +3,9 @@
 //! codes as a Markdown table and exits; `--fault-delay-ms N` sets the `Delay` fault;
 //! `--state-file PATH` keeps the state across restarts; `--keys DIR` keeps its allinpay key
 //! pairs there (made on the first start; give a front end's `<data dir>/sandbox-keys` so its
-//! `--sandbox-at` client signs with the same pairs), otherwise they live in memory only.
+//! `--sandbox-at` client signs with the same pairs), otherwise they live in memory only;
+//! `--reading channel.key=value` (repeatable) sets one switch of the readings
+//! (`allinpay.shape=envelope`; see the README's readings table).
 
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_sandbox::demo_keys::AllinpayKeys;
@@ -11,7 +13,7 @@ use redeemdesk_sandbox::{DemoData, Sandbox, SandboxOptions};
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--keys DIR] [--codes]";
+    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--keys DIR] [--reading channel.key=value]... [--codes]";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -59,6 +61,17 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::from(2);
                 }
             },
+            "--reading" => match args.next().map(|a| options.readings.set(&a)) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    eprintln!("--reading: {e}\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+                None => {
+                    eprintln!("--reading needs channel.key=value\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+            },
             "--codes" => {
                 return match DemoData::embedded() {
                     Ok(demo) => {
@@ -93,6 +106,7 @@ async fn main() -> std::process::ExitCode {
         println!("  {:<10} {}", channel.as_str(), sandbox.base_url(channel));
     }
     println!("  control    http://{}/_control/faults", sandbox.addr());
+    println!("  readings   http://{}/_control/readings", sandbox.addr());
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
     std::process::ExitCode::SUCCESS

@@ -128,6 +128,9 @@ pub enum Refusal {
     UnknownCertificate(String),
     #[error("certificate {0} has not enough uses left")]
     CertificateUsed(String),
+    /// The demo coupon's `refuse_redeem`: valid at the preview, refused at the redemption.
+    #[error("valid, but this redemption is refused")]
+    RedeemRefused,
 }
 
 /// What a channel is asked to consume.
@@ -186,6 +189,14 @@ pub struct Notification {
     pub first_received_ms: UnixMs,
     /// How many times it arrived (the outbox may resend the same `dealSerial`).
     pub received: u32,
+    /// How many orders the platform recorded under this `dealSerial`: 1, unless the
+    /// `count_again` reading makes every arrival a new order (the coupon issued again).
+    #[serde(default = "one")]
+    pub orders: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// Everything that really happened, for tests to compare with what the app believes.
@@ -357,6 +368,9 @@ impl Store {
         if coupon.not_started(now_ms) {
             return Err(Refusal::NotStarted);
         }
+        if coupon.demo.refuse_redeem {
+            return Err(Refusal::RedeemRefused);
+        }
         if coupon.certificates.is_empty() {
             if req.count > coupon.left {
                 return Err(Refusal::NotEnoughLeft { left: coupon.left });
@@ -481,6 +495,14 @@ impl Store {
             .find(|r| r.channel == channel && r.idempotency_key.as_deref() == Some(key))
     }
 
+    /// The latest record of a code that is not cancelled, whatever its key.
+    pub fn latest_live_record(&self, channel: ChannelKind, code: &str) -> Option<&Consumption> {
+        self.records
+            .iter()
+            .rev()
+            .find(|r| r.channel == channel && r.code == code && r.cancelled_at_ms.is_none())
+    }
+
     /// Cancels a record: the coupon gets its uses back. Returns the record as cancelled,
     /// or `None` when there is no such live record.
     pub fn cancel(
@@ -489,12 +511,32 @@ impl Store {
         key: &str,
         now_ms: UnixMs,
     ) -> Option<Consumption> {
+        self.cancel_where(channel, now_ms, |r| {
+            r.idempotency_key.as_deref() == Some(key)
+        })
+    }
+
+    /// [`Store::cancel`] of the record with the channel's id `record_id`.
+    pub fn cancel_record(
+        &mut self,
+        channel: ChannelKind,
+        record_id: &str,
+        now_ms: UnixMs,
+    ) -> Option<Consumption> {
+        self.cancel_where(channel, now_ms, |r| r.record_id == record_id)
+    }
+
+    fn cancel_where(
+        &mut self,
+        channel: ChannelKind,
+        now_ms: UnixMs,
+        wanted: impl Fn(&Consumption) -> bool,
+    ) -> Option<Consumption> {
         self.version += 1;
-        let record = self.records.iter_mut().find(|r| {
-            r.channel == channel
-                && r.idempotency_key.as_deref() == Some(key)
-                && r.cancelled_at_ms.is_none()
-        })?;
+        let record = self
+            .records
+            .iter_mut()
+            .find(|r| r.channel == channel && wanted(r) && r.cancelled_at_ms.is_none())?;
         record.cancelled_at_ms = Some(now_ms);
         let cancelled = record.clone();
         if let Some(t) = self
@@ -541,8 +583,12 @@ impl Store {
     }
 
     /// Records one arrival of a 增值券 notification; returns the stored notification and
-    /// whether it had been seen before.
-    pub fn notification_received(&mut self, n: Notification) -> (Notification, bool) {
+    /// whether it had been seen before. `new_order` counts a repeat as one more order.
+    pub fn notification_received(
+        &mut self,
+        n: Notification,
+        new_order: bool,
+    ) -> (Notification, bool) {
         self.version += 1;
         if let Some(seen) = self
             .notifications
@@ -550,6 +596,9 @@ impl Store {
             .find(|s| s.deal_serial == n.deal_serial)
         {
             seen.received += 1;
+            if new_order {
+                seen.orders += 1;
+            }
             return (seen.clone(), true);
         }
         self.notifications.push(n.clone());

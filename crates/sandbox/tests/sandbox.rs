@@ -6,10 +6,13 @@
 mod contract;
 
 use redeemdesk_core::channel::zvcms::TokenNaming;
-use redeemdesk_core::channel::{allinpay, liantuofu, shoubei, zvcms, ChannelKind};
+use redeemdesk_core::channel::{allinpay, liantuofu, shoubei, yhtd, zvcms, ChannelKind};
 use redeemdesk_core::clock::ManualClock;
 use redeemdesk_core::money::Fen;
-use redeemdesk_sandbox::{Fault, FaultRule, Operation, RunningSandbox, Sandbox, SandboxOptions};
+use redeemdesk_sandbox::reading::{AllinpayShape, AllinpaySign, YhtdResend, ZvcmsReading};
+use redeemdesk_sandbox::{
+    Fault, FaultRule, Operation, Readings, RunningSandbox, Sandbox, SandboxOptions,
+};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -1421,7 +1424,13 @@ async fn zvcms_checks_the_token_with_the_configured_naming() {
     let clock = Arc::new(ManualClock::new(NOW_MS));
     let sb = Sandbox::start(SandboxOptions {
         clock,
-        zvcms_naming: TokenNaming::PascalCase,
+        readings: Readings {
+            zvcms: ZvcmsReading {
+                token: TokenNaming::PascalCase,
+                ..ZvcmsReading::default()
+            },
+            ..Readings::default()
+        },
         ..SandboxOptions::default()
     })
     .await
@@ -1523,5 +1532,597 @@ async fn an_unreadable_state_file_is_moved_aside_and_the_demo_data_is_used() {
     assert!(
         dir.path().join("sandbox-state.json.corrupt").exists(),
         "the bad file is kept for a look"
+    );
+}
+
+// ------------------------------------------------------------------ readings
+
+/// A sandbox started under one reading set from text (`channel.key=value`).
+async fn start_reading(assignments: &[&str]) -> RunningSandbox {
+    let mut readings = Readings::default();
+    for a in assignments {
+        readings.set(a).expect("a reading the sandbox knows");
+    }
+    Sandbox::start(SandboxOptions {
+        clock: Arc::new(ManualClock::new(NOW_MS)),
+        readings,
+        ..SandboxOptions::default()
+    })
+    .await
+    .expect("the sandbox starts")
+}
+
+#[tokio::test]
+async fn the_readings_control_endpoint_shows_and_merges_per_channel() {
+    let (sb, _) = start().await;
+    let url = format!("http://{}/_control/readings", sb.addr());
+    let shown: Value = http().get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        shown,
+        serde_json::to_value(Readings::default()).unwrap(),
+        "a fresh sandbox reads everything the default way"
+    );
+    assert_eq!(shown["zvcms"]["token"], "lower_camel", "snake_case values");
+    let mut start = Readings::default();
+    start.allinpay.sign = AllinpaySign::BizContent;
+    start.yhtd.resend = YhtdResend::CountAgain;
+    sb.set_readings(start);
+    let merged: Readings = http()
+        .post(&url)
+        .json(&json!({"allinpay": {"shape": "envelope"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(merged.allinpay.shape, AllinpayShape::Envelope);
+    assert_eq!(
+        merged.allinpay.sign,
+        AllinpaySign::Fields,
+        "a channel object given replaces that channel's reading, missing fields default"
+    );
+    assert_eq!(
+        merged.yhtd.resend,
+        YhtdResend::CountAgain,
+        "channels not given keep theirs"
+    );
+    assert_eq!(sb.readings(), merged, "the Rust API sees the same readings");
+    let shown: Readings = http().get(&url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(shown, merged, "GET shows what POST set");
+    let refused = http()
+        .post(&url)
+        .json(&json!({"allinpay": {"shape": "round"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        refused.status().is_client_error(),
+        "an unknown value is refused, not ignored"
+    );
+    assert_eq!(sb.readings(), merged, "and changes nothing");
+}
+
+#[tokio::test]
+async fn shoubei_by_code_queries_and_cancels_the_codes_latest_record_whatever_the_trace() {
+    let sb = start_reading(&["shoubei.query=by_code"]).await;
+    let code = "679533922928";
+    let wf = shoubei_call(&sb, "wf", code, Some("trace-of-the-write-off")).await;
+    assert_eq!(wf["result_code"], "SUCCESS");
+    let q = shoubei_call(&sb, "quary", code, Some("another-trace")).await;
+    assert_eq!(q["result_code"], "SUCCESS", "found by the code: {q:?}");
+    assert_eq!(q["order_no"], wf["order_no"], "it describes THAT record");
+    assert_eq!(
+        q["wf_trace_no"], "trace-of-the-write-off",
+        "with its own trace number, not the one asked"
+    );
+    let c = shoubei_call(&sb, "cancel", code, Some("yet-another")).await;
+    assert_eq!(
+        c["result_code"], "SUCCESS",
+        "the record is cancelled: {c:?}"
+    );
+    assert_eq!(
+        sb.uses_left(ChannelKind::Shoubei, code),
+        Some(1),
+        "the coupon is usable again"
+    );
+    let gone = shoubei_call(&sb, "quary", code, Some("trace-of-the-write-off")).await;
+    assert_eq!(gone["result_code"], "FAIL", "no live record left");
+    assert_eq!(gone["return_code"], "0211");
+    assert!(
+        !gone.contains_key("wf_trace_no"),
+        "a by-code miss names no trace: {gone:?}"
+    );
+}
+
+#[tokio::test]
+async fn shoubei_processed_queries_say_success_and_list_what_they_found() {
+    let sb = start_reading(&["shoubei.query=processed"]).await;
+    let code = "679533922928";
+    let none = shoubei_call(&sb, "quary", code, Some("never-sent")).await;
+    assert_eq!(
+        none["result_code"], "SUCCESS",
+        "SUCCESS only says the query was processed"
+    );
+    assert_eq!(
+        none["wf_trace_no"], "never-sent",
+        "the request's trace echoed"
+    );
+    assert!(!none.contains_key("order_no"), "no top-level order_no");
+    assert_eq!(none["records"], json!([]), "nothing found");
+    let wf = shoubei_call(&sb, "wf", code, Some("t-processed")).await;
+    let found = shoubei_call(&sb, "quary", code, Some("t-processed")).await;
+    assert_eq!(
+        found["records"],
+        json!([{"order_no": wf["order_no"], "wf_trace_no": "t-processed", "codes": code, "status": "1"}]),
+        "the record, written off"
+    );
+    let c = shoubei_call(&sb, "cancel", code, Some("t-processed")).await;
+    let bare: Vec<&str> = c.keys().map(String::as_str).collect();
+    assert_eq!(
+        bare,
+        ["result_code", "return_code", "return_msg", "sign"],
+        "a bare SUCCESS: {c:?}"
+    );
+    assert_eq!(c["result_code"], "SUCCESS");
+    assert_eq!(
+        sb.uses_left(ChannelKind::Shoubei, code),
+        Some(1),
+        "cancelled"
+    );
+    let after = shoubei_call(&sb, "quary", code, Some("t-processed")).await;
+    assert_eq!(after["records"][0]["status"], "2", "listed as cancelled");
+    let c = shoubei_call(&sb, "cancel", code, Some("never-sent")).await;
+    assert_eq!(
+        c["result_code"], "SUCCESS",
+        "the same bare SUCCESS when there was nothing to cancel"
+    );
+}
+
+#[tokio::test]
+async fn zvcms_no_counts_hides_the_counts_and_echo_answers_the_requests_biz_id() {
+    let sb = start_reading(&["zvcms.counts=no_counts", "zvcms.biz_id=echo"]).await;
+    let p = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708450042"}),
+    )
+    .await;
+    assert_eq!(p["code"], json!(0), "{p:?}");
+    assert!(
+        p["data"].get("total_count").is_none() && p["data"].get("remain_count").is_none(),
+        "no count fields under no_counts: {p:?}"
+    );
+    let biz_id = "5b0c9e1d2a3f4e5d6c7b8a9f0e1d2c3b";
+    let r = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708451328", biz_id, None),
+    )
+    .await;
+    assert_eq!(r["code"], "0", "{r:?}");
+    assert_eq!(
+        r["data"]["bizId"],
+        json!(biz_id),
+        "the request's bizId string comes back, as in the seed's example"
+    );
+    assert_eq!(
+        sb.ground_truth().consumptions[0].record_id,
+        biz_id,
+        "and the write-off is recorded under it"
+    );
+    let (sb, _) = start().await;
+    let p = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708450042"}),
+    )
+    .await;
+    assert_eq!(
+        p["data"]["remain_count"],
+        json!(5),
+        "the default shows counts"
+    );
+}
+
+#[tokio::test]
+async fn liantuofu_kept_signs_empty_values_and_dropped_does_not() {
+    let detail = |sb: &RunningSandbox, keep_empty: bool| {
+        let mut p = BTreeMap::new();
+        p.insert("appId".to_owned(), sb.demo().liantuofu.app_id.clone());
+        p.insert("random".to_owned(), "12345678".to_owned());
+        p.insert("cardNo".to_owned(), "914095353294404024".to_owned());
+        p.insert("remark".to_owned(), String::new());
+        let sign = if keep_empty {
+            redeemdesk_core::channel::signing::md5_with_key(
+                p.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                &sb.demo().liantuofu.key,
+            )
+        } else {
+            liantuofu::sign(&p, &sb.demo().liantuofu.key)
+        };
+        p.insert("sign".to_owned(), sign);
+        p
+    };
+    for (reading, accepted_with_empty_kept) in [("dropped", false), ("kept", true)] {
+        let sb = start_reading(&[&format!("liantuofu.empty_in_sign={reading}")]).await;
+        let url = format!(
+            "{}/open/timescard/userTimesCardDetail",
+            sb.base_url(ChannelKind::Liantuofu)
+        );
+        for keep_empty in [false, true] {
+            let a = parse(&post_form(&url, &detail(&sb, keep_empty)).await.1);
+            let expect = if keep_empty == accepted_with_empty_kept {
+                "SUCCESS"
+            } else {
+                "FAILED"
+            };
+            assert_eq!(
+                a["code"],
+                expect,
+                "{reading}: a sign {} the empty remark: {a:?}",
+                if keep_empty { "over" } else { "without" }
+            );
+        }
+    }
+}
+
+/// The raw answer of the gateway, unverified.
+async fn allinpay_raw(sb: &RunningSandbox, method: &str, biz: Value, req_seq: &str) -> String {
+    let form = allinpay_form(
+        sb,
+        method,
+        biz,
+        req_seq,
+        &sb.demo().allinpay_keys.merchant_private,
+    );
+    let url = format!("{}/gateway", sb.base_url(ChannelKind::Allinpay));
+    let (status, text) = post_form(&url, &form).await;
+    assert_eq!(status, 200, "the gateway answers 200: {text}");
+    text
+}
+
+/// An RSA2 signature over exactly `text`, checked with the platform's public key.
+fn rsa2_verifies(sb: &RunningSandbox, text: &str, sign: &Value) -> bool {
+    use base64::Engine as _;
+    use rsa::signature::Verifier as _;
+    let Some(bytes) = sign
+        .as_str()
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+    else {
+        return false;
+    };
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(bytes.as_slice()) else {
+        return false;
+    };
+    rsa::pkcs1v15::VerifyingKey::<rsa::sha2::Sha256>::new(
+        sb.demo().allinpay_keys.platform_public.clone(),
+    )
+    .verify(text.as_bytes(), &signature)
+    .is_ok()
+}
+
+fn allinpay_prepare_biz() -> Value {
+    json!({"type": "meituan", "couponNo": "594828681100", "shopId": "147"})
+}
+
+/// `k=v&…` over the answer's fields but `sign` (and `signType` unless `with_sign_type`).
+fn fields_text(a: &Map<String, Value>, with_sign_type: bool) -> String {
+    let texts: BTreeMap<&str, String> = a
+        .iter()
+        .filter(|(k, _)| *k != "sign" && (with_sign_type || *k != "signType"))
+        .map(|(k, v)| {
+            let t = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.as_str(), t)
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
+    texts
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn allinpay_envelope_answers_carry_the_business_answer_as_json_text() {
+    let sb = start_reading(&["allinpay.shape=envelope"]).await;
+    let text = allinpay_raw(&sb, PREPARE, allinpay_prepare_biz(), "seq-envelope-1").await;
+    let a = parse(&text);
+    for (k, v) in [
+        ("appId", "21001130"),
+        ("method", PREPARE),
+        ("charset", "UTF-8"),
+        ("format", "JSON"),
+        ("signType", "RSA2"),
+        ("version", "1.0"),
+        ("reqSeq", "seq-envelope-1"),
+        ("timestamp", "2026-11-22 10:00:00"),
+    ] {
+        assert_eq!(a[k], v, "the envelope's {k}: {a:?}");
+    }
+    assert!(
+        a["respSeq"].as_str().is_some_and(|s| !s.is_empty()),
+        "a response sequence"
+    );
+    assert!(!a.contains_key("code"), "the business answer is not flat");
+    let biz: Value = serde_json::from_str(a["bizContent"].as_str().unwrap()).unwrap();
+    assert_eq!(biz["code"], "0", "bizContent holds {{code, msg, data}}");
+    assert_eq!(biz["data"]["couponName"], "双人午市套餐");
+    assert!(
+        allinpay::verify_response(&text, &sb.demo().allinpay_keys.platform_public),
+        "signed over the envelope's fields but sign and signType, as today's rule"
+    );
+    let again = parse(&allinpay_raw(&sb, PREPARE, allinpay_prepare_biz(), "seq-envelope-2").await);
+    assert_ne!(
+        again["respSeq"], a["respSeq"],
+        "respSeq is fresh per answer"
+    );
+    // Gateway-level errors come in the configured shape too.
+    let mut form = allinpay_form(
+        &sb,
+        PREPARE,
+        allinpay_prepare_biz(),
+        "seq-bad",
+        &sb.demo().allinpay_keys.platform_private,
+    );
+    form.insert("appId".into(), sb.demo().allinpay.app_id.clone());
+    let url = format!("{}/gateway", sb.base_url(ChannelKind::Allinpay));
+    let bad = parse(&post_form(&url, &form).await.1);
+    let biz: Value = serde_json::from_str(bad["bizContent"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        biz["code"], "1003",
+        "a signature refusal, enveloped: {bad:?}"
+    );
+    assert_eq!(bad["reqSeq"], "seq-bad");
+}
+
+#[tokio::test]
+async fn allinpay_sign_readings_change_what_the_answer_signature_covers() {
+    for (assignments, expect) in [
+        (
+            &["allinpay.sign=fields_with_sign_type"][..],
+            "flat fields with signType",
+        ),
+        (&["allinpay.sign=biz_content"][..], "flat data"),
+        (
+            &[
+                "allinpay.shape=envelope",
+                "allinpay.sign=fields_with_sign_type",
+            ][..],
+            "envelope fields with signType",
+        ),
+        (
+            &["allinpay.shape=envelope", "allinpay.sign=biz_content"][..],
+            "envelope bizContent",
+        ),
+    ] {
+        let sb = start_reading(assignments).await;
+        let text = allinpay_raw(&sb, PREPARE, allinpay_prepare_biz(), "seq-sign").await;
+        let a = parse(&text);
+        let covered = match expect {
+            "flat fields with signType" => {
+                assert_eq!(a["signType"], "RSA2", "a flat answer carries signType");
+                fields_text(&a, true)
+            }
+            "flat data" => a["data"].to_string(),
+            "envelope fields with signType" => fields_text(&a, true),
+            _ => a["bizContent"].as_str().unwrap().to_owned(),
+        };
+        assert!(
+            rsa2_verifies(&sb, &covered, &a["sign"]),
+            "{expect}: the signature covers exactly that text: {text}"
+        );
+        assert!(
+            !allinpay::verify_response(&text, &sb.demo().allinpay_keys.platform_public),
+            "{expect}: today's rule does not verify it"
+        );
+    }
+    let sb = start_reading(&["allinpay.sign=biz_content"]).await;
+    let text = allinpay_raw(
+        &sb,
+        PREPARE,
+        json!({"type": "meituan", "couponNo": "594828680011", "shopId": "147"}),
+        "seq-no-data",
+    )
+    .await;
+    let a = parse(&text);
+    assert!(!a.contains_key("data"), "a refusal has no data: {a:?}");
+    assert!(
+        rsa2_verifies(&sb, "{}", &a["sign"]),
+        "without data the signature is over {{}}"
+    );
+}
+
+#[tokio::test]
+async fn allinpay_encrypted_refuses_every_plain_biz_content_and_consumes_nothing() {
+    let sb = start_reading(&["allinpay.biz_content=encrypted"]).await;
+    for (method, biz) in [
+        (PREPARE, allinpay_prepare_biz()),
+        (
+            CONSUME,
+            json!({"type": "meituan", "couponNo": "594828681100", "num": 1, "shopId": "147", "orderId": "enc-1"}),
+        ),
+        (
+            HISTORY,
+            json!({"shopId": "147", "date": "2026-11-22", "pageNo": 1, "pageSize": 200}),
+        ),
+    ] {
+        let text = allinpay_raw(&sb, method, biz, "seq-enc").await;
+        let a = parse(&text);
+        assert_eq!(
+            (a["code"].as_str(), a["msg"].as_str()),
+            (Some("1006"), Some("bizContent解密失败")),
+            "{method}: refused"
+        );
+        assert!(
+            allinpay::verify_response(&text, &sb.demo().allinpay_keys.platform_public),
+            "signed as usual"
+        );
+    }
+    assert!(
+        sb.ground_truth().consumptions.is_empty(),
+        "nothing consumed"
+    );
+}
+
+#[tokio::test]
+async fn yhtd_md5_required_refuses_unsigned_orders_and_accepts_signed_ones() {
+    let sb = start_reading(&["yhtd.sign=md5_required"]).await;
+    let url = format!("{}/couponsCallBack", sb.base_url(ChannelKind::Yhtd));
+    let order = yhtd_order("MD5-1", "13566662456", "1", "3000");
+    let a = parse(&post_json(&url, &order).await.1);
+    assert_eq!(
+        (a["resultCode"].as_str(), a["resultMsg"].as_str()),
+        (Some("1005"), Some("签名错误")),
+        "unsigned is refused"
+    );
+    let mut wrong = order.clone();
+    wrong["sign"] = json!("0123456789abcdef0123456789abcdef");
+    let a = parse(&post_json(&url, &wrong).await.1);
+    assert_eq!(a["resultCode"], "1005", "a wrong sign is refused");
+    assert!(
+        sb.ground_truth().notifications.is_empty(),
+        "nothing recorded"
+    );
+    let fields: BTreeMap<String, String> = order
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect();
+    let mut signed = order.clone();
+    signed["sign"] = json!(yhtd::sign(&fields, &sb.demo().yhtd.key));
+    let a = parse(&post_json(&url, &signed).await.1);
+    assert_eq!(
+        a["resultCode"], "0000",
+        "the §7 signature with the demo key passes"
+    );
+    let (sb, _) = start().await;
+    let url = format!("{}/couponsCallBack", sb.base_url(ChannelKind::Yhtd));
+    let a = parse(&post_json(&url, &wrong).await.1);
+    assert_eq!(
+        a["resultCode"], "0000",
+        "by default a sign field is ignored"
+    );
+}
+
+#[tokio::test]
+async fn yhtd_count_again_records_every_resend_as_a_new_order() {
+    for (reading, orders) in [("dedup", 1), ("count_again", 3)] {
+        let sb = start_reading(&[&format!("yhtd.resend={reading}")]).await;
+        let url = format!("{}/couponsCallBack", sb.base_url(ChannelKind::Yhtd));
+        let order = yhtd_order("RESEND-1", "13566662456", "1", "3000");
+        for _ in 0..3 {
+            let a = parse(&post_json(&url, &order).await.1);
+            assert_eq!(
+                a["resultCode"], "0000",
+                "{reading}: every arrival is answered 0000"
+            );
+        }
+        let truth = sb.ground_truth();
+        assert_eq!(truth.notifications.len(), 1, "one entry per dealSerial");
+        assert_eq!(
+            truth.notifications[0].received, 3,
+            "{reading}: arrived 3 times"
+        );
+        assert_eq!(
+            truth.notifications[0].orders, orders,
+            "{reading}: orders recorded under the dealSerial"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refuse_redeem_coupon_previews_valid_and_is_refused_in_each_channels_shape() {
+    let (sb, _) = start().await;
+    // 收呗: no remote preview; the write-off is refused with FAIL 0212.
+    let a = shoubei_call(&sb, "wf", "679533928001", Some("refused-trace")).await;
+    assert_eq!(
+        (a["result_code"].as_str(), a["return_code"].as_str()),
+        (Some("FAIL"), Some("0212")),
+        "收呗 refuses: {a:?}"
+    );
+    // 智迈: status true with a non-zero code on the write-off itself.
+    let p = zvcms_call(
+        &sb,
+        "coupon.off-coupon",
+        json!({"code": "390962138708458001"}),
+    )
+    .await;
+    assert_eq!(
+        p["data"]["status"],
+        json!(0),
+        "智迈 previews it unused: {p:?}"
+    );
+    let r = zvcms_call(
+        &sb,
+        "communal.user.coupons-vertify",
+        zvcms_redeem_params("390962138708458001", "refused-biz", None),
+    )
+    .await;
+    assert_eq!(
+        r,
+        parse(r#"{"status": true, "code": "120108", "message": "该券不适用于当前门店"}"#),
+        "智迈's refusal inside a success"
+    );
+    // 联拓富: the card shows its uses, the consume is FAILED.
+    let d = liantuofu_call(
+        &sb,
+        "userTimesCardDetail",
+        &[("cardNo", "914095353294408001")],
+    )
+    .await;
+    assert_eq!(d["suplusTimes"], json!(5), "联拓富 previews 5 left: {d:?}");
+    let url = format!(
+        "{}/open/timescard/userTimesCardConsume",
+        sb.base_url(ChannelKind::Liantuofu)
+    );
+    let c = parse(
+        &post_form(&url, &consume_form(&sb, "914095353294408001", "1"))
+            .await
+            .1,
+    );
+    assert_eq!(c, parse(r#"{"code":"FAILED","msg":"该次卡暂不可核销"}"#));
+    // 通联: prepare is code 0, consume code 3.
+    let p = allinpay_call(
+        &sb,
+        PREPARE,
+        json!({"type": "meituan", "couponNo": "594828688001", "shopId": "147"}),
+        "seq-r1",
+    )
+    .await;
+    assert_eq!(p["code"], "0", "通联 prepares it: {p:?}");
+    let c = allinpay_call(
+        &sb,
+        CONSUME,
+        json!({"type": "meituan", "couponNo": "594828688001", "num": 1, "shopId": "147", "orderId": "refused-order"}),
+        "refused-order",
+    )
+    .await;
+    assert_eq!(c["code"], "3", "通联 refuses: {c:?}");
+    assert!(
+        c["msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "with a msg"
+    );
+    assert!(
+        sb.ground_truth().consumptions.is_empty(),
+        "nothing consumed on any channel"
+    );
+}
+
+#[test]
+fn the_standalone_sandbox_refuses_an_unknown_reading() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_redeemdesk-sandbox"))
+        .args(["--reading", "allinpay.shape=round"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("allinpay.shape"),
+        "naming the reading"
     );
 }

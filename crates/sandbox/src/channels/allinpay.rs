@@ -13,11 +13,20 @@
 //! than `sign`, each as text (strings raw, `data` as the compact JSON text exactly as it
 //! appears in the body), sorted and joined like a request. Gateway codes are [assumed]:
 //! 1001 missing parameter, 1002 unknown appId, 1003 signature check failed (验签失败),
-//! 1004 unknown method, 1005 bad bizContent.
+//! 1004 unknown method, 1005 bad bizContent, 1006 bizContent not decryptable.
+//!
+//! Readings (`reading::AllinpayReading`): `shape = envelope` answers `{appId, method,
+//! charset, format, signType, timestamp, version, reqSeq, respSeq, bizContent, sign}` with
+//! the business answer `{code, msg, data}` as JSON text in `bizContent`; `sign =
+//! fields_with_sign_type` signs `signType` too (a flat answer then carries one);
+//! `sign = biz_content` signs the business JSON text alone (the envelope's `bizContent`,
+//! or a flat answer's `data`, `{}` without); `biz_content = encrypted` refuses every
+//! request with 1006 (the gateway wanted it encrypted).
 
 use super::{field, json_answer, yuan_number, yuan_text, Shared};
 use crate::demo::Platform;
 use crate::fault::{Fault, Operation};
+use crate::reading::{AllinpayReading, AllinpayShape, AllinpaySign, BizContent};
 use crate::server::{self, Conn};
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::{ConsumeRequest, Consumption, CouponState, Refusal, StoredAnswer};
@@ -27,11 +36,18 @@ use axum::extract::State;
 use axum::http::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
+use base64::Engine as _;
 use redeemdesk_core::channel::allinpay;
+use redeemdesk_core::channel::signing;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::money::Fen;
+use rsa::pkcs1v15::SigningKey;
+use rsa::sha2::Sha256;
+use rsa::signature::{SignatureEncoding, Signer};
 use rsa::RsaPrivateKey;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const KIND: ChannelKind = ChannelKind::Allinpay;
@@ -45,38 +61,135 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new().route("/gateway", post(gateway))
 }
 
-fn sign_with(map: &mut Map<String, Value>, key: &RsaPrivateKey) {
+/// One request at the gateway: the state, the readings it is answered under, and what an
+/// envelope echoes of it.
+struct Gateway<'a> {
+    shared: &'a Shared,
+    reading: AllinpayReading,
+    method: String,
+    req_seq: String,
+}
+
+/// `respSeq`: unique per answer of this process.
+static RESP_SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// A field of an answer as its signature reads it: strings raw, anything else as its
+/// compact JSON text, exactly as it appears in the body.
+fn sign_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The text an answer's signature covers under the reading (`map` without `sign`).
+fn signed_content(reading: AllinpayReading, map: &Map<String, Value>) -> String {
+    let fields = |keep_sign_type: bool| {
+        let texts: BTreeMap<String, String> = map
+            .iter()
+            .filter(|(k, v)| {
+                k.as_str() != "sign" && (keep_sign_type || k.as_str() != "signType") && !v.is_null()
+            })
+            .map(|(k, v)| (k.clone(), sign_text(v)))
+            .filter(|(_, t)| !t.is_empty())
+            .collect();
+        signing::sorted_join(texts.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    };
+    match reading.sign {
+        AllinpaySign::Fields => fields(false),
+        AllinpaySign::FieldsWithSignType => fields(true),
+        AllinpaySign::BizContent => match reading.shape {
+            AllinpayShape::Envelope => map.get("bizContent").map(sign_text).unwrap_or_default(),
+            AllinpayShape::Flat => map
+                .get("data")
+                .filter(|d| !d.is_null())
+                .map(Value::to_string)
+                .unwrap_or_else(|| "{}".to_owned()),
+        },
+    }
+}
+
+/// RSA2 (SHA256withRSA, PKCS#1 v1.5), standard Base64.
+fn rsa2(text: &str, key: &RsaPrivateKey) -> String {
+    let signature = SigningKey::<Sha256>::new(key.clone()).sign(text.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(signature.to_bytes())
+}
+
+fn sign_with(reading: AllinpayReading, map: &mut Map<String, Value>, key: &RsaPrivateKey) {
     map.remove("sign");
-    // The core's own counterpart of `verify_response`, so both sides read the same text.
-    let sign = allinpay::sign_response(map, key);
+    let sign = if reading.sign == AllinpaySign::Fields {
+        // The core's own counterpart of `verify_response`, so both sides read the same
+        // text (and the default reading's bytes stay what they always were).
+        allinpay::sign_response(map, key)
+    } else {
+        rsa2(&signed_content(reading, map), key)
+    };
     map.insert("sign".into(), Value::String(sign));
 }
 
-/// An answer signed with the platform's private key.
-fn answer(shared: &Shared, code: &str, msg: &str, data: Option<Value>) -> AnswerBytes {
-    let mut map = Map::new();
-    map.insert("code".into(), json!(code));
-    map.insert("msg".into(), json!(msg));
+/// An answer signed with the platform's private key, in the reading's shape.
+fn answer(gw: &Gateway<'_>, code: &str, msg: &str, data: Option<Value>) -> AnswerBytes {
+    let mut business = Map::new();
+    business.insert("code".into(), json!(code));
+    business.insert("msg".into(), json!(msg));
     if let Some(data) = data {
-        map.insert("data".into(), data);
+        business.insert("data".into(), data);
     }
-    sign_with(&mut map, &shared.demo.allinpay_keys.platform_private);
+    let mut map = match gw.reading.shape {
+        AllinpayShape::Flat => {
+            if gw.reading.sign == AllinpaySign::FieldsWithSignType {
+                business.insert("signType".into(), json!("RSA2"));
+            }
+            business
+        }
+        AllinpayShape::Envelope => {
+            let now = gw.shared.now_ms();
+            let n = RESP_SEQ.fetch_add(1, Ordering::Relaxed);
+            let mut env = Map::new();
+            env.insert("appId".into(), json!(gw.shared.demo.allinpay.app_id));
+            env.insert("method".into(), json!(gw.method));
+            env.insert("charset".into(), json!("UTF-8"));
+            env.insert("format".into(), json!("JSON"));
+            env.insert("signType".into(), json!("RSA2"));
+            env.insert("timestamp".into(), json!(time::datetime(now)));
+            env.insert("version".into(), json!("1.0"));
+            env.insert("reqSeq".into(), json!(gw.req_seq));
+            env.insert(
+                "respSeq".into(),
+                json!(format!("{}{n:08}", time::ts14(now))),
+            );
+            env.insert(
+                "bizContent".into(),
+                json!(Value::Object(business).to_string()),
+            );
+            env
+        }
+    };
+    sign_with(
+        gw.reading,
+        &mut map,
+        &gw.shared.demo.allinpay_keys.platform_private,
+    );
     json_answer(&Value::Object(map))
 }
 
 /// The same answer signed with the merchant's key instead of the platform's: well formed,
 /// but it does not verify with the platform public key.
-fn wrongly_signed(shared: &Shared, original: &AnswerBytes) -> AnswerBytes {
+fn wrongly_signed(gw: &Gateway<'_>, original: &AnswerBytes) -> AnswerBytes {
     let mut spoiled = original.clone();
     if let Some(mut map) = super::json_object(&original.body) {
-        sign_with(&mut map, &shared.demo.allinpay_keys.merchant_private);
+        sign_with(
+            gw.reading,
+            &mut map,
+            &gw.shared.demo.allinpay_keys.merchant_private,
+        );
         spoiled.body = serde_json::to_vec(&Value::Object(map)).unwrap_or_default();
     }
     spoiled
 }
 
-fn failure(shared: &Shared, msg: &str) -> AnswerBytes {
-    answer(shared, "3", msg, None)
+fn failure(gw: &Gateway<'_>, msg: &str) -> AnswerBytes {
+    answer(gw, "3", msg, None)
 }
 
 fn refusal_msg(refusal: &Refusal) -> String {
@@ -92,6 +205,7 @@ fn refusal_msg(refusal: &Refusal) -> String {
         Refusal::CertificatesRequired => "抖音券须指定tiktokCertificateList".into(),
         Refusal::UnknownCertificate(id) => format!("券{id}不存在"),
         Refusal::CertificateUsed(id) => format!("券{id}可核销数量不足"),
+        Refusal::RedeemRefused => "该券不可在本门店核销".into(),
     }
 }
 
@@ -101,54 +215,66 @@ async fn gateway(
     body: Bytes,
 ) -> Response<Body> {
     let conn = conn.as_ref().map(|Extension(c)| c);
-    let Some(params) = super::form(&body) else {
-        return server::respond(&answer(&shared, "1001", "参数格式错误", None));
+    let params = super::form(&body);
+    let echoed = |k: &str| {
+        params
+            .as_ref()
+            .and_then(|p| p.get(k).cloned())
+            .unwrap_or_default()
+    };
+    let gw = Gateway {
+        shared: &shared,
+        reading: shared.readings().allinpay,
+        method: echoed("method"),
+        req_seq: echoed("reqSeq"),
+    };
+    let Some(params) = params else {
+        return server::respond(&answer(&gw, "1001", "参数格式错误", None));
     };
     let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
     for required in ["appId", "method", "timestamp", "sign", "bizContent"] {
         if get(required).is_empty() {
-            return server::respond(&answer(
-                &shared,
-                "1001",
-                &format!("缺少参数{required}"),
-                None,
-            ));
+            return server::respond(&answer(&gw, "1001", &format!("缺少参数{required}"), None));
         }
     }
     if !crate::time::is_datetime(get("timestamp")) {
         return server::respond(&answer(
-            &shared,
+            &gw,
             "1001",
             "timestamp格式应为yyyy-MM-dd HH:mm:ss",
             None,
         ));
     }
     if !matches!(get("signType"), "" | "RSA2") {
-        return server::respond(&answer(&shared, "1001", "signType仅支持RSA2", None));
+        return server::respond(&answer(&gw, "1001", "signType仅支持RSA2", None));
     }
     if get("appId") != shared.demo.allinpay.app_id {
-        return server::respond(&answer(&shared, "1002", "appId不存在", None));
+        return server::respond(&answer(&gw, "1002", "appId不存在", None));
     }
     if !allinpay::verify(
         &params,
         get("sign"),
         &shared.demo.allinpay_keys.merchant_public,
     ) {
-        return server::respond(&answer(&shared, "1003", "验签失败", None));
+        return server::respond(&answer(&gw, "1003", "验签失败", None));
+    }
+    if gw.reading.biz_content == BizContent::Encrypted {
+        // The gateway decrypts before it reads: plain JSON text does not decrypt.
+        return server::respond(&answer(&gw, "1006", "bizContent解密失败", None));
     }
     // [assumed] plain JSON text (channels.md §5: the production encryption is not public).
     let Some(biz) = super::json_object(get("bizContent").as_bytes()) else {
-        return server::respond(&answer(&shared, "1005", "bizContent格式错误", None));
+        return server::respond(&answer(&gw, "1005", "bizContent格式错误", None));
     };
     if field(&biz, "shopId").as_deref() != Some(shared.demo.allinpay.shop_id.as_str()) {
-        return server::respond(&failure(&shared, "店铺不存在"));
+        return server::respond(&failure(&gw, "店铺不存在"));
     }
     let req_seq = get("reqSeq").to_owned();
     match get("method") {
-        METHOD_PREPARE => prepare(&shared, conn, &biz).await,
-        METHOD_CONSUME => consume(&shared, conn, &biz, &req_seq).await,
-        METHOD_HISTORY => history(&shared, conn, &biz).await,
-        _ => server::respond(&answer(&shared, "1004", "方法不存在", None)),
+        METHOD_PREPARE => prepare(&gw, conn, &biz).await,
+        METHOD_CONSUME => consume(&gw, conn, &biz, &req_seq).await,
+        METHOD_HISTORY => history(&gw, conn, &biz).await,
+        _ => server::respond(&answer(&gw, "1004", "方法不存在", None)),
     }
 }
 
@@ -163,12 +289,17 @@ fn platform_of(biz: &Map<String, Value>) -> Option<Platform> {
 }
 
 /// `prepare` (channels.md §5 [seed]).
-async fn prepare(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>) -> Response<Body> {
+async fn prepare(
+    gw: &Gateway<'_>,
+    conn: Option<&Conn>,
+    biz: &Map<String, Value>,
+) -> Response<Body> {
+    let shared = gw.shared;
     let Some(platform) = platform_of(biz) else {
-        return server::respond(&failure(shared, "type不正确"));
+        return server::respond(&failure(gw, "type不正确"));
     };
     let Some(code) = field(biz, "couponNo") else {
-        return server::respond(&failure(shared, "couponNo不能为空"));
+        return server::respond(&failure(gw, "couponNo不能为空"));
     };
     let strike = shared.strike(KIND, Operation::Prepare, &[code.as_str()], false);
     if let Some(response) = server::before(strike, conn).await {
@@ -181,7 +312,7 @@ async fn prepare(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
             .coupon(KIND, &code)
             .filter(|c| c.demo.platform == Some(platform))
         {
-            None => failure(shared, &refusal_msg(&Refusal::NotFound)),
+            None => failure(gw, &refusal_msg(&Refusal::NotFound)),
             Some(c) => {
                 let refusal = match c.state_at(now) {
                     CouponState::Used => Some(Refusal::Used),
@@ -192,7 +323,7 @@ async fn prepare(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
                     CouponState::Unused => None,
                 };
                 match refusal {
-                    Some(r) => failure(shared, &refusal_msg(&r)),
+                    Some(r) => failure(gw, &refusal_msg(&r)),
                     None => {
                         let d = &c.demo;
                         let date_or_empty =
@@ -270,14 +401,14 @@ async fn prepare(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
                                 );
                             }
                         }
-                        answer(shared, "0", "成功", Some(Value::Object(data)))
+                        answer(gw, "0", "成功", Some(Value::Object(data)))
                     }
                 }
             }
         }
     };
     let sent = match strike.map(|s| s.fault) {
-        Some(Fault::BadSignature) => wrongly_signed(shared, &reply),
+        Some(Fault::BadSignature) => wrongly_signed(gw, &reply),
         _ => reply,
     };
     server::after(strike, &sent, conn).await
@@ -307,16 +438,17 @@ fn certificate_list(biz: &Map<String, Value>) -> Option<Vec<(String, u32)>> {
 
 /// `consume` (channels.md §5 [doc]).
 async fn consume(
-    shared: &Shared,
+    gw: &Gateway<'_>,
     conn: Option<&Conn>,
     biz: &Map<String, Value>,
     req_seq: &str,
 ) -> Response<Body> {
+    let shared = gw.shared;
     let Some(platform) = platform_of(biz) else {
-        return server::respond(&failure(shared, "type不正确"));
+        return server::respond(&failure(gw, "type不正确"));
     };
     let Some(code) = field(biz, "couponNo") else {
-        return server::respond(&failure(shared, "couponNo不能为空"));
+        return server::respond(&failure(gw, "couponNo不能为空"));
     };
     let key = field(biz, "orderId").unwrap_or_else(|| req_seq.to_owned());
     let key = (!key.is_empty()).then_some(key);
@@ -325,7 +457,7 @@ async fn consume(
         Some(list) if platform == Platform::Tiktok => list.iter().map(|(_, n)| n).sum(),
         _ => match super::count_field(biz, "num") {
             Ok(n) => n.unwrap_or(1),
-            Err(super::NotACount) => return server::respond(&failure(shared, "num不正确")),
+            Err(super::NotACount) => return server::respond(&failure(gw, "num不正确")),
         },
     };
     let replay = key
@@ -340,13 +472,13 @@ async fn consume(
         let mut store = shared.store();
         match key.as_deref().and_then(|k| store.answer_for(KIND, k)) {
             Some(stored) if stored.code == code => stored.answer.clone(),
-            Some(_) => failure(shared, "orderId重复"),
+            Some(_) => failure(gw, "orderId重复"),
             None => {
                 let wrong_platform = store
                     .coupon(KIND, &code)
                     .is_some_and(|c| c.demo.platform != Some(platform));
                 let reply = if wrong_platform {
-                    failure(shared, &refusal_msg(&Refusal::NotFound))
+                    failure(gw, &refusal_msg(&Refusal::NotFound))
                 } else {
                     let seq = store.next_seq();
                     let tran_no = format!("{}{seq:06}", time::ts14(now));
@@ -363,10 +495,8 @@ async fn consume(
                         .map(|c| (c.demo.platform_share, c.demo.merchant_share))
                         .unwrap_or_default();
                     match store.consume(&request, tran_no, now) {
-                        Ok(record) => {
-                            answer(shared, "0", "成功", Some(consume_data(&record, shares)))
-                        }
-                        Err(refusal) => failure(shared, &refusal_msg(&refusal)),
+                        Ok(record) => answer(gw, "0", "成功", Some(consume_data(&record, shares))),
+                        Err(refusal) => failure(gw, &refusal_msg(&refusal)),
                     }
                 };
                 if let Some(k) = key.as_deref() {
@@ -384,7 +514,7 @@ async fn consume(
         }
     };
     let sent = match strike.map(|s| s.fault) {
-        Some(Fault::BadSignature) => wrongly_signed(shared, &reply),
+        Some(Fault::BadSignature) => wrongly_signed(gw, &reply),
         _ => reply,
     };
     server::after(strike, &sent, conn).await
@@ -430,10 +560,15 @@ fn consume_data(r: &Consumption, shares: (Fen, Fen)) -> Value {
 /// `verifyHistory` (channels.md §5 [doc]): the day's records (the business date in
 /// +08:00), in time order, a page at a time (`pageSize` ≤ 200). `tranNo` and `verifyNum`
 /// on each line are [assumed] additions that make matching exact.
-async fn history(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>) -> Response<Body> {
+async fn history(
+    gw: &Gateway<'_>,
+    conn: Option<&Conn>,
+    biz: &Map<String, Value>,
+) -> Response<Body> {
+    let shared = gw.shared;
     let date = field(biz, "date").unwrap_or_default();
     if !time::is_date(&date) {
-        return server::respond(&failure(shared, "date格式应为yyyy-MM-dd"));
+        return server::respond(&failure(gw, "date格式应为yyyy-MM-dd"));
     }
     let page_no = super::count_field(biz, "pageNo")
         .ok()
@@ -443,7 +578,7 @@ async fn history(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
     let page_size = match super::count_field(biz, "pageSize") {
         Ok(Some(n)) if (1..=200).contains(&n) => n,
         Ok(None) => 20,
-        _ => return server::respond(&failure(shared, "pageSize取值1-200")),
+        _ => return server::respond(&failure(gw, "pageSize取值1-200")),
     };
     let strike = shared.strike(KIND, Operation::Query, &[], false);
     if let Some(response) = server::before(strike, conn).await {
@@ -485,14 +620,14 @@ async fn history(shared: &Shared, conn: Option<&Conn>, biz: &Map<String, Value>)
             })
             .collect();
         answer(
-            shared,
+            gw,
             "0",
             "成功",
             Some(json!({ "total": day.len(), "couponVerifyHistoryList": lines })),
         )
     };
     let sent = match strike.map(|s| s.fault) {
-        Some(Fault::BadSignature) => wrongly_signed(shared, &reply),
+        Some(Fault::BadSignature) => wrongly_signed(gw, &reply),
         _ => reply,
     };
     server::after(strike, &sent, conn).await

@@ -3,9 +3,14 @@
 //! (`code` `SUCCESS`/`FAILED`, `msg`). There is no idempotency key and no record id: a
 //! repeated consume consumes again, which is why the client must never resend one and
 //! settles an Unknown by comparing `suplusTimes` (the vendor's spelling) before and after.
+//!
+//! Reading (`reading::LiantuofuReading`): `empty_in_sign = kept` verifies the request
+//! signature over every field but `sign`, empty values included as `k=` (the doc says they
+//! are dropped; whether the gateway does is open).
 
 use super::{json_answer, Shared};
 use crate::fault::Operation;
+use crate::reading::EmptyInSign;
 use crate::server::{self, Conn};
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::{ConsumeRequest, CouponState, Refusal};
@@ -15,8 +20,8 @@ use axum::extract::State;
 use axum::http::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
-use redeemdesk_core::channel::liantuofu;
 use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::channel::{liantuofu, signing};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,13 +54,31 @@ fn authenticate(shared: &Shared, body: &[u8]) -> Result<BTreeMap<String, String>
     if get("appId") != creds.app_id {
         return Err(failed("appId不存在"));
     }
-    if !liantuofu::verify(&params, &creds.key) {
+    let verified = match shared.readings().liantuofu.empty_in_sign {
+        EmptyInSign::Dropped => liantuofu::verify(&params, &creds.key),
+        EmptyInSign::Kept => verify_keeping_empty(&params, &creds.key),
+    };
+    if !verified {
         return Err(failed("签名错误"));
     }
     if !get("random").bytes().all(|b| b.is_ascii_digit()) {
         return Err(failed("random只能为数字"));
     }
     Ok(params)
+}
+
+/// The signature with empty values kept as `k=` (the `kept` reading).
+fn verify_keeping_empty(params: &BTreeMap<String, String>, key: &str) -> bool {
+    let expected = signing::md5_with_key(
+        params
+            .iter()
+            .filter(|(k, _)| k.as_str() != "sign")
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+        key,
+    );
+    params
+        .get("sign")
+        .is_some_and(|received| signing::hex_eq(&expected, received))
 }
 
 fn refusal_msg(refusal: &Refusal) -> String {
@@ -69,6 +92,7 @@ fn refusal_msg(refusal: &Refusal) -> String {
         Refusal::Refunded => "次卡已退卡".into(),
         Refusal::Locked => "次卡已冻结".into(),
         Refusal::BadCount | Refusal::CertificatesRequired => "核销次数不正确".into(),
+        Refusal::RedeemRefused => "该次卡暂不可核销".into(),
     }
 }
 

@@ -11,16 +11,16 @@ pub mod zvcms;
 
 use crate::demo::DemoData;
 use crate::fault::{FaultBook, Operation, Strike};
+use crate::reading::Readings;
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::Store;
-use redeemdesk_core::channel::zvcms::TokenNaming;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::clock::{Clock, UnixMs};
 use redeemdesk_core::money::Fen;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -31,7 +31,8 @@ pub struct Shared {
     pub demo: DemoData,
     pub clock: Arc<dyn Clock>,
     pub fault_delay: Duration,
-    pub zvcms_naming: TokenNaming,
+    /// How the emulators read the open points of channels.md; changeable at run time.
+    pub readings: RwLock<Readings>,
     /// zvcms `(Nonce, Timestamp)` pairs already seen: a repeat is a replayed request.
     pub zvcms_nonces: Mutex<HashSet<(String, String)>>,
     /// Signalled whenever the store changed (for the state-file writer).
@@ -69,6 +70,16 @@ impl Drop for StoreGuard<'_> {
 impl Shared {
     pub fn now_ms(&self) -> UnixMs {
         self.clock.now_ms()
+    }
+
+    /// The readings now (a copy: a request reads them once, so a change mid-request
+    /// cannot mix two readings in one answer).
+    pub fn readings(&self) -> Readings {
+        *self.readings.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_readings(&self, readings: Readings) {
+        *self.readings.write().unwrap_or_else(|p| p.into_inner()) = readings;
     }
 
     pub fn store(&self) -> StoreGuard<'_> {

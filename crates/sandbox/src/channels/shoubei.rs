@@ -5,9 +5,17 @@
 //! while `return_code` carries a vendor code such as `"0205"`; a failure has `order_no`,
 //! `amount` and `settleAmount` as `null`; successes alternate `settle_amount` and its camel
 //! alias `settleAmount`; `couponCode` is accepted for `coupon_code`.
+//!
+//! Reading (`reading::ShoubeiQuery`, channels.md §2 [assumed] shape of `quary`/`cancel`):
+//! `by_trace` finds the record by `wf_trace_no` and answers like `wf`; `by_code` ignores
+//! `wf_trace_no` and acts on the coupon's latest live record (any trace), answering like
+//! `wf` about THAT record; `processed` answers `SUCCESS` for any valid query and lists
+//! what it found in `records` (`[{order_no, wf_trace_no, codes, status}]`, status 1
+//! written off / 2 cancelled), and a bare `SUCCESS` for any valid cancel.
 
 use super::{field, json_answer, json_object, Shared};
 use crate::fault::{Fault, Operation};
+use crate::reading::ShoubeiQuery;
 use crate::server::{self, Conn};
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::{ConsumeRequest, Consumption, Refusal, StoredAnswer};
@@ -109,6 +117,7 @@ fn refusal_words(refusal: &Refusal) -> (&'static str, String) {
         Refusal::Refunded => ("0205", "券码已退款".into()),
         Refusal::Locked => ("0206", "券码已冻结".into()),
         Refusal::BadCount | Refusal::CertificatesRequired => ("0207", "参数不合法".into()),
+        Refusal::RedeemRefused => ("0212", "该券不适用于当前门店".into()),
     }
 }
 
@@ -241,9 +250,10 @@ async fn wf(
     server::after(strike, &sent, conn).await
 }
 
-/// `quary` [assumed shape, channels.md §2]: finds the record by `wf_trace_no` and answers
-/// like `wf` — `SUCCESS` for a live record, `FAIL` `0210` for a cancelled one, `FAIL`
-/// `0211` when there is no record under that trace number.
+/// `quary` [assumed shape, channels.md §2], by the reading: `by_trace` finds the record by
+/// `wf_trace_no` and answers like `wf` — `SUCCESS` for a live record, `FAIL` `0210` for a
+/// cancelled one, `FAIL` `0211` when there is none; `by_code` the same about the coupon's
+/// latest live record; `processed` see [`processed_query`].
 async fn query(
     State(shared): State<Arc<Shared>>,
     conn: Option<Extension<Conn>>,
@@ -254,8 +264,10 @@ async fn query(
         Ok(ok) => ok,
         Err(answer) => return server::respond(&answer),
     };
-    let Some(trace) = field(&req, "wf_trace_no") else {
-        return server::respond(&protocol_error(&shared, "参数不合法:缺少wf_trace_no"));
+    let reading = shared.readings().shoubei.query;
+    let trace = match needed_key(&shared, reading, &req, &code) {
+        Ok(trace) => trace,
+        Err(answer) => return server::respond(&answer),
     };
     let strike = shared.strike(KIND, Operation::Query, &[code.as_str()], false);
     if let Some(response) = server::before(strike, conn).await {
@@ -263,12 +275,21 @@ async fn query(
     }
     let answer = {
         let store = shared.store();
-        match store.record_by_key(KIND, &trace) {
-            Some(r) if r.cancelled_at_ms.is_some() => {
-                failure(&shared, "0210", "核销已撤销", &r.code, Some(&trace))
+        match reading {
+            ShoubeiQuery::ByTrace => match store.record_by_key(KIND, &trace) {
+                Some(r) if r.cancelled_at_ms.is_some() => {
+                    failure(&shared, "0210", "核销已撤销", &r.code, Some(&trace))
+                }
+                Some(r) => success(&shared, "查询成功", r),
+                None => failure(&shared, "0211", "核销记录不存在", &code, Some(&trace)),
+            },
+            ShoubeiQuery::ByCode => match store.latest_live_record(KIND, &code) {
+                Some(r) => success(&shared, "查询成功", r),
+                None => failure(&shared, "0211", "核销记录不存在", &code, None),
+            },
+            ShoubeiQuery::Processed => {
+                processed_query(&shared, &trace, store.record_by_key(KIND, &trace))
             }
-            Some(r) => success(&shared, "查询成功", r),
-            None => failure(&shared, "0211", "核销记录不存在", &code, Some(&trace)),
         }
     };
     let sent = match strike.map(|s| s.fault) {
@@ -278,8 +299,51 @@ async fn query(
     server::after(strike, &sent, conn).await
 }
 
-/// `cancel` [assumed shape, channels.md §2]: undoes the record under `wf_trace_no`; the
-/// coupon can be redeemed again.
+/// What `quary` and `cancel` need besides the coupon code: `wf_trace_no`, except under
+/// `by_code`, which needs the code instead.
+fn needed_key(
+    shared: &Shared,
+    reading: ShoubeiQuery,
+    req: &Map<String, Value>,
+    code: &str,
+) -> Result<String, AnswerBytes> {
+    match reading {
+        ShoubeiQuery::ByCode if code.is_empty() => {
+            Err(protocol_error(shared, "参数不合法:缺少coupon_code"))
+        }
+        ShoubeiQuery::ByCode => Ok(String::new()),
+        ShoubeiQuery::ByTrace | ShoubeiQuery::Processed => field(req, "wf_trace_no")
+            .ok_or_else(|| protocol_error(shared, "参数不合法:缺少wf_trace_no")),
+    }
+}
+
+/// The `processed` reading of `quary`: `SUCCESS` says only that the query was processed;
+/// the request's `wf_trace_no` comes back at the top level (no `order_no` there) and what
+/// was found sits in `records`, `[]` when nothing.
+fn processed_query(shared: &Shared, trace: &str, found: Option<&Consumption>) -> AnswerBytes {
+    let records: Vec<Value> = found
+        .map(|r| {
+            json!({
+                "order_no": r.record_id,
+                "wf_trace_no": r.idempotency_key,
+                "codes": r.code,
+                "status": if r.cancelled_at_ms.is_some() { "2" } else { "1" },
+            })
+        })
+        .into_iter()
+        .collect();
+    let mut map = Map::new();
+    map.insert("return_code".into(), json!("SUCCESS"));
+    map.insert("return_msg".into(), json!("查询成功"));
+    map.insert("result_code".into(), json!("SUCCESS"));
+    map.insert("wf_trace_no".into(), json!(trace));
+    map.insert("records".into(), Value::Array(records));
+    signed(shared, map)
+}
+
+/// `cancel` [assumed shape, channels.md §2]: undoes the record (by the reading, as `quary`
+/// finds it); the coupon can be redeemed again. Under `processed` the answer is a bare
+/// `SUCCESS` whether or not there was a record.
 async fn cancel(
     State(shared): State<Arc<Shared>>,
     conn: Option<Extension<Conn>>,
@@ -290,8 +354,10 @@ async fn cancel(
         Ok(ok) => ok,
         Err(answer) => return server::respond(&answer),
     };
-    let Some(trace) = field(&req, "wf_trace_no") else {
-        return server::respond(&protocol_error(&shared, "参数不合法:缺少wf_trace_no"));
+    let reading = shared.readings().shoubei.query;
+    let trace = match needed_key(&shared, reading, &req, &code) {
+        Ok(trace) => trace,
+        Err(answer) => return server::respond(&answer),
     };
     let strike = shared.strike(KIND, Operation::Query, &[code.as_str()], false);
     if let Some(response) = server::before(strike, conn).await {
@@ -300,16 +366,37 @@ async fn cancel(
     let now = shared.now_ms();
     let answer = {
         let mut store = shared.store();
-        let already = store
-            .record_by_key(KIND, &trace)
-            .map(|r| r.cancelled_at_ms.is_some());
-        match already {
-            None => failure(&shared, "0211", "核销记录不存在", &code, Some(&trace)),
-            Some(true) => failure(&shared, "0210", "核销已撤销", &code, Some(&trace)),
-            Some(false) => match store.cancel(KIND, &trace, now) {
-                Some(record) => success(&shared, "撤销成功", &record),
-                None => failure(&shared, "0211", "核销记录不存在", &code, Some(&trace)),
-            },
+        match reading {
+            ShoubeiQuery::ByTrace => {
+                let already = store
+                    .record_by_key(KIND, &trace)
+                    .map(|r| r.cancelled_at_ms.is_some());
+                match already {
+                    None => failure(&shared, "0211", "核销记录不存在", &code, Some(&trace)),
+                    Some(true) => failure(&shared, "0210", "核销已撤销", &code, Some(&trace)),
+                    Some(false) => match store.cancel(KIND, &trace, now) {
+                        Some(record) => success(&shared, "撤销成功", &record),
+                        None => failure(&shared, "0211", "核销记录不存在", &code, Some(&trace)),
+                    },
+                }
+            }
+            ShoubeiQuery::ByCode => {
+                let live = store
+                    .latest_live_record(KIND, &code)
+                    .map(|r| r.record_id.clone());
+                match live.and_then(|id| store.cancel_record(KIND, &id, now)) {
+                    Some(record) => success(&shared, "撤销成功", &record),
+                    None => failure(&shared, "0211", "核销记录不存在", &code, None),
+                }
+            }
+            ShoubeiQuery::Processed => {
+                let _ = store.cancel(KIND, &trace, now);
+                let mut map = Map::new();
+                map.insert("return_code".into(), json!("SUCCESS"));
+                map.insert("return_msg".into(), json!("撤销成功"));
+                map.insert("result_code".into(), json!("SUCCESS"));
+                signed(&shared, map)
+            }
         }
     };
     server::after(strike, &answer, conn).await

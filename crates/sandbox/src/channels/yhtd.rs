@@ -5,10 +5,17 @@
 //! key: a resent notification (the outbox retrying) is counted and answered with the
 //! original answer, never recorded twice. No signature is documented, so none is checked
 //! (a `sign` field, sent when the channel setting turns it on, is ignored).
-//! Failure codes are [assumed]: 1001 invalid parameter, 1002 unknown product, 1003 amount.
+//! Failure codes are [assumed]: 1001 invalid parameter, 1002 unknown product, 1003 amount,
+//! 1005 signature.
+//!
+//! Readings (`reading::YhtdReading`): `sign = md5_required` requires `sign`, the §7
+//! default MD5 convention over the other fields with the demo key (`1005 签名错误`
+//! otherwise, nothing recorded); `resend = count_again` records a repeated `dealSerial`
+//! as one more order each time (answered `0000` like the first).
 
 use super::{field, json_answer, Shared};
 use crate::fault::{Fault, Operation};
+use crate::reading::{YhtdResend, YhtdSign};
 use crate::server::{self, Conn};
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::{Notification, StoredAnswer};
@@ -17,6 +24,7 @@ use axum::extract::State;
 use axum::http::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
+use redeemdesk_core::channel::yhtd;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::money::Fen;
 use serde_json::{json, Map, Value};
@@ -76,9 +84,14 @@ async fn callback(
     let Some(req) = super::json_object(&body) else {
         return server::respond(&result("1001", "参数错误:请求体不是JSON对象"));
     };
+    let reading = shared.readings().yhtd;
+    if reading.sign == YhtdSign::Md5Required && !signed_right(&shared, &req) {
+        return server::respond(&result("1005", "签名错误"));
+    }
     if let Err(answer) = validate(&req) {
         return server::respond(&answer);
     }
+    let new_order = reading.resend == YhtdResend::CountAgain;
     let get = |k: &str| field(&req, k).unwrap_or_default();
     let (deal_serial, product_no) = (get("dealSerial"), get("productNo"));
     let replay = shared.store().answer_for(KIND, &deal_serial).is_some();
@@ -97,17 +110,21 @@ async fn callback(
         if let Some(stored) = store.answer_for(KIND, &deal_serial).cloned() {
             if stored.code == product_no {
                 let by_number = get("byNumber").parse().unwrap_or(0);
-                store.notification_received(Notification {
-                    deal_serial: deal_serial.clone(),
-                    order_no: get("orderNo"),
-                    product_no: product_no.clone(),
-                    by_number,
-                    sum_money: Fen(get("sumMoney").parse().unwrap_or(0)),
-                    consume_name: get("consumeName"),
-                    consume_phone: get("consumePhone"),
-                    first_received_ms: now,
-                    received: 1,
-                });
+                store.notification_received(
+                    Notification {
+                        deal_serial: deal_serial.clone(),
+                        order_no: get("orderNo"),
+                        product_no: product_no.clone(),
+                        by_number,
+                        sum_money: Fen(get("sumMoney").parse().unwrap_or(0)),
+                        consume_name: get("consumeName"),
+                        consume_phone: get("consumePhone"),
+                        first_received_ms: now,
+                        received: 1,
+                        orders: 1,
+                    },
+                    new_order,
+                );
                 stored.answer
             } else {
                 result("1004", "dealSerial重复")
@@ -124,17 +141,21 @@ async fn callback(
                     (result("1003", "消费总金额与产品单价不符"), false)
                 }
                 Some(_) => {
-                    store.notification_received(Notification {
-                        deal_serial: deal_serial.clone(),
-                        order_no: get("orderNo"),
-                        product_no: product_no.clone(),
-                        by_number,
-                        sum_money: Fen(sum_money),
-                        consume_name: get("consumeName"),
-                        consume_phone: get("consumePhone"),
-                        first_received_ms: now,
-                        received: 1,
-                    });
+                    store.notification_received(
+                        Notification {
+                            deal_serial: deal_serial.clone(),
+                            order_no: get("orderNo"),
+                            product_no: product_no.clone(),
+                            by_number,
+                            sum_money: Fen(sum_money),
+                            consume_name: get("consumeName"),
+                            consume_phone: get("consumePhone"),
+                            first_received_ms: now,
+                            received: 1,
+                            orders: 1,
+                        },
+                        false,
+                    );
                     (result("0000", "成功"), true)
                 }
             };
@@ -156,4 +177,14 @@ async fn callback(
     // Unsigned answers: BadSignature has nothing to spoil.
     let strike = strike.filter(|s| s.fault != Fault::BadSignature);
     server::after(strike, &answer, conn).await
+}
+
+/// `sign` as the §7 default convention over every other field (each as its text, empty
+/// ones dropped) with the demo key (channels.md §1 [assumed]).
+fn signed_right(shared: &Shared, req: &Map<String, Value>) -> bool {
+    let fields: std::collections::BTreeMap<String, String> = req
+        .iter()
+        .filter_map(|(k, v)| super::text(Some(v)).map(|t| (k.clone(), t)))
+        .collect();
+    yhtd::verify(&fields, &shared.demo.yhtd.key)
 }

@@ -6,9 +6,15 @@
 //! and `true` on a business refusal (`false` for system errors), `code` as `"0"` or `0`,
 //! `cardIdList` as the string `"[…]"`, the response `bizId` an integer (the platform's own
 //! id, used for a reversal), member ints sent as `""`.
+//!
+//! Readings (`reading::ZvcmsReading`): `token` the names the Token is verified with;
+//! `counts = no_counts` leaves `total_count` / `remain_count` out of the preview;
+//! `biz_id = echo` answers the request's `bizId` string instead of the platform's integer
+//! (and records the write-off under it).
 
 use super::{count_field, field, json_answer, text, Shared};
 use crate::fault::Operation;
+use crate::reading::{ZvcmsBizId, ZvcmsCounts};
 use crate::server::{self, Conn};
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::{ConsumeRequest, CouponState, Refusal, StoredAnswer};
@@ -51,6 +57,7 @@ fn refusal_answer(refusal: &Refusal) -> AnswerBytes {
         Refusal::NotEnoughLeft { left } => ("120105", format!("次券剩余次数不足,剩余{left}次")),
         Refusal::BadCount | Refusal::CertificatesRequired => ("120106", "useCount无效".to_owned()),
         Refusal::Refunded => ("120107", "优惠券已退款".to_owned()),
+        Refusal::RedeemRefused => ("120108", "该券不适用于当前门店".to_owned()),
     };
     business_error(code, &message)
 }
@@ -123,7 +130,7 @@ async fn api(
         &grant_code,
         &timestamp,
         &nonce,
-        shared.zvcms_naming,
+        shared.readings().zvcms.token,
     ) {
         return server::respond(&system_error("110004", "Token验签失败"));
     }
@@ -220,16 +227,23 @@ async fn redeem(
                             // answer (channels.md §3), 18 digits so a client that reads
                             // it through f64 would corrupt it.
                             let platform_biz_id = 860_000_000_000_000_000u64 + store.next_seq();
+                            let (record_id, answered_biz_id) = match shared.readings().zvcms.biz_id
+                            {
+                                ZvcmsBizId::Platform => {
+                                    (platform_biz_id.to_string(), json!(platform_biz_id))
+                                }
+                                ZvcmsBizId::Echo => (biz_id.clone(), json!(biz_id)),
+                            };
                             for r in &requests {
                                 // Checked above under the same lock: cannot fail now.
-                                let _ = store.consume(r, platform_biz_id.to_string(), now);
+                                let _ = store.consume(r, record_id.clone(), now);
                             }
                             json_answer(&json!({
                                 "status": "true",
                                 "code": "0",
                                 "message": "核销成功",
                                 "data": {
-                                    "bizId": platform_biz_id,
+                                    "bizId": answered_biz_id,
                                     "cardIdList": format!("[{}]", codes.join(",")),
                                     "userInfo": {
                                         "customer_id": "", "birthday": "", "username": "",
@@ -295,7 +309,7 @@ async fn preview(
                 } else {
                     secs(c.demo.valid_to_ms)
                 };
-                json_answer(&json!({
+                let mut answer = json!({
                     "status": true,
                     "code": 0,
                     "message": "success",
@@ -314,7 +328,14 @@ async fn preview(
                             "desc": "",
                         }
                     }
-                }))
+                });
+                if shared.readings().zvcms.counts == ZvcmsCounts::NoCounts {
+                    if let Some(data) = answer["data"].as_object_mut() {
+                        data.remove("total_count");
+                        data.remove("remain_count");
+                    }
+                }
+                json_answer(&answer)
             }
         }
     };
