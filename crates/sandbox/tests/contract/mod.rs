@@ -28,7 +28,7 @@ use redeemdesk_core::channel::{
 };
 use redeemdesk_core::money::Fen;
 use redeemdesk_core::secret::Secret;
-use redeemdesk_sandbox::reading::{variants, BizContent, Readings, YhtdSign};
+use redeemdesk_sandbox::reading::{variants, BizContent, Readings, YhtdResend, YhtdSign};
 use redeemdesk_sandbox::{CouponState, DemoCoupon, Fault, FaultRule, Operation, RunningSandbox};
 use redeemdesk_sandbox::{Sandbox, SandboxOptions};
 use std::sync::Arc;
@@ -220,25 +220,20 @@ impl Variant {
     }
 }
 
-/// 智迈's Token naming is detectable (a client can retry the other naming after a
-/// signature refusal), but today's client does not: until it does, the contract sets it as
-/// the manager would in config.toml (`token_naming`). Set false to see the detection fail.
-const CONFIGURE_ZVCMS_TOKEN_NAMING: bool = true;
-
 /// The client's settings for a reading, the way config.toml would give them (only what a
-/// manager would know to set: undetectable readings, and the token naming above).
+/// manager would know to set: the undetectable readings).
 fn client_adjust(variant: &Variant, sb: &RunningSandbox, cfg: &mut ChannelConfig) {
     let r = &variant.readings;
     match cfg {
-        ChannelConfig::Zvcms(c) if CONFIGURE_ZVCMS_TOKEN_NAMING => c.token_naming = r.zvcms.token,
         ChannelConfig::Yhtd(c) if r.yhtd.sign == YhtdSign::Md5Required => {
             c.sign = true;
             c.key = Some(Secret::new(sb.demo().yhtd.key.clone()));
         }
-        // TODO(lead): `redeemdesk_core::channel::yhtd::Config::resend_deduplicated` — for
-        // 增值券, set it to `r.yhtd.resend == YhtdResend::Dedup` once the setting exists.
-        // TODO(lead): client settings for 收呗 `processed`, 智迈 `no_counts` and 通联
-        // `encrypted` go here once the core has them.
+        // No answer tells whether a resent dealSerial is a new order: config.toml's
+        // `resend_deduplicated` says it (channels.md §1).
+        ChannelConfig::Yhtd(c) => c.resend_deduplicated = r.yhtd.resend == YhtdResend::Dedup,
+        // 智迈's Token naming is detected by the client, not configured: the pascal_case
+        // reading proves the detection. The other readings need no setting.
         _ => {}
     }
 }
@@ -469,7 +464,7 @@ async fn run_redeem_pair(
                         )
                     })?;
                 }
-                if let Some(t) = p.times_remaining {
+                if let Some(t) = p.times_remaining.or(p.uses_left) {
                     remaining = Some(t);
                 }
             }
@@ -730,6 +725,12 @@ async fn run_notify_pair(
             check((first == 1) == fault.commits(), || {
                 format!("{fault:?}: recorded {first} times before the resend")
             })?;
+            if !ch.may_resend(reason) {
+                // A platform that counts a resend again: the outbox holds the order for a
+                // manager instead (channels.md §1 [assumed idempotent] is a setting).
+                rec.said = Said::Unknown;
+                return Ok(());
+            }
             // The outbox's resolution: send the same dealSerial again.
             let again = ch
                 .notify(&n)
@@ -889,7 +890,7 @@ async fn every_demo_fault_code_misbehaves_as_documented_and_resolves_to_the_trut
         let ch = channel(&sb, &Variant::default_for(kind), false);
         let result: PairResult = async {
             let remaining = match prepare(&ch, coupon).await? {
-                Prepared::Ready(p) => p.times_remaining,
+                Prepared::Ready(p) => p.times_remaining.or(p.uses_left),
                 other => return Err(format!("prepare is never faulted, got {other:?}")),
             };
             let req = request(coupon, 1, remaining);
