@@ -551,3 +551,66 @@ async fn a_channel_that_does_not_answer_shows_the_offline_banner_and_an_amber_re
     desk.screenshot("cashier-offline").await;
     desk.close().await;
 }
+
+/// Issue 17: a 通联 code redeems end to end whether the gateway answers flat (the seed's
+/// example) or in its envelope (`bizContent` as JSON text, signed over the envelope). The
+/// embedded sandbox answers under the install's `sandbox-readings.toml`; the verdict is
+/// checked against what the sandbox consumed and against the ledger's evidence.
+#[tokio::test]
+async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_answer() {
+    use redeemdesk_core::app_info::Mode;
+    use redeemdesk_core::ledger::{self, AttemptState, Ledger};
+    use redeemdesk_sandbox::boot::{SANDBOX_READINGS_FILE, SANDBOX_STATE_FILE};
+    const CODE: &str = "594828681100";
+    for shape in ["flat", "envelope"] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).expect("the data directory");
+        std::fs::write(
+            data.join(SANDBOX_READINGS_FILE),
+            format!("[allinpay]\nshape = \"{shape}\"\n"),
+        )
+        .expect("the readings file");
+        let desk = Desk::launch(Launch::at(data.clone())).await;
+        desk.scan(F4, SCANNER).await;
+        assert!(
+            text_of(&desk, "channel-chooser").await.contains("通联"),
+            "F4 picks 通联"
+        );
+        scan_and_redeem(&desk, CODE, "succeeded").await;
+        assert_eq!(text_of(&desk, "result-title").await, "核销成功", "{shape}");
+        desk.screenshot(&format!("cashier-tonglian-{shape}")).await;
+        desk.close().await;
+
+        // Ground truth: the sandbox consumed the code once.
+        let state: Value = serde_json::from_slice(
+            &std::fs::read(data.join(SANDBOX_STATE_FILE)).expect("the sandbox's state file"),
+        )
+        .expect("the state file is JSON");
+        let consumed: u64 = state["truth"]
+            .as_array()
+            .expect("the sandbox's truth")
+            .iter()
+            .filter(|c| c["code"] == CODE)
+            .map(|c| c["count"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(consumed, 1, "{shape}: the sandbox consumed the code once");
+        // The ledger: succeeded, with the answer as it came (an envelope carries bizContent).
+        let path = data.join(ledger::file_name(Mode::Sandbox));
+        let ledger = Ledger::open_read_only(&path, Mode::Sandbox).expect("the ledger opens");
+        let timeline = ledger.code_timeline(CODE).expect("the code's timeline");
+        assert_eq!(timeline.len(), 1, "{shape}: one attempt");
+        assert_eq!(timeline[0].attempt.state, AttemptState::Succeeded, "{shape}");
+        let answer = timeline[0]
+            .events
+            .iter()
+            .filter_map(|e| e.exchange.response.clone())
+            .last()
+            .expect("the consume answer is kept as evidence");
+        assert_eq!(
+            answer.contains("\"bizContent\""),
+            shape == "envelope",
+            "{shape}: the evidence is the answer in the shape it came: {answer}"
+        );
+    }
+}

@@ -21,6 +21,22 @@ pub use redeemdesk_core::channel_setup::CONFIG_FILE;
 
 /// The in-process sandbox's own state (its coupons and records) in the data directory.
 pub const SANDBOX_STATE_FILE: &str = "sandbox-state.json";
+/// Which reading of each channel's documents the embedded sandbox answers under
+/// (`reading::Readings`: a table per channel, e.g. `[allinpay] shape = "envelope"`). Absent:
+/// the demo data's `[readings]`, themselves the defaults the seeds support.
+pub const SANDBOX_READINGS_FILE: &str = "sandbox-readings.toml";
+
+/// The install's readings file, if there is one.
+fn install_readings(root: &Path) -> Result<Option<crate::reading::Readings>, BootError> {
+    let path = root.join(SANDBOX_READINGS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text)
+            .map(Some)
+            .map_err(|e| BootError::Config(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(BootError::Config(format!("{}: {e}", path.display()))),
+    }
+}
 
 /// Which channels to talk to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,9 +116,12 @@ pub async fn boot(
         (None, _) => {
             // The emulator's state lives beside the ledger: after a crash and a restart the
             // resolver must find what the sandbox already committed, as a real channel would.
+            let demo = install_demo(root)?;
+            let readings = install_readings(root)?.unwrap_or_else(|| demo.readings.clone());
             let sandbox = Sandbox::start(SandboxOptions {
                 state_file: Some(root.join(SANDBOX_STATE_FILE)),
-                demo: Some(install_demo(root)?),
+                demo: Some(demo),
+                readings,
                 ..Default::default()
             })
             .await?;
