@@ -99,7 +99,7 @@ impl Startup {
 pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
     let booted = boot(data_dir.root(), ChannelSource::Auto, Arc::new(SystemClock))
         .await
-        .map_err(|e| UiError::new(e.code(), e.to_string()))?;
+        .map_err(|e| UiError::new(e.code(), e.to_string()).with_field(e.field()))?;
     if let Err(e) = crate::integrity_check::spawn(booted.desk.ledger().clone()) {
         tracing::warn!("the ledger integrity check did not start: {e}");
     }
@@ -139,4 +139,53 @@ pub fn init_logging(root: Option<&std::path::Path>) -> Option<WorkerGuard> {
         .with(file_layer)
         .try_init();
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts on a data directory holding these files, as the app does after the lock.
+    fn start_on(files: &[(&str, &str)]) -> Result<Ready, UiError> {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(tmp.path().join(name), text).unwrap();
+        }
+        let dir = DataDir::open(tmp.path()).unwrap();
+        tauri::async_runtime::block_on(open_desk(dir))
+    }
+
+    #[test]
+    fn a_config_toml_without_a_channel_opens_the_start_up_page_with_its_own_code() {
+        let err = start_on(&[("config.toml", "[business]\nutc_offset_minutes = 480\n")])
+            .expect_err("live mode with no channel must not start");
+        assert_eq!(
+            err.code, "config_no_channel",
+            "the page shows what to do for this code: {err:?}"
+        );
+        assert!(err.message.contains("设置"), "{err:?}");
+    }
+
+    #[test]
+    fn a_demo_key_in_the_live_config_reaches_the_start_up_page_naming_the_field() {
+        let err = start_on(&[
+            (
+                "config.toml",
+                "[channels.liantuofu]\nbase_url = \"http://127.0.0.1:9/liantuofu\"\n\
+                 app_id = \"EW_N5946005323\"\nconsume_merchant_code = \"EW_N2949193145\"\n\
+                 secrets = \"secrets.toml\"\n",
+            ),
+            (
+                "secrets.toml",
+                "[liantuofu]\nkey = \"beb2c94ff04754360ef131dde7bb3017\"\n",
+            ),
+        ])
+        .expect_err("a published key must not go live");
+        assert_eq!(err.code, "config_invalid", "{err:?}");
+        assert_eq!(
+            err.field.as_deref(),
+            Some("channels.liantuofu.key"),
+            "the field is structured data for the page, not only text: {err:?}"
+        );
+    }
 }

@@ -40,6 +40,7 @@ export default {
   'fatal.ledger_disk_full': 'The disk is full: the redemption log cannot be written.',
   'fatal.ledger_mode_mismatch': 'The redemption log belongs to the other mode (sandbox / live).',
   'fatal.config_invalid': 'The channel configuration file is wrong: fix the field it names.',
+  'fatal.config_no_channel': 'config.toml configures no channel: delete config.toml (in the data directory) to return to sandbox mode, then configure a channel in Settings; or add a channel to config.toml.',
   'fatal.sandbox_failed': 'The sandbox channels could not start.',
   'fatal.unknown': 'An unknown error stopped the start-up.',
   'capture.placeholder': 'Scan, or type the code and press Enter',

@@ -40,6 +40,7 @@ export default {
   'fatal.ledger_disk_full': '磁盘已满，无法写入核销记录。',
   'fatal.ledger_mode_mismatch': '核销记录文件的模式（沙箱/正式）与当前模式不符。',
   'fatal.config_invalid': '渠道配置文件有误，请按提示修正对应字段。',
+  'fatal.config_no_channel': '渠道配置文件 config.toml 中没有配置任何渠道：请删除数据目录中的 config.toml 回到沙箱模式，再在「设置」中配置渠道；或在 config.toml 中写入一个渠道。',
   'fatal.sandbox_failed': '沙箱模拟渠道无法启动。',
   'fatal.unknown': '启动时发生未知错误。',
   'capture.placeholder': '扫码枪扫码，或手动输入后按 Enter',

@@ -1,6 +1,6 @@
 //! `redeemdesk-cli`: the headless front end over the same core, configuration and ledger as
 //! the app. Every command prints JSON on stdout; a refusal prints `{"error": {code, message}}`
-//! and exits 2, a broken ledger chain exits 1. Commands that write take the data directory's
+//! (with `field` when a setting is refused) and exits 2, a broken ledger chain exits 1. Commands that write take the data directory's
 //! lock (never two writers on one ledger) and boot the desk exactly as the app does
 //! (`redeemdesk_sandbox::boot`); commands that only read open the ledger read-only.
 //!
@@ -206,6 +206,8 @@ fn parse_decision(s: &str) -> Result<Decision, String> {
 struct Failure {
     code: String,
     message: String,
+    /// The setting a refused configuration is about (`channels.shoubei.key`).
+    field: Option<String>,
     exit: u8,
 }
 
@@ -214,6 +216,7 @@ impl Failure {
         Failure {
             code: code.to_owned(),
             message: message.to_string(),
+            field: None,
             exit: 2,
         }
     }
@@ -233,9 +236,17 @@ coded!(
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
     redeemdesk_core::outbox::OrderError,
-    redeemdesk_core::data_dir::DataDirError,
-    redeemdesk_sandbox::boot::BootError
+    redeemdesk_core::data_dir::DataDirError
 );
+
+impl From<redeemdesk_sandbox::boot::BootError> for Failure {
+    fn from(e: redeemdesk_sandbox::boot::BootError) -> Failure {
+        Failure {
+            field: e.field(),
+            ..Failure::new(e.code(), &e)
+        }
+    }
+}
 
 fn to_json(value: impl Serialize) -> Result<Value, Failure> {
     serde_json::to_value(value).map_err(|e| Failure::new("internal", e))
@@ -253,7 +264,10 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(f) => {
-            let error = json!({"error": {"code": f.code, "message": f.message}});
+            let mut error = json!({"error": {"code": f.code, "message": f.message}});
+            if let Some(field) = f.field {
+                error["error"]["field"] = json!(field);
+            }
             println!(
                 "{}",
                 serde_json::to_string_pretty(&error).unwrap_or_default()
@@ -352,6 +366,7 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 Err(Failure {
                     code: "ledger_broken".into(),
                     message: report.to_string(),
+                    field: None,
                     exit: 1,
                 })
             }

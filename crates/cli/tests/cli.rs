@@ -304,3 +304,60 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
         "names the column: {out}"
     );
 }
+
+#[test]
+fn a_config_with_the_sandboxs_demo_key_is_refused_by_the_cli_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("store.toml");
+    std::fs::write(
+        &config,
+        "[channels.shoubei]\nbase_url = \"http://127.0.0.1:9/shoubei\"\ninst_no = \"90002401\"\n\
+         merchant_no = \"851811130002\"\nshop_no = \"862010110001\"\nsecrets = \"secrets.toml\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("secrets.toml"),
+        "[shoubei]\nkey = \"5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f\"\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let (code, out) = cli(
+        &data,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+        ],
+    );
+    assert_eq!(code, 2, "a refusal, not a redemption: {out}");
+    assert_eq!(out["error"]["code"], "config_invalid", "{out}");
+    assert_eq!(
+        out["error"]["field"], "channels.shoubei.key",
+        "the field is data, not only text: {out}"
+    );
+    assert!(
+        !out.to_string().contains("5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"),
+        "the refusal never quotes the key: {out}"
+    );
+}
+
+#[test]
+fn a_config_toml_without_a_channel_is_refused_by_the_cli_saying_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("config.toml"), "[business]\n").unwrap();
+    let (code, out) = cli(
+        tmp.path(),
+        &["redeem", "--channel", "shoubei", "--code", "679533922928"],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(out["error"]["code"], "config_no_channel", "{out}");
+    let message = out["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("设置") && message.contains("sandbox mode"),
+        "says what to do: {message}"
+    );
+}

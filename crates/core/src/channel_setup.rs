@@ -1,8 +1,10 @@
 //! Channel setup from the app (issue 6 "Settings"): a manager enters one channel's settings
 //! and keys; they are validated exactly as the app will load them, and only then written —
 //! `config.toml` beside `secrets.toml` and the 通联 key files in the data directory. A
-//! refused edit changes nothing already saved. Keys are write-only: what comes back is
-//! masked, and the files that hold them are readable by the user only (0600).
+//! refused edit changes nothing already saved. A secret of the sandbox's (a published demo
+//! key, or a 通联 key pair from `sandbox-keys/`) is refused like any invalid field: going live
+//! with one would sign real requests with a key others hold. Keys are write-only: what comes
+//! back is masked, and the files that hold them are readable by the user only (0600).
 
 use crate::channel::ChannelKind;
 use crate::config::{Config, ConfigError};
@@ -91,7 +93,7 @@ impl SetupError {
     /// The setting a refusal is about, for the UI to point at.
     pub fn field(&self) -> Option<String> {
         match self {
-            SetupError::Invalid(ConfigError::Invalid { field, .. }) => Some(field.clone()),
+            SetupError::Invalid(e) => e.field().map(str::to_owned),
             SetupError::UnknownSecret(name) => Some(name.clone()),
             _ => None,
         }
@@ -271,7 +273,8 @@ fn stage(dir: &Path, edit: &ChannelEdit, commit: bool) -> Result<Config, SetupEr
             }
         }
         write(&staging.join(CONFIG_FILE), config_text.as_bytes(), false)?;
-        let loaded = Config::from_toml_str(&config_text, &staging)?;
+        // Against the real data directory's sandbox key pairs, not the staging copy's.
+        let loaded = Config::from_toml_str(&config_text, &staging, dir)?;
         if !commit {
             return Ok(loaded);
         }
@@ -323,7 +326,8 @@ mod tests {
         )
         .unwrap();
         assert!(loaded.get(ChannelKind::Shoubei).is_some());
-        Config::load(&dir.path().join(CONFIG_FILE)).expect("the app loads what was saved");
+        Config::load(&dir.path().join(CONFIG_FILE), dir.path())
+            .expect("the app loads what was saved");
         let config = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
         assert!(!config.contains(KEY), "the key is not in config.toml");
         #[cfg(unix)]

@@ -3,6 +3,11 @@
 //! the field (e.g. `channels.shoubei.merchant_no: must be 1–32 digits`). Other sections of
 //! the file belong to other modules and are ignored here.
 //!
+//! The file is only ever a live configuration (sandbox mode builds its own in memory), so a
+//! file that configures no channel is refused rather than starting live mode with nothing to
+//! redeem against, and so is a secret of the sandbox's (`demo_secrets`): a published demo
+//! key, or one of the 通联 key pairs in the data directory's `sandbox-keys/`.
+//!
 //! ```toml
 //! [business]
 //! utc_offset_minutes = 480             # China Standard Time (the default)
@@ -71,6 +76,7 @@ use crate::channel::{
     ChannelKind, Context,
 };
 use crate::clock::Clock;
+use crate::demo_secrets::{self, SandboxKeyPairs, DEMO_SECRET_REASON, SANDBOX_KEY_PAIR_REASON};
 use crate::money::Fen;
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -89,9 +95,45 @@ pub enum ConfigError {
     },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    /// A secret is one the sandbox's demo data published (`demo_secrets::PUBLISHED`).
+    #[error("{field}: {}", DEMO_SECRET_REASON)]
+    DemoSecret { field: String },
+    /// An RSA key is (the public half of) one of sandbox mode's key pairs.
+    #[error("{field}: {}", SANDBOX_KEY_PAIR_REASON)]
+    SandboxKeyPair { field: String },
+    /// The file configures no channel: live mode would start with nothing to redeem against.
+    #[error("{}", NO_CHANNEL_REASON)]
+    NoChannel,
 }
 
+/// What a configuration without a channel is told, Chinese first, with what to do. The
+/// desk does not start on it, so 设置 is reachable only after returning to sandbox mode.
+pub const NO_CHANNEL_REASON: &str =
+    "渠道配置文件 config.toml 中没有配置任何渠道：请删除 config.toml \
+     回到沙箱模式，再在「设置」中配置渠道；或在 config.toml 中写入一个 [channels.…] 渠道 / \
+     config.toml configures no channel: delete config.toml to return to sandbox mode, then \
+     configure a channel in 设置 (Settings); or add a [channels.…] section to config.toml";
+
 impl ConfigError {
+    /// A stable code the UI branches on: only a missing channel asks for something other
+    /// than fixing the field named.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::NoChannel => "config_no_channel",
+            _ => "config_invalid",
+        }
+    }
+
+    /// The setting a refusal is about, for the UI to point at.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ConfigError::Invalid { field, .. }
+            | ConfigError::DemoSecret { field }
+            | ConfigError::SandboxKeyPair { field } => Some(field),
+            ConfigError::Read { .. } | ConfigError::NoChannel => None,
+        }
+    }
+
     fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             field: field.into(),
@@ -108,6 +150,18 @@ impl From<ConfigError> for ChannelError {
                 reason: source.to_string(),
             },
             ConfigError::Invalid { field, reason } => ChannelError::Config { field, reason },
+            ConfigError::DemoSecret { field } => ChannelError::Config {
+                field,
+                reason: DEMO_SECRET_REASON.to_owned(),
+            },
+            ConfigError::SandboxKeyPair { field } => ChannelError::Config {
+                field,
+                reason: SANDBOX_KEY_PAIR_REASON.to_owned(),
+            },
+            ConfigError::NoChannel => ChannelError::Config {
+                field: "channels".to_owned(),
+                reason: NO_CHANNEL_REASON.to_owned(),
+            },
         }
     }
 }
@@ -122,15 +176,21 @@ pub struct Config {
 
 impl Config {
     /// Reads and validates the file at `path`; relative paths inside it are resolved
-    /// against its directory.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// against its directory. `data_dir` is the data directory the desk runs on: its
+    /// sandbox key pairs are refused.
+    pub fn load(path: &Path, data_dir: &Path) -> Result<Config, ConfigError> {
         let text = read(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Config::from_toml_str(&text, base)
+        Config::from_toml_str(&text, base, data_dir)
     }
 
-    /// Validates a configuration text; `base_dir` resolves relative secret and key paths.
-    pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+    /// Validates a configuration text; `base_dir` resolves relative secret and key paths,
+    /// `data_dir` is where the sandbox key pairs that must not be reused would be.
+    pub fn from_toml_str(
+        text: &str,
+        base_dir: &Path,
+        data_dir: &Path,
+    ) -> Result<Config, ConfigError> {
         let raw: RawFile = parse_toml(text, "")?;
         let zone = match raw.business.utc_offset_minutes {
             None => BusinessZone::CHINA,
@@ -150,10 +210,16 @@ impl Config {
             channels.push(ChannelConfig::Liantuofu(l.validate(base_dir)?));
         }
         if let Some(a) = c.allinpay {
-            channels.push(ChannelConfig::Allinpay(a.validate(base_dir)?));
+            let sandbox_keys = SandboxKeyPairs::in_data_dir(data_dir);
+            channels.push(ChannelConfig::Allinpay(
+                a.validate(base_dir, &sandbox_keys)?,
+            ));
         }
         if let Some(y) = c.yhtd {
             channels.push(ChannelConfig::Yhtd(y.validate(base_dir)?));
+        }
+        if channels.is_empty() {
+            return Err(ConfigError::NoChannel);
         }
         Ok(Config { zone, channels })
     }
@@ -405,6 +471,17 @@ fn key(field: &str, secret: Option<Secret>) -> Result<Secret, ConfigError> {
     Ok(Secret::new(k))
 }
 
+/// A shared secret that passed [`key`], unless it is one the sandbox published. `field` is
+/// the setting's dotted path (`channels.shoubei.key`), which the settings screen points at.
+fn not_published(field: &str, secret: Secret) -> Result<Secret, ConfigError> {
+    if demo_secrets::is_published(secret.expose()) {
+        return Err(ConfigError::DemoSecret {
+            field: field.to_owned(),
+        });
+    }
+    Ok(secret)
+}
+
 fn timeouts(
     channel: &str,
     connect: Option<u64>,
@@ -463,9 +540,12 @@ impl RawShoubei {
                 .as_deref()
                 .map(|t| digits(&f("channel_type"), t, 5))
                 .transpose()?,
-            key: key(
-                &format!("{label}: shoubei.key"),
-                secrets.shoubei.and_then(|t| t.key),
+            key: not_published(
+                &f("key"),
+                key(
+                    &format!("{label}: shoubei.key"),
+                    secrets.shoubei.and_then(|t| t.key),
+                )?,
             )?,
             timeouts: timeouts("shoubei", self.connect_timeout_ms, self.total_timeout_ms)?,
         })
@@ -480,9 +560,12 @@ impl RawZvcms {
             base_url: base_url(&f("base_url"), &self.base_url)?,
             open_id: ident(&f("open_id"), &self.open_id, 64)?,
             grant_code: ident(&f("grant_code"), &self.grant_code, 64)?,
-            secret: key(
-                &format!("{label}: zvcms.secret"),
-                secrets.zvcms.and_then(|t| t.secret),
+            secret: not_published(
+                &f("secret"),
+                key(
+                    &format!("{label}: zvcms.secret"),
+                    secrets.zvcms.and_then(|t| t.secret),
+                )?,
             )?,
             store_mark: opt_ident(&f("store_mark"), self.store_mark.as_deref(), 64)?,
             store_id: self
@@ -513,9 +596,12 @@ impl RawLiantuofu {
                 .as_deref()
                 .map(|e| digits(&f("consume_employee_id"), e, 18))
                 .transpose()?,
-            key: key(
-                &format!("{label}: liantuofu.key"),
-                secrets.liantuofu.and_then(|t| t.key),
+            key: not_published(
+                &f("key"),
+                key(
+                    &format!("{label}: liantuofu.key"),
+                    secrets.liantuofu.and_then(|t| t.key),
+                )?,
             )?,
             timeouts: timeouts("liantuofu", self.connect_timeout_ms, self.total_timeout_ms)?,
         })
@@ -523,7 +609,11 @@ impl RawLiantuofu {
 }
 
 impl RawAllinpay {
-    fn validate(self, base: &Path) -> Result<allinpay::Config, ConfigError> {
+    fn validate(
+        self,
+        base: &Path,
+        sandbox_keys: &SandboxKeyPairs,
+    ) -> Result<allinpay::Config, ConfigError> {
         let f = |name: &str| format!("channels.allinpay.{name}");
         let pem = |name: &str, p: &Path| {
             let full = resolve(base, p);
@@ -539,6 +629,17 @@ impl RawAllinpay {
         let public =
             allinpay::public_key_from_pem(&pem("platform_public_key", &self.platform_public_key)?)
                 .map_err(|e| ConfigError::invalid(f("platform_public_key"), e.to_string()))?;
+        // Either pair in either slot: the sandbox holds both private halves, so a live
+        // request signed with its merchant key, or an answer checked with its platform key,
+        // proves nothing about the real 通联.
+        for (field, public) in [
+            ("merchant_private_key", &private.to_public_key()),
+            ("platform_public_key", &public),
+        ] {
+            if sandbox_keys.contains(public) {
+                return Err(ConfigError::SandboxKeyPair { field: f(field) });
+            }
+        }
         Ok(allinpay::Config {
             base_url: base_url(&f("base_url"), &self.base_url)?,
             app_id: ident(&f("app_id"), &self.app_id, 64)?,
@@ -557,9 +658,12 @@ impl RawYhtd {
         let key = match (&self.secrets, self.sign) {
             (Some(path), true) => {
                 let (secrets, label) = secrets_file("yhtd", base, path)?;
-                Some(key(
-                    &format!("{label}: yhtd.key"),
-                    secrets.yhtd.and_then(|t| t.key),
+                Some(not_published(
+                    &f("key"),
+                    key(
+                        &format!("{label}: yhtd.key"),
+                        secrets.yhtd.and_then(|t| t.key),
+                    )?,
                 )?)
             }
             (None, true) => {

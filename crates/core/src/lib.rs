@@ -10,6 +10,7 @@ pub mod channel_setup;
 pub mod clock;
 pub mod config;
 pub mod data_dir;
+pub mod demo_secrets;
 pub mod desk;
 pub mod desk_settings;
 pub mod export;

@@ -146,8 +146,11 @@ async fn whole_page(desk: &Desk) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channel_settings_are_validated_per_field_keys_stay_write_only_and_the_switch_to_live_is_confirmed(
 ) {
-    // The channel the manager configures: a sandbox standing in for the real 收呗.
-    let channel = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    // The channel the manager configures: a sandbox standing in for the real 收呗 (with
+    // secrets of its own: a live configuration refuses the published demo ones).
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
     let edit = setup_edit(channel.demo(), channel.addr(), ChannelKind::Shoubei);
     let text = |k: &str| edit.settings[k].as_str().unwrap().to_owned();
     let key = edit.secrets["key"].clone();

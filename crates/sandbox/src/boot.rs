@@ -1,14 +1,17 @@
 //! How a front end (the app, the CLI) gets a desk for a data directory: the live channel
 //! configuration (`config.toml`) when there is one, otherwise every channel pointed at this
 //! sandbox running in-process (product.md "Sandbox mode — the default on a fresh install").
-//! One ledger file per mode, so sandbox records never mix into live ones.
+//! One ledger file per mode, so sandbox records never mix into live ones. A `config.toml` that
+//! is there but configures no channel, or carries a sandbox secret, stops the start with the
+//! refusal (`ConfigError`) rather than falling back to either mode on its own.
 
 use crate::demo_keys::{AllinpayKeys, KEYS_DIR};
 use crate::{DemoData, RunningSandbox, Sandbox, SandboxOptions};
 use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::channel::ChannelError;
 use redeemdesk_core::channel::Timeouts;
 use redeemdesk_core::clock::Clock;
-use redeemdesk_core::config::Config;
+use redeemdesk_core::config::{Config, ConfigError};
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::{self, Ledger};
 use redeemdesk_core::scan::ScanRules;
@@ -64,8 +67,12 @@ pub struct BootedDesk {
 /// Why no desk could be opened. `code()` is what the UI branches on.
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
-    #[error("{0}")]
-    Config(String),
+    /// The live configuration was refused; it names the field where there is one.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A validated configuration's channel could not be built.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
     #[error("the sandbox could not start: {0}")]
     Sandbox(#[from] crate::SandboxError),
     #[error(transparent)]
@@ -75,9 +82,19 @@ pub enum BootError {
 impl BootError {
     pub fn code(&self) -> &'static str {
         match self {
-            BootError::Config(_) => "config_invalid",
+            BootError::Config(e) => e.code(),
+            BootError::Channel(_) => "config_invalid",
             BootError::Sandbox(_) => "sandbox_failed",
             BootError::Ledger(e) => e.code(),
+        }
+    }
+
+    /// The setting a refusal is about (`channels.shoubei.key`), for the UI to point at.
+    pub fn field(&self) -> Option<String> {
+        match self {
+            BootError::Config(e) => e.field().map(str::to_owned),
+            BootError::Channel(ChannelError::Config { field, .. }) => Some(field.clone()),
+            _ => None,
         }
     }
 }
@@ -105,7 +122,7 @@ pub async fn boot(
     };
     let (mode, config, sandbox) = match (live, source) {
         (Some(path), _) => {
-            let config = Config::load(&path).map_err(|e| BootError::Config(e.to_string()))?;
+            let config = Config::load(&path, root)?;
             (Mode::Live, config, None)
         }
         (None, ChannelSource::SandboxAt(addr)) => {
@@ -128,9 +145,7 @@ pub async fn boot(
             (Mode::Sandbox, sandbox.demo_config(), Some(sandbox))
         }
     };
-    let channels = config
-        .build_channels(clock.clone())
-        .map_err(|e| BootError::Config(e.to_string()))?;
+    let channels = config.build_channels(clock.clone())?;
     let ledger = Arc::new(Ledger::open(&root.join(ledger::file_name(mode)), mode)?);
     let desk = Desk::open(ledger, channels, clock, ScanRules::default())?;
     Ok(BootedDesk {

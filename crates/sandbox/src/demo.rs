@@ -268,6 +268,21 @@ impl DemoData {
         Self::from_toml(DEMO_COUPONS_TOML, allinpay_keys)
     }
 
+    /// The same data with shared secrets nobody published, made for this call: a sandbox
+    /// standing in for a real channel in a test of going live, since a live configuration
+    /// refuses the published demo secrets (`redeemdesk_core::demo_secrets`).
+    pub fn with_fresh_secrets(mut self) -> Self {
+        use rand::Rng;
+        let fresh = || {
+            let bytes: [u8; 16] = rand::rngs::OsRng.gen();
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        self.shoubei.key = fresh();
+        self.zvcms.secret = fresh();
+        self.liantuofu.key = fresh();
+        self
+    }
+
     /// Demo data from another file (tests, a store's own training data).
     pub fn from_toml(text: &str, allinpay_keys: AllinpayKeys) -> Result<Self, DemoError> {
         let raw: RawDemo = toml::from_str(text)?;
@@ -469,6 +484,67 @@ mod tests {
             readme.contains(&table),
             "README.md's demo code table is stale: regenerate it with `redeemdesk-sandbox --codes`"
         );
+    }
+
+    /// Every `key` or `secret` anywhere in the demo file, with its dotted path.
+    fn secrets_in(table: &toml::Table, path: &str, out: &mut Vec<(String, String)>) {
+        for (name, value) in table {
+            let here = format!("{path}{name}");
+            match value {
+                toml::Value::String(v) if name.contains("key") || name.contains("secret") => {
+                    out.push((here, v.clone()))
+                }
+                toml::Value::Table(t) => secrets_in(t, &format!("{here}."), out),
+                toml::Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let toml::Value::Table(t) = item {
+                            secrets_in(t, &format!("{here}[{i}]."), out);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn every_secret_the_demo_file_publishes_is_refused_by_a_live_configuration() {
+        use redeemdesk_core::demo_secrets::is_published;
+        let file: toml::Table = toml::from_str(DEMO_COUPONS_TOML).unwrap();
+        let mut found = Vec::new();
+        secrets_in(&file, "", &mut found);
+        assert!(
+            found.len() >= 3,
+            "the walk finds the 收呗, 智迈 and 联拓富 secrets: {:?}",
+            found.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        );
+        for (path, value) in &found {
+            assert!(
+                is_published(value),
+                "{path} in demo/coupons.toml is public: add it to \
+                 redeemdesk_core::demo_secrets::PUBLISHED (and keep the old value listed)"
+            );
+        }
+        let demo = DemoData::embedded().unwrap();
+        for (what, value) in [
+            ("收呗 key", &demo.shoubei.key),
+            ("智迈 secret", &demo.zvcms.secret),
+            ("联拓富 key", &demo.liantuofu.key),
+        ] {
+            assert!(is_published(value), "the demo data's {what} is listed");
+        }
+    }
+
+    #[test]
+    fn fresh_secrets_are_none_of_the_published_ones() {
+        use redeemdesk_core::demo_secrets::is_published;
+        let demo = DemoData::embedded().unwrap().with_fresh_secrets();
+        for value in [&demo.shoubei.key, &demo.zvcms.secret, &demo.liantuofu.key] {
+            assert!(
+                !is_published(value),
+                "a stand-in for a real channel can be configured live"
+            );
+        }
     }
 
     #[test]

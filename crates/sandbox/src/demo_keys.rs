@@ -13,12 +13,12 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The folder in the data directory that holds sandbox mode's key pairs.
-pub const KEYS_DIR: &str = "sandbox-keys";
-/// The merchant's private key (PKCS#8 PEM); its public half is derived.
-pub const MERCHANT_PRIVATE_FILE: &str = "allinpay_merchant_private.pem";
-/// The platform's private key (PKCS#8 PEM); its public half is derived.
-pub const PLATFORM_PRIVATE_FILE: &str = "allinpay_platform_private.pem";
+/// Where the pairs live in the data directory and their files (PKCS#8 PEM private keys; the
+/// public halves are derived). Named in the core, which refuses them in a live configuration.
+pub use redeemdesk_core::demo_secrets::{
+    SANDBOX_KEYS_DIR as KEYS_DIR, SANDBOX_MERCHANT_PRIVATE_FILE as MERCHANT_PRIVATE_FILE,
+    SANDBOX_PLATFORM_PRIVATE_FILE as PLATFORM_PRIVATE_FILE,
+};
 
 /// 通联's RSA2 is RSA-2048 (channels.md §5).
 const BITS: usize = 2048;

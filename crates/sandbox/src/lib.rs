@@ -93,6 +93,19 @@ impl Default for SandboxOptions {
     }
 }
 
+impl SandboxOptions {
+    /// A sandbox standing in for a real channel, for tests of going live (channel setup,
+    /// then a live start against it): the embedded demo data with fresh shared secrets,
+    /// since a live configuration refuses the published ones. Its 通联 key pairs are this
+    /// process's in-memory ones, in no data directory's `sandbox-keys/`.
+    pub fn standing_in_for_live() -> Result<Self, DemoError> {
+        Ok(SandboxOptions {
+            demo: Some(DemoData::embedded()?.with_fresh_secrets()),
+            ..Default::default()
+        })
+    }
+}
+
 impl std::fmt::Debug for SandboxOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SandboxOptions")

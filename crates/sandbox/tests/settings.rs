@@ -34,7 +34,9 @@ async fn check(dir: &std::path::Path, edit: &ChannelEdit) -> (CheckResult, Strin
 #[tokio::test]
 async fn a_connection_test_tells_a_right_key_from_a_wrong_one_and_a_dead_address_on_every_channel()
 {
-    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     for kind in ChannelKind::ALL {
         let good = setup_edit(sandbox.demo(), sandbox.addr(), kind);
@@ -167,7 +169,9 @@ async fn saving_a_live_channel_makes_the_next_start_live_on_its_own_ledger_witho
     drop(first);
 
     // The "live" channel: a sandbox elsewhere standing in for the real 收呗.
-    let channel = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
     assert!(!channel_setup::is_configured(dir.path()));
     channel_setup::save(
         dir.path(),
@@ -206,5 +210,53 @@ async fn saving_a_live_channel_makes_the_next_start_live_on_its_own_ledger_witho
             .len(),
         1,
         "the sandbox record stays in its own file"
+    );
+}
+
+#[test]
+fn going_live_in_settings_with_a_demo_secret_or_the_sandbox_key_pairs_is_refused_naming_the_field_and_nothing_is_saved(
+) {
+    use redeemdesk_sandbox::demo_keys::{AllinpayKeys, KEYS_DIR};
+    use redeemdesk_sandbox::DemoData;
+    let dir = tempfile::tempdir().unwrap();
+    // This install ran in sandbox mode first: its key pairs are in the data directory.
+    let keys = AllinpayKeys::in_dir(&dir.path().join(KEYS_DIR)).unwrap();
+    let demo = DemoData::embedded_with(keys).unwrap();
+    let nowhere: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    for (kind, field) in [
+        (ChannelKind::Shoubei, "channels.shoubei.key"),
+        (ChannelKind::Zvcms, "channels.zvcms.secret"),
+        (ChannelKind::Liantuofu, "channels.liantuofu.key"),
+        (
+            ChannelKind::Allinpay,
+            "channels.allinpay.merchant_private_key",
+        ),
+    ] {
+        // The demo settings exactly as the sandbox uses them, typed into 设置.
+        let edit = setup_edit(&demo, nowhere, kind);
+        for (what, result) in [
+            ("测试连接", channel_setup::dry_run(dir.path(), &edit)),
+            ("保存", channel_setup::save(dir.path(), &edit)),
+        ] {
+            let err = result.expect_err("a sandbox secret never goes live");
+            assert_eq!(
+                err.field().as_deref(),
+                Some(field),
+                "{kind} {what}: the settings screen points at the key: {err}"
+            );
+            assert_eq!(err.code(), "setting_invalid", "{kind} {what}");
+            assert!(
+                err.to_string().contains("沙箱"),
+                "{kind} {what}: says it is the sandbox's: {err}"
+            );
+        }
+        assert!(
+            !channel_setup::is_configured(dir.path()),
+            "{kind}: the next start is still sandbox mode"
+        );
+    }
+    assert!(
+        !dir.path().join(channel_setup::SECRETS_FILE).exists() && !dir.path().join("keys").exists(),
+        "no refused secret was written"
     );
 }

@@ -1,8 +1,11 @@
 //! Loading `redeemdesk.toml` and its secrets file: valid files load; every malformed or
-//! missing setting is refused with the field's name.
+//! missing setting is refused with the field's name, and so is a secret of the sandbox's (a
+//! published demo key, a 通联 key pair from the data directory's `sandbox-keys/`); a file
+//! with no channel is refused saying what to do.
 
 use redeemdesk_core::channel::{ChannelConfig, ChannelKind};
 use redeemdesk_core::config::{Config, ConfigError};
+use redeemdesk_core::demo_secrets::{self, PUBLISHED};
 use std::path::Path;
 
 const SECRETS: &str = r#"
@@ -11,7 +14,7 @@ key = "8a9bd64e6585c6d8016585c6c8980002"
 [zvcms]
 secret = "fake-open-key-for-test-only-0001"
 [liantuofu]
-key = "beb2c94ff04754360ef131dde7bb3017"
+key = "0b6c1f2e8d4a47b3a9e5c2d1f0e3b7a6"
 [yhtd]
 key = "demo-yhtd-key-0001"
 "#;
@@ -81,7 +84,7 @@ fn load(config: &str, secrets: &str) -> Result<Config, ConfigError> {
     let dir = dir_with_secrets(secrets);
     let path = dir.path().join("redeemdesk.toml");
     std::fs::write(&path, config).unwrap();
-    Config::load(&path)
+    Config::load(&path, dir.path())
 }
 
 fn refused_field(config: &str, secrets: &str) -> String {
@@ -125,7 +128,7 @@ fn a_complete_configuration_loads_every_channel_in_chooser_order() {
     for secret in [
         "8a9bd64e6585c6d8016585c6c8980002",
         "fake-open-key-for-test-only-0001",
-        "beb2c94ff04754360ef131dde7bb3017",
+        "0b6c1f2e8d4a47b3a9e5c2d1f0e3b7a6",
         "demo-yhtd-key-0001",
     ] {
         assert!(
@@ -136,9 +139,158 @@ fn a_complete_configuration_loads_every_channel_in_chooser_order() {
 }
 
 #[test]
-fn an_empty_file_configures_no_channel() {
-    let cfg = load("", "").expect("no channel is a valid (sandbox) configuration");
-    assert!(cfg.channels.is_empty(), "nothing configured");
+fn an_empty_file_or_one_with_only_other_sections_is_refused_saying_what_to_do() {
+    for (what, text) in [
+        ("an empty file", ""),
+        (
+            "only other modules' sections",
+            "[business]\nutc_offset_minutes = 480\n\n[ui]\nlanguage = \"zh\"\n",
+        ),
+        ("an empty channels table", "[business]\n[channels]\n"),
+    ] {
+        let err = match load(text, "") {
+            Err(e) => e,
+            Ok(cfg) => panic!(
+                "{what} must not start live mode with {} channels",
+                cfg.channels.len()
+            ),
+        };
+        assert!(
+            matches!(err, ConfigError::NoChannel),
+            "{what}: a missing channel is its own refusal, got {err:?}"
+        );
+        assert_eq!(
+            err.code(),
+            "config_no_channel",
+            "{what}: the UI branches on it"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("设置") && text.contains("删除 config.toml"),
+            "{what}: says what to do, in Chinese: {text}"
+        );
+        assert!(
+            text.contains("return to sandbox mode"),
+            "{what}: and in English: {text}"
+        );
+        assert!(
+            text.find("渠道") < text.find("channel"),
+            "{what}: Chinese first: {text}"
+        );
+    }
+}
+
+/// The secrets file with `[table] field = value` in place of that slot's own value.
+fn secrets_with(table: &str, field: &str, value: &str) -> String {
+    let mut secrets: toml::Table = SECRETS.parse().unwrap();
+    secrets[table]
+        .as_table_mut()
+        .unwrap()
+        .insert(field.into(), toml::Value::String(value.into()));
+    toml::to_string(&secrets).unwrap()
+}
+
+#[test]
+fn a_published_demo_secret_is_refused_in_every_secret_slot_naming_the_channel_and_field() {
+    let slots = [
+        ("shoubei", "key", "channels.shoubei.key"),
+        ("zvcms", "secret", "channels.zvcms.secret"),
+        ("liantuofu", "key", "channels.liantuofu.key"),
+        ("yhtd", "key", "channels.yhtd.key"),
+    ];
+    let config = full_config(&keys_dir());
+    for (table, field, path) in slots {
+        // Every published secret in every slot: the 收呗 demo key pasted as 增值券's is
+        // just as public.
+        for (origin, published) in PUBLISHED {
+            let err = match load(&config, &secrets_with(table, field, published)) {
+                Err(e) => e,
+                Ok(_) => panic!("{origin}'s demo secret as {path} must not go live"),
+            };
+            assert!(
+                matches!(&err, ConfigError::DemoSecret { field } if field == path),
+                "{origin} as {path}: refused naming the field, got {err:?}"
+            );
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!("{path}: 这是沙箱演示密钥"))
+                    && text.contains("published demo key"),
+                "the message names the field and says why, Chinese first: {text}"
+            );
+            assert!(!text.contains(published), "never quotes the secret: {text}");
+            assert_eq!(err.code(), "config_invalid", "fixed in the named field");
+        }
+    }
+}
+
+/// A data directory whose `sandbox-keys/` holds these private keys, as sandbox mode writes
+/// them (PKCS#8 PEM).
+fn data_dir_with_sandbox_keys(keys: &[(&str, rsa::RsaPrivateKey)]) -> tempfile::TempDir {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join(demo_secrets::SANDBOX_KEYS_DIR);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, key) in keys {
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        std::fs::write(dir.join(name), pem.as_bytes()).unwrap();
+    }
+    data
+}
+
+fn load_in(data_dir: &Path) -> Result<Config, ConfigError> {
+    let dir = dir_with_secrets(SECRETS);
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, full_config(&keys_dir())).unwrap();
+    Config::load(&path, data_dir)
+}
+
+#[test]
+fn a_tonglian_key_of_the_data_directorys_sandbox_pairs_is_refused_naming_the_field() {
+    use crate::support::{merchant_private, platform_private};
+    // The configured merchant private key (PKCS#1 in the config) is the sandbox's merchant
+    // key (PKCS#8 in sandbox-keys/): the same key in another encoding is still the same key.
+    let data = data_dir_with_sandbox_keys(&[(
+        demo_secrets::SANDBOX_MERCHANT_PRIVATE_FILE,
+        merchant_private(),
+    )]);
+    match load_in(data.path()) {
+        Err(ConfigError::SandboxKeyPair { field }) => assert_eq!(
+            field, "channels.allinpay.merchant_private_key",
+            "the merchant key is the one refused"
+        ),
+        other => panic!("the sandbox's merchant key must not go live: {other:?}"),
+    }
+    // The configured platform public key is the public half of a sandbox private key.
+    let data = data_dir_with_sandbox_keys(&[(
+        demo_secrets::SANDBOX_PLATFORM_PRIVATE_FILE,
+        platform_private(),
+    )]);
+    match load_in(data.path()) {
+        Err(e @ ConfigError::SandboxKeyPair { .. }) => {
+            assert_eq!(e.field(), Some("channels.allinpay.platform_public_key"));
+            let text = e.to_string();
+            assert!(
+                text.contains("沙箱") && text.contains("sandbox-keys/"),
+                "says whose key it is: {text}"
+            );
+        }
+        other => panic!("the sandbox's platform key must not go live: {other:?}"),
+    }
+}
+
+#[test]
+fn fresh_keys_of_the_merchants_own_load_beside_other_sandbox_pairs() {
+    // sandbox-keys/ holds a key that is none of the configured ones: not a reason to refuse.
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join(demo_secrets::SANDBOX_KEYS_DIR);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/keys/merchant_public.pem"),
+        dir.join("other_public.pem"),
+    )
+    .unwrap();
+    let cfg = load_in(data.path()).expect("a merchant's own keys are accepted");
+    assert_eq!(cfg.channels.len(), 5, "every channel loads");
 }
 
 #[test]
@@ -195,7 +347,7 @@ fn a_missing_key_is_refused_naming_the_secrets_entry() {
 
 #[test]
 fn a_malformed_key_is_refused_without_quoting_it() {
-    let secrets = SECRETS.replace("beb2c94ff04754360ef131dde7bb3017", "short");
+    let secrets = SECRETS.replace("0b6c1f2e8d4a47b3a9e5c2d1f0e3b7a6", "short");
     match load(&full_config(&keys_dir()), &secrets) {
         Err(e @ ConfigError::Invalid { .. }) => {
             let text = e.to_string();
@@ -211,7 +363,7 @@ fn a_missing_secrets_file_is_refused_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("redeemdesk.toml");
     std::fs::write(&path, full_config(&keys_dir())).unwrap();
-    match Config::load(&path) {
+    match Config::load(&path, dir.path()) {
         Err(ConfigError::Invalid { field, .. }) => assert_eq!(field, "channels.shoubei.secrets"),
         other => panic!("a missing secrets file must be refused: {other:?}"),
     }

@@ -1,0 +1,113 @@
+//! The sandbox's secrets, which a live configuration must never carry (issue 17 item 6): the
+//! demo data's shared secrets, published in the repository (`crates/sandbox/demo/coupons.toml`),
+//! and the 通联 RSA key pairs each install makes for sandbox mode in `<data dir>/sandbox-keys/`.
+//! A live merchant configured with either would sign with a key anyone can read (or one the
+//! sandbox holds both halves of), so `config` refuses them, naming the field.
+//!
+//! The list of published secrets lives here and only here; the core cannot read the sandbox
+//! crate (the dependency goes sandbox → core), so a test in the sandbox crate checks that every
+//! secret in its demo file is in [`PUBLISHED`]. An entry stays listed after the demo file
+//! changes: a key once committed is public for good (git history keeps it).
+
+use crate::channel::allinpay;
+use rsa::RsaPublicKey;
+use std::path::Path;
+
+/// The folder in the data directory that holds sandbox mode's 通联 key pairs.
+pub const SANDBOX_KEYS_DIR: &str = "sandbox-keys";
+/// Sandbox mode's merchant private key (PKCS#8 PEM) in [`SANDBOX_KEYS_DIR`].
+pub const SANDBOX_MERCHANT_PRIVATE_FILE: &str = "allinpay_merchant_private.pem";
+/// Sandbox mode's platform private key (PKCS#8 PEM) in [`SANDBOX_KEYS_DIR`].
+pub const SANDBOX_PLATFORM_PRIVATE_FILE: &str = "allinpay_platform_private.pem";
+
+/// Every shared secret the sandbox's demo data has published, with where it appears there.
+/// Plain text: they are public anyway, and a reviewer can compare them with the demo file.
+pub const PUBLISHED: &[(&str, &str)] = &[
+    // 收呗 机构密钥 (MD5 key)
+    ("shoubei.key", "5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"),
+    // 智迈 secret
+    ("zvcms.secret", "sandbox-demo-zvcms-secret-0001"),
+    // 联拓富 key (MD5 key; also channels.md §4's worked example)
+    ("liantuofu.key", "beb2c94ff04754360ef131dde7bb3017"),
+];
+
+/// What a refusal of a published demo secret says, Chinese first.
+pub const DEMO_SECRET_REASON: &str = "这是沙箱演示密钥，不能用于真实商户 / this is the sandbox's \
+     published demo key; it cannot be used for a real merchant";
+
+/// What a refusal of one of the sandbox's RSA keys says, Chinese first.
+pub const SANDBOX_KEY_PAIR_REASON: &str = "这是沙箱模式的通联密钥（数据目录 sandbox-keys/），\
+     不能用于真实商户 / this is one of sandbox mode's key pairs (sandbox-keys/ in the data \
+     directory); it cannot be used for a real merchant";
+
+/// Whether `secret` (as configured, surrounding blanks ignored) is a published demo secret.
+/// Any slot is checked against every entry: the 收呗 demo key pasted as 联拓富's is no safer.
+pub fn is_published(secret: &str) -> bool {
+    let s = secret.trim();
+    PUBLISHED.iter().any(|(_, published)| *published == s)
+}
+
+/// The public halves of sandbox mode's key pairs found in a data directory.
+#[derive(Debug, Default, Clone)]
+pub struct SandboxKeyPairs {
+    public: Vec<RsaPublicKey>,
+}
+
+impl SandboxKeyPairs {
+    /// Reads every key in `<data_dir>/sandbox-keys/`, private or public. Missing or unreadable
+    /// files are skipped: an install that never ran in sandbox mode has none, and a key the
+    /// sandbox cannot read either is not one it can sign with.
+    pub fn in_data_dir(data_dir: &Path) -> SandboxKeyPairs {
+        let mut public = Vec::new();
+        let Ok(entries) = std::fs::read_dir(data_dir.join(SANDBOX_KEYS_DIR)) else {
+            return SandboxKeyPairs { public };
+        };
+        for entry in entries.flatten() {
+            let Ok(pem) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            if let Ok(private) = allinpay::private_key_from_pem(&pem) {
+                public.push(private.to_public_key());
+            } else if let Ok(key) = allinpay::public_key_from_pem(&pem) {
+                public.push(key);
+            }
+        }
+        SandboxKeyPairs { public }
+    }
+
+    /// Whether `key` is the public half of one of the pairs: a private key is checked by its
+    /// public half, so the sandbox's merchant key is caught in either slot.
+    pub fn contains(&self, key: &RsaPublicKey) -> bool {
+        self.public.iter().any(|k| k == key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.public.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_secret_is_recognised_with_blanks_around_it_and_a_fresh_one_is_not() {
+        assert!(
+            is_published(" 5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f\n"),
+            "a pasted key often carries a newline"
+        );
+        assert!(
+            !is_published("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+            "a merchant's own key is not refused"
+        );
+    }
+
+    #[test]
+    fn a_data_directory_without_sandbox_keys_has_no_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            SandboxKeyPairs::in_data_dir(dir.path()).is_empty(),
+            "a live-only install never made sandbox keys"
+        );
+    }
+}
