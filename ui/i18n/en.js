@@ -439,6 +439,7 @@ export default {
   'mgr.err.undo_window_closed': 'The channel undo window has closed (Douyin: one hour)',
   'mgr.err.undo_refused': 'The channel refused the undo',
   'mgr.err.undo_unknown': 'The channel did not say whether it undid it: check its back office, then record a manual undo',
+  'mgr.err.undo_unconfirmed': 'The channel answered success without naming this redemption, so the undo is not confirmed: it stays redeemed. Check the channel\'s back office, then record a manual undo',
   'mgr.err.channel_error': 'The channel cannot be reached; try again later',
   'mgr.err.statement_needed': 'This channel has no history call: use a statement',
   'mgr.err.channel_not_configured': 'This channel is not configured',

@@ -439,6 +439,7 @@ export default {
   'mgr.err.undo_window_closed': '已超过渠道的撤销时限（抖音券只能在 1 小时内撤销）',
   'mgr.err.undo_refused': '渠道拒绝撤销',
   'mgr.err.undo_unknown': '渠道没有明确答复是否已撤销：请在渠道后台核实后再登记手工撤销',
+  'mgr.err.undo_unconfirmed': '渠道答复成功，但没有指明是这笔核销，撤销未获确认，仍记为已核销：请在渠道后台核实后再登记手工撤销',
   'mgr.err.channel_error': '连不上渠道，请稍后再试',
   'mgr.err.statement_needed': '该渠道没有对账接口，请使用对账单',
   'mgr.err.channel_not_configured': '该渠道未配置',

@@ -600,7 +600,11 @@ async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_an
         let ledger = Ledger::open_read_only(&path, Mode::Sandbox).expect("the ledger opens");
         let timeline = ledger.code_timeline(CODE).expect("the code's timeline");
         assert_eq!(timeline.len(), 1, "{shape}: one attempt");
-        assert_eq!(timeline[0].attempt.state, AttemptState::Succeeded, "{shape}");
+        assert_eq!(
+            timeline[0].attempt.state,
+            AttemptState::Succeeded,
+            "{shape}"
+        );
         let answer = timeline[0]
             .events
             .iter()

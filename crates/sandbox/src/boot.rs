@@ -35,9 +35,15 @@ fn install_readings(root: &Path) -> Result<Option<crate::reading::Readings>, Boo
     match std::fs::read_to_string(&path) {
         Ok(text) => toml::from_str(&text)
             .map(Some)
-            .map_err(|e| BootError::Config(format!("{}: {e}", path.display()))),
+            .map_err(|e| BootError::Readings {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(BootError::Config(format!("{}: {e}", path.display()))),
+        Err(e) => Err(BootError::Readings {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        }),
     }
 }
 
@@ -75,6 +81,9 @@ pub enum BootError {
     Channel(#[from] ChannelError),
     #[error("the sandbox could not start: {0}")]
     Sandbox(#[from] crate::SandboxError),
+    /// The install's `sandbox-readings.toml` could not be read.
+    #[error("{file}: {message}")]
+    Readings { file: String, message: String },
     #[error(transparent)]
     Ledger(#[from] redeemdesk_core::ledger::LedgerError),
 }
@@ -85,6 +94,7 @@ impl BootError {
             BootError::Config(e) => e.code(),
             BootError::Channel(_) => "config_invalid",
             BootError::Sandbox(_) => "sandbox_failed",
+            BootError::Readings { .. } => "sandbox_readings_invalid",
             BootError::Ledger(e) => e.code(),
         }
     }
