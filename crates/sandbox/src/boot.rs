@@ -144,7 +144,7 @@ pub async fn boot(
             // The emulator's state lives beside the ledger: after a crash and a restart the
             // resolver must find what the sandbox already committed, as a real channel would.
             let demo = install_demo(root)?;
-            let readings = install_readings(root)?.unwrap_or_else(|| demo.readings.clone());
+            let readings = install_readings(root)?.unwrap_or(demo.readings);
             let sandbox = Sandbox::start(SandboxOptions {
                 state_file: Some(root.join(SANDBOX_STATE_FILE)),
                 demo: Some(demo),
