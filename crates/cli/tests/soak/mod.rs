@@ -611,9 +611,13 @@ async fn soak_reading(
         }
     }
     if tally.unknown > 0 {
-        tally
-            .unknown_under
-            .insert(format!("{kind} {}", bench.variant.name), tally.unknown);
+        tally.unknown_under.insert(
+            format!(
+                "{kind} {} ({} consumed)",
+                bench.variant.name, tally.unknown_consumed
+            ),
+            tally.unknown,
+        );
     }
     bench.sandbox.shutdown().await;
     tally
