@@ -7,17 +7,25 @@
 //! every attempt ends succeeded or rejected, or waits in the manager's inbox where the
 //! channel cannot answer. The sandbox lives in this test process, so its ground truth
 //! survives the child's death.
+//!
+//! The soak (`soak/`) kills at random moments instead, on every channel under every reading.
+
+mod soak;
 
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::clock::{Clock, ManualClock, SystemClock};
+use redeemdesk_core::config::Config;
 use redeemdesk_core::data_dir::DataDir;
 use redeemdesk_core::desk::Desk;
-use redeemdesk_core::ledger::{self, AttemptState, Ledger, RESOLVER_INBOX_AFTER_TRIES};
+use redeemdesk_core::ledger::{
+    self, AttemptState, Ledger, NOTIFICATION_INBOX_AFTER_ATTEMPTS, RESOLVER_INBOX_AFTER_TRIES,
+};
 use redeemdesk_core::scan::ScanRules;
 use redeemdesk_sandbox::demo_keys::{AllinpayKeys, KEYS_DIR};
-use redeemdesk_sandbox::{DemoData, Fault, RunningSandbox, Sandbox, SandboxOptions};
+use redeemdesk_sandbox::{DemoCoupon, DemoData, Fault, RunningSandbox, Sandbox, SandboxOptions};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -49,34 +57,64 @@ const TEMPLATES: [(ChannelKind, Option<&str>, &str); 4] = [
     (ChannelKind::Allinpay, Some("meituan"), "594828681100"),
 ];
 
-fn fresh_code(template: &str, n: usize) -> String {
-    // Same length as the template, a prefix no demo code uses.
-    let suffix = format!("77{n:04}");
+/// A code of the template's length ending in `prefix` and `n`, a tail no demo code has.
+fn fresh_code(template: &str, prefix: &str, n: usize) -> String {
+    let suffix = format!("{prefix}{n:04}");
     format!("{}{}", &template[..template.len() - suffix.len()], suffix)
 }
 
 /// The demo data with the data directory's key pairs: the CLI's `--sandbox-at` client signs
 /// with `<data>/sandbox-keys`, as `redeemdesk-sandbox --keys` would share them.
-fn demo_with_fresh_coupons(data: &Path) -> DemoData {
+fn demo_data(data: &Path) -> DemoData {
     let keys = AllinpayKeys::in_dir(&data.join(KEYS_DIR)).expect("the sandbox key pairs");
-    let mut demo = DemoData::embedded_with(keys).expect("the embedded demo data loads");
+    DemoData::embedded_with(keys).expect("the embedded demo data loads")
+}
+
+/// The demo coupon `template` of `channel` under a fresh `code`, without its demo fault.
+fn clone_coupon(demo: &DemoData, channel: ChannelKind, template: &str, code: String) -> DemoCoupon {
+    let mut c = demo
+        .coupons
+        .iter()
+        .find(|c| c.channel == channel && c.code == template)
+        .expect("template coupon")
+        .clone();
+    c.code = code;
+    c.fault = None;
+    c
+}
+
+fn demo_with_fresh_coupons(data: &Path) -> DemoData {
+    let mut demo = demo_data(data);
     let mut extra = Vec::new();
     for (i, (channel, _, template)) in TEMPLATES.iter().enumerate() {
-        let base = demo
-            .coupons
-            .iter()
-            .find(|c| c.channel == *channel && c.code == *template)
-            .expect("template coupon")
-            .clone();
         for (k, _) in KILL_POINTS.iter().enumerate() {
-            let mut c = base.clone();
-            c.code = fresh_code(template, i * 10 + k);
-            c.fault = None;
-            extra.push(c);
+            let code = fresh_code(template, "77", i * 10 + k);
+            extra.push(clone_coupon(&demo, *channel, template, code));
         }
     }
     demo.coupons.extend(extra);
     demo
+}
+
+/// What a child CLI's channels are.
+#[derive(Debug, Clone, Copy)]
+enum Channels<'a> {
+    /// `--sandbox-at`: every channel at this sandbox, as the demo configures them.
+    SandboxAt(SocketAddr),
+    /// `--config`: a config.toml (a channel set up the way a reading needs).
+    Config(&'a Path),
+}
+
+/// The CLI on `data` with `channels`, its output discarded.
+fn cli(data: &Path, channels: Channels<'_>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redeemdesk-cli"));
+    cmd.arg("--data-dir").arg(data);
+    match channels {
+        Channels::SandboxAt(addr) => cmd.arg("--sandbox-at").arg(addr.to_string()),
+        Channels::Config(path) => cmd.arg("--config").arg(path),
+    };
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    cmd
 }
 
 fn spawn_child(
@@ -87,13 +125,8 @@ fn spawn_child(
     code: &str,
     pause: Option<&str>,
 ) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redeemdesk-cli"));
-    cmd.arg("--data-dir")
-        .arg(data)
-        .arg("--sandbox-at")
-        .arg(sandbox.addr().to_string())
-        .args(["redeem", "--channel", channel.as_str(), "--code", code])
-        .stdout(Stdio::null())
+    let mut cmd = cli(data, Channels::SandboxAt(sandbox.addr()));
+    cmd.args(["redeem", "--channel", channel.as_str(), "--code", code])
         .stderr(Stdio::piped());
     if let Some(p) = platform {
         cmd.args(["--platform", p]);
@@ -120,21 +153,25 @@ fn wait_for_pause(child: &mut Child) {
         .expect("the child reaches its checkpoint");
 }
 
-/// Restarts the desk on the ledger file and lets the resolver work through its whole
-/// schedule (a manual clock jumps between checks) until nothing is due.
-async fn restart_and_resolve(data: &Path, sandbox: &RunningSandbox) {
+/// Restarts the desk on the `mode` ledger of `data` with `config` and lets the resolver and
+/// the outbox work through their whole schedules (a manual clock jumps between rounds) until
+/// nothing is due.
+async fn restart_and_resolve(data: &Path, mode: Mode, config: &Config) {
     let _lock = DataDir::open(data).expect("the killed child released the data directory");
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
     let ledger = Arc::new(
-        Ledger::open(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox)
-            .expect("the ledger reopens"),
+        Ledger::open(&data.join(ledger::file_name(mode)), mode).expect("the ledger reopens"),
     );
-    let channels = sandbox.demo_config().build_channels(clock.clone()).unwrap();
+    let channels = config.build_channels(clock.clone()).unwrap();
     let desk = Desk::open(ledger, channels, clock.clone(), ScanRules::default())
         .expect("start-up marks pending as unknown");
+    let step = ledger::resolver_backoff(RESOLVER_INBOX_AFTER_TRIES + 1).max(
+        ledger::notification_backoff(NOTIFICATION_INBOX_AFTER_ATTEMPTS + 1),
+    );
     for _ in 0..(RESOLVER_INBOX_AFTER_TRIES + 3) {
         desk.resolve_due().await.expect("a resolver round");
-        clock.advance_ms(ledger::resolver_backoff(RESOLVER_INBOX_AFTER_TRIES + 1) + 1);
+        desk.deliver_due().await.expect("an outbox round");
+        clock.advance_ms(step + 1);
     }
 }
 
@@ -153,7 +190,7 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
     let mut scenarios = 0;
     for (i, (channel, platform, template)) in TEMPLATES.iter().enumerate() {
         for (k, point) in KILL_POINTS.iter().enumerate() {
-            let code = fresh_code(template, i * 10 + k);
+            let code = fresh_code(template, "77", i * 10 + k);
             let pause = match point {
                 KillPoint::BeforeWriteAhead => Some("before_write_ahead"),
                 KillPoint::AfterWriteAhead => Some("after_write_ahead"),
@@ -178,7 +215,7 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
             }
             child.kill().expect("SIGKILL");
             let _ = child.wait();
-            restart_and_resolve(&data, &sandbox).await;
+            restart_and_resolve(&data, Mode::Sandbox, &sandbox.demo_config()).await;
             scenarios += 1;
         }
     }
@@ -192,7 +229,7 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
     let (mut consumed, mut succeeded, mut rejected, mut waiting) = (0, 0, 0, 0);
     for (i, (channel, _, template)) in TEMPLATES.iter().enumerate() {
         for (k, point) in KILL_POINTS.iter().enumerate() {
-            let code = fresh_code(template, i * 10 + k);
+            let code = fresh_code(template, "77", i * 10 + k);
             let uses = truth.uses_of(*channel, &code);
             assert!(
                 uses <= 1,
