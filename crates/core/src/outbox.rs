@@ -144,6 +144,12 @@ impl Desk {
         // Set when the answer was lost after the order may have arrived, on a platform that
         // counts a resend again: the outbox holds it for a manager instead of resending.
         let mut held = false;
+        if channel.counts_resends() {
+            // Held before it leaves: a crash before the answer is recorded must not make
+            // the next round send it again.
+            self.ledger
+                .mark_notification_sending(&n.id, self.clock.now_ms())?;
+        }
         let (result, exchange) = match channel.notify(&wire).await {
             Ok(answer) => {
                 let exchange = ledger_exchange(&answer.exchanges);

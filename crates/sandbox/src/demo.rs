@@ -280,6 +280,7 @@ impl DemoData {
         self.shoubei.key = fresh();
         self.zvcms.secret = fresh();
         self.liantuofu.key = fresh();
+        self.yhtd.key = fresh();
         self
     }
 

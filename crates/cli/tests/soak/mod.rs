@@ -241,7 +241,8 @@ impl Bench {
         let data = root.join(format!("reading-{:02}", variant.index));
         keys.write(&data.join(KEYS_DIR))
             .expect("the key pairs copy");
-        let mut demo = demo_data(&data);
+        // A configured 增值券 is a live configuration: it may not carry a published key.
+        let mut demo = demo_data(&data).with_fresh_secrets();
         let extra: Vec<_> = runs
             .iter()
             .filter_map(|r| match &r.work {
@@ -285,7 +286,7 @@ impl Bench {
 
     fn config(&self) -> Config {
         match &self.config_file {
-            Some(path) => Config::load(path).expect("the soak's config.toml loads"),
+            Some(path) => Config::load(path, &self.data).expect("the soak's config.toml loads"),
             None => self.sandbox.demo_config(),
         }
     }

@@ -304,6 +304,16 @@ impl Channel {
         }
     }
 
+    /// Whether the channel takes a resend under the same key as a new one (增值券 with
+    /// `resend_deduplicated = false`): nothing may then be sent twice by the desk itself,
+    /// not even after a crash mid-send.
+    pub fn counts_resends(&self) -> bool {
+        match self {
+            Channel::Yhtd(c) => !c.may_resend(&UnknownReason::Timeout),
+            _ => false,
+        }
+    }
+
     /// Delivers a 增值券 order notification (only 增值券).
     pub async fn notify(
         &self,

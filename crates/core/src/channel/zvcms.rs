@@ -195,36 +195,18 @@ impl Zvcms {
         }
     }
 
-    /// The preview. A Token refusal is tried once more with the other naming; when that
-    /// one is accepted it is kept for every later call.
+    /// The preview.
     pub async fn prepare(&self, code: &CouponCode) -> Result<Exchanged<Prepared>, ChannelError> {
-        let naming = self.naming();
-        let first = self.prepare_with(code, naming).await;
-        if !token_refused(&first.value) {
-            return Ok(first);
-        }
-        let mut second = self.prepare_with(code, naming.other()).await;
-        if !token_refused(&second.value) {
-            self.naming.store(
-                naming.other() != self.config.token_naming,
-                Ordering::Relaxed,
-            );
-        }
-        second.exchanges.splice(0..0, first.exchanges);
-        Ok(second)
-    }
-
-    async fn prepare_with(&self, code: &CouponCode, naming: TokenNaming) -> Exchanged<Prepared> {
-        let reply = self
-            .send_with(DETAIL_ACTION, json!({ "code": code.as_str() }), naming)
+        let (body, exchanges) = self
+            .send(DETAIL_ACTION, json!({ "code": code.as_str() }))
             .await;
-        let prepared = match &reply.body {
+        let value = match &body {
             Ok(body) => prepare_answer(body, code, self.ctx.zone),
             Err(reason) => Prepared::Unknown {
                 reason: reason.clone(),
             },
         };
-        Exchanged::one(prepared, reply.exchange)
+        Ok(Exchanged { value, exchanges })
     }
 
     pub async fn redeem(&self, req: &RedeemRequest) -> Result<Exchanged<Outcome>, ChannelError> {
@@ -261,12 +243,12 @@ impl Zvcms {
         if let Some(a) = req.order_amount {
             params.insert("orderAmount".into(), json!(a.0));
         }
-        let reply = self.send(REDEEM_ACTION, Value::Object(params)).await;
-        let outcome = match &reply.body {
+        let (body, exchanges) = self.send(REDEEM_ACTION, Value::Object(params)).await;
+        let value = match &body {
             Ok(body) => redeem_outcome(body, req),
             Err(reason) => Outcome::unknown(reason.clone()),
         };
-        Ok(Exchanged::one(outcome, reply.exchange))
+        Ok(Exchanged { value, exchanges })
     }
 
     /// Reads the coupon's state again (channels.md §3: "status 1 after our attempt →
@@ -275,22 +257,42 @@ impl Zvcms {
         &self,
         req: &RedeemRequest,
     ) -> Result<Exchanged<Resolution>, ChannelError> {
-        let reply = self
+        let (body, exchanges) = self
             .send(DETAIL_ACTION, json!({ "code": req.code.as_str() }))
             .await;
-        let resolution = match &reply.body {
+        let value = match &body {
             Ok(body) => coupon_resolution(body, req),
             Err(reason) => Resolution::StillUnknown {
                 reason: reason.clone(),
             },
         };
-        Ok(Exchanged::one(resolution, reply.exchange))
+        Ok(Exchanged { value, exchanges })
     }
 
     /// The envelope with a fresh `Timestamp` and `Nonce` (so a retry is never a replay)
     /// and its Token.
-    async fn send(&self, action: &str, params: Value) -> super::http::Reply {
-        self.send_with(action, params, self.naming()).await
+    /// Sends with the naming in use; a Token refusal is tried once more with the other
+    /// naming, and when that one is accepted it is kept for every later call. A refused
+    /// Token means the platform did not process the request, so the second try (same
+    /// `bizId`) cannot consume twice.
+    async fn send(
+        &self,
+        action: &str,
+        params: Value,
+    ) -> (Result<String, UnknownReason>, Vec<super::outcome::Exchange>) {
+        let naming = self.naming();
+        let first = self.send_with(action, params.clone(), naming).await;
+        if !first.body.as_deref().is_ok_and(token_refused) {
+            return (first.body, vec![first.exchange]);
+        }
+        let second = self.send_with(action, params, naming.other()).await;
+        if !second.body.as_deref().is_ok_and(token_refused) {
+            self.naming.store(
+                naming.other() != self.config.token_naming,
+                Ordering::Relaxed,
+            );
+        }
+        (second.body, vec![first.exchange, second.exchange])
     }
 
     async fn send_with(
@@ -593,12 +595,12 @@ pub fn coupon_resolution(body: &str, req: &RedeemRequest) -> Resolution {
     }
 }
 
-/// Whether a preview failed on its Token (channels.md §3: 110004, 验签).
-fn token_refused(p: &Prepared) -> bool {
-    match p {
-        Prepared::Unknown {
-            reason: UnknownReason::ChannelBusy { code, message },
-        } => code == "110004" || message.contains("验签") || message.contains("Token"),
+/// Whether an answer refuses our Token (channels.md §3: 110004, 验签).
+fn token_refused(body: &str) -> bool {
+    match verdict::<serde::de::IgnoredAny>(body) {
+        Verdict::Undecided(UnknownReason::ChannelBusy { code, message }) => {
+            code == "110004" || message.contains("验签") || message.contains("Token")
+        }
         _ => false,
     }
 }

@@ -782,6 +782,31 @@ impl Ledger {
         })
     }
 
+    /// Marks a notification as being sent, held for a manager until its answer is
+    /// recorded: on a platform that counts a resent `dealSerial` again, a desk that stops
+    /// between the send and the answer must not resend it by itself (issue 17 soak).
+    /// Not a try; the answer's own record follows.
+    pub fn mark_notification_sending(
+        &self,
+        id: &NotificationId,
+        at_ms: UnixMs,
+    ) -> Result<Notification> {
+        self.write(|tx, _| {
+            step_notification(
+                tx,
+                id,
+                NotificationState::Queued,
+                at_ms,
+                // Not the outbox's: the chain counts the outbox's events as its tries.
+                &Actor::System,
+                Some("sending; held for a manager if the desk stops before the answer"),
+                &Exchange::default(),
+                false,
+                |_| Some(HELD_FOR_MANAGER_MS),
+            )
+        })
+    }
+
     /// A manager settles a notification by hand (e.g. confirmed in the platform's back
     /// office, or given up on), with a reason. Also written to the audit log.
     pub fn mark_notification(
