@@ -75,6 +75,10 @@ pub struct Desk {
     pub(crate) manager_session: Mutex<Option<crate::roles::ManagerSession>>,
     /// The cashier whose shift is open, if any (roles.rs).
     pub(crate) shift: Mutex<Option<String>>,
+    /// Answers the ledger refused to take (a full disk, a locked file), written at the next
+    /// background round (redeem.rs); lost only with the process, and then the attempt is
+    /// `pending`, which the start-up turns into `unknown` for the resolver.
+    pub(crate) unrecorded: Mutex<Vec<(crate::ledger::AttemptId, crate::ledger::Transition)>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -117,6 +121,7 @@ impl Desk {
             checkpoint_hook: OnceLock::new(),
             manager_session: Mutex::new(None),
             shift: Mutex::new(None),
+            unrecorded: Mutex::new(Vec::new()),
         })
     }
 

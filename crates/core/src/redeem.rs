@@ -11,7 +11,7 @@ use crate::channel::{
 use crate::clock::UnixMs;
 use crate::desk::{Checkpoint, Desk};
 use crate::ledger::{
-    self, Actor, Amounts, Attempt, AttemptState, LedgerError, NewAttempt, Transition,
+    self, Actor, Amounts, Attempt, AttemptId, AttemptState, LedgerError, NewAttempt, Transition,
 };
 use crate::scan::{self, ScanError};
 use serde::{Deserialize, Serialize};
@@ -413,11 +413,69 @@ impl Desk {
         };
         self.checkpoint(Checkpoint::AfterAnswer);
         let at = self.clock.now_ms();
-        let attempt = self
-            .ledger
-            .record(&id, transition_for(&outcome, at, actor, exchange))?;
-        self.announce_attempt(&attempt);
-        Ok(Redemption { attempt, outcome })
+        let transition = transition_for(&outcome, at, actor, exchange);
+        match self.ledger.record(&id, transition.clone()) {
+            Ok(attempt) => {
+                self.announce_attempt(&attempt);
+                Ok(Redemption { attempt, outcome })
+            }
+            Err(e) => self.answer_not_recorded(id, transition, e),
+        }
+    }
+
+    /// The channel answered but the ledger refused the answer. The coupon may well be
+    /// consumed, so the cashier sees 结果待确认 (never a grey failure), and the answer is
+    /// written at the next background round ([`Desk::record_unrecorded`]).
+    fn answer_not_recorded(
+        &self,
+        id: AttemptId,
+        transition: Transition,
+        error: LedgerError,
+    ) -> Result<Redemption, RedeemError> {
+        tracing::error!(attempt = %id, "the channel's answer could not be recorded: {error}");
+        let attempt = self.ledger.attempt(&id).ok().flatten();
+        self.unrecorded
+            .lock()
+            .expect("unrecorded answers")
+            .push((id, transition));
+        match attempt {
+            Some(attempt) => Ok(Redemption {
+                attempt,
+                outcome: Outcome::Unknown {
+                    reason: channel::UnknownReason::NotRecorded {
+                        detail: error.to_string(),
+                    },
+                },
+            }),
+            None => Err(RedeemError::Ledger(error)),
+        }
+    }
+
+    /// Writes the answers the ledger refused earlier, oldest first; stops at the first
+    /// that is refused again. Runs before each resolver round, which takes it from there.
+    pub fn record_unrecorded(&self) -> usize {
+        let waiting: Vec<(AttemptId, Transition)> =
+            std::mem::take(&mut *self.unrecorded.lock().expect("unrecorded answers"));
+        let mut written = 0;
+        let mut rest = waiting.into_iter();
+        for (id, t) in rest.by_ref() {
+            match self.ledger.record(&id, t.clone()) {
+                Ok(attempt) => {
+                    written += 1;
+                    self.announce_attempt(&attempt);
+                }
+                Err(e) => {
+                    tracing::warn!(attempt = %id, "still not recorded: {e}");
+                    let mut left = vec![(id, t)];
+                    left.extend(rest);
+                    let mut q = self.unrecorded.lock().expect("unrecorded answers");
+                    left.append(&mut q);
+                    *q = left;
+                    break;
+                }
+            }
+        }
+        written
     }
 
     /// Reserves (channel, code) for one send; a second within the window is a double read.

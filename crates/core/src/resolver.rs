@@ -78,6 +78,7 @@ impl Desk {
     /// Checks every unknown whose time has come, once each. The checks of one channel go
     /// to it together, so a channel that answers from its day history reads each day once.
     pub async fn resolve_due(&self) -> Result<ResolveRound, LedgerError> {
+        self.record_unrecorded();
         let due = self.ledger.unknowns_due(self.clock.now_ms())?;
         let mut round = ResolveRound::default();
         let mut by_channel: BTreeMap<ChannelKind, Vec<(DueCheck, RedeemRequest)>> = BTreeMap::new();

@@ -608,8 +608,8 @@ async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_an
         let answer = timeline[0]
             .events
             .iter()
-            .filter_map(|e| e.exchange.response.clone())
-            .last()
+            .rev()
+            .find_map(|e| e.exchange.response.clone())
             .expect("the consume answer is kept as evidence");
         assert_eq!(
             answer.contains("\"bizContent\""),

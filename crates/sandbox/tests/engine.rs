@@ -938,3 +938,136 @@ async fn a_douyin_redemption_can_be_undone_only_within_one_hour() {
         Err(UndoError::WindowClosed)
     ));
 }
+
+/// A tmpfs mounted for one test, unmounted when dropped (the mount needs root, as CI is).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Option<(Tmpfs, tempfile::TempDir)> {
+        use std::os::unix::fs::MetadataExt;
+        let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+        if !root {
+            eprintln!("skipped: mounting a tmpfs to fill needs root");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "root can mount a tmpfs");
+        Some((Tmpfs(dir.path().to_owned()), dir))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Writes zeros into `path` until the file system is full.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.sync_all();
+}
+
+/// Issue 18 item 4: the disk fills between the channel's answer and its record. The coupon
+/// was consumed, so the cashier sees 结果待确认 (not a grey failure), and the answer is
+/// written in process as soon as the ledger can take it — checked against the sandbox's
+/// record of what it consumed.
+#[tokio::test]
+async fn an_answer_the_full_disk_refuses_is_amber_and_written_once_there_is_room() {
+    let Some((mnt, _dir)) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("the sandbox starts on loopback");
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let channels = sandbox
+        .demo_config()
+        .build_channels(clock.clone())
+        .expect("the demo config builds");
+    let path = mnt.0.join(ledger::file_name(Mode::Sandbox));
+    let ledger = Arc::new(Ledger::open(&path, Mode::Sandbox).expect("a fresh ledger on the tmpfs"));
+    let desk = Arc::new(
+        Desk::open(ledger, channels, clock.clone(), ScanRules::default()).expect("the desk opens"),
+    );
+    let filler = mnt.0.join("filler");
+    let hook_filler = filler.clone();
+    desk.set_checkpoint_hook(move |at| {
+        if at == redeemdesk_core::desk::Checkpoint::AfterAnswer {
+            fill(&hook_filler);
+        }
+    });
+    let token = match desk
+        .prepare(PrepareInput {
+            channel: ChannelKind::Shoubei,
+            platform: None,
+            raw_code: "679533922928".into(),
+            cashier: "王芳".into(),
+        })
+        .await
+        .expect("prepares")
+    {
+        Prepared::Ready { token, .. } => token,
+        other => panic!("a valid code previews, got {other:?}"),
+    };
+    let done = desk
+        .redeem(RedeemInput {
+            token,
+            count: 1,
+            certificates: vec![],
+            cashier: "王芳".into(),
+        })
+        .await
+        .expect("a refused write is no error to the cashier: the answer is kept");
+    assert!(
+        matches!(
+            done.outcome,
+            Outcome::Unknown {
+                reason: redeemdesk_core::channel::UnknownReason::NotRecorded { .. }
+            }
+        ),
+        "amber 结果待确认, never grey: {:?}",
+        done.outcome
+    );
+    assert_eq!(
+        sandbox
+            .ground_truth()
+            .uses_of(ChannelKind::Shoubei, "679533922928"),
+        1,
+        "the channel did consume it"
+    );
+    desk.resolve_due().await.expect("a round on a full disk");
+    assert_eq!(
+        desk.ledger()
+            .attempt(&done.attempt.id)
+            .unwrap()
+            .unwrap()
+            .state,
+        AttemptState::Pending,
+        "still full: nothing written, nothing lost"
+    );
+    std::fs::remove_file(&filler).expect("the space comes back");
+    desk.resolve_due().await.expect("a round with room");
+    let a = desk.ledger().attempt(&done.attempt.id).unwrap().unwrap();
+    assert_eq!(
+        a.state,
+        AttemptState::Succeeded,
+        "the kept answer is written as soon as the ledger takes it"
+    );
+    assert!(
+        desk.ledger().verify_chain().unwrap().is_intact(),
+        "the chain is whole"
+    );
+    drop(desk);
+}

@@ -974,17 +974,8 @@ mod tests {
         if matches!(how, Signed::WithSignType) {
             map.insert("signType".into(), json!("RSA2"));
         }
-        let text = match how {
-            Signed::Fields => sign_content(&text_fields(&map)),
-            Signed::WithSignType => signing::sorted_join(
-                text_fields(&map)
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ),
-            Signed::BizOnly => map.get("data").map(Value::to_string).unwrap_or("{}".into()),
-        };
-        map.insert("sign".into(), json!(sign_text(&text)));
-        Value::Object(map).to_string()
+        let biz = map.get("data").map(Value::to_string).unwrap_or("{}".into());
+        seal(map, how, biz)
     }
 
     fn envelope(business: Value, req_seq: &str, how: Signed) -> String {
@@ -1004,6 +995,11 @@ mod tests {
         }
         let biz = business.to_string();
         map.insert("bizContent".into(), json!(biz));
+        seal(map, how, biz)
+    }
+
+    /// Signs the answer the way `how` says, `biz` being its business JSON text.
+    fn seal(mut map: Map<String, Value>, how: Signed, biz: String) -> String {
         let text = match how {
             Signed::Fields => sign_content(&text_fields(&map)),
             Signed::WithSignType => signing::sorted_join(

@@ -69,6 +69,11 @@ pub enum UnknownReason {
     Inconclusive {
         detail: String,
     },
+    /// The channel answered, but the ledger could not be written (a full disk, a locked
+    /// file): the answer is kept in memory and written as soon as the ledger takes it.
+    NotRecorded {
+        detail: String,
+    },
 }
 
 impl fmt::Display for UnknownReason {
@@ -88,6 +93,9 @@ impl fmt::Display for UnknownReason {
                 write!(f, "channel busy ({code}): {message}")
             }
             UnknownReason::Inconclusive { detail } => write!(f, "inconclusive answer: {detail}"),
+            UnknownReason::NotRecorded { detail } => {
+                write!(f, "the answer is not written to the ledger yet: {detail}")
+            }
         }
     }
 }
