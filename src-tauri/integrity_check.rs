@@ -14,16 +14,17 @@
 //! (A slower check keeps its read snapshot open longer: WAL checkpoints stop short of it
 //! meanwhile, and the WAL file grows by what is written in that time.)
 
-use redeemdesk_core::ledger::Ledger;
+use redeemdesk_core::desk::Desk;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// Starts the check; a problem found is logged loudly (the manager sees it in the log and
-/// the CLI's `verify-log`).
-pub fn spawn(ledger: Arc<Ledger>) -> std::io::Result<JoinHandle<()>> {
-    in_background("ledger-check", move || match ledger.quick_check() {
-        Ok(()) => tracing::info!("ledger integrity check passed"),
-        Err(e) => tracing::error!(code = e.code(), "ledger integrity check failed: {e}"),
+/// Starts the check; a damaged file stops the till (`Desk::check_integrity`: the cashier
+/// screen turns red and refuses to redeem) and is logged loudly.
+pub fn spawn(desk: Arc<Desk>) -> std::io::Result<JoinHandle<()>> {
+    in_background("ledger-check", move || {
+        if desk.check_integrity().is_ok() {
+            tracing::info!("ledger integrity check passed");
+        }
     })
 }
 

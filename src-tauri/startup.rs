@@ -100,7 +100,7 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
     let booted = boot(data_dir.root(), ChannelSource::Auto, Arc::new(SystemClock))
         .await
         .map_err(|e| UiError::new(e.code(), e.to_string()).with_field(e.field()))?;
-    if let Err(e) = crate::integrity_check::spawn(booted.desk.ledger().clone()) {
+    if let Err(e) = crate::integrity_check::spawn(booted.desk.clone()) {
         tracing::warn!("the ledger integrity check did not start: {e}");
     }
     let background = booted.desk.start_background();

@@ -114,6 +114,8 @@ export default {
   'state.cancelled': 'Undone',
   'offline.title': '{channel} cannot be reached or does not answer. ',
   'offline.text': 'Redemption needs the channel and is never queued offline; try again shortly. The log, look-ups and reconciliation keep working.',
+  'damaged.title': 'The ledger file is damaged: redeeming is stopped. ',
+  'damaged.text': 'Do not redeem. The manager (F9) exports the log or restores a backup, then starts a new ledger (the old one is kept).',
   'sale.title': 'Value-added coupon sale',
   'sale.product': 'Product',
   'sale.name': 'Customer name',

@@ -114,6 +114,8 @@ export default {
   'state.cancelled': '已撤销',
   'offline.title': '{channel} 暂时连不上或没有响应。',
   'offline.text': '核销需要渠道在线，不会离线排队；请稍后重试。核销记录、查询和对账照常可用。',
+  'damaged.title': '账本文件损坏，已停止核销。',
+  'damaged.text': '请勿继续核销。请店长（F9）导出流水或从备份恢复，再新建账本（旧账本会保留）。',
   'sale.title': '增值券销售',
   'sale.product': '商品',
   'sale.name': '顾客姓名',

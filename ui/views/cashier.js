@@ -48,6 +48,7 @@ export function renderCashier(root, info) {
 
   // idle | preparing | preview | redeeming
   let mode = 'idle';
+  let damaged = null; // why the till stopped redeeming (the ledger's integrity check failed)
   let seq = 0; // bumps on every look-up and on Esc: a late answer to an older one is dropped
   let prepared = null; // {token, preview, max_count, earlier_success, channel}
   let count = 1;
@@ -286,6 +287,9 @@ export function renderCashier(root, info) {
       case 'channel_error':
         if (UNREACHABLE.test(e.message ?? '')) setOffline(choice.channel);
         return showResult({ state: 'notice', title: 'result.unreachable', lines: [{ key: 'result.notRedeemedRetry' }, detail], sound: 'notice' });
+      case 'ledger_damaged':
+        setDamaged(e?.message ?? '');
+        return showResult({ state: 'refused', title: 'damaged.title', lines: [{ key: 'damaged.text', big: true }], sound: 'rejected' });
       default:
         return showResult({ state: 'notice', title: 'err.other', lines: [{ text: `${code}: ${e?.message ?? ''}` }], sound: 'notice' });
     }
@@ -542,6 +546,8 @@ export function renderCashier(root, info) {
       }
     } else if (ev.kind === 'notification') {
       sale.update(ev.notification);
+    } else if (ev.kind === 'halted') {
+      setDamaged(ev.detail);
     }
   }
 
@@ -592,9 +598,20 @@ export function renderCashier(root, info) {
     }
   }
 
+  /** The ledger failed its integrity check: the till stays red until restarted on a good one. */
+  function setDamaged(detail) {
+    damaged = detail || 'damaged';
+    renderBanner();
+  }
+
   function renderBanner() {
-    banner.hidden = !offline;
-    if (offline) {
+    banner.hidden = !offline && !damaged;
+    banner.classList.toggle('banner-damaged', Boolean(damaged));
+    if (damaged) {
+      // The damage outranks a channel being down: nothing is redeemed either way.
+      $('#offline-title').textContent = t('damaged.title');
+      $('#offline-text').textContent = t('damaged.text');
+    } else if (offline) {
       $('#offline-title').textContent = t('offline.title', { channel: t(`channel.${offline}`) });
       $('#offline-text').textContent = t('offline.text');
     }

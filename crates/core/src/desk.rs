@@ -19,8 +19,16 @@ use tokio::sync::{broadcast, Notify};
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeskEvent {
-    Attempt { attempt: Attempt },
-    Notification { notification: Notification },
+    Attempt {
+        attempt: Attempt,
+    },
+    Notification {
+        notification: Notification,
+    },
+    /// The ledger failed its integrity check: the till stops redeeming (issue 18).
+    Halted {
+        detail: String,
+    },
 }
 
 /// The moments of a redemption at which a crash leaves a different trace. A hook installed
@@ -79,6 +87,9 @@ pub struct Desk {
     /// background round (redeem.rs); lost only with the process, and then the attempt is
     /// `pending`, which the start-up turns into `unknown` for the resolver.
     pub(crate) unrecorded: Mutex<Vec<(crate::ledger::AttemptId, crate::ledger::Transition)>>,
+    /// Why the till stopped redeeming, once the ledger failed its integrity check: going on
+    /// would write redemptions into a damaged file.
+    halted: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -122,6 +133,7 @@ impl Desk {
             manager_session: Mutex::new(None),
             shift: Mutex::new(None),
             unrecorded: Mutex::new(Vec::new()),
+            halted: Mutex::new(None),
         })
     }
 
@@ -156,6 +168,25 @@ impl Desk {
         if let Some(hook) = self.checkpoint_hook.get() {
             hook(at);
         }
+    }
+
+    /// Checks the whole ledger file (SQLite's `quick_check`, slow on a large file: run it
+    /// off the scan path). A damaged file stops the till: every later prepare and redeem
+    /// is refused with `ledger_damaged`, and the UI is told at once.
+    pub fn check_integrity(&self) -> Result<(), crate::ledger::LedgerError> {
+        let checked = self.ledger.quick_check();
+        if let Err(e) = &checked {
+            tracing::error!(code = e.code(), "ledger integrity check failed: {e}");
+            let detail = e.to_string();
+            *self.halted.lock().expect("halted") = Some(detail.clone());
+            let _ = self.events.send(DeskEvent::Halted { detail });
+        }
+        checked
+    }
+
+    /// Why the till stopped redeeming, if it did.
+    pub fn halted(&self) -> Option<String> {
+        self.halted.lock().expect("halted").clone()
     }
 
     pub(crate) fn announce_attempt(&self, attempt: &Attempt) {

@@ -106,6 +106,9 @@ pub enum RedeemError {
     CountOutOfRange { count: u32, max: u32 },
     #[error("certificate choice: {0}")]
     Certificates(String),
+    /// The ledger failed its integrity check: nothing is redeemed into a damaged file.
+    #[error("the ledger file is damaged ({0}): redeeming is stopped until a manager restores it or starts a new ledger")]
+    LedgerDamaged(String),
     #[error(transparent)]
     Channel(#[from] ChannelError),
     #[error(transparent)]
@@ -126,6 +129,7 @@ impl RedeemError {
             RedeemError::PrepareExpired => "prepare_expired",
             RedeemError::CountOutOfRange { .. } => "count_out_of_range",
             RedeemError::Certificates(_) => "certificates",
+            RedeemError::LedgerDamaged(_) => "ledger_damaged",
             RedeemError::Channel(ChannelError::Config { .. }) => "channel_config",
             RedeemError::Channel(_) => "channel_error",
             RedeemError::Ledger(e) => e.code(),
@@ -266,6 +270,7 @@ impl Desk {
     /// Looks a code up: normalise, check locally, then the channel's preview (or the local
     /// one where the channel has none).
     pub async fn prepare(&self, input: PrepareInput) -> Result<Prepared, RedeemError> {
+        self.refuse_if_halted()?;
         let rules = self.scan_rules.lock().expect("scan rules").clone();
         let code = scan::normalise(&input.raw_code, &rules)?;
         let ch = self.code_channel(input.channel)?;
@@ -323,6 +328,7 @@ impl Desk {
     /// Redeems a previewed code: the write-ahead commit, the channel call, the recorded
     /// answer. Exactly two durable commits.
     pub async fn redeem(&self, input: RedeemInput) -> Result<Redemption, RedeemError> {
+        self.refuse_if_halted()?;
         let now = self.clock.now_ms();
         let entry = {
             let mut cache = self.prepared.lock().expect("prepared cache");
@@ -420,6 +426,13 @@ impl Desk {
                 Ok(Redemption { attempt, outcome })
             }
             Err(e) => self.answer_not_recorded(id, transition, e),
+        }
+    }
+
+    fn refuse_if_halted(&self) -> Result<(), RedeemError> {
+        match self.halted() {
+            Some(detail) => Err(RedeemError::LedgerDamaged(detail)),
+            None => Ok(()),
         }
     }
 

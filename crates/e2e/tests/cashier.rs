@@ -618,3 +618,76 @@ async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_an
         );
     }
 }
+
+/// Issue 18 item 3: a ledger whose file is damaged stops the till, visibly. The start-up
+/// integrity check finds bytes overwritten in the middle of the file; the cashier screen
+/// turns red and a scanned code is refused, and the sandbox consumed nothing.
+#[tokio::test]
+async fn a_damaged_ledger_turns_the_till_red_and_refuses_to_redeem() {
+    use redeemdesk_core::app_info::Mode;
+    use redeemdesk_core::channel::ChannelKind;
+    use redeemdesk_core::ledger::{self, Actor, AttemptState, Ledger, NewAttempt, Transition};
+    use redeemdesk_sandbox::boot::SANDBOX_STATE_FILE;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).expect("the data directory");
+    let path = data.join(ledger::file_name(Mode::Sandbox));
+    {
+        let ledger = Ledger::open(&path, Mode::Sandbox).expect("a ledger");
+        for i in 0..1500 {
+            let id = ledger
+                .begin_attempt(NewAttempt {
+                    created_ms: 1_795_312_800_000 + i,
+                    channel: ChannelKind::Shoubei,
+                    platform: None,
+                    code: format!("6795339{i:05}"),
+                    count: 1,
+                    cashier: CASHIER.into(),
+                    face_value: None,
+                    price: None,
+                    remaining_before: None,
+                    prepare: Default::default(),
+                })
+                .expect("an attempt");
+            let t = Transition::new(
+                AttemptState::Rejected,
+                1_795_312_800_000 + i,
+                Actor::Cashier(CASHIER.into()),
+            );
+            ledger.record(&id, t).expect("its answer");
+        }
+    }
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let len = std::fs::metadata(&path).unwrap().len();
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start(len / 2 / 4096 * 4096)).unwrap();
+        f.write_all(&vec![0xA5; 8 * 4096]).unwrap();
+    }
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    desk.wait_until(
+        "!document.getElementById('offline-banner').hidden && \
+         document.getElementById('offline-banner').classList.contains('banner-damaged')",
+        Duration::from_secs(60),
+        "the red banner of a damaged ledger",
+    )
+    .await;
+    assert!(
+        text_of(&desk, "offline-title")
+            .await
+            .contains("账本文件损坏"),
+        "the banner says what happened"
+    );
+    desk.scan(F1, SCANNER).await;
+    desk.scan(&format!("679533922928{ENTER}"), SCANNER).await;
+    wait_result(&desk, "refused", QUICK).await;
+    assert!(text_of(&desk, "result-title").await.contains("已停止核销"));
+    desk.screenshot("cashier-ledger-damaged").await;
+    desk.close().await;
+    let consumed = std::fs::read(data.join(SANDBOX_STATE_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .map(|s| s["truth"].as_array().map(Vec::len).unwrap_or(0))
+        .unwrap_or(0);
+    assert_eq!(consumed, 0, "nothing reached the channel");
+}

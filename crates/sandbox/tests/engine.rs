@@ -1071,3 +1071,90 @@ async fn an_answer_the_full_disk_refuses_is_amber_and_written_once_there_is_room
     );
     drop(desk);
 }
+
+/// Issue 18 item 3: a ledger that fails its integrity check stops the till: every later
+/// look-up and redemption is refused with `ledger_damaged`, and nothing reaches the channel.
+#[tokio::test]
+async fn a_damaged_ledger_stops_the_till_and_nothing_reaches_the_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ledger::file_name(Mode::Sandbox));
+    {
+        // Enough history for the file to have many pages of attempts and events.
+        let ledger = Ledger::open(&path, Mode::Sandbox).expect("a fresh ledger");
+        for i in 0..1500 {
+            let id = ledger
+                .begin_attempt(ledger::NewAttempt {
+                    created_ms: 1_795_312_800_000 + i,
+                    channel: ChannelKind::Shoubei,
+                    platform: None,
+                    code: format!("6795339{i:05}"),
+                    count: 1,
+                    cashier: "王芳".into(),
+                    face_value: None,
+                    price: None,
+                    remaining_before: None,
+                    prepare: Default::default(),
+                })
+                .expect("an attempt");
+            ledger
+                .record(
+                    &id,
+                    ledger::Transition::new(
+                        AttemptState::Rejected,
+                        1_795_312_800_000 + i,
+                        ledger::Actor::Cashier("王芳".into()),
+                    ),
+                )
+                .expect("its answer");
+        }
+    }
+    // Bytes in the middle of the file overwritten, as a failing disk or a careless tool does.
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let len = std::fs::metadata(&path).unwrap().len();
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.seek(SeekFrom::Start(len / 2 / 4096 * 4096)).unwrap();
+        f.write_all(&vec![0xA5; 8 * 4096]).unwrap();
+        f.sync_all().unwrap();
+    }
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("the sandbox starts on loopback");
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let channels = sandbox
+        .demo_config()
+        .build_channels(clock.clone())
+        .expect("the demo config builds");
+    let ledger = Arc::new(Ledger::open(&path, Mode::Sandbox).expect("the damaged file opens"));
+    // Nothing at start-up reads the damaged pages: only the whole-file check finds them.
+    let desk = Desk::open(ledger, channels, clock, ScanRules::default()).expect("the desk opens");
+    let mut events = desk.subscribe();
+    assert!(
+        desk.check_integrity().is_err(),
+        "the check finds the damage"
+    );
+    assert!(desk.halted().is_some(), "the till is stopped");
+    assert!(
+        matches!(
+            events.try_recv(),
+            Ok(redeemdesk_core::desk::DeskEvent::Halted { .. })
+        ),
+        "the window is told at once"
+    );
+    let refused = desk
+        .prepare(PrepareInput {
+            channel: ChannelKind::Shoubei,
+            platform: None,
+            raw_code: "679533922928".into(),
+            cashier: "王芳".into(),
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(RedeemError::LedgerDamaged(_))),
+        "no look-up on a damaged ledger: {refused:?}"
+    );
+    assert!(
+        sandbox.ground_truth().consumptions.is_empty(),
+        "nothing reached the channel"
+    );
+}

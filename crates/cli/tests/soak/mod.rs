@@ -474,7 +474,7 @@ async fn soak_reading(
         seed ^ (variant.index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
     );
     // Room for children that finish before their moment.
-    let most = kills * 3 + 6;
+    let most = kills * 8 + 10;
     let mut runs: Vec<Run> = (0..most)
         .map(|n| Run::plan(&mut rng, variant.kind, n))
         .collect();
