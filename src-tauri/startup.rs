@@ -37,12 +37,15 @@ impl std::fmt::Debug for Ready {
 
 impl Ready {
     pub fn info(&self) -> AppInfo {
-        AppInfo::new(
-            self.mode,
-            self.data_dir.root(),
-            self.desk.ledger().business_day_rule(),
-            self.desk.clock().now_ms(),
-        )
+        AppInfo {
+            halted: self.desk.halted(),
+            ..AppInfo::new(
+                self.mode,
+                self.data_dir.root(),
+                self.desk.ledger().business_day_rule(),
+                self.desk.clock().now_ms(),
+            )
+        }
     }
 }
 

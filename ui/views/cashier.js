@@ -748,6 +748,10 @@ export function renderCashier(root, info) {
 
   renderTexts();
   showMode();
-  api.onDeskEvent(onDeskEvent).catch(() => {});
+  // Listening first, then asking: a check that ended before the window listened is not missed.
+  api.onDeskEvent(onDeskEvent)
+    .then(() => api.appInfo())
+    .then((i) => { if (i?.halted) setDamaged(i.halted); })
+    .catch(() => {});
   api.recentAttempts(currentCashier(), 10).then((list) => recent.load(list), () => {});
 }

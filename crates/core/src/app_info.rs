@@ -23,6 +23,8 @@ pub struct AppInfo {
     pub utc_offset_minutes: i32,
     /// The business day it is now (cut-off and zone applied), `YYYY-MM-DD`.
     pub business_today: BusinessDay,
+    /// Why the till stopped redeeming (the ledger failed its integrity check), if it did.
+    pub halted: Option<String>,
 }
 
 impl AppInfo {
@@ -38,6 +40,7 @@ impl AppInfo {
             data_dir: data_dir.display().to_string(),
             utc_offset_minutes: rule.offset_minutes,
             business_today: rule.day_of(now),
+            halted: None,
         }
     }
 }
