@@ -12,7 +12,7 @@ use redeemdesk_core::channel_setup::{self, ChannelEdit, ChannelView};
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::Actor;
 use redeemdesk_core::ledger::{
-    Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification,
+    Attempt, AttemptId, AttemptTimeline, ChainAnchor, DayFilter, DayLog, Inbox, Notification,
 };
 use redeemdesk_core::outbox::OrderInput;
 use redeemdesk_core::reconcile::{Reconciliation, Statement, StatementMapping};
@@ -256,7 +256,7 @@ pub fn sign_off_day(
     startup: State<'_, Startup>,
     reconciliation_id: i64,
     note: Option<String>,
-) -> Result<(), UiError> {
+) -> Result<ChainAnchor, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
     Ok(desk.sign_off_day(reconciliation_id, &manager, note.as_deref())?)
 }

@@ -14,7 +14,7 @@ use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::export::{self, ExportFormat};
 use redeemdesk_core::ledger::{
-    Actor, Attempt, AttemptId, AuditEntry, DayFilter, Notification, NotificationId,
+    Actor, Attempt, AttemptId, AuditEntry, ChainAnchor, DayFilter, Notification, NotificationId,
     StoredReconciliation,
 };
 use redeemdesk_core::reconcile::{read_statement, Report, StatementMapping, StatementProblem};
@@ -169,7 +169,9 @@ async fn save_path<R: Runtime>(
     rx.await.ok().flatten()
 }
 
-/// Writes an export and audits it; answers the file's path, or `None` when cancelled.
+/// Writes an export and audits it with the chain head it printed; answers the file's path,
+/// or `None` when cancelled.
+#[allow(clippy::too_many_arguments)]
 async fn write_export<R: Runtime>(
     app: &AppHandle<R>,
     desk: &Desk,
@@ -178,6 +180,7 @@ async fn write_export<R: Runtime>(
     default_name: String,
     format: ExportFormat,
     bytes: Vec<u8>,
+    head: Option<ChainAnchor>,
 ) -> Result<Option<String>, UiError> {
     let Some(path) = save_path(app, &default_name, format).await else {
         return Ok(None);
@@ -188,13 +191,16 @@ async fn write_export<R: Runtime>(
             format!("{} cannot be written: {e}", path.display()),
         )
     })?;
-    desk.ledger().record_audit(&AuditEntry {
-        time_ms: desk.clock().now_ms(),
-        actor: Actor::Manager(manager.to_owned()),
-        action: what.to_owned(),
-        subject: Some(default_name),
-        detail: Some(path.display().to_string()),
-    })?;
+    desk.ledger().record_audit_at_head(
+        &AuditEntry {
+            time_ms: desk.clock().now_ms(),
+            actor: Actor::Manager(manager.to_owned()),
+            action: what.to_owned(),
+            subject: Some(default_name),
+            detail: Some(path.display().to_string()),
+        },
+        head.as_ref(),
+    )?;
     Ok(Some(path.display().to_string()))
 }
 
@@ -217,10 +223,21 @@ pub async fn export_day_log<R: Runtime>(
     let (desk, manager) = manager_desk(&startup)?;
     let day = self::day(&day)?;
     let log = desk.ledger().day_log(day, &filter)?;
-    let bytes = export::export_day_log(desk.ledger(), &log, format)
+    let head = desk.ledger().chain_anchor()?;
+    let bytes = export::export_day_log(desk.ledger(), &log, head.as_ref(), format)
         .map_err(ui(export::ExportError::code))?;
     let name = format!("核销流水-{day}.{}", extension(format));
-    write_export(&app, desk, &manager, "export_day_log", name, format, bytes).await
+    write_export(
+        &app,
+        desk,
+        &manager,
+        "export_day_log",
+        name,
+        format,
+        bytes,
+        head,
+    )
+    .await
 }
 
 /// Exports a kept reconciliation report.
@@ -248,7 +265,9 @@ pub async fn export_reconciliation<R: Runtime>(
         })?;
     let report: Report = serde_json::from_str(&stored.run.report)
         .map_err(|e| UiError::new("export_failed", format!("the kept report: {e}")))?;
-    let bytes = export::export_report(&report, format).map_err(ui(export::ExportError::code))?;
+    let head = desk.ledger().chain_anchor()?;
+    let bytes = export::export_report(&report, head.as_ref(), format)
+        .map_err(ui(export::ExportError::code))?;
     let name = format!("对账-{}-{day}.{}", channel.as_str(), extension(format));
     write_export(
         &app,
@@ -258,6 +277,7 @@ pub async fn export_reconciliation<R: Runtime>(
         name,
         format,
         bytes,
+        head,
     )
     .await
 }

@@ -9,6 +9,7 @@ use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel_check::{self, ConnectionCheck};
 use redeemdesk_core::channel_setup::{self, ChannelEdit};
 use redeemdesk_core::desk_settings::{DeskSettings, SettingsError};
+use redeemdesk_core::roles::ShiftEnd;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::{AppHandle, Runtime, State};
@@ -54,7 +55,7 @@ pub async fn test_channel_connection(
 
 /// 交班: ends the open shift; the UI then shows the shift-start chooser.
 #[tauri::command]
-pub fn end_shift(startup: State<'_, Startup>) -> Result<Option<String>, UiError> {
+pub fn end_shift(startup: State<'_, Startup>) -> Result<Option<ShiftEnd>, UiError> {
     Ok(startup.ready()?.desk.end_shift()?)
 }
 

@@ -40,6 +40,11 @@ export function clock(ms) {
 }
 
 /** The first four and last four characters of a code, so a strip never shows a whole code. */
+/** A chain head as printed on exports and slips: `#1234:9f3a6c1e0d2b4a77…`. */
+export function chainHead(anchor) {
+  return anchor ? `#${anchor.id}:${anchor.hash.slice(0, 16)}…` : '';
+}
+
 export function maskCode(code) {
   const s = String(code ?? '');
   const chars = Array.from(s);

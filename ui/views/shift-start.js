@@ -6,6 +6,10 @@
 import { t } from '../i18n.js';
 import * as api from '../api.js';
 import { setShift, shiftChoosable } from '../shift.js';
+import { chainHead } from '../format.js';
+
+/** Where the 交班 button leaves the ended shift's chain head for the chooser to show. */
+const ENDED_KEY = 'redeemdesk.shiftEnded';
 
 /**
  * Shows the chooser in `root` and resolves with the chosen name once its shift started.
@@ -53,6 +57,13 @@ export function renderShiftStart(root, info, cashiers) {
     const message = el('p', 'shift-message');
     message.dataset.testid = 'shift-message';
     message.setAttribute('role', 'alert');
+    const ended = sessionStorage.getItem(ENDED_KEY);
+    if (ended) {
+      sessionStorage.removeItem(ENDED_KEY);
+      try {
+        message.textContent = t('shift.ended', JSON.parse(ended));
+      } catch { /* a damaged note is not worth a broken chooser */ }
+    }
     const help = el('p', 'shift-help', t('shift.keys'));
     card.append(head, list, pinBox, message, help);
     const screen = el('main', 'shift-screen');
@@ -190,7 +201,13 @@ export function mountEndShift(nameEl) {
     // Ending the shift in the desk first, then a fresh page: the chooser runs exactly as at
     // launch and nothing of the last cashier's screen stays behind.
     api.endShift().then(
-      () => location.reload(),
+      (ended) => {
+        // The chooser after the reload shows the head, so it can go on the 交班单.
+        if (ended && ended.chain_head) {
+          sessionStorage.setItem(ENDED_KEY, JSON.stringify({ cashier: ended.cashier, head: chainHead(ended.chain_head) }));
+        }
+        location.reload();
+      },
       () => location.reload(),
     );
   });

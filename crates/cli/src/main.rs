@@ -21,7 +21,7 @@ use redeemdesk_core::clock::{Clock, SystemClock};
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Checkpoint, Desk};
 use redeemdesk_core::export::{export_day_log, export_report, ExportFormat};
-use redeemdesk_core::ledger::{self, AttemptId, AttemptState, DayFilter, Ledger};
+use redeemdesk_core::ledger::{self, AttemptId, AttemptState, ChainAnchor, DayFilter, Ledger};
 use redeemdesk_core::outbox::OrderInput;
 use redeemdesk_core::reconcile::{Statement, StatementMapping};
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput};
@@ -150,8 +150,14 @@ enum Command {
         #[arg(long, default_value = "cli")]
         cashier: String,
     },
-    /// Check the ledger: SQLite's quick_check and the whole hash chain.
-    VerifyLog,
+    /// Check the ledger: SQLite's quick_check, the whole hash chain with every head the
+    /// ledger recorded, and each head written down earlier (`--anchor`).
+    VerifyLog {
+        /// A chain head printed earlier (on an export, a sign-off, a shift end), as
+        /// ID:HASH, e.g. 1234:9f3a6c1e; repeat for several.
+        #[arg(long = "anchor", value_name = "ID:HASH")]
+        anchors: Vec<ChainAnchor>,
+    },
     /// Export a day's log (with its totals) as CSV or XLSX.
     Export {
         #[arg(long)]
@@ -349,15 +355,36 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
         }
         Command::Timeline { code } => to_json(read_only()?.code_timeline(code.trim())?),
         Command::Inbox => to_json(read_only()?.inbox()?),
-        Command::VerifyLog => {
+        Command::VerifyLog { anchors } => {
             let ledger = read_only()?;
             let quick_check = ledger.quick_check();
             let chain = ledger.verify_chain()?;
-            let intact = quick_check.is_ok() && chain.is_intact();
+            let mut problems: Vec<String> = Vec::new();
+            if let Err(e) = &quick_check {
+                problems.push(e.to_string());
+            }
+            if let Some(brk) = &chain.first_break {
+                problems.push(format!("账本链断开 / the chain is broken: {brk}"));
+            }
+            let mut checked = Vec::new();
+            for anchor in anchors {
+                let check = ledger.check_anchor(anchor)?;
+                if !check.holds() {
+                    problems.push(check.describe(anchor));
+                }
+                checked.push(json!({
+                    "anchor": anchor.to_string(),
+                    "holds": check.holds(),
+                    "check": check,
+                    "message": check.describe(anchor),
+                }));
+            }
+            let intact = problems.is_empty();
             let report = json!({
                 "ledger": ledger.path(),
                 "quick_check": quick_check.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
                 "chain": chain,
+                "anchors": checked,
                 "intact": intact,
             });
             if intact {
@@ -365,7 +392,7 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
             } else {
                 Err(Failure {
                     code: "ledger_broken".into(),
-                    message: report.to_string(),
+                    message: format!("{}\n{report}", problems.join("\n")),
                     field: None,
                     exit: 1,
                 })
@@ -386,7 +413,8 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 code: None,
             };
             let log = ledger.day_log(*day, &filter)?;
-            let bytes = export_day_log(&ledger, &log, *format)?;
+            let head = ledger.chain_anchor()?;
+            let bytes = export_day_log(&ledger, &log, head.as_ref(), *format)?;
             let ext = match format {
                 ExportFormat::Csv => "csv",
                 ExportFormat::Xlsx => "xlsx",
@@ -397,7 +425,7 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
             std::fs::write(&path, &bytes)
                 .map_err(|e| Failure::new("export_failed", format!("{}: {e}", path.display())))?;
             Ok(
-                json!({ "file": path, "attempts": log.attempts.len(), "totals": log.totals, "bytes": bytes.len() }),
+                json!({ "file": path, "attempts": log.attempts.len(), "totals": log.totals, "bytes": bytes.len(), "chain_head": head.map(|h| h.to_string()) }),
             )
         }
         _ => write_command(&cli, &root).await,
@@ -538,7 +566,8 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                 } else {
                     ExportFormat::Xlsx
                 };
-                let bytes = export_report(&done.report, format)?;
+                let head = desk.ledger().chain_anchor()?;
+                let bytes = export_report(&done.report, head.as_ref(), format)?;
                 std::fs::write(path, bytes).map_err(|e| {
                     Failure::new("export_failed", format!("{}: {e}", path.display()))
                 })?;
@@ -549,7 +578,7 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
         | Command::Log { .. }
         | Command::Timeline { .. }
         | Command::Inbox
-        | Command::VerifyLog
+        | Command::VerifyLog { .. }
         | Command::Export { .. } => {
             unreachable!("read-only commands are answered without the lock")
         }

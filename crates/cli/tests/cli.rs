@@ -361,3 +361,118 @@ fn a_config_toml_without_a_channel_is_refused_by_the_cli_saying_what_to_do() {
         "says what to do: {message}"
     );
 }
+
+fn redeem(data: &Path, channel: &str, code: &str) {
+    let (exit, out) = cli(
+        data,
+        &["--sandbox", "redeem", "--channel", channel, "--code", code],
+    );
+    assert_eq!(exit, 0, "the sandbox redeems {code}: {out}");
+}
+
+#[test]
+fn a_tail_cut_after_an_export_printed_its_head_passes_the_chain_but_fails_the_anchor() {
+    let tmp = tempfile::tempdir().unwrap();
+    redeem(tmp.path(), "shoubei", "679533922928");
+    redeem(tmp.path(), "zvcms", "390962138708451328");
+    let csv = tmp.path().join("day.csv");
+    let (exit, export) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "export",
+            "--day",
+            &today(),
+            "--format",
+            "csv",
+            "--out",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exit, 0, "{export}");
+    let printed = export["chain_head"].as_str().unwrap().to_owned();
+    let file = std::fs::read_to_string(&csv).unwrap();
+    assert!(
+        file.contains(&printed),
+        "the file carries the head the command reported, {printed}: {file}"
+    );
+    // What the accountant keeps: the id and a hash prefix, as written on the file.
+    let anchor = printed.trim_start_matches('#').trim_end_matches('…');
+
+    // The insider removes the second redemption and everything after it, consistently:
+    // its events, its attempt row, and the rows sealed after it.
+    {
+        let db = rusqlite::Connection::open(tmp.path().join("ledger-sandbox.sqlite")).unwrap();
+        let cut_from: i64 = db
+            .query_row(
+                "SELECT e.id FROM events e JOIN attempts a ON a.id = e.attempt_id
+                 WHERE e.seq = 0 AND a.code = '390962138708451328'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        db.execute_batch(&format!(
+            "DROP TRIGGER events_no_delete; DROP TRIGGER seals_no_delete;
+             DROP TRIGGER attempts_no_delete; DROP TRIGGER settings_no_delete;
+             DROP TRIGGER audit_no_delete;
+             DELETE FROM settings WHERE id IN
+                 (SELECT row_id FROM seals WHERE kind = 'setting' AND id >= {cut_from});
+             DELETE FROM audit WHERE id IN
+                 (SELECT row_id FROM seals WHERE kind = 'audit' AND id >= {cut_from});
+             DELETE FROM seals WHERE id >= {cut_from};
+             DELETE FROM events WHERE id >= {cut_from};
+             DELETE FROM resolver_schedule WHERE attempt_id NOT IN
+                 (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);
+             DELETE FROM attempts WHERE id NOT IN
+                 (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);"
+        ))
+        .unwrap();
+    }
+
+    let (exit, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    assert_eq!(
+        (exit, &report["intact"]),
+        (0, &Value::Bool(true)),
+        "a consistent cut leaves nothing inside the file to catch it (hence anchors): {report}"
+    );
+    let (exit, report) = cli(tmp.path(), &["--sandbox", "verify-log", "--anchor", anchor]);
+    assert_eq!(exit, 1, "the printed head is gone: {report}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("截掉")
+            && message.contains("its tail was cut")
+            && message.contains(&printed),
+        "says, in both languages, that the chain was cut before the head written down: {message}"
+    );
+}
+
+#[test]
+fn verify_log_accepts_a_head_still_in_the_chain_and_refuses_a_malformed_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    redeem(tmp.path(), "shoubei", "679533922928");
+    let (_, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    let head = format!(
+        "{}:{}",
+        report["chain"]["head_id"],
+        &report["chain"]["head_hash"].as_str().unwrap()[..8]
+    );
+    redeem(tmp.path(), "zvcms", "390962138708451328");
+    let (exit, report) = cli(tmp.path(), &["--sandbox", "verify-log", "--anchor", &head]);
+    assert_eq!(
+        exit, 0,
+        "a head from before later redemptions still holds: {report}"
+    );
+    assert_eq!(report["anchors"][0]["holds"], true, "{report}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_redeemdesk-cli"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .args(["--sandbox", "verify-log", "--anchor", "12:9f3a"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("at least 8 hex"),
+        "a prefix too short to mean anything is refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,11 +1,13 @@
 //! Export of a day's (filtered) log and of a reconciliation report, as CSV and XLSX, for the
 //! accountant (product.md "The manager side"). Codes and ids stay text — Excel must never
 //! show 914095353294404024 as 9.14E+17 — amounts are in 元 with two decimals, and a totals
-//! section closes the log. Nothing secret is in a ledger row, so nothing secret can be here.
+//! section closes the log, and the ledger's chain head at export time closes the file (kept
+//! outside the ledger, it lets `verify-log --anchor` show later that nothing up to it was
+//! cut or rewritten). Nothing secret is in a ledger row, so nothing secret can be here.
 
 use crate::channel::ChannelKind;
 use crate::clock::UnixMs;
-use crate::ledger::{Attempt, ChannelTotals, DayLog, Ledger, LedgerError};
+use crate::ledger::{Attempt, ChainAnchor, ChannelTotals, DayLog, Ledger, LedgerError};
 use crate::money::Fen;
 use crate::reconcile::{Report, Verdict};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
@@ -145,6 +147,26 @@ fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<
             rows: totals,
         },
     ]
+}
+
+/// The closing table: the chain head this file was made at, and how to check it.
+fn head_table(head: Option<&ChainAnchor>) -> Table {
+    let (shown, check) = match head {
+        Some(h) => (
+            h.to_string(),
+            format!(
+                "redeemdesk-cli verify-log --anchor {}:{}",
+                h.id,
+                &h.hash[..h.hash.len().min(16)]
+            ),
+        ),
+        None => ("(空账本 empty ledger)".to_owned(), String::new()),
+    };
+    Table {
+        title: "链头 Chain head".into(),
+        header: vec!["链头 Chain head", "核对 Check"],
+        rows: vec![vec![text(shown), text(check)]],
+    }
 }
 
 fn verdict_text(v: Verdict) -> &'static str {
@@ -307,10 +329,13 @@ fn encode(
     }
 }
 
-/// The file for a day's log: every attempt with its channel ids, then the totals.
+/// The file for a day's log: every attempt with its channel ids, the totals, then the
+/// chain head `head` (read by the caller, which also records it with the export's audit
+/// entry).
 pub fn export_day_log(
     ledger: &Ledger,
     log: &DayLog,
+    head: Option<&ChainAnchor>,
     format: ExportFormat,
 ) -> Result<Vec<u8>, ExportError> {
     let mut ids = Vec::with_capacity(log.attempts.len());
@@ -330,12 +355,21 @@ pub fn export_day_log(
         ids.push(text);
     }
     let offset = ledger.business_day_rule().offset_minutes;
-    encode(&log_tables(log, &ids, offset), format, "流水")
+    let mut tables = log_tables(log, &ids, offset);
+    tables.push(head_table(head));
+    encode(&tables, format, "流水")
 }
 
-/// The file for a reconciliation report: every line with its evidence, then the counts.
-pub fn export_report(report: &Report, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
-    encode(&report_tables(report), format, "对账")
+/// The file for a reconciliation report: every line with its evidence, the counts, then
+/// the chain head `head`.
+pub fn export_report(
+    report: &Report,
+    head: Option<&ChainAnchor>,
+    format: ExportFormat,
+) -> Result<Vec<u8>, ExportError> {
+    let mut tables = report_tables(report);
+    tables.push(head_table(head));
+    encode(&tables, format, "对账")
 }
 
 #[cfg(test)]
@@ -375,8 +409,11 @@ mod tests {
             .unwrap();
         let day = ledger.business_day_rule().day_of(at);
         let log = ledger.day_log(day, &DayFilter::default()).unwrap();
-        let csv =
-            String::from_utf8(export_day_log(&ledger, &log, ExportFormat::Csv).unwrap()).unwrap();
+        let head = ledger.chain_anchor().unwrap();
+        let csv = String::from_utf8(
+            export_day_log(&ledger, &log, head.as_ref(), ExportFormat::Csv).unwrap(),
+        )
+        .unwrap();
         assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
         let fields: Vec<String> = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -399,5 +436,10 @@ mod tests {
         );
         assert!(csv.contains("合计 Totals"), "a totals section");
         assert!(!csv.contains("9.14E"), "never scientific notation");
+        let head = head.expect("two events were written");
+        assert!(
+            csv.contains(&head.to_string()) && csv.contains(&format!("--anchor {}:", head.id)),
+            "the file ends with the chain head and how to check it: {csv}"
+        );
     }
 }

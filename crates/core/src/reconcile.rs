@@ -571,13 +571,14 @@ impl Desk {
         })
     }
 
-    /// The manager signs a day's reconciliation off (kept with the ledger's chain head).
+    /// The manager signs a day's reconciliation off (kept with the ledger's chain head,
+    /// which it answers so the manager sees it and can write it down).
     pub fn sign_off_day(
         &self,
         reconciliation_id: i64,
         manager: &str,
         note: Option<&str>,
-    ) -> Result<(), ReconcileError> {
+    ) -> Result<crate::ledger::ChainAnchor, ReconcileError> {
         Ok(self
             .ledger
             .sign_off(reconciliation_id, manager.trim(), note, self.clock.now_ms())?)

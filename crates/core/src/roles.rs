@@ -8,7 +8,7 @@
 //! screen cannot be used by someone else later.
 
 use crate::desk::Desk;
-use crate::ledger::{Actor, AuditEntry, LedgerError};
+use crate::ledger::{Actor, AuditEntry, ChainAnchor, LedgerError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -360,26 +360,42 @@ impl Desk {
         Ok(cashier.name)
     }
 
-    /// Ends the open shift (交班), audited; the till then waits for the next cashier to
-    /// start one. Answers who was on shift.
-    pub fn end_shift(&self) -> Result<Option<String>, RoleError> {
-        let ended = self.shift.lock().expect("shift").take();
-        if let Some(name) = &ended {
-            self.ledger.record_audit(&AuditEntry {
+    /// Ends the open shift (交班), audited with the chain head of that moment; the till
+    /// then waits for the next cashier to start one. Answers who was on shift and the head
+    /// to show (and later print on the 交班单), so it is kept outside the ledger too.
+    pub fn end_shift(&self) -> Result<Option<ShiftEnd>, RoleError> {
+        let Some(cashier) = self.shift.lock().expect("shift").take() else {
+            return Ok(None);
+        };
+        let chain_head = self.ledger.chain_anchor()?;
+        self.ledger.record_audit_at_head(
+            &AuditEntry {
                 time_ms: self.clock.now_ms(),
-                actor: Actor::Cashier(name.clone()),
+                actor: Actor::Cashier(cashier.clone()),
                 action: "shift_end".into(),
                 subject: None,
                 detail: None,
-            })?;
-        }
-        Ok(ended)
+            },
+            chain_head.as_ref(),
+        )?;
+        Ok(Some(ShiftEnd {
+            cashier,
+            chain_head,
+        }))
     }
 
     /// The cashier whose shift is open, if any.
     pub fn cashier(&self) -> Option<String> {
         self.shift.lock().expect("shift").clone()
     }
+}
+
+/// A shift that ended (交班).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShiftEnd {
+    pub cashier: String,
+    /// The ledger's chain head when it ended (`None` on an empty ledger).
+    pub chain_head: Option<ChainAnchor>,
 }
 
 #[cfg(test)]
@@ -597,7 +613,16 @@ mod tests {
             d.start_shift("李四", None),
             Err(RoleError::NoSuchCashier(_))
         ));
-        assert_eq!(d.end_shift().unwrap().as_deref(), Some("张伟"), "交班");
+        let ended = d.end_shift().unwrap().expect("a shift was open");
+        assert_eq!(ended.cashier, "张伟", "交班");
+        let head = ended
+            .chain_head
+            .expect("the shift start wrote to the ledger");
+        assert_eq!(
+            d.ledger.verify_chain().unwrap().recorded_heads_checked,
+            1,
+            "the shift end keeps the head it showed, {head}, for verify-log"
+        );
         assert_eq!(
             d.cashier(),
             None,

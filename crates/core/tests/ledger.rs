@@ -1858,3 +1858,432 @@ fn a_year_of_attempts_opens_fast_and_answers_a_day_with_totals_fast() {
         );
     }
 }
+
+// ----- an insider with the file and a SQLite shell ----------------------------------------
+//
+// Each test below does what a dishonest insider would: edit rows with plain SQL and then
+// recompute the whole chain with the ledger's own (public, unkeyed) algorithm, written out
+// here as they would write it. Inside the file that rewrite is consistent; what catches it
+// is a head written down earlier — by the ledger itself (an export's audit entry) or outside
+// it (the anchor printed on the export).
+
+/// The ledger's canonical encoding, as an insider would re-implement it from the source.
+struct InsiderCanon(sha2::Sha256);
+
+impl InsiderCanon {
+    fn new(domain: &str) -> Self {
+        let mut c = InsiderCanon(<sha2::Sha256 as sha2::Digest>::new());
+        c.bytes(domain.as_bytes());
+        c
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        sha2::Digest::update(&mut self.0, (b.len() as u64).to_be_bytes());
+        sha2::Digest::update(&mut self.0, b);
+    }
+    fn field(&mut self, name: &str, v: &rusqlite::types::Value) {
+        use rusqlite::types::Value;
+        self.bytes(name.as_bytes());
+        match v {
+            Value::Null => sha2::Digest::update(&mut self.0, [0u8]),
+            Value::Integer(i) => {
+                sha2::Digest::update(&mut self.0, [1u8]);
+                sha2::Digest::update(&mut self.0, i.to_be_bytes());
+            }
+            Value::Text(t) => {
+                sha2::Digest::update(&mut self.0, [2u8]);
+                self.bytes(t.as_bytes());
+            }
+            other => panic!("the ledger hashes no {other:?}"),
+        }
+    }
+    fn finish(self) -> String {
+        sha2::Digest::finalize(self.0)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+const EVENT_FIELDS: [&str; 15] = [
+    "id",
+    "attempt_id",
+    "notification_id",
+    "seq",
+    "state",
+    "time_ms",
+    "actor",
+    "reason",
+    "channel_ids",
+    "face_value_fen",
+    "settled_fen",
+    "raw_request",
+    "raw_response",
+    "http_status",
+    "subject_digest",
+];
+
+/// Renumbers events and seals into one gapless order and recomputes every link, as the
+/// ledger would have written them had the tampered rows always been so.
+fn rechain(conn: &Connection) {
+    use rusqlite::types::Value;
+    conn.execute_batch(
+        "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS seals_no_update;",
+    )
+    .unwrap();
+    let mut links: Vec<(i64, &str)> = conn
+        .prepare("SELECT id, 'event' FROM events UNION ALL SELECT id, 'seal' FROM seals ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                if r.get::<_, String>(1)? == "event" {
+                    "event"
+                } else {
+                    "seal"
+                },
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    links.sort();
+    let mut prev = "0".repeat(64);
+    for (n, (old_id, table)) in links.into_iter().enumerate() {
+        let id = n as i64 + 1;
+        conn.execute(
+            &format!("UPDATE {table}s SET id = ?1 WHERE id = ?2"),
+            [id, old_id],
+        )
+        .unwrap();
+        let hash = if table == "event" {
+            let cols = EVENT_FIELDS.join(", ");
+            let values: Vec<Value> = conn
+                .query_row(
+                    &format!("SELECT {cols} FROM events WHERE id = ?1"),
+                    [id],
+                    |r| (0..EVENT_FIELDS.len()).map(|i| r.get(i)).collect(),
+                )
+                .unwrap();
+            let mut c = InsiderCanon::new("redeemdesk.ledger.event.v1");
+            for (name, v) in EVENT_FIELDS.iter().zip(&values) {
+                c.field(name, v);
+            }
+            c.field("prev_hash", &Value::Text(prev.clone()));
+            c.finish()
+        } else {
+            let (kind, row_id, digest): (String, i64, String) = conn
+                .query_row(
+                    "SELECT kind, row_id, digest FROM seals WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap();
+            let mut c = InsiderCanon::new("redeemdesk.ledger.seal.v1");
+            c.field("id", &Value::Integer(id));
+            c.field("kind", &Value::Text(kind));
+            c.field("row_id", &Value::Integer(row_id));
+            c.field("digest", &Value::Text(digest));
+            c.field("prev_hash", &Value::Text(prev.clone()));
+            c.finish()
+        };
+        conn.execute(
+            &format!("UPDATE {table}s SET prev_hash = ?1, hash = ?2 WHERE id = ?3"),
+            rusqlite::params![prev, hash, id],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
+
+/// A day with a ¥10, a ¥50 and a ¥10 redemption, then an export that printed its head
+/// (the ledger keeps that head in the export's audit entry). Answers the ¥50 attempt and
+/// the head as printed on the file.
+fn exported_day(l: &Ledger) -> (AttemptId, ledger::ChainAnchor) {
+    let mut ids = Vec::new();
+    for (i, (code, fen)) in [("A10", 1_000), ("B50", 5_000), ("C10", 1_000)]
+        .into_iter()
+        .enumerate()
+    {
+        let at = NOON + i as i64 * MINUTE;
+        let mut new = attempt(ChannelKind::Shoubei, code, at);
+        new.face_value = Some(Fen(fen));
+        let id = l.begin_attempt(new).unwrap();
+        succeed(l, &id, at + 1);
+        ids.push(id);
+    }
+    let head = l.chain_anchor().unwrap().expect("the day wrote events");
+    l.record_audit_at_head(
+        &AuditEntry {
+            time_ms: NOON + 10 * MINUTE,
+            actor: manager(),
+            action: "export_day_log".into(),
+            subject: Some("核销流水-2026-11-22.xlsx".into()),
+            detail: None,
+        },
+        Some(&head),
+    )
+    .unwrap();
+    assert!(
+        l.verify_chain().unwrap().is_intact(),
+        "untouched, it verifies"
+    );
+    let printed: ledger::ChainAnchor = head.to_string().parse().unwrap();
+    (ids.swap_remove(1), printed)
+}
+
+/// Verification fails on the head the export recorded, and on the head it printed.
+fn assert_rewrite_caught(l: &Ledger, printed: &ledger::ChainAnchor, what: &str) {
+    let report = l.verify_chain().unwrap();
+    let brk = report
+        .first_break
+        .unwrap_or_else(|| panic!("{what}, rechained, must not verify"));
+    assert!(
+        matches!(brk.problem, BreakProblem::RecordedHeadMismatch { .. })
+            && brk.subject.contains("export_day_log"),
+        "{what}: the head the export recorded no longer matches, and the report names it: {brk}"
+    );
+    let check = l.check_anchor(printed).unwrap();
+    assert!(
+        !check.holds(),
+        "{what}: the head printed on the export is no longer in the chain: {check:?}"
+    );
+}
+
+#[test]
+fn deleting_a_50_yuan_redemption_and_recomputing_the_chain_is_caught_by_the_recorded_and_printed_heads(
+) {
+    let (_dir, path, l) = temp_ledger();
+    let (b50, printed) = exported_day(&l);
+    let conn = raw(&path);
+    conn.execute_batch("DROP TRIGGER events_no_delete; DROP TRIGGER attempts_no_delete;")
+        .unwrap();
+    conn.execute("DELETE FROM events WHERE attempt_id = ?1", [b50.as_str()])
+        .unwrap();
+    conn.execute("DELETE FROM attempts WHERE id = ?1", [b50.as_str()])
+        .unwrap();
+    rechain(&conn);
+    let total: i64 = conn
+        .query_row("SELECT sum(settled_face_fen) FROM attempts", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(total, 2_000, "the ¥50 is gone from the day's total");
+    assert_rewrite_caught(&l, &printed, "a deleted ¥50 redemption");
+}
+
+#[test]
+fn turning_a_success_into_a_rejection_and_recomputing_the_chain_is_caught() {
+    let (_dir, path, l) = temp_ledger();
+    let (b50, printed) = exported_day(&l);
+    let conn = raw(&path);
+    conn.execute_batch("DROP TRIGGER events_no_update;")
+        .unwrap();
+    conn.execute(
+        "UPDATE events SET state = 'rejected', face_value_fen = NULL, settled_fen = NULL,
+             channel_ids = NULL, reason = '已使用' WHERE attempt_id = ?1 AND seq = 1",
+        [b50.as_str()],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE attempts SET state = 'rejected', settled_face_fen = NULL, settled_fen = NULL
+         WHERE id = ?1",
+        [b50.as_str()],
+    )
+    .unwrap();
+    rechain(&conn);
+    assert_eq!(
+        l.attempt(&b50).unwrap().unwrap().state,
+        AttemptState::Rejected,
+        "the ledger now shows the ¥50 as rejected"
+    );
+    assert_rewrite_caught(&l, &printed, "a success turned into a rejection");
+}
+
+#[test]
+fn changing_an_attempts_cashier_and_recomputing_every_digest_and_the_chain_is_caught() {
+    use rusqlite::types::Value;
+    let (_dir, path, l) = temp_ledger();
+    let (b50, printed) = exported_day(&l);
+    let conn = raw(&path);
+    conn.execute_batch(
+        "DROP TRIGGER attempts_identity_is_immutable; DROP TRIGGER events_no_update;",
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE attempts SET cashier = '张伟' WHERE id = ?1",
+        [b50.as_str()],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE events SET actor = 'cashier:张伟' WHERE attempt_id = ?1 AND actor = 'cashier:王芳'",
+        [b50.as_str()],
+    )
+    .unwrap();
+    // The creating event's digest of the attempt's identity, recomputed to match.
+    let names = [
+        "id",
+        "created_ms",
+        "business_day",
+        "channel",
+        "platform",
+        "code",
+        "count",
+        "cashier",
+        "face_value_fen",
+        "price_fen",
+        "remaining_before",
+    ];
+    let values: Vec<Value> = conn
+        .query_row(
+            &format!("SELECT {} FROM attempts WHERE id = ?1", names.join(", ")),
+            [b50.as_str()],
+            |r| (0..names.len()).map(|i| r.get(i)).collect(),
+        )
+        .unwrap();
+    let mut c = InsiderCanon::new("redeemdesk.ledger.attempt.v1");
+    for (n, v) in names.iter().zip(&values) {
+        c.field(n, v);
+    }
+    conn.execute(
+        "UPDATE events SET subject_digest = ?1 WHERE attempt_id = ?2 AND seq = 0",
+        [c.finish(), b50.as_str().to_owned()],
+    )
+    .unwrap();
+    rechain(&conn);
+    assert_eq!(
+        l.attempt(&b50).unwrap().unwrap().cashier,
+        "张伟",
+        "the ledger now blames another cashier"
+    );
+    assert_rewrite_caught(&l, &printed, "a changed cashier");
+}
+
+#[test]
+fn replacing_the_manager_pin_hash_in_the_settings_table_is_caught_without_touching_the_events() {
+    const PIN: &str = "manager.pin_hash";
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    l.set_setting(PIN, Some("$argon2id$v=19$the-real-one"), &manager(), NOON)
+        .unwrap();
+    let conn = raw(&path);
+    conn.execute_batch("DROP TRIGGER settings_no_update;")
+        .unwrap();
+    conn.execute(
+        "UPDATE settings SET value = '$argon2id$v=19$the-insiders-own' WHERE key = ?1",
+        [PIN],
+    )
+    .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("an edited PIN hash must not verify");
+    assert!(
+        matches!(brk.problem, BreakProblem::SubjectAltered { .. }) && brk.subject.contains(PIN),
+        "the report names the setting whose row was changed: {brk}"
+    );
+
+    // The same with a new row rather than an edit: no trigger stands in the way, but the
+    // row has no seal in the chain.
+    let (_dir2, path2, l2) = temp_ledger();
+    small_history(&l2);
+    raw(&path2)
+        .execute(
+            "INSERT INTO settings (key, value, time_ms, actor)
+             VALUES (?1, '$argon2id$v=19$the-insiders-own', ?2, 'manager:李店长')",
+            rusqlite::params![PIN, NOON],
+        )
+        .unwrap();
+    assert_eq!(
+        l2.setting(PIN).unwrap().as_deref(),
+        Some("$argon2id$v=19$the-insiders-own"),
+        "the slipped-in row is the PIN the desk would check"
+    );
+    let brk = l2
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("a slipped-in PIN hash must not verify");
+    assert!(
+        brk.problem == BreakProblem::NotInChain && brk.subject.contains(PIN),
+        "the report names the setting that is not in the chain: {brk}"
+    );
+}
+
+#[test]
+fn a_reconciliation_and_its_sign_off_are_in_the_chain_and_the_sign_off_keeps_the_head() {
+    let (_dir, path, l) = temp_ledger();
+    small_history(&l);
+    let id = l
+        .record_reconciliation(&ledger::NewReconciliation {
+            business_day: day("2026-11-22"),
+            channel: ChannelKind::Shoubei,
+            run_ms: NOON + MINUTE,
+            actor: "manager:李店长".into(),
+            source: "statement.csv".into(),
+            lines: 3,
+            mismatches: 1,
+            report: "{}".into(),
+        })
+        .unwrap();
+    let head = l.sign_off(id, "李店长", None, NOON + 2 * MINUTE).unwrap();
+    let report = l.verify_chain().unwrap();
+    assert!(report.is_intact(), "{:?}", report.first_break);
+    assert_eq!(
+        report.recorded_heads_checked, 1,
+        "the sign-off's head {head} is compared with the chain"
+    );
+    assert!(
+        l.check_anchor(&head).unwrap().holds(),
+        "the head shown at sign-off holds"
+    );
+    let conn = raw(&path);
+    conn.execute_batch(
+        "DROP TRIGGER reconciliations_no_update;
+         UPDATE reconciliations SET mismatches = 0;",
+    )
+    .unwrap();
+    let brk = l
+        .verify_chain()
+        .unwrap()
+        .first_break
+        .expect("an edited run must not verify");
+    assert!(
+        matches!(brk.problem, BreakProblem::SubjectAltered { .. })
+            && brk.subject == format!("reconciliation {id}"),
+        "names the reconciliation that was changed: {brk}"
+    );
+}
+
+#[test]
+fn a_printed_head_reads_back_and_checks_against_the_chain() {
+    let l = memory();
+    small_history(&l);
+    let head = l.chain_anchor().unwrap().unwrap();
+    let printed = head.to_string();
+    assert!(printed.starts_with(&format!("#{}:", head.id)) && printed.ends_with('…'));
+    let read: ledger::ChainAnchor = printed.parse().expect("what is printed parses back");
+    assert!(l.check_anchor(&read).unwrap().holds());
+    let far: ledger::ChainAnchor = format!("{}:{}", head.id + 5, &head.hash[..8])
+        .parse()
+        .unwrap();
+    assert_eq!(
+        l.check_anchor(&far).unwrap(),
+        ledger::AnchorCheck::Cut {
+            chain_ends_at: head.id
+        },
+        "a head past the end means the tail was cut"
+    );
+    let wrong: ledger::ChainAnchor = format!("{}:00000000", head.id).parse().unwrap();
+    assert!(
+        matches!(
+            l.check_anchor(&wrong).unwrap(),
+            ledger::AnchorCheck::Differs { .. }
+        ),
+        "another hash at that position means a rewrite"
+    );
+    assert!(
+        "12:9f3a".parse::<ledger::ChainAnchor>().is_err(),
+        "too short to mean anything"
+    );
+}

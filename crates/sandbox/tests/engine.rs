@@ -746,10 +746,20 @@ async fn a_day_on_every_channel_exports_to_xlsx_with_text_ids_two_decimal_amount
     let day = ledger.business_day_rule().day_of(r.clock.now_ms());
     let log = ledger.day_log(day, &DayFilter::default()).unwrap();
     assert_eq!(log.attempts.len(), 5);
-    let bytes = export_day_log(ledger, &log, ExportFormat::Xlsx).unwrap();
+    let head = ledger
+        .chain_anchor()
+        .unwrap()
+        .expect("the day wrote events");
+    let bytes = export_day_log(ledger, &log, Some(&head), ExportFormat::Xlsx).unwrap();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a real XLSX");
     let sheet = book.worksheet_range("流水").expect("the log sheet");
     let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
+    assert!(
+        rows.iter()
+            .flatten()
+            .any(|c| matches!(c, Data::String(s) if *s == head.to_string())),
+        "the sheet carries the chain head it was made at, {head}"
+    );
     // Every code and id is a text cell, never a number.
     let codes: Vec<&Data> = rows[2..7].iter().map(|r| &r[3]).collect();
     for c in &codes {

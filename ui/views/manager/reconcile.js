@@ -6,6 +6,7 @@
 // exports to CSV / XLSX. Reconciling only reports: nothing in the log changes.
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
+import { chainHead } from '../../format.js';
 import { el, yuan2, dateTime, table, field, errorText } from './dom.js';
 
 const VERDICTS = ['matched', 'only_here', 'only_at_channel', 'amount_differs', 'state_differs'];
@@ -158,8 +159,8 @@ export function createReconcile(container, ctx) {
     sign.addEventListener('click', async () => {
       sign.disabled = true;
       try {
-        await ctx.guard(api.signOffDay(current.id, note.value.trim() || null));
-        status.textContent = t('mgr.rec.signedNow');
+        const head = await ctx.guard(api.signOffDay(current.id, note.value.trim() || null));
+        status.textContent = t('mgr.rec.signedHead', { head: chainHead(head) });
         await loadRuns(current.id);
         ctx.changed();
       } catch (err) {

@@ -1,5 +1,11 @@
 //! The ledger's hash chain: the canonical encoding that is hashed, and the verification that
-//! walks the whole chain and names the first broken link.
+//! walks the whole chain (events and seals, in one order) and names the first broken link.
+//!
+//! A chain kept in the same file as the data proves nothing against someone who can
+//! rewrite the file: they can recompute every hash. What does hold is a head written down
+//! outside the file earlier ([`ChainAnchor`], printed on exports, sign-offs and shift ends):
+//! a rewrite or cut before it no longer reproduces it. The heads the ledger recorded itself
+//! are compared too, which catches a rewrite that did not also fix every one of them.
 //!
 //! The encoding is length-prefixed and typed (a NULL, an integer and a text never encode
 //! alike, and no choice of values can make two different rows encode the same), with a
@@ -8,11 +14,13 @@
 //! string (`…v2`) and verification keeps reading `v1`.
 
 use super::error::Failure;
-use super::events::{EventRecord, GENESIS_HASH, RECORD_COLUMNS};
-use super::{attempts, notifications};
-use rusqlite::{Connection, OptionalExtension};
+use super::events::{self, EventRecord, GENESIS_HASH, RECORD_COLUMNS};
+use super::seals::{self, SealKind, SealRecord};
+use super::{attempts, audit, notifications, reconciliations};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One hashed value.
@@ -74,10 +82,99 @@ impl Canon {
     }
 }
 
+/// A position in the chain and its hash (or a prefix of it, as someone wrote it down):
+/// printed as `#1234:9f3a6c1e0d2b4a77…`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainAnchor {
+    pub id: i64,
+    /// The whole hash when the ledger made it; what was written down when parsed.
+    pub hash: String,
+}
+
+/// Hex digits printed: 64 bits, too many to grind a rewritten chain into matching.
+const PRINTED_HEX: usize = 16;
+/// The fewest hex digits `verify-log --anchor` accepts.
+pub const MIN_ANCHOR_HEX: usize = 8;
+
+impl fmt::Display for ChainAnchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = &self.hash[..self.hash.len().min(PRINTED_HEX)];
+        write!(f, "#{}:{shown}…", self.id)
+    }
+}
+
+impl std::str::FromStr for ChainAnchor {
+    type Err = String;
+    /// Reads `#1234:9f3a6c1e…`, `1234:9f3a6c1e` or `1234:9f3a6c1e...`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "{s:?} is not a chain head: write it as ID:HASH, e.g. 1234:9f3a6c1e (at least {MIN_ANCHOR_HEX} hex digits)"
+            )
+        };
+        let s = s.trim();
+        let body = s.strip_prefix('#').unwrap_or(s);
+        let (id, hash) = body.split_once(':').ok_or_else(bad)?;
+        let hash = hash.trim_end_matches('…').trim_end_matches("...");
+        let id: i64 = id.trim().parse().map_err(|_| bad())?;
+        let hash = hash.trim().to_ascii_lowercase();
+        if id < 0 || hash.len() < MIN_ANCHOR_HEX || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(ChainAnchor { id, hash })
+    }
+}
+
+/// Whether a head written down earlier is still in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnchorCheck {
+    /// The position exists and its hash starts with the anchor's.
+    Holds,
+    /// The chain ends before the anchor's position: its tail was cut.
+    Cut { chain_ends_at: i64 },
+    /// The position holds another hash: the chain was rewritten at or before it.
+    Differs { found: String },
+    /// The chain goes on past the position but no longer has it: rewritten.
+    Missing,
+}
+
+impl AnchorCheck {
+    pub fn holds(&self) -> bool {
+        matches!(self, AnchorCheck::Holds)
+    }
+
+    /// One sentence for a person, Chinese first.
+    pub fn describe(&self, anchor: &ChainAnchor) -> String {
+        match self {
+            AnchorCheck::Holds => format!("链头 {anchor} 仍在账本中 / the head {anchor} is still in the chain"),
+            AnchorCheck::Cut { chain_ends_at } => format!(
+                "账本在 #{chain_ends_at} 结束，早于记下的链头 {anchor}：末尾被截掉了 / the chain ends at #{chain_ends_at}, before the head {anchor} written down earlier: its tail was cut"
+            ),
+            AnchorCheck::Missing => format!(
+                "账本中已没有位置 #{}，记下的链头 {anchor} 不在了：账本被改写 / the chain no longer has position #{}, so the head {anchor} written down earlier is gone: the ledger was rewritten",
+                anchor.id, anchor.id
+            ),
+            AnchorCheck::Differs { found } => format!(
+                "位置 #{} 现在的哈希是 {}…，与记下的链头 {anchor} 不符：账本在此处或更早被改写 / position #{} now hashes to {}…, not the head {anchor} written down earlier: the ledger was rewritten at or before it",
+                anchor.id,
+                &found[..found.len().min(PRINTED_HEX)],
+                anchor.id,
+                &found[..found.len().min(PRINTED_HEX)],
+            ),
+        }
+    }
+}
+
 /// The outcome of [`super::Ledger::verify_chain`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainReport {
     pub events_checked: u64,
+    /// Settings, audit, reconciliation and sign-off rows checked against their seals.
+    pub seals_checked: u64,
+    /// Heads the ledger recorded (in sign-offs, exports' and shift ends' audit entries)
+    /// compared with the chain.
+    pub recorded_heads_checked: u64,
     /// The last event's id and hash: written down elsewhere (an export, a sign-off), it
     /// also proves that no events were cut off the end.
     pub head_id: i64,
@@ -97,7 +194,7 @@ impl ChainReport {
 pub struct ChainBreak {
     /// The event where the chain breaks (`None` for a problem found on a row with no event).
     pub event_id: Option<i64>,
-    /// `attempt <id>` or `notification <id>`.
+    /// `attempt <id>`, `notification <id>`, `setting <id> (<key>)`, `audit <id> (<action>)`…
     pub subject: String,
     pub seq: Option<u32>,
     pub problem: BreakProblem,
@@ -124,6 +221,16 @@ pub enum BreakProblem {
     SubjectMissing,
     /// An attempt or notification has no creating event.
     CreatingEventMissing,
+    /// A settings, audit, reconciliation or sign-off row that the chain has no seal for:
+    /// it was slipped in behind the ledger's back.
+    NotInChain,
+    /// A head the ledger recorded (in a sign-off, an export's or a shift end's audit entry)
+    /// is no longer in the chain: the chain was cut or rewritten after it was recorded.
+    RecordedHeadMismatch {
+        recorded: String,
+        /// What the chain holds at that position; `None` past its end.
+        found: Option<String>,
+    },
     /// A cached column of the attempt or notification row disagrees with its events.
     CacheMismatch {
         column: String,
@@ -136,6 +243,7 @@ impl fmt::Display for ChainBreak {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.event_id, self.seq) {
             (Some(id), Some(seq)) => write!(f, "event {id} ({} seq {seq}): ", self.subject)?,
+            (Some(id), None) => write!(f, "#{id} ({}): ", self.subject)?,
             _ => write!(f, "{}: ", self.subject)?,
         }
         match &self.problem {
@@ -160,6 +268,18 @@ impl fmt::Display for ChainBreak {
             ),
             BreakProblem::SubjectMissing => write!(f, "the row this event created is missing"),
             BreakProblem::CreatingEventMissing => write!(f, "has no creating event"),
+            BreakProblem::NotInChain => write!(
+                f,
+                "is not in the chain (written behind the ledger's back)"
+            ),
+            BreakProblem::RecordedHeadMismatch { recorded, found: None } => write!(
+                f,
+                "recorded the chain head {recorded}, but the chain no longer has that position (cut or rewritten)"
+            ),
+            BreakProblem::RecordedHeadMismatch { recorded, found: Some(found) } => write!(
+                f,
+                "recorded the chain head {recorded}, but that position now hashes to {found} (the chain was rewritten)"
+            ),
             BreakProblem::CacheMismatch {
                 column,
                 cached,
@@ -180,9 +300,105 @@ fn subject_of(rec: &EventRecord) -> String {
     }
 }
 
-/// Walks every event in chain order, then checks every attempt's and notification's cached
-/// columns against its events. Runs inside one read transaction on `conn`, so it sees one
-/// consistent snapshot while the app keeps writing on its own connection.
+/// A head the ledger recorded, and which row recorded it.
+struct Recorded {
+    by: String,
+    hash: String,
+}
+
+fn recorded_heads(conn: &Connection) -> Result<BTreeMap<i64, Vec<Recorded>>, Failure> {
+    let mut out: BTreeMap<i64, Vec<Recorded>> = BTreeMap::new();
+    for (reconciliation, id, hash) in reconciliations::recorded_heads(conn)? {
+        let by = SealKind::SignOff.describe(conn, reconciliation)?;
+        out.entry(id).or_default().push(Recorded { by, hash });
+    }
+    for (entry, action, id, hash) in audit::recorded_heads(conn)? {
+        let by = format!("audit {entry} ({action})");
+        out.entry(id).or_default().push(Recorded { by, hash });
+    }
+    Ok(out)
+}
+
+/// Where the walk along the chain stands.
+struct Walk {
+    expected_prev: String,
+    head_id: i64,
+    recorded: BTreeMap<i64, Vec<Recorded>>,
+    recorded_checked: u64,
+    seals_checked: u64,
+}
+
+impl Walk {
+    /// The link at `id` holds: it becomes the head, and every head recorded at `id` must
+    /// be its hash.
+    fn passed(&mut self, id: i64, hash: &str) -> Option<ChainBreak> {
+        self.expected_prev = hash.to_owned();
+        self.head_id = id;
+        for r in self.recorded.remove(&id).unwrap_or_default() {
+            self.recorded_checked += 1;
+            if r.hash != hash {
+                return Some(ChainBreak {
+                    event_id: Some(id),
+                    subject: r.by,
+                    seq: None,
+                    problem: BreakProblem::RecordedHeadMismatch {
+                        recorded: ChainAnchor { id, hash: r.hash }.to_string(),
+                        found: Some(hash.to_owned()),
+                    },
+                });
+            }
+        }
+        None
+    }
+
+    fn seal(
+        &mut self,
+        conn: &Connection,
+        rec: &SealRecord,
+        stored_hash: &str,
+    ) -> Result<Option<ChainBreak>, Failure> {
+        self.seals_checked += 1;
+        let subject = rec.kind.describe(conn, rec.row_id)?;
+        let brk = |problem| {
+            Some(ChainBreak {
+                event_id: Some(rec.id),
+                subject: subject.clone(),
+                seq: None,
+                problem,
+            })
+        };
+        if rec.prev_hash != self.expected_prev {
+            return Ok(brk(BreakProblem::PrevHashMismatch {
+                expected: self.expected_prev.clone(),
+                found: rec.prev_hash.clone(),
+            }));
+        }
+        let recomputed = rec.hash();
+        if recomputed != stored_hash {
+            return Ok(brk(BreakProblem::EventAltered {
+                stored_hash: stored_hash.to_owned(),
+                recomputed_hash: recomputed,
+            }));
+        }
+        match rec.kind.digest_of(conn, rec.row_id)? {
+            None => return Ok(brk(BreakProblem::SubjectMissing)),
+            Some(now) if now != rec.digest => {
+                return Ok(brk(BreakProblem::SubjectAltered {
+                    stored_digest: rec.digest.clone(),
+                    recomputed_digest: now,
+                }))
+            }
+            Some(_) => {}
+        }
+        Ok(self.passed(rec.id, stored_hash))
+    }
+}
+
+/// Walks the whole chain in order — every event and every seal — then checks that every
+/// settings, audit, reconciliation and sign-off row is sealed, and every attempt's and
+/// notification's cached columns against its events. Runs inside one read transaction on
+/// `conn`, so it sees one consistent snapshot while the app keeps writing on its own
+/// connection.
 pub(crate) fn verify(conn: &Connection) -> Result<ChainReport, Failure> {
     let sql = format!(
         "SELECT {RECORD_COLUMNS}, {a}, {n}
@@ -195,35 +411,51 @@ pub(crate) fn verify(conn: &Connection) -> Result<ChainReport, Failure> {
     );
     let attempt_at = 17;
     let notification_at = attempt_at + attempts::IMMUTABLE_COLUMN_COUNT;
+    let all_seals = seals::all(conn)?;
+    let mut seals = all_seals.iter().peekable();
+    let mut walk = Walk {
+        expected_prev: GENESIS_HASH.to_owned(),
+        head_id: 0,
+        recorded: recorded_heads(conn)?,
+        recorded_checked: 0,
+        seals_checked: 0,
+    };
+    let mut first_break = walk.passed(0, GENESIS_HASH);
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut head_id = 0;
     let mut checked = 0u64;
-    let mut first_break = None;
-    while let Some(row) = rows.next()? {
+    'chain: while first_break.is_none() {
+        let Some(row) = rows.next()? else { break };
         let rec = EventRecord::from_row(row, 0)?;
+        while let Some((seal, hash)) = seals.next_if(|(s, _)| s.id < rec.id) {
+            first_break = walk.seal(conn, seal, hash)?;
+            if first_break.is_some() {
+                break 'chain;
+            }
+        }
         let stored_hash: String = row.get(16)?;
         checked += 1;
-        let brk = |problem| ChainBreak {
-            event_id: Some(rec.id),
-            subject: subject_of(&rec),
-            seq: Some(rec.seq as u32),
-            problem,
+        let brk = |problem| {
+            Some(ChainBreak {
+                event_id: Some(rec.id),
+                subject: subject_of(&rec),
+                seq: Some(rec.seq as u32),
+                problem,
+            })
         };
-        if rec.prev_hash != expected_prev {
-            first_break = Some(brk(BreakProblem::PrevHashMismatch {
-                expected: expected_prev.clone(),
+        if rec.prev_hash != walk.expected_prev {
+            first_break = brk(BreakProblem::PrevHashMismatch {
+                expected: walk.expected_prev.clone(),
                 found: rec.prev_hash.clone(),
-            }));
+            });
             break;
         }
         let recomputed = rec.hash();
         if recomputed != stored_hash {
-            first_break = Some(brk(BreakProblem::EventAltered {
+            first_break = brk(BreakProblem::EventAltered {
                 stored_hash,
                 recomputed_hash: recomputed,
-            }));
+            });
             break;
         }
         if rec.seq == 0 {
@@ -234,30 +466,69 @@ pub(crate) fn verify(conn: &Connection) -> Result<ChainReport, Failure> {
             };
             match (digest, &rec.subject_digest) {
                 (None, _) => {
-                    first_break = Some(brk(BreakProblem::SubjectMissing));
+                    first_break = brk(BreakProblem::SubjectMissing);
                     break;
                 }
                 (Some(now), Some(then)) if &now != then => {
-                    first_break = Some(brk(BreakProblem::SubjectAltered {
+                    first_break = brk(BreakProblem::SubjectAltered {
                         stored_digest: then.clone(),
                         recomputed_digest: now,
-                    }));
+                    });
                     break;
                 }
                 (Some(now), None) => {
-                    first_break = Some(brk(BreakProblem::SubjectAltered {
+                    first_break = brk(BreakProblem::SubjectAltered {
                         stored_digest: "(none)".to_owned(),
                         recomputed_digest: now,
-                    }));
+                    });
                     break;
                 }
                 _ => {}
             }
         }
-        expected_prev = stored_hash;
-        head_id = rec.id;
+        first_break = walk.passed(rec.id, &stored_hash);
     }
     drop(rows);
+    if first_break.is_none() {
+        for (seal, hash) in seals {
+            first_break = walk.seal(conn, seal, hash)?;
+            if first_break.is_some() {
+                break;
+            }
+        }
+    }
+    if first_break.is_none() {
+        // A head recorded at a position the chain no longer has.
+        if let Some((&id, list)) = walk.recorded.iter().next() {
+            walk.recorded_checked += 1;
+            first_break = Some(ChainBreak {
+                event_id: Some(id),
+                subject: list[0].by.clone(),
+                seq: None,
+                problem: BreakProblem::RecordedHeadMismatch {
+                    recorded: ChainAnchor {
+                        id,
+                        hash: list[0].hash.clone(),
+                    }
+                    .to_string(),
+                    found: None,
+                },
+            });
+        }
+    }
+    for kind in SealKind::ALL {
+        if first_break.is_some() {
+            break;
+        }
+        if let Some(row_id) = seals::first_unsealed(conn, kind)? {
+            first_break = Some(ChainBreak {
+                event_id: None,
+                subject: kind.describe(conn, row_id)?,
+                seq: None,
+                problem: BreakProblem::NotInChain,
+            });
+        }
+    }
     if first_break.is_none() {
         first_break = attempts::first_cache_mismatch(conn)?;
     }
@@ -266,21 +537,45 @@ pub(crate) fn verify(conn: &Connection) -> Result<ChainReport, Failure> {
     }
     Ok(ChainReport {
         events_checked: checked,
-        head_id,
-        head_hash: expected_prev,
+        seals_checked: walk.seals_checked,
+        recorded_heads_checked: walk.recorded_checked,
+        head_id: walk.head_id,
+        head_hash: walk.expected_prev,
         first_break,
     })
 }
 
-/// The chain's last event, for showing or exporting as an anchor.
-pub(crate) fn head_of(conn: &Connection) -> Result<Option<(i64, String)>, Failure> {
-    Ok(conn
-        .query_row(
-            "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?)
+/// The chain's last link (an event or a seal), for showing or exporting as an anchor.
+pub(crate) fn head_of(conn: &Connection) -> Result<Option<ChainAnchor>, Failure> {
+    let head = events::head(conn)?;
+    Ok((head.last_id > 0).then_some(ChainAnchor {
+        id: head.last_id,
+        hash: head.last_hash,
+    }))
+}
+
+/// Whether a head written down earlier is still in the chain.
+pub(crate) fn check_anchor(
+    conn: &Connection,
+    anchor: &ChainAnchor,
+) -> Result<AnchorCheck, Failure> {
+    let found = if anchor.id == 0 {
+        Some(GENESIS_HASH.to_owned())
+    } else {
+        seals::hash_at(conn, anchor.id)?
+    };
+    Ok(match found {
+        Some(hash) if hash.starts_with(&anchor.hash) => AnchorCheck::Holds,
+        Some(found) => AnchorCheck::Differs { found },
+        None => {
+            let chain_ends_at = events::head(conn)?.last_id;
+            if chain_ends_at > anchor.id {
+                AnchorCheck::Missing
+            } else {
+                AnchorCheck::Cut { chain_ends_at }
+            }
+        }
+    })
 }
 
 #[cfg(test)]

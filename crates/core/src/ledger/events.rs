@@ -1,5 +1,6 @@
 //! The `events` table: the append-only history of every attempt and every notification, one
-//! row per step, in one hash chain for the whole ledger.
+//! row per step, in one hash chain for the whole ledger (shared with `seals.rs`, which
+//! chains the settings, audit, reconciliation and sign-off rows).
 //!
 //! Invariants: rows are only ever inserted (triggers abort UPDATE and DELETE); `id` is the
 //! chain order; each row's `prev_hash` is the previous row's `hash`; `hash` is SHA-256 over
@@ -177,8 +178,13 @@ pub(crate) struct ChainHead {
 }
 
 pub(crate) fn head(conn: &Connection) -> Result<ChainHead, Failure> {
+    // Events and seals share the one chain; its end is the later of their two ends.
     let found = conn
-        .prepare_cached("SELECT id, hash FROM events ORDER BY id DESC LIMIT 1")?
+        .prepare_cached(
+            "SELECT id, hash FROM (SELECT id, hash FROM events ORDER BY id DESC LIMIT 1)
+             UNION ALL SELECT id, hash FROM (SELECT id, hash FROM seals ORDER BY id DESC LIMIT 1)
+             ORDER BY id DESC LIMIT 1",
+        )?
         .query_row([], |r| {
             Ok(ChainHead {
                 last_id: r.get(0)?,

@@ -4,7 +4,9 @@
 //! configure the connection belong to `Ledger::open`, not here.
 
 use super::error::Failure;
-use super::{attempts, audit, events, meta, notifications, reconciliations, schedule, settings};
+use super::{
+    attempts, audit, events, meta, notifications, reconciliations, schedule, seals, settings,
+};
 use rusqlite::Connection;
 
 pub(crate) struct Migration {
@@ -45,6 +47,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "reconciliations",
         sql: reconciliations::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "audit_chain_head",
+        sql: audit::MIGRATION_CHAIN_HEAD,
+    },
+    Migration {
+        name: "seals",
+        sql: seals::MIGRATION_CREATE,
     },
 ];
 
@@ -112,6 +122,14 @@ mod tests {
         (
             "reconciliations",
             "fdb119010f1c272dffb02732afa5f9f1ce835143990eaea6f7ad606efe65fa1f",
+        ),
+        (
+            "audit_chain_head",
+            "3fb0ba83abc4b8f4dc0fcc89a0e01bd3e11e0bd8c13ed01a4ce144aec62113cb",
+        ),
+        (
+            "seals",
+            "f7a712cb3d143960f4a9bb6edff49997f11216d15ac8fce6ffd3747753502b42",
         ),
     ];
 

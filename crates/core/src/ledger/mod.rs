@@ -10,7 +10,9 @@
 //!   insert-only (SQLite triggers abort UPDATE and DELETE); the cached state on an attempt
 //!   or notification row changes only in the transaction that appends its event.
 //! - Every event carries the hash of the one before it (one chain for the whole ledger);
-//!   `verify_chain` finds the first broken link.
+//!   every settings, audit, reconciliation and sign-off row is sealed into that chain in
+//!   its own transaction; `verify_chain` finds the first broken link and compares the heads
+//!   the ledger recorded, `check_anchor` a head written down outside it.
 //! - Illegal state steps are refused in code before anything is written (`state.rs`).
 //! - A file that is not a healthy ledger is never overwritten, migrated into or recreated.
 //! - Opening does no scans: PRAGMAs, the schema version and the mode row only. The slow
@@ -31,12 +33,13 @@ mod migrations;
 mod notifications;
 mod reconciliations;
 mod schedule;
+mod seals;
 mod settings;
 mod state;
 
 pub use attempts::{Attempt, ChannelTotals, CodeFilter, DayFilter, NewAttempt};
 pub use audit::{AuditEntry, AuditRecord};
-pub use chain::{BreakProblem, ChainBreak, ChainReport};
+pub use chain::{AnchorCheck, BreakProblem, ChainAnchor, ChainBreak, ChainReport, MIN_ANCHOR_HEX};
 pub use error::LedgerError;
 pub use events::{Event, Exchange};
 pub use notifications::{
@@ -486,9 +489,20 @@ impl Ledger {
         self.read_aside(chain::verify)
     }
 
-    /// The last event's id and hash, or `None` for an empty ledger.
+    /// The last link's id and hash, or `None` for an empty ledger.
     pub fn chain_head(&self) -> Result<Option<(i64, String)>> {
+        Ok(self.chain_anchor()?.map(|a| (a.id, a.hash)))
+    }
+
+    /// The chain's head to print (exports, sign-offs, shift ends), `None` for an empty
+    /// ledger.
+    pub fn chain_anchor(&self) -> Result<Option<ChainAnchor>> {
         self.read(chain::head_of)
+    }
+
+    /// Whether a head printed earlier (`verify-log --anchor`) is still in the chain.
+    pub fn check_anchor(&self, anchor: &ChainAnchor) -> Result<AnchorCheck> {
+        self.read_aside(|conn| chain::check_anchor(conn, anchor))
     }
 
     // ----- the redeem use case ---------------------------------------------------------
@@ -1039,6 +1053,16 @@ impl Ledger {
         self.write(|tx, _| audit::append(tx, entry))
     }
 
+    /// Records an action that printed the chain head `head` (an export, a shift end) and
+    /// keeps that head with it, for `verify_chain` to compare later.
+    pub fn record_audit_at_head(
+        &self,
+        entry: &AuditEntry,
+        head: Option<&ChainAnchor>,
+    ) -> Result<i64> {
+        self.write(|tx, _| audit::append_at_head(tx, entry, head))
+    }
+
     /// Keeps a reconciliation run (its whole report) and returns its id.
     pub fn record_reconciliation(&self, run: &NewReconciliation) -> Result<i64> {
         self.write(|tx, _| reconciliations::insert(tx, run))
@@ -1046,15 +1070,20 @@ impl Ledger {
 
     /// A manager signs a reconciliation off; the ledger's chain head is kept with it, and
     /// the sign-off is an audit event in the same commit. Signing twice is refused.
+    /// Answers the head kept, to show the manager.
     pub fn sign_off(
         &self,
         reconciliation_id: i64,
         manager: &str,
         note: Option<&str>,
         at_ms: UnixMs,
-    ) -> Result<()> {
+    ) -> Result<ChainAnchor> {
         self.write(|tx, _| {
             let head = events::head(tx)?;
+            let anchor = ChainAnchor {
+                id: head.last_id,
+                hash: head.last_hash.clone(),
+            };
             reconciliations::sign(
                 tx,
                 reconciliation_id,
@@ -1076,7 +1105,7 @@ impl Ledger {
                     detail: note.map(str::to_owned),
                 },
             )?;
-            Ok(())
+            Ok(anchor)
         })
     }
 

@@ -1,9 +1,12 @@
 //! The `reconciliations` and `sign_offs` tables: every reconciliation a manager ran (the
 //! report kept whole, as JSON) and the manager's sign-off of one, with the ledger's chain
-//! head at that moment (a later cut-off of the chain is then visible). Both append-only.
+//! head at that moment (a later cut-off of the chain is then visible). Both append-only,
+//! and each row is sealed into the chain (`seals.rs`).
 //! A run with mismatches and no sign-off waits in the inbox.
 
+use super::chain::{Canon, Val};
 use super::error::Failure;
+use super::seals::{self, SealKind};
 use crate::business_day::BusinessDay;
 use crate::channel::ChannelKind;
 use crate::clock::UnixMs;
@@ -90,7 +93,9 @@ pub(crate) fn insert(conn: &Connection, r: &NewReconciliation) -> Result<i64, Fa
         r.mismatches,
         r.report
     ])?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    seals::seal(conn, SealKind::Reconciliation, id)?;
+    Ok(id)
 }
 
 pub(crate) fn sign(conn: &Connection, id: i64, s: &SignOff) -> Result<(), Failure> {
@@ -122,7 +127,67 @@ pub(crate) fn sign(conn: &Connection, id: i64, s: &SignOff) -> Result<(), Failur
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![id, s.signed_ms, s.manager, s.note, s.chain_head_id, s.chain_head_hash])?;
-    Ok(())
+    seals::seal(conn, SealKind::SignOff, id)
+}
+
+/// The digest of one stored run, every column included as stored.
+pub(crate) fn digest(conn: &Connection, id: i64) -> Result<Option<String>, Failure> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT business_day, channel, run_ms, actor, source, lines, mismatches, report
+         FROM reconciliations WHERE id = ?1",
+    )?;
+    let mut rows = stmt.query([id])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let mut c = Canon::new("redeemdesk.ledger.reconciliation.v1");
+    c.field("id", Val::Int(id));
+    for (i, name) in ["business_day", "channel"].into_iter().enumerate() {
+        c.field(name, Val::Text(&r.get::<_, String>(i)?));
+    }
+    c.field("run_ms", Val::Int(r.get(2)?));
+    c.field("actor", Val::Text(&r.get::<_, String>(3)?));
+    c.field("source", Val::Text(&r.get::<_, String>(4)?));
+    c.field("lines", Val::Int(r.get(5)?));
+    c.field("mismatches", Val::Int(r.get(6)?));
+    c.field("report", Val::Text(&r.get::<_, String>(7)?));
+    Ok(Some(c.finish()))
+}
+
+/// The digest of one stored sign-off (keyed by its reconciliation), every column included.
+pub(crate) fn sign_off_digest(conn: &Connection, id: i64) -> Result<Option<String>, Failure> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT signed_ms, manager, note, chain_head_id, chain_head_hash
+         FROM sign_offs WHERE reconciliation_id = ?1",
+    )?;
+    let mut rows = stmt.query([id])?;
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let mut c = Canon::new("redeemdesk.ledger.sign_off.v1");
+    c.field("reconciliation_id", Val::Int(id));
+    c.field("signed_ms", Val::Int(r.get(0)?));
+    c.field("manager", Val::Text(&r.get::<_, String>(1)?));
+    c.field(
+        "note",
+        Val::opt_text(r.get::<_, Option<String>>(2)?.as_deref()),
+    );
+    c.field("chain_head_id", Val::opt_int(r.get(3)?));
+    c.field(
+        "chain_head_hash",
+        Val::opt_text(r.get::<_, Option<String>>(4)?.as_deref()),
+    );
+    Ok(Some(c.finish()))
+}
+
+/// Every head a sign-off kept: `(reconciliation id, head id, head hash)`.
+pub(crate) fn recorded_heads(conn: &Connection) -> Result<Vec<(i64, i64, String)>, Failure> {
+    let mut stmt = conn.prepare(
+        "SELECT reconciliation_id, chain_head_id, chain_head_hash FROM sign_offs
+         WHERE chain_head_id IS NOT NULL AND chain_head_hash IS NOT NULL ORDER BY reconciliation_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 const SELECT: &str = "SELECT r.id, r.business_day, r.channel, r.run_ms, r.actor, r.source, r.lines,

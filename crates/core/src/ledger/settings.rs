@@ -1,11 +1,15 @@
 //! The `settings` table: key/value settings with their full history. Every change is a new
 //! row (who, when, the new value; `NULL` removes the key); the current value is the latest
-//! row. Rows are never updated or deleted (triggers abort it).
+//! row. Rows are never updated or deleted (triggers abort it), and each is sealed into the
+//! chain (`seals.rs`): a PIN hash or a lock-out counter changed behind the ledger's back is
+//! found by `verify_chain`.
 //!
 //! Secrets (channel keys, private keys) never go here (channels.md §0 "Secrets"); the
 //! manager PIN only as a hash.
 
+use super::chain::{Canon, Val};
 use super::error::Failure;
+use super::seals::{self, SealKind};
 use super::state::Actor;
 use crate::business_day::BusinessDayRule;
 use crate::clock::UnixMs;
@@ -63,7 +67,24 @@ pub(crate) fn set(
         "INSERT INTO settings (key, value, time_ms, actor) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![key, value, at_ms, actor.encode()])?;
-    Ok(())
+    seals::seal(conn, SealKind::Setting, conn.last_insert_rowid())
+}
+
+/// The digest of one stored change, every column included.
+pub(crate) fn digest(conn: &Connection, id: i64) -> Result<Option<String>, Failure> {
+    let row: Option<(String, Option<String>, i64, String)> = conn
+        .prepare_cached("SELECT key, value, time_ms, actor FROM settings WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    Ok(row.map(|(key, value, time_ms, actor)| {
+        let mut c = Canon::new("redeemdesk.ledger.setting.v1");
+        c.field("id", Val::Int(id));
+        c.field("key", Val::Text(&key));
+        c.field("value", Val::opt_text(value.as_deref()));
+        c.field("time_ms", Val::Int(time_ms));
+        c.field("actor", Val::Text(&actor));
+        c.finish()
+    }))
 }
 
 pub(crate) fn history(conn: &Connection, key: &str) -> Result<Vec<SettingChange>, Failure> {
