@@ -498,7 +498,7 @@ mod tests {
         for f in FORMULAS {
             let want = format!("'{f}");
             assert!(
-                log_cells.iter().any(|c| *c == want),
+                log_cells.contains(&want),
                 "the cashier {f:?} is written as {want:?}: {log_cells:?}"
             );
             assert!(
