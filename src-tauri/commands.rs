@@ -12,10 +12,10 @@ use redeemdesk_core::channel_setup::{self, ChannelEdit, ChannelView};
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::Actor;
 use redeemdesk_core::ledger::{
-    Attempt, AttemptId, AttemptTimeline, ChainAnchor, DayFilter, DayLog, Inbox, Notification,
+    Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification,
 };
 use redeemdesk_core::outbox::OrderInput;
-use redeemdesk_core::reconcile::{Reconciliation, Statement, StatementMapping};
+use redeemdesk_core::reconcile::{Reconciliation, SignedOff, Statement, StatementMapping};
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
 use redeemdesk_core::resolver::Decision;
 use redeemdesk_core::roles::{Cashier, CashierEdit};
@@ -140,9 +140,12 @@ pub fn code_timeline(
         .code_timeline(code.trim())?)
 }
 
+/// Async, off the main thread: it reads every reconciliation waiting for review.
 #[tauri::command]
-pub fn inbox(startup: State<'_, Startup>) -> Result<Inbox, UiError> {
-    Ok(manager_desk(&startup)?.0.ledger().inbox()?)
+pub async fn inbox(startup: State<'_, Startup>) -> Result<Inbox, UiError> {
+    let desk = startup.ready()?.desk.clone();
+    desk.manager()?;
+    crate::manager_commands::off_main(move || Ok(desk.ledger().inbox()?)).await
 }
 
 #[tauri::command]
@@ -222,11 +225,14 @@ pub async fn undo(
         .await?)
 }
 
-/// A statement the manager picked, read by the window (its text) with its column mapping.
+/// A statement the manager picked or pasted, with its column mapping: a picked file comes
+/// as base64 of its bytes (it may be GBK or UTF-16, which the window must not decode), pasted
+/// text as text.
 #[derive(Debug, serde::Deserialize)]
 pub struct StatementInput {
     pub file: String,
-    pub text: String,
+    #[serde(flatten)]
+    pub content: crate::manager_commands::StatementContent,
     pub mapping: StatementMapping,
 }
 
@@ -237,28 +243,43 @@ pub async fn reconcile_day(
     channel: ChannelKind,
     statement: Option<StatementInput>,
 ) -> Result<Reconciliation, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
+    let desk = startup.ready()?.desk.clone();
+    let manager = desk.manager()?;
     let day: BusinessDay = day
         .parse()
         .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
-    let statement = statement.as_ref().map(|s| Statement {
-        file: s.file.clone(),
-        bytes: s.text.as_bytes(),
-        mapping: s.mapping.clone(),
-    });
-    Ok(desk
-        .reconcile_day(day, channel, statement, &Actor::Manager(manager))
-        .await?)
+    let statement = match statement {
+        None => None,
+        Some(s) => Some((s.file, s.content.into_bytes()?, s.mapping)),
+    };
+    // On a worker thread, never the window's: reading a statement is seconds of work.
+    tauri::async_runtime::spawn(async move {
+        let statement = statement.as_ref().map(|(file, bytes, mapping)| Statement {
+            file: file.clone(),
+            source: Box::new(&bytes[..]),
+            mapping: mapping.clone(),
+        });
+        Ok(desk
+            .reconcile_day(day, channel, statement, &Actor::Manager(manager))
+            .await?)
+    })
+    .await
+    .map_err(|e| UiError::new("reconcile_stopped", e.to_string()))?
 }
 
+/// Answers what was signed off: the mismatches, unreadable statement rows among them.
 #[tauri::command]
-pub fn sign_off_day(
+pub async fn sign_off_day(
     startup: State<'_, Startup>,
     reconciliation_id: i64,
     note: Option<String>,
-) -> Result<ChainAnchor, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
-    Ok(desk.sign_off_day(reconciliation_id, &manager, note.as_deref())?)
+) -> Result<SignedOff, UiError> {
+    let desk = startup.ready()?.desk.clone();
+    let manager = desk.manager()?;
+    crate::manager_commands::off_main(move || {
+        Ok(desk.sign_off_day(reconciliation_id, &manager, note.as_deref())?)
+    })
+    .await
 }
 
 /// The cashier list for the shift-start chooser.

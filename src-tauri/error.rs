@@ -53,7 +53,8 @@ from_core_error!(
     redeemdesk_core::outbox::OrderError,
     redeemdesk_core::roles::RoleError,
     redeemdesk_core::undo::UndoError,
-    redeemdesk_core::reconcile::ReconcileError
+    redeemdesk_core::reconcile::ReconcileError,
+    redeemdesk_core::statement::StatementError
 );
 
 /// A refused setting names its field, so the UI can point at it.

@@ -18,8 +18,10 @@ use redeemdesk_core::ledger::{
     StoredReconciliation,
 };
 use redeemdesk_core::reconcile::{read_statement, Report, StatementMapping, StatementProblem};
-use serde::Serialize;
+use redeemdesk_core::statement::{self, StatementError};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tauri::{AppHandle, Runtime, State};
 
 /// The environment variable of the export test seam (see the module comment).
@@ -34,6 +36,60 @@ fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String
 /// Core errors that the shared error.rs does not list yet: the same `{code, message}`.
 fn ui<E: std::fmt::Display>(code: impl Fn(&E) -> &'static str) -> impl Fn(E) -> UiError {
     move |e| UiError::new(code(&e), e.to_string())
+}
+
+/// Runs a manager command's work on the blocking pool: a sync command runs on the window's
+/// main thread, and a large statement or report there freezes the window.
+pub(crate) async fn off_main<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, UiError> + Send + 'static,
+) -> Result<T, UiError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| UiError::new("command_stopped", e.to_string()))?
+}
+
+/// The unlocked manager's desk, shareable with a blocking-pool thread.
+fn manager_arc(startup: &State<'_, Startup>) -> Result<(Arc<Desk>, String), UiError> {
+    let desk = startup.ready()?.desk.clone();
+    let name = desk.manager()?;
+    Ok((desk, name))
+}
+
+/// A statement as the window sends it: a picked file as base64 of its bytes, or pasted text.
+#[derive(Debug, Default, Deserialize)]
+pub struct StatementContent {
+    #[serde(default)]
+    pub base64: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl StatementContent {
+    /// The file's bytes; refused before decoding when it is over the size limit.
+    pub fn into_bytes(self) -> Result<Vec<u8>, UiError> {
+        let encoded = match (self.base64, self.text) {
+            (Some(base64), _) => base64,
+            (None, Some(text)) => return Ok(text.into_bytes()),
+            (None, None) => {
+                return Err(UiError::new(
+                    "statement_invalid",
+                    "no statement: pick a file or paste its text",
+                ))
+            }
+        };
+        if encoded.len() as u64 / 4 * 3 > statement::MAX_BYTES + 3 {
+            return Err(StatementError::TooLarge.into());
+        }
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|e| {
+                UiError::new(
+                    "statement_invalid",
+                    format!("the file did not arrive whole: {e}"),
+                )
+            })
+    }
 }
 
 fn day(text: &str) -> Result<BusinessDay, UiError> {
@@ -70,77 +126,103 @@ pub async fn retry_notification(
 
 /// 需处理: settles a notification by hand (delivered or given up) with a reason.
 #[tauri::command]
-pub fn settle_notification(
+pub async fn settle_notification(
     startup: State<'_, Startup>,
     notification_id: String,
     delivered: bool,
     reason: String,
 ) -> Result<Notification, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
+    let (desk, manager) = manager_arc(&startup)?;
     let id = NotificationId::parse(&notification_id)
         .map_err(|e| UiError::new("bad_id", e.to_string()))?;
-    desk.settle_notification(&id, delivered, &manager, &reason)
-        .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+    off_main(move || {
+        desk.settle_notification(&id, delivered, &manager, &reason)
+            .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+    })
+    .await
 }
 
 /// The statement column mapping saved for a channel, if any.
 #[tauri::command]
-pub fn statement_mapping(
+pub async fn statement_mapping(
     startup: State<'_, Startup>,
     channel: ChannelKind,
 ) -> Result<Option<StatementMapping>, UiError> {
-    Ok(manager_desk(&startup)?.0.statement_mapping(channel)?)
+    let (desk, _) = manager_arc(&startup)?;
+    off_main(move || Ok(desk.statement_mapping(channel)?)).await
 }
 
 #[tauri::command]
-pub fn save_statement_mapping(
+pub async fn save_statement_mapping(
     startup: State<'_, Startup>,
     channel: ChannelKind,
     mapping: StatementMapping,
 ) -> Result<StatementMapping, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
-    desk.save_statement_mapping(channel, &mapping, &manager)
-        .map_err(ui(redeemdesk_core::statement_mappings::MappingError::code))
+    let (desk, manager) = manager_arc(&startup)?;
+    off_main(move || {
+        desk.save_statement_mapping(channel, &mapping, &manager)
+            .map_err(ui(redeemdesk_core::statement_mappings::MappingError::code))
+    })
+    .await
 }
 
 /// What a statement file holds under a mapping, before reconciling: its columns (for the
-/// mapping form), how many rows read, and one problem per row that does not.
+/// mapping form), its encoding, how many rows read, and one problem per row that does not.
+/// A mapping that does not fit the file is one problem without a row.
 #[derive(Debug, Serialize)]
 pub struct StatementCheck {
     pub columns: Vec<String>,
+    pub encoding: &'static str,
     pub lines: usize,
     pub problems: Vec<StatementProblem>,
 }
 
 #[tauri::command]
-pub fn check_statement(
+pub async fn check_statement(
     startup: State<'_, Startup>,
-    text: String,
+    text: Option<String>,
+    base64: Option<String>,
     mapping: StatementMapping,
 ) -> Result<StatementCheck, UiError> {
-    manager_desk(&startup)?;
-    let columns = redeemdesk_core::statement_mappings::statement_columns(text.as_bytes());
-    let (lines, problems) = read_statement(text.as_bytes(), &mapping);
-    Ok(StatementCheck {
-        columns,
-        lines: lines.len(),
-        problems,
+    manager_arc(&startup)?;
+    let bytes = StatementContent { base64, text }.into_bytes()?;
+    off_main(move || {
+        let columns = statement::statement_columns(&bytes[..])?;
+        Ok(match read_statement(&bytes[..], &mapping) {
+            Ok(read) => StatementCheck {
+                columns,
+                encoding: read.encoding,
+                lines: read.lines.len(),
+                problems: read.problems,
+            },
+            Err(StatementError::Unusable(problem)) => StatementCheck {
+                columns,
+                encoding: "",
+                lines: 0,
+                problems: vec![problem],
+            },
+            Err(e) => return Err(e.into()),
+        })
     })
+    .await
 }
 
 /// Every reconciliation run of one business day, every channel, with its sign-off.
 #[tauri::command]
-pub fn day_reconciliations(
+pub async fn day_reconciliations(
     startup: State<'_, Startup>,
     day: String,
 ) -> Result<Vec<StoredReconciliation>, UiError> {
-    let desk = manager_desk(&startup)?.0;
+    let (desk, _) = manager_arc(&startup)?;
     let day = self::day(&day)?;
-    let mut out = Vec::new();
-    for kind in desk.channel_kinds() {
-        out.extend(desk.ledger().reconciliations(day, kind)?);
-    }
-    Ok(out)
+    off_main(move || {
+        let mut out = Vec::new();
+        for kind in desk.channel_kinds() {
+            out.extend(desk.ledger().reconciliations(day, kind)?);
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// Where an export goes: the test seam's directory, or the path the manager picks in the
@@ -385,5 +467,37 @@ mod tests {
         assert_eq!(path, json!(expected.display().to_string()));
         let csv = std::fs::read_to_string(&expected).unwrap();
         assert!(csv.contains("核销流水 Redemption log 2026-11-22"), "{csv}");
+    }
+
+    #[test]
+    fn no_manager_command_runs_on_the_windows_main_thread() {
+        // Tauri runs a sync command on the main thread; a statement or a report there freezes
+        // the window (issue 18: 22 s per inbox open). Every manager command is async.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri");
+        let manager_screens = ["reconcile_day", "sign_off_day", "inbox", "day_log"];
+        let mut seen = Vec::new();
+        for file in ["manager_commands.rs", "commands.rs"] {
+            let text = std::fs::read_to_string(dir.join(file)).unwrap();
+            let mut lines = text.lines();
+            while let Some(line) = lines.next() {
+                if line.trim() != "#[tauri::command]" {
+                    continue;
+                }
+                let decl = lines.by_ref().find(|l| l.contains(" fn ")).unwrap();
+                let name = decl.split(" fn ").nth(1).unwrap();
+                let name = name.split(['(', '<']).next().unwrap().to_owned();
+                if file == "manager_commands.rs" || manager_screens.contains(&name.as_str()) {
+                    assert!(
+                        decl.contains("async fn"),
+                        "{file}: {name} must be async (off the main thread): {decl}"
+                    );
+                    seen.push(name);
+                }
+            }
+        }
+        assert!(
+            seen.len() >= 12,
+            "the check found the manager commands: {seen:?}"
+        );
     }
 }

@@ -157,7 +157,8 @@ export function undo(attemptId, reason) {
   return call('undo', { attemptId, reason });
 }
 
-/** Against the channel's history (statement = null) or a statement `{file, text, mapping}`. */
+/** Against the channel's history (statement = null) or a statement `{file, mapping}` with
+ * `text` (pasted) or `base64` (a picked file's bytes: it may be GBK or UTF-16). */
 export function reconcileDay(day, channel, statement) {
   return call('reconcile_day', { day, channel, statement });
 }
@@ -178,9 +179,9 @@ export function saveStatementMapping(channel, mapping) {
   return call('save_statement_mapping', { channel, mapping });
 }
 
-/** `{columns, lines, problems}` of a statement's text under a mapping. */
-export function checkStatement(text, mapping) {
-  return call('check_statement', { text, mapping });
+/** `{columns, encoding, lines, problems}` of a statement (`{text}` or `{base64}`) under a mapping. */
+export function checkStatement(content, mapping) {
+  return call('check_statement', { ...content, mapping });
 }
 
 /** Writes the filtered log ('csv' | 'xlsx') where the manager picks; answers the path or null. */

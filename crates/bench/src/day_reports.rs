@@ -102,8 +102,8 @@ pub fn run(ledger_file: &Path, ledger_attempts: u64, day: BusinessDay, runs: usi
                         },
                     )
                     .unwrap();
-                let (lines, problems) = read_statement(statement.as_bytes(), &mapping);
-                assert!(problems.is_empty(), "{problems:?}");
+                let read = read_statement(statement.as_bytes(), &mapping).unwrap();
+                assert!(read.problems.is_empty(), "{:?}", read.problems);
                 reconcile(
                     day,
                     channel,
@@ -111,7 +111,8 @@ pub fn run(ledger_file: &Path, ledger_attempts: u64, day: BusinessDay, runs: usi
                         file: "bench.csv".into(),
                     },
                     &log.attempts,
-                    &lines,
+                    &read.lines,
+                    &[],
                 )
             });
             mismatches = report.mismatches().count();

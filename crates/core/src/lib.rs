@@ -24,5 +24,6 @@ pub mod resolver;
 pub mod roles;
 pub mod scan;
 pub mod secret;
+pub mod statement;
 pub mod statement_mappings;
 pub mod undo;

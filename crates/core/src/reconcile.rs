@@ -19,6 +19,16 @@ use crate::money::Fen;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+pub use crate::statement::{
+    read_statement, StatementError, StatementMapping, StatementProblem, StatementRead,
+};
+
+/// A stored report lists every line that involves one of our attempts (a day's worth, bounded
+/// by the till) but at most this many of the others (only at the channel, unreadable): a
+/// statement of the wrong shop or month must not grow the ledger by megabytes. Counts stay
+/// exact.
+pub const MAX_FOREIGN_LINES_LISTED: usize = 1_000;
+
 /// What the channel's record says of one redemption.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,6 +57,8 @@ pub enum Verdict {
     OnlyAtChannel,
     AmountDiffers,
     StateDiffers,
+    /// A statement row that could not be read: it may hide a redemption, so it is a mismatch.
+    Unreadable,
 }
 
 /// One field that is not the same on both sides.
@@ -71,6 +83,9 @@ pub struct ReportLine {
     pub channel_at: Option<String>,
     pub statement_row: Option<usize>,
     pub differences: Vec<Difference>,
+    /// Why an unreadable row could not be read, and its text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<StatementProblem>,
 }
 
 /// Where the channel's side came from.
@@ -87,13 +102,31 @@ pub struct Report {
     pub channel: ChannelKind,
     pub source: Source,
     pub lines: Vec<ReportLine>,
+    /// Every line's verdict, counted, including the lines left out of `lines`.
     pub counts: BTreeMap<Verdict, usize>,
+    /// Lines counted but not listed (over `MAX_FOREIGN_LINES_LISTED`).
+    #[serde(default)]
+    pub not_listed: usize,
 }
 
 impl Report {
-    /// The lines a manager must look at (everything but `matched`).
+    /// The lines a manager must look at (everything but `matched`), as listed.
     pub fn mismatches(&self) -> impl Iterator<Item = &ReportLine> {
         self.lines.iter().filter(|l| l.verdict != Verdict::Matched)
+    }
+
+    /// How many lines are not `matched`, listed or not.
+    pub fn mismatch_count(&self) -> usize {
+        self.counts
+            .iter()
+            .filter(|(v, _)| **v != Verdict::Matched)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// How many statement rows could not be read.
+    pub fn unreadable_count(&self) -> usize {
+        self.counts.get(&Verdict::Unreadable).copied().unwrap_or(0)
     }
 }
 
@@ -130,6 +163,7 @@ fn line(
         channel_at: theirs.and_then(|t| t.at.clone()),
         statement_row: theirs.and_then(|t| t.statement_row),
         differences: Vec::new(),
+        problem: None,
     }
 }
 
@@ -171,13 +205,15 @@ struct Sides<'a> {
 }
 
 /// Matches one day's attempts of one channel with the channel's lines, code by code, in
-/// time order. Pure: the report depends on its inputs only.
+/// time order; each statement row that could not be read is an `unreadable` line. Pure: the
+/// report depends on its inputs only.
 pub fn reconcile(
     day: BusinessDay,
     channel: ChannelKind,
     source: Source,
     ours: &[Attempt],
     theirs: &[ChannelLine],
+    unreadable: &[StatementProblem],
 ) -> Report {
     let mut codes: BTreeMap<&str, Sides> = BTreeMap::new();
     for a in ours.iter().filter(|a| a.channel == channel) {
@@ -222,199 +258,30 @@ pub fn reconcile(
             }
         }
     }
+    lines.extend(unreadable.iter().map(|p| ReportLine {
+        statement_row: p.row,
+        problem: Some(p.clone()),
+        ..line(Verdict::Unreadable, "", None, None)
+    }));
     let mut counts = BTreeMap::new();
     for l in &lines {
         *counts.entry(l.verdict).or_insert(0) += 1;
     }
+    let mut foreign = 0;
+    let before = lines.len();
+    lines.retain(|l| {
+        let ours = l.our_id.is_some();
+        foreign += usize::from(!ours);
+        ours || foreign <= MAX_FOREIGN_LINES_LISTED
+    });
     Report {
         day,
         channel,
         source,
+        not_listed: before - lines.len(),
         lines,
         counts,
     }
-}
-
-/// Which statement column holds what (saved per channel). Header names as in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatementMapping {
-    pub code: String,
-    #[serde(default)]
-    pub face_value: Option<String>,
-    #[serde(default)]
-    pub state: Option<String>,
-    #[serde(default)]
-    pub channel_id: Option<String>,
-    #[serde(default)]
-    pub time: Option<String>,
-    /// Amounts are in 元 (two decimals) unless this says `fen`.
-    #[serde(default)]
-    pub amounts_in_fen: bool,
-    /// State texts that mean "undone" (e.g. 已撤销, 已退款); any other text means redeemed.
-    #[serde(default)]
-    pub cancelled_values: Vec<String>,
-}
-
-/// One problem with a statement file: a row, or the mapping itself (`row: None`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("{}{message}", row.map(|r| format!("line {r}: ")).unwrap_or_default())]
-pub struct StatementProblem {
-    pub row: Option<usize>,
-    pub column: Option<String>,
-    pub message: String,
-}
-
-/// Reads a statement CSV with its mapping. Rows that cannot be read are left out and each
-/// gets a problem naming its line; a mapping that names a missing column is one problem and
-/// no lines.
-pub fn read_statement(
-    bytes: &[u8],
-    mapping: &StatementMapping,
-) -> (Vec<ChannelLine>, Vec<StatementProblem>) {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
-    let headers = match reader.byte_headers() {
-        Ok(h) => h
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).trim().to_owned())
-            .collect::<Vec<_>>(),
-        Err(e) => {
-            return (
-                Vec::new(),
-                vec![StatementProblem {
-                    row: Some(1),
-                    column: None,
-                    message: format!("the header line cannot be read: {e}"),
-                }],
-            )
-        }
-    };
-    let find = |name: &Option<String>| -> Result<Option<usize>, StatementProblem> {
-        match name {
-            None => Ok(None),
-            Some(n) => headers
-                .iter()
-                .position(|h| h == n.trim())
-                .map(Some)
-                .ok_or_else(|| StatementProblem {
-                    row: None,
-                    column: Some(n.clone()),
-                    message: format!(
-                        "the mapping names column {n:?}, but the file's columns are {headers:?}"
-                    ),
-                }),
-        }
-    };
-    let columns = (|| {
-        Ok::<_, StatementProblem>((
-            find(&Some(mapping.code.clone()))?.unwrap_or(0),
-            find(&mapping.face_value)?,
-            find(&mapping.state)?,
-            find(&mapping.channel_id)?,
-            find(&mapping.time)?,
-        ))
-    })();
-    let (code_at, face_at, state_at, id_at, time_at) = match columns {
-        Ok(c) => c,
-        Err(p) => return (Vec::new(), vec![p]),
-    };
-    let mut lines = Vec::new();
-    let mut problems = Vec::new();
-    for (i, record) in reader.byte_records().enumerate() {
-        let row = i + 2;
-        let problem = |column: Option<&str>, message: String| StatementProblem {
-            row: Some(row),
-            column: column.map(str::to_owned),
-            message,
-        };
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(problem(None, format!("cannot be read: {e}")));
-                continue;
-            }
-        };
-        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
-            continue;
-        }
-        let field = |at: usize, name: &str| -> Result<String, StatementProblem> {
-            let raw = record.get(at).ok_or_else(|| {
-                problem(
-                    Some(name),
-                    format!("has {} fields, column {name:?} is missing", record.len()),
-                )
-            })?;
-            std::str::from_utf8(raw)
-                .map(|s| {
-                    s.trim()
-                        .trim_start_matches('=')
-                        .trim_matches('"')
-                        .trim()
-                        .to_owned()
-                })
-                .map_err(|_| {
-                    problem(
-                        Some(name),
-                        "is not UTF-8 text (save the statement as UTF-8 CSV)".into(),
-                    )
-                })
-        };
-        let result = (|| {
-            let code = field(code_at, &mapping.code)?;
-            if code.is_empty() {
-                return Err(problem(Some(&mapping.code), "has no coupon code".into()));
-            }
-            let face_value =
-                match (face_at, &mapping.face_value) {
-                    (Some(at), Some(name)) => {
-                        let text = field(at, name)?;
-                        let parsed = if mapping.amounts_in_fen {
-                            text.parse::<i64>().map(Fen).map_err(|_| ())
-                        } else {
-                            Fen::from_yuan_str(&text).map_err(|_| ())
-                        };
-                        Some(parsed.map_err(|_| {
-                            problem(Some(name), format!("{text:?} is not an amount"))
-                        })?)
-                    }
-                    _ => None,
-                };
-            let state = match (state_at, &mapping.state) {
-                (Some(at), Some(name)) => {
-                    let text = field(at, name)?;
-                    if mapping.cancelled_values.iter().any(|c| c.trim() == text) {
-                        LineState::Cancelled
-                    } else {
-                        LineState::Redeemed
-                    }
-                }
-                _ => LineState::Redeemed,
-            };
-            let opt = |at: Option<usize>,
-                       name: &Option<String>|
-             -> Result<Option<String>, StatementProblem> {
-                match (at, name) {
-                    (Some(at), Some(name)) => {
-                        field(at, name).map(|v| Some(v).filter(|v| !v.is_empty()))
-                    }
-                    _ => Ok(None),
-                }
-            };
-            Ok(ChannelLine {
-                code,
-                channel_id: opt(id_at, &mapping.channel_id)?,
-                face_value,
-                state,
-                at: opt(time_at, &mapping.time)?,
-                statement_row: Some(row),
-            })
-        })();
-        match result {
-            Ok(l) => lines.push(l),
-            Err(p) => problems.push(p),
-        }
-    }
-    (lines, problems)
 }
 
 /// A history entry as a channel line, when it belongs to `day`.
@@ -447,11 +314,10 @@ fn history_line(
     })
 }
 
-/// A statement to reconcile against instead of the channel's history.
-#[derive(Debug, Clone)]
+/// A statement to reconcile against instead of the channel's history, read streaming.
 pub struct Statement<'a> {
     pub file: String,
-    pub bytes: &'a [u8],
+    pub source: Box<dyn std::io::Read + Send + 'a>,
     pub mapping: StatementMapping,
 }
 
@@ -463,6 +329,8 @@ pub enum ReconcileError {
     NotConfigured(ChannelKind),
     #[error("the statement cannot be used: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
     Statement(Vec<StatementProblem>),
+    #[error(transparent)]
+    StatementFile(#[from] StatementError),
     #[error("the channel's history could not be read: {0}")]
     History(#[from] ChannelError),
     #[error(transparent)]
@@ -475,25 +343,35 @@ impl ReconcileError {
             ReconcileError::StatementNeeded(_) => "statement_needed",
             ReconcileError::NotConfigured(_) => "channel_not_configured",
             ReconcileError::Statement(_) => "statement_invalid",
+            ReconcileError::StatementFile(e) => e.code(),
             ReconcileError::History(_) => "history_failed",
             ReconcileError::Ledger(e) => e.code(),
         }
     }
 }
 
-/// A reconciliation, kept in the ledger under `id`, and the statement rows it had to leave
-/// out (each with its reason).
+/// A reconciliation, kept in the ledger under `id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reconciliation {
     pub id: i64,
     pub report: Report,
-    pub skipped_rows: Vec<StatementProblem>,
+}
+
+/// What a manager signed off: the mismatches the day still had, unreadable rows among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedOff {
+    pub reconciliation_id: i64,
+    pub mismatches: u32,
+    pub unreadable_rows: usize,
+    /// The chain head kept with the sign-off.
+    pub chain_head: crate::ledger::ChainAnchor,
 }
 
 impl Desk {
     /// Reconciles one business day of one channel — against `statement` when given, else the
-    /// channel's history — and keeps the report in the ledger. A statement whose rows all fail, or whose mapping is wrong, is an
-    /// error with every problem listed; some broken rows are reported beside the result.
+    /// channel's history — and keeps the report in the ledger. A statement whose rows all
+    /// fail, or whose mapping is wrong, is an error with every problem listed; some broken rows
+    /// are `unreadable` lines of the report, each a mismatch.
     pub async fn reconcile_day(
         &self,
         day: BusinessDay,
@@ -501,13 +379,17 @@ impl Desk {
         statement: Option<Statement<'_>>,
         actor: &Actor,
     ) -> Result<Reconciliation, ReconcileError> {
-        let (source, theirs, skipped_rows) = match statement {
+        let (source, theirs, unreadable) = match statement {
             Some(s) => {
-                let (lines, problems) = read_statement(s.bytes, &s.mapping);
-                if lines.is_empty() && !problems.is_empty() {
-                    return Err(ReconcileError::Statement(problems));
+                let read = read_statement(s.source, &s.mapping)?;
+                if read.lines.is_empty() && !read.problems.is_empty() {
+                    return Err(ReconcileError::Statement(read.problems));
                 }
-                (Source::Statement { file: s.file }, lines, problems)
+                (
+                    Source::Statement { file: s.file },
+                    read.lines,
+                    read.problems,
+                )
             }
             None => {
                 if !channel::capabilities(kind).history {
@@ -550,7 +432,7 @@ impl Desk {
                 },
             )?
             .attempts;
-        let report = reconcile(day, kind, source, &ours, &theirs);
+        let report = reconcile(day, kind, source, &ours, &theirs, &unreadable);
         let id = self.ledger.record_reconciliation(&NewReconciliation {
             business_day: day,
             channel: kind,
@@ -561,27 +443,35 @@ impl Desk {
                 Source::Statement { file } => file.clone(),
             },
             lines: report.lines.len() as u32,
-            mismatches: report.mismatches().count() as u32,
+            mismatches: u32::try_from(report.mismatch_count()).unwrap_or(u32::MAX),
             report: serde_json::to_string(&report).unwrap_or_default(),
         })?;
-        Ok(Reconciliation {
-            id,
-            report,
-            skipped_rows,
-        })
+        Ok(Reconciliation { id, report })
     }
 
-    /// The manager signs a day's reconciliation off (kept with the ledger's chain head,
-    /// which it answers so the manager sees it and can write it down).
+    /// The manager signs a day's reconciliation off (kept with the ledger's chain head), and
+    /// is told what was signed: the mismatches, unreadable statement rows among them, and
+    /// the head, so the manager sees it and can write it down.
     pub fn sign_off_day(
         &self,
         reconciliation_id: i64,
         manager: &str,
         note: Option<&str>,
-    ) -> Result<crate::ledger::ChainAnchor, ReconcileError> {
-        Ok(self
-            .ledger
-            .sign_off(reconciliation_id, manager.trim(), note, self.clock.now_ms())?)
+    ) -> Result<SignedOff, ReconcileError> {
+        let chain_head =
+            self.ledger
+                .sign_off(reconciliation_id, manager.trim(), note, self.clock.now_ms())?;
+        let stored = self.ledger.reconciliation(reconciliation_id)?;
+        // A report kept by an older version may not parse; its mismatches column still counts.
+        let unreadable_rows = serde_json::from_str::<Report>(&stored.run.report)
+            .map(|r| r.unreadable_count())
+            .unwrap_or(0);
+        Ok(SignedOff {
+            reconciliation_id,
+            mismatches: stored.run.mismatches,
+            unreadable_rows,
+            chain_head,
+        })
     }
 }
 
@@ -648,6 +538,7 @@ mod tests {
             Source::History,
             &ours,
             &theirs,
+            &[],
         );
         let verdict = |code: &str| r.lines.iter().find(|l| l.code == code).map(|l| l.verdict);
         assert_eq!(verdict("A"), Some(Verdict::Matched));
@@ -699,6 +590,7 @@ mod tests {
             Source::History,
             &ours,
             &theirs,
+            &[],
         );
         let verdicts: Vec<_> = r.lines.iter().map(|l| l.verdict).collect();
         assert_eq!(verdicts, vec![Verdict::Matched, Verdict::OnlyHere]);
@@ -709,89 +601,62 @@ mod tests {
         );
     }
 
-    fn mapping() -> StatementMapping {
-        StatementMapping {
-            code: "券码".into(),
-            face_value: Some("面值".into()),
-            state: Some("状态".into()),
-            channel_id: Some("核销单号".into()),
-            time: Some("核销时间".into()),
-            amounts_in_fen: false,
-            cancelled_values: vec!["已撤销".into()],
-        }
-    }
-
     #[test]
-    fn a_statement_is_read_with_its_mapping_bom_and_text_cells() {
-        let csv = "\u{feff}核销时间,券码,面值,状态,核销单号\n\
-                   2026-11-22 12:03:00,=\"914095353294404024\",10.00,已核销,T1\n\
-                   2026-11-22 12:04:00,5948286811,0.10,已撤销,T2\n\n";
-        let (lines, problems) = read_statement(csv.as_bytes(), &mapping());
-        assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(lines.len(), 2);
-        assert_eq!(
-            lines[0].code, "914095353294404024",
-            "a long code stays text"
-        );
-        assert_eq!(lines[0].face_value, Some(Fen(1000)));
-        assert_eq!(lines[1].state, LineState::Cancelled);
-        assert_eq!(
-            lines[1].statement_row,
-            Some(3),
-            "the line number for the evidence"
-        );
-    }
-
-    #[test]
-    fn a_wrong_mapping_is_one_clear_problem_naming_the_column() {
-        let csv = "时间,code,amount\n2026-11-22,1,1.00\n";
-        let (lines, problems) = read_statement(csv.as_bytes(), &mapping());
-        assert!(lines.is_empty());
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].column.as_deref(), Some("券码"));
-        assert!(
-            problems[0].message.contains("券码") && problems[0].message.contains("code"),
-            "{}",
-            problems[0].message
-        );
-    }
-
-    #[test]
-    fn broken_rows_get_a_message_each_and_the_good_rows_still_count() {
-        let csv = "核销时间,券码,面值,状态,核销单号\n\
-                   2026-11-22 12:03:00,111,10.00,已核销,T1\n\
-                   2026-11-22 12:03:00,,10.00,已核销,T2\n\
-                   2026-11-22 12:03:00,333,ten,已核销,T3\n\
-                   2026-11-22 12:03:00,444\n\
-                   2026-11-22 12:03:00,555,1.005,已核销,T5\n";
-        let (lines, problems) = read_statement(csv.as_bytes(), &mapping());
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let rows: Vec<_> = problems.iter().map(|p| p.row).collect();
-        assert_eq!(
-            rows,
-            vec![Some(3), Some(4), Some(5), Some(6)],
-            "{problems:?}"
-        );
-        assert!(
-            problems[0].to_string().starts_with("line 3: "),
-            "{}",
-            problems[0]
-        );
-        assert!(problems[2].message.contains("missing"), "{}", problems[2]);
-    }
-
-    #[test]
-    fn a_statement_that_is_not_utf8_says_so() {
-        let mut bytes = "券码\n".as_bytes().to_vec();
-        bytes.extend([0xb2, 0xe2, 0xca, 0xd4, b'\n']); // GBK
-        let m = StatementMapping {
-            face_value: None,
-            state: None,
-            channel_id: None,
-            time: None,
-            ..mapping()
+    fn an_unreadable_statement_row_is_a_listed_and_counted_mismatch() {
+        let problem = StatementProblem {
+            row: Some(7),
+            column: Some("面值".into()),
+            message: "\"ten\" is not an amount".into(),
+            raw: Some("333,ten".into()),
         };
-        let (_, problems) = read_statement(&bytes, &m);
-        assert!(problems[0].message.contains("UTF-8"), "{problems:?}");
+        let r = reconcile(
+            day(),
+            ChannelKind::Allinpay,
+            Source::History,
+            &[ours("A", AttemptState::Succeeded, 1000, 1)],
+            &[theirs("A", LineState::Redeemed, 1000)],
+            std::slice::from_ref(&problem),
+        );
+        assert_eq!(r.unreadable_count(), 1);
+        assert_eq!(
+            r.mismatch_count(),
+            1,
+            "a day whose only problem is an unreadable row is not clean"
+        );
+        let l = r.mismatches().next().expect("the row is listed");
+        assert_eq!(l.verdict, Verdict::Unreadable);
+        assert_eq!(l.statement_row, Some(7));
+        assert_eq!(
+            l.problem.as_ref(),
+            Some(&problem),
+            "with its reason and text"
+        );
+    }
+
+    #[test]
+    fn lines_of_the_channel_alone_are_counted_exactly_but_listed_only_up_to_the_cap() {
+        let theirs: Vec<_> = (0..MAX_FOREIGN_LINES_LISTED + 500)
+            .map(|i| theirs(&format!("X{i}"), LineState::Redeemed, 100))
+            .collect();
+        let ours = [ours("X0", AttemptState::Succeeded, 100, 1)];
+        let r = reconcile(
+            day(),
+            ChannelKind::Allinpay,
+            Source::History,
+            &ours,
+            &theirs,
+            &[],
+        );
+        assert_eq!(
+            r.counts[&Verdict::OnlyAtChannel],
+            MAX_FOREIGN_LINES_LISTED + 499,
+            "every line counted"
+        );
+        assert_eq!(r.not_listed, 499, "the rest are counted, not listed");
+        assert!(
+            r.lines.iter().any(|l| l.verdict == Verdict::Matched),
+            "a line with our attempt is always listed"
+        );
+        assert_eq!(r.lines.len(), MAX_FOREIGN_LINES_LISTED + 1);
     }
 }

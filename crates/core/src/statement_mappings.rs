@@ -82,31 +82,3 @@ impl Desk {
         Ok(clean)
     }
 }
-
-/// The header names of a statement CSV (BOM and padding removed), for the mapping form.
-pub fn statement_columns(bytes: &[u8]) -> Vec<String> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(bytes)
-        .byte_headers()
-        .map(|h| {
-            h.iter()
-                .map(|c| String::from_utf8_lossy(c).trim().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_columns_of_a_statement_are_its_trimmed_header_without_the_bom() {
-        let csv = "\u{feff}券码, 金额 ,状态\n123,1.00,已核销\n";
-        assert_eq!(
-            super::statement_columns(csv.as_bytes()),
-            vec!["券码", "金额", "状态"]
-        );
-        assert!(super::statement_columns(b"").is_empty());
-    }
-}

@@ -2287,3 +2287,194 @@ fn a_printed_head_reads_back_and_checks_against_the_chain() {
         "too short to mean anything"
     );
 }
+
+// ---- statements (issue 18 item 8): nothing a statement holds vanishes, nothing grows unbounded
+
+fn statement_desk(ledger: Ledger) -> redeemdesk_core::desk::Desk {
+    let clock = std::sync::Arc::new(redeemdesk_core::clock::ManualClock::new(NOON + MINUTE));
+    redeemdesk_core::desk::Desk::open(
+        std::sync::Arc::new(ledger),
+        Vec::new(),
+        clock,
+        redeemdesk_core::scan::ScanRules::default(),
+    )
+    .unwrap()
+}
+
+fn code_only() -> redeemdesk_core::reconcile::StatementMapping {
+    redeemdesk_core::reconcile::StatementMapping {
+        code: "券码".into(),
+        face_value: Some("面值".into()),
+        state: None,
+        channel_id: None,
+        time: None,
+        amounts_in_fen: false,
+        cancelled_values: Vec::new(),
+    }
+}
+
+fn reconcile_statement(
+    desk: &redeemdesk_core::desk::Desk,
+    source: impl std::io::Read + Send,
+) -> Result<redeemdesk_core::reconcile::Reconciliation, redeemdesk_core::reconcile::ReconcileError>
+{
+    use redeemdesk_core::reconcile::Statement;
+    let statement = Statement {
+        file: "shoubei.csv".into(),
+        source: Box::new(source),
+        mapping: code_only(),
+    };
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(desk.reconcile_day(
+            day("2026-11-22"),
+            ChannelKind::Shoubei,
+            Some(statement),
+            &manager(),
+        ))
+}
+
+/// The process's peak resident memory so far, in KiB (Linux `VmHWM`).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+fn ledger_bytes(path: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[test]
+fn garbage_statement_rows_are_mismatches_in_the_inbox_and_the_sign_off_counts_them() {
+    let l = memory();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "679533922928", NOON))
+        .unwrap();
+    succeed(&l, &id, NOON + 1);
+    let desk = statement_desk(l);
+    // The one good row matches; the rest is what a broken export or a hand edit leaves.
+    let csv = "券码,面值\n679533922928,10.00\n679533999999,ten\n,5.00\n\u{1}\"\u{2},=,\n";
+    let done = reconcile_statement(&desk, csv.as_bytes()).expect("some rows read");
+    let r = &done.report;
+    assert_eq!(
+        r.counts.get(&redeemdesk_core::reconcile::Verdict::Matched),
+        Some(&1)
+    );
+    assert_eq!(
+        r.unreadable_count(),
+        3,
+        "every unreadable row is counted: {:?}",
+        r.lines
+    );
+    let inbox = desk.ledger().inbox().unwrap();
+    let waiting = inbox
+        .reconciliations_to_review
+        .iter()
+        .find(|s| s.id == done.id)
+        .expect("a day with only unreadable rows wrong still waits in the inbox");
+    assert_eq!(waiting.run.mismatches, 3, "the inbox counts them");
+    assert!(
+        waiting.run.report.contains("679533999999,ten"),
+        "the inbox's report holds the row's text as evidence"
+    );
+    let signed = desk.sign_off_day(done.id, "李店长", None).unwrap();
+    assert_eq!(
+        (signed.mismatches, signed.unreadable_rows),
+        (3, 3),
+        "the sign-off says what was signed: three unreadable rows"
+    );
+}
+
+#[test]
+fn a_100_mb_gbk_statement_is_refused_with_bounded_memory_and_a_large_one_grows_the_ledger_little() {
+    use redeemdesk_core::reconcile::ReconcileError;
+    use redeemdesk_core::statement::{StatementError, MAX_BYTES};
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    // A back office's export in GBK, written to disk row by row (never whole in memory here).
+    let write_gbk = |path: &Path, rows: usize| {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        let (header, _, _) = encoding_rs::GBK.encode("券码,面值,状态,门店,备注\n");
+        f.write_all(&header).unwrap();
+        let (tail, _, _) = encoding_rs::GBK.encode(
+            ",10.00,已核销,上海徐汇店,团购券核销（抖音）补录，门店收银台二号机，\
+             顾客自带券码，核对无误后由店长确认，备注长度接近真实后台导出的说明栏\n",
+        );
+        for i in 0..rows {
+            write!(f, "{:018}", 914_095_353_294_404_024u64 + i as u64).unwrap();
+            f.write_all(&tail).unwrap();
+        }
+        f.flush().unwrap();
+    };
+    let huge = tmp.path().join("huge.csv");
+    write_gbk(&huge, 700_000);
+    let huge_bytes = std::fs::metadata(&huge).unwrap().len();
+    assert!(huge_bytes > 100 * 1024 * 1024, "{huge_bytes} bytes");
+
+    let (_dir, path, l) = temp_ledger();
+    let desk = statement_desk(l);
+    let before_kib = peak_rss_kib();
+    let size_before = ledger_bytes(&path);
+    let err = reconcile_statement(&desk, std::fs::File::open(&huge).unwrap())
+        .expect_err("a 100 MB statement is refused");
+    let after_kib = peak_rss_kib();
+    assert!(
+        matches!(err, ReconcileError::StatementFile(StatementError::TooLarge)),
+        "{err}"
+    );
+    assert_eq!(err.code(), "statement_too_large");
+    assert!(err.to_string().contains("20 MB"), "says the limit: {err}");
+    let growth_mib = after_kib.saturating_sub(before_kib) / 1024;
+    println!(
+        "100 MB GBK statement ({huge_bytes} bytes): peak RSS {} MiB before, {} MiB after (+{growth_mib} MiB)",
+        before_kib / 1024,
+        after_kib / 1024
+    );
+    assert!(
+        growth_mib < 200,
+        "streamed: peak memory grew by {growth_mib} MiB (3.9 GB before issue 18)"
+    );
+    assert_eq!(
+        desk.ledger()
+            .inbox()
+            .unwrap()
+            .reconciliations_to_review
+            .len(),
+        0,
+        "a refused statement leaves nothing behind"
+    );
+
+    // Just within the limits: 120,000 rows the till never saw, about 19 MB.
+    let large = tmp.path().join("large.csv");
+    write_gbk(&large, 120_000);
+    let large_bytes = std::fs::metadata(&large).unwrap().len();
+    assert!(large_bytes < MAX_BYTES, "{large_bytes}");
+    let done = reconcile_statement(&desk, std::fs::File::open(&large).unwrap()).unwrap();
+    assert_eq!(
+        done.report.mismatch_count(),
+        120_000,
+        "every row is counted, listed or not"
+    );
+    let grown = ledger_bytes(&path).saturating_sub(size_before);
+    let started = std::time::Instant::now();
+    let inbox = desk.ledger().inbox().unwrap();
+    let inbox_ms = started.elapsed().as_millis();
+    println!(
+        "{large_bytes}-byte statement of 120,000 rows: ledger grew by {grown} bytes; inbox opened in {inbox_ms} ms; peak RSS {} MiB",
+        peak_rss_kib() / 1024
+    );
+    assert_eq!(inbox.reconciliations_to_review.len(), 1);
+    assert!(
+        grown < 2 * 1024 * 1024,
+        "the stored report keeps the evidence, not the statement: grew {grown} bytes (611 MB before)"
+    );
+}

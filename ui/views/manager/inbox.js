@@ -105,8 +105,14 @@ export function createInbox(container, ctx) {
     return card;
   }
 
+  /** How many statement rows of a kept report could not be read (0 for an older report). */
+  function unreadableRows(r) {
+    try { return JSON.parse(r.report).counts.unreadable || 0; } catch (_) { return 0; }
+  }
+
   function reconciliationCard(r) {
     const card = el('article', { className: 'inbox-card kind-reconciliation', dataset: { id: String(r.id), kind: 'reconciliation' } });
+    const unreadable = unreadableRows(r);
     card.append(
       el('header', {}, el('span', { className: 'state state-rejected' }, t('mgr.inbox.mismatch')),
         el('strong', {}, `${t(`channel.${r.channel}`)} · ${r.business_day}`)),
@@ -114,6 +120,8 @@ export function createInbox(container, ctx) {
         n: r.mismatches, lines: r.lines, time: dateTime(r.run_ms),
         source: r.source === 'history' ? t('mgr.rec.sourceHistory') : r.source,
       })),
+      unreadable ? el('p', { className: 'card-facts', dataset: { unreadable: String(unreadable) } },
+        t('mgr.inbox.unreadableRows', { n: unreadable })) : '',
       el('div', { className: 'card-actions' },
         el('button', { type: 'button', className: 'primary', dataset: { action: 'open-reconciliation' },
           onclick: () => ctx.openReconcile(r.business_day, r.channel, r.id) }, t('mgr.inbox.openRecon'))),

@@ -2,14 +2,18 @@
 // call where it has one, otherwise a statement CSV from its back office (chosen as a file or
 // pasted) read with a column mapping saved per channel. Every line is shown matched / only
 // here / only at the channel / amount differs / state differs with its evidence; statement
-// rows that cannot be read get one message each. The manager signs the day off; the report
-// exports to CSV / XLSX. Reconciling only reports: nothing in the log changes.
+// rows that cannot be read are `unreadable` lines of the report, each a mismatch. A picked
+// file goes to the Rust side as its bytes (base64), never decoded here: it may be GBK or
+// UTF-16. The manager signs the day off; the report exports to CSV / XLSX. Reconciling only
+// reports: nothing in the log changes.
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
 import { chainHead } from '../../format.js';
 import { el, yuan2, dateTime, table, field, errorText } from './dom.js';
 
-const VERDICTS = ['matched', 'only_here', 'only_at_channel', 'amount_differs', 'state_differs'];
+const VERDICTS = ['matched', 'only_here', 'only_at_channel', 'amount_differs', 'state_differs', 'unreadable'];
+// The Rust side's limit (crates/core/src/statement.rs MAX_BYTES), checked before sending.
+const MAX_STATEMENT_BYTES = 20 * 1024 * 1024;
 
 export function createReconcile(container, ctx) {
   const dayInput = el('input', { type: 'date', id: 'rec-day' });
@@ -53,9 +57,9 @@ export function createReconcile(container, ctx) {
   container.append(root);
 
   let channels = []; // [{kind, capabilities}]
-  let statement = { file: '', text: '' };
+  let statement = { file: '', base64: '' };
   let columns = [];
-  let current = null; // {id, report, skipped_rows, sign_off}
+  let current = null; // {id, report, sign_off}
 
   const caps = () => (channels.find((c) => c.kind === channelSel.value) || {}).capabilities || {};
 
@@ -86,8 +90,10 @@ export function createReconcile(container, ctx) {
     };
   }
 
-  function statementText() {
-    return paste.value.trim() ? paste.value : statement.text;
+  /** `{text}` when pasted, `{base64}` for a picked file, null when there is none. */
+  function statementContent() {
+    if (paste.value.trim()) return { text: paste.value };
+    return statement.base64 ? { base64: statement.base64 } : null;
   }
 
   function showProblems(list) {
@@ -97,10 +103,10 @@ export function createReconcile(container, ctx) {
   }
 
   async function check() {
-    const text = statementText();
-    if (!text.trim()) { status.textContent = t('mgr.rec.needStatement'); return null; }
+    const content = statementContent();
+    if (!content) { status.textContent = t('mgr.rec.needStatement'); return null; }
     try {
-      const res = await ctx.guard(api.checkStatement(text, { ...mapping(), code: cols.code.value || '' }));
+      const res = await ctx.guard(api.checkStatement(content, { ...mapping(), code: cols.code.value || '' }));
       columns = res.columns;
       fillColumns();
       showProblems(cols.code.value ? res.problems : []);
@@ -147,6 +153,7 @@ export function createReconcile(container, ctx) {
         el('td', {}, l.channel_state ? t(`mgr.rec.their.${l.channel_state}`) : ''),
         el('td', { className: 'num' }, yuan2(l.channel_face_value)),
         el('td', { className: 'small' }, [
+          l.problem ? `${l.problem.message}${l.problem.raw ? ` — ${l.problem.raw}` : ''}` : null,
           ...l.differences.map((d) => t('mgr.rec.diff', { field: t(`mgr.rec.field.${d.field}`), ours: d.ours, theirs: d.theirs })),
           l.statement_row ? t('mgr.rec.atRow', { row: l.statement_row }) : null,
           l.channel_at || null,
@@ -156,11 +163,12 @@ export function createReconcile(container, ctx) {
     const note = el('input', { type: 'text', id: 'rec-note', maxLength: 200, autocomplete: 'off', placeholder: t('mgr.rec.noteHint') });
     const sign = el('button', { type: 'button', className: 'ok', id: 'rec-sign' }, t('mgr.rec.signOff'));
     const signed = current.sign_off;
+    const unreadable = r.lines.filter((l) => l.verdict === 'unreadable');
     sign.addEventListener('click', async () => {
       sign.disabled = true;
       try {
-        const head = await ctx.guard(api.signOffDay(current.id, note.value.trim() || null));
-        status.textContent = t('mgr.rec.signedHead', { head: chainHead(head) });
+        const done = await ctx.guard(api.signOffDay(current.id, note.value.trim() || null));
+        status.textContent = `${t('mgr.rec.signedWith', { n: done.mismatches, unreadable: done.unreadable_rows })} ${t('mgr.rec.signedHead', { head: chainHead(done.chain_head) })}`;
         await loadRuns(current.id);
         ctx.changed();
       } catch (err) {
@@ -183,10 +191,11 @@ export function createReconcile(container, ctx) {
         source: r.source.kind === 'history' ? t('mgr.rec.sourceHistory') : r.source.file,
       })),
       verdictCounts(r),
-      current.skipped_rows && current.skipped_rows.length
-        ? el('ul', { className: 'rec-problems', id: 'rec-skipped' }, current.skipped_rows.map((p) => el('li', {},
-          t('mgr.rec.problemRow', { row: p.row ?? '—', column: p.column || '—' }), ' ', p.message)))
+      unreadable.length
+        ? el('ul', { className: 'rec-problems', id: 'rec-skipped' }, unreadable.map(({ problem: p }) => el('li', {},
+          t('mgr.rec.problemRow', { row: p.row ?? '—', column: p.column || '—' }), ' ', p.message, p.raw ? ` — ${p.raw}` : '')))
         : null,
+      r.not_listed ? el('p', { className: 'mgr-status', id: 'rec-not-listed' }, t('mgr.rec.notListed', { n: r.not_listed })) : null,
       tbl,
       el('div', { className: 'card-actions rec-sign' },
         signed
@@ -211,15 +220,15 @@ export function createReconcile(container, ctx) {
             source: r.source === 'history' ? t('mgr.rec.sourceHistory') : r.source,
           }), r.sign_off ? ` · ${t('mgr.rec.signedShort', { manager: r.sign_off.manager })}` : ''))))) : '');
       const pick = runs.find((r) => r.id === selectId);
-      if (pick) showRun(pick, current && current.id === pick.id ? current.skipped_rows : []);
+      if (pick) showRun(pick);
     } catch (err) {
       if (err.code !== 'manager_locked') status.textContent = errorText(err);
     }
   }
 
-  function showRun(r, skipped = []) {
+  function showRun(r) {
     try {
-      current = { id: r.id, report: JSON.parse(r.report), skipped_rows: skipped, sign_off: r.sign_off };
+      current = { id: r.id, report: JSON.parse(r.report), sign_off: r.sign_off };
     } catch (_) {
       current = null;
     }
@@ -230,17 +239,17 @@ export function createReconcile(container, ctx) {
     status.textContent = t('mgr.working');
     let stmt = null;
     if (!useHistory) {
-      const text = statementText();
-      if (!text.trim()) { status.textContent = t('mgr.rec.needStatement'); return; }
+      const content = statementContent();
+      if (!content) { status.textContent = t('mgr.rec.needStatement'); return; }
       if (!cols.code.value) { status.textContent = t('mgr.rec.pickCode'); return; }
-      stmt = { file: statement.file || t('mgr.rec.pasted'), text, mapping: mapping() };
+      stmt = { file: (content.base64 && statement.file) || t('mgr.rec.pasted'), ...content, mapping: mapping() };
     }
     try {
       const rec = await ctx.guard(api.reconcileDay(dayInput.value, channelSel.value, stmt));
       current = { ...rec, sign_off: null };
       status.textContent = t('mgr.rec.done', { n: rec.report.lines.length - (rec.report.counts.matched || 0) });
       renderReport();
-      // The report lists the rows it had to leave out; once is enough.
+      // The report lists the rows it could not read; once is enough.
       showProblems([]);
       loadRuns(rec.id);
       ctx.changed();
@@ -254,7 +263,7 @@ export function createReconcile(container, ctx) {
 
   function onChannel() {
     // Another channel's statement and columns never carry over.
-    statement = { file: '', text: '' };
+    statement = { file: '', base64: '' };
     paste.value = '';
     fileInput.value = '';
     columns = [];
@@ -271,7 +280,19 @@ export function createReconcile(container, ctx) {
   fileInput.addEventListener('change', async () => {
     const f = fileInput.files && fileInput.files[0];
     if (!f) return;
-    statement = { file: f.name, text: await f.text() };
+    if (f.size > MAX_STATEMENT_BYTES) {
+      statement = { file: '', base64: '' };
+      status.textContent = t('mgr.rec.tooLarge', { mb: MAX_STATEMENT_BYTES / 1024 / 1024 });
+      return;
+    }
+    // The bytes as they are (base64): the Rust side decodes GBK / UTF-16 / UTF-8.
+    const url = await new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(f);
+    });
+    statement = { file: f.name, base64: String(url).slice(String(url).indexOf(',') + 1) };
     paste.value = '';
     check();
   });

@@ -1109,6 +1109,11 @@ impl Ledger {
         })
     }
 
+    /// One reconciliation run by its id, with its sign-off.
+    pub fn reconciliation(&self, id: i64) -> Result<StoredReconciliation> {
+        self.read(|conn| reconciliations::by_id(conn, id))
+    }
+
     /// Every reconciliation run of one day and channel, oldest first, with sign-offs.
     pub fn reconciliations(
         &self,

@@ -239,6 +239,16 @@ fn collect(
     Ok(out)
 }
 
+/// One run by its id.
+pub(crate) fn by_id(conn: &Connection, id: i64) -> Result<StoredReconciliation, Failure> {
+    collect(conn, &format!("{SELECT} WHERE r.id = ?1"), [id])?
+        .pop()
+        .ok_or_else(|| Failure::NotFound {
+            what: "reconciliation",
+            id: id.to_string(),
+        })
+}
+
 /// Every run of one day and channel, oldest first.
 pub(crate) fn of_day(
     conn: &Connection,
