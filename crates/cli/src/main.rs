@@ -52,6 +52,10 @@ struct Cli {
     /// Use a sandbox already running at this address (e.g. `redeemdesk-sandbox`'s).
     #[arg(long, global = true, conflicts_with_all = ["config", "sandbox"])]
     sandbox_at: Option<std::net::SocketAddr>,
+    /// Read a ledger copied to read-only media (SQLite `immutable`: nothing is locked or
+    /// created beside it). It must have been closed cleanly. Reading commands only.
+    #[arg(long, global = true)]
+    archive: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -324,10 +328,19 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
     };
     let read_only = || -> Result<Ledger, Failure> {
         let mode = read_mode(&cli, &root);
-        Ok(Ledger::open_read_only(
-            &root.join(ledger::file_name(mode)),
-            mode,
-        )?)
+        let path = root.join(ledger::file_name(mode));
+        if cli.archive {
+            return Ok(Ledger::open_archive(&path, mode)?);
+        }
+        match Ledger::open_read_only(&path, mode) {
+            // A directory nobody may write (read-only media) cannot hold SQLite's `-shm`.
+            Err(ledger::LedgerError::ReadOnly { .. } | ledger::LedgerError::CannotOpen { .. })
+                if path.is_file() =>
+            {
+                Ok(Ledger::open_archive(&path, mode)?)
+            }
+            opened => Ok(opened?),
+        }
     };
     match &cli.command {
         Command::Recent { limit, cashier } => {
@@ -353,10 +366,17 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
             let ledger = read_only()?;
             let quick_check = ledger.quick_check();
             let chain = ledger.verify_chain()?;
-            let intact = quick_check.is_ok() && chain.is_intact();
+            // A ledger shorter than its sidecar remembers is not intact, however well chained.
+            let head = ledger.check_head();
+            let intact = quick_check.is_ok() && chain.is_intact() && head.is_ok();
             let report = json!({
                 "ledger": ledger.path(),
                 "quick_check": quick_check.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+                "head_sidecar": match &head {
+                    Ok(Some(_)) => "ok".to_owned(),
+                    Ok(None) => "none".to_owned(),
+                    Err(e) => e.to_string(),
+                },
                 "chain": chain,
                 "intact": intact,
             });
@@ -554,6 +574,10 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             unreachable!("read-only commands are answered without the lock")
         }
     };
+    // Everything into the main file before the lock goes: a copy of the .sqlite alone is whole.
+    if let Err(e) = desk.ledger().close() {
+        eprintln!("the ledger did not close cleanly: {e}");
+    }
     drop(sandbox);
     result
 }

@@ -206,6 +206,7 @@ fn a_ledger_another_program_holds_is_reported_as_locked() {
     other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
     let opts = LedgerOptions {
         busy_timeout: Duration::from_millis(100),
+        ..LedgerOptions::default()
     };
     let err = Ledger::open_with(&path, Mode::Sandbox, opts.clone()).unwrap_err();
     assert_eq!(err.code(), "ledger_locked", "{err}");
@@ -225,6 +226,7 @@ fn a_write_while_another_connection_holds_the_lock_is_locked_not_lost() {
         Mode::Sandbox,
         LedgerOptions {
             busy_timeout: Duration::from_millis(100),
+            ..LedgerOptions::default()
         },
     )
     .unwrap();
