@@ -326,22 +326,21 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
         Some(d) => d.clone(),
         None => data_dir::resolve()?,
     };
-    let read_only = || -> Result<Ledger, Failure> {
-        let mode = read_mode(&cli, &root);
-        let path = root.join(ledger::file_name(mode));
-        if cli.archive {
-            return Ok(Ledger::open_archive(&path, mode)?);
-        }
-        match Ledger::open_read_only(&path, mode) {
-            // A directory nobody may write (read-only media) cannot hold SQLite's `-shm`.
-            Err(ledger::LedgerError::ReadOnly { .. } | ledger::LedgerError::CannotOpen { .. })
-                if path.is_file() =>
-            {
-                Ok(Ledger::open_archive(&path, mode)?)
+    let read_only =
+        || -> Result<Ledger, Failure> {
+            let mode = read_mode(&cli, &root);
+            let path = root.join(ledger::file_name(mode));
+            if cli.archive {
+                return Ok(Ledger::open_archive(&path, mode)?);
             }
-            opened => Ok(opened?),
-        }
-    };
+            match Ledger::open_read_only(&path, mode) {
+                // A directory nobody may write (read-only media) cannot hold SQLite's `-shm`.
+                Err(
+                    ledger::LedgerError::ReadOnly { .. } | ledger::LedgerError::CannotOpen { .. },
+                ) if path.is_file() => Ok(Ledger::open_archive(&path, mode)?),
+                opened => Ok(opened?),
+            }
+        };
     match &cli.command {
         Command::Recent { limit, cashier } => {
             to_json(read_only()?.recent_attempts(cashier.as_deref(), *limit)?)

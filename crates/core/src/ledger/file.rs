@@ -89,7 +89,10 @@ impl Head {
             settings: -1,
             audit: -1,
         };
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
             let (key, value) = line.split_once(' ')?;
             match key {
                 "events" => head.events = value.parse().ok()?,
@@ -414,7 +417,10 @@ fn next_wake(
             return Wake::Wrote;
         }
         if !dirty {
-            state = activity.1.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state = activity
+                .1
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
             continue;
         }
         let now = Instant::now();
@@ -481,7 +487,11 @@ mod tests {
             audit: 7,
         };
         assert_eq!(Head::parse(&head.to_text()), Some(head));
-        assert_eq!(Head::parse("events 1\nhash x\n"), None, "every count is needed");
+        assert_eq!(
+            Head::parse("events 1\nhash x\n"),
+            None,
+            "every count is needed"
+        );
         assert_eq!(Head::parse("events -\nhash x\nsettings 1\naudit 1\n"), None);
     }
 
@@ -489,8 +499,7 @@ mod tests {
     fn an_immutable_uri_escapes_what_sqlite_would_read_as_query_or_fragment() {
         let uri = immutable_uri(Path::new("/media/cd/店 1?#%.sqlite"));
         assert_eq!(
-            uri,
-            "file:/media/cd/%E5%BA%97%201%3F%23%25.sqlite?immutable=1",
+            uri, "file:/media/cd/%E5%BA%97%201%3F%23%25.sqlite?immutable=1",
             "a ? or # in a folder name must not cut the path short"
         );
     }

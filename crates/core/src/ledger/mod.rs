@@ -306,7 +306,10 @@ impl Ledger {
                 Some(recorded) => Some((file::check_head(path, &inner.conn, &recorded)?, recorded)),
                 None => None,
             };
-            if found.as_ref().is_none_or(|(found, recorded)| found != recorded) {
+            if found
+                .as_ref()
+                .is_none_or(|(found, recorded)| found != recorded)
+            {
                 let head = match found {
                     Some((found, _)) => found,
                     None => Head::of(&inner.conn).map_err(|f| f.at(path))?,
@@ -445,6 +448,11 @@ impl Ledger {
     ) -> Result<Ledger> {
         let err = |e| sql_error(path.clone(), e);
         conn.busy_timeout(options.busy_timeout).map_err(err)?;
+        if !fresh {
+            // Before anything can change the file (even its journal mode in the header).
+            let version = migrations::version(&conn).map_err(|f| f.at(&path))?;
+            Ledger::check_version_of(&path, &conn, version, false)?;
+        }
         // The first statement reads the header: a file of garbage fails here, before
         // anything could be written to it.
         let journal: String = conn
