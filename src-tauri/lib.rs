@@ -102,6 +102,43 @@ fn forward_desk_events<R: Runtime>(
     });
 }
 
+/// SIGTERM (a shutdown, `kill`, a session ending) and SIGINT (Ctrl-C in a terminal) end the
+/// app the way its close button does, so the ledger is closed cleanly instead of leaving
+/// the day in its `-wal` (issue 18).
+fn exit_on_signals<R: Runtime>(app: tauri::AppHandle<R>) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("SIGTERM and SIGINT will end the app without closing the ledger");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!("{name}: quitting");
+        app.exit(0);
+    });
+}
+
+/// The last thing before the process ends, however it was asked to: the WAL folded into the
+/// main file, the head sidecar written. Writes still arriving are refused as `ledger_closed`.
+fn close_ledger<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let Some(startup) = app.try_state::<Startup>() else {
+        return;
+    };
+    if let Startup::Ready(ready) = &*startup {
+        match ready.desk.ledger().close() {
+            Ok(()) => tracing::info!("the ledger closed cleanly"),
+            Err(e) => tracing::error!(code = e.code(), "the ledger did not close cleanly: {e}"),
+        }
+    }
+}
+
 /// Starts the app and returns the process exit code.
 pub fn run() -> i32 {
     // Before anything opens the data directory: a desk already running on it is brought
@@ -156,6 +193,7 @@ pub fn run() -> i32 {
             if let Some(feed) = feed {
                 forward_desk_events(app.handle().clone(), feed);
             }
+            exit_on_signals(app.handle().clone());
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -167,7 +205,11 @@ pub fn run() -> i32 {
             return FATAL_EXIT_CODE;
         }
     };
-    let code = app.run_return(|_, _| {});
+    let code = app.run_return(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            close_ledger(app);
+        }
+    });
     // The app and its lock are released by now; the single-instance name is given back
     // here, before a restart's new process looks for it.
     drop(instance);

@@ -39,6 +39,7 @@ export default {
   'fatal.ledger_cannot_open': 'The redemption log file cannot be opened.',
   'fatal.ledger_disk_full': 'The disk is full: the redemption log cannot be written.',
   'fatal.ledger_mode_mismatch': 'The redemption log belongs to the other mode (sandbox / live).',
+  'fatal.ledger_behind_head': 'The redemption log holds fewer records than when RedeemDesk last saw it (a deleted -wal file or an older copy): nothing was changed. Restore the log file together with its -wal file, or move the log and its .head file aside to start a new log.',
   'fatal.config_invalid': 'The channel configuration file is wrong: fix the field it names.',
   'fatal.config_no_channel': 'config.toml configures no channel: delete config.toml (in the data directory) to return to sandbox mode, then configure a channel in Settings; or add a channel to config.toml.',
   'fatal.sandbox_failed': 'The sandbox channels could not start.',

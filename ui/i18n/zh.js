@@ -39,6 +39,7 @@ export default {
   'fatal.ledger_cannot_open': '核销记录文件无法打开。',
   'fatal.ledger_disk_full': '磁盘已满，无法写入核销记录。',
   'fatal.ledger_mode_mismatch': '核销记录文件的模式（沙箱/正式）与当前模式不符。',
+  'fatal.ledger_behind_head': '核销记录比核销台上次看到时少（-wal 文件被删除或放回了旧副本），为保护数据未做任何改动。请连同 -wal 文件一起恢复记录文件；或将记录文件和它的 .head 文件移走，再开始新的记录。',
   'fatal.config_invalid': '渠道配置文件有误，请按提示修正对应字段。',
   'fatal.config_no_channel': '渠道配置文件 config.toml 中没有配置任何渠道：请删除数据目录中的 config.toml 回到沙箱模式，再在「设置」中配置渠道；或在 config.toml 中写入一个渠道。',
   'fatal.sandbox_failed': '沙箱模拟渠道无法启动。',

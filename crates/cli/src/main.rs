@@ -52,6 +52,10 @@ struct Cli {
     /// Use a sandbox already running at this address (e.g. `redeemdesk-sandbox`'s).
     #[arg(long, global = true, conflicts_with_all = ["config", "sandbox"])]
     sandbox_at: Option<std::net::SocketAddr>,
+    /// Read a ledger copied to read-only media (SQLite `immutable`: nothing is locked or
+    /// created beside it). It must have been closed cleanly. Reading commands only.
+    #[arg(long, global = true)]
+    archive: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -329,13 +333,21 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
         Some(d) => d.clone(),
         None => data_dir::resolve()?,
     };
-    let read_only = || -> Result<Ledger, Failure> {
-        let mode = read_mode(&cli, &root);
-        Ok(Ledger::open_read_only(
-            &root.join(ledger::file_name(mode)),
-            mode,
-        )?)
-    };
+    let read_only =
+        || -> Result<Ledger, Failure> {
+            let mode = read_mode(&cli, &root);
+            let path = root.join(ledger::file_name(mode));
+            if cli.archive {
+                return Ok(Ledger::open_archive(&path, mode)?);
+            }
+            match Ledger::open_read_only(&path, mode) {
+                // A directory nobody may write (read-only media) cannot hold SQLite's `-shm`.
+                Err(
+                    ledger::LedgerError::ReadOnly { .. } | ledger::LedgerError::CannotOpen { .. },
+                ) if path.is_file() => Ok(Ledger::open_archive(&path, mode)?),
+                opened => Ok(opened?),
+            }
+        };
     match &cli.command {
         Command::Recent { limit, cashier } => {
             to_json(read_only()?.recent_attempts(cashier.as_deref(), *limit)?)
@@ -380,10 +392,20 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                     "message": check.describe(anchor),
                 }));
             }
+            // A ledger shorter than its sidecar remembers is not intact, however well chained.
+            let head = ledger.check_head();
+            if let Err(e) = &head {
+                problems.push(e.to_string());
+            }
             let intact = problems.is_empty();
             let report = json!({
                 "ledger": ledger.path(),
                 "quick_check": quick_check.as_ref().map(|_| "ok".to_owned()).unwrap_or_else(|e| e.to_string()),
+                "head_sidecar": match &head {
+                    Ok(Some(_)) => "ok".to_owned(),
+                    Ok(None) => "none".to_owned(),
+                    Err(e) => e.to_string(),
+                },
                 "chain": chain,
                 "anchors": checked,
                 "intact": intact,
@@ -587,6 +609,10 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             unreachable!("read-only commands are answered without the lock")
         }
     };
+    // Everything into the main file before the lock goes: a copy of the .sqlite alone is whole.
+    if let Err(e) = desk.ledger().close() {
+        eprintln!("the ledger did not close cleanly: {e}");
+    }
     drop(sandbox);
     result
 }

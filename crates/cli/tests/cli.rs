@@ -435,6 +435,12 @@ fn a_tail_cut_after_an_export_printed_its_head_passes_the_chain_but_fails_the_an
         ))
         .unwrap();
     }
+    // The head sidecar remembers the longer ledger (issue 18 item 1): with it, the cut shows
+    // at once. The insider removes it too.
+    let sidecar = tmp.path().join("ledger-sandbox.sqlite.head");
+    let (_, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    assert_eq!(report["intact"], Value::Bool(false), "the sidecar catches the cut: {report}");
+    std::fs::remove_file(&sidecar).expect("the sidecar");
 
     let (exit, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
     assert_eq!(
@@ -482,4 +488,95 @@ fn verify_log_accepts_a_head_still_in_the_chain_and_refuses_a_malformed_one() {
         "a prefix too short to mean anything is refused: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_cli_redemption_closes_the_ledger_so_the_sqlite_file_alone_is_the_whole_ledger() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let ledger = tmp.path().join("ledger-sandbox.sqlite");
+    let wal = tmp.path().join("ledger-sandbox.sqlite-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
+        "the clean close folded the -wal into the main file"
+    );
+    // The backup that copies only the .sqlite: it holds the redemption.
+    let backup = tempfile::tempdir().unwrap();
+    std::fs::copy(&ledger, backup.path().join("ledger-sandbox.sqlite")).unwrap();
+    let (code, log) = cli(backup.path(), &["--sandbox", "log", "--day", &today()]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(log["attempts"].as_array().unwrap().len(), 1, "{log}");
+}
+
+#[cfg(unix)]
+#[test]
+fn log_timeline_and_verify_log_read_an_archive_on_read_only_media_without_touching_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let media = tempfile::tempdir().unwrap();
+    for name in ["ledger-sandbox.sqlite", "ledger-sandbox.sqlite.head"] {
+        let to = media.path().join(name);
+        std::fs::copy(tmp.path().join(name), &to).unwrap();
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    std::fs::set_permissions(media.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let before = std::fs::read(media.path().join("ledger-sandbox.sqlite")).unwrap();
+
+    let archive = |args: &[&str]| {
+        let mut all = vec!["--sandbox", "--archive"];
+        all.extend_from_slice(args);
+        cli(media.path(), &all)
+    };
+    let (code, log) = archive(&["log", "--day", &today()]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(log["attempts"].as_array().unwrap().len(), 1, "{log}");
+    let (code, timeline) = archive(&["timeline", "--code", "679533922928"]);
+    assert_eq!(code, 0, "{timeline}");
+    assert_eq!(timeline[0]["events"].as_array().unwrap().len(), 2);
+    let (code, report) = archive(&["verify-log"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["intact"], true, "{report}");
+    assert_eq!(
+        report["head_sidecar"], "ok",
+        "the copied head agrees: {report}"
+    );
+
+    let mut names: Vec<_> = std::fs::read_dir(media.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["ledger-sandbox.sqlite", "ledger-sandbox.sqlite.head"],
+        "no -wal or -shm was made beside the archive (root ignores the mode bits)"
+    );
+    assert!(
+        std::fs::read(media.path().join("ledger-sandbox.sqlite")).unwrap() == before,
+        "the archive's bytes are unchanged"
+    );
+    std::fs::set_permissions(media.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }

@@ -285,3 +285,68 @@ async fn a_crash_at_any_point_loses_nothing_and_consumes_nothing_twice_on_any_ch
     );
     assert_eq!(scenarios, 16);
 }
+
+/// Issue 18: a kill, then a cleanup tool (or a backup of the .sqlite alone) loses the `-wal`.
+/// The first CLI redeems to the end (a clean close), the second is killed after its
+/// write-ahead commit; with the `-wal` deleted the restart is refused, naming what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_killed_mid_redemption_whose_wal_is_deleted_is_refused_at_restart_not_reopened_short()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let sandbox = Sandbox::start(SandboxOptions {
+        demo: Some(demo_with_fresh_coupons(&data)),
+        ..Default::default()
+    })
+    .await
+    .expect("the sandbox starts");
+    let (channel, platform, template) = TEMPLATES[0];
+    let mut first = spawn_child(
+        &data,
+        &sandbox,
+        channel,
+        platform,
+        &fresh_code(template, 0),
+        None,
+    );
+    assert!(
+        first.wait().unwrap().success(),
+        "the first redemption ends normally"
+    );
+    let ledger_file = data.join(ledger::file_name(Mode::Sandbox));
+    let wal = ledger::wal_path(&ledger_file);
+    let wal_len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    assert_eq!(wal_len(&wal), 0, "a clean close leaves nothing in the -wal");
+
+    let code = fresh_code(template, 1);
+    let mut child = spawn_child(
+        &data,
+        &sandbox,
+        channel,
+        platform,
+        &code,
+        Some("after_write_ahead"),
+    );
+    wait_for_pause(&mut child);
+    // The keeper notes the head right after the commit; give it a moment, far below the
+    // idle checkpoint (3 s).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let left = wal_len(&wal);
+    assert!(
+        left > 0,
+        "the killed CLI's write-ahead record is in the -wal"
+    );
+    std::fs::remove_file(&wal).unwrap();
+    let _ = std::fs::remove_file(data.join(format!("{}-shm", ledger::file_name(Mode::Sandbox))));
+
+    let _lock = DataDir::open(&data).expect("the killed child released the data directory");
+    let err = Ledger::open(&ledger_file, Mode::Sandbox).unwrap_err();
+    println!("killed after the write-ahead commit, -wal of {left} bytes deleted: {err}");
+    assert_eq!(
+        err.code(),
+        "ledger_behind_head",
+        "the pending attempt's loss is said, not silently accepted: {err}"
+    );
+}

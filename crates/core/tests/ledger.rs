@@ -206,6 +206,7 @@ fn a_ledger_another_program_holds_is_reported_as_locked() {
     other.execute_batch("BEGIN EXCLUSIVE;").unwrap();
     let opts = LedgerOptions {
         busy_timeout: Duration::from_millis(100),
+        ..LedgerOptions::default()
     };
     let err = Ledger::open_with(&path, Mode::Sandbox, opts.clone()).unwrap_err();
     assert_eq!(err.code(), "ledger_locked", "{err}");
@@ -225,6 +226,7 @@ fn a_write_while_another_connection_holds_the_lock_is_locked_not_lost() {
         Mode::Sandbox,
         LedgerOptions {
             busy_timeout: Duration::from_millis(100),
+            ..LedgerOptions::default()
         },
     )
     .unwrap();
@@ -384,6 +386,311 @@ fn the_ledger_can_be_shared_between_threads() {
         l.verify_chain().unwrap().is_intact(),
         "concurrent writers keep one unbroken chain"
     );
+}
+
+// ----- the file on disk: WAL, clean close, head sidecar, archives ------------------------
+
+/// The child of the kill tests: this test binary run again with `LEDGER_CHILD_PATH` set.
+/// It writes `LEDGER_CHILD_ATTEMPTS` attempts through the real `Ledger`, says so on stdout
+/// and waits to be killed (without it set, this test does nothing).
+#[test]
+fn child_writes_attempts_then_waits_to_be_killed() {
+    let Ok(path) = std::env::var("LEDGER_CHILD_PATH") else {
+        return;
+    };
+    let idle_ms: u64 = std::env::var("LEDGER_CHILD_IDLE_MS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let n: i64 = std::env::var("LEDGER_CHILD_ATTEMPTS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let options = LedgerOptions {
+        checkpoint_after_idle: Duration::from_millis(idle_ms),
+        ..LedgerOptions::default()
+    };
+    let l = Ledger::open_with(Path::new(&path), Mode::Sandbox, options).unwrap();
+    for i in 0..n {
+        let id = l
+            .begin_attempt(attempt(ChannelKind::Shoubei, &format!("K{i}"), NOON + i))
+            .unwrap();
+        succeed(&l, &id, NOON + i);
+    }
+    println!("wrote {n}");
+    loop {
+        std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Runs the child on `path`, waits until it has written, then `settle` more, and SIGKILLs it.
+fn write_in_a_child_and_kill_it(path: &Path, attempts: i64, idle_ms: u64, settle: Duration) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_writes_attempts_then_waits_to_be_killed",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("LEDGER_CHILD_PATH", path)
+        .env("LEDGER_CHILD_IDLE_MS", idle_ms.to_string())
+        .env("LEDGER_CHILD_ATTEMPTS", attempts.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let wrote = stdout
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("wrote "));
+    assert!(wrote, "the child wrote its attempts");
+    std::thread::sleep(settle);
+    child.kill().expect("SIGKILL"); // std's kill is SIGKILL on unix: no destructor runs
+    child.wait().unwrap();
+}
+
+fn len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn delete_wal(path: &Path) {
+    let _ = std::fs::remove_file(ledger::wal_path(path));
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    let _ = std::fs::remove_file(PathBuf::from(shm));
+}
+
+#[test]
+fn a_killed_writer_whose_wal_is_deleted_is_refused_as_shorter_than_its_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ledger::file_name(Mode::Sandbox));
+    // No idle checkpoint during the test: the day is in the -wal when the kill comes.
+    write_in_a_child_and_kill_it(&path, 23, 600_000, Duration::from_millis(300));
+    let wal = len(&ledger::wal_path(&path));
+    assert!(wal > 0, "the killed writer left its records in the -wal");
+    delete_wal(&path);
+    let before = std::fs::read(&path).unwrap();
+    let err = Ledger::open(&path, Mode::Sandbox).unwrap_err();
+    println!("after the kill: -wal {wal} bytes deleted; open: {err}");
+    assert_eq!(err.code(), "ledger_behind_head", "{err}");
+    assert!(
+        matches!(err, LedgerError::BehindHead { recorded_events: 46, found_events, .. } if found_events < 46),
+        "23 attempts are 46 events, and the file alone has fewer: {err}"
+    );
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "the refused file is left as it was, for a restore of its -wal"
+    );
+    let ro = Ledger::open_read_only(&path, Mode::Sandbox).unwrap();
+    assert_eq!(
+        ro.check_head().unwrap_err().code(),
+        "ledger_behind_head",
+        "verify-log's check says it too"
+    );
+    assert!(
+        Ledger::open(&path, Mode::Sandbox).is_err(),
+        "a second start does not accept it either"
+    );
+}
+
+#[test]
+fn a_killed_writer_after_an_idle_checkpoint_loses_nothing_when_its_wal_is_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ledger::file_name(Mode::Sandbox));
+    write_in_a_child_and_kill_it(&path, 23, 200, Duration::from_millis(1_500));
+    let wal = len(&ledger::wal_path(&path));
+    assert_eq!(
+        wal, 0,
+        "the idle checkpoint truncated the -wal before the kill"
+    );
+    delete_wal(&path);
+    let l = Ledger::open(&path, Mode::Sandbox).expect("nothing was lost: it opens");
+    let log = l.day_log(day("2026-11-22"), &DayFilter::default()).unwrap();
+    println!(
+        "after the idle checkpoint and the kill: -wal {wal} bytes; {} attempts in the main file",
+        log.attempts.len()
+    );
+    assert_eq!(log.attempts.len(), 23, "every attempt is in the main file");
+    assert!(
+        log.attempts
+            .iter()
+            .all(|a| a.state == AttemptState::Succeeded),
+        "with its outcome"
+    );
+}
+
+#[test]
+fn a_clean_close_leaves_the_whole_ledger_in_the_main_file() {
+    let (dir, path, l) = temp_ledger();
+    for i in 0..20 {
+        let id = l
+            .begin_attempt(attempt(ChannelKind::Shoubei, &format!("C{i}"), NOON + i))
+            .unwrap();
+        succeed(&l, &id, NOON + i);
+    }
+    assert!(
+        len(&ledger::wal_path(&path)) > 0,
+        "before the close, the -wal holds the day"
+    );
+    l.close().expect("a clean close");
+    assert!(
+        !ledger::wal_path(&path).exists(),
+        "no -wal is left to lose after a clean close"
+    );
+    let err = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "late", NOON))
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "ledger_closed",
+        "nothing is written after the close"
+    );
+    // A backup that copies only the .sqlite (and a careless cleanup) loses nothing now.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(&path, copy.join(ledger::file_name(Mode::Sandbox))).unwrap();
+    let c = Ledger::open(&copy.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox).unwrap();
+    assert_eq!(
+        c.chain_head().unwrap().unwrap().0,
+        40,
+        "20 attempts, 40 events"
+    );
+    let head = std::fs::read_to_string(ledger::head_path(&path)).unwrap();
+    assert!(
+        head.contains("events 40\n"),
+        "the sidecar has the head: {head}"
+    );
+}
+
+#[test]
+fn a_ledger_truncated_to_zero_bytes_is_refused_as_damaged_and_not_reinitialised() {
+    let (_dir, path, l) = temp_ledger();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    l.close().unwrap();
+    std::fs::File::create(&path).unwrap(); // truncates to 0 bytes
+    for _ in 0..2 {
+        let err = Ledger::open(&path, Mode::Sandbox).unwrap_err();
+        assert_eq!(err.code(), "ledger_corrupt", "{err}");
+        assert!(err.to_string().contains("0 bytes"), "{err}");
+        assert_eq!(len(&path), 0, "the file was not made into a new ledger");
+    }
+    assert!(
+        !ledger::wal_path(&path).exists(),
+        "not even a -wal was started beside it"
+    );
+}
+
+#[test]
+fn a_ledger_file_without_its_tables_is_refused_as_damaged_and_left_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ledger::file_name(Mode::Live));
+    raw(&path)
+        .execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+        .unwrap();
+    let before = std::fs::read(&path).unwrap();
+    assert!(!before.is_empty(), "a SQLite file with no tables");
+    let err = Ledger::open(&path, Mode::Live).unwrap_err();
+    assert_eq!(err.code(), "ledger_corrupt", "{err}");
+    assert!(
+        std::fs::read(&path).unwrap() == before,
+        "never initialised in place, not even switched to WAL"
+    );
+}
+
+#[test]
+fn a_missing_ledger_whose_head_remembers_records_is_not_silently_recreated() {
+    let (_dir, path, l) = temp_ledger();
+    l.set_setting("manager_pin", Some("hash"), &manager(), NOON)
+        .unwrap();
+    l.close().unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let err = Ledger::open(&path, Mode::Sandbox).unwrap_err();
+    assert_eq!(err.code(), "ledger_behind_head", "{err}");
+    assert!(!path.exists(), "no fresh ledger took the lost one's place");
+    std::fs::remove_file(ledger::head_path(&path)).unwrap();
+    assert!(
+        Ledger::open(&path, Mode::Sandbox).is_ok(),
+        "moving the head aside is the knowing way to start anew"
+    );
+}
+
+#[test]
+fn a_new_ledger_is_created_only_where_no_file_exists_and_leaves_no_temp_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ledger::file_name(Mode::Sandbox));
+    Ledger::open(&path, Mode::Sandbox).unwrap().close().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["ledger-sandbox.sqlite", "ledger-sandbox.sqlite.head"],
+        "the ledger and its head, nothing half-made"
+    );
+}
+
+#[test]
+fn a_cleanly_closed_ledger_on_read_only_media_reads_without_touching_anything() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, path, l) = temp_ledger();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    succeed(&l, &id, NOON);
+    l.close().unwrap();
+    let media = dir.path().join("cd");
+    std::fs::create_dir(&media).unwrap();
+    let copy = media.join(ledger::file_name(Mode::Sandbox));
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&media, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+
+    let a = Ledger::open_archive(&copy, Mode::Sandbox).expect("an archive opens");
+    let log = a.day_log(day("2026-11-22"), &DayFilter::default()).unwrap();
+    assert_eq!(log.attempts.len(), 1, "the day reads");
+    assert_eq!(a.code_timeline("6795").unwrap()[0].events.len(), 2);
+    assert!(a.verify_chain().unwrap().is_intact(), "the chain verifies");
+    a.quick_check().expect("quick_check runs on an archive");
+    let err = a
+        .begin_attempt(attempt(ChannelKind::Shoubei, "1", NOON))
+        .unwrap_err();
+    assert_eq!(err.code(), "ledger_read_only", "{err}");
+    drop(a);
+    // Root ignores the permission bits: what shows nothing was touched is the directory.
+    let names: Vec<_> = std::fs::read_dir(&media)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "no -wal, -shm or journal beside the archive: {names:?}"
+    );
+    assert!(
+        std::fs::read(&copy).unwrap() == before,
+        "its bytes are unchanged"
+    );
+    std::fs::set_permissions(&media, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn an_archive_with_records_left_in_its_wal_is_refused_not_read_short() {
+    let (dir, path, l) = temp_ledger();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    let media = dir.path().join("copy");
+    std::fs::create_dir(&media).unwrap();
+    let copy = media.join(ledger::file_name(Mode::Sandbox));
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::copy(ledger::wal_path(&path), ledger::wal_path(&copy)).unwrap();
+    let err = Ledger::open_archive(&copy, Mode::Sandbox).unwrap_err();
+    assert_eq!(err.code(), "ledger_wal_not_checkpointed", "{err}");
+    drop(l);
 }
 
 // ----- the redeem write path -------------------------------------------------------------

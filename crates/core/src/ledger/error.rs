@@ -90,6 +90,28 @@ pub enum LedgerError {
     #[error("in the ledger {path}: {what}")]
     Invalid { path: PathBuf, what: String },
 
+    /// The ledger holds less than its head sidecar says it held when last seen: records
+    /// were lost (a deleted `-wal`, an older copy put back, a missing file) or rewritten.
+    /// Nothing was changed; the way out is to restore the file with its `-wal`, or to move
+    /// the ledger and its `.head` aside and start a new one knowingly.
+    #[error("the ledger {path} holds less than when it was last seen: {found_events} events and {found_settings} setting changes, where it held {recorded_events} events (the last one's hash {recorded_hash}…) and {recorded_settings} setting changes. Records were lost (a deleted -wal file, an older copy) or rewritten; nothing was changed. Restore the ledger with its -wal file, or move the ledger and its .head file aside to start a new one")]
+    BehindHead {
+        path: PathBuf,
+        recorded_events: i64,
+        recorded_hash: String,
+        found_events: i64,
+        recorded_settings: i64,
+        found_settings: i64,
+    },
+
+    /// An archive opened immutable has a `-wal` beside it whose records it would not see.
+    #[error("the ledger {path} has a -wal file with records a read-only open cannot see: copy both files to writable storage and open the copy there")]
+    WalNotCheckpointed { path: PathBuf },
+
+    /// The ledger was closed (the app is quitting); nothing more is written.
+    #[error("the ledger {path} is closed")]
+    Closed { path: PathBuf },
+
     #[error("the ledger {path} failed: {source}")]
     Sql {
         path: PathBuf,
@@ -114,6 +136,9 @@ impl LedgerError {
             LedgerError::ReasonRequired { .. } => "ledger_reason_required",
             LedgerError::NotFound { .. } => "ledger_not_found",
             LedgerError::Invalid { .. } => "ledger_invalid_input",
+            LedgerError::BehindHead { .. } => "ledger_behind_head",
+            LedgerError::WalNotCheckpointed { .. } => "ledger_wal_not_checkpointed",
+            LedgerError::Closed { .. } => "ledger_closed",
             LedgerError::Sql { .. } => "ledger_sql",
         }
     }
@@ -133,6 +158,9 @@ impl LedgerError {
             | LedgerError::ReasonRequired { path, .. }
             | LedgerError::NotFound { path, .. }
             | LedgerError::Invalid { path, .. }
+            | LedgerError::BehindHead { path, .. }
+            | LedgerError::WalNotCheckpointed { path }
+            | LedgerError::Closed { path }
             | LedgerError::Sql { path, .. } => path,
         }
     }

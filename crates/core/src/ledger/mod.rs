@@ -14,7 +14,9 @@
 //!   its own transaction; `verify_chain` finds the first broken link and compares the heads
 //!   the ledger recorded, `check_anchor` a head written down outside it.
 //! - Illegal state steps are refused in code before anything is written (`state.rs`).
-//! - A file that is not a healthy ledger is never overwritten, migrated into or recreated.
+//! - A file that is not a healthy ledger is never overwritten, migrated into or recreated;
+//!   a new ledger is made only where no file exists, and the ledger's files on disk (the
+//!   WAL's checkpoints, the clean close, the head sidecar) are `file.rs`'s.
 //! - Opening does no scans: PRAGMAs, the schema version and the mode row only. The slow
 //!   checks (`quick_check`, `verify_chain`) run on their own read connection, so the app can
 //!   run them in the background while it redeems.
@@ -27,6 +29,7 @@ mod audit;
 mod chain;
 mod error;
 mod events;
+mod file;
 pub mod generate;
 mod meta;
 mod migrations;
@@ -42,6 +45,7 @@ pub use audit::{AuditEntry, AuditRecord};
 pub use chain::{AnchorCheck, BreakProblem, ChainAnchor, ChainBreak, ChainReport, MIN_ANCHOR_HEX};
 pub use error::LedgerError;
 pub use events::{Event, Exchange};
+pub use file::{head_path, wal_path, Head};
 pub use notifications::{
     notification_backoff, DeliveryResult, NewNotification, Notification, HELD_FOR_MANAGER_MS,
     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
@@ -67,7 +71,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
@@ -94,12 +98,16 @@ pub(crate) const CACHE_SIZE: i64 = -32_768;
 pub struct LedgerOptions {
     /// How long a write waits for another connection's lock before `Locked`.
     pub busy_timeout: Duration,
+    /// How long without a write before the WAL is checkpointed into the main file. Short:
+    /// a till waits for the next customer far longer, and until then the day sits in `-wal`.
+    pub checkpoint_after_idle: Duration,
 }
 
 impl Default for LedgerOptions {
     fn default() -> Self {
         LedgerOptions {
             busy_timeout: Duration::from_secs(5),
+            checkpoint_after_idle: Duration::from_secs(3),
         }
     }
 }
@@ -227,6 +235,20 @@ pub struct Inbox {
 struct Inner {
     conn: Connection,
     rule: BusinessDayRule,
+    busy_timeout: Duration,
+    /// After `close`: `conn` is a stand-in and every call is refused with `Closed`.
+    closed: bool,
+}
+
+impl Inner {
+    fn new(conn: Connection, rule: BusinessDayRule, options: &LedgerOptions) -> Mutex<Inner> {
+        Mutex::new(Inner {
+            conn,
+            rule,
+            busy_timeout: options.busy_timeout,
+            closed: false,
+        })
+    }
 }
 
 /// An open ledger. `Send + Sync`: share it in an `Arc`. Each method is one short
@@ -237,7 +259,11 @@ pub struct Ledger {
     in_memory: bool,
     mode: Mode,
     options: LedgerOptions,
-    inner: Mutex<Inner>,
+    /// Opened `?immutable=1` (an archive on read-only media): the aside readers must be too.
+    immutable: bool,
+    inner: Arc<Mutex<Inner>>,
+    /// A writable ledger file's checkpoints and head sidecar; `None` in memory and read-only.
+    keeper: Option<file::Keeper>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -255,6 +281,9 @@ impl Ledger {
         Ledger::open_with(path, mode, LedgerOptions::default())
     }
 
+    /// A missing file is created (exclusively, complete or not at all) unless its head
+    /// sidecar says a ledger with records was there: then `BehindHead`. An existing file is
+    /// never initialised: 0 bytes or no tables is `Corrupt`.
     pub fn open_with(path: &Path, mode: Mode, options: LedgerOptions) -> Result<Ledger> {
         if path.is_dir() {
             return Err(LedgerError::CannotOpen {
@@ -262,25 +291,57 @@ impl Ledger {
                 source: None,
             });
         }
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if !path.exists() {
+            file::check_missing(path)?;
+            file::create(path, |conn| {
+                let opts = options.clone();
+                Ledger::set_up(conn, path.to_owned(), false, mode, opts, true).map(drop)
+            })?;
+        }
+        file::refuse_empty(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn =
             Connection::open_with_flags(path, flags).map_err(|e| sql_error(path.to_owned(), e))?;
-        Ledger::set_up(conn, path.to_owned(), false, mode, options)
+        let mut ledger = Ledger::set_up(conn, path.to_owned(), false, mode, options, false)?;
+        {
+            let inner = ledger.lock();
+            let found = match file::read_head(path)? {
+                Some(recorded) => Some((file::check_head(path, &inner.conn, &recorded)?, recorded)),
+                None => None,
+            };
+            if found
+                .as_ref()
+                .is_none_or(|(found, recorded)| found != recorded)
+            {
+                let head = match found {
+                    Some((found, _)) => found,
+                    None => Head::of(&inner.conn).map_err(|f| f.at(path))?,
+                };
+                // Not durable: only a note that the next checkpoint makes durable.
+                if let Err(e) = file::write_head(path, &head, false) {
+                    tracing::warn!("the ledger head sidecar was not written: {e}");
+                }
+            }
+        }
+        let idle = ledger.options.checkpoint_after_idle;
+        ledger.keeper = Some(file::Keeper::start(
+            path.to_owned(),
+            ledger.inner.clone(),
+            idle,
+        ));
+        Ok(ledger)
     }
 
     /// A ledger that lives only in memory: for tests.
     pub fn open_in_memory(mode: Mode) -> Result<Ledger> {
         let path = PathBuf::from(":memory:");
         let conn = Connection::open_in_memory().map_err(|e| sql_error(path.clone(), e))?;
-        Ledger::set_up(conn, path, true, mode, LedgerOptions::default())
+        Ledger::set_up(conn, path, true, mode, LedgerOptions::default(), true)
     }
 
     /// Opens an existing ledger without writing anything (for reading a ledger another
     /// program holds, or a copy). Every write method then fails with `ReadOnly`.
     pub fn open_read_only(path: &Path, mode: Mode) -> Result<Ledger> {
-        let err = |e| sql_error(path.to_owned(), e);
         if !path.is_file() {
             return Err(LedgerError::CannotOpen {
                 path: path.to_owned(),
@@ -288,7 +349,28 @@ impl Ledger {
             });
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+        let conn =
+            Connection::open_with_flags(path, flags).map_err(|e| sql_error(path.to_owned(), e))?;
+        Ledger::reading(conn, path, mode, false)
+    }
+
+    /// Opens a ledger copied to read-only media (a CD, a write-protected stick, a backup
+    /// mounted read-only): SQLite's `immutable`, so nothing is locked or created beside the
+    /// file. It must have been closed cleanly (or checkpointed): a `-wal` with content
+    /// beside it is refused as `WalNotCheckpointed`, since its records would be invisible.
+    pub fn open_archive(path: &Path, mode: Mode) -> Result<Ledger> {
+        if !path.is_file() {
+            return Err(LedgerError::CannotOpen {
+                path: path.to_owned(),
+                source: None,
+            });
+        }
+        let conn = file::open_immutable(path)?;
+        Ledger::reading(conn, path, mode, true)
+    }
+
+    fn reading(conn: Connection, path: &Path, mode: Mode, immutable: bool) -> Result<Ledger> {
+        let err = |e| sql_error(path.to_owned(), e);
         let options = LedgerOptions::default();
         conn.busy_timeout(options.busy_timeout).map_err(err)?;
         let at = |f: Failure| f.at(path);
@@ -307,12 +389,20 @@ impl Ledger {
             path: path.to_owned(),
             in_memory: false,
             mode,
+            immutable,
+            inner: Arc::new(Inner::new(conn, rule, &options)),
             options,
-            inner: Mutex::new(Inner { conn, rule }),
+            keeper: None,
         })
     }
 
     fn check_version(path: &Path, conn: &Connection, version: i64) -> Result<()> {
+        Ledger::check_version_of(path, conn, version, false)
+    }
+
+    /// `fresh`: a file this process just made, the only kind a ledger is written into from
+    /// version 0. An existing file without the ledger's tables lost them: damage.
+    fn check_version_of(path: &Path, conn: &Connection, version: i64, fresh: bool) -> Result<()> {
         if version == 0 {
             let tables: i64 = conn
                 .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
@@ -320,6 +410,12 @@ impl Ledger {
             if tables > 0 {
                 return Err(LedgerError::NotALedger {
                     path: path.to_owned(),
+                });
+            }
+            if !fresh {
+                return Err(LedgerError::Corrupt {
+                    path: path.to_owned(),
+                    detail: "the file holds none of the ledger's tables".to_owned(),
                 });
             }
         }
@@ -351,9 +447,15 @@ impl Ledger {
         in_memory: bool,
         mode: Mode,
         options: LedgerOptions,
+        fresh: bool,
     ) -> Result<Ledger> {
         let err = |e| sql_error(path.clone(), e);
         conn.busy_timeout(options.busy_timeout).map_err(err)?;
+        if !fresh {
+            // Before anything can change the file (even its journal mode in the header).
+            let version = migrations::version(&conn).map_err(|f| f.at(&path))?;
+            Ledger::check_version_of(&path, &conn, version, false)?;
+        }
         // The first statement reads the header: a file of garbage fails here, before
         // anything could be written to it.
         let journal: String = conn
@@ -385,7 +487,7 @@ impl Ledger {
             .map_err(err)?;
         let at = |f: Failure| f.at(&path);
         let version = migrations::version(&tx).map_err(at)?;
-        Ledger::check_version(&path, &tx, version)?;
+        Ledger::check_version_of(&path, &tx, version, fresh)?;
         if version >= 1 {
             Ledger::check_mode(&path, &tx, mode)?;
         }
@@ -399,8 +501,10 @@ impl Ledger {
             path,
             in_memory,
             mode,
+            immutable: false,
+            inner: Arc::new(Inner::new(conn, rule, &options)),
             options,
-            inner: Mutex::new(Inner { conn, rule }),
+            keeper: None,
         })
     }
 
@@ -417,12 +521,63 @@ impl Ledger {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The connection, unless the ledger was closed.
+    fn open_inner(&self) -> Result<MutexGuard<'_, Inner>> {
+        let inner = self.lock();
+        if inner.closed {
+            return Err(LedgerError::Closed {
+                path: self.path.clone(),
+            });
+        }
+        Ok(inner)
+    }
+
+    /// Folds the WAL into the main file now and records the head durably (the keeper does
+    /// this at idle by itself). Waits for readers up to the busy timeout. Returns whether
+    /// the WAL is empty afterwards.
+    pub fn checkpoint(&self) -> Result<bool> {
+        if self.keeper.is_none() {
+            return Ok(false);
+        }
+        let mut inner = self.open_inner()?;
+        let wait = inner.busy_timeout;
+        file::checkpoint(&self.path, &mut inner, wait)
+    }
+
+    /// Closes the ledger cleanly: the keeper stops, the WAL is checkpointed into the main
+    /// file and truncated, the head is recorded durably, and the connection closes (SQLite
+    /// then removes `-wal` and `-shm`). Every later call is refused with `Closed`. Dropping
+    /// the last handle does the same; the app calls this at exit because its state may
+    /// outlive the event loop.
+    pub fn close(&self) -> Result<()> {
+        if let Some(keeper) = &self.keeper {
+            keeper.stop();
+        }
+        let mut inner = self.lock();
+        if inner.closed {
+            return Ok(());
+        }
+        let checkpointed = if self.keeper.is_some() {
+            let wait = inner.busy_timeout;
+            file::checkpoint(&self.path, &mut inner, wait).map(drop)
+        } else {
+            Ok(())
+        };
+        let stand_in = Connection::open_in_memory().map_err(|e| sql_error(self.path.clone(), e))?;
+        let conn = std::mem::replace(&mut inner.conn, stand_in);
+        inner.closed = true;
+        let closed = conn
+            .close()
+            .map_err(|(_, e)| sql_error(self.path.clone(), e));
+        checkpointed.and(closed)
+    }
+
     /// Runs `f` in one write transaction and commits it (one durable commit).
     fn write<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>, BusinessDayRule) -> Result<T, Failure>,
     ) -> Result<T> {
-        let mut inner = self.lock();
+        let mut inner = self.open_inner()?;
         let rule = inner.rule;
         let tx = inner
             .conn
@@ -430,12 +585,16 @@ impl Ledger {
             .map_err(|e| sql_error(self.path.clone(), e))?;
         let out = f(&tx, rule).map_err(|e| e.at(&self.path))?;
         tx.commit().map_err(|e| sql_error(self.path.clone(), e))?;
+        drop(inner);
+        if let Some(keeper) = &self.keeper {
+            keeper.wrote();
+        }
         Ok(out)
     }
 
     /// Runs `f` in one read transaction, so several queries see one snapshot.
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Failure>) -> Result<T> {
-        let mut inner = self.lock();
+        let mut inner = self.open_inner()?;
         let tx = inner
             .conn
             .transaction()
@@ -453,7 +612,11 @@ impl Ledger {
         }
         let err = |e| sql_error(self.path.clone(), e);
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let mut conn = Connection::open_with_flags(&self.path, flags).map_err(err)?;
+        let mut conn = if self.immutable {
+            file::open_immutable(&self.path)?
+        } else {
+            Connection::open_with_flags(&self.path, flags).map_err(err)?
+        };
         conn.busy_timeout(self.options.busy_timeout).map_err(err)?;
         let tx = conn.transaction().map_err(err)?;
         let out = f(&tx).map_err(|e| e.at(&self.path))?;
@@ -487,6 +650,16 @@ impl Ledger {
     /// The report names the first broken link; `Err` only when the ledger cannot be read.
     pub fn verify_chain(&self) -> Result<ChainReport> {
         self.read_aside(chain::verify)
+    }
+
+    /// Compares the ledger with its head sidecar (`<ledger>.head`), as opening for writing
+    /// does: `BehindHead` when it holds less than when last seen. `Ok(None)`: no sidecar.
+    pub fn check_head(&self) -> Result<Option<Head>> {
+        let Some(recorded) = file::read_head(&self.path)? else {
+            return Ok(None);
+        };
+        let inner = self.open_inner()?;
+        file::check_head(&self.path, &inner.conn, &recorded).map(Some)
     }
 
     /// The last link's id and hash, or `None` for an empty ledger.
@@ -1126,6 +1299,14 @@ impl Ledger {
     /// Audit entries with `from_ms <= time_ms < to_ms`, oldest first.
     pub fn audit_between(&self, from_ms: UnixMs, to_ms: UnixMs) -> Result<Vec<AuditRecord>> {
         self.read(|conn| audit::between(conn, from_ms, to_ms))
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::warn!("the ledger did not close cleanly: {e}");
+        }
     }
 }
 
