@@ -75,6 +75,8 @@ pub struct Desk {
     pub(crate) manager_session: Mutex<Option<crate::roles::ManagerSession>>,
     /// The cashier whose shift is open, if any (roles.rs).
     pub(crate) shift: Mutex<Option<String>>,
+    /// PIN lock-outs of this run, on the monotonic clock (roles.rs).
+    pub(crate) lockouts: Mutex<crate::roles::Lockouts>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -117,6 +119,7 @@ impl Desk {
             checkpoint_hook: OnceLock::new(),
             manager_session: Mutex::new(None),
             shift: Mutex::new(None),
+            lockouts: Mutex::new(Default::default()),
         })
     }
 

@@ -6,13 +6,20 @@
 //! it; every try is an audit event. An unlocked manager session locks itself after a few
 //! idle minutes: every manager action asks the desk for the session, so a forgotten open
 //! screen cannot be used by someone else later.
+//!
+//! Lock-outs and the idle timeout are measured on the monotonic clock within a run, so
+//! setting the wall clock forward (`faketime +2h`) lifts nothing. Across a restart a
+//! lock-out is carried by its wall-clock end in the ledger, taken over at most
+//! [`MAX_LOCKOUT_MS`] long, so a clock set back cannot lock the screens for years either.
 
+use crate::clock::MonoMs;
 use crate::desk::Desk;
 use crate::ledger::{Actor, AuditEntry, LedgerError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use std::collections::HashMap;
 
 const PIN_KEY: &str = "manager.pin_hash";
 const CASHIERS_KEY: &str = "cashiers";
@@ -26,8 +33,26 @@ pub const MANAGER_IDLE_LOCK_MS: i64 = 5 * 60 * 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ManagerSession {
     pub name: String,
-    pub last_action_ms: i64,
+    pub last_action: MonoMs,
 }
+
+/// Where one PIN's wrong tries and lock-out end are kept in the ledger's settings.
+struct PinSlot {
+    failures_key: String,
+    locked_until_key: String,
+}
+
+impl PinSlot {
+    fn manager() -> PinSlot {
+        PinSlot {
+            failures_key: FAILURES_KEY.to_owned(),
+            locked_until_key: LOCKED_UNTIL_KEY.to_owned(),
+        }
+    }
+}
+
+/// This run's lock-out ends on the monotonic clock, by the slot's `locked_until_key`.
+pub(crate) type Lockouts = HashMap<String, MonoMs>;
 
 /// Wrong PINs allowed before the lock-out starts.
 pub const FREE_TRIES: u32 = 3;
@@ -148,42 +173,78 @@ impl Desk {
         Ok(self.ledger.setting(PIN_KEY)?.is_some())
     }
 
-    /// Opens the manager screens: refused while locked out; a wrong PIN counts toward the
-    /// lock-out, a right one clears it. Every try is audited (never the PIN itself).
-    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
-        let now = self.clock.now_ms();
-        let locked_until = self.number_setting(LOCKED_UNTIL_KEY)?;
-        if now < locked_until {
-            return Err(RoleError::LockedOut {
-                wait_ms: locked_until - now,
-            });
-        }
-        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
-        let hash = PasswordHash::new(&stored).map_err(|_| RoleError::Corrupt)?;
-        let system = Actor::System;
-        if Argon2::default()
-            .verify_password(pin.trim().as_bytes(), &hash)
-            .is_ok()
-        {
-            if self.number_setting(FAILURES_KEY)? != 0 {
-                self.ledger
-                    .set_setting(FAILURES_KEY, Some("0"), &system, now)?;
+    /// How long the slot's PIN stays locked, on the monotonic clock. The first look in a
+    /// run takes over the ledger's wall-clock end, capped at the longest lock-out.
+    fn lock_left(&self, slot: &PinSlot) -> Result<i64, RoleError> {
+        let mono = self.clock.monotonic_ms();
+        let mut locks = self.lockouts.lock().expect("lockouts");
+        let end = match locks.get(&slot.locked_until_key) {
+            Some(end) => *end,
+            None => {
+                let wall_end = self.number_setting(&slot.locked_until_key)?;
+                let left = (wall_end - self.clock.now_ms()).clamp(0, MAX_LOCKOUT_MS);
+                locks.insert(slot.locked_until_key.clone(), mono + left);
+                mono + left
             }
-            self.audit(who, "manager_unlock", None)?;
-            return Ok(());
-        }
-        let failures = u32::try_from(self.number_setting(FAILURES_KEY)?).unwrap_or(0) + 1;
-        self.ledger
-            .set_setting(FAILURES_KEY, Some(&failures.to_string()), &system, now)?;
+        };
+        Ok((end - mono).max(0))
+    }
+
+    /// Counts a wrong PIN; answers the failures so far and the lock-out it starts (0: none).
+    fn count_wrong_pin(&self, slot: &PinSlot) -> Result<(u32, i64), RoleError> {
+        let now = self.clock.now_ms();
+        let system = Actor::System;
+        let failures = u32::try_from(self.number_setting(&slot.failures_key)?).unwrap_or(0) + 1;
+        self.ledger.set_setting(
+            &slot.failures_key,
+            Some(&failures.to_string()),
+            &system,
+            now,
+        )?;
         let lock = lockout_ms(failures);
         if lock > 0 {
+            // The wall-clock end is for the next run; this run goes by the monotonic one.
             self.ledger.set_setting(
-                LOCKED_UNTIL_KEY,
+                &slot.locked_until_key,
                 Some(&(now + lock).to_string()),
                 &system,
                 now,
             )?;
+            self.lockouts.lock().expect("lockouts").insert(
+                slot.locked_until_key.clone(),
+                self.clock.monotonic_ms() + lock,
+            );
         }
+        Ok((failures, lock))
+    }
+
+    fn clear_wrong_pins(&self, slot: &PinSlot) -> Result<(), RoleError> {
+        if self.number_setting(&slot.failures_key)? != 0 {
+            self.ledger.set_setting(
+                &slot.failures_key,
+                Some("0"),
+                &Actor::System,
+                self.clock.now_ms(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Opens the manager screens: refused while locked out; a wrong PIN counts toward the
+    /// lock-out, a right one clears it. Every try is audited (never the PIN itself).
+    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
+        let slot = PinSlot::manager();
+        let wait_ms = self.lock_left(&slot)?;
+        if wait_ms > 0 {
+            return Err(RoleError::LockedOut { wait_ms });
+        }
+        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
+        if matches(&stored, pin)? {
+            self.clear_wrong_pins(&slot)?;
+            self.audit(who, "manager_unlock", None)?;
+            return Ok(());
+        }
+        let (failures, lock) = self.count_wrong_pin(&slot)?;
         self.audit(
             who,
             "manager_unlock_failed",
@@ -207,7 +268,7 @@ impl Desk {
         self.check_manager_pin(pin, who)?;
         *self.manager_session.lock().expect("manager session") = Some(ManagerSession {
             name: who.to_owned(),
-            last_action_ms: self.clock.now_ms(),
+            last_action: self.clock.monotonic_ms(),
         });
         Ok(())
     }
@@ -215,11 +276,11 @@ impl Desk {
     /// The unlocked manager's name, for a manager action; refused once the session has been
     /// idle too long (it then locks) or was never opened. Each call counts as activity.
     pub fn manager(&self) -> Result<String, RoleError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.monotonic_ms();
         let mut session = self.manager_session.lock().expect("manager session");
         match session.as_mut() {
-            Some(s) if now - s.last_action_ms < MANAGER_IDLE_LOCK_MS => {
-                s.last_action_ms = now;
+            Some(s) if now - s.last_action < MANAGER_IDLE_LOCK_MS => {
+                s.last_action = now;
                 Ok(s.name.clone())
             }
             _ => {
@@ -483,6 +544,68 @@ mod tests {
                 .iter()
                 .all(|a| !a.entry.detail.as_deref().unwrap_or("").contains("0000")),
             "never the PIN"
+        );
+    }
+
+    #[test]
+    fn setting_the_wall_clock_two_hours_forward_does_not_lift_a_lockout() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        for _ in 0..3 {
+            let _ = d.check_manager_pin("0000", "?");
+        }
+        // faketime +2h: the wall clock jumps, no time passes.
+        clock.jump_wall_ms(2 * 3_600_000);
+        assert!(
+            matches!(
+                d.check_manager_pin("2468", "李店长"),
+                Err(RoleError::LockedOut { wait_ms: 30_000 })
+            ),
+            "the lock-out runs on the monotonic clock: a jump of the wall clock lifts nothing"
+        );
+        clock.advance_ms(30_001);
+        d.check_manager_pin("2468", "李店长")
+            .expect("once the time has really passed, the right PIN opens");
+    }
+
+    #[test]
+    fn a_wall_clock_set_years_back_before_a_restart_locks_for_at_most_the_longest_lockout() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        for _ in 0..3 {
+            let _ = d.check_manager_pin("0000", "?");
+        }
+        clock.set_ms(946_684_800_000); // an RTC reset to 2000-01-01
+        let again = Desk::open(
+            d.ledger.clone(),
+            Vec::new(),
+            clock.clone(),
+            ScanRules::default(),
+        )
+        .unwrap();
+        match again.check_manager_pin("2468", "李店长") {
+            Err(RoleError::LockedOut { wait_ms }) => assert!(
+                wait_ms <= MAX_LOCKOUT_MS,
+                "26 years of wall clock become at most {MAX_LOCKOUT_MS} ms, got {wait_ms}"
+            ),
+            other => panic!("the lock-out survives the restart: {other:?}"),
+        }
+        clock.advance_ms(MAX_LOCKOUT_MS);
+        again
+            .check_manager_pin("2468", "李店长")
+            .expect("after the longest lock-out the right PIN opens");
+    }
+
+    #[test]
+    fn the_idle_timeout_of_a_manager_session_ignores_the_wall_clock() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        d.unlock_manager("2468", "李店长").unwrap();
+        clock.jump_wall_ms(-3_600_000);
+        clock.advance_ms(MANAGER_IDLE_LOCK_MS + 1);
+        assert!(
+            matches!(d.manager(), Err(RoleError::Locked)),
+            "a wall clock set back an hour does not keep an idle session open"
         );
     }
 
