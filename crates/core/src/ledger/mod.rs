@@ -46,7 +46,7 @@ pub use notifications::{
 pub use reconciliations::{NewReconciliation, SignOff, StoredReconciliation};
 pub use schedule::{
     resolver_backoff, DueCheck, ResolverStatus, RESOLVER_FAST_TRIES, RESOLVER_INBOX_AFTER_TRIES,
-    RESOLVER_MEDIUM_TRIES,
+    RESOLVER_MAX_BACKOFF_MS, RESOLVER_MEDIUM_TRIES,
 };
 pub use settings::{SettingChange, BUSINESS_DAY_CUTOFF_KEY, BUSINESS_DAY_OFFSET_KEY};
 pub use state::{
