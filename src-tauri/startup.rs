@@ -43,6 +43,7 @@ impl Ready {
             self.desk.ledger().business_day_rule(),
             self.desk.clock().now_ms(),
         )
+        .with_clock_skew(self.desk.clock_skew())
     }
 }
 

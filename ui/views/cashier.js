@@ -45,6 +45,9 @@ export function renderCashier(root, info) {
   const resultPanel = $('#result-panel');
   const saleForm = $('#sale-form');
   const banner = $('#offline-banner');
+  const clockBanner = $('#clock-banner');
+  // The desk's clock against the channels' (core clock_skew.rs), refreshed after each answer.
+  let skew = info.clock_skew ?? null;
 
   // idle | preparing | preview | redeeming
   let mode = 'idle';
@@ -442,6 +445,10 @@ export function renderCashier(root, info) {
       // A read of the same code right after the answer is still the scanner reading twice.
       lastSubmit = { key: looseCode(shown.preview.code), at: performance.now() };
       runDeferred();
+      api.appInfo().then((fresh) => {
+        skew = fresh.clock_skew ?? null;
+        renderClockBanner();
+      }, () => {});
     });
   }
 
@@ -600,6 +607,16 @@ export function renderCashier(root, info) {
     }
   }
 
+  function renderClockBanner() {
+    clockBanner.hidden = !skew;
+    if (skew) {
+      const minutes = Math.round(Math.abs(skew.skew_ms) / 60000);
+      const ahead = skew.skew_ms > 0 ? 'clock.ahead' : 'clock.behind';
+      $('#clock-title').textContent = t(ahead, { channel: t(`channel.${skew.channel}`), minutes });
+      $('#clock-text').textContent = t('clock.text');
+    }
+  }
+
   // ---------------------------------------------------------------- texts, keys, focus
 
   function renderSound() {
@@ -624,6 +641,7 @@ export function renderCashier(root, info) {
     renderResult();
     renderPreview();
     renderBanner();
+    renderClockBanner();
     setNote(note?.key ?? null, note?.params ?? {});
     recent.render();
     sale.renderTexts();

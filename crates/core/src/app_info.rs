@@ -1,8 +1,10 @@
 //! What the About box shows: the version, the mode and where the data lives; with the
-//! business zone and today's business day, which every screen's times are written in.
+//! business zone and today's business day, which every screen's times are written in;
+//! and whether the desk's clock disagrees with the channels' (the cashier screen's banner).
 
 use crate::business_day::{BusinessDay, BusinessDayRule};
 use crate::clock::UnixMs;
+use crate::clock_skew::ClockSkew;
 use serde::{Deserialize, Serialize};
 
 /// Sandbox: every channel points at the emulator inside the app; its records never mix
@@ -23,6 +25,9 @@ pub struct AppInfo {
     pub utc_offset_minutes: i32,
     /// The business day it is now (cut-off and zone applied), `YYYY-MM-DD`.
     pub business_today: BusinessDay,
+    /// The largest disagreement over the limit with a channel's clock, if any.
+    #[serde(default)]
+    pub clock_skew: Option<ClockSkew>,
 }
 
 impl AppInfo {
@@ -38,7 +43,13 @@ impl AppInfo {
             data_dir: data_dir.display().to_string(),
             utc_offset_minutes: rule.offset_minutes,
             business_today: rule.day_of(now),
+            clock_skew: None,
         }
+    }
+
+    pub fn with_clock_skew(mut self, skew: Option<ClockSkew>) -> AppInfo {
+        self.clock_skew = skew;
+        self
     }
 }
 

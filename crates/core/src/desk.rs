@@ -77,6 +77,8 @@ pub struct Desk {
     pub(crate) shift: Mutex<Option<String>>,
     /// PIN lock-outs of this run, on the monotonic clock (roles.rs).
     pub(crate) lockouts: Mutex<crate::roles::Lockouts>,
+    /// The last clock comparison with each channel (clock_skew.rs).
+    pub(crate) clock_skews: Mutex<BTreeMap<ChannelKind, crate::clock_skew::ClockSkew>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -120,6 +122,7 @@ impl Desk {
             manager_session: Mutex::new(None),
             shift: Mutex::new(None),
             lockouts: Mutex::new(Default::default()),
+            clock_skews: Mutex::new(BTreeMap::new()),
         })
     }
 

@@ -8,6 +8,7 @@ pub mod channel;
 pub mod channel_check;
 pub mod channel_setup;
 pub mod clock;
+pub mod clock_skew;
 pub mod config;
 pub mod data_dir;
 pub mod demo_secrets;

@@ -379,8 +379,10 @@ impl Desk {
             attempted_at_ms: now,
         };
         let actor = Actor::Cashier(input.cashier);
+        let mut skew = None;
         let (outcome, exchange) = match ch.redeem(&request).await {
             Ok(answer) => {
+                skew = self.compare_clocks(kind, &answer.exchanges);
                 let exchange = ledger_exchange(&answer.exchanges);
                 (answer.value, exchange)
             }
@@ -416,6 +418,9 @@ impl Desk {
         let attempt = self
             .ledger
             .record(&id, transition_for(&outcome, at, actor, exchange))?;
+        if let Some(skew) = &skew {
+            self.mark_skewed(&id, skew)?;
+        }
         self.announce_attempt(&attempt);
         Ok(Redemption { attempt, outcome })
     }
