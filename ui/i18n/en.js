@@ -113,6 +113,7 @@ export default {
   'state.pending': 'Pending',
   'state.cancelled': 'Undone',
   'offline.title': '{channel} cannot be reached or does not answer. ',
+  'warnings.title': 'For the manager: ',
   'clock.ahead': 'This computer\'s clock is {minutes} min ahead of {channel}. ',
   'clock.behind': 'This computer\'s clock is {minutes} min behind {channel}. ',
   'clock.text': 'Business days, validity and channel signatures use this clock: ask the manager to set the system time. Affected redemptions are marked in the log.',

@@ -113,6 +113,7 @@ export default {
   'state.pending': '处理中',
   'state.cancelled': '已撤销',
   'offline.title': '{channel} 暂时连不上或没有响应。',
+  'warnings.title': '请店长处理：',
   'clock.ahead': '本机时钟比{channel}快 {minutes} 分钟。',
   'clock.behind': '本机时钟比{channel}慢 {minutes} 分钟。',
   'clock.text': '营业日、有效期和渠道签名都依赖本机时间，请店长校准系统时间。受影响的核销已在日志中标注。',

@@ -607,6 +607,13 @@ export function renderCashier(root, info) {
     }
   }
 
+  // Start-up warnings (core file_modes.rs): each message already says what to do.
+  function renderWarnings() {
+    const list = info.warnings ?? [];
+    $('#warnings-banner').hidden = list.length === 0;
+    $('#warnings-text').textContent = list.map((w) => w.message).join(' ');
+  }
+
   function renderClockBanner() {
     clockBanner.hidden = !skew;
     if (skew) {
@@ -642,6 +649,7 @@ export function renderCashier(root, info) {
     renderPreview();
     renderBanner();
     renderClockBanner();
+    renderWarnings();
     setNote(note?.key ?? null, note?.params ?? {});
     recent.render();
     sale.renderTexts();

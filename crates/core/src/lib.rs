@@ -15,6 +15,7 @@ pub mod demo_secrets;
 pub mod desk;
 pub mod desk_settings;
 pub mod export;
+pub mod file_modes;
 pub mod inbox_actions;
 pub mod ledger;
 pub mod money;

@@ -246,6 +246,29 @@ fn a_write_while_another_connection_holds_the_lock_is_locked_not_lost() {
 
 #[cfg(unix)]
 #[test]
+fn the_ledger_its_wal_and_shm_are_0600_when_created_and_after_a_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (_dir, path, l) = temp_ledger();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    let files = redeemdesk_core::file_modes::ledger_files(&path);
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{} holds PIN hashes and codes", f.display());
+    }
+    drop(l);
+    // A ledger left at 0644 by an older version is corrected at the next start.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6796", NOON))
+        .unwrap();
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{} is corrected at start", f.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
 fn a_read_only_file_is_a_clear_error() {
     use std::os::unix::fs::PermissionsExt;
     let (_dir, path, l) = temp_ledger();

@@ -264,7 +264,15 @@ impl Ledger {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn =
             Connection::open_with_flags(path, flags).map_err(|e| sql_error(path.to_owned(), e))?;
-        Ledger::set_up(conn, path.to_owned(), false, mode, options)
+        let ledger = Ledger::set_up(conn, path.to_owned(), false, mode, options)?;
+        // SQLite gives the WAL and SHM the main file's mode: 0600 here makes all three private.
+        for file in crate::file_modes::ledger_files(path) {
+            // A file the desk cannot chmod (another owner) still opens; the log says so.
+            if let Err(e) = crate::file_modes::private_file(&file) {
+                tracing::warn!(path = %file.display(), "cannot make the ledger file private: {e}");
+            }
+        }
+        Ok(ledger)
     }
 
     /// A ledger that lives only in memory: for tests.
