@@ -609,7 +609,7 @@ async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_an
             .events
             .iter()
             .filter_map(|e| e.exchange.response.clone())
-            .last()
+            .next_back()
             .expect("the consume answer is kept as evidence");
         assert_eq!(
             answer.contains("\"bizContent\""),
