@@ -514,14 +514,14 @@ mod tests {
         assert_eq!(err["code"], "manager_locked", "{err}");
         rig.call(
             "set_manager_pin",
-            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+            json!({"current": null, "newPin": "246813", "name": "李店长"}),
         )
         .expect("the first PIN is set without one");
         let err = rig
             .call("manager_unlock", json!({"pin": "1111", "name": "李店长"}))
             .expect_err("a wrong PIN");
         assert_eq!(err["code"], "pin_wrong", "{err}");
-        rig.call("manager_unlock", json!({"pin": "2468", "name": "李店长"}))
+        rig.call("manager_unlock", json!({"pin": "246813", "name": "李店长"}))
             .expect("the right PIN unlocks");
         let inbox = rig.call("inbox", json!({})).expect("open now");
         assert!(inbox["unknowns"].is_array(), "{inbox}");
@@ -557,10 +557,10 @@ mod tests {
         );
         rig.call(
             "set_manager_pin",
-            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+            json!({"current": null, "newPin": "246813", "name": "李店长"}),
         )
         .unwrap();
-        rig.call("manager_unlock", json!({"pin": "2468", "name": "李店长"}))
+        rig.call("manager_unlock", json!({"pin": "246813", "name": "李店长"}))
             .unwrap();
         let preview = rig.call("undo_preview", json!({"attemptId": id})).unwrap();
         assert_eq!(
@@ -586,10 +586,10 @@ mod tests {
         let rig = rig_with("main", healthy);
         rig.call(
             "set_manager_pin",
-            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+            json!({"current": null, "newPin": "246813", "name": "李店长"}),
         )
         .unwrap();
-        rig.call("manager_unlock", json!({"pin": "2468", "name": "李店长"}))
+        rig.call("manager_unlock", json!({"pin": "246813", "name": "李店长"}))
             .unwrap();
         let edit = |merchant: &str| {
             json!({"channel": "shoubei", "settings": {"base_url": "https://open.51shoubei.com",

@@ -429,13 +429,13 @@ mod tests {
         call(
             &w,
             "set_manager_pin",
-            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+            json!({"current": null, "newPin": "246813", "name": "李店长"}),
         )
         .unwrap();
         call(
             &w,
             "manager_unlock",
-            json!({"pin": "2468", "name": "李店长"}),
+            json!({"pin": "246813", "name": "李店长"}),
         )
         .unwrap();
 

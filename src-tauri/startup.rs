@@ -9,6 +9,7 @@ use redeemdesk_core::app_info::{AppInfo, Mode};
 use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Background, Desk};
+use redeemdesk_core::file_modes;
 use redeemdesk_sandbox::boot::{boot, ChannelSource};
 use redeemdesk_sandbox::RunningSandbox;
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ impl Ready {
                 self.desk.ledger().business_day_rule(),
                 self.desk.clock().now_ms(),
             )
+            .with_clock_skew(self.desk.clock_skew())
+            .with_warnings(&file_modes::exposed_secrets(self.data_dir.root()))
         }
     }
 }
@@ -127,6 +130,10 @@ pub fn init_logging(root: Option<&std::path::Path>) -> Option<WorkerGuard> {
     let (file_layer, guard) = match root {
         Some(root) => {
             let appender = tracing_appender::rolling::daily(root.join("logs"), "redeemdesk.log");
+            // The appender has created today's file with the umask's mode: make it private.
+            if let Err(e) = file_modes::tighten_data_dir(root, &root.join("logs")) {
+                eprintln!("cannot make the log files private: {e}");
+            }
             let (writer, guard) = tracing_appender::non_blocking(appender);
             (
                 Some(fmt::layer().with_writer(writer).with_ansi(false)),
@@ -156,6 +163,42 @@ mod tests {
         }
         let dir = DataDir::open(tmp.path()).unwrap();
         tauri::async_runtime::block_on(open_desk(dir))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn after_start_the_data_dir_is_0700_the_ledger_0600_and_a_readable_secrets_file_is_warned_about(
+    ) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let secrets = tmp.path().join("secrets.toml");
+        std::fs::write(&secrets, "[shoubei]\nkey = \"x\"\n").unwrap();
+        std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = DataDir::open(tmp.path()).unwrap();
+        let ready = tauri::async_runtime::block_on(open_desk(dir)).expect("sandbox starts");
+        assert_eq!(mode(tmp.path()), 0o700, "the data directory is the owner's");
+        let ledger = tmp
+            .path()
+            .join(redeemdesk_core::ledger::file_name(Mode::Sandbox));
+        assert_eq!(
+            mode(&ledger),
+            0o600,
+            "the ledger holds PIN hashes and codes"
+        );
+        let warnings = ready.info().warnings;
+        assert_eq!(
+            warnings.len(),
+            1,
+            "the 0644 secrets file reaches the UI as a warning: {warnings:?}"
+        );
+        assert_eq!(warnings[0].code, "secret_readable_by_others");
+        assert_eq!(
+            mode(&secrets),
+            0o644,
+            "the operator's file is left as it is"
+        );
     }
 
     #[test]

@@ -45,6 +45,9 @@ export function renderCashier(root, info) {
   const resultPanel = $('#result-panel');
   const saleForm = $('#sale-form');
   const banner = $('#offline-banner');
+  const clockBanner = $('#clock-banner');
+  // The desk's clock against the channels' (core clock_skew.rs), refreshed after each answer.
+  let skew = info.clock_skew ?? null;
 
   // idle | preparing | preview | redeeming
   let mode = 'idle';
@@ -446,6 +449,10 @@ export function renderCashier(root, info) {
       // A read of the same code right after the answer is still the scanner reading twice.
       lastSubmit = { key: looseCode(shown.preview.code), at: performance.now() };
       runDeferred();
+      api.appInfo().then((fresh) => {
+        skew = fresh.clock_skew ?? null;
+        renderClockBanner();
+      }, () => {});
     });
   }
 
@@ -617,6 +624,23 @@ export function renderCashier(root, info) {
     }
   }
 
+  // Start-up warnings (core file_modes.rs): each message already says what to do.
+  function renderWarnings() {
+    const list = info.warnings ?? [];
+    $('#warnings-banner').hidden = list.length === 0;
+    $('#warnings-text').textContent = list.map((w) => w.message).join(' ');
+  }
+
+  function renderClockBanner() {
+    clockBanner.hidden = !skew;
+    if (skew) {
+      const minutes = Math.round(Math.abs(skew.skew_ms) / 60000);
+      const ahead = skew.skew_ms > 0 ? 'clock.ahead' : 'clock.behind';
+      $('#clock-title').textContent = t(ahead, { channel: t(`channel.${skew.channel}`), minutes });
+      $('#clock-text').textContent = t('clock.text');
+    }
+  }
+
   // ---------------------------------------------------------------- texts, keys, focus
 
   function renderSound() {
@@ -641,6 +665,8 @@ export function renderCashier(root, info) {
     renderResult();
     renderPreview();
     renderBanner();
+    renderClockBanner();
+    renderWarnings();
     setNote(note?.key ?? null, note?.params ?? {});
     recent.render();
     sale.renderTexts();

@@ -21,7 +21,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 
-const PIN: &str = "2468";
+const PIN: &str = "246813";
 const MANAGER: &str = "李店长";
 const WAIT: Duration = Duration::from_secs(60);
 /// Choices before the measured ones: the first day's load pays the page's one-off costs

@@ -1,8 +1,11 @@
 //! What the About box shows: the version, the mode and where the data lives; with the
-//! business zone and today's business day, which every screen's times are written in.
+//! business zone and today's business day, which every screen's times are written in;
+//! and whether the desk's clock disagrees with the channels' (the cashier screen's banner).
 
 use crate::business_day::{BusinessDay, BusinessDayRule};
 use crate::clock::UnixMs;
+use crate::clock_skew::ClockSkew;
+use crate::file_modes::FileWarning;
 use serde::{Deserialize, Serialize};
 
 /// Sandbox: every channel points at the emulator inside the app; its records never mix
@@ -25,6 +28,28 @@ pub struct AppInfo {
     pub business_today: BusinessDay,
     /// Why the till stopped redeeming (the ledger failed its integrity check), if it did.
     pub halted: Option<String>,
+    /// The largest disagreement over the limit with a channel's clock, if any.
+    #[serde(default)]
+    pub clock_skew: Option<ClockSkew>,
+    /// What a person should fix, found at start-up (e.g. a secrets file others can read).
+    #[serde(default)]
+    pub warnings: Vec<StartupWarning>,
+}
+
+/// A start-up warning as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartupWarning {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&FileWarning> for StartupWarning {
+    fn from(w: &FileWarning) -> StartupWarning {
+        StartupWarning {
+            code: w.code().to_owned(),
+            message: w.to_string(),
+        }
+    }
 }
 
 impl AppInfo {
@@ -41,7 +66,19 @@ impl AppInfo {
             utc_offset_minutes: rule.offset_minutes,
             business_today: rule.day_of(now),
             halted: None,
+            clock_skew: None,
+            warnings: Vec::new(),
         }
+    }
+
+    pub fn with_warnings(mut self, warnings: &[FileWarning]) -> AppInfo {
+        self.warnings = warnings.iter().map(StartupWarning::from).collect();
+        self
+    }
+
+    pub fn with_clock_skew(mut self, skew: Option<ClockSkew>) -> AppInfo {
+        self.clock_skew = skew;
+        self
     }
 }
 

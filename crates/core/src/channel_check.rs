@@ -262,6 +262,7 @@ mod tests {
             request: "{}".into(),
             response: body.map(str::to_owned),
             http_status: status,
+            server_date_ms: None,
         }
     }
 

@@ -91,6 +91,8 @@ impl DataDir {
             source,
         };
         fs::create_dir_all(root).map_err(unwritable)?;
+        // The ledger holds PIN hashes and every customer's code: the directory is the owner's.
+        crate::file_modes::tighten_data_dir(root, &root.join("logs")).map_err(unwritable)?;
         // Permission bits alone do not tell (root ignores them, read-only mounts ignore
         // them): writing a file is the only honest test.
         let probe = root.join(".write-probe");
@@ -98,7 +100,7 @@ impl DataDir {
             .and_then(|mut f| f.write_all(b"ok").and_then(|_| f.sync_all()))
             .map_err(unwritable)?;
         let _ = fs::remove_file(&probe);
-        let lock = OpenOptions::new()
+        let lock = private_options()
             .create(true)
             .truncate(false)
             .write(true)
@@ -113,6 +115,8 @@ impl DataDir {
             }
             Err(fs::TryLockError::Error(e)) => return Err(unwritable(e)),
         }
+        // A lock file made by an older version keeps its mode at open: correct it.
+        crate::file_modes::private_file(&root.join(LOCK_FILE)).map_err(unwritable)?;
         Ok(DataDir {
             root: root.to_owned(),
             _lock: lock,
@@ -129,9 +133,31 @@ impl DataDir {
     }
 }
 
+/// Files the desk creates here are the owner's alone from the first byte.
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, crate::file_modes::PRIVATE_FILE_MODE);
+    options
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_and_its_lock_are_the_owners_alone_after_open() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        fs::create_dir(&root).unwrap();
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
+        let _dir = DataDir::open(&root).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&root), 0o700, "a 0755 directory is corrected at start");
+        assert_eq!(mode(&root.join(LOCK_FILE)), 0o600, "the lock file");
+    }
 
     #[test]
     fn the_instance_id_is_stable_per_directory_and_differs_between_directories() {

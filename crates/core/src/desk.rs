@@ -90,6 +90,10 @@ pub struct Desk {
     /// Why the till stopped redeeming, once the ledger failed its integrity check: going on
     /// would write redemptions into a damaged file.
     halted: Mutex<Option<String>>,
+    /// PIN lock-outs of this run, on the monotonic clock (roles.rs).
+    pub(crate) lockouts: Mutex<crate::roles::Lockouts>,
+    /// The last clock comparison with each channel (clock_skew.rs).
+    pub(crate) clock_skews: Mutex<BTreeMap<ChannelKind, crate::clock_skew::ClockSkew>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -134,6 +138,8 @@ impl Desk {
             shift: Mutex::new(None),
             unrecorded: Mutex::new(Vec::new()),
             halted: Mutex::new(None),
+            lockouts: Mutex::new(Default::default()),
+            clock_skews: Mutex::new(BTreeMap::new()),
         })
     }
 

@@ -168,9 +168,9 @@ mod tests {
 
     fn unlocked(d: &Desk) {
         if !d.manager_pin_is_set().unwrap() {
-            d.set_manager_pin(None, "2468", "李店长").unwrap();
+            d.set_manager_pin(None, "246813", "李店长").unwrap();
         }
-        d.unlock_manager("2468", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap();
     }
 
     fn settings(prefix: &str, suffix: &str, cutoff: i32, offset: i32) -> DeskSettings {

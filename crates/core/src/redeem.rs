@@ -385,8 +385,10 @@ impl Desk {
             attempted_at_ms: now,
         };
         let actor = Actor::Cashier(input.cashier);
+        let mut skew = None;
         let (outcome, exchange) = match ch.redeem(&request).await {
             Ok(answer) => {
+                skew = self.compare_clocks(kind, &answer.exchanges);
                 let exchange = ledger_exchange(&answer.exchanges);
                 (answer.value, exchange)
             }
@@ -422,6 +424,9 @@ impl Desk {
         let transition = transition_for(&outcome, at, actor, exchange);
         match self.ledger.record(&id, transition.clone()) {
             Ok(attempt) => {
+                if let Some(skew) = &skew {
+                    self.mark_skewed(&id, skew)?;
+                }
                 self.announce_attempt(&attempt);
                 Ok(Redemption { attempt, outcome })
             }

@@ -148,6 +148,9 @@ impl Desk {
         let now = self.clock.now_ms();
         match answer {
             Ok(answer) => {
+                if let Some(skew) = self.compare_clocks(a.channel, &answer.exchanges) {
+                    self.mark_skewed(&a.id, &skew)?;
+                }
                 let exchange = ledger_exchange(&answer.exchanges);
                 let t = match answer.value {
                     Resolution::Succeeded(r) => {

@@ -6,13 +6,20 @@
 //! it; every try is an audit event. An unlocked manager session locks itself after a few
 //! idle minutes: every manager action asks the desk for the session, so a forgotten open
 //! screen cannot be used by someone else later.
+//!
+//! Lock-outs and the idle timeout are measured on the monotonic clock within a run, so
+//! setting the wall clock forward (`faketime +2h`) lifts nothing. Across a restart a
+//! lock-out is carried by its wall-clock end in the ledger, taken over at most
+//! [`MAX_LOCKOUT_MS`] long, so a clock set back cannot lock the screens for years either.
 
+use crate::clock::MonoMs;
 use crate::desk::Desk;
 use crate::ledger::{Actor, AuditEntry, ChainAnchor, LedgerError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
-use argon2::Argon2;
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::collections::HashMap;
 
 const PIN_KEY: &str = "manager.pin_hash";
 const CASHIERS_KEY: &str = "cashiers";
@@ -26,8 +33,26 @@ pub const MANAGER_IDLE_LOCK_MS: i64 = 5 * 60 * 1000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ManagerSession {
     pub name: String,
-    pub last_action_ms: i64,
+    pub last_action: MonoMs,
 }
+
+/// Where one PIN's wrong tries and lock-out end are kept in the ledger's settings.
+struct PinSlot {
+    failures_key: String,
+    locked_until_key: String,
+}
+
+impl PinSlot {
+    fn manager() -> PinSlot {
+        PinSlot {
+            failures_key: FAILURES_KEY.to_owned(),
+            locked_until_key: LOCKED_UNTIL_KEY.to_owned(),
+        }
+    }
+}
+
+/// This run's lock-out ends on the monotonic clock, by the slot's `locked_until_key`.
+pub(crate) type Lockouts = HashMap<String, MonoMs>;
 
 /// Wrong PINs allowed before the lock-out starts.
 pub const FREE_TRIES: u32 = 3;
@@ -50,6 +75,8 @@ pub enum RoleError {
     NotSet,
     #[error("a PIN is 4 to 8 digits")]
     BadFormat,
+    #[error("店长 PIN 需要 6–12 位数字。 The manager PIN needs 6 to 12 digits.")]
+    ManagerPinTooShort,
     #[error("wrong PIN ({tries_left} tries before a lock-out)")]
     Wrong { tries_left: u32 },
     #[error("too many wrong PINs: locked for {wait_ms} ms more")]
@@ -71,6 +98,7 @@ impl RoleError {
         match self {
             RoleError::NotSet => "pin_not_set",
             RoleError::BadFormat => "pin_bad_format",
+            RoleError::ManagerPinTooShort => "manager_pin_too_short",
             RoleError::Wrong { .. } => "pin_wrong",
             RoleError::LockedOut { .. } => "pin_locked_out",
             RoleError::Corrupt => "pin_corrupt",
@@ -105,9 +133,37 @@ pub struct CashierEdit {
     pub pin: Option<String>,
 }
 
+/// Argon2id with 64 MiB and 2 passes (3.4 times the default 19 MiB × 2): each guess at a
+/// stolen ledger costs a fraction of a second and 64 MiB per core, so a 6-digit PIN takes
+/// days where the default and 4 digits took minutes. Measured by
+/// `the_pin_hash_takes_a_measured_fraction_of_a_second`; a verification stays well under
+/// half a second on a 2-core till. Verifying reads the cost from the stored hash, so
+/// hashes made with older costs still open.
+const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
+const ARGON2_PASSES: u32 = 2;
+
+fn argon2() -> Argon2<'static> {
+    let params =
+        Params::new(ARGON2_MEMORY_KIB, ARGON2_PASSES, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The shortest manager PIN: the manager screens undo redemptions and read every code.
+pub const MANAGER_PIN_MIN_DIGITS: usize = 6;
+
+fn valid_manager_pin(pin: &str) -> Result<(), RoleError> {
+    if !pin.bytes().all(|b| b.is_ascii_digit()) || pin.is_empty() || pin.len() > 12 {
+        return Err(RoleError::BadFormat);
+    }
+    if pin.len() < MANAGER_PIN_MIN_DIGITS {
+        return Err(RoleError::ManagerPinTooShort);
+    }
+    Ok(())
+}
+
 fn hash(pin: &str) -> Result<String, RoleError> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
+    Ok(argon2()
         .hash_password(pin.as_bytes(), &salt)
         .map_err(|_| RoleError::Corrupt)?
         .to_string())
@@ -115,7 +171,7 @@ fn hash(pin: &str) -> Result<String, RoleError> {
 
 fn matches(stored: &str, pin: &str) -> Result<bool, RoleError> {
     let hash = PasswordHash::new(stored).map_err(|_| RoleError::Corrupt)?;
-    Ok(Argon2::default()
+    Ok(argon2()
         .verify_password(pin.trim().as_bytes(), &hash)
         .is_ok())
 }
@@ -148,42 +204,78 @@ impl Desk {
         Ok(self.ledger.setting(PIN_KEY)?.is_some())
     }
 
-    /// Opens the manager screens: refused while locked out; a wrong PIN counts toward the
-    /// lock-out, a right one clears it. Every try is audited (never the PIN itself).
-    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
-        let now = self.clock.now_ms();
-        let locked_until = self.number_setting(LOCKED_UNTIL_KEY)?;
-        if now < locked_until {
-            return Err(RoleError::LockedOut {
-                wait_ms: locked_until - now,
-            });
-        }
-        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
-        let hash = PasswordHash::new(&stored).map_err(|_| RoleError::Corrupt)?;
-        let system = Actor::System;
-        if Argon2::default()
-            .verify_password(pin.trim().as_bytes(), &hash)
-            .is_ok()
-        {
-            if self.number_setting(FAILURES_KEY)? != 0 {
-                self.ledger
-                    .set_setting(FAILURES_KEY, Some("0"), &system, now)?;
+    /// How long the slot's PIN stays locked, on the monotonic clock. The first look in a
+    /// run takes over the ledger's wall-clock end, capped at the longest lock-out.
+    fn lock_left(&self, slot: &PinSlot) -> Result<i64, RoleError> {
+        let mono = self.clock.monotonic_ms();
+        let mut locks = self.lockouts.lock().expect("lockouts");
+        let end = match locks.get(&slot.locked_until_key) {
+            Some(end) => *end,
+            None => {
+                let wall_end = self.number_setting(&slot.locked_until_key)?;
+                let left = (wall_end - self.clock.now_ms()).clamp(0, MAX_LOCKOUT_MS);
+                locks.insert(slot.locked_until_key.clone(), mono + left);
+                mono + left
             }
-            self.audit(who, "manager_unlock", None)?;
-            return Ok(());
-        }
-        let failures = u32::try_from(self.number_setting(FAILURES_KEY)?).unwrap_or(0) + 1;
-        self.ledger
-            .set_setting(FAILURES_KEY, Some(&failures.to_string()), &system, now)?;
+        };
+        Ok((end - mono).max(0))
+    }
+
+    /// Counts a wrong PIN; answers the failures so far and the lock-out it starts (0: none).
+    fn count_wrong_pin(&self, slot: &PinSlot) -> Result<(u32, i64), RoleError> {
+        let now = self.clock.now_ms();
+        let system = Actor::System;
+        let failures = u32::try_from(self.number_setting(&slot.failures_key)?).unwrap_or(0) + 1;
+        self.ledger.set_setting(
+            &slot.failures_key,
+            Some(&failures.to_string()),
+            &system,
+            now,
+        )?;
         let lock = lockout_ms(failures);
         if lock > 0 {
+            // The wall-clock end is for the next run; this run goes by the monotonic one.
             self.ledger.set_setting(
-                LOCKED_UNTIL_KEY,
+                &slot.locked_until_key,
                 Some(&(now + lock).to_string()),
                 &system,
                 now,
             )?;
+            self.lockouts.lock().expect("lockouts").insert(
+                slot.locked_until_key.clone(),
+                self.clock.monotonic_ms() + lock,
+            );
         }
+        Ok((failures, lock))
+    }
+
+    fn clear_wrong_pins(&self, slot: &PinSlot) -> Result<(), RoleError> {
+        if self.number_setting(&slot.failures_key)? != 0 {
+            self.ledger.set_setting(
+                &slot.failures_key,
+                Some("0"),
+                &Actor::System,
+                self.clock.now_ms(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Opens the manager screens: refused while locked out; a wrong PIN counts toward the
+    /// lock-out, a right one clears it. Every try is audited (never the PIN itself).
+    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
+        let slot = PinSlot::manager();
+        let wait_ms = self.lock_left(&slot)?;
+        if wait_ms > 0 {
+            return Err(RoleError::LockedOut { wait_ms });
+        }
+        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
+        if matches(&stored, pin)? {
+            self.clear_wrong_pins(&slot)?;
+            self.audit(who, "manager_unlock", None)?;
+            return Ok(());
+        }
+        let (failures, lock) = self.count_wrong_pin(&slot)?;
         self.audit(
             who,
             "manager_unlock_failed",
@@ -207,7 +299,7 @@ impl Desk {
         self.check_manager_pin(pin, who)?;
         *self.manager_session.lock().expect("manager session") = Some(ManagerSession {
             name: who.to_owned(),
-            last_action_ms: self.clock.now_ms(),
+            last_action: self.clock.monotonic_ms(),
         });
         Ok(())
     }
@@ -215,11 +307,11 @@ impl Desk {
     /// The unlocked manager's name, for a manager action; refused once the session has been
     /// idle too long (it then locks) or was never opened. Each call counts as activity.
     pub fn manager(&self) -> Result<String, RoleError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.monotonic_ms();
         let mut session = self.manager_session.lock().expect("manager session");
         match session.as_mut() {
-            Some(s) if now - s.last_action_ms < MANAGER_IDLE_LOCK_MS => {
-                s.last_action_ms = now;
+            Some(s) if now - s.last_action < MANAGER_IDLE_LOCK_MS => {
+                s.last_action = now;
                 Ok(s.name.clone())
             }
             _ => {
@@ -254,9 +346,7 @@ impl Desk {
             self.check_manager_pin(current.unwrap_or(""), who)?;
         }
         let new = new.trim();
-        if !valid_format(new) {
-            return Err(RoleError::BadFormat);
-        }
+        valid_manager_pin(new)?;
         let hash = hash(new)?;
         self.ledger.set_setting(
             PIN_KEY,
@@ -420,27 +510,27 @@ mod tests {
     fn the_pin_is_stored_only_as_an_argon2_hash_and_opens_the_manager_screens() {
         let (d, _) = desk();
         assert!(matches!(
-            d.check_manager_pin("1234", "李店长"),
+            d.check_manager_pin("123456", "李店长"),
             Err(RoleError::NotSet)
         ));
-        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
         let stored = d.ledger.setting(PIN_KEY).unwrap().unwrap();
         assert!(
             stored.starts_with("$argon2"),
             "a PHC Argon2 string: {stored}"
         );
-        assert!(!stored.contains("2468"), "never the PIN itself");
-        d.check_manager_pin("2468", "李店长")
+        assert!(!stored.contains("246813"), "never the PIN itself");
+        d.check_manager_pin("246813", "李店长")
             .expect("the right PIN opens");
         assert!(
             matches!(
-                d.set_manager_pin(None, "1357", "x"),
+                d.set_manager_pin(None, "135799", "x"),
                 Err(RoleError::Wrong { .. })
             ),
             "changing needs the current PIN"
         );
         assert!(matches!(
-            d.set_manager_pin(Some("2468"), "12ab", "李店长"),
+            d.set_manager_pin(Some("246813"), "12ab56", "李店长"),
             Err(RoleError::BadFormat)
         ));
     }
@@ -448,20 +538,20 @@ mod tests {
     #[test]
     fn repeated_wrong_pins_lock_out_for_a_growing_delay_that_survives_a_restart() {
         let (d, clock) = desk();
-        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
         for left in [2, 1] {
-            match d.check_manager_pin("0000", "?") {
+            match d.check_manager_pin("000000", "?") {
                 Err(RoleError::Wrong { tries_left }) => assert_eq!(tries_left, left),
                 other => panic!("{other:?}"),
             }
         }
         assert!(matches!(
-            d.check_manager_pin("0000", "?"),
+            d.check_manager_pin("000000", "?"),
             Err(RoleError::LockedOut { wait_ms: 30_000 })
         ));
         // Locked: even the right PIN is refused until the delay has passed.
         assert!(matches!(
-            d.check_manager_pin("2468", "李店长"),
+            d.check_manager_pin("246813", "李店长"),
             Err(RoleError::LockedOut { .. })
         ));
         // A restart (a new desk on the same ledger) keeps the lock.
@@ -473,20 +563,20 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            again.check_manager_pin("2468", "李店长"),
+            again.check_manager_pin("246813", "李店长"),
             Err(RoleError::LockedOut { .. })
         ));
         clock.advance_ms(30_001);
         assert!(
             matches!(
-                again.check_manager_pin("0000", "?"),
+                again.check_manager_pin("000000", "?"),
                 Err(RoleError::LockedOut { wait_ms: 60_000 })
             ),
             "doubles"
         );
         clock.advance_ms(60_001);
         again
-            .check_manager_pin("2468", "李店长")
+            .check_manager_pin("246813", "李店长")
             .expect("after the delay the right PIN opens");
         let audit = again.ledger.audit_between(0, i64::MAX).unwrap();
         let failed = audit
@@ -497,17 +587,79 @@ mod tests {
         assert!(
             audit
                 .iter()
-                .all(|a| !a.entry.detail.as_deref().unwrap_or("").contains("0000")),
+                .all(|a| !a.entry.detail.as_deref().unwrap_or("").contains("000000")),
             "never the PIN"
+        );
+    }
+
+    #[test]
+    fn setting_the_wall_clock_two_hours_forward_does_not_lift_a_lockout() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
+        for _ in 0..3 {
+            let _ = d.check_manager_pin("000000", "?");
+        }
+        // faketime +2h: the wall clock jumps, no time passes.
+        clock.jump_wall_ms(2 * 3_600_000);
+        assert!(
+            matches!(
+                d.check_manager_pin("246813", "李店长"),
+                Err(RoleError::LockedOut { wait_ms: 30_000 })
+            ),
+            "the lock-out runs on the monotonic clock: a jump of the wall clock lifts nothing"
+        );
+        clock.advance_ms(30_001);
+        d.check_manager_pin("246813", "李店长")
+            .expect("once the time has really passed, the right PIN opens");
+    }
+
+    #[test]
+    fn a_wall_clock_set_years_back_before_a_restart_locks_for_at_most_the_longest_lockout() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
+        for _ in 0..3 {
+            let _ = d.check_manager_pin("000000", "?");
+        }
+        clock.set_ms(946_684_800_000); // an RTC reset to 2000-01-01
+        let again = Desk::open(
+            d.ledger.clone(),
+            Vec::new(),
+            clock.clone(),
+            ScanRules::default(),
+        )
+        .unwrap();
+        match again.check_manager_pin("246813", "李店长") {
+            Err(RoleError::LockedOut { wait_ms }) => assert!(
+                wait_ms <= MAX_LOCKOUT_MS,
+                "26 years of wall clock become at most {MAX_LOCKOUT_MS} ms, got {wait_ms}"
+            ),
+            other => panic!("the lock-out survives the restart: {other:?}"),
+        }
+        clock.advance_ms(MAX_LOCKOUT_MS);
+        again
+            .check_manager_pin("246813", "李店长")
+            .expect("after the longest lock-out the right PIN opens");
+    }
+
+    #[test]
+    fn the_idle_timeout_of_a_manager_session_ignores_the_wall_clock() {
+        let (d, clock) = desk();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap();
+        clock.jump_wall_ms(-3_600_000);
+        clock.advance_ms(MANAGER_IDLE_LOCK_MS + 1);
+        assert!(
+            matches!(d.manager(), Err(RoleError::Locked)),
+            "a wall clock set back an hour does not keep an idle session open"
         );
     }
 
     #[test]
     fn a_pin_changed_from_an_open_session_is_audited_under_that_managers_name() {
         let (d, _clock) = desk();
-        d.set_manager_pin(None, "2468", "李店长").unwrap();
-        d.unlock_manager("2468", "王经理").unwrap();
-        d.set_manager_pin(Some("2468"), "1357", "店长").unwrap();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
+        d.unlock_manager("246813", "王经理").unwrap();
+        d.set_manager_pin(Some("246813"), "135799", "店长").unwrap();
         let audit = d.ledger.audit_between(0, i64::MAX).unwrap();
         let changes: Vec<_> = audit
             .iter()
@@ -523,7 +675,7 @@ mod tests {
             "the first PIN under the name given, the change under the open session's"
         );
         d.lock_manager();
-        d.set_manager_pin(Some("1357"), "8642", "店长").unwrap();
+        d.set_manager_pin(Some("135799"), "864200", "店长").unwrap();
         let last = d.ledger.audit_between(0, i64::MAX).unwrap();
         assert_eq!(
             last.last().unwrap().entry.actor,
@@ -535,12 +687,12 @@ mod tests {
     #[test]
     fn an_unlocked_manager_session_locks_itself_after_idle_minutes() {
         let (d, clock) = desk();
-        d.set_manager_pin(None, "2468", "李店长").unwrap();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
         assert!(
             matches!(d.manager(), Err(RoleError::Locked)),
             "locked until a PIN is given"
         );
-        d.unlock_manager("2468", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap();
         assert_eq!(d.manager().unwrap(), "李店长");
         clock.advance_ms(MANAGER_IDLE_LOCK_MS - 1);
         assert_eq!(d.manager().unwrap(), "李店长", "activity keeps it open");
@@ -549,14 +701,14 @@ mod tests {
             matches!(d.manager(), Err(RoleError::Locked)),
             "idle too long: locked"
         );
-        d.unlock_manager("2468", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap();
         d.lock_manager();
         assert!(
             matches!(d.manager(), Err(RoleError::Locked)),
             "locked on request"
         );
         assert!(
-            d.unlock_manager("0000", "李店长").is_err(),
+            d.unlock_manager("000000", "李店长").is_err(),
             "a wrong PIN opens nothing"
         );
         assert!(matches!(d.manager(), Err(RoleError::Locked)));
@@ -569,8 +721,8 @@ mod tests {
             matches!(d.set_cashiers(&[]), Err(RoleError::Locked)),
             "a manager edits the list"
         );
-        d.set_manager_pin(None, "2468", "李店长").unwrap();
-        d.unlock_manager("2468", "李店长").unwrap();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap();
         let list = d
             .set_cashiers(&[
                 CashierEdit {
@@ -650,6 +802,42 @@ mod tests {
             d.set_cashiers(&dup),
             Err(RoleError::BadCashierName)
         ));
+    }
+
+    #[test]
+    fn a_four_digit_manager_pin_is_refused_with_a_message_that_says_six() {
+        let (d, _) = desk();
+        let err = d.set_manager_pin(None, "2468", "李店长").unwrap_err();
+        assert_eq!(err.code(), "manager_pin_too_short", "{err}");
+        assert!(
+            err.to_string().contains("6–12 位") && err.to_string().contains("6 to 12 digits"),
+            "Chinese first, then English, naming the length: {err}"
+        );
+        assert!(
+            !d.manager_pin_is_set().unwrap(),
+            "nothing was stored for the refused PIN"
+        );
+    }
+
+    #[test]
+    fn the_pin_hash_takes_a_measured_fraction_of_a_second() {
+        let started = std::time::Instant::now();
+        let stored = hash("246813").unwrap();
+        let hashed = started.elapsed();
+        let started = std::time::Instant::now();
+        assert!(matches(&stored, "246813").unwrap());
+        let verified = started.elapsed();
+        println!(
+            "argon2id m={ARGON2_MEMORY_KIB} KiB t={ARGON2_PASSES} p=1: hash {hashed:?}, verify {verified:?}"
+        );
+        assert!(
+            stored.contains(&format!("m={ARGON2_MEMORY_KIB},t={ARGON2_PASSES},p=1")),
+            "the cost is in the stored hash: {stored}"
+        );
+        assert!(
+            verified < std::time::Duration::from_secs(2),
+            "a verification must not keep the manager waiting: {verified:?}"
+        );
     }
 
     #[test]

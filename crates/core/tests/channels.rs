@@ -22,3 +22,6 @@ mod calls;
 
 #[path = "channels/logging.rs"]
 mod logging;
+
+#[path = "channels/clock_skew.rs"]
+mod clock_skew;

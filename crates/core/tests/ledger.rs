@@ -10,7 +10,7 @@ use redeemdesk_core::ledger::{
     self, resolver_backoff, Actor, Amounts, AttemptId, AttemptState, AuditEntry, BreakProblem,
     Check, CodeFilter, DayFilter, DeliveryAttempt, DeliveryResult, Exchange, Ledger, LedgerError,
     LedgerOptions, NewAttempt, NewNotification, NotificationState, Platform, Transition,
-    RESOLVER_INBOX_AFTER_TRIES,
+    RESOLVER_INBOX_AFTER_TRIES, RESOLVER_MAX_BACKOFF_MS,
 };
 use redeemdesk_core::money::Fen;
 use rusqlite::Connection;
@@ -244,6 +244,29 @@ fn a_write_while_another_connection_holds_the_lock_is_locked_not_lost() {
     assert!(l
         .begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
         .is_ok());
+}
+
+#[cfg(unix)]
+#[test]
+fn the_ledger_its_wal_and_shm_are_0600_when_created_and_after_a_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let (_dir, path, l) = temp_ledger();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    let files = redeemdesk_core::file_modes::ledger_files(&path);
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{} holds PIN hashes and codes", f.display());
+    }
+    drop(l);
+    // A ledger left at 0644 by an older version is corrected at the next start.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    l.begin_attempt(attempt(ChannelKind::Shoubei, "6796", NOON))
+        .unwrap();
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{} is corrected at start", f.display());
+    }
 }
 
 #[cfg(unix)]
@@ -1107,6 +1130,59 @@ fn after_a_crash_every_pending_attempt_becomes_unknown_and_is_due_at_once() {
     assert!(
         l.mark_pending_as_unknown(restart).unwrap().is_empty(),
         "a second run finds none"
+    );
+}
+
+/// 2000-01-01 00:00 UTC: where a dead RTC battery puts the clock.
+const RTC_RESET: i64 = 946_684_800_000;
+
+#[test]
+fn a_clock_set_26_years_back_does_not_park_the_unknowns_or_the_outbox() {
+    let (_dir, path, l) = temp_ledger();
+    let mut ids = Vec::new();
+    for (n, code) in ["A", "B", "C"].into_iter().enumerate() {
+        let id = l
+            .begin_attempt(attempt(ChannelKind::Zvcms, code, NOON + n as i64))
+            .unwrap();
+        l.record(
+            &id,
+            Transition::new(AttemptState::Unknown, NOON, cashier()).reason("timeout"),
+        )
+        .unwrap();
+        ids.push(id);
+    }
+    // One already on the hourly rhythm, the others on their first 5 s.
+    assert!(l
+        .schedule_next_check(&ids[2], NOON + RESOLVER_MAX_BACKOFF_MS, 20)
+        .unwrap());
+    let sale_id = l.enqueue_notification(sale(NOON)).unwrap();
+    l.record_delivery_attempt(&sale_id, failed(NOON), Some(NOON + 900_000))
+        .unwrap();
+    drop(l);
+    // The machine restarts with its clock in 2000.
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    let due: Vec<_> = l
+        .unknowns_due(RTC_RESET)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.attempt.id)
+        .collect();
+    assert_eq!(
+        due.len(),
+        3,
+        "a next check 26 years ahead is further than the longest backoff: due now, not in 2026"
+    );
+    for id in &ids {
+        assert!(due.contains(id), "{id} is checked at once");
+    }
+    assert_eq!(
+        l.notifications_due(RTC_RESET).unwrap().len(),
+        1,
+        "the outbox's retry is not parked for 26 years either"
+    );
+    assert!(
+        l.unknowns_due(NOON + 1_000).unwrap().is_empty(),
+        "with a right clock, checks 4 s and an hour ahead still wait their turn"
     );
 }
 

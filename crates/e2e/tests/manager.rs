@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 const QUICK: Duration = Duration::from_secs(15);
-const PIN: &str = "2468";
+const PIN: &str = "246813";
 const MANAGER: &str = "李店长";
 const ESC: &str = "\u{E00C}";
 

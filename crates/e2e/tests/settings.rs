@@ -22,7 +22,7 @@ async fn set_first_manager_pin(desk: &Desk) {
     let set = desk
         .invoke(
             "set_manager_pin",
-            json!({"current": null, "newPin": "2468", "name": "李店长"}),
+            json!({"current": null, "newPin": "246813", "name": "李店长"}),
         )
         .await;
     assert!(set.get("error").is_none(), "{set}");
@@ -37,7 +37,7 @@ async fn open_settings(desk: &Desk) {
         "the manager PIN dialog",
     )
     .await;
-    for (css, text) in [("#pin-name", "李店长"), ("#pin-input", "2468")] {
+    for (css, text) in [("#pin-name", "李店长"), ("#pin-input", "246813")] {
         let el = desk
             .client
             .find(fantoccini::Locator::Css(css))

@@ -101,8 +101,8 @@ async fn the_saved_scanner_prefix_and_suffix_are_stripped_from_a_real_scan() {
         .await
         .unwrap();
     let desk = booted.desk;
-    desk.set_manager_pin(None, "2468", "李店长").unwrap();
-    desk.unlock_manager("2468", "李店长").unwrap();
+    desk.set_manager_pin(None, "246813", "李店长").unwrap();
+    desk.unlock_manager("246813", "李店长").unwrap();
     let input = |raw: &str| PrepareInput {
         channel: ChannelKind::Zvcms,
         platform: None,

@@ -18,8 +18,8 @@ export function createPin(container, { onUnlocked }) {
   const title = el('h2', { className: 'pin-title', id: 'pin-title' });
   const lead = el('p', { className: 'pin-lead', id: 'pin-lead' });
   const name = el('input', { id: 'pin-name', type: 'text', autocomplete: 'off', spellcheck: false, maxLength: 20 });
-  const pin = el('input', { id: 'pin-input', type: 'password', inputMode: 'numeric', autocomplete: 'off', maxLength: 8 });
-  const again = el('input', { id: 'pin-again', type: 'password', inputMode: 'numeric', autocomplete: 'off', maxLength: 8 });
+  const pin = el('input', { id: 'pin-input', type: 'password', inputMode: 'numeric', autocomplete: 'off', maxLength: 12 });
+  const again = el('input', { id: 'pin-again', type: 'password', inputMode: 'numeric', autocomplete: 'off', maxLength: 12 });
   const againRow = el('label', { className: 'mgr-field' }, el('span', { id: 'pin-again-label' }), again);
   const message = el('p', { className: 'pin-message', id: 'pin-message', attrs: { role: 'alert', 'aria-live': 'assertive' } });
   const submit = el('button', { type: 'submit', className: 'primary big', id: 'pin-submit' });
@@ -89,8 +89,9 @@ export function createPin(container, { onUnlocked }) {
       name.focus();
       return;
     }
-    if (!/^\d{4,8}$/.test(pin.value.trim())) {
-      say('mgr.pin.format');
+    // A new manager PIN has 6–12 digits (core roles.rs); one set before that rule still opens.
+    if (!(setting ? /^\d{6,12}$/ : /^\d{4,12}$/).test(pin.value.trim())) {
+      say(setting ? 'mgr.pin.newFormat' : 'mgr.pin.format');
       pin.focus();
       return;
     }

@@ -6,13 +6,14 @@ import { el, input, button, fieldRow, showFieldError, clearErrors } from './dom.
 
 const PIN_ERRORS = {
   pin_bad_format: 'set.pin.badFormat',
+  manager_pin_too_short: 'set.pin.tooShort',
   pin_wrong: 'set.pin.wrong',
   pin_locked_out: 'set.pin.lockedOut',
   bad_cashier_name: 'set.cashiers.badName',
 };
 
 function pinInput(props = {}) {
-  return input({ type: 'password', inputMode: 'numeric', maxLength: 8, className: 'set-input pin', ...props });
+  return input({ type: 'password', inputMode: 'numeric', maxLength: 12, className: 'set-input pin', ...props });
 }
 
 export function renderPeople(container) {

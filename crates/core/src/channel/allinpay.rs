@@ -883,6 +883,7 @@ fn searched(exchanges: &[Exchange], entries: usize, day: time::Date) -> Exchange
             exchanges.len()
         )),
         http_status: exchanges.last().and_then(|e| e.http_status),
+        server_date_ms: exchanges.last().and_then(|e| e.server_date_ms),
     }
 }
 

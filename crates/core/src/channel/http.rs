@@ -227,6 +227,7 @@ impl Http {
             request: logged,
             response: None,
             http_status: None,
+            server_date_ms: None,
         };
         let sent = self
             .client
@@ -248,6 +249,7 @@ impl Http {
         };
         let status = response.status().as_u16();
         exchange.http_status = Some(status);
+        exchange.server_date_ms = server_date_ms(response.headers());
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => {
@@ -292,6 +294,15 @@ impl Http {
         }
         text
     }
+}
+
+/// The answer's `Date` header in ms, where it has a readable one: the channel's clock,
+/// which the desk compares with its own (clock_skew.rs).
+fn server_date_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let text = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    let at = httpdate::parse_http_date(text).ok()?;
+    let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    i64::try_from(ms).ok()
 }
 
 /// Timeout, refused connection, or a connection lost mid-way (reset, closed, truncated).

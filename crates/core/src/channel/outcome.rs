@@ -261,6 +261,9 @@ pub struct Exchange {
     pub request: String,
     pub response: Option<String>,
     pub http_status: Option<u16>,
+    /// The answer's HTTP `Date`, as the channel's clock read it (clock_skew.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_date_ms: Option<crate::clock::UnixMs>,
 }
 
 /// A value together with the exchanges that produced it (several for a paged history).

@@ -53,7 +53,7 @@ pub use notifications::{
 pub use reconciliations::{NewReconciliation, SignOff, StoredReconciliation};
 pub use schedule::{
     resolver_backoff, DueCheck, ResolverStatus, RESOLVER_FAST_TRIES, RESOLVER_INBOX_AFTER_TRIES,
-    RESOLVER_MEDIUM_TRIES,
+    RESOLVER_MAX_BACKOFF_MS, RESOLVER_MEDIUM_TRIES,
 };
 pub use settings::{SettingChange, BUSINESS_DAY_CUTOFF_KEY, BUSINESS_DAY_OFFSET_KEY};
 pub use state::{
@@ -329,6 +329,13 @@ impl Ledger {
             ledger.inner.clone(),
             idle,
         ));
+        // SQLite gives the WAL and SHM the main file's mode: 0600 here makes all three private.
+        for file in crate::file_modes::ledger_files(path) {
+            // A file the desk cannot chmod (another owner) still opens; the log says so.
+            if let Err(e) = crate::file_modes::private_file(&file) {
+                tracing::warn!(path = %file.display(), "cannot make the ledger file private: {e}");
+            }
+        }
         Ok(ledger)
     }
 

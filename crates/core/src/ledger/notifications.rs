@@ -340,14 +340,23 @@ pub(crate) fn get(conn: &Connection, id: &str) -> Result<Option<Notification>, F
     Ok(collect(&mut stmt, [id])?.pop())
 }
 
-/// Queued notifications whose next try is due at `now_ms`, earliest first.
+/// Queued notifications whose next try is due at `now_ms`, earliest first; a try scheduled
+/// beyond the longest backoff from `now_ms` was scheduled by a clock since set back, and is due.
 pub(crate) fn due(conn: &Connection, now_ms: UnixMs) -> Result<Vec<Notification>, Failure> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM notifications
-         WHERE state = 'queued' AND next_retry_ms <= ?1 AND next_retry_ms < ?2
+         WHERE state = 'queued' AND (next_retry_ms <= ?1 OR next_retry_ms > ?3)
+           AND next_retry_ms < ?2
          ORDER BY next_retry_ms, seq"
     ))?;
-    collect(&mut stmt, [now_ms, HELD_FOR_MANAGER_MS])
+    collect(
+        &mut stmt,
+        [
+            now_ms,
+            HELD_FOR_MANAGER_MS,
+            now_ms.saturating_add(notification_backoff(u32::MAX)),
+        ],
+    )
 }
 
 /// Queued notifications that have failed at least `min_attempts` times.

@@ -41,9 +41,14 @@ pub fn resolver_backoff(tries: u32) -> i64 {
     } else if tries < RESOLVER_INBOX_AFTER_TRIES {
         40_000
     } else {
-        3_600_000
+        RESOLVER_MAX_BACKOFF_MS
     }
 }
+
+/// The longest wait between two checks. A next check further ahead than this was scheduled
+/// by a clock that has since gone back (an RTC reset to 2000): it is due now, or every
+/// unknown would sleep for the years the clock lost.
+pub const RESOLVER_MAX_BACKOFF_MS: i64 = 3_600_000;
 
 /// An unknown attempt whose next check is due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +146,8 @@ pub(crate) fn status(
         .optional()?)
 }
 
-/// `(attempt id, tries, next_check_ms)` of every check due at `now_ms`, earliest first.
+/// `(attempt id, tries, next_check_ms)` of every check due at `now_ms`, earliest first;
+/// a check scheduled beyond the longest backoff from `now_ms` counts as due.
 pub(crate) fn due(
     conn: &Connection,
     now_ms: UnixMs,
@@ -149,11 +155,15 @@ pub(crate) fn due(
     let mut stmt = conn.prepare_cached(
         "SELECT s.attempt_id, s.tries, s.next_check_ms
          FROM resolver_schedule s JOIN attempts a ON a.id = s.attempt_id
-         WHERE s.next_check_ms IS NOT NULL AND s.next_check_ms <= ?1
+         WHERE s.next_check_ms IS NOT NULL
+           AND (s.next_check_ms <= ?1 OR s.next_check_ms > ?2)
          ORDER BY s.next_check_ms, a.seq",
     )?;
     let rows = stmt
-        .query_map([now_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map(
+            params![now_ms, now_ms.saturating_add(RESOLVER_MAX_BACKOFF_MS)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

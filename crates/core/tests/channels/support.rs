@@ -235,6 +235,8 @@ pub enum Answer {
     Delay(Duration, String),
     /// Reads the request and closes the connection without a word.
     Drop,
+    /// Answers 200 with this HTTP `Date` header (the channel's clock).
+    Dated(std::time::SystemTime, String),
 }
 
 pub fn ok(body: impl Into<String>) -> Answer {
@@ -272,6 +274,7 @@ impl Responder {
                         return;
                     };
                     log.lock().unwrap().push(req.clone());
+                    let mut date = String::new();
                     let (status, body) = match handler(&req) {
                         Answer::Status(s, b) => (s, b),
                         Answer::Delay(d, b) => {
@@ -279,9 +282,13 @@ impl Responder {
                             (200, b)
                         }
                         Answer::Drop => return,
+                        Answer::Dated(at, b) => {
+                            date = format!("Date: {}\r\n", httpdate::fmt_http_date(at));
+                            (200, b)
+                        }
                     };
                     let head = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json;charset=UTF-8\r\n{date}Content-Length: {}\r\nConnection: close\r\n\r\n",
                         body.len()
                     );
                     let _ = socket.write_all(head.as_bytes()).await;
