@@ -29,6 +29,8 @@ pub const PUBLISHED: &[(&str, &str)] = &[
     ("zvcms.secret", "sandbox-demo-zvcms-secret-0001"),
     // 联拓富 key (MD5 key; also channels.md §4's worked example)
     ("liantuofu.key", "beb2c94ff04754360ef131dde7bb3017"),
+    // 增值券 key (the §7 MD5 convention, for the sandbox's md5_required reading)
+    ("yhtd.key", "3c6e0b8a9c15224a8228b9a98ca1531d"),
 ];
 
 /// What a refusal of a published demo secret says, Chinese first.
