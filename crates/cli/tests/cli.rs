@@ -439,7 +439,11 @@ fn a_tail_cut_after_an_export_printed_its_head_passes_the_chain_but_fails_the_an
     // at once. The insider removes it too.
     let sidecar = tmp.path().join("ledger-sandbox.sqlite.head");
     let (_, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
-    assert_eq!(report["intact"], Value::Bool(false), "the sidecar catches the cut: {report}");
+    assert_eq!(
+        report["intact"],
+        Value::Bool(false),
+        "the sidecar catches the cut: {report}"
+    );
     std::fs::remove_file(&sidecar).expect("the sidecar");
 
     let (exit, report) = cli(tmp.path(), &["--sandbox", "verify-log"]);
