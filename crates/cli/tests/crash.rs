@@ -306,7 +306,7 @@ async fn a_cli_killed_mid_redemption_whose_wal_is_deleted_is_refused_at_restart_
         &sandbox,
         channel,
         platform,
-        &fresh_code(template, 0),
+        &fresh_code(template, "77", 0),
         None,
     );
     assert!(
@@ -318,7 +318,7 @@ async fn a_cli_killed_mid_redemption_whose_wal_is_deleted_is_refused_at_restart_
     let wal_len = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
     assert_eq!(wal_len(&wal), 0, "a clean close leaves nothing in the -wal");
 
-    let code = fresh_code(template, 1);
+    let code = fresh_code(template, "77", 1);
     let mut child = spawn_child(
         &data,
         &sandbox,

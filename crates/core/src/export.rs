@@ -534,9 +534,9 @@ mod tests {
         }
         let day = ledger.business_day_rule().day_of(at);
         let log = ledger.day_log(day, &DayFilter::default()).unwrap();
-        let log_cells = cells(&export_day_log(&ledger, &log, ExportFormat::Csv).unwrap());
+        let log_cells = cells(&export_day_log(&ledger, &log, None, ExportFormat::Csv).unwrap());
         let report_cells =
-            cells(&export_report(&report_with(&FORMULAS), ExportFormat::Csv).unwrap());
+            cells(&export_report(&report_with(&FORMULAS), None, ExportFormat::Csv).unwrap());
         for f in FORMULAS {
             let want = format!("'{f}");
             assert!(
@@ -571,7 +571,7 @@ mod tests {
     #[test]
     fn formula_text_is_a_plain_string_in_the_xlsx() {
         use calamine::{Data, Reader, Xlsx};
-        let bytes = export_report(&report_with(&FORMULAS), ExportFormat::Xlsx).unwrap();
+        let bytes = export_report(&report_with(&FORMULAS), None, ExportFormat::Xlsx).unwrap();
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
             .expect("the export is an xlsx");
         let formulas = book.worksheet_formula("对账").unwrap();
