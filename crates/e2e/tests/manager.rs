@@ -933,7 +933,9 @@ fn plant_inbox(data: &Path) -> (String, String, String) {
                         },
                         exchange: Exchange::default(),
                     },
-                    Some(now + 3_600_000),
+                    // Within the outbox's longest backoff: a retry time further ahead is
+                    // taken for a clock that went back, and is due at once.
+                    Some(now + 600_000),
                 )
                 .unwrap();
         }
