@@ -500,18 +500,7 @@ fn verify_log_accepts_a_head_still_in_the_chain_and_refuses_a_malformed_one() {
 #[test]
 fn a_cli_redemption_closes_the_ledger_so_the_sqlite_file_alone_is_the_whole_ledger() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, out) = cli(
-        tmp.path(),
-        &[
-            "--sandbox",
-            "redeem",
-            "--channel",
-            "shoubei",
-            "--code",
-            "679533922928",
-        ],
-    );
-    assert_eq!(code, 0, "{out}");
+    redeem(tmp.path(), "shoubei", "679533922928");
     let ledger = tmp.path().join("ledger-sandbox.sqlite");
     let wal = tmp.path().join("ledger-sandbox.sqlite-wal");
     assert!(
@@ -531,18 +520,7 @@ fn a_cli_redemption_closes_the_ledger_so_the_sqlite_file_alone_is_the_whole_ledg
 fn log_timeline_and_verify_log_read_an_archive_on_read_only_media_without_touching_it() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
-    let (code, out) = cli(
-        tmp.path(),
-        &[
-            "--sandbox",
-            "redeem",
-            "--channel",
-            "shoubei",
-            "--code",
-            "679533922928",
-        ],
-    );
-    assert_eq!(code, 0, "{out}");
+    redeem(tmp.path(), "shoubei", "679533922928");
     let media = tempfile::tempdir().unwrap();
     for name in ["ledger-sandbox.sqlite", "ledger-sandbox.sqlite.head"] {
         let to = media.path().join(name);

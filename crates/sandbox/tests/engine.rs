@@ -949,6 +949,21 @@ async fn a_douyin_redemption_can_be_undone_only_within_one_hour() {
     ));
 }
 
+/// A fresh sandbox and a desk on the ledger file at `path` (made or opened there).
+async fn desk_on(path: &std::path::Path) -> (RunningSandbox, Desk) {
+    let sandbox = Sandbox::start(SandboxOptions::default())
+        .await
+        .expect("the sandbox starts on loopback");
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let channels = sandbox
+        .demo_config()
+        .build_channels(clock.clone())
+        .expect("the demo config builds");
+    let ledger = Arc::new(Ledger::open(path, Mode::Sandbox).expect("the ledger opens"));
+    let desk = Desk::open(ledger, channels, clock, ScanRules::default()).expect("the desk opens");
+    (sandbox, desk)
+}
+
 /// A tmpfs mounted for one test, unmounted when dropped (the mount needs root, as CI is).
 struct Tmpfs(std::path::PathBuf);
 
@@ -998,19 +1013,9 @@ async fn an_answer_the_full_disk_refuses_is_amber_and_written_once_there_is_room
     let Some((mnt, _dir)) = Tmpfs::mount("4m") else {
         return;
     };
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("the sandbox starts on loopback");
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let channels = sandbox
-        .demo_config()
-        .build_channels(clock.clone())
-        .expect("the demo config builds");
     let path = mnt.0.join(ledger::file_name(Mode::Sandbox));
-    let ledger = Arc::new(Ledger::open(&path, Mode::Sandbox).expect("a fresh ledger on the tmpfs"));
-    let desk = Arc::new(
-        Desk::open(ledger, channels, clock.clone(), ScanRules::default()).expect("the desk opens"),
-    );
+    let (sandbox, desk) = desk_on(&path).await;
+    let desk = Arc::new(desk);
     let filler = mnt.0.join("filler");
     let hook_filler = filler.clone();
     desk.set_checkpoint_hook(move |at| {
@@ -1127,17 +1132,8 @@ async fn a_damaged_ledger_stops_the_till_and_nothing_reaches_the_channel() {
         f.write_all(&vec![0xA5; 8 * 4096]).unwrap();
         f.sync_all().unwrap();
     }
-    let sandbox = Sandbox::start(SandboxOptions::default())
-        .await
-        .expect("the sandbox starts on loopback");
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
-    let channels = sandbox
-        .demo_config()
-        .build_channels(clock.clone())
-        .expect("the demo config builds");
-    let ledger = Arc::new(Ledger::open(&path, Mode::Sandbox).expect("the damaged file opens"));
     // Nothing at start-up reads the damaged pages: only the whole-file check finds them.
-    let desk = Desk::open(ledger, channels, clock, ScanRules::default()).expect("the desk opens");
+    let (sandbox, desk) = desk_on(&path).await;
     let mut events = desk.subscribe();
     assert!(
         desk.check_integrity().is_err(),
