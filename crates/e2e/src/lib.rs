@@ -186,7 +186,7 @@ impl Desk {
         self.scan("\u{E039}", Duration::from_millis(2)).await; // F9
         self.wait_until(
             "document.body.dataset.screen === 'manager-pin' && \
-             !document.getElementById('manager-pin').hidden",
+             document.getElementById('manager-pin').dataset.mode === 'unlock'",
             MANAGER_WAIT,
             "the PIN dialog",
         )

@@ -103,7 +103,7 @@ async fn set_pin_in_the_dialog(desk: &Desk) {
     desk.scan("\u{E039}", Duration::from_millis(2)).await; // F9
     desk.wait_until(
         "document.body.dataset.screen === 'manager-pin' && !document.getElementById('manager-pin').hidden \
-         && document.getElementById('pin-submit').textContent !== ''",
+         && document.getElementById('manager-pin').dataset.mode",
         QUICK,
         "the PIN dialog",
     )
@@ -655,7 +655,7 @@ async fn wrong_pins_lock_the_manager_screens_out_and_the_dialog_shows_the_delay(
     assert!(set.is_null(), "{set}");
     desk.click("#manager-open").await;
     desk.wait_until(
-        "document.body.dataset.screen === 'manager-pin' && document.getElementById('pin-again').closest('label').hidden",
+        "document.body.dataset.screen === 'manager-pin' && document.getElementById('manager-pin').dataset.mode === 'unlock'",
         QUICK,
         "the unlock form (a PIN is set)",
     )

@@ -32,7 +32,8 @@ async fn set_first_manager_pin(desk: &Desk) {
 async fn open_settings(desk: &Desk) {
     desk.scan("\u{E039}", KEYS).await; // F9
     desk.wait_until(
-        "document.body.dataset.screen === 'manager-pin' && !document.getElementById('manager-pin').hidden",
+        "document.body.dataset.screen === 'manager-pin' && !document.getElementById('manager-pin').hidden \
+         && document.getElementById('manager-pin').dataset.mode === 'unlock'",
         QUICK,
         "the manager PIN dialog",
     )

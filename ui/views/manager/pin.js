@@ -144,6 +144,7 @@ export function createPin(container, { onUnlocked }) {
       onBack = backHandler || (() => {});
       note = reason ? { key: reason, params: {} } : null;
       root.hidden = false;
+      delete root.dataset.mode; // set again once the core says whether a PIN exists
       say(null);
       try {
         setting = !(await api.managerPinIsSet());
@@ -152,6 +153,7 @@ export function createPin(container, { onUnlocked }) {
         message.textContent = errorText(err);
       }
       renderTexts();
+      root.dataset.mode = setting ? 'set' : 'unlock';
       name.value = name.value || localStorage.getItem(NAME_KEY) || '';
       (name.value ? pin : name).focus();
     },
