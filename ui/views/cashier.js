@@ -127,6 +127,7 @@ export function renderCashier(root, info) {
   }
 
   function onTerminator(timeStamp) {
+    if (managerOpen()) return;
     const raw = input.value;
     const key = looseCode(raw);
     const now = performance.now();
@@ -426,7 +427,7 @@ export function renderCashier(root, info) {
   }
 
   function confirm() {
-    if (mode !== 'preview' || !prepared) return;
+    if (mode !== 'preview' || !prepared || managerOpen()) return;
     let certificates = [];
     let n = count;
     if (certs.length > 0) {
@@ -694,21 +695,28 @@ export function renderCashier(root, info) {
   });
   $('#about-open').addEventListener('click', () => about.showModal());
   // 店长 (F9 or Ctrl+M): the manager side covers the till until it is locked again.
+  // While it is open the till is inert: no focus, click or key reaches it (a Tab past the
+  // last manager row once landed in the capture field and a scan + Enter redeemed unseen).
   const manager = async () => {
     if (managerLoading) return;
     if (mode === 'preview') cancel();
+    root.inert = true;
     if (!managerSide) {
       managerLoading = true;
       try {
         managerSide = await import('./manager/shell.js');
       } catch (err) {
+        root.inert = false;
         setNote('capture.managerUnavailable', { detail: String(err) });
         return;
       } finally {
         managerLoading = false;
       }
     }
-    managerSide.openManager(info, () => showMode());
+    managerSide.openManager(info, () => {
+      root.inert = false;
+      showMode();
+    });
   };
   $('#manager-open').addEventListener('click', manager);
   about.addEventListener('close', () => showMode());
@@ -719,6 +727,12 @@ export function renderCashier(root, info) {
 
   input.addEventListener('keydown', (e) => {
     if (e.isComposing) return;
+    // A second lock behind `inert`: no key typed here while the manager side is up counts.
+    if (managerOpen() || about.open) {
+      e.preventDefault();
+      input.value = '';
+      return;
+    }
     if (e.key === 'Enter' || e.key === 'Tab' || e.keyCode === 13) {
       e.preventDefault();
       onTerminator(e.timeStamp);

@@ -1,0 +1,152 @@
+//! Issue 20, the cashier's and the manager's hard cases, in the real window. Each test does
+//! what a person at the till does and then asserts on the ground truth (the sandbox's own
+//! record of what it consumed, and the ledger), not on the screen alone. Screenshots land in
+//! target/e2e/hard-*.png.
+
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::ledger::{self, Ledger};
+use redeemdesk_e2e::{Desk, Launch};
+use redeemdesk_sandbox::boot::SANDBOX_STATE_FILE;
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+const SCANNER: Duration = Duration::from_millis(2);
+const ENTER: &str = "\u{E007}";
+const TAB: &str = "\u{E004}";
+const F9: &str = "\u{E039}";
+const QUICK: Duration = Duration::from_secs(15);
+/// 收呗's 抖音10元代金券 in the demo data: valid, single use.
+const CODE: &str = "679533922928";
+
+/// How many uses of `code` the sandbox consumed, from the state file it rewrites after
+/// every change (read once the app, and with it the sandbox, has closed).
+fn consumed(data: &Path, code: &str) -> u64 {
+    let state: Value = serde_json::from_slice(
+        &std::fs::read(data.join(SANDBOX_STATE_FILE)).expect("the sandbox's state file"),
+    )
+    .expect("the state file is JSON");
+    state["truth"]
+        .as_array()
+        .map(|truth| {
+            truth
+                .iter()
+                .filter(|c| c["code"] == code)
+                .map(|c| c["count"].as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn attempts_for(data: &Path, code: &str) -> usize {
+    let path = data.join(ledger::file_name(Mode::Sandbox));
+    let ledger = Ledger::open_read_only(&path, Mode::Sandbox).expect("the ledger opens");
+    ledger
+        .code_timeline(code)
+        .expect("the code's timeline")
+        .len()
+}
+
+/// Item 2: while the manager side is open no key reaches the till. On every manager
+/// screen the test tabs through every control (and past the last), scans a good code and
+/// presses Enter twice, the way a scanner and an impatient cashier do. Nothing may be sent:
+/// the sandbox consumed nothing and the ledger has no attempt. Then, with the manager side
+/// closed, the same code redeems once, so the scans above would have been seen.
+#[tokio::test]
+async fn the_till_is_inert_while_the_manager_side_is_open() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    // Count every focus that lands anywhere in the till, and every look-up it starts.
+    desk.js(
+        "window.__tillFocus = 0;
+         document.getElementById('app').addEventListener('focusin', () => { window.__tillFocus += 1; });
+         return true",
+    )
+    .await;
+    for (key, tab) in [
+        ("\u{E031}", "log"),
+        ("\u{E032}", "inbox"),
+        ("\u{E033}", "undo"),
+        ("\u{E034}", "reconcile"),
+        ("\u{E035}", "settings"),
+    ] {
+        desk.scan(key, SCANNER).await;
+        desk.wait_until(
+            &format!("document.body.dataset.screen === 'manager-{tab}'"),
+            QUICK,
+            &format!("the manager's {tab} screen"),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        desk.scan(&TAB.repeat(60), Duration::from_millis(5)).await;
+        let focus = desk
+            .js("const a = document.activeElement; return a ? (a.id || a.tagName) + ' in app: ' + Boolean(a.closest('#app')) : 'none'")
+            .await;
+        desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        desk.scan(ENTER, SCANNER).await;
+        desk.scan(ENTER, SCANNER).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let seen = desk
+            .js(
+                "return [window.__tillFocus, document.getElementById('code-input').value, \
+                 document.getElementById('preview-panel').hidden, document.body.dataset.screen]",
+            )
+            .await;
+        assert_eq!(
+            seen[0], 0,
+            "{tab}: no focus reached the till (last focus: {focus}): {seen}"
+        );
+        assert_eq!(
+            seen[1], "",
+            "{tab}: nothing was typed into the capture field: {seen}"
+        );
+        assert_eq!(
+            seen[2], true,
+            "{tab}: no preview opened behind the manager side: {seen}"
+        );
+        if tab == "reconcile" {
+            desk.screenshot("hard-manager-inert").await;
+        }
+    }
+
+    // Closed again, the till takes the same code at once and redeems it.
+    desk.scan(F9, SCANNER).await;
+    desk.wait_until(
+        "document.body.dataset.screen === 'capture' && document.activeElement.id === 'code-input'",
+        QUICK,
+        "the till with the capture field focused",
+    )
+    .await;
+    desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
+    desk.wait_until(
+        "!document.getElementById('preview-panel').hidden && \
+         document.getElementById('preview-panel').dataset.busy !== 'true'",
+        QUICK,
+        "the preview",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    desk.scan(ENTER, SCANNER).await;
+    desk.wait_until(
+        "document.getElementById('result-panel').dataset.state === 'succeeded'",
+        QUICK,
+        "the green answer",
+    )
+    .await;
+    desk.screenshot("hard-till-after-manager").await;
+    desk.close().await;
+
+    assert_eq!(
+        consumed(&data, CODE),
+        1,
+        "the sandbox consumed the code once, after the manager side closed"
+    );
+    assert_eq!(
+        attempts_for(&data, CODE),
+        1,
+        "the ledger has one attempt for the code"
+    );
+}
