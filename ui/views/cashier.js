@@ -207,6 +207,21 @@ export function renderCashier(root, info) {
       renderPreview();
       showMode();
       play('notice');
+    } else if (p.state === 'out_of_validity') {
+      // Judged by the core against the business clock: nothing can be confirmed.
+      mode = 'idle';
+      const v = p.preview;
+      const dates = [v.valid_from, v.valid_until].filter(Boolean).join(' — ');
+      showResult({
+        state: 'rejected',
+        title: p.why === 'expired' ? 'result.expired' : 'result.notYetValid',
+        lines: [
+          { key: 'result.validityLine', params: { dates: dates || '—' }, big: true },
+          ...(v.name ? [{ text: v.name }] : []),
+          { key: 'result.codeLine', params: { code: maskCode(v.code) } },
+        ],
+        sound: 'rejected',
+      });
     } else if (p.state === 'rejected') {
       mode = 'idle';
       if (p.config_error) {

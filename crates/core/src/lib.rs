@@ -29,3 +29,4 @@ pub mod secret;
 pub mod statement;
 pub mod statement_mappings;
 pub mod undo;
+pub mod validity;

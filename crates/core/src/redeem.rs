@@ -5,8 +5,8 @@
 //! leaves the machine; an `unknown` is never shown or stored as a failure.
 
 use crate::channel::{
-    self, CertificateChoice, ChannelError, ChannelKind, CouponCode, Exchange, Outcome, Platform,
-    Preview, RedeemRequest, RedemptionId,
+    self, BusinessZone, CertificateChoice, ChannelError, ChannelKind, CouponCode, Exchange,
+    Outcome, Platform, Preview, RedeemRequest, RedemptionId,
 };
 use crate::clock::UnixMs;
 use crate::desk::{Checkpoint, Desk};
@@ -56,6 +56,12 @@ pub enum Prepared {
     },
     /// The channel did not answer decisively; nothing was redeemed, the cashier may retry.
     Unknown { code: CouponCode, reason: String },
+    /// The coupon's stated validity excludes the business clock's now: refused at the
+    /// preview, with the dates to show, and nothing can be confirmed (no token).
+    OutOfValidity {
+        preview: Box<Preview>,
+        why: crate::validity::OutOfValidity,
+    },
 }
 
 /// The cashier's confirmation of a preview.
@@ -285,6 +291,15 @@ impl Desk {
         let exchange = ledger_exchange(&answer.exchanges);
         Ok(match answer.value {
             channel::Prepared::Ready(preview) => {
+                let zone =
+                    BusinessZone::from_minutes(self.ledger.business_day_rule().offset_minutes)
+                        .unwrap_or_default();
+                if let Some(why) = crate::validity::judge(&preview, self.clock.now_ms(), zone) {
+                    return Ok(Prepared::OutOfValidity {
+                        preview: Box::new(preview),
+                        why,
+                    });
+                }
                 let max_count = match (preview.redeemable_count, caps.multi_count) {
                     (Some(n), _) => n,
                     (None, true) => u32::MAX,

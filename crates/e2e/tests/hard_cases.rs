@@ -21,11 +21,14 @@ const CODE: &str = "679533922928";
 
 /// How many uses of `code` the sandbox consumed, from the state file it rewrites after
 /// every change (read once the app, and with it the sandbox, has closed).
+/// No file means the sandbox's state never changed: it consumed nothing.
 fn consumed(data: &Path, code: &str) -> u64 {
-    let state: Value = serde_json::from_slice(
-        &std::fs::read(data.join(SANDBOX_STATE_FILE)).expect("the sandbox's state file"),
-    )
-    .expect("the state file is JSON");
+    let bytes = match std::fs::read(data.join(SANDBOX_STATE_FILE)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return 0,
+        Err(e) => panic!("the sandbox's state file: {e}"),
+    };
+    let state: Value = serde_json::from_slice(&bytes).expect("the state file is JSON");
     state["truth"]
         .as_array()
         .map(|truth| {
@@ -149,4 +152,59 @@ async fn the_till_is_inert_while_the_manager_side_is_open() {
         1,
         "the ledger has one attempt for the code"
     );
+}
+
+/// Item 4: 智迈 and 联拓富 coupons that ended in 2025 are refused at the preview, red, with
+/// their dates, and Enter cannot confirm them: the sandbox consumed nothing, the ledger has
+/// no attempt.
+#[tokio::test]
+async fn an_expired_coupon_is_refused_at_the_preview_with_its_dates() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    let cases = [
+        ("\u{E032}", "390962138708450035", "智迈"),
+        ("\u{E033}", "914095353294400025", "联拓富"),
+    ];
+    for (key, code, name) in cases {
+        desk.scan(key, SCANNER).await;
+        desk.scan(&format!("{code}{ENTER}"), SCANNER).await;
+        desk.wait_until(
+            "!document.getElementById('result-panel').hidden && \
+             document.getElementById('result-panel').dataset.state === 'rejected'",
+            QUICK,
+            &format!("{name}: the red refusal"),
+        )
+        .await;
+        let title = desk.text("#result-title").await;
+        let text = desk.text("#result-text").await;
+        assert_eq!(title, "券已过期，不能核销", "{name}");
+        assert!(
+            text.contains("2025-06-30"),
+            "{name}: the dates are shown: {text}"
+        );
+        let preview_hidden = desk
+            .js("return document.getElementById('preview-panel').hidden")
+            .await;
+        assert_eq!(preview_hidden, true, "{name}: no redeemable preview opened");
+        desk.screenshot(&format!("hard-expired-{code}")).await;
+        // Enter, as a cashier who did not look, twice: nothing to confirm.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        desk.scan(ENTER, SCANNER).await;
+        desk.scan(ENTER, SCANNER).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    desk.close().await;
+    for (_, code, name) in cases {
+        assert_eq!(
+            consumed(&data, code),
+            0,
+            "{name}: the sandbox consumed nothing"
+        );
+        assert_eq!(
+            attempts_for(&data, code),
+            0,
+            "{name}: no attempt in the ledger"
+        );
+    }
 }

@@ -204,6 +204,78 @@ async fn a_used_code_is_rejected_with_the_channels_reason_and_nothing_is_consume
     );
 }
 
+/// Issue 20 item 4: a coupon whose stated validity ended (智迈, 联拓富) is refused at
+/// the preview against the business clock, with its dates, and no token exists to confirm
+/// it: the sandbox consumed nothing and the ledger has no attempt. With the desk's clock set
+/// inside the coupon's window the same code previews; before it, it is not yet valid.
+#[tokio::test]
+async fn a_coupon_outside_its_validity_is_refused_at_the_preview_with_its_dates() {
+    use redeemdesk_core::validity::OutOfValidity;
+    let r = rig().await;
+    let expired = [
+        (ChannelKind::Zvcms, None, "390962138708450035"),
+        (ChannelKind::Liantuofu, None, "914095353294400025"),
+    ];
+    for (channel, platform, code) in expired {
+        match r.prepare(channel, platform, code).await.unwrap() {
+            Prepared::OutOfValidity { preview, why } => {
+                assert_eq!(why, OutOfValidity::Expired, "{channel}");
+                assert_eq!(
+                    preview.valid_until.as_deref().map(|t| &t[..10]),
+                    Some("2025-06-30"),
+                    "{channel}: the refusal carries the date to show"
+                );
+            }
+            other => panic!("{channel} {code}: refused as expired at the preview, got {other:?}"),
+        }
+    }
+    assert!(
+        r.sandbox.ground_truth().consumptions.is_empty(),
+        "nothing consumed"
+    );
+    assert!(
+        r.desk
+            .ledger()
+            .recent_attempts(None, 10)
+            .unwrap()
+            .is_empty(),
+        "no attempt was written"
+    );
+
+    // The business clock decides, not the channel's refusal: inside the window the 智迈
+    // coupon (2025-01-01 .. 2025-06-30, +08:00) previews, and before it it is not yet valid.
+    r.clock.set_ms(1_743_465_600_000); // 2025-04-01T00:00:00Z
+    assert!(matches!(
+        r.prepare(ChannelKind::Zvcms, None, "390962138708450035")
+            .await
+            .unwrap(),
+        Prepared::Ready { .. }
+    ));
+    r.clock.set_ms(1_735_660_800_000); // 2024-12-31T16:00:00Z, 2025-01-01 00:00 in China
+    assert!(
+        matches!(
+            r.prepare(ChannelKind::Zvcms, None, "390962138708450035")
+                .await
+                .unwrap(),
+            Prepared::Ready { .. }
+        ),
+        "at the very start of the window it previews"
+    );
+    r.clock.set_ms(1_735_660_800_000 - 3 * 60_000);
+    assert!(
+        matches!(
+            r.prepare(ChannelKind::Zvcms, None, "390962138708450035")
+                .await
+                .unwrap(),
+            Prepared::OutOfValidity {
+                why: OutOfValidity::NotYetValid,
+                ..
+            }
+        ),
+        "three minutes before the window it is not yet valid"
+    );
+}
+
 #[tokio::test]
 async fn the_same_code_twice_within_the_debounce_makes_one_channel_call() {
     let r = rig().await;

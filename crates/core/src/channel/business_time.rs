@@ -33,6 +33,11 @@ impl BusinessZone {
             .map(|offset| BusinessZone { offset })
     }
 
+    /// The fixed offset itself (for reading dates written in this zone).
+    pub fn offset(self) -> UtcOffset {
+        self.offset
+    }
+
     fn at(self, ms: UnixMs) -> OffsetDateTime {
         let nanos = i128::from(ms) * 1_000_000;
         OffsetDateTime::from_unix_timestamp_nanos(nanos)
