@@ -21,8 +21,8 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::collections::HashMap;
 
-const PIN_KEY: &str = "manager.pin_hash";
-const CASHIERS_KEY: &str = "cashiers";
+pub(crate) const PIN_KEY: &str = "manager.pin_hash";
+pub(crate) const CASHIERS_KEY: &str = "cashiers";
 const FAILURES_KEY: &str = "manager.pin_failures";
 const LOCKED_UNTIL_KEY: &str = "manager.pin_locked_until_ms";
 

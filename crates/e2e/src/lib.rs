@@ -183,6 +183,12 @@ impl Desk {
             )
             .await;
         assert!(set.is_null(), "the first manager PIN is set: {set}");
+        self.open_manager(name, pin).await;
+    }
+
+    /// Opens the manager side of a desk that has a manager PIN: F9, the name and the PIN in
+    /// the dialog, Enter; returns on 流水.
+    pub async fn open_manager(&self, name: &str, pin: &str) {
         self.scan("\u{E039}", Duration::from_millis(2)).await; // F9
         self.wait_until(
             "document.body.dataset.screen === 'manager-pin' && \

@@ -422,6 +422,36 @@ async fn channel_settings_are_validated_per_field_keys_stay_write_only_and_the_s
         .invoke("recent_attempts", json!({"cashier": null, "limit": 50}))
         .await;
     assert_eq!(recent, json!([]), "no sandbox record in the live ledger");
+    // Issue 20 item 3: the manager came along. F9 asks for the PIN set in the sandbox (no
+    // set-PIN form), that PIN opens the live manager side, and a new PIN needs it.
+    live.scan("\u{E039}", KEYS).await; // F9
+    let mode = live
+        .wait_until(
+            "document.body.dataset.screen === 'manager-pin' && document.getElementById('manager-pin').dataset.mode",
+            QUICK,
+            "the PIN dialog in live mode",
+        )
+        .await;
+    assert_eq!(
+        mode, "unlock",
+        "no one may set a first PIN on a desk that had one"
+    );
+    live.screenshot("hard-live-keeps-the-manager").await;
+    let refused = live
+        .invoke(
+            "set_manager_pin",
+            json!({"current": null, "newPin": "999999", "name": "路人"}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], "pin_wrong", "{refused}");
+    live.scan("\u{E00C}", KEYS).await; // Esc
+    live.wait_until(
+        "document.body.dataset.screen === 'capture'",
+        QUICK,
+        "the till again",
+    )
+    .await;
+    live.open_manager("李店长", "246813").await;
     live.close().await;
     assert!(data.join("ledger-live.sqlite").exists());
 

@@ -157,10 +157,36 @@ pub async fn boot(
     };
     let channels = config.build_channels(clock.clone())?;
     let ledger = Arc::new(Ledger::open(&root.join(ledger::file_name(mode)), mode)?);
+    if mode == Mode::Live {
+        carry_roles_from_the_sandbox(root, &ledger, clock.now_ms())?;
+    }
     let desk = Desk::open(ledger, channels, clock, ScanRules::default())?;
     Ok(BootedDesk {
         mode,
         desk: Arc::new(desk),
         sandbox,
     })
+}
+
+/// The manager PIN and the cashiers set while practising come along into a live ledger that
+/// has none (core going_live.rs). A sandbox ledger that exists but cannot be read stops the
+/// start: carrying on would let the first person at F9 set a new manager PIN.
+fn carry_roles_from_the_sandbox(
+    root: &Path,
+    live: &Ledger,
+    now_ms: redeemdesk_core::clock::UnixMs,
+) -> Result<(), BootError> {
+    let path = root.join(ledger::file_name(Mode::Sandbox));
+    if !path.exists() {
+        return Ok(());
+    }
+    let sandbox = Ledger::open_read_only(&path, Mode::Sandbox)?;
+    let carried = redeemdesk_core::going_live::carry_roles_over(&sandbox, live, now_ms)?;
+    if carried.manager_pin || carried.cashiers {
+        tracing::info!(
+            ?carried,
+            "the manager PIN and cashiers came over from the sandbox ledger"
+        );
+    }
+    Ok(())
 }
