@@ -9,6 +9,25 @@ export function yuan(fen) {
   return `${n < 0 ? '−' : ''}¥${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
+/**
+ * A total that cannot be read as unit price × count: `{money, detail}` where money is the
+ * total ("共 ¥180.00" when more than one) and detail the breakdown ("（2 张 × ¥90.00）"), the
+ * unit being 张 for coupons and 次 for uses of a times card. The unit price shows only when
+ * it is known (`each`) and multiplies out to the total: three certificates of ¥298, ¥298 and
+ * ¥28 are "（3 张）", never "× ¥208.00". `t` is the UI's translator.
+ */
+export function breakdown(t, { total, count, each = null, uses = false }) {
+  const unit = t(uses ? 'unit.uses' : 'unit.pieces', { n: count });
+  const known = total !== null && total !== undefined;
+  const money = !known ? '' : count > 1 ? t('amount.total', { amount: yuan(total) }) : yuan(total);
+  if (!count) return { money, detail: '' };
+  if (count === 1 || !known) return { money, detail: unit };
+  if (each !== null && each !== undefined && Number(each) * count === Number(total)) {
+    return { money, detail: t('amount.each', { unit, each: yuan(each) }) };
+  }
+  return { money, detail: t('amount.only', { unit }) };
+}
+
 // Times are shown in the store's business zone (设置 › 营业日, +08:00 by default), the zone the
 // business day, the exports and the reconciliation use — not the till's own clock zone, which
 // may be UTC on a badly set machine and would put 06:00 rows under 22:00 of the day before.

@@ -12,7 +12,7 @@ import { CHANNELS, loadChoice, choose } from '../channels.js';
 import * as api from '../api.js';
 import { currentCashier } from '../shift.js';
 import { mountEndShift } from './shift-start.js';
-import { yuan, clock, maskCode, looseCode } from '../format.js';
+import { yuan, clock, maskCode, looseCode, breakdown } from '../format.js';
 import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createSale } from './sale.js';
@@ -400,6 +400,20 @@ export function renderCashier(root, info) {
       }),
     );
 
+    // The total before Enter: the ticked certificates' prices, or the unit face value × count.
+    const ticked = certs.filter((c) => c.ticked);
+    const total = certs.length > 0
+      ? (ticked.length && ticked.every((c) => c.market_price != null) ? ticked.reduce((sum, c) => sum + Number(c.market_price), 0) : null)
+      : (p.face_value != null ? Number(p.face_value) * count : null);
+    const n = certs.length > 0 ? ticked.length : count;
+    const each = certs.length > 0
+      ? (ticked.length && ticked.every((c) => c.market_price === ticked[0].market_price) ? ticked[0].market_price : null)
+      : p.face_value;
+    const sum = breakdown(t, { total, count: n, each, uses: p.times_remaining != null || p.uses_left != null });
+    const totalLine = $('#preview-total');
+    totalLine.hidden = total == null;
+    totalLine.textContent = total == null ? '' : t('preview.total', { money: yuan(total), detail: n > 1 ? sum.detail : '' });
+
     const stepper = $('#count-stepper');
     stepper.hidden = certs.length > 0;
     $('#count-value').textContent = String(count);
@@ -537,8 +551,7 @@ export function renderCashier(root, info) {
         state: 'succeeded',
         title: 'result.succeeded',
         attemptId: a.id,
-        amount: a.settled_face_value != null ? yuan(a.settled_face_value) : '',
-        count: a.count,
+        amount: breakdown(t, { total: a.settled_face_value, count: a.count, each: a.face_value, uses: a.remaining_before != null }),
         lines: [
           ...(bySystem ? [{ key: 'result.confirmedBySystem', big: true }] : []),
           nameLine(name, a.code),
@@ -592,9 +605,9 @@ export function renderCashier(root, info) {
     const title = $('#result-title');
     title.textContent = r.title ? t(r.title) : '';
     const amount = $('#result-amount');
-    amount.hidden = !(r.amount || r.count);
-    $('#result-money').textContent = r.amount ?? '';
-    $('#result-count').textContent = r.count ? t('result.count', { n: r.count }) : '';
+    amount.hidden = !(r.amount?.money || r.amount?.detail);
+    $('#result-money').textContent = r.amount?.money ?? '';
+    $('#result-count').textContent = r.amount?.detail ?? '';
     const text = $('#result-text');
     const lines = r.state === 'idle' ? [{ key: 'result.idle', big: true }] : r.lines ?? [];
     text.replaceChildren(

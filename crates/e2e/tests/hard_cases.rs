@@ -208,3 +208,88 @@ async fn an_expired_coupon_is_refused_at_the_preview_with_its_dates() {
         );
     }
 }
+
+async fn text(desk: &Desk, id: &str) -> String {
+    desk.js(&format!(
+        "return document.getElementById('{id}').textContent"
+    ))
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+async fn wait_preview(desk: &Desk) {
+    desk.wait_until(
+        "!document.getElementById('preview-panel').hidden && \
+         document.getElementById('preview-panel').dataset.busy !== 'true'",
+        QUICK,
+        "the preview",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(250)).await;
+}
+
+async fn wait_green(desk: &Desk) {
+    desk.wait_until(
+        "!document.getElementById('result-panel').hidden && \
+         document.getElementById('result-panel').dataset.state === 'succeeded'",
+        QUICK,
+        "the green answer",
+    )
+    .await;
+}
+
+/// Item 1: totals cannot be read as unit price × count. Two 美团 vouchers of ¥90 show
+/// 合计 before Enter and 共 ¥180.00（2 张 × ¥90.00）after it; the Douyin voucher shows the
+/// total of the ticked certificates as they are ticked, and its success the same total.
+/// The sandbox consumed what the screen said.
+#[tokio::test]
+async fn amounts_show_the_total_with_its_breakdown_before_and_after_enter() {
+    const MEITUAN: &str = "594828681117"; // 3 × ¥90 vouchers
+    const DOUYIN: &str = "802436197254310"; // certificates ¥298, ¥298, ¥28
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+
+    desk.scan("\u{E034}", SCANNER).await; // F4: 通联 · 美团
+    desk.scan(&format!("{MEITUAN}{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    assert_eq!(text(&desk, "preview-total").await, "合计 ¥90.00");
+    desk.scan("+", SCANNER).await;
+    assert_eq!(
+        text(&desk, "preview-total").await,
+        "合计 ¥180.00（2 张 × ¥90.00）"
+    );
+    desk.screenshot("hard-amount-preview").await;
+    desk.scan(ENTER, SCANNER).await;
+    wait_green(&desk).await;
+    assert_eq!(text(&desk, "result-money").await, "共 ¥180.00");
+    assert_eq!(text(&desk, "result-count").await, "（2 张 × ¥90.00）");
+    desk.screenshot("hard-amount-success").await;
+
+    desk.scan("\u{E034}", SCANNER).await; // F4 again: 通联 · 抖音
+    desk.scan(&format!("{DOUYIN}{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    assert_eq!(text(&desk, "preview-total").await, "合计 ¥298.00");
+    desk.scan("\u{E015} ", SCANNER).await; // ↓, Space: the second certificate
+    assert_eq!(
+        text(&desk, "preview-total").await,
+        "合计 ¥596.00（2 张 × ¥298.00）"
+    );
+    desk.scan("\u{E015} ", SCANNER).await; // and the third, ¥28
+    assert_eq!(text(&desk, "preview-total").await, "合计 ¥624.00（3 张）");
+    desk.screenshot("hard-amount-douyin").await;
+    desk.scan(ENTER, SCANNER).await;
+    wait_green(&desk).await;
+    assert_eq!(text(&desk, "result-money").await, "共 ¥624.00");
+    assert_eq!(text(&desk, "result-count").await, "（3 张）");
+    desk.close().await;
+
+    assert_eq!(consumed(&data, MEITUAN), 2, "two 美团 vouchers consumed");
+    assert_eq!(
+        consumed(&data, DOUYIN),
+        3,
+        "three Douyin certificates consumed"
+    );
+}
