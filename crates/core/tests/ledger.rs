@@ -2874,7 +2874,11 @@ fn a_ledger_has_one_desk_id_made_once_and_kept_across_opens() {
     l.close().unwrap();
     drop(l);
     let again = Ledger::open(&path, Mode::Sandbox).unwrap();
-    assert_eq!(again.desk_id().unwrap(), id, "the same ledger, the same desk");
+    assert_eq!(
+        again.desk_id().unwrap(),
+        id,
+        "the same ledger, the same desk"
+    );
     let (_d2, _p2, other) = temp_ledger();
     assert_ne!(other.desk_id().unwrap(), id, "another ledger, another desk");
     let err = raw(&path)
@@ -2898,14 +2902,23 @@ fn the_hq_cursor_only_moves_forward_and_the_chain_rows_come_in_order() {
     assert_eq!(rows[0].prev_hash, "0".repeat(64));
     for w in rows.windows(2) {
         assert_eq!(w[1].seq, w[0].seq + 1);
-        assert_eq!(w[1].prev_hash, w[0].hash, "each row links to the one before");
+        assert_eq!(
+            w[1].prev_hash, w[0].hash,
+            "each row links to the one before"
+        );
     }
-    let first = rows[0].attempt.as_ref().expect("the creating event carries the attempt");
+    let first = rows[0]
+        .attempt
+        .as_ref()
+        .expect("the creating event carries the attempt");
     assert_eq!(first["code"], "6795");
     assert!(rows[1].attempt.is_none());
     assert_eq!(rows[1].body["state"], "succeeded");
     assert_eq!(rows[1].body["settled_fen"], 900);
-    assert!(rows[1].body.get("raw_request").is_none(), "exchanges stay on the till");
+    assert!(
+        rows[1].body.get("raw_request").is_none(),
+        "exchanges stay on the till"
+    );
     assert_eq!(l.chain_rows_after(1, 100).unwrap()[0].seq, 2);
 
     assert_eq!(l.hq_cursor().unwrap().acked_seq, 0);

@@ -293,3 +293,32 @@ async fn amounts_show_the_total_with_its_breakdown_before_and_after_enter() {
         "three Douyin certificates consumed"
     );
 }
+
+/// Item 8: a 智迈 次券 redeems several uses in one scan. The stepper is capped at the uses
+/// left (5), three are confirmed, the screen names 次, and the sandbox consumed three.
+#[tokio::test]
+async fn a_zvcms_multi_use_coupon_redeems_several_uses_in_one_scan() {
+    const CODE: &str = "390962138708450042"; // 次券, 5 uses
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    desk.scan("\u{E032}", SCANNER).await; // F2: 智迈
+    desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    assert_eq!(text(&desk, "count-max").await, "最多 5");
+    desk.scan("++++++", SCANNER).await;
+    assert_eq!(
+        text(&desk, "count-value").await,
+        "5",
+        "capped at the uses left"
+    );
+    desk.scan("--", SCANNER).await;
+    assert_eq!(text(&desk, "count-value").await, "3");
+    desk.screenshot("hard-zvcms-uses").await;
+    desk.scan(ENTER, SCANNER).await;
+    wait_green(&desk).await;
+    let count = text(&desk, "result-count").await;
+    assert!(count.contains("3 次"), "the uses are named: {count}");
+    desk.close().await;
+    assert_eq!(consumed(&data, CODE), 3, "three uses consumed in one call");
+}
