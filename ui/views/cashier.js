@@ -66,6 +66,10 @@ export function renderCashier(root, info) {
   let beforeBusy = result; // what the panel showed before the current look-up
   let note = null; // {key, params} under the capture field
   let offline = null; // the channel that could not be reached
+  // A confirmation on a channel known unreachable needs a second, deliberate Enter.
+  let armed = false;
+  let waitTimer = null; // ticks the "waiting for the channel" line while redeeming
+  let redeemStartedAt = 0;
 
   const endShiftText = mountEndShift($('#cashier-name'));
   const recent = createRecent($('#recent-list'), currentCashier());
@@ -193,7 +197,10 @@ export function renderCashier(root, info) {
 
   function onPrepared(p, asked) {
     if (p.state === 'ready') {
-      clearOffline(asked.channel);
+      // A local preview (收呗) does not reach the channel: the core says whether it answers.
+      if (p.unreachable_since_ms != null) setOffline(asked.channel);
+      else clearOffline(asked.channel);
+      armed = false;
       prepared = { ...p, channel: asked.channel };
       count = 1;
       certs =
@@ -356,7 +363,18 @@ export function renderCashier(root, info) {
       });
     }
 
+    const unreachable = prepared.unreachable_since_ms != null
+      ? [Object.assign(document.createElement('li'), {
+        className: 'major unreachable',
+        textContent: t('preview.unreachable', {
+          channel: t(`channel.${prepared.channel}`),
+          time: clock(prepared.unreachable_since_ms),
+          max: Math.ceil((prepared.wait_limit_ms ?? 10000) / 1000),
+        }),
+      })]
+      : [];
     $('#preview-warnings').replaceChildren(
+      ...unreachable,
       ...p.warnings.map((w) => {
         const li = document.createElement('li');
         const key = `warning.${w}`;
@@ -426,7 +444,14 @@ export function renderCashier(root, info) {
     $('#cancel-btn').disabled = busy;
     previewPanel.dataset.busy = String(busy);
     const status = $('#preview-status');
-    status.textContent = busy ? t('preview.redeeming') : previewStatus ? t(previewStatus.key, previewStatus.params) : '';
+    status.textContent = busy
+      ? t('preview.waiting', {
+        channel: t(`channel.${prepared.channel}`),
+        s: Math.floor((performance.now() - redeemStartedAt) / 1000),
+        max: Math.ceil((prepared.wait_limit_ms ?? 10000) / 1000),
+      })
+      : previewStatus ? t(previewStatus.key, previewStatus.params) : '';
+    status.dataset.kind = previewStatus?.key === 'preview.unreachableArmed' && !busy ? 'warn' : '';
   }
 
   function step(delta) {
@@ -469,13 +494,26 @@ export function renderCashier(root, info) {
       }
       n = certificates.length;
     }
+    if (prepared.unreachable_since_ms != null && !armed) {
+      armed = true;
+      previewStatus = { key: 'preview.unreachableArmed' };
+      previewShownAt = performance.now(); // the second Enter must be a new, deliberate one
+      renderPreview();
+      play('notice');
+      return;
+    }
     const shown = prepared;
     mode = 'redeeming';
+    redeemStartedAt = performance.now();
+    clearInterval(waitTimer);
+    waitTimer = setInterval(() => { if (mode === 'redeeming') renderPreview(); }, 250);
     renderPreview();
     api.redeem(shown.token, n, certificates, currentCashier()).then(
       (r) => onRedeemed(r, shown),
       (e) => onRedeemError(e, shown),
     ).finally(() => {
+      clearInterval(waitTimer);
+      waitTimer = null;
       // A read of the same code right after the answer is still the scanner reading twice.
       lastSubmit = { key: looseCode(shown.preview.code), at: performance.now() };
       runDeferred();
@@ -584,6 +622,10 @@ export function renderCashier(root, info) {
       sale.update(ev.notification);
     } else if (ev.kind === 'halted') {
       setDamaged(ev.detail);
+    } else if (ev.kind === 'reachability') {
+      // Any answer, the resolver's too, clears the banner at once.
+      if (ev.unreachable_since_ms != null) setOffline(ev.channel);
+      else clearOffline(ev.channel);
     }
   }
 

@@ -29,6 +29,11 @@ pub enum DeskEvent {
     Halted {
         detail: String,
     },
+    /// A channel stopped answering (`unreachable_since_ms`), or answered again (`None`).
+    Reachability {
+        channel: ChannelKind,
+        unreachable_since_ms: Option<UnixMs>,
+    },
 }
 
 /// The moments of a redemption at which a crash leaves a different trace. A hook installed
@@ -94,6 +99,8 @@ pub struct Desk {
     pub(crate) lockouts: Mutex<crate::roles::Lockouts>,
     /// The last clock comparison with each channel (clock_skew.rs).
     pub(crate) clock_skews: Mutex<BTreeMap<ChannelKind, crate::clock_skew::ClockSkew>>,
+    /// Since when each channel known unreachable has not answered (reachability.rs).
+    pub(crate) reach: Mutex<BTreeMap<ChannelKind, UnixMs>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -140,6 +147,7 @@ impl Desk {
             halted: Mutex::new(None),
             lockouts: Mutex::new(Default::default()),
             clock_skews: Mutex::new(BTreeMap::new()),
+            reach: Mutex::new(BTreeMap::new()),
         })
     }
 

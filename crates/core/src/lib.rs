@@ -21,6 +21,7 @@ pub mod inbox_actions;
 pub mod ledger;
 pub mod money;
 pub mod outbox;
+pub mod reachability;
 pub mod reconcile;
 pub mod redeem;
 pub mod resolver;

@@ -46,6 +46,11 @@ pub enum Prepared {
         /// For a code that can be used more than once: the last success here, shown as a
         /// reminder ("redeemed here at 12:03 by 王芳"), not a block.
         earlier_success: Option<Attempt>,
+        /// The channel has not answered since then (reachability.rs): the till warns and
+        /// asks for a deliberate second Enter before it sends.
+        unreachable_since_ms: Option<UnixMs>,
+        /// The longest the redemption call may take, shown while the till waits.
+        wait_limit_ms: u64,
     },
     /// The channel says the code cannot be redeemed (used, expired…).
     Rejected {
@@ -288,6 +293,11 @@ impl Desk {
         };
         let earlier_success = self.check_code_history(input.channel, &code)?;
         let answer = ch.prepare(&code, platform).await?;
+        self.note_reach(
+            input.channel,
+            &answer.exchanges,
+            !matches!(&answer.value, channel::Prepared::Unknown { reason } if crate::reachability::is_unreachable(reason)),
+        );
         let exchange = ledger_exchange(&answer.exchanges);
         Ok(match answer.value {
             channel::Prepared::Ready(preview) => {
@@ -321,6 +331,8 @@ impl Desk {
                     preview: Box::new(preview),
                     max_count,
                     earlier_success,
+                    unreachable_since_ms: self.unreachable_since(input.channel),
+                    wait_limit_ms: u64::try_from(ch.wait_limit().as_millis()).unwrap_or(u64::MAX),
                 }
             }
             channel::Prepared::Rejected {
@@ -404,6 +416,7 @@ impl Desk {
         let (outcome, exchange) = match ch.redeem(&request).await {
             Ok(answer) => {
                 skew = self.compare_clocks(kind, &answer.exchanges);
+                self.note_reach(kind, &answer.exchanges, reached(&answer.value));
                 let exchange = ledger_exchange(&answer.exchanges);
                 (answer.value, exchange)
             }
@@ -555,4 +568,9 @@ fn check_certificates(preview: &Preview, chosen: &[CertificateChoice]) -> Result
         }
     }
     Ok(())
+}
+
+/// Whether a redemption's answer shows the channel was reached.
+fn reached(outcome: &Outcome) -> bool {
+    !matches!(outcome, Outcome::Unknown { reason } if crate::reachability::is_unreachable(reason))
 }

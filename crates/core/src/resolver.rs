@@ -151,6 +151,9 @@ impl Desk {
                 if let Some(skew) = self.compare_clocks(a.channel, &answer.exchanges) {
                     self.mark_skewed(&a.id, &skew)?;
                 }
+                // An answer to the resolver clears the till's banner as well.
+                let reached = !matches!(&answer.value, Resolution::StillUnknown { reason } if crate::reachability::is_unreachable(reason));
+                self.note_reach(a.channel, &answer.exchanges, reached);
                 let exchange = ledger_exchange(&answer.exchanges);
                 let t = match answer.value {
                     Resolution::Succeeded(r) => {

@@ -1281,9 +1281,11 @@ fn the_inbox_holds_unknowns_the_resolver_gave_up_on_and_failing_notifications() 
         l.record(id, Transition::new(AttemptState::Unknown, NOON, cashier()))
             .unwrap();
     }
+    let fresh = l.inbox().unwrap().unknowns;
+    assert_eq!(fresh.len(), 3, "every unknown is in 需处理 at once");
     assert!(
-        l.inbox().unwrap().unknowns.is_empty(),
-        "fresh unknowns are the resolver's first"
+        fresh.iter().all(|u| !u.needs_manager),
+        "fresh unknowns are still the resolver's"
     );
     l.schedule_next_check(&stubborn, NOON + 3_600_000, RESOLVER_INBOX_AFTER_TRIES)
         .unwrap();
@@ -1294,14 +1296,24 @@ fn the_inbox_holds_unknowns_the_resolver_gave_up_on_and_failing_notifications() 
     let ids: Vec<_> = inbox
         .unknowns
         .iter()
+        .filter(|u| u.needs_manager)
         .map(|u| u.attempt.id.clone())
         .collect();
     assert_eq!(
         ids,
         vec![stubborn, handed.clone()],
-        "the stubborn and the handed-over, not the fresh one"
+        "the stubborn and the handed-over need the manager, not the fresh one"
     );
-    let status = inbox.unknowns[1].resolver.clone().unwrap();
+    assert!(inbox
+        .unknowns
+        .iter()
+        .any(|u| u.attempt.id == quick && !u.needs_manager));
+    let status = inbox
+        .unknowns
+        .iter()
+        .find(|u| u.attempt.id == handed)
+        .and_then(|u| u.resolver.clone())
+        .unwrap();
     assert_eq!(
         status.handed_over_reason.as_deref(),
         Some("剩余次数与核销前不符")

@@ -322,3 +322,100 @@ async fn a_zvcms_multi_use_coupon_redeems_several_uses_in_one_scan() {
     desk.close().await;
     assert_eq!(consumed(&data, CODE), 3, "three uses consumed in one call");
 }
+
+/// Item 5: a silent channel. The wait shows what is happening and for how long; the amber
+/// unknown is in 需处理 at once as "系统仍在确认"; the next preview on the channel warns, and
+/// its first Enter sends nothing (the sandbox's record says so) while a second, deliberate
+/// Enter does; the channel's answer then clears the banner.
+#[tokio::test]
+async fn a_silent_channel_warns_before_the_next_confirmation_and_its_unknown_is_in_the_inbox_at_once(
+) {
+    const SILENT: &str = "679533929001"; // 收呗 holds this redemption 30 s; the till waits 10 s
+    const NEXT: &str = "679533922928";
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    desk.scan("\u{E031}", SCANNER).await; // F1: 收呗
+    desk.scan(&format!("{SILENT}{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    desk.scan(ENTER, SCANNER).await;
+    let waiting = desk
+        .wait_until(
+            "(() => { const s = document.getElementById('preview-status').textContent; \
+               return /正在等待收呗答复… [2-9] 秒（最长 10 秒）/.test(s) && s; })()",
+            QUICK,
+            "the wait line counting",
+        )
+        .await;
+    eprintln!("while waiting: {waiting}");
+    desk.screenshot("hard-silent-waiting").await;
+    desk.wait_until(
+        "document.getElementById('result-panel').dataset.state === 'unknown' && \
+         !document.getElementById('offline-banner').hidden",
+        Duration::from_secs(30),
+        "amber, with the banner",
+    )
+    .await;
+
+    // 需处理 lists it at once, as still being checked (not "confirmed n times").
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    desk.scan("\u{E032}", SCANNER).await; // F2: 需处理
+    let card = desk
+        .wait_until(
+            "(() => { const c = document.querySelector('.inbox-card[data-kind=unknown]'); \
+               return c && c.textContent; })()",
+            QUICK,
+            "the unknown's card",
+        )
+        .await;
+    let card = card.as_str().unwrap_or_default().to_owned();
+    assert!(card.contains("系统仍在确认（第"), "{card}");
+    assert!(!card.contains("已自动确认"), "{card}");
+    desk.screenshot("hard-silent-inbox").await;
+    desk.scan(F9, SCANNER).await;
+    desk.wait_until(
+        "document.body.dataset.screen === 'capture' && document.activeElement.id === 'code-input'",
+        QUICK,
+        "the till again",
+    )
+    .await;
+
+    // The next 收呗 preview warns; the first Enter only arms it.
+    desk.scan(&format!("{NEXT}{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    let warnings = text(&desk, "preview-warnings").await;
+    assert!(
+        warnings.contains("收呗 自") && warnings.contains("连不上"),
+        "{warnings}"
+    );
+    desk.scan(ENTER, SCANNER).await;
+    desk.wait_until(
+        "document.getElementById('preview-status').textContent.includes('再按一次 Enter')",
+        QUICK,
+        "the second-Enter warning",
+    )
+    .await;
+    desk.screenshot("hard-silent-armed").await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(consumed(&data, NEXT), 0, "the first Enter sent nothing");
+    assert_eq!(
+        desk.js("return document.getElementById('preview-panel').hidden")
+            .await,
+        false,
+        "the preview waits for the second Enter"
+    );
+    desk.scan(ENTER, SCANNER).await;
+    wait_green(&desk).await;
+    desk.wait_until(
+        "document.getElementById('offline-banner').hidden",
+        QUICK,
+        "the banner to clear once the channel answered",
+    )
+    .await;
+    desk.close().await;
+    assert_eq!(
+        consumed(&data, NEXT),
+        1,
+        "the second Enter redeemed it once"
+    );
+}

@@ -371,6 +371,71 @@ async fn commit_then_drop_is_unknown_blocks_the_code_and_the_resolver_settles_it
     assert!(feed.try_recv().is_ok(), "the UI is told of the change");
 }
 
+/// Issue 20 item 5: a channel that times out is known unreachable; the next preview on it
+/// says so (the till then asks for a deliberate second Enter) with the longest wait; the
+/// resolver's answer clears it at once, and the window is told both times.
+#[tokio::test]
+async fn a_channel_that_times_out_is_flagged_until_it_answers_again_even_to_the_resolver() {
+    use redeemdesk_core::desk::DeskEvent;
+    let r = rig().await;
+    let mut feed = r.desk.subscribe();
+    let reach_events = |feed: &mut tokio::sync::broadcast::Receiver<DeskEvent>| {
+        let mut seen = Vec::new();
+        while let Ok(e) = feed.try_recv() {
+            if let DeskEvent::Reachability {
+                channel,
+                unreachable_since_ms,
+            } = e
+            {
+                seen.push((channel, unreachable_since_ms.is_some()));
+            }
+        }
+        seen
+    };
+    let done = r
+        .prepare_and_redeem(ChannelKind::Shoubei, None, "679533929001")
+        .await
+        .unwrap();
+    assert_eq!(done.attempt.state, AttemptState::Unknown);
+    assert!(r.desk.unreachable_since(ChannelKind::Shoubei).is_some());
+    assert_eq!(reach_events(&mut feed), [(ChannelKind::Shoubei, true)]);
+    match r
+        .prepare(ChannelKind::Shoubei, None, "679533922928")
+        .await
+        .unwrap()
+    {
+        Prepared::Ready {
+            unreachable_since_ms,
+            wait_limit_ms,
+            ..
+        } => {
+            assert!(unreachable_since_ms.is_some(), "the preview says so");
+            assert_eq!(wait_limit_ms, 700, "the configured total timeout");
+        }
+        other => panic!("a local preview for 收呗, got {other:?}"),
+    }
+    // Other channels are not affected.
+    assert_eq!(r.desk.unreachable_since(ChannelKind::Zvcms), None);
+
+    // The delayed answer lands; the resolver's check is answered: the flag clears.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+    r.clock.advance_ms(ledger::resolver_backoff(0) + 1);
+    r.desk.resolve_due().await.unwrap();
+    assert_eq!(r.desk.unreachable_since(ChannelKind::Shoubei), None);
+    assert_eq!(reach_events(&mut feed), [(ChannelKind::Shoubei, false)]);
+    match r
+        .prepare(ChannelKind::Shoubei, None, "679533922928")
+        .await
+        .unwrap()
+    {
+        Prepared::Ready {
+            unreachable_since_ms,
+            ..
+        } => assert_eq!(unreachable_since_ms, None),
+        other => panic!("a local preview for 收呗, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_timeout_or_reset_ends_unknown_or_settled_but_never_as_a_failure_without_evidence() {
     let r = rig().await;

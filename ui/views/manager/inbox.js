@@ -50,12 +50,18 @@ export function createInbox(container, ctx) {
     then(reason);
   }
 
-  function unknownCard({ attempt: a, resolver: r }) {
+  function unknownCard({ attempt: a, resolver: r, needs_manager: needsManager }) {
     const reason = reasonBox(`reason-${a.id}`);
-    const card = el('article', { className: 'inbox-card kind-unknown', dataset: { id: a.id, kind: 'unknown' } });
+    const card = el('article', {
+      className: 'inbox-card kind-unknown',
+      dataset: { id: a.id, kind: 'unknown', checking: String(!needsManager) },
+    });
+    // "Still checking" while the resolver's fast checks run; afterwards the count reads as
+    // "asked n times without an answer", never as "confirmed n times".
+    const tries = r?.tries ?? 0;
     const facts = [
       t('mgr.inbox.when', { time: dateTime(a.created_ms), cashier: a.cashier }),
-      r ? t('mgr.inbox.tries', { n: r.tries }) : null,
+      needsManager ? (r ? t('mgr.inbox.tries', { n: tries }) : null) : t('mgr.inbox.checking', { n: tries + 1 }),
       r && r.handed_over_reason ? t('mgr.inbox.handedOver', { reason: r.handed_over_reason }) : null,
       r && r.next_check_ms ? t('mgr.inbox.nextCheck', { time: dateTime(r.next_check_ms) }) : null,
     ].filter(Boolean);

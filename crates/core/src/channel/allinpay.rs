@@ -300,6 +300,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 impl Allinpay {
+    /// The longest one call to this channel may take (its configured total timeout).
+    pub fn wait_limit(&self) -> std::time::Duration {
+        self.http.timeouts().total
+    }
+
     pub fn new(config: Config, ctx: Context) -> Result<Allinpay, ChannelError> {
         let http = Http::new(
             ChannelKind::Allinpay,

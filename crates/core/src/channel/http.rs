@@ -122,6 +122,7 @@ pub struct Http {
     base_url: String,
     /// Secrets to scrub from any logged or stored text, in case a server echoes one.
     scrub: Vec<Secret>,
+    timeouts: Timeouts,
 }
 
 impl std::fmt::Debug for Http {
@@ -163,7 +164,13 @@ impl Http {
             client,
             base_url: base_url.as_str().trim_end_matches('/').to_owned(),
             scrub: scrub.into_iter().filter(|s| !s.is_empty()).collect(),
+            timeouts,
         })
+    }
+
+    /// How long one call may take at most (the till shows it while it waits).
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     /// `base_url` + the documented path (e.g. `/openpay/coupon/wf`).

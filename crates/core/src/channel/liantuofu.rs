@@ -81,6 +81,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 impl Liantuofu {
+    /// The longest one call to this channel may take (its configured total timeout).
+    pub fn wait_limit(&self) -> std::time::Duration {
+        self.http.timeouts().total
+    }
+
     pub fn new(config: Config, _ctx: Context) -> Result<Liantuofu, ChannelError> {
         let http = Http::new(
             ChannelKind::Liantuofu,

@@ -168,6 +168,17 @@ impl Channel {
         capabilities(self.kind())
     }
 
+    /// The longest one call may take: the till shows it while a redemption waits.
+    pub fn wait_limit(&self) -> std::time::Duration {
+        match self {
+            Channel::Shoubei(c) => c.wait_limit(),
+            Channel::Zvcms(c) => c.wait_limit(),
+            Channel::Liantuofu(c) => c.wait_limit(),
+            Channel::Allinpay(c) => c.wait_limit(),
+            Channel::Yhtd(c) => c.wait_limit(),
+        }
+    }
+
     fn unsupported<T>(&self, operation: Operation) -> Result<T, ChannelError> {
         Err(ChannelError::Unsupported {
             channel: self.kind(),

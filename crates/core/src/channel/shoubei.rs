@@ -110,6 +110,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 impl Shoubei {
+    /// The longest one call to this channel may take (its configured total timeout).
+    pub fn wait_limit(&self) -> std::time::Duration {
+        self.http.timeouts().total
+    }
+
     pub fn new(config: Config, ctx: Context) -> Result<Shoubei, ChannelError> {
         let http = Http::new(
             ChannelKind::Shoubei,

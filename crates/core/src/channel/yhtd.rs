@@ -195,6 +195,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 impl Yhtd {
+    /// The longest one call to this channel may take (its configured total timeout).
+    pub fn wait_limit(&self) -> std::time::Duration {
+        self.http.timeouts().total
+    }
+
     pub fn new(config: Config, _ctx: Context) -> Result<Yhtd, ChannelError> {
         if config.sign && config.key.as_ref().is_none_or(Secret::is_empty) {
             return Err(ChannelError::Config {

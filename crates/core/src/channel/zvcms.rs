@@ -171,6 +171,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
 };
 
 impl Zvcms {
+    /// The longest one call to this channel may take (its configured total timeout).
+    pub fn wait_limit(&self) -> std::time::Duration {
+        self.http.timeouts().total
+    }
+
     pub fn new(config: Config, ctx: Context) -> Result<Zvcms, ChannelError> {
         let http = Http::new(
             ChannelKind::Zvcms,

@@ -217,13 +217,18 @@ pub struct AttemptTimeline {
 pub struct InboxUnknown {
     pub attempt: Attempt,
     pub resolver: Option<ResolverStatus>,
+    /// The resolver handed it over, or its fast checks are spent: a manager should decide.
+    /// Otherwise the system is still checking, and the card says so (issue 20 item 5).
+    #[serde(default)]
+    pub needs_manager: bool,
 }
 
 /// The manager's 需处理 list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inbox {
-    /// Unknowns the resolver handed over, or still unknown after its fast checks
-    /// ([`RESOLVER_INBOX_AFTER_TRIES`]), oldest first.
+    /// Every unknown, oldest first: a cashier's amber answer is in 需处理 at once. Those the
+    /// resolver handed over or still has not settled after its fast checks
+    /// ([`RESOLVER_INBOX_AFTER_TRIES`]) are marked as needing the manager.
     pub unknowns: Vec<InboxUnknown>,
     /// Queued notifications that failed at least [`NOTIFICATION_INBOX_AFTER_ATTEMPTS`] times.
     pub failing_notifications: Vec<Notification>,
@@ -1140,9 +1145,11 @@ impl Ledger {
                     None => true,
                     Some(s) => s.handed_over_ms.is_some() || s.tries >= RESOLVER_INBOX_AFTER_TRIES,
                 };
-                if needs_manager {
-                    unknowns.push(InboxUnknown { attempt, resolver });
-                }
+                unknowns.push(InboxUnknown {
+                    attempt,
+                    resolver,
+                    needs_manager,
+                });
             }
             Ok(Inbox {
                 unknowns,
