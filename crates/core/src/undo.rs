@@ -106,7 +106,8 @@ fn rules(a: &Attempt, now: UnixMs) -> (Vec<Warning>, Option<i64>, Option<UndoErr
             Platform::Meituan | Platform::Mtdz => {}
         }
     }
-    if !channel::capabilities(a.channel).cancel {
+    // One sentence per channel: a platform's sentence already says how its undo is done.
+    if a.platform.is_none() && !channel::capabilities(a.channel).cancel {
         warnings.push(Warning::UndoIsManual);
     }
     match a.state {

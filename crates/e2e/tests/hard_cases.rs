@@ -419,3 +419,80 @@ async fn a_silent_channel_warns_before_the_next_confirmation_and_its_unknown_is_
         "the second Enter redeemed it once"
     );
 }
+
+/// Item 9: one sentence per channel about undo, and no internal note shown as a warning.
+/// 通联·美团 says how its undo goes in one sentence (not also "cannot undo online"); a 联拓富
+/// times card shows no "never resent" note; a 点评 success's undo screen says it cannot be
+/// undone once, with no "record it manually" beside it.
+#[tokio::test]
+async fn each_channel_says_one_thing_about_undo() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    let esc = "\u{E00C}";
+
+    desk.scan("\u{E034}", SCANNER).await; // F4: 通联 · 美团
+    desk.scan(&format!("594828681117{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    let w = text(&desk, "preview-warnings").await;
+    assert!(w.contains("原券作废"), "{w}");
+    assert!(!w.contains("不能在线撤销"), "{w}");
+    assert_eq!(
+        w.matches("撤销").count(),
+        2,
+        "one sentence (撤销：… 撤销后): {w}"
+    );
+    desk.screenshot("hard-undo-meituan").await;
+    desk.scan(esc, SCANNER).await;
+
+    desk.scan("\u{E033}", SCANNER).await; // F3: 联拓富
+    desk.scan(&format!("914095353294404024{ENTER}"), SCANNER)
+        .await;
+    wait_preview(&desk).await;
+    let w = text(&desk, "preview-warnings").await;
+    assert!(
+        !w.contains("不会重发"),
+        "an internal rule is not shown: {w}"
+    );
+    let major = desk
+        .js("return document.querySelectorAll('#preview-warnings li.major').length")
+        .await;
+    assert_eq!(major, 0, "nothing for the cashier to beware of: {w}");
+    desk.scan(esc, SCANNER).await;
+
+    desk.scan("\u{E034}\u{E034}\u{E034}", SCANNER).await; // 美团 → 抖音 → 点评
+    desk.scan(&format!("730512846629{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    let w = text(&desk, "preview-warnings").await;
+    assert_eq!(w, "点评券核销后不能撤销", "one sentence");
+    desk.scan(ENTER, SCANNER).await;
+    wait_green(&desk).await;
+
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    desk.wait_until(
+        "document.querySelector(\"#log-table tbody:not([hidden]) tr[data-code='730512846629'] button[data-action='undo']\")",
+        QUICK,
+        "the 点评 row in the log",
+    )
+    .await;
+    desk.click(
+        "#log-table tbody:not([hidden]) tr[data-code='730512846629'] button[data-action='undo']",
+    )
+    .await;
+    desk.wait_until(
+        "document.body.dataset.screen === 'manager-undo' && document.getElementById('undo-facts')",
+        QUICK,
+        "the undo preview",
+    )
+    .await;
+    let detail = desk.text("#undo-detail").await;
+    assert_eq!(detail.matches("不能撤销").count(), 1, "{detail}");
+    assert!(!detail.contains("手工撤销"), "{detail}");
+    assert_eq!(
+        desk.js("return document.getElementById('undo-confirm') === null")
+            .await,
+        true,
+        "nothing to confirm"
+    );
+    desk.screenshot("hard-undo-dianping").await;
+    desk.close().await;
+}

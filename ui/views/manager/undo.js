@@ -100,9 +100,13 @@ export function createUndo(container, ctx) {
         el('dt', {}, t('mgr.col.time')), el('dd', {}, dateTime(a.state_ms)),
         el('dt', {}, t('mgr.log.cashier')), el('dd', {}, a.cashier),
         el('dt', {}, t('mgr.totals.face')), el('dd', { className: 'num' }, yuan2(a.settled_face_value ?? a.face_value) || '—'),
-        el('dt', {}, t('mgr.undo.how')), el('dd', { id: 'undo-via' }, t(`mgr.undo.via.${preview.via}`))),
+        // A refused undo has no "how": saying "record it manually" beside "cannot be undone"
+        // would be two contradicting sentences.
+        ...(preview.refused ? [] : [el('dt', {}, t('mgr.undo.how')), el('dd', { id: 'undo-via' }, t(`mgr.undo.via.${preview.via}`))])),
       windowLine,
-      el('ul', { className: 'warnings', id: 'undo-warnings' }, preview.warnings.map((w) => el('li', { dataset: { warning: w } }, t(`warning.${w}`)))),
+      el('ul', { className: 'warnings', id: 'undo-warnings' }, preview.warnings
+        .filter((w) => !(preview.refused === 'cannot_undo' && w === 'dianping_cannot_undo'))
+        .map((w) => el('li', { dataset: { warning: w } }, t(`warning.${w}`)))),
       preview.refused ? el('p', { className: 'undo-refused', id: 'undo-refused' }, t(`mgr.err.${preview.refused}`)) : null,
       preview.refused ? null : el('label', { className: 'mgr-field wide' }, el('span', {}, t('mgr.undo.reason')), reason),
       el('div', { className: 'card-actions' }, preview.refused ? null : confirm,

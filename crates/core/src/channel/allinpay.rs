@@ -767,8 +767,7 @@ pub fn prepare_answer(
                     (!p.certificates.is_empty())
                         .then(|| p.certificates.iter().map(|c| c.num.unwrap_or(1)).sum())
                 });
-            p.warnings
-                .extend([platform.undo_warning(), Warning::UndoIsManual]);
+            p.warnings.push(platform.undo_warning());
             Prepared::Ready(p)
         }
         Said::Failed { code, message } => Prepared::Rejected {

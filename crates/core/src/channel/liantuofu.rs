@@ -296,8 +296,7 @@ pub fn prepare_answer(body: &str, code: &CouponCode) -> Prepared {
                 p.valid_until = a.end_date;
                 p.times_remaining = Some(left);
                 p.redeemable_count = Some(left);
-                p.warnings
-                    .extend([Warning::UnknownIsNeverResent, Warning::UndoIsManual]);
+                p.warnings.push(Warning::UndoIsManual);
                 Prepared::Ready(p)
             }
         },

@@ -71,7 +71,8 @@ pub enum Warning {
     /// The channel has no undo call: an undo is recorded manually by a manager.
     UndoIsManual,
     /// An Unknown answer on this channel is never resent: it is settled by reading the
-    /// remaining uses again (联拓富, §4).
+    /// remaining uses again (联拓富, §4). An internal rule, not a warning for cashiers: no
+    /// preview carries it any more; the variant stays so stored previews still read.
     UnknownIsNeverResent,
 }
 
