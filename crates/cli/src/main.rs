@@ -71,6 +71,27 @@ struct CodeArgs {
     platform: Option<Platform>,
 }
 
+/// Who redeems or sells: the command opens that cashier's shift exactly as the till's 开班
+/// does (the name from the manager's list, its PIN with the same lock-out), so a line in
+/// the log says the same "by whom" whichever front end wrote it.
+#[derive(Args)]
+struct ShiftArgs {
+    /// A cashier from the manager's list (default: 收银员, the till's cashier when the
+    /// manager keeps no list). A cashier with a PIN gives it in $REDEEMDESK_CASHIER_PIN,
+    /// never on the command line, where other users' `ps` would show it.
+    #[arg(long, default_value = redeemdesk_core::roles::DEFAULT_CASHIER)]
+    cashier: String,
+}
+
+/// Where a cashier's PIN comes from for `redeem` and `order`.
+const CASHIER_PIN_ENV: &str = "REDEEMDESK_CASHIER_PIN";
+
+fn open_shift(desk: &Desk, shift: &ShiftArgs) -> Result<(), Failure> {
+    let pin = std::env::var(CASHIER_PIN_ENV).ok();
+    desk.start_shift(&shift.cashier, pin.as_deref())?;
+    Ok(())
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Look a code up (the channel's preview), without redeeming.
@@ -87,8 +108,8 @@ enum Command {
         /// Douyin certificates to redeem, as ID or ID:COUNT (repeatable).
         #[arg(long = "certificate")]
         certificates: Vec<String>,
-        #[arg(long, default_value = "cli")]
-        cashier: String,
+        #[command(flatten)]
+        shift: ShiftArgs,
     },
     /// Ask the channel what became of one redemption (its own query/detail/history call).
     Query {
@@ -151,8 +172,8 @@ enum Command {
         phone: String,
         #[arg(long, default_value_t = 1)]
         quantity: u32,
-        #[arg(long, default_value = "cli")]
-        cashier: String,
+        #[command(flatten)]
+        shift: ShiftArgs,
     },
     /// Check the ledger: SQLite's quick_check, the whole hash chain with every head the
     /// ledger recorded, and each head written down earlier (`--anchor`).
@@ -247,7 +268,8 @@ coded!(
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
     redeemdesk_core::outbox::OrderError,
-    redeemdesk_core::data_dir::DataDirError
+    redeemdesk_core::data_dir::DataDirError,
+    redeemdesk_core::roles::RoleError
 );
 
 impl From<redeemdesk_sandbox::boot::BootError> for Failure {
@@ -466,14 +488,15 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     } = boot(dir.root(), source(cli), clock.clone()).await?;
     install_pause(&desk);
     let result = match &cli.command {
-        Command::Prepare { code } => to_json(desk.prepare(prepare_input(code, "cli")).await?),
+        Command::Prepare { code } => to_json(desk.prepare(prepare_input(code)).await?),
         Command::Redeem {
             code,
             count,
             certificates,
-            cashier,
+            shift,
         } => {
-            let prepared = desk.prepare(prepare_input(code, cashier)).await?;
+            open_shift(&desk, shift)?;
+            let prepared = desk.prepare(prepare_input(code)).await?;
             let Prepared::Ready { token, .. } = &prepared else {
                 return to_json(json!({ "mode": mode, "prepared": prepared }));
             };
@@ -485,7 +508,6 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                         .iter()
                         .map(|c| parse_certificate(c))
                         .collect::<Result<_, _>>()?,
-                    cashier: cashier.clone(),
                 })
                 .await?;
             to_json(json!({ "mode": mode, "prepared": prepared, "redemption": redemption }))
@@ -541,14 +563,14 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             name,
             phone,
             quantity,
-            cashier,
+            shift,
         } => {
+            open_shift(&desk, shift)?;
             let queued = desk.submit_order(OrderInput {
                 product_no: product.clone(),
                 consumer_name: name.clone(),
                 consumer_phone: phone.clone(),
                 quantity: *quantity,
-                cashier: cashier.clone(),
             })?;
             let delivery = desk.deliver_due().await?;
             let now = desk.ledger().notification(&queued.id)?;
@@ -617,12 +639,11 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     result
 }
 
-fn prepare_input(code: &CodeArgs, cashier: &str) -> PrepareInput {
+fn prepare_input(code: &CodeArgs) -> PrepareInput {
     PrepareInput {
         channel: code.channel,
         platform: code.platform,
         raw_code: code.code.clone(),
-        cashier: cashier.to_owned(),
     }
 }
 

@@ -565,3 +565,72 @@ fn log_timeline_and_verify_log_read_an_archive_on_read_only_media_without_touchi
     );
     std::fs::set_permissions(media.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// Issue 18 item 7 from a terminal: `redeem` opens the named cashier's shift as the till's
+/// 开班 does, so a 100,000-character name is refused at the boundary, a name not on the
+/// list is refused, and the day's XLSX export still works with the default cashier's row.
+#[test]
+fn a_100000_character_cashier_name_is_refused_and_the_days_xlsx_export_still_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(100_000);
+    let args = |cashier: &str| -> Vec<String> {
+        [
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+            "--cashier",
+            cashier,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let run = |a: Vec<String>| {
+        cli(
+            tmp.path(),
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let (exit, out) = run(args(&huge));
+    assert_eq!(exit, 2, "refused: {}", out.to_string().len());
+    assert_eq!(out["error"]["code"], "text_too_long");
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("收银员姓名太长") && message.len() < 200,
+        "a short bilingual refusal: {message}"
+    );
+    let (exit, out) = run(args("王芳"));
+    assert_eq!(exit, 2, "not on the (empty) list: {out}");
+    assert_eq!(out["error"]["code"], "no_such_cashier");
+    redeem(tmp.path(), "shoubei", "679533922928");
+
+    let xlsx = tmp.path().join("day.xlsx");
+    let (exit, export) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "export",
+            "--day",
+            &today(),
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exit, 0, "{export}");
+    assert_eq!(
+        export["attempts"], 1,
+        "only the default cashier's redemption: {export}"
+    );
+    let bytes = std::fs::read(&xlsx).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an xlsx (zip) file");
+    let (_, log) = cli(tmp.path(), &["--sandbox", "log", "--day", &today()]);
+    assert_eq!(
+        log["attempts"][0]["cashier"],
+        redeemdesk_core::roles::DEFAULT_CASHIER,
+        "recorded under the shift's cashier: {log}"
+    );
+}

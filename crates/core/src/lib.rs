@@ -18,6 +18,7 @@ pub mod export;
 pub mod file_modes;
 pub mod inbox_actions;
 pub mod ledger;
+pub mod limits;
 pub mod money;
 pub mod outbox;
 pub mod reconcile;

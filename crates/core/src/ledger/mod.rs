@@ -1327,6 +1327,8 @@ fn not_found_attempt(id: &AttemptId) -> Failure {
 /// The longest code the ledger accepts: far above any channel's (Douyin short links are
 /// the longest), low enough that a stuck scanner cannot fill the disk.
 const MAX_CODE_CHARS: usize = 2048;
+/// The longest cashier name any writer may store (the desk's own limit is narrower).
+const MAX_CASHIER_CHARS: usize = 100;
 
 fn validate_new_attempt(new: &NewAttempt) -> Result<(), Failure> {
     let invalid = |what: &str| Err(Failure::Invalid(what.to_owned()));
@@ -1344,6 +1346,12 @@ fn validate_new_attempt(new: &NewAttempt) -> Result<(), Failure> {
     }
     if new.cashier.trim().is_empty() {
         return invalid("an attempt needs the cashier's name");
+    }
+    // The desk takes the name from the open shift, already within its 20 characters; this
+    // is the backstop for any other writer (as wide as the outbox's), so no row can break
+    // an export (issue 18 item 7).
+    if new.cashier.chars().count() > MAX_CASHIER_CHARS {
+        return invalid("the cashier's name is longer than 100 characters");
     }
     if new.channel == ChannelKind::Yhtd {
         return invalid("增值券 sales are notifications (enqueue_notification), not redemptions");
