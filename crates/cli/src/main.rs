@@ -56,6 +56,10 @@ struct Cli {
     /// created beside it). It must have been closed cleanly. Reading commands only.
     #[arg(long, global = true)]
     archive: bool,
+    /// Read this ledger file instead of the data directory's (e.g. one `new-ledger` set
+    /// aside). Reading commands only.
+    #[arg(long, global = true)]
+    ledger: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -183,6 +187,10 @@ enum Command {
         #[arg(long = "anchor", value_name = "ID:HASH")]
         anchors: Vec<ChainAnchor>,
     },
+    /// Start a new ledger in place of a damaged one, keeping the old one: it and its
+    /// -wal/-shm/.head are renamed aside with a timestamp (never deleted) and stay readable
+    /// with `--archive`. Refused for a ledger that is whole.
+    NewLedger,
     /// Export a day's log (with its totals) as CSV or XLSX.
     Export {
         #[arg(long)]
@@ -269,7 +277,8 @@ coded!(
     redeemdesk_core::resolver::DecisionError,
     redeemdesk_core::outbox::OrderError,
     redeemdesk_core::data_dir::DataDirError,
-    redeemdesk_core::roles::RoleError
+    redeemdesk_core::roles::RoleError,
+    redeemdesk_core::ledger::SetAsideError
 );
 
 impl From<redeemdesk_sandbox::boot::BootError> for Failure {
@@ -358,7 +367,10 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
     let read_only =
         || -> Result<Ledger, Failure> {
             let mode = read_mode(&cli, &root);
-            let path = root.join(ledger::file_name(mode));
+            let path = cli
+                .ledger
+                .clone()
+                .unwrap_or_else(|| root.join(ledger::file_name(mode)));
             if cli.archive {
                 return Ok(Ledger::open_archive(&path, mode)?);
             }
@@ -473,12 +485,41 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 json!({ "file": path, "attempts": log.attempts.len(), "totals": log.totals, "bytes": bytes.len(), "chain_head": head.map(|h| h.to_string()) }),
             )
         }
+        Command::NewLedger => {
+            refuse_other_ledger(&cli)?;
+            // The data directory's lock: the app is not running on this ledger.
+            let _dir = DataDir::open(&root)?;
+            let mode = read_mode(&cli, &root);
+            let path = root.join(ledger::file_name(mode));
+            let (fresh, aside) = Ledger::start_new_keeping_old(&path, mode, SystemClock.now_ms())?;
+            fresh.close()?;
+            to_json(json!({
+                "mode": mode,
+                "archive": aside.archive,
+                "moved": aside.moved,
+                "damage": aside.damage,
+                "ledger": aside.ledger,
+                "read_it_with": format!("redeemdesk-cli --archive --ledger {} log|timeline|verify-log", aside.archive.display()),
+            }))
+        }
         _ => write_command(&cli, &root).await,
+    }
+}
+
+/// `--ledger` names a file to read; writing goes only to the data directory's own ledger.
+fn refuse_other_ledger(cli: &Cli) -> Result<(), Failure> {
+    match &cli.ledger {
+        Some(_) => Err(Failure::new(
+            "ledger_option_read_only",
+            "--ledger is for reading commands (log, timeline, verify-log…) only",
+        )),
+        None => Ok(()),
     }
 }
 
 /// Commands that may write: they hold the data directory's lock while they run.
 async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
+    refuse_other_ledger(cli)?;
     let dir = DataDir::open(root)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let BootedDesk {
@@ -627,6 +668,7 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
         | Command::Timeline { .. }
         | Command::Inbox
         | Command::VerifyLog { .. }
+        | Command::NewLedger
         | Command::Export { .. } => {
             unreachable!("read-only commands are answered without the lock")
         }

@@ -4,7 +4,7 @@
 use redeemdesk_core::business_day::BusinessDayRule;
 use redeemdesk_core::clock::{Clock, SystemClock};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn cli(data: &Path, args: &[&str]) -> (i32, Value) {
@@ -632,5 +632,69 @@ fn a_100000_character_cashier_name_is_refused_and_the_days_xlsx_export_still_wor
         log["attempts"][0]["cashier"],
         redeemdesk_core::roles::DEFAULT_CASHIER,
         "recorded under the shift's cashier: {log}"
+    );
+}
+
+/// Issue 18 item 3's way out, from a terminal, on a real damaged file: `new-ledger` sets the
+/// damaged ledger aside with its sidecars (never deleting it), starts a new one that the
+/// next redemption uses, and the old one reads with `--archive --ledger`.
+#[test]
+fn new_ledger_sets_a_damaged_ledger_aside_and_the_old_one_stays_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    redeem(tmp.path(), "shoubei", "679533922928");
+    redeem(tmp.path(), "zvcms", "390962138708451328");
+    let path = tmp.path().join("ledger-sandbox.sqlite");
+    let older = std::fs::read(&path).unwrap();
+    redeem(tmp.path(), "shoubei", "679533922935");
+    // An older copy put back over the file: the desk refuses it as behind its head.
+    std::fs::write(&path, &older).unwrap();
+    let (exit, out) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    assert_ne!(exit, 0, "damaged: {out}");
+    let (exit, healthy) = cli(
+        tempfile::tempdir().unwrap().path(),
+        &["--sandbox", "new-ledger"],
+    );
+    assert_eq!(exit, 2, "no ledger there to set aside: {healthy}");
+
+    let (exit, out) = cli(tmp.path(), &["--sandbox", "new-ledger"]);
+    assert_eq!(exit, 0, "{out}");
+    let archive = PathBuf::from(out["archive"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        older,
+        "kept byte for byte"
+    );
+    assert!(
+        Path::new(&format!("{}.head", archive.display())).exists(),
+        "its head sidecar moved with it: {out}"
+    );
+    let (exit, out) = cli(tmp.path(), &["--sandbox", "new-ledger"]);
+    assert_eq!(exit, 2, "the new ledger is whole: {out}");
+    assert_eq!(out["error"]["code"], "ledger_not_damaged");
+
+    let (exit, old_log) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "--archive",
+            "--ledger",
+            archive.to_str().unwrap(),
+            "log",
+            "--day",
+            &today(),
+        ],
+    );
+    assert_eq!(exit, 0, "{old_log}");
+    assert_eq!(
+        old_log["attempts"].as_array().unwrap().len(),
+        2,
+        "the old day reads"
+    );
+    redeem(tmp.path(), "liantuofu", "914095353294404024");
+    let (_, new_log) = cli(tmp.path(), &["--sandbox", "log", "--day", &today()]);
+    assert_eq!(
+        new_log["attempts"].as_array().unwrap().len(),
+        1,
+        "the till works on the new ledger: {new_log}"
     );
 }

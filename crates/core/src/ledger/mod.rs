@@ -37,6 +37,7 @@ mod notifications;
 mod reconciliations;
 mod schedule;
 mod seals;
+mod set_aside;
 mod settings;
 mod state;
 
@@ -55,6 +56,7 @@ pub use schedule::{
     resolver_backoff, DueCheck, ResolverStatus, RESOLVER_FAST_TRIES, RESOLVER_INBOX_AFTER_TRIES,
     RESOLVER_MAX_BACKOFF_MS, RESOLVER_MEDIUM_TRIES,
 };
+pub use set_aside::{SetAside, SetAsideError};
 pub use settings::{SettingChange, BUSINESS_DAY_CUTOFF_KEY, BUSINESS_DAY_OFFSET_KEY};
 pub use state::{
     Actor, AttemptId, AttemptState, InvalidId, NotificationId, NotificationState, Platform,
