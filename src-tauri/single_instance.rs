@@ -489,8 +489,21 @@ mod linux {
             std::thread::sleep(Duration::from_secs(8));
         }
 
-        fn as_nobody(name: &str, mode: &str) -> Command {
-            let mut c = Command::new(std::env::current_exe().unwrap());
+        /// This test binary where uid 65534 can run it: the build's own folder may be
+        /// private to root (a clone under /root), /tmp is not.
+        fn runnable_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+            use std::os::unix::fs::PermissionsExt;
+            let dir = tempfile::tempdir().unwrap();
+            let exe = dir.path().join("tests");
+            std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+            for p in [dir.path(), exe.as_path()] {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+            (dir, exe)
+        }
+
+        fn as_nobody(exe: &std::path::Path, name: &str, mode: &str) -> Command {
+            let mut c = Command::new(exe);
             c.args([
                 "--ignored",
                 "--exact",
@@ -512,8 +525,9 @@ mod linux {
                 return;
             }
             // It squats the name: the launch sees another uid and says so, at once.
+            let (_copy, exe) = runnable_copy();
             let name = unique("other-user");
-            let mut squatter = as_nobody(&name, "bind").spawn().unwrap();
+            let mut squatter = as_nobody(&exe, &name, "bind").spawn().unwrap();
             let mut lines =
                 std::io::BufRead::lines(std::io::BufReader::new(squatter.stdout.take().unwrap()));
             let bound = lines.any(|l| l.is_ok_and(|l| l.contains("BOUND")));
@@ -533,7 +547,7 @@ mod linux {
             let name = unique("other-client");
             let first = running(claim_name(&name));
             let heard = counting_raises(&first);
-            let out = as_nobody(&name, "connect").output().unwrap();
+            let out = as_nobody(&exe, &name, "connect").output().unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
             assert!(text.contains("ANSWER []"), "no acknowledgement: {text}");
             assert!(
