@@ -3,9 +3,11 @@
 //! with the manager PIN. It is stored
 //! only as an Argon2 hash in the ledger's settings; wrong PINs beyond a few free tries lock
 //! the manager screens for a growing delay, kept in the ledger so a restart does not reset
-//! it; every try is an audit event. An unlocked manager session locks itself after a few
-//! idle minutes: every manager action asks the desk for the session, so a forgotten open
-//! screen cannot be used by someone else later.
+//! it; every try is an audit event. A cashier's PIN follows the same rule (`Desk::check_pin`,
+//! one count per cashier), and the open shift's cashier is the one every redemption and
+//! sale is recorded under: the UI never names the cashier (issue 18 item 7). An unlocked
+//! manager session locks itself after a few idle minutes: every manager action asks the
+//! desk for the session, so a forgotten open screen cannot be used by someone else later.
 //!
 //! Lock-outs and the idle timeout are measured on the monotonic clock within a run, so
 //! setting the wall clock forward (`faketime +2h`) lifts nothing. Across a restart a
@@ -71,7 +73,7 @@ pub const FREE_TRIES: u32 = 3;
 /// The longest lock-out.
 pub const MAX_LOCKOUT_MS: i64 = 15 * 60 * 1000;
 
-/// How long the manager screens stay locked after `failures` wrong PINs in a row: nothing
+/// How long a PIN stays locked after `failures` wrong tries in a row: nothing
 /// for the first few, then 30 s, doubling up to 15 minutes.
 pub fn lockout_ms(failures: u32) -> i64 {
     if failures < FREE_TRIES {
