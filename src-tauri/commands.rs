@@ -442,7 +442,7 @@ mod tests {
         let err = rig
             .call(
                 "prepare",
-                json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922928", "cashier": "王芳"}}),
+                json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922928"}}),
             )
             .expect_err("nothing redeems on a failed start");
         assert_eq!(
@@ -482,7 +482,7 @@ mod tests {
         let prepared = rig
             .call(
                 "prepare",
-                json!({"input": {"channel": "zvcms", "platform": null, "raw_code": "３９０９６２１３８７０８４５１３２８\r\n", "cashier": "王芳"}}),
+                json!({"input": {"channel": "zvcms", "platform": null, "raw_code": "３９０９６２１３８７０８４５１３２８\r\n"}}),
             )
             .expect("prepare answers");
         assert_eq!(
@@ -490,15 +490,24 @@ mod tests {
             "full-width digits and CRLF normalise: {prepared}"
         );
         let token = prepared["token"].as_str().unwrap();
-        let done = rig
-            .call(
-                "redeem",
-                json!({"input": {"token": token, "count": 1, "certificates": [], "cashier": "王芳"}}),
-            )
-            .expect("redeem answers");
+        // The UI (or anything that reaches the IPC) naming a cashier changes nothing: the
+        // desk records the cashier of its open shift, and without one it refuses.
+        let forged =
+            json!({"input": {"token": token, "count": 1, "certificates": [], "cashier": "王芳"}});
+        let err = rig
+            .call("redeem", forged.clone())
+            .expect_err("no shift is open");
+        assert_eq!(err["code"], "no_shift", "{err}");
+        rig.call("start_shift", json!({"name": "收银员", "pin": null}))
+            .expect("with no cashier list the default cashier opens the shift");
+        let done = rig.call("redeem", forged).expect("redeem answers");
         assert_eq!(done["attempt"]["state"], "succeeded", "{done}");
+        assert_eq!(
+            done["attempt"]["cashier"], "收银员",
+            "the shift's cashier, not the name in the call: {done}"
+        );
         let recent = rig
-            .call("recent_attempts", json!({"cashier": "王芳", "limit": 10}))
+            .call("recent_attempts", json!({"cashier": "收银员", "limit": 10}))
             .unwrap();
         assert_eq!(
             recent.as_array().unwrap().len(),
@@ -538,13 +547,15 @@ mod tests {
         let prepared = rig
             .call(
                 "prepare",
-                json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922935", "cashier": "王芳"}}),
+                json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922935"}}),
             )
+            .unwrap();
+        rig.call("start_shift", json!({"name": "收银员", "pin": null}))
             .unwrap();
         let done = rig
             .call(
                 "redeem",
-                json!({"input": {"token": prepared["token"], "count": 1, "certificates": [], "cashier": "王芳"}}),
+                json!({"input": {"token": prepared["token"], "count": 1, "certificates": []}}),
             )
             .unwrap();
         let id = done["attempt"]["id"].as_str().unwrap().to_owned();
@@ -641,7 +652,7 @@ mod tests {
             let err = rig
                 .call(
                     "prepare",
-                    json!({"input": {"channel": "shoubei", "platform": null, "raw_code": raw, "cashier": "王芳"}}),
+                    json!({"input": {"channel": "shoubei", "platform": null, "raw_code": raw}}),
                 )
                 .expect_err("refused before any channel call");
             assert_eq!(err["code"], code, "{raw:?}: {err}");

@@ -13,6 +13,7 @@ mod startup;
 mod ui_conventions;
 
 use error::UiError;
+use redeemdesk_core::app_info::StartupWarning;
 use startup::Startup;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -143,13 +144,27 @@ fn close_ledger<R: Runtime>(app: &tauri::AppHandle<R>) {
 pub fn run() -> i32 {
     // Before anything opens the data directory: a desk already running on it is brought
     // to the front instead, and this launch ends (not an error).
-    let Some(instance) = single_instance::claim() else {
-        return 0;
+    let instance = match single_instance::claim() {
+        single_instance::Claim::HandedOver => return 0,
+        single_instance::Claim::Run(instance) => instance,
     };
+    // A name held by someone else: said at once on stderr, and on the window below. If the
+    // desk that holds it also holds the data directory, the start-up page says so (exit 2).
+    let unreachable = instance.problem().cloned();
+    if let Some(why) = &unreachable {
+        eprintln!("核销台 RedeemDesk: {why}");
+    }
     // The data directory, the ledger and the embedded sandbox open on their own thread while
     // the window system starts (GTK, the event loop, the single-instance check): the two
     // take about as long, and the window does not need the desk until `setup` (bench 5).
-    let opening = std::thread::spawn(Startup::open);
+    let opening = std::thread::spawn(move || {
+        let (startup, guard) = Startup::open();
+        let warning = unreachable.map(|why| StartupWarning {
+            code: why.code().to_owned(),
+            message: why.to_string(),
+        });
+        (startup.with_warning(warning), guard)
+    });
     let failed = Arc::new(AtomicBool::new(false));
     // The log writer's guard lives until the app has stopped, so the last lines are flushed.
     let log_guard = Arc::new(Mutex::new(None));

@@ -5,7 +5,7 @@
 //! exits non-zero when it closes. Nothing in the data directory is changed by a failure.
 
 use crate::error::UiError;
-use redeemdesk_core::app_info::{AppInfo, Mode};
+use redeemdesk_core::app_info::{AppInfo, Mode, StartupWarning};
 use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Background, Desk};
@@ -25,6 +25,8 @@ pub struct Ready {
     /// The in-process emulator in sandbox mode; stops with the app.
     _sandbox: Option<RunningSandbox>,
     _background: Background,
+    /// Found before the desk opened (the single-instance name held by another program).
+    early_warnings: Vec<StartupWarning>,
 }
 
 impl std::fmt::Debug for Ready {
@@ -48,6 +50,7 @@ impl Ready {
             )
             .with_clock_skew(self.desk.clock_skew())
             .with_warnings(&file_modes::exposed_secrets(self.data_dir.root()))
+            .with_more_warnings(&self.early_warnings)
         }
     }
 }
@@ -76,6 +79,14 @@ impl Startup {
             Err(e) => Startup::Failed(e),
         };
         (startup, guard)
+    }
+
+    /// Adds a warning found before start-up to what the cashier screen shows.
+    pub fn with_warning(mut self, warning: Option<StartupWarning>) -> Startup {
+        if let (Startup::Ready(ready), Some(w)) = (&mut self, warning) {
+            ready.early_warnings.push(w);
+        }
+        self
     }
 
     pub fn is_failed(&self) -> bool {
@@ -116,6 +127,7 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         desk: booted.desk,
         _sandbox: booted.sandbox,
         _background: background,
+        early_warnings: Vec::new(),
     })
 }
 

@@ -41,7 +41,7 @@ export function quitAfterFatal() {
 }
 
 /** Looks a code up: `{state: 'ready' | 'rejected' | 'unknown', …}` (core redeem::Prepared). */
-export function prepare(channel, platform, rawCode, cashier) {
+export function prepare(channel, platform, rawCode) {
   stats.prepare += 1;
   stats.lastRawCode = rawCode;
   if (stats.keyAt !== null) {
@@ -51,14 +51,17 @@ export function prepare(channel, platform, rawCode, cashier) {
     stats.keyAt = null;
   }
   return call('prepare', {
-    input: { channel, platform: channel === 'allinpay' ? platform : null, raw_code: rawCode, cashier },
+    input: { channel, platform: channel === 'allinpay' ? platform : null, raw_code: rawCode },
   });
 }
 
-/** Confirms a preview: `{attempt, outcome}` (core redeem::Redemption). */
-export function redeem(token, count, certificates, cashier) {
+/**
+ * Confirms a preview: `{attempt, outcome}` (core redeem::Redemption). No cashier is sent: the
+ * desk records the cashier of its open shift, and refuses with `no_shift` when none is open.
+ */
+export function redeem(token, count, certificates) {
   stats.redeem += 1;
-  return call('redeem', { input: { token, count, certificates, cashier } });
+  return call('redeem', { input: { token, count, certificates } });
 }
 
 /** This cashier's latest attempts, newest first. */

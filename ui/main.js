@@ -2,7 +2,7 @@
 // start-up failure page (with the shift-start chooser first when the manager keeps a
 // cashier list). Nothing else happens before `app_info` answers.
 import { appInfo, cashiers, startShift } from './api.js';
-import { needsChooser, setShift } from './shift.js';
+import { DEFAULT_CASHIER, needsChooser, setShift } from './shift.js';
 import { renderShiftStart } from './views/shift-start.js';
 import { renderCashier } from './views/cashier.js';
 import { renderFatal } from './views/fatal.js';
@@ -19,14 +19,17 @@ appInfo().then(
     setZone(info.utc_offset_minutes);
     // Shift start: the chooser comes before the cashier screen accepts a scan when the
     // manager keeps a list (ui/views/shift-start.js); without one, 收银员 works the till.
+    // Either way the desk opens the shift: it records that cashier on every redemption, and
+    // refuses one (no_shift) if the shift could not be opened.
     const list = await listAsked;
     if (needsChooser(list)) {
       const chosen = renderShiftStart(root, info, list);
       document.body.dataset.ready = 'shift';
       await chosen;
-    } else if (list.length === 1) {
-      // One cashier without a PIN starts at once; a refusal still leaves that name at the till.
-      setShift(await startShift(list[0].name, null).catch(() => list[0].name), false);
+    } else {
+      // One cashier without a PIN, or the default cashier, starts at once.
+      const name = list.length === 1 ? list[0].name : DEFAULT_CASHIER;
+      setShift(await startShift(name, null).catch(() => name), false);
     }
     renderCashier(root, info);
     document.body.dataset.ready = 'cashier';

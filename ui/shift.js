@@ -3,6 +3,7 @@
 // existed. Everything that records or shows the cashier reads it here. A shift change
 // reloads the page, so the name is fixed for the life of a cashier screen.
 
+/** The same name as the core's roles::DEFAULT_CASHIER, the one it accepts with no list. */
 export const DEFAULT_CASHIER = '收银员';
 
 let current = DEFAULT_CASHIER;

@@ -73,7 +73,7 @@ export function renderCashier(root, info) {
 
   const endShiftText = mountEndShift($('#cashier-name'));
   const recent = createRecent($('#recent-list'), currentCashier());
-  const sale = createSale(saleForm, currentCashier(), play);
+  const sale = createSale(saleForm, play);
 
   // ---------------------------------------------------------------- channel chooser
 
@@ -173,7 +173,7 @@ export function renderCashier(root, info) {
     beforeBusy = result;
     mode = 'preparing';
     api.markKey(timeStamp);
-    const call = api.prepare(asked.channel, asked.platform, raw, currentCashier());
+    const call = api.prepare(asked.channel, asked.platform, raw);
     showResult({ state: 'busy', title: 'result.preparing', lines: [{ text: key }] });
     call.then(
       (p) => mine === seq && onPrepared(p, asked),
@@ -313,6 +313,8 @@ export function renderCashier(root, info) {
       case 'channel_error':
         if (UNREACHABLE.test(e.message ?? '')) setOffline(choice.channel);
         return showResult({ state: 'notice', title: 'result.unreachable', lines: [{ key: 'result.notRedeemedRetry' }, detail], sound: 'notice' });
+      case 'no_shift':
+        return showResult({ state: 'refused', title: 'err.no_shift', lines: [{ key: 'err.no_shift.help', big: true }], sound: 'rejected' });
       case 'ledger_damaged':
         setDamaged(e?.message ?? '');
         return showResult({ state: 'refused', title: 'damaged.title', lines: [{ key: 'damaged.text', big: true }], sound: 'rejected' });
@@ -508,7 +510,7 @@ export function renderCashier(root, info) {
     clearInterval(waitTimer);
     waitTimer = setInterval(() => { if (mode === 'redeeming') renderPreview(); }, 250);
     renderPreview();
-    api.redeem(shown.token, n, certificates, currentCashier()).then(
+    api.redeem(shown.token, n, certificates).then(
       (r) => onRedeemed(r, shown),
       (e) => onRedeemError(e, shown),
     ).finally(() => {

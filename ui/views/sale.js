@@ -7,7 +7,7 @@ import * as api from '../api.js';
 
 const MAX_QUANTITY = 999;
 
-export function createSale(form, cashier, onSound) {
+export function createSale(form, onSound) {
   const product = form.querySelector('#sale-product');
   const name = form.querySelector('#sale-name');
   const phone = form.querySelector('#sale-phone');
@@ -111,7 +111,6 @@ export function createSale(form, cashier, onSound) {
         consumer_name: consumer,
         consumer_phone: mobile,
         quantity: n,
-        cashier,
       });
       const later = heard.get(note.id);
       submitted.set(note.id, later && later.state_ms >= note.state_ms ? later : note);

@@ -131,6 +131,12 @@ export function renderShiftStart(root, info, cashiers) {
             say('shift.wrongPin', { name: c.name });
             pin.value = '';
             pin.focus();
+          } else if (e.code === 'pin_locked_out') {
+            // The same lock-out as the manager PIN's (core roles.rs): the desk keeps the time.
+            const ms = Number(/locked for (\d+) ms/.exec(e.message ?? '')?.[1] ?? 30000);
+            say('shift.lockedOut', { name: c.name, seconds: Math.ceil(ms / 1000) });
+            pin.value = '';
+            pin.focus();
           } else {
             say('shift.failed', { detail: e.message });
           }

@@ -69,6 +69,8 @@ pub async fn run(runs: usize) -> Result {
         ScanRules::default(),
     )
     .unwrap();
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .unwrap();
     let bare = config
         .build_channels(clock.clone())
         .unwrap()
@@ -85,7 +87,6 @@ pub async fn run(runs: usize) -> Result {
                 channel: ChannelKind::Shoubei,
                 platform: None,
                 raw_code: code('1', i),
-                cashier: "bench".into(),
             })
             .await
             .unwrap();
@@ -98,7 +99,6 @@ pub async fn run(runs: usize) -> Result {
                 token,
                 count: 1,
                 certificates: vec![],
-                cashier: "bench".into(),
             })
             .await
             .unwrap();

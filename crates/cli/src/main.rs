@@ -56,6 +56,10 @@ struct Cli {
     /// created beside it). It must have been closed cleanly. Reading commands only.
     #[arg(long, global = true)]
     archive: bool,
+    /// Read this ledger file instead of the data directory's (e.g. one `new-ledger` set
+    /// aside). Reading commands only.
+    #[arg(long, global = true)]
+    ledger: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +73,27 @@ struct CodeArgs {
     /// 通联 only: meituan, tiktok, dianping or mtdz.
     #[arg(long, value_parser = parse_platform)]
     platform: Option<Platform>,
+}
+
+/// Who redeems or sells: the command opens that cashier's shift exactly as the till's 开班
+/// does (the name from the manager's list, its PIN with the same lock-out), so a line in
+/// the log says the same "by whom" whichever front end wrote it.
+#[derive(Args)]
+struct ShiftArgs {
+    /// A cashier from the manager's list (default: 收银员, the till's cashier when the
+    /// manager keeps no list). A cashier with a PIN gives it in $REDEEMDESK_CASHIER_PIN,
+    /// never on the command line, where other users' `ps` would show it.
+    #[arg(long, default_value = redeemdesk_core::roles::DEFAULT_CASHIER)]
+    cashier: String,
+}
+
+/// Where a cashier's PIN comes from for `redeem` and `order`.
+const CASHIER_PIN_ENV: &str = "REDEEMDESK_CASHIER_PIN";
+
+fn open_shift(desk: &Desk, shift: &ShiftArgs) -> Result<(), Failure> {
+    let pin = std::env::var(CASHIER_PIN_ENV).ok();
+    desk.start_shift(&shift.cashier, pin.as_deref())?;
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -87,8 +112,8 @@ enum Command {
         /// Douyin certificates to redeem, as ID or ID:COUNT (repeatable).
         #[arg(long = "certificate")]
         certificates: Vec<String>,
-        #[arg(long, default_value = "cli")]
-        cashier: String,
+        #[command(flatten)]
+        shift: ShiftArgs,
     },
     /// Ask the channel what became of one redemption (its own query/detail/history call).
     Query {
@@ -151,8 +176,8 @@ enum Command {
         phone: String,
         #[arg(long, default_value_t = 1)]
         quantity: u32,
-        #[arg(long, default_value = "cli")]
-        cashier: String,
+        #[command(flatten)]
+        shift: ShiftArgs,
     },
     /// Check the ledger: SQLite's quick_check, the whole hash chain with every head the
     /// ledger recorded, and each head written down earlier (`--anchor`).
@@ -162,6 +187,10 @@ enum Command {
         #[arg(long = "anchor", value_name = "ID:HASH")]
         anchors: Vec<ChainAnchor>,
     },
+    /// Start a new ledger in place of a damaged one, keeping the old one: it and its
+    /// -wal/-shm/.head are renamed aside with a timestamp (never deleted) and stay readable
+    /// with `--archive`. Refused for a ledger that is whole.
+    NewLedger,
     /// Export a day's log (with its totals) as CSV or XLSX.
     Export {
         #[arg(long)]
@@ -247,7 +276,9 @@ coded!(
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
     redeemdesk_core::outbox::OrderError,
-    redeemdesk_core::data_dir::DataDirError
+    redeemdesk_core::data_dir::DataDirError,
+    redeemdesk_core::roles::RoleError,
+    redeemdesk_core::ledger::SetAsideError
 );
 
 impl From<redeemdesk_sandbox::boot::BootError> for Failure {
@@ -336,7 +367,10 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
     let read_only =
         || -> Result<Ledger, Failure> {
             let mode = read_mode(&cli, &root);
-            let path = root.join(ledger::file_name(mode));
+            let path = cli
+                .ledger
+                .clone()
+                .unwrap_or_else(|| root.join(ledger::file_name(mode)));
             if cli.archive {
                 return Ok(Ledger::open_archive(&path, mode)?);
             }
@@ -451,12 +485,41 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 json!({ "file": path, "attempts": log.attempts.len(), "totals": log.totals, "bytes": bytes.len(), "chain_head": head.map(|h| h.to_string()) }),
             )
         }
+        Command::NewLedger => {
+            refuse_other_ledger(&cli)?;
+            // The data directory's lock: the app is not running on this ledger.
+            let _dir = DataDir::open(&root)?;
+            let mode = read_mode(&cli, &root);
+            let path = root.join(ledger::file_name(mode));
+            let (fresh, aside) = Ledger::start_new_keeping_old(&path, mode, SystemClock.now_ms())?;
+            fresh.close()?;
+            to_json(json!({
+                "mode": mode,
+                "archive": aside.archive,
+                "moved": aside.moved,
+                "damage": aside.damage,
+                "ledger": aside.ledger,
+                "read_it_with": format!("redeemdesk-cli --archive --ledger {} log|timeline|verify-log", aside.archive.display()),
+            }))
+        }
         _ => write_command(&cli, &root).await,
+    }
+}
+
+/// `--ledger` names a file to read; writing goes only to the data directory's own ledger.
+fn refuse_other_ledger(cli: &Cli) -> Result<(), Failure> {
+    match &cli.ledger {
+        Some(_) => Err(Failure::new(
+            "ledger_option_read_only",
+            "--ledger is for reading commands (log, timeline, verify-log…) only",
+        )),
+        None => Ok(()),
     }
 }
 
 /// Commands that may write: they hold the data directory's lock while they run.
 async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
+    refuse_other_ledger(cli)?;
     let dir = DataDir::open(root)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let BootedDesk {
@@ -466,14 +529,15 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     } = boot(dir.root(), source(cli), clock.clone()).await?;
     install_pause(&desk);
     let result = match &cli.command {
-        Command::Prepare { code } => to_json(desk.prepare(prepare_input(code, "cli")).await?),
+        Command::Prepare { code } => to_json(desk.prepare(prepare_input(code)).await?),
         Command::Redeem {
             code,
             count,
             certificates,
-            cashier,
+            shift,
         } => {
-            let prepared = desk.prepare(prepare_input(code, cashier)).await?;
+            open_shift(&desk, shift)?;
+            let prepared = desk.prepare(prepare_input(code)).await?;
             let Prepared::Ready { token, .. } = &prepared else {
                 return to_json(json!({ "mode": mode, "prepared": prepared }));
             };
@@ -485,7 +549,6 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                         .iter()
                         .map(|c| parse_certificate(c))
                         .collect::<Result<_, _>>()?,
-                    cashier: cashier.clone(),
                 })
                 .await?;
             to_json(json!({ "mode": mode, "prepared": prepared, "redemption": redemption }))
@@ -541,14 +604,14 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             name,
             phone,
             quantity,
-            cashier,
+            shift,
         } => {
+            open_shift(&desk, shift)?;
             let queued = desk.submit_order(OrderInput {
                 product_no: product.clone(),
                 consumer_name: name.clone(),
                 consumer_phone: phone.clone(),
                 quantity: *quantity,
-                cashier: cashier.clone(),
             })?;
             let delivery = desk.deliver_due().await?;
             let now = desk.ledger().notification(&queued.id)?;
@@ -605,6 +668,7 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
         | Command::Timeline { .. }
         | Command::Inbox
         | Command::VerifyLog { .. }
+        | Command::NewLedger
         | Command::Export { .. } => {
             unreachable!("read-only commands are answered without the lock")
         }
@@ -617,12 +681,11 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     result
 }
 
-fn prepare_input(code: &CodeArgs, cashier: &str) -> PrepareInput {
+fn prepare_input(code: &CodeArgs) -> PrepareInput {
     PrepareInput {
         channel: code.channel,
         platform: code.platform,
         raw_code: code.code.clone(),
-        cashier: cashier.to_owned(),
     }
 }
 

@@ -4,7 +4,7 @@
 use redeemdesk_core::business_day::BusinessDayRule;
 use redeemdesk_core::clock::{Clock, SystemClock};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn cli(data: &Path, args: &[&str]) -> (i32, Value) {
@@ -564,4 +564,137 @@ fn log_timeline_and_verify_log_read_an_archive_on_read_only_media_without_touchi
         "the archive's bytes are unchanged"
     );
     std::fs::set_permissions(media.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Issue 18 item 7 from a terminal: `redeem` opens the named cashier's shift as the till's
+/// 开班 does, so a 100,000-character name is refused at the boundary, a name not on the
+/// list is refused, and the day's XLSX export still works with the default cashier's row.
+#[test]
+fn a_100000_character_cashier_name_is_refused_and_the_days_xlsx_export_still_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(100_000);
+    let args = |cashier: &str| -> Vec<String> {
+        [
+            "--sandbox",
+            "redeem",
+            "--channel",
+            "shoubei",
+            "--code",
+            "679533922928",
+            "--cashier",
+            cashier,
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let run = |a: Vec<String>| {
+        cli(
+            tmp.path(),
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    };
+    let (exit, out) = run(args(&huge));
+    assert_eq!(exit, 2, "refused: {}", out.to_string().len());
+    assert_eq!(out["error"]["code"], "text_too_long");
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("收银员姓名太长") && message.len() < 200,
+        "a short bilingual refusal: {message}"
+    );
+    let (exit, out) = run(args("王芳"));
+    assert_eq!(exit, 2, "not on the (empty) list: {out}");
+    assert_eq!(out["error"]["code"], "no_such_cashier");
+    redeem(tmp.path(), "shoubei", "679533922928");
+
+    let xlsx = tmp.path().join("day.xlsx");
+    let (exit, export) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "export",
+            "--day",
+            &today(),
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(exit, 0, "{export}");
+    assert_eq!(
+        export["attempts"], 1,
+        "only the default cashier's redemption: {export}"
+    );
+    let bytes = std::fs::read(&xlsx).unwrap();
+    assert!(bytes.starts_with(b"PK"), "an xlsx (zip) file");
+    let (_, log) = cli(tmp.path(), &["--sandbox", "log", "--day", &today()]);
+    assert_eq!(
+        log["attempts"][0]["cashier"],
+        redeemdesk_core::roles::DEFAULT_CASHIER,
+        "recorded under the shift's cashier: {log}"
+    );
+}
+
+/// Issue 18 item 3's way out, from a terminal, on a real damaged file: `new-ledger` sets the
+/// damaged ledger aside with its sidecars (never deleting it), starts a new one that the
+/// next redemption uses, and the old one reads with `--archive --ledger`.
+#[test]
+fn new_ledger_sets_a_damaged_ledger_aside_and_the_old_one_stays_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    redeem(tmp.path(), "shoubei", "679533922928");
+    redeem(tmp.path(), "zvcms", "390962138708451328");
+    let path = tmp.path().join("ledger-sandbox.sqlite");
+    let older = std::fs::read(&path).unwrap();
+    redeem(tmp.path(), "shoubei", "679533922935");
+    // An older copy put back over the file: the desk refuses it as behind its head.
+    std::fs::write(&path, &older).unwrap();
+    let (exit, out) = cli(tmp.path(), &["--sandbox", "verify-log"]);
+    assert_ne!(exit, 0, "damaged: {out}");
+    let (exit, healthy) = cli(
+        tempfile::tempdir().unwrap().path(),
+        &["--sandbox", "new-ledger"],
+    );
+    assert_eq!(exit, 2, "no ledger there to set aside: {healthy}");
+
+    let (exit, out) = cli(tmp.path(), &["--sandbox", "new-ledger"]);
+    assert_eq!(exit, 0, "{out}");
+    let archive = PathBuf::from(out["archive"].as_str().unwrap());
+    assert_eq!(
+        std::fs::read(&archive).unwrap(),
+        older,
+        "kept byte for byte"
+    );
+    assert!(
+        Path::new(&format!("{}.head", archive.display())).exists(),
+        "its head sidecar moved with it: {out}"
+    );
+    let (exit, out) = cli(tmp.path(), &["--sandbox", "new-ledger"]);
+    assert_eq!(exit, 2, "the new ledger is whole: {out}");
+    assert_eq!(out["error"]["code"], "ledger_not_damaged");
+
+    let (exit, old_log) = cli(
+        tmp.path(),
+        &[
+            "--sandbox",
+            "--archive",
+            "--ledger",
+            archive.to_str().unwrap(),
+            "log",
+            "--day",
+            &today(),
+        ],
+    );
+    assert_eq!(exit, 0, "{old_log}");
+    assert_eq!(
+        old_log["attempts"].as_array().unwrap().len(),
+        2,
+        "the old day reads"
+    );
+    redeem(tmp.path(), "liantuofu", "914095353294404024");
+    let (_, new_log) = cli(tmp.path(), &["--sandbox", "log", "--day", &today()]);
+    assert_eq!(
+        new_log["attempts"].as_array().unwrap().len(),
+        1,
+        "the till works on the new ledger: {new_log}"
+    );
 }

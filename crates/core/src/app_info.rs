@@ -76,6 +76,11 @@ impl AppInfo {
         self
     }
 
+    pub fn with_more_warnings(mut self, warnings: &[StartupWarning]) -> AppInfo {
+        self.warnings.extend_from_slice(warnings);
+        self
+    }
+
     pub fn with_clock_skew(mut self, skew: Option<ClockSkew>) -> AppInfo {
         self.clock_skew = skew;
         self

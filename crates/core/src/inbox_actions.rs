@@ -25,6 +25,8 @@ pub enum InboxActionError {
     #[error("a manual settlement needs a reason")]
     ReasonNeeded,
     #[error(transparent)]
+    TooLong(#[from] crate::limits::TooLong),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -36,6 +38,7 @@ impl InboxActionError {
             InboxActionError::NotConfigured(_) => "channel_not_configured",
             InboxActionError::Unrebuildable => "not_rebuildable",
             InboxActionError::ReasonNeeded => "reason_needed",
+            InboxActionError::TooLong(e) => e.code(),
             InboxActionError::Ledger(e) => e.code(),
         }
     }
@@ -132,7 +135,9 @@ impl Desk {
         manager: &str,
         reason: &str,
     ) -> Result<Notification, InboxActionError> {
-        if reason.trim().is_empty() {
+        let reason = crate::limits::Field::Reason.check(reason)?;
+        let manager = crate::limits::Field::ManagerName.check(manager)?;
+        if reason.is_empty() {
             return Err(InboxActionError::ReasonNeeded);
         }
         if self.ledger.notification(id)?.is_none() {

@@ -19,6 +19,7 @@ pub mod file_modes;
 pub mod going_live;
 pub mod inbox_actions;
 pub mod ledger;
+pub mod limits;
 pub mod money;
 pub mod outbox;
 pub mod reachability;

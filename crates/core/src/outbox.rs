@@ -13,14 +13,14 @@ use crate::ledger::{
 use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
 
-/// A 增值券 sale as the cashier enters it; the total is computed, never typed.
+/// A 增值券 sale as the cashier enters it; the total is computed, never typed, and the
+/// cashier is the open shift's (roles.rs), never a typed name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderInput {
     pub product_no: String,
     pub consumer_name: String,
     pub consumer_phone: String,
     pub quantity: u32,
-    pub cashier: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,8 @@ pub enum OrderError {
     #[error(transparent)]
     Invalid(#[from] NotificationError),
     #[error(transparent)]
+    Role(#[from] crate::roles::RoleError),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -41,6 +43,7 @@ impl OrderError {
             OrderError::NotConfigured => "channel_not_configured",
             OrderError::UnknownProduct(_) => "unknown_product",
             OrderError::Invalid(_) => "order_invalid",
+            OrderError::Role(e) => e.code(),
             OrderError::Ledger(e) => e.code(),
         }
     }
@@ -71,6 +74,7 @@ impl Desk {
 
     /// Validates the sale and queues its notification; delivery happens in the background.
     pub fn submit_order(&self, input: OrderInput) -> Result<Notification, OrderError> {
+        let cashier = self.shift_cashier()?;
         let channel = self.yhtd().ok_or(OrderError::NotConfigured)?;
         let product = channel
             .products()
@@ -87,7 +91,7 @@ impl Desk {
         )?;
         let id = self.ledger.enqueue_notification(NewNotification {
             created_ms: self.clock.now_ms(),
-            cashier: input.cashier,
+            cashier,
             order_no: None,
             product_no: draft.product_no,
             product_name: draft.product_name,

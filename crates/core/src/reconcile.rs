@@ -334,6 +334,8 @@ pub enum ReconcileError {
     #[error("the channel's history could not be read: {0}")]
     History(#[from] ChannelError),
     #[error(transparent)]
+    TooLong(#[from] crate::limits::TooLong),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -345,6 +347,7 @@ impl ReconcileError {
             ReconcileError::Statement(_) => "statement_invalid",
             ReconcileError::StatementFile(e) => e.code(),
             ReconcileError::History(_) => "history_failed",
+            ReconcileError::TooLong(e) => e.code(),
             ReconcileError::Ledger(e) => e.code(),
         }
     }
@@ -379,8 +382,12 @@ impl Desk {
         statement: Option<Statement<'_>>,
         actor: &Actor,
     ) -> Result<Reconciliation, ReconcileError> {
+        if let Actor::Manager(name) | Actor::Cashier(name) = actor {
+            crate::limits::Field::ManagerName.check(name)?;
+        }
         let (source, theirs, unreadable) = match statement {
             Some(s) => {
+                crate::statement_mappings::check_names(&s.mapping)?;
                 let read = read_statement(s.source, &s.mapping)?;
                 if read.lines.is_empty() && !read.problems.is_empty() {
                     return Err(ReconcileError::Statement(read.problems));
@@ -458,9 +465,13 @@ impl Desk {
         manager: &str,
         note: Option<&str>,
     ) -> Result<SignedOff, ReconcileError> {
+        let manager = crate::limits::Field::ManagerName.check(manager)?;
+        let note = note
+            .map(|n| crate::limits::Field::Note.check(n))
+            .transpose()?;
         let chain_head =
             self.ledger
-                .sign_off(reconciliation_id, manager.trim(), note, self.clock.now_ms())?;
+                .sign_off(reconciliation_id, manager, note, self.clock.now_ms())?;
         let stored = self.ledger.reconciliation(reconciliation_id)?;
         // A report kept by an older version may not parse; its mismatches column still counts.
         let unreadable_rows = serde_json::from_str::<Report>(&stored.run.report)

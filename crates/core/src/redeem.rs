@@ -31,7 +31,6 @@ pub struct PrepareInput {
     pub platform: Option<Platform>,
     /// The capture field's text, as received.
     pub raw_code: String,
-    pub cashier: String,
 }
 
 /// The answer to a look-up. `Ready` carries the token that confirms this very preview.
@@ -75,9 +74,10 @@ pub struct RedeemInput {
     pub token: String,
     pub count: u32,
     /// Douyin vouchers with several certificates: the ones ticked.
+    /// No cashier here: the attempt is recorded under the cashier of the desk's open shift
+    /// (roles.rs), never a name the caller types (issue 18 item 7).
     #[serde(default)]
     pub certificates: Vec<CertificateChoice>,
-    pub cashier: String,
 }
 
 /// A finished redemption attempt: the ledger's row and the channel's answer.
@@ -120,6 +120,9 @@ pub enum RedeemError {
     /// The ledger failed its integrity check: nothing is redeemed into a damaged file.
     #[error("the ledger file is damaged ({0}): redeeming is stopped until a manager restores it or starts a new ledger")]
     LedgerDamaged(String),
+    /// No shift is open (`no_shift`), or the cashier's shift could not be read.
+    #[error(transparent)]
+    Role(#[from] crate::roles::RoleError),
     #[error(transparent)]
     Channel(#[from] ChannelError),
     #[error(transparent)]
@@ -141,6 +144,7 @@ impl RedeemError {
             RedeemError::CountOutOfRange { .. } => "count_out_of_range",
             RedeemError::Certificates(_) => "certificates",
             RedeemError::LedgerDamaged(_) => "ledger_damaged",
+            RedeemError::Role(e) => e.code(),
             RedeemError::Channel(ChannelError::Config { .. }) => "channel_config",
             RedeemError::Channel(_) => "channel_error",
             RedeemError::Ledger(e) => e.code(),
@@ -356,6 +360,8 @@ impl Desk {
     /// answer. Exactly two durable commits.
     pub async fn redeem(&self, input: RedeemInput) -> Result<Redemption, RedeemError> {
         self.refuse_if_halted()?;
+        // Before the preview is used up: a refusal here leaves it for after 开班.
+        let cashier = self.shift_cashier()?;
         let now = self.clock.now_ms();
         let entry = {
             let mut cache = self.prepared.lock().expect("prepared cache");
@@ -387,7 +393,7 @@ impl Desk {
             platform: entry.preview.platform,
             code: code.as_str().to_owned(),
             count: input.count,
-            cashier: input.cashier.clone(),
+            cashier: cashier.clone(),
             face_value: entry.preview.face_value,
             price: entry.preview.price_paid,
             remaining_before: entry
@@ -407,11 +413,11 @@ impl Desk {
             order_amount: None,
             paid_amount: None,
             remaining_before: entry.preview.times_remaining.or(entry.preview.uses_left),
-            cashier: Some(input.cashier.clone()),
+            cashier: Some(cashier.clone()),
             remark: None,
             attempted_at_ms: now,
         };
-        let actor = Actor::Cashier(input.cashier);
+        let actor = Actor::Cashier(cashier);
         let mut skew = None;
         let (outcome, exchange) = match ch.redeem(&request).await {
             Ok(answer) => {

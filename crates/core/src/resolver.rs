@@ -11,6 +11,7 @@ use crate::ledger::{
     resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck,
     LedgerError, Transition,
 };
+use crate::limits::Field;
 use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -42,6 +43,8 @@ pub enum DecisionError {
     #[error("no attempt {0}")]
     NotFound(String),
     #[error(transparent)]
+    TooLong(#[from] crate::limits::TooLong),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -51,6 +54,7 @@ impl DecisionError {
             DecisionError::ReasonNeeded => "reason_needed",
             DecisionError::ManagerNeeded => "manager_needed",
             DecisionError::NotFound(_) => "not_found",
+            DecisionError::TooLong(e) => e.code(),
             DecisionError::Ledger(e) => e.code(),
         }
     }
@@ -221,10 +225,12 @@ impl Desk {
         manager: &str,
         reason: &str,
     ) -> Result<Attempt, DecisionError> {
-        if reason.trim().is_empty() {
+        let reason = Field::Reason.check(reason)?;
+        let manager = Field::ManagerName.check(manager)?;
+        if reason.is_empty() {
             return Err(DecisionError::ReasonNeeded);
         }
-        if manager.trim().is_empty() {
+        if manager.is_empty() {
             return Err(DecisionError::ManagerNeeded);
         }
         let to = match decision {
@@ -234,12 +240,8 @@ impl Desk {
         if self.ledger.attempt(id)?.is_none() {
             return Err(DecisionError::NotFound(id.to_string()));
         }
-        let t = Transition::new(
-            to,
-            self.clock.now_ms(),
-            Actor::Manager(manager.trim().to_owned()),
-        )
-        .reason(reason.trim());
+        let t = Transition::new(to, self.clock.now_ms(), Actor::Manager(manager.to_owned()))
+            .reason(reason);
         let attempt = self.ledger.record(id, t)?;
         self.announce_attempt(&attempt);
         Ok(attempt)

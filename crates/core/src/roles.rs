@@ -3,9 +3,11 @@
 //! with the manager PIN. It is stored
 //! only as an Argon2 hash in the ledger's settings; wrong PINs beyond a few free tries lock
 //! the manager screens for a growing delay, kept in the ledger so a restart does not reset
-//! it; every try is an audit event. An unlocked manager session locks itself after a few
-//! idle minutes: every manager action asks the desk for the session, so a forgotten open
-//! screen cannot be used by someone else later.
+//! it; every try is an audit event. A cashier's PIN follows the same rule (`Desk::check_pin`,
+//! one count per cashier), and the open shift's cashier is the one every redemption and
+//! sale is recorded under: the UI never names the cashier (issue 18 item 7). An unlocked
+//! manager session locks itself after a few idle minutes: every manager action asks the
+//! desk for the session, so a forgotten open screen cannot be used by someone else later.
 //!
 //! Lock-outs and the idle timeout are measured on the monotonic clock within a run, so
 //! setting the wall clock forward (`faketime +2h`) lifts nothing. Across a restart a
@@ -49,7 +51,19 @@ impl PinSlot {
             locked_until_key: LOCKED_UNTIL_KEY.to_owned(),
         }
     }
+
+    /// Each cashier's PIN has its own count: one cashier's wrong tries do not lock another.
+    fn cashier(name: &str) -> PinSlot {
+        PinSlot {
+            failures_key: format!("cashier.pin_failures.{name}"),
+            locked_until_key: format!("cashier.pin_locked_until_ms.{name}"),
+        }
+    }
 }
+
+/// The cashier at the till when the manager keeps no cashier list (the app's screen shows
+/// this name; ui/shift.js has the same constant).
+pub const DEFAULT_CASHIER: &str = "收银员";
 
 /// This run's lock-out ends on the monotonic clock, by the slot's `locked_until_key`.
 pub(crate) type Lockouts = HashMap<String, MonoMs>;
@@ -59,7 +73,7 @@ pub const FREE_TRIES: u32 = 3;
 /// The longest lock-out.
 pub const MAX_LOCKOUT_MS: i64 = 15 * 60 * 1000;
 
-/// How long the manager screens stay locked after `failures` wrong PINs in a row: nothing
+/// How long a PIN stays locked after `failures` wrong tries in a row: nothing
 /// for the first few, then 30 s, doubling up to 15 minutes.
 pub fn lockout_ms(failures: u32) -> i64 {
     if failures < FREE_TRIES {
@@ -89,6 +103,11 @@ pub enum RoleError {
     NoSuchCashier(String),
     #[error("a cashier needs a name (at most 20 characters), and names must differ")]
     BadCashierName,
+    /// A redemption or a sale needs the cashier of an open shift (开班), never a typed name.
+    #[error("没有开班的收银员：请先开班。 No shift is open: start a shift first.")]
+    NoShift,
+    #[error(transparent)]
+    TooLong(#[from] crate::limits::TooLong),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -105,6 +124,8 @@ impl RoleError {
             RoleError::Locked => "manager_locked",
             RoleError::NoSuchCashier(_) => "no_such_cashier",
             RoleError::BadCashierName => "bad_cashier_name",
+            RoleError::NoShift => "no_shift",
+            RoleError::TooLong(e) => e.code(),
             RoleError::Ledger(e) => e.code(),
         }
     }
@@ -261,26 +282,26 @@ impl Desk {
         Ok(())
     }
 
-    /// Opens the manager screens: refused while locked out; a wrong PIN counts toward the
-    /// lock-out, a right one clears it. Every try is audited (never the PIN itself).
-    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
-        let slot = PinSlot::manager();
-        let wait_ms = self.lock_left(&slot)?;
+    /// The one PIN rule, for the manager's PIN and each cashier's: refused while locked
+    /// out (even the right PIN); a wrong PIN counts toward the lock-out, a right one clears
+    /// it. `failed` audits a wrong try with its number (never the PIN itself).
+    fn check_pin(
+        &self,
+        slot: &PinSlot,
+        stored: &str,
+        pin: &str,
+        failed: impl FnOnce(u32) -> Result<(), LedgerError>,
+    ) -> Result<(), RoleError> {
+        let wait_ms = self.lock_left(slot)?;
         if wait_ms > 0 {
             return Err(RoleError::LockedOut { wait_ms });
         }
-        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
-        if matches(&stored, pin)? {
-            self.clear_wrong_pins(&slot)?;
-            self.audit(who, "manager_unlock", None)?;
+        if matches(stored, pin)? {
+            self.clear_wrong_pins(slot)?;
             return Ok(());
         }
-        let (failures, lock) = self.count_wrong_pin(&slot)?;
-        self.audit(
-            who,
-            "manager_unlock_failed",
-            Some(format!("wrong PIN #{failures}")),
-        )?;
+        let (failures, lock) = self.count_wrong_pin(slot)?;
+        failed(failures)?;
         if lock > 0 {
             Err(RoleError::LockedOut { wait_ms: lock })
         } else {
@@ -290,9 +311,24 @@ impl Desk {
         }
     }
 
+    /// Opens the manager screens (the PIN rule of [`Desk::check_pin`]). Every try is audited.
+    pub fn check_manager_pin(&self, pin: &str, who: &str) -> Result<(), RoleError> {
+        let who = crate::limits::Field::ManagerName.check(who)?;
+        let stored = self.ledger.setting(PIN_KEY)?.ok_or(RoleError::NotSet)?;
+        self.check_pin(&PinSlot::manager(), &stored, pin, |failures| {
+            self.audit(
+                who,
+                "manager_unlock_failed",
+                Some(format!("wrong PIN #{failures}")),
+            )
+        })?;
+        self.audit(who, "manager_unlock", None)?;
+        Ok(())
+    }
+
     /// Unlocks the manager screens for `who` with the PIN (see [`Desk::check_manager_pin`]).
     pub fn unlock_manager(&self, pin: &str, who: &str) -> Result<(), RoleError> {
-        let who = who.trim();
+        let who = crate::limits::Field::ManagerName.check(who)?;
         if who.is_empty() {
             return Err(RoleError::Locked);
         }
@@ -337,7 +373,7 @@ impl Desk {
         who: &str,
     ) -> Result<(), RoleError> {
         let session_name;
-        let mut who = who;
+        let mut who = crate::limits::Field::ManagerName.check(who)?;
         if self.manager_pin_is_set()? {
             if let Ok(name) = self.manager() {
                 session_name = name;
@@ -385,8 +421,8 @@ impl Desk {
         let saved = self.stored_cashiers()?;
         let mut out: Vec<StoredCashier> = Vec::with_capacity(list.len());
         for edit in list {
-            let name = edit.name.trim();
-            if name.is_empty() || name.chars().count() > 20 || out.iter().any(|c| c.name == name) {
+            let name = crate::limits::Field::CashierName.check(&edit.name)?;
+            if name.is_empty() || out.iter().any(|c| c.name == name) {
                 return Err(RoleError::BadCashierName);
             }
             let pin_hash = match edit.pin.as_deref().map(str::trim) {
@@ -424,20 +460,40 @@ impl Desk {
     }
 
     /// Starts a cashier's shift: the name must be in the list, and its PIN given if it has
-    /// one. Audited; the desk then knows who is at the till.
+    /// one (the PIN rule of [`Desk::check_pin`]: wrong tries lock that cashier out). With no
+    /// list, only [`DEFAULT_CASHIER`] starts. Audited; the desk then knows who is at the
+    /// till, and every redemption and sale is recorded under that name.
     pub fn start_shift(&self, name: &str, pin: Option<&str>) -> Result<String, RoleError> {
-        let name = name.trim();
-        let cashier = self
-            .stored_cashiers()?
-            .into_iter()
-            .find(|c| c.name == name)
-            .ok_or_else(|| RoleError::NoSuchCashier(name.to_owned()))?;
-        if let Some(stored) = &cashier.pin_hash {
-            if !matches(stored, pin.unwrap_or(""))? {
-                return Err(RoleError::Wrong {
-                    tries_left: FREE_TRIES,
-                });
+        let name = crate::limits::Field::CashierName.check(name)?;
+        let list = self.stored_cashiers()?;
+        let cashier = if list.is_empty() && name == DEFAULT_CASHIER {
+            StoredCashier {
+                name: DEFAULT_CASHIER.to_owned(),
+                pin_hash: None,
             }
+        } else {
+            list.into_iter()
+                .find(|c| c.name == name)
+                .ok_or_else(|| RoleError::NoSuchCashier(name.to_owned()))?
+        };
+        if let Some(stored) = &cashier.pin_hash {
+            let actor = Actor::Cashier(cashier.name.clone());
+            self.check_pin(
+                &PinSlot::cashier(&cashier.name),
+                stored,
+                pin.unwrap_or(""),
+                |failures| {
+                    self.ledger
+                        .record_audit(&AuditEntry {
+                            time_ms: self.clock.now_ms(),
+                            actor,
+                            action: "shift_start_failed".into(),
+                            subject: None,
+                            detail: Some(format!("wrong PIN #{failures}")),
+                        })
+                        .map(|_| ())
+                },
+            )?;
         }
         self.ledger.record_audit(&AuditEntry {
             time_ms: self.clock.now_ms(),
@@ -477,6 +533,11 @@ impl Desk {
     /// The cashier whose shift is open, if any.
     pub fn cashier(&self) -> Option<String> {
         self.shift.lock().expect("shift").clone()
+    }
+
+    /// The open shift's cashier, for a redemption or a sale: refused when none is open.
+    pub(crate) fn shift_cashier(&self) -> Result<String, RoleError> {
+        self.cashier().ok_or(RoleError::NoShift)
     }
 }
 
@@ -838,6 +899,112 @@ mod tests {
             verified < std::time::Duration::from_secs(2),
             "a verification must not keep the manager waiting: {verified:?}"
         );
+    }
+
+    #[test]
+    fn wrong_cashier_pins_lock_out_across_a_restart_on_the_same_file_and_a_wall_clock_jump_lifts_nothing(
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.sqlite");
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let open = || {
+            let ledger = Arc::new(Ledger::open(&path, Mode::Sandbox).unwrap());
+            Desk::open(ledger, Vec::new(), clock.clone(), ScanRules::default()).unwrap()
+        };
+        let d = open();
+        d.set_manager_pin(None, "246813", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap();
+        let edit = |name: &str, pin: &str| CashierEdit {
+            name: name.into(),
+            pin: Some(pin.into()),
+        };
+        d.set_cashiers(&[edit("王芳", "1357"), edit("张伟", "2468")])
+            .unwrap();
+        for left in [2, 1] {
+            match d.start_shift("王芳", Some("0000")) {
+                Err(RoleError::Wrong { tries_left }) => assert_eq!(tries_left, left),
+                other => panic!("a free try: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            d.start_shift("王芳", Some("0000")),
+            Err(RoleError::LockedOut { wait_ms: 30_000 })
+        ));
+        assert!(
+            matches!(
+                d.start_shift("王芳", Some("1357")),
+                Err(RoleError::LockedOut { .. })
+            ),
+            "locked: even the right PIN is refused"
+        );
+        assert_eq!(d.cashier(), None, "no shift opened");
+        drop(d);
+
+        // The till restarts on the same file.
+        let again = open();
+        assert!(
+            matches!(
+                again.start_shift("王芳", Some("1357")),
+                Err(RoleError::LockedOut { .. })
+            ),
+            "the lock-out is in the ledger: a restart does not lift it"
+        );
+        // faketime +2h after the restart: the wall clock jumps, no time passes.
+        clock.jump_wall_ms(2 * 3_600_000);
+        match again.start_shift("王芳", Some("1357")) {
+            Err(RoleError::LockedOut { wait_ms }) => {
+                assert!(wait_ms > 29_000, "still about 30 s to wait: {wait_ms}")
+            }
+            other => panic!("a wall-clock jump lifts nothing: {other:?}"),
+        }
+        assert_eq!(
+            again.start_shift("张伟", Some("2468")).unwrap(),
+            "张伟",
+            "one cashier's wrong tries do not lock another"
+        );
+        clock.advance_ms(30_001);
+        assert!(
+            matches!(
+                again.start_shift("王芳", Some("0000")),
+                Err(RoleError::LockedOut { wait_ms: 60_000 })
+            ),
+            "the next wrong PIN doubles the wait"
+        );
+        clock.advance_ms(60_001);
+        assert_eq!(again.start_shift("王芳", Some("1357")).unwrap(), "王芳");
+        let audit = again.ledger.audit_between(0, i64::MAX).unwrap();
+        let failed: Vec<_> = audit
+            .iter()
+            .filter(|a| a.entry.action == "shift_start_failed")
+            .collect();
+        assert_eq!(failed.len(), 4, "every wrong try is audited");
+        assert!(
+            failed
+                .iter()
+                .all(|a| a.entry.actor == Actor::Cashier("王芳".into())
+                    && !a.entry.detail.as_deref().unwrap_or("").contains("0000")),
+            "under the cashier's name, never the PIN"
+        );
+    }
+
+    #[test]
+    fn with_no_cashier_list_only_the_default_cashier_opens_a_shift() {
+        let (d, _) = desk();
+        assert!(matches!(
+            d.start_shift("王芳", None),
+            Err(RoleError::NoSuchCashier(_))
+        ));
+        assert_eq!(
+            d.start_shift(DEFAULT_CASHIER, None).unwrap(),
+            DEFAULT_CASHIER
+        );
+        assert_eq!(d.shift_cashier().unwrap(), DEFAULT_CASHIER);
+        d.end_shift().unwrap();
+        assert!(matches!(d.shift_cashier(), Err(RoleError::NoShift)));
+        let long = "x".repeat(100_000);
+        let err = d.start_shift(&long, None).unwrap_err();
+        assert_eq!(err.code(), "text_too_long", "{err}");
+        assert!(err.to_string().len() < 200, "the name is not echoed back");
     }
 
     #[test]

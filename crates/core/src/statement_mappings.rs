@@ -6,6 +6,7 @@
 use crate::channel::ChannelKind;
 use crate::desk::Desk;
 use crate::ledger::{Actor, LedgerError};
+use crate::limits::Field;
 use crate::reconcile::StatementMapping;
 
 fn key(kind: ChannelKind) -> String {
@@ -17,6 +18,8 @@ pub enum MappingError {
     #[error("the mapping needs the name of the column that holds the coupon code")]
     CodeColumnNeeded,
     #[error(transparent)]
+    TooLong(#[from] crate::limits::TooLong),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -24,9 +27,29 @@ impl MappingError {
     pub fn code(&self) -> &'static str {
         match self {
             MappingError::CodeColumnNeeded => "mapping_code_needed",
+            MappingError::TooLong(e) => e.code(),
             MappingError::Ledger(e) => e.code(),
         }
     }
+}
+
+/// Every column name and state text of a mapping within [`Field::MappingName`]'s limit.
+pub(crate) fn check_names(mapping: &StatementMapping) -> Result<(), crate::limits::TooLong> {
+    let optional = [
+        &mapping.face_value,
+        &mapping.state,
+        &mapping.channel_id,
+        &mapping.time,
+    ];
+    Field::MappingName.check(&mapping.code)?;
+    for name in optional
+        .into_iter()
+        .flatten()
+        .chain(&mapping.cancelled_values)
+    {
+        Field::MappingName.check(name)?;
+    }
+    Ok(())
 }
 
 impl Desk {
@@ -49,6 +72,8 @@ impl Desk {
         mapping: &StatementMapping,
         manager: &str,
     ) -> Result<StatementMapping, MappingError> {
+        let manager = Field::ManagerName.check(manager)?;
+        check_names(mapping)?;
         let blank_to_none = |c: &Option<String>| {
             c.as_deref()
                 .map(str::trim)

@@ -62,6 +62,8 @@ pub enum UndoError {
     #[error("the channel answered success without naming this redemption ({0}): the undo is unconfirmed; check its back office, then record a manual undo")]
     Unconfirmed(String),
     #[error(transparent)]
+    TooLong(#[from] crate::limits::TooLong),
+    #[error(transparent)]
     Channel(#[from] channel::ChannelError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -71,6 +73,7 @@ impl UndoError {
     pub fn code(&self) -> &'static str {
         match self {
             UndoError::NotFound(_) => "not_found",
+            UndoError::TooLong(e) => e.code(),
             UndoError::NotSucceeded(_) => "not_succeeded",
             UndoError::AlreadyUndone => "already_undone",
             UndoError::ReasonNeeded => "reason_needed",
@@ -151,10 +154,12 @@ impl Desk {
         manager: &str,
         reason: &str,
     ) -> Result<Attempt, UndoError> {
-        if reason.trim().is_empty() {
+        let reason = crate::limits::Field::Reason.check(reason)?;
+        let manager = crate::limits::Field::ManagerName.check(manager)?;
+        if reason.is_empty() {
             return Err(UndoError::ReasonNeeded);
         }
-        if manager.trim().is_empty() {
+        if manager.is_empty() {
             return Err(UndoError::ManagerNeeded);
         }
         let a = self.succeeded_attempt(id)?;

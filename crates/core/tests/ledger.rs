@@ -2873,3 +2873,130 @@ fn a_100_mb_gbk_statement_is_refused_with_bounded_memory_and_a_large_one_grows_t
         "the stored report keeps the evidence, not the statement: grew {grown} bytes (611 MB before)"
     );
 }
+
+// ----- the way out: a new ledger that keeps the old one (issue 18 item 3) -------------------
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_damaged_ledger_is_set_aside_byte_for_byte_with_its_sidecars_and_a_new_one_starts() {
+    let (dir, path, l) = temp_ledger();
+    generate::fill(
+        &l,
+        &Synthetic {
+            attempts: 2_000,
+            first_day: day("2026-11-01"),
+            per_day: 500,
+            seed: 7,
+        },
+    )
+    .unwrap();
+    l.close().unwrap();
+    drop(l);
+    // A page in the middle overwritten: what a broken disk does.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 4096 / 2 * 4096;
+    for b in &mut bytes[middle..middle + 4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let head_before = std::fs::read(ledger::head_path(&path)).unwrap();
+
+    let now = 1_796_176_984_000; // 2026-12-02 02:03:04 UTC
+    let (fresh, aside) =
+        Ledger::start_new_keeping_old(&path, Mode::Sandbox, now).expect("set aside");
+    println!("{aside:?}");
+    assert_eq!(
+        aside.archive,
+        dir.path()
+            .join("ledger-sandbox.damaged-20261202T020304Z.sqlite"),
+        "named with when it was set aside"
+    );
+    assert_eq!(
+        std::fs::read(&aside.archive).unwrap(),
+        bytes,
+        "the damaged file is kept byte for byte, never deleted or repaired"
+    );
+    assert_eq!(
+        std::fs::read(ledger::head_path(&aside.archive)).unwrap(),
+        head_before,
+        "its head sidecar moved with it"
+    );
+    assert!(aside.damage.contains("damaged") || !aside.damage.is_empty());
+    assert_eq!(
+        fresh.recent_attempts(None, 10).unwrap().len(),
+        0,
+        "the new ledger is empty"
+    );
+    fresh.quick_check().expect("and whole");
+    fresh.close().unwrap();
+    drop(fresh);
+    Ledger::open(&path, Mode::Sandbox).expect("the new ledger opens at the old name");
+    println!("files after: {:?}", files_in(dir.path()));
+}
+
+#[test]
+fn an_older_copy_put_back_is_set_aside_and_stays_readable_as_an_archive() {
+    let (dir, path, l) = temp_ledger();
+    for (i, code) in ["679533922928", "679533922935"].iter().enumerate() {
+        let id = l
+            .begin_attempt(attempt(
+                ChannelKind::Shoubei,
+                code,
+                NOON + i as i64 * MINUTE,
+            ))
+            .unwrap();
+        succeed(&l, &id, NOON + i as i64 * MINUTE + 1_000);
+    }
+    l.close().unwrap();
+    drop(l);
+    let older = std::fs::read(&path).unwrap();
+    let l = Ledger::open(&path, Mode::Sandbox).unwrap();
+    let id = l
+        .begin_attempt(attempt(
+            ChannelKind::Shoubei,
+            "679533920042",
+            NOON + 5 * MINUTE,
+        ))
+        .unwrap();
+    succeed(&l, &id, NOON + 6 * MINUTE);
+    l.close().unwrap();
+    drop(l);
+    std::fs::write(&path, &older).unwrap(); // an older backup put back
+    let refused = Ledger::open(&path, Mode::Sandbox).unwrap_err();
+    assert_eq!(refused.code(), "ledger_behind_head", "{refused}");
+
+    // A healthy ledger is never set aside.
+    let other = dir.path().join("healthy.sqlite");
+    Ledger::open(&other, Mode::Sandbox)
+        .unwrap()
+        .close()
+        .unwrap();
+    let err = Ledger::start_new_keeping_old(&other, Mode::Sandbox, NOON).unwrap_err();
+    assert_eq!(err.code(), "ledger_not_damaged", "{err}");
+    assert!(other.exists(), "nothing moved");
+
+    let (fresh, aside) = Ledger::start_new_keeping_old(&path, Mode::Sandbox, NOON).unwrap();
+    assert!(
+        aside.damage.contains("shorter") || aside.damage.contains("head"),
+        "{}",
+        aside.damage
+    );
+    let archive = Ledger::open_archive(&aside.archive, Mode::Sandbox)
+        .expect("the old ledger opens as an archive");
+    let kept = archive.recent_attempts(None, 10).unwrap();
+    assert_eq!(kept.len(), 2, "its records read as they were");
+    assert!(
+        archive.verify_chain().unwrap().first_break.is_none(),
+        "and its chain verifies"
+    );
+    assert!(fresh.recent_attempts(None, 10).unwrap().is_empty());
+    println!("files after: {:?}", files_in(dir.path()));
+}

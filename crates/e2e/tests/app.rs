@@ -545,3 +545,82 @@ async fn a_second_launch_on_the_same_data_focuses_the_first_window_instead_of_op
     );
     desk.close().await;
 }
+
+/// Issue 18 item 10: a process that squats the single-instance name and never answers
+/// neither keeps the app from opening nor makes a later launch exit silently. The first
+/// launch opens its window and says on it why a second launch cannot come to it; the second
+/// launch says so on stderr and, the data directory being in use, does not run a second
+/// desk on it.
+#[tokio::test]
+async fn a_squatted_single_instance_name_neither_hangs_the_app_nor_makes_a_launch_exit_silently() {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let name = redeemdesk_core::data_dir::instance_id(&data);
+    // The squatter: binds the name, accepts nothing, answers nothing.
+    let _squatter = UnixListener::bind_addr(
+        &SocketAddr::from_abstract_name(format!("{name}.instance")).unwrap(),
+    )
+    .expect("the name is free to squat");
+    let started = std::time::Instant::now();
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    let ready = desk
+        .client
+        .execute("return document.body.dataset.ready", vec![])
+        .await
+        .unwrap();
+    assert_eq!(ready, "cashier", "the app opens its window regardless");
+    let banner = desk.text("#warnings-text").await;
+    assert!(
+        banner.contains("没有应答") && banner.contains("does not answer"),
+        "the window says why a second launch cannot reach it: {banner:?}"
+    );
+    println!(
+        "window ready {:?} after launch with the name squatted",
+        started.elapsed()
+    );
+    desk.screenshot("single-instance-squatted").await;
+
+    let mut second = tokio::process::Command::new(app_binary())
+        .env("REDEEMDESK_DATA_DIR", &data)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the second launch starts");
+    let mut stderr = second.stderr.take().unwrap();
+    let mut said = String::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 4096];
+        while !said.contains("does not answer") {
+            match stderr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => said.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok() && said.contains("没有应答") && said.contains("does not answer"),
+        "the second launch says why on stderr: {said}"
+    );
+    // It does not run a second desk: its start-up page says the directory is in use and it
+    // exits non-zero when told to; it never exits 0 as if it had handed over.
+    let early = tokio::time::timeout(Duration::from_secs(3), second.wait()).await;
+    if let Ok(Ok(status)) = early {
+        assert!(!status.success(), "not a silent hand-over: {status}");
+    } else {
+        let _ = second.kill().await;
+    }
+    assert_eq!(
+        desk.client
+            .execute("return document.body.dataset.ready", vec![])
+            .await
+            .unwrap(),
+        "cashier",
+        "the first desk keeps working"
+    );
+    desk.close().await;
+}

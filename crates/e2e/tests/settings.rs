@@ -619,3 +619,92 @@ async fn a_cashier_is_chosen_at_shift_start_with_the_keyboard_and_the_pin_and_re
     assert_eq!(desk.text("#cashier-name").await, "张伟");
     desk.close().await;
 }
+
+/// Issue 18 item 7 on the real window: with no shift open the desk refuses a redemption
+/// whatever cashier name the call carries, and a cashier's wrong PINs at the chooser lock
+/// that cashier out as the manager PIN does (the window says for how long).
+#[tokio::test]
+async fn a_cashiers_wrong_pins_lock_the_chooser_and_no_shift_means_no_redemption() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    desk.invoke(
+        "set_manager_pin",
+        json!({"current": null, "newPin": "246813", "name": "李店长"}),
+    )
+    .await;
+    desk.invoke("manager_unlock", json!({"pin": "246813", "name": "李店长"}))
+        .await;
+    let saved = desk
+        .invoke(
+            "set_cashiers",
+            json!({"list": [{"name": "王芳", "pin": "1357"}, {"name": "张伟", "pin": null}]}),
+        )
+        .await;
+    assert_eq!(saved[0]["has_pin"], true, "{saved}");
+    desk.invoke("end_shift", json!({})).await;
+    desk.js("location.reload(); return null").await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    desk.wait_until(
+        "document.body.dataset.ready === 'shift'",
+        QUICK,
+        "the chooser",
+    )
+    .await;
+
+    // No shift: a redemption naming any cashier is refused, nothing is written.
+    let prepared = desk
+        .invoke(
+            "prepare",
+            json!({"input": {"channel": "shoubei", "platform": null, "raw_code": "679533922928"}}),
+        )
+        .await;
+    assert_eq!(prepared["state"], "ready", "{prepared}");
+    let refused = desk
+        .invoke(
+            "redeem",
+            json!({"input": {"token": prepared["token"], "count": 1, "certificates": [], "cashier": "王芳"}}),
+        )
+        .await;
+    assert_eq!(refused["error"]["code"], "no_shift", "{refused}");
+    let none = desk
+        .invoke("recent_attempts", json!({"cashier": null, "limit": 10}))
+        .await;
+    assert_eq!(none.as_array().map(Vec::len), Some(0), "{none}");
+
+    // 王芳's PIN wrong three times: locked, and the right PIN does not open it now.
+    desk.scan(ENTER, KEYS).await;
+    desk.wait_until(
+        "document.activeElement?.dataset.testid === 'shift-pin'",
+        QUICK,
+        "the PIN field",
+    )
+    .await;
+    let message = "document.querySelector('[data-testid=shift-message]').textContent";
+    for _ in 0..3 {
+        desk.js(&format!("{message} = ''; return null")).await;
+        desk.scan(&format!("0000{ENTER}"), KEYS).await;
+        desk.wait_until(&format!("{message} !== ''"), QUICK, "an answer")
+            .await;
+    }
+    let locked = desk.js(&format!("return {message}")).await;
+    assert!(
+        locked.as_str().unwrap().contains("已锁定") && locked.as_str().unwrap().contains("30"),
+        "the third wrong PIN locks for 30 s: {locked}"
+    );
+    desk.js(&format!("{message} = ''; return null")).await;
+    desk.scan(&format!("1357{ENTER}"), KEYS).await;
+    let still = desk
+        .wait_until(
+            &format!("{message} !== '' && {message}"),
+            QUICK,
+            "an answer",
+        )
+        .await;
+    assert!(
+        still.as_str().unwrap().contains("已锁定"),
+        "even the right PIN waits: {still}"
+    );
+    assert_eq!(desk.js("return document.body.dataset.ready").await, "shift");
+    desk.screenshot("shift-start-locked").await;
+    desk.close().await;
+}

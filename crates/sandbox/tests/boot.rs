@@ -16,12 +16,13 @@ fn clock() -> Arc<dyn Clock> {
 
 /// Looks up and redeems one 通联 (Meituan) demo code: both signatures must verify.
 async fn redeem_allinpay(desk: &Desk, code: &str) -> Outcome {
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .expect("the default cashier opens a shift");
     let prepared = desk
         .prepare(PrepareInput {
             channel: ChannelKind::Allinpay,
             platform: Some(Platform::Meituan),
             raw_code: code.into(),
-            cashier: "王芳".into(),
         })
         .await
         .expect("the look-up is answered and its signature verifies");
@@ -32,7 +33,6 @@ async fn redeem_allinpay(desk: &Desk, code: &str) -> Outcome {
         token,
         count: 1,
         certificates: vec![],
-        cashier: "王芳".into(),
     })
     .await
     .expect("the redemption is answered")

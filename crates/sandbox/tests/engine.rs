@@ -53,6 +53,8 @@ async fn rig_with(
     );
     let desk =
         Desk::open(ledger, channels, clock.clone(), ScanRules::default()).expect("the desk opens");
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .expect("the default cashier opens a shift");
     Rig {
         desk: Arc::new(desk),
         sandbox,
@@ -82,7 +84,6 @@ impl Rig {
                 channel,
                 platform,
                 raw_code: code.to_owned(),
-                cashier: "王芳".into(),
             })
             .await
     }
@@ -102,7 +103,6 @@ impl Rig {
                 token,
                 count: 1,
                 certificates: vec![],
-                cashier: "王芳".into(),
             })
             .await
     }
@@ -175,7 +175,6 @@ async fn a_used_code_is_rejected_with_the_channels_reason_and_nothing_is_consume
                     token,
                     count: 1,
                     certificates: vec![],
-                    cashier: "王芳".into(),
                 })
                 .await
                 .unwrap();
@@ -308,7 +307,9 @@ async fn a_single_use_code_already_redeemed_here_is_refused_with_when_and_by_who
     r.clock.advance_ms(60_000);
     let again = r.prepare(channel, platform, code).await;
     match again {
-        Err(RedeemError::AlreadyRedeemed { by, .. }) => assert_eq!(by, "王芳"),
+        Err(RedeemError::AlreadyRedeemed { by, .. }) => {
+            assert_eq!(by, redeemdesk_core::roles::DEFAULT_CASHIER)
+        }
         other => panic!("already redeemed here, got {other:?}"),
     }
 }
@@ -485,7 +486,6 @@ async fn a_value_added_sale_is_queued_first_and_delivered_once_with_its_deal_ser
             consumer_name: "王刚".into(),
             consumer_phone: "13566662456".into(),
             quantity: 2,
-            cashier: "王芳".into(),
         })
         .unwrap();
     assert_eq!(
@@ -511,7 +511,6 @@ async fn a_value_added_sale_is_queued_first_and_delivered_once_with_its_deal_ser
         consumer_name: "王刚".into(),
         consumer_phone: "1234".into(),
         quantity: 1,
-        cashier: "王芳".into(),
     });
     assert!(
         bad.is_err(),
@@ -625,7 +624,6 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
                             channel: *channel,
                             platform: *platform,
                             raw_code: code.clone(),
-                            cashier: format!("till{t}"),
                         })
                         .await
                         .expect("a fresh coupon previews");
@@ -644,7 +642,6 @@ async fn a_soak_of_thousands_of_redemptions_with_random_faults_ends_equal_to_the
                     token,
                     count: 1,
                     certificates: vec![],
-                    cashier: format!("till{t}"),
                 })
                 .await
                 .expect("every redemption gets an answer, even if unknown");
@@ -1059,7 +1056,6 @@ async fn a_douyin_redemption_can_be_undone_only_within_one_hour() {
                 id: cert.id.clone(),
                 num: 1,
             }],
-            cashier: "王芳".into(),
         })
         .await
         .unwrap();
@@ -1098,6 +1094,8 @@ async fn desk_on(path: &std::path::Path) -> (RunningSandbox, Desk) {
         .expect("the demo config builds");
     let ledger = Arc::new(Ledger::open(path, Mode::Sandbox).expect("the ledger opens"));
     let desk = Desk::open(ledger, channels, clock, ScanRules::default()).expect("the desk opens");
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .expect("the default cashier opens a shift");
     (sandbox, desk)
 }
 
@@ -1165,7 +1163,6 @@ async fn an_answer_the_full_disk_refuses_is_amber_and_written_once_there_is_room
             channel: ChannelKind::Shoubei,
             platform: None,
             raw_code: "679533922928".into(),
-            cashier: "王芳".into(),
         })
         .await
         .expect("prepares")
@@ -1178,7 +1175,6 @@ async fn an_answer_the_full_disk_refuses_is_amber_and_written_once_there_is_room
             token,
             count: 1,
             certificates: vec![],
-            cashier: "王芳".into(),
         })
         .await
         .expect("a refused write is no error to the cashier: the answer is kept");
@@ -1289,7 +1285,6 @@ async fn a_damaged_ledger_stops_the_till_and_nothing_reaches_the_channel() {
             channel: ChannelKind::Shoubei,
             platform: None,
             raw_code: "679533922928".into(),
-            cashier: "王芳".into(),
         })
         .await;
     assert!(
@@ -1299,5 +1294,92 @@ async fn a_damaged_ledger_stops_the_till_and_nothing_reaches_the_channel() {
     assert!(
         sandbox.ground_truth().consumptions.is_empty(),
         "nothing reached the channel"
+    );
+}
+
+/// Issue 18 item 7: a redemption is recorded under the cashier of the desk's open shift. With
+/// no shift open it is refused (and the preview kept for after 开班); a 100,000-character
+/// name is refused where it enters, so the day's XLSX export still works and reads back.
+#[tokio::test]
+async fn a_redemption_needs_an_open_shift_and_a_huge_cashier_name_never_reaches_the_export() {
+    use redeemdesk_core::roles::{CashierEdit, RoleError};
+    let r = rig().await;
+    r.desk.end_shift().unwrap();
+    let token = match r
+        .prepare(ChannelKind::Shoubei, None, "679533922928")
+        .await
+        .unwrap()
+    {
+        Prepared::Ready { token, .. } => token,
+        other => panic!("{other:?}"),
+    };
+    let input = RedeemInput {
+        token,
+        count: 1,
+        certificates: vec![],
+    };
+    let refused = r.desk.redeem(input.clone()).await.unwrap_err();
+    assert_eq!(refused.code(), "no_shift", "{refused}");
+    assert!(
+        refused.to_string().contains("请先开班") && refused.to_string().contains("start a shift"),
+        "Chinese and English: {refused}"
+    );
+    assert!(
+        r.desk
+            .ledger()
+            .code_timeline("679533922928")
+            .unwrap()
+            .is_empty(),
+        "nothing was written or sent"
+    );
+
+    r.desk.set_manager_pin(None, "246813", "李店长").unwrap();
+    r.desk.unlock_manager("246813", "李店长").unwrap();
+    let huge = "x".repeat(100_000);
+    let edit = |name: &str| CashierEdit {
+        name: name.into(),
+        pin: None,
+    };
+    match r.desk.set_cashiers(&[edit(&huge)]) {
+        Err(RoleError::TooLong(e)) => assert!(e.to_string().len() < 200, "not echoed: {e}"),
+        other => panic!("a 100,000-character name is refused: {other:?}"),
+    }
+    assert_eq!(
+        r.desk.start_shift(&huge, None).unwrap_err().code(),
+        "text_too_long"
+    );
+    r.desk.set_cashiers(&[edit("王芳")]).unwrap();
+    assert_eq!(r.desk.start_shift("王芳", None).unwrap(), "王芳");
+    let done = r
+        .desk
+        .redeem(input)
+        .await
+        .expect("the kept preview redeems");
+    assert_eq!(done.attempt.state, AttemptState::Succeeded);
+    assert_eq!(
+        done.attempt.cashier, "王芳",
+        "the open shift's cashier, not a name the caller typed"
+    );
+
+    let ledger = r.desk.ledger();
+    let day = ledger.business_day_rule().day_of(done.attempt.created_ms);
+    let log = ledger.day_log(day, &Default::default()).unwrap();
+    let bytes = redeemdesk_core::export::export_day_log(
+        ledger,
+        &log,
+        None,
+        redeemdesk_core::export::ExportFormat::Xlsx,
+    )
+    .expect("the day's XLSX export works");
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("a readable xlsx");
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).unwrap();
+    let cells: Vec<String> = range.used_cells().map(|(_, _, c)| c.to_string()).collect();
+    assert!(cells.iter().any(|c| c == "王芳"), "the cashier's cell");
+    assert!(
+        cells.iter().all(|c| c.chars().count() < 1_000),
+        "no huge cell"
     );
 }

@@ -46,6 +46,8 @@ async fn rig() -> Rig {
         .unwrap(),
     );
     let desk = Desk::open(ledger, channels, clock.clone(), ScanRules::default()).unwrap();
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .expect("the default cashier opens a shift");
     Rig {
         desk: Arc::new(desk),
         sandbox,
@@ -62,7 +64,6 @@ impl Rig {
                 channel,
                 platform: None,
                 raw_code: code.into(),
-                cashier: "王芳".into(),
             })
             .await
             .unwrap()
@@ -75,7 +76,6 @@ impl Rig {
                 token,
                 count: 1,
                 certificates: vec![],
-                cashier: "王芳".into(),
             })
             .await
             .unwrap()
@@ -137,7 +137,6 @@ async fn a_failing_notification_is_sent_again_now_and_one_settled_by_hand_needs_
         consumer_name: "王刚".into(),
         consumer_phone: phone.into(),
         quantity: 1,
-        cashier: "王芳".into(),
     };
     let n = r.desk.submit_order(order("13566662456")).unwrap();
     r.sandbox

@@ -107,7 +107,6 @@ async fn the_saved_scanner_prefix_and_suffix_are_stripped_from_a_real_scan() {
         channel: ChannelKind::Zvcms,
         platform: None,
         raw_code: raw.into(),
-        cashier: "王芳".into(),
     };
     let before = desk.prepare(input("SC390962138708451328#\r")).await;
     assert!(
@@ -143,7 +142,6 @@ async fn saving_a_live_channel_makes_the_next_start_live_on_its_own_ledger_witho
             channel: ChannelKind::Shoubei,
             platform: None,
             raw_code: "679533922928".into(),
-            cashier: "王芳".into(),
         })
         .await
         .unwrap()
@@ -153,11 +151,14 @@ async fn saving_a_live_channel_makes_the_next_start_live_on_its_own_ledger_witho
     };
     first
         .desk
+        .start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .unwrap();
+    first
+        .desk
         .redeem(RedeemInput {
             token,
             count: 1,
             certificates: vec![],
-            cashier: "王芳".into(),
         })
         .await
         .unwrap();

@@ -37,6 +37,7 @@ mod notifications;
 mod reconciliations;
 mod schedule;
 mod seals;
+mod set_aside;
 mod settings;
 mod state;
 
@@ -55,6 +56,7 @@ pub use schedule::{
     resolver_backoff, DueCheck, ResolverStatus, RESOLVER_FAST_TRIES, RESOLVER_INBOX_AFTER_TRIES,
     RESOLVER_MAX_BACKOFF_MS, RESOLVER_MEDIUM_TRIES,
 };
+pub use set_aside::{SetAside, SetAsideError};
 pub use settings::{SettingChange, BUSINESS_DAY_CUTOFF_KEY, BUSINESS_DAY_OFFSET_KEY};
 pub use state::{
     Actor, AttemptId, AttemptState, InvalidId, NotificationId, NotificationState, Platform,
@@ -1334,6 +1336,8 @@ fn not_found_attempt(id: &AttemptId) -> Failure {
 /// The longest code the ledger accepts: far above any channel's (Douyin short links are
 /// the longest), low enough that a stuck scanner cannot fill the disk.
 const MAX_CODE_CHARS: usize = 2048;
+/// The longest cashier name any writer may store (the desk's own limit is narrower).
+const MAX_CASHIER_CHARS: usize = 100;
 
 fn validate_new_attempt(new: &NewAttempt) -> Result<(), Failure> {
     let invalid = |what: &str| Err(Failure::Invalid(what.to_owned()));
@@ -1351,6 +1355,12 @@ fn validate_new_attempt(new: &NewAttempt) -> Result<(), Failure> {
     }
     if new.cashier.trim().is_empty() {
         return invalid("an attempt needs the cashier's name");
+    }
+    // The desk takes the name from the open shift, already within its 20 characters; this
+    // is the backstop for any other writer (as wide as the outbox's), so no row can break
+    // an export (issue 18 item 7).
+    if new.cashier.chars().count() > MAX_CASHIER_CHARS {
+        return invalid("the cashier's name is longer than 100 characters");
     }
     if new.channel == ChannelKind::Yhtd {
         return invalid("增值券 sales are notifications (enqueue_notification), not redemptions");

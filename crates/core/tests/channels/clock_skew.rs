@@ -27,7 +27,6 @@ async fn redeem_once(desk: &Desk) -> redeemdesk_core::ledger::AttemptId {
             channel: ChannelKind::Shoubei,
             platform: None,
             raw_code: "679533922928".into(),
-            cashier: "王芳".into(),
         })
         .await
         .unwrap();
@@ -38,7 +37,6 @@ async fn redeem_once(desk: &Desk) -> redeemdesk_core::ledger::AttemptId {
         token,
         count: 1,
         certificates: Vec::new(),
-        cashier: "王芳".into(),
     })
     .await
     .unwrap()
@@ -58,6 +56,8 @@ async fn a_channel_whose_date_header_is_ten_minutes_off_is_reported_and_the_atte
     let channel = Channel::new(ChannelConfig::Shoubei(shoubei_config(&r.base)), ctx).unwrap();
     let ledger = Arc::new(Ledger::open_in_memory(Mode::Sandbox).unwrap());
     let desk = Desk::open(ledger, vec![channel], clock, ScanRules::default()).unwrap();
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .expect("the default cashier opens a shift");
     assert_eq!(desk.clock_skew(), None, "nothing compared yet");
 
     let id = redeem_once(&desk).await;
@@ -98,6 +98,8 @@ async fn a_channel_whose_clock_agrees_within_the_limit_is_not_reported() {
     let channel = Channel::new(ChannelConfig::Shoubei(shoubei_config(&r.base)), ctx).unwrap();
     let ledger = Arc::new(Ledger::open_in_memory(Mode::Sandbox).unwrap());
     let desk = Desk::open(ledger, vec![channel], clock, ScanRules::default()).unwrap();
+    desk.start_shift(redeemdesk_core::roles::DEFAULT_CASHIER, None)
+        .expect("the default cashier opens a shift");
     redeem_once(&desk).await;
     assert_eq!(desk.clock_skew(), None, "under two minutes: no banner");
 }
