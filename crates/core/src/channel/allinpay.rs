@@ -211,7 +211,7 @@ use super::outcome::{
     ChannelRef, Exchange, Exchanged, HistoryEntry, Outcome, Prepared, RedeemRequest, Redeemed,
     Resolution, UnknownReason,
 };
-use super::preview::{Certificate, Platform, Preview, Warning};
+use super::preview::{Certificate, Platform, Preview};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
 use serde_json::json;
