@@ -342,6 +342,7 @@ export default {
   'mgr.totals.units': 'Units',
   'mgr.totals.face': 'Face value (yuan)',
   'mgr.totals.settled': 'Settled (yuan)',
+  'mgr.totals.unreported': '({n} not reported)',
   'mgr.totals.all': 'Total',
   'mgr.export.csv': 'Export CSV',
   'mgr.export.xlsx': 'Export Excel',

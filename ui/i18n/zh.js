@@ -342,6 +342,7 @@ export default {
   'mgr.totals.units': '张数',
   'mgr.totals.face': '面值(元)',
   'mgr.totals.settled': '结算(元)',
+  'mgr.totals.unreported': '（{n} 笔未报）',
   'mgr.totals.all': '合计',
   'mgr.export.csv': '导出 CSV',
   'mgr.export.xlsx': '导出 Excel',

@@ -69,6 +69,18 @@ fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
+/// What an export shows for an amount the channel never reported.
+const UNREPORTED: &str = "—";
+
+/// A sum over rows of which `unreported` had no amount: "—" when none had one.
+fn reported_sum(sum: Fen, unreported: u64, rows: u64) -> Cell {
+    if rows > 0 && unreported >= rows {
+        text(UNREPORTED)
+    } else {
+        Cell::Money(sum)
+    }
+}
+
 fn channel_name(c: Option<ChannelKind>) -> String {
     c.map(|c| c.as_str().to_owned())
         .unwrap_or_else(|| "all".into())
@@ -95,10 +107,13 @@ fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<
                 Cell::Count(i64::from(a.count)),
                 text(a.cashier.clone()),
                 text(a.state.as_str()),
+                // An amount the channel never reported is "—", never 0.00.
                 a.settled_face_value
                     .map(Cell::Money)
-                    .unwrap_or_else(|| text("")),
-                a.settled.map(Cell::Money).unwrap_or_else(|| text("")),
+                    .unwrap_or_else(|| text(UNREPORTED)),
+                a.settled
+                    .map(Cell::Money)
+                    .unwrap_or_else(|| text(UNREPORTED)),
                 text(a.id.as_str()),
                 text(ids.clone()),
             ]
@@ -112,8 +127,10 @@ fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<
                 text(channel_name(t.channel)),
                 Cell::Count(t.succeeded as i64),
                 Cell::Count(t.units),
-                Cell::Money(t.face_value),
-                Cell::Money(t.settled),
+                reported_sum(t.face_value, t.face_value_unreported, t.succeeded),
+                reported_sum(t.settled, t.settled_unreported, t.succeeded),
+                Cell::Count(t.face_value_unreported as i64),
+                Cell::Count(t.settled_unreported as i64),
             ]
         })
         .collect();
@@ -143,6 +160,8 @@ fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<
                 "张数 Units",
                 "面值(元) Face value",
                 "结算(元) Settled",
+                "未报面值笔数 Rows without face value",
+                "未报结算笔数 Rows without settled",
             ],
             rows: totals,
         },
@@ -509,6 +528,81 @@ mod tests {
             &theirs,
             &unreadable,
         )
+    }
+
+    /// Issue 20 item 12: an amount the channel never reported is "—", not 0.00, in the rows
+    /// and in a total that has none; a total that misses some rows says how many.
+    #[test]
+    fn an_amount_never_reported_is_a_dash_and_the_totals_count_the_rows_without_one() {
+        let ledger = Ledger::open_in_memory(Mode::Sandbox).unwrap();
+        let at = 1_795_000_000_000;
+        let success = |code: &str, face: Option<i64>, settled: Option<i64>| {
+            let id = ledger
+                .begin_attempt(NewAttempt {
+                    created_ms: at,
+                    channel: ChannelKind::Zvcms,
+                    platform: None,
+                    code: code.into(),
+                    count: 1,
+                    cashier: "王芳".into(),
+                    face_value: face.map(Fen),
+                    price: None,
+                    remaining_before: None,
+                    prepare: Default::default(),
+                })
+                .unwrap();
+            ledger
+                .record(
+                    &id,
+                    Transition::new(
+                        AttemptState::Succeeded,
+                        at + 5,
+                        Actor::Cashier("王芳".into()),
+                    )
+                    .amounts(crate::ledger::Amounts {
+                        face_value: face.map(Fen),
+                        settled: settled.map(Fen),
+                    }),
+                )
+                .unwrap();
+        };
+        success("390962138708450001", None, None);
+        success("390962138708450002", Some(1500), None);
+        let day = ledger.business_day_rule().day_of(at);
+        let log = ledger.day_log(day, &DayFilter::default()).unwrap();
+        let t = &log.totals[0];
+        assert_eq!(
+            (t.succeeded, t.face_value_unreported, t.settled_unreported),
+            (2, 1, 2)
+        );
+        let csv =
+            String::from_utf8(export_day_log(&ledger, &log, None, ExportFormat::Csv).unwrap())
+                .unwrap();
+        let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(csv.trim_start_matches('\u{feff}').as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+            .collect();
+        let first = rows
+            .iter()
+            .find(|r| r.iter().any(|f| f.contains("390962138708450001")))
+            .unwrap();
+        assert_eq!(
+            &first[7..9],
+            ["—", "—"],
+            "no face value, no settled: {first:?}"
+        );
+        let total = rows
+            .iter()
+            .find(|r| r.first().map(String::as_str) == Some("zvcms"))
+            .unwrap();
+        assert_eq!(
+            &total[1..7],
+            ["2", "2", "15.00", "—", "1", "2"],
+            "face value summed over the one that had it (1 without), settled reported by none: {total:?}"
+        );
     }
 
     #[test]

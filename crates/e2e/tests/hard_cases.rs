@@ -496,3 +496,38 @@ async fn each_channel_says_one_thing_about_undo() {
     desk.screenshot("hard-undo-dianping").await;
     desk.close().await;
 }
+
+/// Item 12: amounts a channel never reported show "—" in the manager's log and totals,
+/// never 0.00. 智迈 reports no settled amount.
+#[tokio::test]
+async fn an_amount_never_reported_shows_a_dash_in_the_log_and_the_totals() {
+    const CODE: &str = "390962138708451328";
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    desk.scan("\u{E032}", SCANNER).await; // F2: 智迈
+    desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
+    wait_preview(&desk).await;
+    desk.scan(ENTER, SCANNER).await;
+    wait_green(&desk).await;
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    let settled = desk
+        .wait_until(
+            &format!(
+                "(() => {{ const r = document.querySelector(\"#log-table tbody:not([hidden]) tr[data-code='{CODE}']\"); \
+                   return r && r.cells[7].textContent; }})()"
+            ),
+            QUICK,
+            "the row in the log",
+        )
+        .await;
+    assert_eq!(settled, "—", "a settled amount 智迈 never reported");
+    let total = desk
+        .js(
+            "const r = document.querySelector('#log-totals-table tr[data-channel=zvcms]'); \
+             return r && r.cells[4].textContent",
+        )
+        .await;
+    assert_eq!(total, "—", "the total of amounts nobody reported");
+    desk.screenshot("hard-unreported-amounts").await;
+    desk.close().await;
+}

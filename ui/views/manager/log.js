@@ -80,22 +80,27 @@ export function createLog(container, ctx) {
       t('mgr.log.channel'), t('mgr.totals.count'), t('mgr.totals.units'),
       t('mgr.totals.face'), t('mgr.totals.settled'),
     ], [1, 2, 3, 4], { id: 'log-totals-table' });
-    const sum = { succeeded: 0, units: 0, face_value: 0, settled: 0 };
+    const sum = { succeeded: 0, units: 0, face_value: 0, settled: 0, face_value_unreported: 0, settled_unreported: 0 };
+    // An amount no row reported is "—"; a sum that misses some rows says how many.
+    const amount = (fen, missing, rows) => {
+      if (rows > 0 && missing >= rows) return '—';
+      return missing > 0 ? `${yuan2(fen)} ${t('mgr.totals.unreported', { n: missing })}` : yuan2(fen);
+    };
     for (const row of log ? log.totals : []) {
-      for (const k of Object.keys(sum)) sum[k] += Number(row[k]);
+      for (const k of Object.keys(sum)) sum[k] += Number(row[k] ?? 0);
       tbody.append(el('tr', { dataset: { channel: row.channel } },
         el('td', {}, t(`channel.${row.channel}`)),
         el('td', { className: 'num' }, String(row.succeeded)),
         el('td', { className: 'num' }, String(row.units)),
-        el('td', { className: 'num' }, yuan2(row.face_value)),
-        el('td', { className: 'num' }, yuan2(row.settled))));
+        el('td', { className: 'num' }, amount(row.face_value, row.face_value_unreported ?? 0, row.succeeded)),
+        el('td', { className: 'num' }, amount(row.settled, row.settled_unreported ?? 0, row.succeeded))));
     }
     tbody.append(el('tr', { className: 'mgr-sum', dataset: { channel: 'all' } },
       el('td', {}, t('mgr.totals.all')),
       el('td', { className: 'num' }, String(sum.succeeded)),
       el('td', { className: 'num' }, String(sum.units)),
-      el('td', { className: 'num' }, yuan2(sum.face_value)),
-      el('td', { className: 'num' }, yuan2(sum.settled))));
+      el('td', { className: 'num' }, amount(sum.face_value, sum.face_value_unreported, sum.succeeded)),
+      el('td', { className: 'num' }, amount(sum.settled, sum.settled_unreported, sum.succeeded))));
     totalsBox.replaceChildren(el('h3', {}, t('mgr.totals.title')), tbl);
   }
 
@@ -153,8 +158,8 @@ export function createLog(container, ctx) {
     c[4].textContent = a.cashier;
     c[5].firstChild.className = `state state-${a.state}`;
     c[5].firstChild.textContent = stateText[a.state] || a.state;
-    c[6].textContent = yuan2(a.settled_face_value ?? a.face_value);
-    c[7].textContent = yuan2(a.settled);
+    c[6].textContent = yuan2(a.settled_face_value ?? a.face_value) || '—';
+    c[7].textContent = yuan2(a.settled) || '—';
     if (a.state === 'succeeded') c[8].append(undoTemplate.cloneNode(true));
     return tr;
   }

@@ -368,6 +368,12 @@ pub struct ChannelTotals {
     pub face_value: Fen,
     /// What the merchant receives, summed over the successes whose channel reported it.
     pub settled: Fen,
+    /// Successes with no face value, and with no settled amount: a sum over them is not
+    /// the day's amount, so the screens and exports say how many rows had none.
+    #[serde(default)]
+    pub face_value_unreported: u64,
+    #[serde(default)]
+    pub settled_unreported: u64,
 }
 
 /// One day's attempts matching the filter, oldest first (ties in insertion order: the index
@@ -415,7 +421,8 @@ pub(crate) fn totals(
 ) -> Result<Vec<ChannelTotals>, Failure> {
     let (condition, params) = filter.of_day(day, false);
     let sql = format!(
-        "SELECT channel, count(*), total(count), total(settled_face_fen), total(settled_fen)
+        "SELECT channel, count(*), total(count), total(settled_face_fen), total(settled_fen),
+                count(settled_face_fen), count(settled_fen)
          FROM attempts INDEXED BY attempts_day_totals
          WHERE {condition} AND state = 'succeeded'
          GROUP BY channel"
@@ -426,6 +433,7 @@ pub(crate) fn totals(
     while let Some(row) = rows.next()? {
         let channel: String = row.get(0)?;
         // total() is a float in SQLite; sums of fen stay far below 2^53, so it is exact.
+        let n = row.get::<_, i64>(1)?;
         out.push(ChannelTotals {
             channel: Some(channel.parse().map_err(|_| {
                 Failure::Corrupt(format!("an attempt names an unknown channel {channel:?}"))
@@ -434,6 +442,8 @@ pub(crate) fn totals(
             units: row.get::<_, f64>(2)? as i64,
             face_value: Fen(row.get::<_, f64>(3)? as i64),
             settled: Fen(row.get::<_, f64>(4)? as i64),
+            face_value_unreported: (n - row.get::<_, i64>(5)?) as u64,
+            settled_unreported: (n - row.get::<_, i64>(6)?) as u64,
         });
     }
     out.sort_by_key(|t| t.channel);

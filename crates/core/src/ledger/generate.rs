@@ -343,6 +343,7 @@ fn fill_in(
                 t.units += i64::from(count);
                 t.face_value = t.face_value + face;
                 t.settled = t.settled + settled.unwrap_or(Fen::ZERO);
+                t.settled_unreported += u64::from(settled.is_none());
             }
         }
         let mut by_day: BTreeMap<BusinessDay, Vec<ChannelTotals>> = BTreeMap::new();
