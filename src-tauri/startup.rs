@@ -42,6 +42,7 @@ impl Ready {
     pub fn info(&self) -> AppInfo {
         AppInfo {
             halted: self.desk.halted(),
+            channels: self.desk.channel_kinds(),
             ..AppInfo::new(
                 self.mode,
                 self.data_dir.root(),

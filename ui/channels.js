@@ -1,26 +1,34 @@
-// The channel chooser's model: F1…F5 in the order of the cashier screen, and 通联's platform
-// (its prepare needs one; pressing F4 again cycles it). The last choice is remembered.
+// The channel chooser's model: F1… in the order of the cashier screen, over the channels
+// this desk has configured (live mode shows only those; sandbox mode has all five), and
+// 通联's platform (its prepare needs one; pressing its F-key again cycles it). The last
+// choice is remembered.
 
 export const CHANNELS = ['shoubei', 'zvcms', 'liantuofu', 'allinpay', 'yhtd'];
 export const ALLINPAY_PLATFORMS = ['meituan', 'tiktok', 'dianping', 'mtdz'];
 
 const KEY = 'redeemdesk.channel';
 
-export function loadChoice() {
+/** The configured channels in chooser order (unknown names from the core are left out). */
+export function configured(kinds) {
+  const list = Array.isArray(kinds) ? CHANNELS.filter((c) => kinds.includes(c)) : [];
+  return list.length ? list : CHANNELS;
+}
+
+export function loadChoice(list = CHANNELS) {
   try {
     const saved = JSON.parse(localStorage.getItem(KEY) || 'null');
-    if (saved && CHANNELS.includes(saved.channel) && ALLINPAY_PLATFORMS.includes(saved.platform)) {
+    if (saved && list.includes(saved.channel) && ALLINPAY_PLATFORMS.includes(saved.platform)) {
       return saved;
     }
   } catch (_) {
     // A damaged preference is not worth a message: fall back to the first channel.
   }
-  return { channel: CHANNELS[0], platform: ALLINPAY_PLATFORMS[0] };
+  return { channel: list[0], platform: ALLINPAY_PLATFORMS[0] };
 }
 
 /** The choice after pressing F(index+1): a new channel, or the next platform of 通联. */
-export function choose(choice, index) {
-  const channel = CHANNELS[index];
+export function choose(choice, index, list = CHANNELS) {
+  const channel = list[index];
   if (!channel) return choice;
   let platform = choice.platform;
   if (channel === 'allinpay' && choice.channel === 'allinpay') {

@@ -91,6 +91,8 @@ export default {
   'err.prepare_expired': 'The look-up has expired',
   'err.no_shift': 'No shift is open: nothing can be redeemed',
   'err.no_shift.help': 'End the shift and start one again (choose the cashier), then scan',
+  'err.channel_not_configured': 'This channel is not set up',
+  'err.channel_not_configured.help': '{channel} is not configured: a manager sets it up in Settings › Channels.',
   'err.platform_needed': 'Press F4 to choose the Allinpay platform first',
   'err.other': 'That did not go through',
   'err.count_out_of_range': 'The count is more than can be redeemed',

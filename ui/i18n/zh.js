@@ -91,6 +91,8 @@ export default {
   'err.prepare_expired': '查询已过期',
   'err.no_shift': '没有开班，不能核销',
   'err.no_shift.help': '请交班后重新开班（选择收银员），再扫码核销',
+  'err.channel_not_configured': '这个渠道还没有配置',
+  'err.channel_not_configured.help': '{channel} 未配置：请店长在 设置 › 渠道 中配置后再核销。',
   'err.platform_needed': '请先按 F4 选择通联的平台',
   'err.other': '操作没有完成',
   'err.count_out_of_range': '核销数量超出可核销范围',

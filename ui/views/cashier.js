@@ -8,7 +8,7 @@
 // the same code read again within two seconds (a scanner's double read) is ignored, so one
 // scan is one look-up. The Rust side normalises the code and debounces redeems as well.
 import { t, applyStatic, currentLang, setLang } from '../i18n.js';
-import { CHANNELS, loadChoice, choose } from '../channels.js';
+import { configured, loadChoice, choose } from '../channels.js';
 import * as api from '../api.js';
 import { currentCashier } from '../shift.js';
 import { mountEndShift } from './shift-start.js';
@@ -33,7 +33,9 @@ const UNREACHABLE_KINDS = ['connection_failed', 'timeout'];
 
 export function renderCashier(root, info) {
   root.replaceChildren(document.getElementById('cashier-template').content.cloneNode(true));
-  let choice = loadChoice();
+  // Only the configured channels, numbered F1… in order (the core's list in app_info).
+  const channels = configured(info.channels);
+  let choice = loadChoice(channels);
 
   const $ = (sel) => root.querySelector(sel);
   const input = $('#code-input');
@@ -79,7 +81,7 @@ export function renderCashier(root, info) {
 
   function renderChooser() {
     chooser.replaceChildren(
-      ...CHANNELS.map((channel, i) => {
+      ...channels.map((channel, i) => {
         const b = document.createElement('button');
         b.type = 'button';
         b.className = 'channel' + (choice.channel === channel ? ' active' : '');
@@ -105,7 +107,8 @@ export function renderCashier(root, info) {
   }
 
   function pick(index) {
-    choice = choose(choice, index);
+    if (!channels[index]) return;
+    choice = choose(choice, index, channels);
     if (mode === 'preview') cancel();
     renderChooser();
     showMode();
@@ -310,6 +313,8 @@ export function renderCashier(root, info) {
         return showResult({ state: 'refused', title: 'refused.config', lines: [{ key: 'refused.configHelp' }, detail], sound: 'rejected' });
       case 'platform_needed':
         return showResult({ state: 'notice', title: 'err.platform_needed', lines: [], sound: 'notice' });
+      case 'channel_not_configured':
+        return showResult({ state: 'refused', title: 'err.channel_not_configured', lines: [{ key: 'err.channel_not_configured.help', params: { channel: t(`channel.${choice.channel}`) }, big: true }], sound: 'rejected' });
       case 'channel_error':
         if (UNREACHABLE.test(e.message ?? '')) setOffline(choice.channel);
         return showResult({ state: 'notice', title: 'result.unreachable', lines: [{ key: 'result.notRedeemedRetry' }, detail], sound: 'notice' });

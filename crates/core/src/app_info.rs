@@ -34,6 +34,10 @@ pub struct AppInfo {
     /// What a person should fix, found at start-up (e.g. a secrets file others can read).
     #[serde(default)]
     pub warnings: Vec<StartupWarning>,
+    /// The configured channels in chooser order: the till numbers them F1… (live mode
+    /// shows only these; sandbox mode has all five).
+    #[serde(default)]
+    pub channels: Vec<crate::channel::ChannelKind>,
 }
 
 /// A start-up warning as the UI shows it.
@@ -68,6 +72,7 @@ impl AppInfo {
             halted: None,
             clock_skew: None,
             warnings: Vec::new(),
+            channels: Vec::new(),
         }
     }
 

@@ -422,6 +422,16 @@ async fn channel_settings_are_validated_per_field_keys_stay_write_only_and_the_s
         .invoke("recent_attempts", json!({"cashier": null, "limit": 50}))
         .await;
     assert_eq!(recent, json!([]), "no sandbox record in the live ledger");
+    // Issue 20 item 7: live mode shows only the configured channel, as F1.
+    let chooser = live
+        .js("return [...document.querySelectorAll('#channel-chooser button')].map((b) => b.textContent)")
+        .await;
+    assert_eq!(
+        chooser,
+        json!(["F1收呗"]),
+        "only 收呗 is configured: {chooser}"
+    );
+    live.screenshot("hard-live-channels").await;
     // Issue 20 item 3: the manager came along. F9 asks for the PIN set in the sandbox (no
     // set-PIN form), that PIN opens the live manager side, and a new PIN needs it.
     live.scan("\u{E039}", KEYS).await; // F9
