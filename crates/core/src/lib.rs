@@ -16,6 +16,7 @@ pub mod desk;
 pub mod desk_settings;
 pub mod export;
 pub mod file_modes;
+pub mod hq_sync;
 pub mod inbox_actions;
 pub mod ledger;
 pub mod money;
