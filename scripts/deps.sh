@@ -9,8 +9,9 @@ want=${1:-test}
 # dbus: a private session bus under Xvfb (GTK and WebKit ask it for the accessibility bus).
 packages=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth fonts-wqy-microhei dbus)
 if [ "$want" = test ]; then
-  # postgresql: the HQ tests (crates/hq) start a throwaway cluster with scripts/pg.sh.
-  packages+=(webkit2gtk-driver postgresql)
+  # postgresql: the HQ tests (crates/hq) start a throwaway cluster with scripts/pg.sh;
+  # openssl: their TLS test makes its own CA.
+  packages+=(webkit2gtk-driver postgresql openssl)
 fi
 
 missing=()

@@ -12,8 +12,9 @@
 //! - the acknowledged cursor advances only to what HQ answered it has committed (its
 //!   contiguous high-water mark), and only forward; it lives in the ledger, so a restart
 //!   resumes from it;
-//! - a failure backs off exponentially with jitter; a fork HQ reports stops the upload and
-//!   is shown to the manager (总部发现本机流水与已上传记录不一致).
+//! - a failure backs off exponentially with jitter; a fork — HQ quarantined rows, or the
+//!   ledger no longer holds what HQ acknowledged (a tail cut or a rechain after upload) —
+//!   stops the upload and is shown to the manager (总部发现本机流水与已上传记录不一致).
 
 use crate::clock::{Clock, UnixMs};
 use crate::ledger::{HqCursor, Ledger, LedgerError};
@@ -228,6 +229,27 @@ impl Uploader {
             });
         }
         report.cursor = cursor.acked_seq;
+        // What HQ acknowledged must still be in the ledger as it was: a tail cut or a
+        // rechain after upload is a fork the till finds itself, before sending anything.
+        if cursor.acked_seq > 0
+            && self.ledger.chain_hash_at(cursor.acked_seq)?.as_deref()
+                != Some(cursor.acked_hash.as_str())
+        {
+            self.ledger.mark_hq_fork(
+                &format!(
+                    "the ledger no longer holds position {} as HQ acknowledged it ({})",
+                    cursor.acked_seq, cursor.acked_hash
+                ),
+                self.clock.now_ms(),
+            )?;
+            self.set_state(SyncState::Fork {
+                message: FORK_MESSAGE.to_owned(),
+            });
+            return Err(UploadError::Fork {
+                at: cursor.acked_seq,
+                quarantined: 0,
+            });
+        }
         loop {
             let head = self.ledger.chain_end()?;
             let waiting = head - cursor.acked_seq;
@@ -342,6 +364,111 @@ impl Drop for UploaderTask {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// What HQ holds of one desk's chain (`verify-log --against-hq`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HqHeld {
+    /// HQ has heard of this desk at all.
+    pub known: bool,
+    pub hwm: i64,
+    pub head_hash: String,
+    pub forks: i64,
+    /// Every position HQ holds, in order, with its hash.
+    pub hashes: Vec<(i64, String)>,
+}
+
+/// The local chain against HQ's copy: HQ is the external anchor, so a tail cut or a
+/// rechain after upload shows here even when the local chain is well formed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HqComparison {
+    pub local_end: i64,
+    pub hq_hwm: i64,
+    pub hq_forks: i64,
+    /// The first position where HQ holds another hash than the ledger: rewritten after upload.
+    pub first_difference: Option<i64>,
+    /// HQ holds positions beyond the ledger's end: its tail was cut after upload.
+    pub tail_cut: bool,
+    /// Positions the ledger has and HQ does not yet.
+    pub not_yet_uploaded: i64,
+}
+
+impl HqComparison {
+    pub fn holds(&self) -> bool {
+        self.first_difference.is_none() && !self.tail_cut && self.hq_forks == 0
+    }
+
+    pub fn describe(&self) -> String {
+        let mut out = Vec::new();
+        if let Some(at) = self.first_difference {
+            out.push(format!(
+                "总部记录与本机流水不一致 / HQ holds another chain from position {at}: the ledger was rewritten after upload"
+            ));
+        }
+        if self.tail_cut {
+            out.push(format!(
+                "本机流水比总部记录短 / the ledger ends at {} but HQ holds {}: its tail was cut after upload",
+                self.local_end, self.hq_hwm
+            ));
+        }
+        if self.hq_forks > 0 {
+            out.push(format!(
+                "{FORK_MESSAGE} ({} quarantined at HQ)",
+                self.hq_forks
+            ));
+        }
+        if out.is_empty() {
+            format!(
+                "与总部一致 / matches HQ up to {} ({} not yet uploaded)",
+                self.hq_hwm, self.not_yet_uploaded
+            )
+        } else {
+            out.join("; ")
+        }
+    }
+}
+
+/// Compares the ledger's chain with what HQ holds, position by position.
+pub fn compare_with_hq(ledger: &Ledger, held: &HqHeld) -> Result<HqComparison, LedgerError> {
+    let local_end = ledger.chain_end()?;
+    let mut first_difference = None;
+    let mut theirs = held.hashes.iter().peekable();
+    let mut after = 0;
+    'outer: while after < local_end && theirs.peek().is_some() {
+        let rows = ledger.chain_rows_after(after, 5_000)?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            while let Some((seq, _)) = theirs.peek() {
+                if *seq < r.seq {
+                    theirs.next();
+                } else {
+                    break;
+                }
+            }
+            match theirs.peek() {
+                Some((seq, hash)) if *seq == r.seq => {
+                    if *hash != r.hash {
+                        first_difference = Some(r.seq);
+                        break 'outer;
+                    }
+                    theirs.next();
+                }
+                Some(_) => {}
+                None => break 'outer,
+            }
+        }
+        after = rows.last().map_or(local_end, |r| r.seq);
+    }
+    Ok(HqComparison {
+        local_end,
+        hq_hwm: held.hwm,
+        hq_forks: held.forks,
+        first_difference,
+        tail_cut: held.hwm > local_end,
+        not_yet_uploaded: (local_end - held.hwm).max(0),
+    })
 }
 
 #[cfg(test)]

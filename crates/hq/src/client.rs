@@ -55,7 +55,7 @@ pub enum ConnectError {
     Config(String),
     #[error("HQ CA file {}: {reason}", path.display())]
     CaFile { path: PathBuf, reason: String },
-    #[error("HQ: {0}")]
+    #[error("HQ: {}", db_text(.0))]
     Db(#[from] tokio_postgres::Error),
     #[error("HQ: no answer within {0:?}")]
     Timeout(Duration),
@@ -65,7 +65,16 @@ pub enum ConnectError {
 pub fn db_text(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // "error performing TLS handshake" says little without its causes.
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 

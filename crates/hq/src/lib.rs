@@ -2,6 +2,7 @@
 //! migrations, the one ingest function the tills write through, the stores' roles, the
 //! till's client for it, and the reports.
 
+pub mod anchor;
 pub mod client;
 pub mod ingest;
 pub mod migrations;
@@ -10,6 +11,7 @@ pub mod roles;
 mod schema;
 #[doc(hidden)]
 pub mod testing;
+pub mod till;
 
 pub use client::{ConnectError, HqClient, HqTarget, PushError, SslMode};
 pub use migrations::{migrate, MigrateError};

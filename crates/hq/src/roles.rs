@@ -1,6 +1,7 @@
 //! Stores and their roles. Each store gets one login role for its tills, holding USAGE on
-//! the `ingest` schema and EXECUTE on `ingest.push` and nothing else; `hq.stores` ties the
-//! role to the store, and the function refuses any other store for it.
+//! the `ingest` schema and EXECUTE on its functions (`push`, and `desk_state`/`held` for
+//! `verify-log --against-hq`) and nothing else; `hq.stores` ties the role to the store, and
+//! each function refuses any other store for it.
 
 use tokio_postgres::Client;
 
@@ -52,7 +53,9 @@ pub async fn add_store(
          PASSWORD {pw};
          GRANT USAGE ON SCHEMA ingest TO \"{role}\";
          GRANT EXECUTE ON FUNCTION \
-         ingest.push(text, uuid, text, text, integer, bigint, bigint, jsonb) TO \"{role}\";",
+         ingest.push(text, uuid, text, text, integer, bigint, bigint, jsonb) TO \"{role}\";
+         GRANT EXECUTE ON FUNCTION ingest.desk_state(text, uuid) TO \"{role}\";
+         GRANT EXECUTE ON FUNCTION ingest.held(text, uuid, bigint, integer) TO \"{role}\";",
         pw = literal(password)
     ))
     .await?;

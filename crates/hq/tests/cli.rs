@@ -36,7 +36,9 @@ async fn migrate_is_idempotent_and_refuses_an_edited_history() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("applied: schema, ingest_push"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("applied: schema, ingest_push, ingest_held")
+    );
     let out = hq_cmd(&hq).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
     // A database that recorded another text for migration 2.

@@ -146,6 +146,13 @@ async fn a_tills_role_cannot_read_or_change_another_stores_rows() {
     refused("DELETE FROM hq.chain").await;
     refused("INSERT INTO hq.stores (store_id, role_name) VALUES ('z', 'z')").await;
     refused("CREATE TABLE ingest.mine (x int)").await;
+    // HQ's copy of store B's desk, read as store A through the anchor function: refused.
+    let desk_b = uuid::Uuid::parse_str(&till_b.ledger.desk_id().unwrap()).unwrap();
+    let e = as_a
+        .query("SELECT * FROM ingest.held($1, $2, 0, 10)", &[&b, &desk_b])
+        .await
+        .expect_err("store A's role cannot read store B's chain");
+    assert_eq!(e.code().map(|c| c.code()), Some("42501"), "{e}");
     // Through the function, as the other store: refused by the function itself.
     let e = hq
         .client_for(&a, None)

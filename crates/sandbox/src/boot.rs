@@ -68,6 +68,8 @@ pub struct BootedDesk {
     pub desk: Arc<Desk>,
     /// The in-process emulator in sandbox mode; the channels stop answering when dropped.
     pub sandbox: Option<RunningSandbox>,
+    /// `[hq]` of a live configuration: chain mode's uploader is the front end's to start.
+    pub hq: Option<redeemdesk_core::config::HqConfig>,
 }
 
 /// Why no desk could be opened. `code()` is what the UI branches on.
@@ -156,11 +158,13 @@ pub async fn boot(
         }
     };
     let channels = config.build_channels(clock.clone())?;
+    let hq = config.hq.clone();
     let ledger = Arc::new(Ledger::open(&root.join(ledger::file_name(mode)), mode)?);
     let desk = Desk::open(ledger, channels, clock, ScanRules::default())?;
     Ok(BootedDesk {
         mode,
         desk: Arc::new(desk),
         sandbox,
+        hq,
     })
 }

@@ -130,3 +130,13 @@ pub(crate) fn rows_after(
     }
     Ok(out)
 }
+
+/// The hash at one chain position, `None` when the ledger no longer has it.
+pub(crate) fn hash_at(conn: &Connection, seq: i64) -> Result<Option<String>, Failure> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT hash FROM events WHERE id = ?1 UNION ALL SELECT hash FROM seals WHERE id = ?1",
+        )?
+        .query_row([seq], |r| r.get(0))
+        .optional()?)
+}

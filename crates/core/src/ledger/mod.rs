@@ -704,6 +704,11 @@ impl Ledger {
         self.read_aside(|conn| Ok(events::head(conn)?.last_id))
     }
 
+    /// The hash at chain position `seq`, `None` when the ledger no longer holds it.
+    pub fn chain_hash_at(&self, seq: i64) -> Result<Option<String>> {
+        self.read_aside(|conn| hq_upload::hash_at(conn, seq))
+    }
+
     /// How far HQ has acknowledged the chain.
     pub fn hq_cursor(&self) -> Result<HqCursor> {
         self.read_aside(hq_upload::cursor)
