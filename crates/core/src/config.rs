@@ -244,7 +244,22 @@ impl Config {
         if channels.is_empty() {
             return Err(ConfigError::NoChannel);
         }
-        let hq = raw.hq.map(|h| h.validate(base_dir)).transpose()?;
+        let hq = match raw.hq {
+            None => None,
+            Some(table) => {
+                let raw: RawHq = serde_path_to_error::deserialize(toml::Value::Table(table))
+                    .map_err(|e| {
+                        let path = e.path().to_string();
+                        let field = if path == "." {
+                            "hq".to_owned()
+                        } else {
+                            format!("hq.{path}")
+                        };
+                        ConfigError::invalid(field, e.inner().to_string())
+                    })?;
+                Some(raw.validate(base_dir)?)
+            }
+        };
         Ok(Config { zone, channels, hq })
     }
 
@@ -304,7 +319,8 @@ struct RawFile {
     business: RawBusiness,
     #[serde(default)]
     channels: RawChannels,
-    hq: Option<RawHq>,
+    /// Read after the channels: a file with no channel is refused as such first.
+    hq: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]
