@@ -9,7 +9,9 @@ want=${1:-test}
 # dbus: a private session bus under Xvfb (GTK and WebKit ask it for the accessibility bus).
 packages=(build-essential pkg-config libwebkit2gtk-4.1-dev xvfb xauth fonts-wqy-microhei dbus)
 if [ "$want" = test ]; then
-  packages+=(webkit2gtk-driver)
+  # postgresql: the HQ tests (crates/hq) start a throwaway cluster with scripts/pg.sh;
+  # openssl: their TLS test makes its own CA.
+  packages+=(webkit2gtk-driver postgresql openssl)
 fi
 
 missing=()
@@ -38,6 +40,7 @@ elif ! command -v dpkg-query >/dev/null 2>&1; then
   pkg-config --exists webkit2gtk-4.1 2>/dev/null || { echo "RedeemDesk needs WebKitGTK 4.1 development files (webkit2gtk-4.1) and pkg-config." >&2; exit 1; }
   if [ "$want" = test ]; then
     command -v WebKitWebDriver >/dev/null || { echo "The end-to-end tests need WebKitWebDriver (webkit2gtk-driver)." >&2; exit 1; }
+    command -v initdb >/dev/null || { echo "The HQ tests need PostgreSQL's server (initdb, pg_ctl)." >&2; exit 1; }
   fi
 fi
 

@@ -27,6 +27,9 @@ pub struct Ready {
     _background: Background,
     /// Found before the desk opened (the single-instance name held by another program).
     early_warnings: Vec<StartupWarning>,
+    /// Chain mode's uploader, when config.toml has `[hq]` (the sync badge reads its state).
+    pub hq: Option<Arc<redeemdesk_core::hq_sync::Uploader>>,
+    _hq_task: Option<redeemdesk_core::hq_sync::UploaderTask>,
 }
 
 impl std::fmt::Debug for Ready {
@@ -122,6 +125,23 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         tracing::warn!("the ledger integrity check did not start: {e}");
     }
     let background = booted.desk.start_background();
+    // HQ being unreachable is only the uploader's backoff; a bad [hq] is logged, and the
+    // till redeems as without it.
+    let (hq, hq_task) = match booted.hq.as_ref().map(|hq| {
+        redeemdesk_hq::till::start_uploader(
+            booted.desk.ledger().clone(),
+            booted.desk.clock().clone(),
+            hq,
+            env!("CARGO_PKG_VERSION"),
+        )
+    }) {
+        Some(Ok((u, task))) => (Some(u), Some(task)),
+        Some(Err(e)) => {
+            tracing::error!("chain mode did not start: {e}");
+            (None, None)
+        }
+        None => (None, None),
+    };
     Ok(Ready {
         data_dir,
         mode: booted.mode,
@@ -129,6 +149,8 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         _sandbox: booted.sandbox,
         _background: background,
         early_warnings: Vec::new(),
+        hq,
+        _hq_task: hq_task,
     })
 }
 

@@ -186,6 +186,10 @@ enum Command {
         /// ID:HASH, e.g. 1234:9f3a6c1e; repeat for several.
         #[arg(long = "anchor", value_name = "ID:HASH")]
         anchors: Vec<ChainAnchor>,
+        /// Also compare the chain with what headquarters holds (config.toml's [hq]): a tail
+        /// cut or a rechain after upload is found there.
+        #[arg(long)]
+        against_hq: bool,
     },
     /// Start a new ledger in place of a damaged one, keeping the old one: it and its
     /// -wal/-shm/.head are renamed aside with a timestamp (never deleted) and stay readable
@@ -402,7 +406,10 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
         }
         Command::Timeline { code } => to_json(read_only()?.code_timeline(code.trim())?),
         Command::Inbox => to_json(read_only()?.inbox()?),
-        Command::VerifyLog { anchors } => {
+        Command::VerifyLog {
+            anchors,
+            against_hq,
+        } => {
             let ledger = read_only()?;
             let quick_check = ledger.quick_check();
             let chain = ledger.verify_chain()?;
@@ -426,6 +433,19 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                     "message": check.describe(anchor),
                 }));
             }
+            let hq = if *against_hq {
+                let config = match source(&cli) {
+                    ChannelSource::Config(p) => p,
+                    _ => root.join(CONFIG_FILE),
+                };
+                let cmp = against_headquarters(&ledger, &config, &root).await?;
+                if !cmp.holds() {
+                    problems.push(cmp.describe());
+                }
+                json!({ "comparison": cmp, "holds": cmp.holds(), "message": cmp.describe() })
+            } else {
+                Value::Null
+            };
             // A ledger shorter than its sidecar remembers is not intact, however well chained.
             let head = ledger.check_head();
             if let Err(e) = &head {
@@ -442,6 +462,7 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
                 },
                 "chain": chain,
                 "anchors": checked,
+                "hq": hq,
                 "intact": intact,
             });
             if intact {
@@ -522,10 +543,12 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     refuse_other_ledger(cli)?;
     let dir = DataDir::open(root)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // The CLI's redemptions are short-lived: chain mode's uploader runs in the app.
     let BootedDesk {
         desk,
         sandbox,
         mode,
+        hq: _,
     } = boot(dir.root(), source(cli), clock.clone()).await?;
     install_pause(&desk);
     let result = match &cli.command {
@@ -679,6 +702,29 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
     }
     drop(sandbox);
     result
+}
+
+/// What HQ holds of this ledger's chain, against the ledger (`verify-log --against-hq`).
+async fn against_headquarters(
+    ledger: &Ledger,
+    config: &Path,
+    root: &Path,
+) -> Result<redeemdesk_core::hq_sync::HqComparison, Failure> {
+    let config = redeemdesk_core::config::Config::load(config, root)
+        .map_err(|e| Failure::new(e.code(), &e))?;
+    let hq = config
+        .hq
+        .ok_or_else(|| Failure::new("hq_not_configured", "config.toml has no [hq] section"))?;
+    let target = redeemdesk_hq::HqTarget::new(
+        &hq.url,
+        hq.password.as_ref().map(|p| p.expose()),
+        hq.ca_file.as_deref(),
+    )
+    .map_err(|e| Failure::new("config_invalid", e))?;
+    let held = redeemdesk_hq::anchor::held(&target, &hq.store_id, &ledger.desk_id()?)
+        .await
+        .map_err(|e| Failure::new("hq_unreachable", e))?;
+    Ok(redeemdesk_core::hq_sync::compare_with_hq(ledger, &held)?)
 }
 
 fn prepare_input(code: &CodeArgs) -> PrepareInput {

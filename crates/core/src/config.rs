@@ -55,6 +55,13 @@
 //! no = "2112291922150704074"
 //! name = "畅玩单人联票"
 //! unit_price_fen = 3000
+//!
+//! [hq]                                 # optional: chain mode (README "Chain mode")
+//! url = "postgres://till_s001@hq.example.com:5432/redeemdesk?sslmode=verify-full"
+//! store_id = "S001"
+//! till = "1号机"
+//! ca_file = "hq-ca.pem"                # optional, relative to this file
+//! secrets = "secrets.toml"             # holds [hq] password
 //! ```
 //!
 //! The secrets file:
@@ -68,6 +75,8 @@
 //! key = "…"
 //! [yhtd]
 //! key = "…"
+//! [hq]
+//! password = "…"   # the store's tills' role at HQ
 //! ```
 
 use crate::channel::http::Timeouts;
@@ -172,6 +181,20 @@ pub struct Config {
     pub zone: BusinessZone,
     /// The configured channels, in the cashier screen's order.
     pub channels: Vec<ChannelConfig>,
+    /// Chain mode's headquarters, when `[hq]` is there.
+    pub hq: Option<HqConfig>,
+}
+
+/// `[hq]`: where this till pushes its chain (issue 21) and who it is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HqConfig {
+    /// `postgres://role@host:port/db?sslmode=…`, without a password.
+    pub url: String,
+    pub store_id: String,
+    pub till: String,
+    pub ca_file: Option<PathBuf>,
+    /// The role's password, from the secrets file.
+    pub password: Option<Secret>,
 }
 
 impl Config {
@@ -221,7 +244,23 @@ impl Config {
         if channels.is_empty() {
             return Err(ConfigError::NoChannel);
         }
-        Ok(Config { zone, channels })
+        let hq = match raw.hq {
+            None => None,
+            Some(table) => {
+                let raw: RawHq = serde_path_to_error::deserialize(toml::Value::Table(table))
+                    .map_err(|e| {
+                        let path = e.path().to_string();
+                        let field = if path == "." {
+                            "hq".to_owned()
+                        } else {
+                            format!("hq.{path}")
+                        };
+                        ConfigError::invalid(field, e.inner().to_string())
+                    })?;
+                Some(raw.validate(base_dir)?)
+            }
+        };
+        Ok(Config { zone, channels, hq })
     }
 
     pub fn get(&self, kind: ChannelKind) -> Option<&ChannelConfig> {
@@ -280,6 +319,70 @@ struct RawFile {
     business: RawBusiness,
     #[serde(default)]
     channels: RawChannels,
+    /// Read after the channels: a file with no channel is refused as such first.
+    hq: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHq {
+    url: String,
+    store_id: String,
+    till: String,
+    ca_file: Option<PathBuf>,
+    secrets: Option<PathBuf>,
+}
+
+impl RawHq {
+    fn validate(self, base: &Path) -> Result<HqConfig, ConfigError> {
+        let url = self.url.trim();
+        let parsed = url::Url::parse(url)
+            .map_err(|e| ConfigError::invalid("hq.url", format!("not a URL ({e})")))?;
+        if !matches!(parsed.scheme(), "postgres" | "postgresql")
+            || parsed.host_str().is_none_or(str::is_empty)
+        {
+            return Err(ConfigError::invalid(
+                "hq.url",
+                "must be a postgres:// URL with a host",
+            ));
+        }
+        if parsed.password().is_some() {
+            return Err(ConfigError::invalid(
+                "hq.url",
+                "must not carry a password: put it in the secrets file's [hq] password",
+            ));
+        }
+        let store_id = self.store_id.trim();
+        if store_id.is_empty()
+            || store_id.len() > 32
+            || !store_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(ConfigError::invalid(
+                "hq.store_id",
+                "must be 1–32 of A–Z, a–z, 0–9, _ and -",
+            ));
+        }
+        let till = self.till.trim();
+        if till.is_empty() || till.chars().count() > 32 {
+            return Err(ConfigError::invalid("hq.till", "must be 1–32 characters"));
+        }
+        let password = match &self.secrets {
+            None => None,
+            Some(path) => {
+                let (secrets, _) = secrets_file_for("hq.secrets", base, path)?;
+                Some(key("hq.password", secrets.hq.and_then(|t| t.password))?)
+            }
+        };
+        Ok(HqConfig {
+            url: url.to_owned(),
+            store_id: store_id.to_owned(),
+            till: till.to_owned(),
+            ca_file: self.ca_file.map(|p| resolve(base, &p)),
+            password,
+        })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -387,6 +490,13 @@ struct RawSecrets {
     zvcms: Option<SecretTable>,
     liantuofu: Option<KeyTable>,
     yhtd: Option<KeyTable>,
+    hq: Option<HqSecrets>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HqSecrets {
+    password: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -513,12 +623,19 @@ fn secrets_file(
     base: &Path,
     path: &Path,
 ) -> Result<(RawSecrets, String), ConfigError> {
+    secrets_file_for(&format!("channels.{channel}.secrets"), base, path)
+}
+
+fn secrets_file_for(
+    field: &str,
+    base: &Path,
+    path: &Path,
+) -> Result<(RawSecrets, String), ConfigError> {
     let full = resolve(base, path);
     let text = read(&full).map_err(|e| match e {
-        ConfigError::Read { path, source } => ConfigError::invalid(
-            format!("channels.{channel}.secrets"),
-            format!("cannot read {}: {source}", path.display()),
-        ),
+        ConfigError::Read { path, source } => {
+            ConfigError::invalid(field, format!("cannot read {}: {source}", path.display()))
+        }
         other => other,
     })?;
     let label = full.display().to_string();

@@ -52,17 +52,17 @@ impl ExportError {
 
 /// A cell: text stays text, money is 元 with two decimals, counts are numbers.
 #[derive(Debug, Clone, PartialEq)]
-enum Cell {
+pub enum Cell {
     Text(String),
     Money(Fen),
     Count(i64),
 }
 
 /// A table: a title line, a header and rows; the same for both formats.
-struct Table {
-    title: String,
-    header: Vec<&'static str>,
-    rows: Vec<Vec<Cell>>,
+pub struct Table {
+    pub title: String,
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
 }
 
 fn text(s: impl Into<String>) -> Cell {
@@ -352,7 +352,9 @@ fn xlsx_bytes(tables: &[Table], sheet_name: &str) -> Result<Vec<u8>, ExportError
     Ok(wb.save_to_buffer()?)
 }
 
-fn encode(
+/// Tables in either format with the till's conventions (a BOM, digits kept as text,
+/// formula text neutralised, money in 元): HQ's reports use it too.
+pub fn encode(
     tables: &[Table],
     format: ExportFormat,
     sheet_name: &str,

@@ -17,6 +17,7 @@ pub mod desk_settings;
 pub mod export;
 pub mod file_modes;
 pub mod going_live;
+pub mod hq_sync;
 pub mod inbox_actions;
 pub mod ledger;
 pub mod limits;

@@ -3000,3 +3000,82 @@ fn an_older_copy_put_back_is_set_aside_and_stays_readable_as_an_archive() {
     assert!(fresh.recent_attempts(None, 10).unwrap().is_empty());
     println!("files after: {:?}", files_in(dir.path()));
 }
+
+// ----- chain mode (issue 21) ---------------------------------------------------------------
+
+#[test]
+fn a_ledger_has_one_desk_id_made_once_and_kept_across_opens() {
+    let (_dir, path, l) = temp_ledger();
+    let id = l.desk_id().unwrap();
+    let parsed = uuid::Uuid::parse_str(&id).expect("a UUID");
+    assert_eq!(parsed.get_version_num(), 4);
+    assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+    l.close().unwrap();
+    drop(l);
+    let again = Ledger::open(&path, Mode::Sandbox).unwrap();
+    assert_eq!(
+        again.desk_id().unwrap(),
+        id,
+        "the same ledger, the same desk"
+    );
+    let (_d2, _p2, other) = temp_ledger();
+    assert_ne!(other.desk_id().unwrap(), id, "another ledger, another desk");
+    let err = raw(&path)
+        .execute("UPDATE meta SET value = 'x' WHERE key = 'desk_id'", [])
+        .expect_err("meta is write-once");
+    assert!(err.to_string().contains("write-once"), "{err}");
+}
+
+#[test]
+fn the_hq_cursor_only_moves_forward_and_the_chain_rows_come_in_order() {
+    let (_dir, path, l) = temp_ledger();
+    let id = l
+        .begin_attempt(attempt(ChannelKind::Shoubei, "6795", NOON))
+        .unwrap();
+    succeed(&l, &id, NOON + MINUTE);
+    l.set_setting("scan.prefix", Some("X"), &manager(), NOON + 2 * MINUTE)
+        .unwrap();
+    let end = l.chain_end().unwrap();
+    let rows = l.chain_rows_after(0, 100).unwrap();
+    assert_eq!(rows.len() as i64, end);
+    assert_eq!(rows[0].prev_hash, "0".repeat(64));
+    for w in rows.windows(2) {
+        assert_eq!(w[1].seq, w[0].seq + 1);
+        assert_eq!(
+            w[1].prev_hash, w[0].hash,
+            "each row links to the one before"
+        );
+    }
+    let first = rows[0]
+        .attempt
+        .as_ref()
+        .expect("the creating event carries the attempt");
+    assert_eq!(first["code"], "6795");
+    assert!(rows[1].attempt.is_none());
+    assert_eq!(rows[1].body["state"], "succeeded");
+    assert_eq!(rows[1].body["settled_fen"], 900);
+    assert!(
+        rows[1].body.get("raw_request").is_none(),
+        "exchanges stay on the till"
+    );
+    assert_eq!(l.chain_rows_after(1, 100).unwrap()[0].seq, 2);
+    let last = rows.last().unwrap();
+    assert_eq!(last.kind, "seal", "seals are in the chain HQ receives");
+    assert!(last.time_ms.is_none());
+    assert_eq!(
+        l.chain_hash_at(2).unwrap().as_deref(),
+        Some(rows[1].hash.as_str())
+    );
+    assert_eq!(l.chain_hash_at(end + 1).unwrap(), None);
+
+    assert_eq!(l.hq_cursor().unwrap().acked_seq, 0);
+    l.advance_hq_cursor(2, &rows[1].hash, NOON).unwrap();
+    l.advance_hq_cursor(1, &rows[0].hash, NOON).unwrap();
+    assert_eq!(l.hq_cursor().unwrap().acked_seq, 2, "never back");
+    let err = raw(&path)
+        .execute("UPDATE hq_upload SET acked_seq = 0", [])
+        .expect_err("the trigger refuses a cursor moved back");
+    assert!(err.to_string().contains("only moves forward"), "{err}");
+    l.mark_hq_fork("HQ holds another row at 2", NOON).unwrap();
+    assert!(l.hq_cursor().unwrap().fork.is_some());
+}

@@ -68,6 +68,8 @@ pub struct BootedDesk {
     pub desk: Arc<Desk>,
     /// The in-process emulator in sandbox mode; the channels stop answering when dropped.
     pub sandbox: Option<RunningSandbox>,
+    /// `[hq]` of a live configuration: chain mode's uploader is the front end's to start.
+    pub hq: Option<redeemdesk_core::config::HqConfig>,
 }
 
 /// Why no desk could be opened. `code()` is what the UI branches on.
@@ -156,6 +158,7 @@ pub async fn boot(
         }
     };
     let channels = config.build_channels(clock.clone())?;
+    let hq = config.hq.clone();
     let ledger = Arc::new(Ledger::open(&root.join(ledger::file_name(mode)), mode)?);
     if mode == Mode::Live {
         carry_roles_from_the_sandbox(root, &ledger, clock.now_ms())?;
@@ -165,6 +168,7 @@ pub async fn boot(
         mode,
         desk: Arc::new(desk),
         sandbox,
+        hq,
     })
 }
 

@@ -97,6 +97,7 @@ pub fn config(demo: &DemoData, addr: SocketAddr, timeouts: Timeouts) -> Config {
             .into_iter()
             .map(|kind| channel_config(demo, addr, kind, timeouts))
             .collect(),
+        hq: None,
     }
 }
 

@@ -5,7 +5,8 @@
 
 use super::error::Failure;
 use super::{
-    attempts, audit, events, meta, notifications, reconciliations, schedule, seals, settings,
+    attempts, audit, events, hq_upload, meta, notifications, reconciliations, schedule, seals,
+    settings,
 };
 use rusqlite::Connection;
 
@@ -55,6 +56,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "seals",
         sql: seals::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "hq_upload",
+        sql: hq_upload::MIGRATION_CREATE,
     },
 ];
 
@@ -130,6 +135,10 @@ mod tests {
         (
             "seals",
             "f7a712cb3d143960f4a9bb6edff49997f11216d15ac8fce6ffd3747753502b42",
+        ),
+        (
+            "hq_upload",
+            "7b0d1709df7724b7eee37e3cd885061636b0dfbf4b066e98890a4268b4419794",
         ),
     ];
 

@@ -31,6 +31,7 @@ mod error;
 mod events;
 mod file;
 pub mod generate;
+mod hq_upload;
 mod meta;
 mod migrations;
 mod notifications;
@@ -47,6 +48,7 @@ pub use chain::{AnchorCheck, BreakProblem, ChainAnchor, ChainBreak, ChainReport,
 pub use error::LedgerError;
 pub use events::{Event, Exchange};
 pub use file::{head_path, wal_path, Head};
+pub use hq_upload::HqCursor;
 pub use notifications::{
     notification_backoff, DeliveryResult, NewNotification, Notification, HELD_FOR_MANAGER_MS,
     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
@@ -690,6 +692,53 @@ impl Ledger {
     /// Whether a head printed earlier (`verify-log --anchor`) is still in the chain.
     pub fn check_anchor(&self, anchor: &ChainAnchor) -> Result<AnchorCheck> {
         self.read_aside(|conn| chain::check_anchor(conn, anchor))
+    }
+
+    // ----- chain mode (issue 21) -------------------------------------------------------
+
+    /// This ledger's desk id (a UUID made once, kept in `meta`): its name at HQ.
+    pub fn desk_id(&self) -> Result<String> {
+        self.read(hq_upload::desk_id)
+    }
+
+    /// The schema version (`PRAGMA user_version`), which HQ records per till.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(migrations::version)
+    }
+
+    /// The last chain position (0 for an empty ledger), read aside like the rows.
+    pub fn chain_end(&self) -> Result<i64> {
+        self.read_aside(|conn| Ok(events::head(conn)?.last_id))
+    }
+
+    /// The hash at chain position `seq`, `None` when the ledger no longer holds it.
+    pub fn chain_hash_at(&self, seq: i64) -> Result<Option<String>> {
+        self.read_aside(|conn| hq_upload::hash_at(conn, seq))
+    }
+
+    /// How far HQ has acknowledged the chain.
+    pub fn hq_cursor(&self) -> Result<HqCursor> {
+        self.read_aside(hq_upload::cursor)
+    }
+
+    /// Up to `limit` chain positions after `after`, in order, for the uploader. Read on a
+    /// connection of its own: a redemption never waits for it.
+    pub fn chain_rows_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::hq_sync::ChainRow>> {
+        self.read_aside(|conn| hq_upload::rows_after(conn, after, limit))
+    }
+
+    /// Moves the acknowledged cursor forward to what HQ committed (never back).
+    pub fn advance_hq_cursor(&self, seq: i64, hash: &str, at_ms: UnixMs) -> Result<()> {
+        self.write(|tx, _| hq_upload::advance(tx, seq, hash, at_ms))
+    }
+
+    /// Records that HQ reported a fork of this chain; the uploader stops on it.
+    pub fn mark_hq_fork(&self, detail: &str, at_ms: UnixMs) -> Result<()> {
+        self.write(|tx, _| hq_upload::mark_fork(tx, detail, at_ms))
     }
 
     // ----- the redeem use case ---------------------------------------------------------

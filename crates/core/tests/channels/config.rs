@@ -421,3 +421,59 @@ fn a_wrongly_typed_value_is_refused_naming_the_field() {
         .replace("utc_offset_minutes = 480", "utc_offset_minutes = \"480\"");
     assert_eq!(refused_field(&cfg, SECRETS), "business.utc_offset_minutes");
 }
+
+const HQ: &str = r#"
+[hq]
+url = "postgres://till_s001@hq.example.com:5432/redeemdesk?sslmode=verify-full"
+store_id = "S001"
+till = "1号机"
+ca_file = "hq-ca.pem"
+secrets = "secrets.toml"
+"#;
+
+#[test]
+fn without_hq_there_is_no_chain_mode_and_with_it_the_password_comes_from_the_secrets() {
+    let keys = keys_dir();
+    let cfg = load(&full_config(&keys), SECRETS).unwrap();
+    assert!(cfg.hq.is_none(), "no [hq]: the desk behaves as before");
+    let secrets = format!("{SECRETS}\n[hq]\npassword = \"till-pass-Q7e!x\"\n");
+    let cfg = load(&format!("{}{HQ}", full_config(&keys)), &secrets).unwrap();
+    let hq = cfg.hq.expect("[hq] loads");
+    assert_eq!(hq.store_id, "S001");
+    assert_eq!(hq.till, "1号机");
+    assert_eq!(
+        hq.password.as_ref().map(|p| p.expose()),
+        Some("till-pass-Q7e!x")
+    );
+    assert!(hq.ca_file.unwrap().ends_with("hq-ca.pem"));
+    assert!(
+        !format!("{:?}", hq.password).contains("till-pass"),
+        "redacted"
+    );
+}
+
+#[test]
+fn a_bad_hq_section_is_refused_naming_the_field() {
+    let keys = keys_dir();
+    let secrets = format!("{SECRETS}\n[hq]\npassword = \"till-pass-Q7e!x\"\n");
+    let with = |from: &str, to: &str| format!("{}{}", full_config(&keys), HQ.replace(from, to));
+    for (from, to, field) in [
+        ("postgres://till_s001@", "https://", "hq.url"),
+        (
+            "postgres://till_s001@",
+            "postgres://till_s001:pw@",
+            "hq.url",
+        ),
+        ("\"S001\"", "\"S 001\"", "hq.store_id"),
+        ("\"1号机\"", "\"\"", "hq.till"),
+        ("till = ", "tll = ", "hq"),
+    ] {
+        let got = refused_field(&with(from, to), &secrets);
+        assert!(got.starts_with(field), "{from} → {to}: {got}");
+    }
+    assert_eq!(
+        refused_field(&format!("{}{HQ}", full_config(&keys)), SECRETS),
+        "hq.password",
+        "a secrets file without [hq] password"
+    );
+}

@@ -1,0 +1,340 @@
+//! HQ's reports, read from `hq.attempts` (the chain's projection) and `hq.desks`. Totals
+//! follow the till's rule (ledger/attempts.rs `day_totals`): only attempts whose state is
+//! `succeeded` count; an undone one is `cancelled` and drops out. Money is integer fen.
+
+use redeemdesk_core::export::{encode, Cell, ExportError, ExportFormat, Table};
+use redeemdesk_core::money::Fen;
+use serde::Serialize;
+use tokio_postgres::Client;
+
+/// One store's business day across its tills.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreDay {
+    pub store_id: String,
+    pub day: String,
+    pub attempts: Vec<AttemptLine>,
+    pub per_channel: Vec<Totals>,
+    pub per_till: Vec<Totals>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttemptLine {
+    pub till: String,
+    pub desk_id: String,
+    pub attempt_id: String,
+    pub created_ms: i64,
+    pub channel: String,
+    pub code: String,
+    pub count: i32,
+    pub cashier: String,
+    pub state: String,
+    pub settled_face_fen: Option<i64>,
+    pub settled_fen: Option<i64>,
+}
+
+/// Totals of successes under one key (a channel, a till or a store).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub key: String,
+    pub attempts: i64,
+    pub succeeded: i64,
+    pub units: i64,
+    pub face_value_fen: i64,
+    pub settled_fen: i64,
+}
+
+const TOTALS: &str = "count(*)::bigint,
+    (count(*) FILTER (WHERE a.state = 'succeeded'))::bigint,
+    coalesce(sum(a.count) FILTER (WHERE a.state = 'succeeded'), 0)::bigint,
+    coalesce(sum(a.settled_face_fen) FILTER (WHERE a.state = 'succeeded'), 0)::bigint,
+    coalesce(sum(a.settled_fen) FILTER (WHERE a.state = 'succeeded'), 0)::bigint";
+
+fn totals(row: &tokio_postgres::Row) -> Totals {
+    Totals {
+        key: row.get(0),
+        attempts: row.get(1),
+        succeeded: row.get(2),
+        units: row.get(3),
+        face_value_fen: row.get(4),
+        settled_fen: row.get(5),
+    }
+}
+
+/// `redeemdesk-hq day --store S --day D`.
+pub async fn store_day(
+    client: &Client,
+    store: &str,
+    day: &str,
+) -> Result<StoreDay, tokio_postgres::Error> {
+    let day = day.to_owned();
+    let attempts = client
+        .query(
+            "SELECT d.till, a.desk_id::text, a.attempt_id, a.created_ms, a.channel, a.code,
+                    a.count, a.cashier, a.state, a.settled_face_fen, a.settled_fen
+             FROM hq.attempts a JOIN hq.desks d USING (store_id, desk_id)
+             WHERE a.store_id = $1 AND a.business_day = $2::text::date
+             ORDER BY a.created_ms, a.attempt_id",
+            &[&store, &day],
+        )
+        .await?
+        .iter()
+        .map(|r| AttemptLine {
+            till: r.get(0),
+            desk_id: r.get(1),
+            attempt_id: r.get(2),
+            created_ms: r.get(3),
+            channel: r.get(4),
+            code: r.get(5),
+            count: r.get(6),
+            cashier: r.get(7),
+            state: r.get(8),
+            settled_face_fen: r.get(9),
+            settled_fen: r.get(10),
+        })
+        .collect();
+    let per_channel = client
+        .query(
+            &format!(
+                "SELECT a.channel, {TOTALS} FROM hq.attempts a
+                 WHERE a.store_id = $1 AND a.business_day = $2::text::date
+                 GROUP BY a.channel ORDER BY a.channel"
+            ),
+            &[&store, &day],
+        )
+        .await?
+        .iter()
+        .map(totals)
+        .collect();
+    let per_till = client
+        .query(
+            &format!(
+                "SELECT d.till, {TOTALS} FROM hq.attempts a JOIN hq.desks d USING (store_id, desk_id)
+                 WHERE a.store_id = $1 AND a.business_day = $2::text::date
+                 GROUP BY d.till ORDER BY d.till"
+            ),
+            &[&store, &day],
+        )
+        .await?
+        .iter()
+        .map(totals)
+        .collect();
+    Ok(StoreDay {
+        store_id: store.to_owned(),
+        day,
+        attempts,
+        per_channel,
+        per_till,
+    })
+}
+
+/// `redeemdesk-hq chain --day D`: every store's totals that day.
+pub async fn chain_day(client: &Client, day: &str) -> Result<Vec<Totals>, tokio_postgres::Error> {
+    Ok(client
+        .query(
+            &format!(
+                "SELECT a.store_id, {TOTALS} FROM hq.attempts a
+                 WHERE a.business_day = $1::text::date
+                 GROUP BY a.store_id ORDER BY a.store_id"
+            ),
+            &[&day],
+        )
+        .await?
+        .iter()
+        .map(totals)
+        .collect())
+}
+
+/// How far a till's clock may be from HQ's before `health` flags it.
+pub const SKEW_FLAG_MS: i64 = 5 * 60_000;
+
+/// One till in `redeemdesk-hq health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TillHealth {
+    pub store_id: String,
+    pub till: String,
+    pub desk_id: String,
+    /// Last push received, RFC 3339 in UTC.
+    pub last_seen: String,
+    pub seconds_since_seen: i64,
+    /// Chain positions the till had and HQ did not, at its last push.
+    pub backlog: i64,
+    pub hwm: i64,
+    pub app_version: String,
+    pub ledger_version: i32,
+    /// The till's clock minus HQ's receive time at the last push.
+    pub skew_ms: i64,
+    pub skew_flagged: bool,
+    pub forks: i64,
+}
+
+pub async fn health(client: &Client) -> Result<Vec<TillHealth>, tokio_postgres::Error> {
+    Ok(client
+        .query(
+            "SELECT store_id, till, desk_id::text,
+                    to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                    extract(epoch FROM now() - last_seen)::bigint,
+                    greatest(till_head - hwm, 0), hwm, app_version, ledger_version, skew_ms,
+                    (SELECT count(*) FROM hq.forks f
+                     WHERE f.store_id = d.store_id AND f.desk_id = d.desk_id)
+             FROM hq.desks d ORDER BY store_id, till, desk_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let skew_ms: i64 = r.get(9);
+            TillHealth {
+                store_id: r.get(0),
+                till: r.get(1),
+                desk_id: r.get(2),
+                last_seen: r.get(3),
+                seconds_since_seen: r.get(4),
+                backlog: r.get(5),
+                hwm: r.get(6),
+                app_version: r.get(7),
+                ledger_version: r.get(8),
+                skew_ms,
+                skew_flagged: skew_ms.abs() > SKEW_FLAG_MS,
+                forks: r.get(10),
+            }
+        })
+        .collect())
+}
+
+fn text(s: impl Into<String>) -> Cell {
+    Cell::Text(s.into())
+}
+
+fn money(fen: Option<i64>) -> Cell {
+    fen.map_or_else(|| text(""), |f| Cell::Money(Fen(f)))
+}
+
+fn totals_table(title: String, first: &'static str, t: &[Totals]) -> Table {
+    Table {
+        title,
+        header: vec![
+            first,
+            "尝试 Attempts",
+            "成功 Succeeded",
+            "份数 Units",
+            "面值(元) Face value",
+            "结算(元) Settled",
+        ],
+        rows: t
+            .iter()
+            .map(|t| {
+                vec![
+                    text(t.key.clone()),
+                    Cell::Count(t.attempts),
+                    Cell::Count(t.succeeded),
+                    Cell::Count(t.units),
+                    Cell::Money(Fen(t.face_value_fen)),
+                    Cell::Money(Fen(t.settled_fen)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// The store's day as CSV or XLSX, with the till's export conventions.
+pub fn store_day_file(d: &StoreDay, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+    let attempts = Table {
+        title: format!("门店流水 Store day {} {}", d.store_id, d.day),
+        header: vec![
+            "收银台 Till",
+            "时间(UTC ms) Time",
+            "渠道 Channel",
+            "券码 Code",
+            "份数 Count",
+            "收银员 Cashier",
+            "状态 State",
+            "面值(元) Face value",
+            "结算(元) Settled",
+            "流水号 Attempt id",
+        ],
+        rows: d
+            .attempts
+            .iter()
+            .map(|a| {
+                vec![
+                    text(a.till.clone()),
+                    Cell::Count(a.created_ms),
+                    text(a.channel.clone()),
+                    text(a.code.clone()),
+                    Cell::Count(i64::from(a.count)),
+                    text(a.cashier.clone()),
+                    text(a.state.clone()),
+                    money(a.settled_face_fen),
+                    money(a.settled_fen),
+                    text(a.attempt_id.clone()),
+                ]
+            })
+            .collect(),
+    };
+    let tables = [
+        attempts,
+        totals_table(
+            "按渠道合计 Totals per channel".into(),
+            "渠道 Channel",
+            &d.per_channel,
+        ),
+        totals_table(
+            "按收银台合计 Totals per till".into(),
+            "收银台 Till",
+            &d.per_till,
+        ),
+    ];
+    encode(&tables, format, "门店 Store")
+}
+
+pub fn chain_day_file(
+    day: &str,
+    t: &[Totals],
+    format: ExportFormat,
+) -> Result<Vec<u8>, ExportError> {
+    encode(
+        &[totals_table(
+            format!("全部门店 All stores {day}"),
+            "门店 Store",
+            t,
+        )],
+        format,
+        "总部 Chain",
+    )
+}
+
+pub fn health_file(h: &[TillHealth], format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+    let table = Table {
+        title: "收银台状态 Till health".into(),
+        header: vec![
+            "门店 Store",
+            "收银台 Till",
+            "Desk id",
+            "最后上传(UTC) Last seen",
+            "积压 Backlog",
+            "版本 App version",
+            "账本版本 Ledger version",
+            "时钟偏差(ms) Clock skew",
+            "偏差过大 Skew flagged",
+            "分叉 Forks",
+        ],
+        rows: h
+            .iter()
+            .map(|t| {
+                vec![
+                    text(t.store_id.clone()),
+                    text(t.till.clone()),
+                    text(t.desk_id.clone()),
+                    text(t.last_seen.clone()),
+                    Cell::Count(t.backlog),
+                    text(t.app_version.clone()),
+                    Cell::Count(i64::from(t.ledger_version)),
+                    Cell::Count(t.skew_ms),
+                    text(if t.skew_flagged { "是 yes" } else { "否 no" }),
+                    Cell::Count(t.forks),
+                ]
+            })
+            .collect(),
+    };
+    encode(&[table], format, "状态 Health")
+}
