@@ -1,6 +1,7 @@
 //! The virtual printer (issue 22): a loopback TCP listener that takes what a 9100-port
 //! thermal printer takes, parses the subset of ESC/POS the desk emits (`ESC @`, `ESC a`,
-//! `ESC E`, `ESC d`, `GS !`, `GS ( k`, `GS V`, `FS &`, `FS .`, `LF`), decodes the text as
+//! `ESC E`, `ESC d`, `GS !`, `GS ( k`, `GS V`, `FS &`, `FS .`, `LF`, and answers the
+//! `DLE EOT` status query), decodes the text as
 //! GB18030 and keeps every slip it received: its bytes, a text grid and a PNG, in a
 //! directory with an `index.json` listing them (newest last), and in memory for tests.
 //!
@@ -15,7 +16,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -152,6 +153,10 @@ pub struct Parser {
     /// Bytes of a `GS ( k` store function (fn 80) waiting for its print (fn 81).
     qr_data: Vec<u8>,
     columns: usize,
+    /// Answers to status queries (`DLE EOT`), for the connection to send back.
+    pub replies: Vec<u8>,
+    /// Whether the paper sensor reports the roll's end.
+    pub paper_out: bool,
 }
 
 enum Step {
@@ -305,6 +310,19 @@ impl Parser {
             0x0A => {
                 self.flush_line();
                 1
+            }
+            0x10 => {
+                if need(3) {
+                    return Step::More;
+                }
+                if b[1] != 0x04 {
+                    return Step::Took(self.unknown(format!("DLE 0x{:02X}", b[1]), 2));
+                }
+                // DLE EOT n: bits 1 and 4 are always set; 4 = paper sensor, 0x60 = end.
+                let paper = if b[2] == 4 && self.paper_out { 0x60 } else { 0 };
+                self.replies.push(0x12 | paper);
+                // A status query is not part of any slip's bytes.
+                return Step::Took(3);
             }
             c if c < 0x20 => self.unknown(format!("control byte 0x{c:02X}"), 1),
             _ => {
@@ -549,6 +567,7 @@ pub struct PrinterOptions {
 }
 
 struct Shared {
+    paper_out: std::sync::atomic::AtomicBool,
     dir: PathBuf,
     columns: usize,
     slips: Mutex<Vec<StoredSlip>>,
@@ -586,6 +605,7 @@ impl VirtualPrinter {
             TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, options.port))).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
+            paper_out: Default::default(),
             slips: Mutex::new(read_index(&options.dir)),
             dir: options.dir,
             columns: options.columns,
@@ -602,6 +622,13 @@ impl VirtualPrinter {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Makes the paper sensor report the roll's end (or not) from the next query on.
+    pub fn set_paper_out(&self, out: bool) {
+        self.shared
+            .paper_out
+            .store(out, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn dir(&self) -> &Path {
@@ -636,8 +663,13 @@ async fn serve(mut stream: tokio::net::TcpStream, shared: Arc<Shared>) {
         match tokio::time::timeout(IDLE, stream.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
             Ok(Ok(n)) => {
+                parser.paper_out = shared.paper_out.load(std::sync::atomic::Ordering::SeqCst);
                 for slip in parser.feed(&buf[..n]) {
                     keep(&shared, slip);
+                }
+                let replies = std::mem::take(&mut parser.replies);
+                if !replies.is_empty() && stream.write_all(&replies).await.is_err() {
+                    break;
                 }
             }
         }

@@ -205,3 +205,132 @@ async fn a_command_outside_the_subset_is_a_problem_of_the_slip() {
         got[0].slip.problems
     );
 }
+
+mod desk_to_virtual_printer {
+    use super::*;
+    use redeemdesk_core::app_info::Mode;
+    use redeemdesk_core::clock::SystemClock;
+    use redeemdesk_core::desk::Desk;
+    use redeemdesk_core::ledger::{
+        Actor, Amounts, AttemptState, Ledger, NewAttempt, PrintState, Transition,
+    };
+    use redeemdesk_core::scan::ScanRules;
+    use redeemdesk_core::slip::{PrinterSettings, PrinterTarget};
+    use std::sync::Arc;
+
+    fn desk_at(p: &VirtualPrinter) -> Arc<Desk> {
+        let ledger = Arc::new(Ledger::open_in_memory(Mode::Sandbox).unwrap());
+        let desk = Arc::new(
+            Desk::open(
+                ledger,
+                Vec::new(),
+                Arc::new(SystemClock),
+                ScanRules::default(),
+            )
+            .unwrap(),
+        );
+        desk.set_printer_fallback(PrinterSettings {
+            target: Some(PrinterTarget::Network {
+                address: p.addr().to_string(),
+            }),
+            ..PrinterSettings::default()
+        });
+        desk
+    }
+
+    fn success(desk: &Desk) -> redeemdesk_core::ledger::AttemptId {
+        let ledger = desk.ledger();
+        let id = ledger
+            .begin_attempt(NewAttempt {
+                created_ms: desk.clock().now_ms(),
+                channel: ChannelKind::Shoubei,
+                platform: None,
+                code: "679512342928".into(),
+                count: 1,
+                cashier: "王芳".into(),
+                face_value: Some(Fen(1_000)),
+                price: None,
+                remaining_before: None,
+                prepare: Default::default(),
+            })
+            .unwrap();
+        let t = Transition::new(
+            AttemptState::Succeeded,
+            desk.clock().now_ms(),
+            Actor::Cashier("王芳".into()),
+        )
+        .amounts(Amounts {
+            face_value: Some(Fen(1_000)),
+            ..Default::default()
+        });
+        ledger.record(&id, t).unwrap();
+        id
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_success_reaches_the_virtual_printer_within_100_ms_of_the_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = printer(dir.path(), Paper::Mm58).await;
+        let desk = desk_at(&p);
+        let _background = desk.start_background();
+        let mut times = Vec::new();
+        for n in 1..=5 {
+            let id = success(&desk);
+            let shown = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64;
+            let job = desk.after_answer(&id).unwrap().expect("auto-print is on");
+            let slips = p
+                .wait_for(n, Duration::from_secs(5))
+                .await
+                .expect("printed");
+            let last = slips.last().unwrap();
+            // The printer notes the time when the cut arrives, before it draws the slip.
+            times.push(Duration::from_millis(
+                (last.received_ms - shown).max(0) as u64
+            ));
+            assert!(
+                last.slip.cut && last.slip.problems.is_empty(),
+                "{:?}",
+                last.slip.problems
+            );
+            assert_eq!(last.slip.bytes, desk.job_bytes(&job).unwrap());
+        }
+        times.sort();
+        eprintln!("answer shown -> slip's last byte at the virtual printer: {times:?}");
+        assert!(
+            times[2] < Duration::from_millis(100),
+            "median {:?} over the 100 ms target",
+            times[2]
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_printer_out_of_paper_fails_the_slip_with_a_clear_note_and_prints_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = printer(dir.path(), Paper::Mm58).await;
+        p.set_paper_out(true);
+        let desk = desk_at(&p);
+        let id = success(&desk);
+        let job = desk.after_answer(&id).unwrap().unwrap();
+        assert_eq!(desk.print_due().await.unwrap(), 0);
+        let failed = desk.ledger().print_job(job.id).unwrap().unwrap();
+        assert_eq!(failed.state, PrintState::Failed);
+        let detail = failed.detail.unwrap();
+        assert!(
+            detail.contains("打印失败，可重打") && detail.contains("缺纸"),
+            "{detail}"
+        );
+        assert!(p.slips().is_empty(), "nothing printed");
+        p.set_paper_out(false);
+        desk.print_for_attempt(id.as_str(), Actor::Cashier("王芳".into()))
+            .unwrap();
+        desk.print_due().await.unwrap();
+        let slips = p.wait_for(1, Duration::from_secs(5)).await.unwrap();
+        assert!(
+            slips[0].slip.text().contains("重打时间"),
+            "the reprint after new paper"
+        );
+    }
+}

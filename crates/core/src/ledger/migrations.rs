@@ -5,7 +5,8 @@
 
 use super::error::Failure;
 use super::{
-    attempts, audit, events, meta, notifications, reconciliations, schedule, seals, settings,
+    attempts, audit, events, meta, notifications, print_jobs, reconciliations, schedule, seals,
+    settings,
 };
 use rusqlite::Connection;
 
@@ -55,6 +56,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "seals",
         sql: seals::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "print_jobs",
+        sql: print_jobs::MIGRATION_CREATE,
     },
 ];
 
@@ -130,6 +135,10 @@ mod tests {
         (
             "seals",
             "f7a712cb3d143960f4a9bb6edff49997f11216d15ac8fce6ffd3747753502b42",
+        ),
+        (
+            "print_jobs",
+            "0f9819ad4dc14abe633d6cd1b74cdbee4f05aae91c8cc3918bbb62917f1731be",
         ),
     ];
 

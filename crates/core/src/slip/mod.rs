@@ -10,12 +10,16 @@
 pub mod escpos;
 pub mod grid;
 pub mod model;
+pub mod print;
+pub mod transport;
 
 pub use grid::Paper;
 pub use model::{
     layout, ChannelTotal, Handover, Layout, OpenUnknown, Origin, PendingNote, Receipt, Reprint,
     Slip, TestPage,
 };
+pub use print::{PrintError, PrinterSettings, FAILED_NOTE};
+pub use transport::{PrinterTarget, Timeouts};
 
 /// The bytes to send to the printer for a slip.
 pub fn render(slip: &Slip, origin: &Origin, paper: Paper, reprint: Option<Reprint>) -> Vec<u8> {
