@@ -695,9 +695,10 @@ fn keep(shared: &Shared, slip: PrintedSlip) {
         png: base.with_extension("png"),
         slip,
     };
+    // The grid last: a reader that sees it finds the bytes and the picture too.
     let written = std::fs::write(&stored.bin, &stored.slip.bytes)
-        .and_then(|_| std::fs::write(&stored.txt, stored.grid.join("\n") + "\n"))
-        .and_then(|_| std::fs::write(&stored.png, stored.slip.png(shared.columns)));
+        .and_then(|_| std::fs::write(&stored.png, stored.slip.png(shared.columns)))
+        .and_then(|_| std::fs::write(&stored.txt, stored.grid.join("\n") + "\n"));
     if let Err(e) = written {
         tracing::error!("the virtual printer could not keep slip {seq}: {e}");
     }

@@ -354,10 +354,18 @@ pub fn layout(slip: &Slip, origin: &Origin, paper: Paper, reprint: Option<Reprin
             b.header("核销凭证", origin, reprint);
             b.field("收银员", &r.cashier);
             b.field("渠道", &channel_name(r.channel, r.platform));
-            b.field("券名", &r.coupon_name);
+            // A channel whose preview is local (收呗) names no coupon: no empty line for it.
+            if !r.coupon_name.trim().is_empty() {
+                b.field("券名", &r.coupon_name);
+            }
             b.field("券码", &mask_code(&r.code));
             b.field("数量", &format!("{} 张", r.count));
-            b.field_parts("金额", &amount_parts(r.total, r.count, r.unit), true);
+            // The breakdown as the screen gives it, from the total where no unit was told.
+            let unit = r.unit.or_else(|| {
+                let n = i64::from(r.count.max(1));
+                (r.total.0 % n == 0).then(|| Fen(r.total.0 / n))
+            });
+            b.field_parts("金额", &amount_parts(r.total, r.count, unit), true);
             b.field("时间", &local_time(r.time_ms, zone));
             b.field("单号", &r.attempt_id);
             b.chain_head(r.chain_head.as_ref());
@@ -369,7 +377,9 @@ pub fn layout(slip: &Slip, origin: &Origin, paper: Paper, reprint: Option<Reprin
             b.header("结果待确认", origin, reprint);
             b.field("收银员", &p.cashier);
             b.field("渠道", &channel_name(p.channel, p.platform));
-            b.field("券名", &p.coupon_name);
+            if !p.coupon_name.trim().is_empty() {
+                b.field("券名", &p.coupon_name);
+            }
             b.field("券码", &mask_code(&p.code));
             b.field("数量", &format!("{} 张", p.count));
             b.field("时间", &local_time(p.time_ms, zone));

@@ -88,6 +88,17 @@ impl PrintError {
     }
 }
 
+/// A shift that ended, and its 交班单.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShiftEndAnswer {
+    #[serde(flatten)]
+    pub end: ShiftEnd,
+    /// The 交班单 queued, if a printer is set up.
+    pub slip: Option<PrintJob>,
+    /// Why it could not be queued, if it could not.
+    pub slip_error: Option<String>,
+}
+
 /// The in-memory part of printing that the desk holds.
 #[derive(Debug, Default)]
 pub(crate) struct PrintingState {
@@ -391,6 +402,27 @@ impl Desk {
             chain_head: end.chain_head.clone(),
         });
         self.queue(slip, &Actor::Cashier(end.cashier.clone()), None)
+    }
+
+    /// 交班 with its 交班单: the shift ends whatever the printer does; the slip is queued
+    /// if a printer is set up, and a refusal to queue is told, not raised.
+    pub fn end_shift_with_slip(&self) -> Result<Option<ShiftEndAnswer>, RoleError> {
+        let Some(end) = self.end_shift()? else {
+            return Ok(None);
+        };
+        let (slip, slip_error) = match self.print_handover(&end) {
+            Ok(job) => (Some(job), None),
+            Err(PrintError::NoPrinter) => (None, None),
+            Err(e) => {
+                tracing::warn!("the handover slip was not queued: {e}");
+                (None, Some(e.to_string()))
+            }
+        };
+        Ok(Some(ShiftEndAnswer {
+            end,
+            slip,
+            slip_error,
+        }))
     }
 
     /// When the cashier's shift began: the latest `shift_start` in the audit of the last
