@@ -229,3 +229,50 @@ async fn a_refused_printer_leaves_the_answer_green_with_a_note_and_a_working_rep
     keep_png(&printer_dir(&desk), 1, "slips-reprint").await;
     desk.close().await;
 }
+
+#[tokio::test]
+async fn the_printer_settings_show_the_virtual_printer_and_print_a_test_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    desk.set_pin_and_open_manager("李店长", "246810").await;
+    desk.click("#tab-settings").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=settings-pane]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the settings",
+    )
+    .await;
+    desk.click("[data-testid='set-section-desk']").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-printer]')?.dataset.loaded === 'true'",
+        QUICK,
+        "the printer settings",
+    )
+    .await;
+    let address = desk
+        .js("return document.querySelector('[data-testid=set-printer-address]').value")
+        .await;
+    assert!(
+        address
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "sandbox mode prints to the virtual printer on loopback: {address}"
+    );
+    assert_eq!(
+        desk.js("return document.querySelector('[data-testid=set-printer-auto]').checked")
+            .await,
+        true
+    );
+    desk.click("[data-testid='set-printer-test']").await;
+    let text = slip_text(&printer_dir(&desk), 1).await;
+    for want in [
+        "打  印  测  试  页",
+        "58 mm · 32 列",
+        "12345678901234567890123456789012",
+    ] {
+        assert!(text.contains(want), "{want:?} on the test page:\n{text}");
+    }
+    keep_png(&printer_dir(&desk), 1, "slips-test-page").await;
+    desk.screenshot("slips-printer-settings").await;
+    desk.close().await;
+}
