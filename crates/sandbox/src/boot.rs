@@ -175,13 +175,28 @@ pub async fn boot(
 /// app calls it for its embedded sandbox (src-tauri/startup.rs); the CLI, which prints
 /// nothing, does not. The printer stops when the returned value is dropped.
 pub async fn start_virtual_printer(root: &Path, desk: &Desk) -> Option<VirtualPrinter> {
-    let options = PrinterOptions {
-        dir: root.join(VIRTUAL_PRINTER_DIR),
+    let dir = root.join(VIRTUAL_PRINTER_DIR);
+    // The port of the last run first: a manager who saved this printer in 设置 keeps it.
+    let port_file = dir.join("port");
+    let last: u16 = std::fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
+    let options = |port| PrinterOptions {
+        dir: dir.clone(),
         columns: Paper::Mm58.columns(),
-        port: 0,
+        port,
     };
-    match VirtualPrinter::start(options).await {
+    let started = match VirtualPrinter::start(options(last)).await {
+        Ok(p) => Ok(p),
+        Err(_) if last != 0 => VirtualPrinter::start(options(0)).await,
+        Err(e) => Err(e),
+    };
+    match started {
         Ok(p) => {
+            if let Err(e) = std::fs::write(&port_file, p.addr().port().to_string()) {
+                tracing::warn!("the virtual printer's port was not kept: {e}");
+            }
             desk.set_printer_fallback(PrinterSettings {
                 target: Some(PrinterTarget::Network {
                     address: p.addr().to_string(),

@@ -333,4 +333,37 @@ mod desk_to_virtual_printer {
             "the reprint after new paper"
         );
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_virtual_printer_keeps_its_port_across_restarts() {
+        let root = tempfile::tempdir().unwrap();
+        let ledger = Arc::new(Ledger::open_in_memory(Mode::Sandbox).unwrap());
+        let desk = Desk::open(
+            ledger,
+            Vec::new(),
+            Arc::new(SystemClock),
+            ScanRules::default(),
+        )
+        .unwrap();
+        let first = redeemdesk_sandbox::boot::start_virtual_printer(root.path(), &desk)
+            .await
+            .expect("starts");
+        let port = first.addr().port();
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = redeemdesk_sandbox::boot::start_virtual_printer(root.path(), &desk)
+            .await
+            .expect("starts again");
+        assert_eq!(
+            again.addr().port(),
+            port,
+            "a saved 打印机 setting stays right"
+        );
+        assert_eq!(
+            desk.printer_settings().target,
+            Some(PrinterTarget::Network {
+                address: again.addr().to_string()
+            })
+        );
+    }
 }
