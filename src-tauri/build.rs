@@ -43,6 +43,14 @@ fn main() {
             "mode_status",
             "restart_app",
             "end_shift",
+            "printer_settings",
+            "save_printer_settings",
+            "print_test_page",
+            "after_answer",
+            "print_slip",
+            "reprint_slip",
+            "recent_slips",
+            "virtual_slips",
         ]),
     ))
     .expect("tauri-build failed");

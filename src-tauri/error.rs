@@ -54,7 +54,8 @@ from_core_error!(
     redeemdesk_core::roles::RoleError,
     redeemdesk_core::undo::UndoError,
     redeemdesk_core::reconcile::ReconcileError,
-    redeemdesk_core::statement::StatementError
+    redeemdesk_core::statement::StatementError,
+    redeemdesk_core::slip::PrintError
 );
 
 /// A refused setting names its field, so the UI can point at it.

@@ -4,6 +4,7 @@ mod commands;
 mod error;
 mod integrity_check;
 mod manager_commands;
+mod print_commands;
 mod ready_probe;
 mod rendering;
 mod settings_commands;
@@ -75,7 +76,15 @@ fn commands_of<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         settings_commands::test_channel_connection,
         settings_commands::mode_status,
         settings_commands::restart_app,
-        settings_commands::end_shift
+        settings_commands::end_shift,
+        print_commands::printer_settings,
+        print_commands::save_printer_settings,
+        print_commands::print_test_page,
+        print_commands::after_answer,
+        print_commands::print_slip,
+        print_commands::reprint_slip,
+        print_commands::recent_slips,
+        print_commands::virtual_slips
     ])
 }
 

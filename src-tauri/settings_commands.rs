@@ -9,7 +9,7 @@ use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel_check::{self, ConnectionCheck};
 use redeemdesk_core::channel_setup::{self, ChannelEdit};
 use redeemdesk_core::desk_settings::{DeskSettings, SettingsError};
-use redeemdesk_core::roles::ShiftEnd;
+use redeemdesk_core::slip::print::ShiftEndAnswer;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::{AppHandle, Runtime, State};
@@ -53,10 +53,11 @@ pub async fn test_channel_connection(
         .map_err(|e| UiError::new("connection_test_failed", e.to_string()))
 }
 
-/// 交班: ends the open shift; the UI then shows the shift-start chooser.
+/// 交班: ends the open shift and prints its 交班单 (issue 22); the UI then shows the
+/// shift-start chooser.
 #[tauri::command]
-pub fn end_shift(startup: State<'_, Startup>) -> Result<Option<ShiftEnd>, UiError> {
-    Ok(startup.ready()?.desk.end_shift()?)
+pub fn end_shift(startup: State<'_, Startup>) -> Result<Option<ShiftEndAnswer>, UiError> {
+    Ok(startup.ready()?.desk.end_shift_with_slip()?)
 }
 
 /// The mode running now and the one the next start will run in.

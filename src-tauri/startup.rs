@@ -10,7 +10,8 @@ use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Background, Desk};
 use redeemdesk_core::file_modes;
-use redeemdesk_sandbox::boot::{boot, ChannelSource};
+use redeemdesk_sandbox::boot::{boot, start_virtual_printer, ChannelSource};
+use redeemdesk_sandbox::printer::VirtualPrinter;
 use redeemdesk_sandbox::RunningSandbox;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ pub struct Ready {
     pub desk: Arc<Desk>,
     /// The in-process emulator in sandbox mode; stops with the app.
     _sandbox: Option<RunningSandbox>,
+    /// The virtual printer in sandbox mode (issue 22).
+    printer: Option<VirtualPrinter>,
     _background: Background,
     /// Found before the desk opened (the single-instance name held by another program).
     early_warnings: Vec<StartupWarning>,
@@ -42,6 +45,10 @@ impl std::fmt::Debug for Ready {
 }
 
 impl Ready {
+    pub fn printer(&self) -> Option<&VirtualPrinter> {
+        self.printer.as_ref()
+    }
+
     pub fn info(&self) -> AppInfo {
         AppInfo {
             halted: self.desk.halted(),
@@ -124,6 +131,11 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
     if let Err(e) = crate::integrity_check::spawn(booted.desk.clone()) {
         tracing::warn!("the ledger integrity check did not start: {e}");
     }
+    let printer = if booted.sandbox.is_some() {
+        start_virtual_printer(data_dir.root(), &booted.desk).await
+    } else {
+        None
+    };
     let background = booted.desk.start_background();
     // HQ being unreachable is only the uploader's backoff; a bad [hq] is logged, and the
     // till redeems as without it.
@@ -147,6 +159,7 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         mode: booted.mode,
         desk: booted.desk,
         _sandbox: booted.sandbox,
+        printer,
         _background: background,
         early_warnings: Vec::new(),
         hq,

@@ -251,3 +251,44 @@ export function modeStatus() {
 export function restartApp() {
   return call('restart_app');
 }
+
+// ---------------------------------------------------------------- slips (issue 22)
+
+/** 打印机: `{target: null | {kind: 'network', address} | {kind: 'device', path}, paper: '58' | '80', auto_print, store, till}`. */
+export function printerSettings() {
+  return call('printer_settings');
+}
+
+export function savePrinterSettings(settings) {
+  return call('save_printer_settings', { settings });
+}
+
+/** 打印测试页 (manager): the queued job `{id, kind, state, …}`. */
+export function printTestPage() {
+  return call('print_test_page');
+}
+
+/** Once the answer is on screen: the receipt's job when auto-print is on, else null. */
+export function afterAnswer(attemptId) {
+  return call('after_answer', { attemptId });
+}
+
+/** The cashier prints an attempt's slip (receipt or 待确认 note); a reprint if printed before. */
+export function printSlip(attemptId, cashier) {
+  return call('print_slip', { attemptId, cashier });
+}
+
+/** The manager reprints an attempt's slip or a job (a 交班单) by its id. */
+export function reprintSlip(attemptId, jobId) {
+  return call('reprint_slip', { attemptId: attemptId ?? null, jobId: jobId ?? null });
+}
+
+/** The latest print jobs, newest first (manager). */
+export function recentSlips() {
+  return call('recent_slips');
+}
+
+/** The virtual printer's last slips as pictures: `[{seq, received_ms, png, text}]` (sandbox). */
+export function virtualSlips() {
+  return call('virtual_slips');
+}

@@ -15,6 +15,7 @@ import { mountEndShift } from './shift-start.js';
 import { yuan, clock, maskCode, looseCode, breakdown } from '../format.js';
 import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
+import { createPrintBar } from './slip.js';
 import { createSale } from './sale.js';
 
 /** A second read of the same code within this window is the scanner reading twice. */
@@ -74,7 +75,10 @@ export function renderCashier(root, info) {
   let redeemStartedAt = 0;
 
   const endShiftText = mountEndShift($('#cashier-name'));
-  const recent = createRecent($('#recent-list'), currentCashier());
+  const recent = createRecent($('#recent-list'), currentCashier(), (id) =>
+    api.printSlip(id, currentCashier()).then(() => {}, () => {}),
+  );
+  const printBar = createPrintBar($('#result-print'), $('#print-status'), $('#print-again'), currentCashier());
   const sale = createSale(saleForm, play);
 
   // ---------------------------------------------------------------- channel chooser
@@ -543,6 +547,8 @@ export function renderCashier(root, info) {
     if (outcome.state === 'succeeded' || latest.state === 'succeeded') {
       clearOffline(shown.channel);
       showAttempt(latest, name, false);
+      // After the answer is on screen, never before: the slip cannot delay it.
+      printBar.shown(latest);
     } else if (outcome.state === 'rejected') {
       if (outcome.config_error) {
         showResult({ state: 'refused', title: 'refused.config', lines: [{ key: 'refused.configHelp' }, { text: `${outcome.code}: ${outcome.message}` }], sound: 'rejected' });
@@ -566,7 +572,9 @@ export function renderCashier(root, info) {
         lines: [{ key: 'result.unknownHelp', big: true, warn: true }, { key: 'result.unknownAuto' }, nameLine(name, attempt.code)],
         sound: 'unknown',
       });
+      printBar.shown(latest);
     }
+    if (outcome.state === 'rejected') printBar.hide();
   }
 
   function onRedeemError(e, shown) {
@@ -624,9 +632,12 @@ export function renderCashier(root, info) {
       if (result.state === 'unknown' && result.attemptId === a.id && !['unknown', 'pending'].includes(a.state)) {
         if (note?.key === 'refused.unresolvedNote') setNote(null);
         showAttempt(a, result.name, true);
+        printBar.shown(a);
       }
     } else if (ev.kind === 'notification') {
       sale.update(ev.notification);
+    } else if (ev.kind === 'print') {
+      printBar.update(ev.job);
     } else if (ev.kind === 'halted') {
       setDamaged(ev.detail);
     } else if (ev.kind === 'reachability') {

@@ -7,7 +7,7 @@ import { yuan, clock, maskCode } from '../format.js';
 const LIMIT = 10;
 const MARKS = { succeeded: '✓', rejected: '✕', unknown: '?', pending: '…', cancelled: '↺' };
 
-export function createRecent(list, cashier) {
+export function createRecent(list, cashier, onPrint) {
   const byId = new Map();
 
   function render() {
@@ -39,6 +39,17 @@ export function createRecent(list, cashier) {
         mark.textContent =
           `${MARKS[a.state] ?? ''} ${t(`state.${a.state}`)}` + (amount ? ` ${amount}` : '');
         li.append(time, channel, code, mark);
+        // 打印 / 重打 a receipt or a 待确认 note from the strip (issue 22).
+        if (onPrint && ['succeeded', 'unknown', 'pending'].includes(a.state)) {
+          const print = document.createElement('button');
+          print.type = 'button';
+          print.className = 'recent-print';
+          print.dataset.testid = 'recent-print';
+          print.textContent = t('print.strip');
+          print.tabIndex = -1;
+          print.addEventListener('click', () => onPrint(a.id));
+          li.append(print);
+        }
         return li;
       }),
     );

@@ -8,6 +8,7 @@ import { soundOn, setSoundOn, play } from '../sound.js';
 import { el } from './settings/dom.js';
 import { renderChannels } from './settings/channels.js';
 import { renderDesk } from './settings/desk.js';
+import { renderPrinter } from './settings/printer.js';
 import { renderPeople } from './settings/people.js';
 
 const SECTIONS = ['channels', 'desk', 'people', 'general'];
@@ -70,7 +71,10 @@ export function renderSettings(container, info, start = 'channels') {
     delete pane.dataset.loaded;
     pane.dataset.section = section;
     if (section === 'channels') renderChannels(pane, ctx);
-    else if (section === 'desk') renderDesk(pane);
+    else if (section === 'desk') {
+      renderDesk(pane);
+      renderPrinter(pane);
+    }
     else if (section === 'people') renderPeople(pane);
     else renderGeneral(pane, () => show('general'));
   }

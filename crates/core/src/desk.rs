@@ -25,6 +25,12 @@ pub enum DeskEvent {
     Notification {
         notification: Notification,
     },
+    /// A slip was queued, printed or failed (issue 22); `note` is what the till shows for
+    /// a failure ("打印失败，可重打").
+    Print {
+        job: crate::ledger::PrintJob,
+        note: Option<String>,
+    },
     /// The ledger failed its integrity check: the till stops redeeming (issue 18).
     Halted {
         detail: String,
@@ -83,6 +89,9 @@ pub struct Desk {
     pub(crate) events: broadcast::Sender<DeskEvent>,
     /// Wakes the outbox when an order is queued.
     pub(crate) outbox_wake: Notify,
+    /// Wakes the print worker when a slip is queued (slip/print.rs).
+    pub(crate) print_wake: Notify,
+    pub(crate) printing: Mutex<crate::slip::print::PrintingState>,
     checkpoint_hook: OnceLock<CheckpointHook>,
     /// The unlocked manager, if any (roles.rs).
     pub(crate) manager_session: Mutex<Option<crate::roles::ManagerSession>>,
@@ -140,6 +149,8 @@ impl Desk {
             recent_sends: Mutex::new(HashMap::new()),
             events,
             outbox_wake: Notify::new(),
+            print_wake: Notify::new(),
+            printing: Mutex::new(Default::default()),
             checkpoint_hook: OnceLock::new(),
             manager_session: Mutex::new(None),
             shift: Mutex::new(None),
@@ -219,15 +230,18 @@ impl Desk {
 /// How often the background work looks for due checks and deliveries when nothing wakes it.
 pub const BACKGROUND_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The resolver and the outbox running in the background; stops when dropped.
+/// The resolver, the outbox and the print worker running in the background; stops when
+/// dropped.
 #[derive(Debug)]
 pub struct Background {
     task: tokio::task::JoinHandle<()>,
+    printer: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Background {
     fn drop(&mut self) {
         self.task.abort();
+        self.printer.abort();
     }
 }
 
@@ -250,6 +264,23 @@ impl Desk {
                 }
             }
         });
-        Background { task }
+        // Printing on its own task: a slow printer never holds up the resolver or the
+        // outbox, nor they a slip.
+        let desk = Arc::clone(self);
+        let printer = tokio::spawn(async move {
+            if let Err(e) = desk.fail_interrupted_prints() {
+                tracing::error!("interrupted slips could not be marked: {e}");
+            }
+            loop {
+                if let Err(e) = desk.print_due().await {
+                    tracing::error!("print round failed: {e}");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(BACKGROUND_TICK) => {}
+                    _ = desk.print_wake.notified() => {}
+                }
+            }
+        });
+        Background { task, printer }
     }
 }

@@ -30,6 +30,7 @@ pub mod resolver;
 pub mod roles;
 pub mod scan;
 pub mod secret;
+pub mod slip;
 pub mod statement;
 pub mod statement_mappings;
 pub mod undo;

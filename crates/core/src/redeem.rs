@@ -404,6 +404,8 @@ impl Desk {
             prepare: entry.exchange,
         })?;
         self.checkpoint(Checkpoint::AfterWriteAhead);
+        // For the receipt, printed after the answer (slip/print.rs): memory only.
+        self.remember_coupon_name(&id, entry.preview.name.as_deref());
         let request = RedeemRequest {
             id: id.clone(),
             code,

@@ -6,6 +6,7 @@
 //! refusal (`ConfigError`) rather than falling back to either mode on its own.
 
 use crate::demo_keys::{AllinpayKeys, KEYS_DIR};
+use crate::printer::{PrinterOptions, VirtualPrinter};
 use crate::{DemoData, RunningSandbox, Sandbox, SandboxOptions};
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel::ChannelError;
@@ -15,6 +16,7 @@ use redeemdesk_core::config::{Config, ConfigError};
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::{self, Ledger};
 use redeemdesk_core::scan::ScanRules;
+use redeemdesk_core::slip::{Paper, PrinterSettings, PrinterTarget};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -71,6 +73,9 @@ pub struct BootedDesk {
     /// `[hq]` of a live configuration: chain mode's uploader is the front end's to start.
     pub hq: Option<redeemdesk_core::config::HqConfig>,
 }
+
+/// Where the virtual printer keeps its slips, in the data directory.
+pub const VIRTUAL_PRINTER_DIR: &str = "virtual-printer";
 
 /// Why no desk could be opened. `code()` is what the UI branches on.
 #[derive(Debug, thiserror::Error)]
@@ -193,4 +198,49 @@ fn carry_roles_from_the_sandbox(
         );
     }
     Ok(())
+}
+
+/// Sandbox mode prints to the virtual printer by default, so a new user sees a real
+/// receipt; a printer the manager saves in 设置 wins. No printer is not a failed start. The
+/// app calls it for its embedded sandbox (src-tauri/startup.rs); the CLI, which prints
+/// nothing, does not. The printer stops when the returned value is dropped.
+pub async fn start_virtual_printer(root: &Path, desk: &Desk) -> Option<VirtualPrinter> {
+    let dir = root.join(VIRTUAL_PRINTER_DIR);
+    // The port of the last run first: a manager who saved this printer in 设置 keeps it.
+    let port_file = dir.join("port");
+    let last: u16 = std::fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
+    let options = |port| PrinterOptions {
+        dir: dir.clone(),
+        columns: Paper::Mm58.columns(),
+        port,
+    };
+    let started = match VirtualPrinter::start(options(last)).await {
+        Ok(p) => Ok(p),
+        Err(_) if last != 0 => VirtualPrinter::start(options(0)).await,
+        Err(e) => Err(e),
+    };
+    match started {
+        Ok(p) => {
+            if let Err(e) = std::fs::write(&port_file, p.addr().port().to_string()) {
+                tracing::warn!("the virtual printer's port was not kept: {e}");
+            }
+            desk.set_printer_fallback(PrinterSettings {
+                target: Some(PrinterTarget::Network {
+                    address: p.addr().to_string(),
+                }),
+                paper: Paper::Mm58,
+                auto_print: true,
+                store: "沙箱演示店".into(),
+                till: "1 号收银台".into(),
+            });
+            Some(p)
+        }
+        Err(e) => {
+            tracing::warn!("the virtual printer did not start: {e}");
+            None
+        }
+    }
 }

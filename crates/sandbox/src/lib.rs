@@ -27,6 +27,7 @@ pub mod demo_config;
 pub mod demo_keys;
 pub mod fault;
 pub mod persist;
+pub mod printer;
 pub mod reading;
 pub mod server;
 pub mod store;

@@ -5,19 +5,25 @@
 //! pairs there (made on the first start; give a front end's `<data dir>/sandbox-keys` so its
 //! `--sandbox-at` client signs with the same pairs), otherwise they live in memory only;
 //! `--reading channel.key=value` (repeatable) sets one switch of the readings
-//! (`allinpay.shape=envelope`; see the README's readings table).
+//! (`allinpay.shape=envelope`; see the README's readings table); `--printer DIR` also runs
+//! the virtual printer (issue 22) on a free loopback port, keeping its slips in DIR,
+//! `--printer-columns 32|48` its paper (default 32, 58 mm), `--printer-port N` its port.
 
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_sandbox::demo_keys::AllinpayKeys;
+use redeemdesk_sandbox::printer::{PrinterOptions, VirtualPrinter};
 use redeemdesk_sandbox::{DemoData, Sandbox, SandboxOptions};
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--keys DIR] [--reading channel.key=value]... [--codes]";
+    "usage: redeemdesk-sandbox [--port N] [--fault-delay-ms N] [--state-file PATH] [--keys DIR] [--reading channel.key=value]... [--printer DIR [--printer-columns 32|48] [--printer-port N]] [--codes]";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut options = SandboxOptions::default();
+    let mut printer: Option<PrinterOptions> = None;
+    let mut printer_columns = 32;
+    let mut printer_port = 0;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut number = |name: &str| -> Option<u64> {
@@ -72,6 +78,32 @@ async fn main() -> std::process::ExitCode {
                     return std::process::ExitCode::from(2);
                 }
             },
+            "--printer" => match args.next() {
+                Some(dir) => {
+                    printer = Some(PrinterOptions {
+                        dir: dir.into(),
+                        columns: 32,
+                        port: 0,
+                    })
+                }
+                None => {
+                    eprintln!("--printer needs a directory\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+            },
+            "--printer-columns" => match number("--printer-columns") {
+                Some(n @ (32 | 48)) => printer_columns = n as usize,
+                _ => {
+                    eprintln!("--printer-columns is 32 (58 mm) or 48 (80 mm)\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+            },
+            "--printer-port" => {
+                match number("--printer-port").and_then(|p| u16::try_from(p).ok()) {
+                    Some(port) => printer_port = port,
+                    None => return std::process::ExitCode::from(2),
+                }
+            }
             "--codes" => {
                 return match DemoData::embedded() {
                     Ok(demo) => {
@@ -101,12 +133,29 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let printer = match printer {
+        Some(mut p) => {
+            p.columns = printer_columns;
+            p.port = printer_port;
+            match VirtualPrinter::start(p).await {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("the virtual printer could not start: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
     println!("RedeemDesk sandbox listening on http://{}", sandbox.addr());
     for channel in ChannelKind::ALL {
         println!("  {:<10} {}", channel.as_str(), sandbox.base_url(channel));
     }
     println!("  control    http://{}/_control/faults", sandbox.addr());
     println!("  readings   http://{}/_control/readings", sandbox.addr());
+    if let Some(p) = &printer {
+        println!("  printer    {} (slips in {})", p.addr(), p.dir().display());
+    }
     let _ = tokio::signal::ctrl_c().await;
     sandbox.shutdown().await;
     std::process::ExitCode::SUCCESS

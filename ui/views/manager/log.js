@@ -11,7 +11,7 @@ import { el, yuan2, dayTime, channelName, table, field, errorText } from './dom.
 
 const STATES = ['succeeded', 'unknown', 'rejected', 'cancelled', 'pending'];
 /** time, channel, code, count, cashier, state, face value, settled, undo */
-const COLUMN_WIDTHS = ['18%', '12%', '22%', '6%', '9%', '9%', '9%', '9%', '6%'];
+const COLUMN_WIDTHS = ['18%', '12%', '18%', '6%', '9%', '9%', '9%', '9%', '10%'];
 /** Rows kept in the table above and below the ones in view, so a scroll step shows rows
  * that are already there. A newly shown day gets them only after its first frame: laying
  * out a table row costs WebKit most of a millisecond here (26 ms for the 31 rows of the rows
@@ -117,6 +117,7 @@ export function createLog(container, ctx) {
   let tbodyEl = null;
   let rowTemplate = null;
   let undoTemplate = null;
+  let reprintTemplate = null;
   let stateText = {};
   const names = new Map();
 
@@ -133,6 +134,7 @@ export function createLog(container, ctx) {
       el('td', {}, el('span')), el('td', { className: 'num' }), el('td', { className: 'num' }),
       el('td', { className: 'mgr-row-actions' }));
     undoTemplate = el('button', { type: 'button', className: 'link', tabIndex: -1, dataset: { action: 'undo' } }, t('mgr.undo.short'));
+    reprintTemplate = el('button', { type: 'button', className: 'link', tabIndex: -1, dataset: { action: 'reprint', testid: 'log-reprint' } }, t('mgr.slips.reprint'));
     stateText = Object.fromEntries(STATES.map((s) => [s, t(`state.${s}`)]));
     names.clear();
     rowH = 0;
@@ -161,6 +163,7 @@ export function createLog(container, ctx) {
     c[6].textContent = yuan2(a.settled_face_value ?? a.face_value) || '—';
     c[7].textContent = yuan2(a.settled) || '—';
     if (a.state === 'succeeded') c[8].append(undoTemplate.cloneNode(true));
+    if (['succeeded', 'unknown'].includes(a.state)) c[8].append(reprintTemplate.cloneNode(true));
     return tr;
   }
 
@@ -353,6 +356,13 @@ export function createLog(container, ctx) {
     if (e.target.closest('button[data-action="undo"]')) {
       const a = attemptOf(row);
       if (a) ctx.openUndo(a);
+    } else if (e.target.closest('button[data-action="reprint"]')) {
+      const b = e.target.closest('button');
+      b.disabled = true;
+      ctx.guard(api.reprintSlip(row.dataset.id, null)).then(
+        () => { b.textContent = t('mgr.slips.reprinted'); },
+        () => { b.disabled = false; },
+      );
     } else {
       ctx.showTimeline(row.dataset.code);
     }

@@ -16,10 +16,11 @@ import { createTimeline } from './timeline.js';
 import { createInbox } from './inbox.js';
 import { createUndo } from './undo.js';
 import { createReconcile } from './reconcile.js';
+import { createSlips } from './slips.js';
 
 /** The core's idle lock (roles.rs MANAGER_IDLE_LOCK_MS). */
 const IDLE_LOCK_MS = 5 * 60 * 1000;
-const TABS = ['log', 'inbox', 'undo', 'reconcile', 'settings'];
+const TABS = ['log', 'inbox', 'undo', 'reconcile', 'settings', 'slips'];
 
 let shell = null;
 
@@ -98,9 +99,10 @@ function buildShell(info) {
   const inbox = createInbox(body, ctx);
   const undo = createUndo(body, ctx);
   const reconcile = createReconcile(body, ctx);
+  const slips = createSlips(body, ctx);
   body.append(settingsPane);
   const timeline = createTimeline(root, ctx);
-  const panes = { log, inbox, undo, reconcile };
+  const panes = { log, inbox, undo, reconcile, slips };
 
   function setScreen(name) {
     document.body.dataset.screen = name;
@@ -149,6 +151,7 @@ function buildShell(info) {
     else if (next === 'inbox') inbox.show();
     else if (next === 'undo') undo.show(arg);
     else if (next === 'reconcile') reconcile.show(arg?.day || day, arg?.channel, arg?.runId);
+    else if (next === 'slips') slips.show();
     else mountSettings();
     setScreen(`manager-${next}`);
   }
@@ -200,6 +203,7 @@ function buildShell(info) {
     log.renderTexts();
     inbox.renderTexts();
     reconcile.renderTexts();
+    slips.renderTexts();
     if (!undo.root.hidden) undo.renderTexts();
   }
 
@@ -217,7 +221,7 @@ function buildShell(info) {
       close();
       return;
     }
-    const f = /^F([1-5])$/.exec(e.key);
+    const f = /^F([1-6])$/.exec(e.key);
     if (f) {
       e.preventDefault();
       e.stopPropagation();

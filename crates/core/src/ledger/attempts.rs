@@ -513,6 +513,20 @@ pub(crate) fn recent(
 }
 
 /// Ids of every attempt still `pending` (only a crash leaves one behind).
+/// A cashier's attempts made in `[from_ms, to_ms]`, oldest first: a shift's (交班单).
+pub(crate) fn of_cashier_between(
+    conn: &Connection,
+    cashier: &str,
+    from_ms: UnixMs,
+    to_ms: UnixMs,
+) -> Result<Vec<Attempt>, Failure> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM attempts WHERE cashier = ?1 AND created_ms BETWEEN ?2 AND ?3
+         ORDER BY created_ms, seq"
+    ))?;
+    collect(&mut stmt, params![cashier, from_ms, to_ms])
+}
+
 pub(crate) fn pending_ids(conn: &Connection) -> Result<Vec<String>, Failure> {
     let mut stmt =
         conn.prepare_cached("SELECT id FROM attempts WHERE state = 'pending' ORDER BY created_ms")?;

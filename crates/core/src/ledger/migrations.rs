@@ -5,8 +5,8 @@
 
 use super::error::Failure;
 use super::{
-    attempts, audit, events, hq_upload, meta, notifications, reconciliations, schedule, seals,
-    settings,
+    attempts, audit, events, hq_upload, meta, notifications, print_jobs, reconciliations, schedule,
+    seals, settings,
 };
 use rusqlite::Connection;
 
@@ -60,6 +60,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         name: "hq_upload",
         sql: hq_upload::MIGRATION_CREATE,
+    },
+    Migration {
+        name: "print_jobs",
+        sql: print_jobs::MIGRATION_CREATE,
     },
 ];
 
@@ -139,6 +143,10 @@ mod tests {
         (
             "hq_upload",
             "7b0d1709df7724b7eee37e3cd885061636b0dfbf4b066e98890a4268b4419794",
+        ),
+        (
+            "print_jobs",
+            "0f9819ad4dc14abe633d6cd1b74cdbee4f05aae91c8cc3918bbb62917f1731be",
         ),
     ];
 

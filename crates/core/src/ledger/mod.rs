@@ -35,6 +35,7 @@ mod hq_upload;
 mod meta;
 mod migrations;
 mod notifications;
+mod print_jobs;
 mod reconciliations;
 mod schedule;
 mod seals;
@@ -53,6 +54,7 @@ pub use notifications::{
     notification_backoff, DeliveryResult, NewNotification, Notification, HELD_FOR_MANAGER_MS,
     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
 };
+pub use print_jobs::{NewPrintJob, PrintJob, PrintState};
 pub use reconciliations::{NewReconciliation, SignOff, StoredReconciliation};
 pub use schedule::{
     resolver_backoff, DueCheck, ResolverStatus, RESOLVER_FAST_TRIES, RESOLVER_INBOX_AFTER_TRIES,
@@ -1217,6 +1219,88 @@ impl Ledger {
     /// everyone.
     pub fn recent_attempts(&self, cashier: Option<&str>, limit: usize) -> Result<Vec<Attempt>> {
         self.read(|conn| attempts::recent(conn, cashier, limit))
+    }
+
+    /// A shift's attempts: the cashier's, made in `[from_ms, to_ms]`, oldest first.
+    pub fn cashier_attempts_between(
+        &self,
+        cashier: &str,
+        from_ms: UnixMs,
+        to_ms: UnixMs,
+    ) -> Result<Vec<Attempt>> {
+        self.read(|conn| attempts::of_cashier_between(conn, cashier, from_ms, to_ms))
+    }
+
+    // ----- the slip queue (issue 22) ---------------------------------------------------
+
+    /// Queues a slip; committed before any byte goes to the printer.
+    pub fn enqueue_print(&self, job: &NewPrintJob) -> Result<PrintJob> {
+        self.write(|tx, _| {
+            let id = print_jobs::insert(tx, job)?;
+            Ok(print_jobs::get(tx, id)?.expect("a job just inserted reads back"))
+        })
+    }
+
+    /// The jobs no worker has taken yet, oldest first.
+    pub fn queued_prints(&self) -> Result<Vec<PrintJob>> {
+        self.read(print_jobs::queued)
+    }
+
+    /// Takes a queued job for sending: commits `sending` and answers `true`, or answers
+    /// `false` if it was taken already (it is then never sent again by a worker).
+    pub fn begin_print(&self, id: i64, at_ms: UnixMs) -> Result<bool> {
+        self.write(|tx, _| {
+            if print_jobs::state_of(tx, id)? != Some(PrintState::Queued) {
+                return Ok(false);
+            }
+            print_jobs::append_step(tx, id, PrintState::Sending, at_ms, None)?;
+            Ok(true)
+        })
+    }
+
+    /// Records how a job's sending ended.
+    pub fn finish_print(
+        &self,
+        id: i64,
+        printed: bool,
+        at_ms: UnixMs,
+        detail: Option<&str>,
+    ) -> Result<PrintJob> {
+        let step = if printed {
+            PrintState::Printed
+        } else {
+            PrintState::Failed
+        };
+        self.write(|tx, _| {
+            print_jobs::append_step(tx, id, step, at_ms, detail)?;
+            Ok(print_jobs::get(tx, id)?.expect("a job being finished exists"))
+        })
+    }
+
+    /// Jobs a stop left `sending` become `failed`: they may or may not have printed, so
+    /// they are offered for a reprint (marked 重打), never sent again as they were.
+    pub fn fail_interrupted_prints(&self, at_ms: UnixMs, detail: &str) -> Result<Vec<i64>> {
+        self.write(|tx, _| {
+            let ids: Vec<i64> = print_jobs::sending(tx)?.iter().map(|j| j.id).collect();
+            for id in &ids {
+                print_jobs::append_step(tx, *id, PrintState::Failed, at_ms, Some(detail))?;
+            }
+            Ok(ids)
+        })
+    }
+
+    pub fn print_job(&self, id: i64) -> Result<Option<PrintJob>> {
+        self.read(|conn| print_jobs::get(conn, id))
+    }
+
+    /// Every job about an attempt, oldest first.
+    pub fn prints_for_attempt(&self, attempt_id: &str) -> Result<Vec<PrintJob>> {
+        self.read(|conn| print_jobs::for_attempt(conn, attempt_id))
+    }
+
+    /// The latest jobs, newest first.
+    pub fn recent_prints(&self, limit: usize) -> Result<Vec<PrintJob>> {
+        self.read(|conn| print_jobs::recent(conn, limit))
     }
 
     // ----- settings and audit ----------------------------------------------------------
