@@ -15,6 +15,35 @@ use std::time::{Duration, Instant};
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the manager's PIN dialog and first screen may take to appear.
 const MANAGER_WAIT: Duration = Duration::from_secs(15);
+/// How long a screen may take to show an answer the sandbox gives at once.
+pub const QUICK: Duration = Duration::from_secs(15);
+/// A keyboard-wedge scanner's gap between keys.
+pub const SCANNER: Duration = Duration::from_millis(2);
+/// WebDriver's Enter key.
+pub const ENTER: &str = "\u{E007}";
+
+/// How many uses of `code` the app's embedded sandbox consumed: its ground truth, from the
+/// state file it rewrites after every change in `data_dir` (read it once the app, and with
+/// it the sandbox, has closed). No file means its state never changed: nothing consumed.
+pub fn sandbox_consumed(data_dir: &Path, code: &str) -> u64 {
+    let path = data_dir.join(redeemdesk_sandbox::boot::SANDBOX_STATE_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return 0,
+        Err(e) => panic!("the sandbox's state file {}: {e}", path.display()),
+    };
+    let state: serde_json::Value = serde_json::from_slice(&bytes).expect("the state file is JSON");
+    state["truth"]
+        .as_array()
+        .map(|truth| {
+            truth
+                .iter()
+                .filter(|c| c["code"] == code)
+                .map(|c| c["count"].as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
 
 /// The app binary under test: `$REDEEMDESK_APP_BIN`, or the workspace's debug build.
 pub fn app_binary() -> PathBuf {
@@ -309,6 +338,41 @@ impl Desk {
             .await
             .unwrap_or_else(|e| panic!("typing {keys:?}: {e}"));
         let _ = self.client.release_actions().await;
+    }
+
+    /// Waits for the preview, then as long as a person takes to look at it: an Enter right
+    /// behind the scan's own terminator would be the LF of a CRLF, which the screen swallows.
+    pub async fn wait_preview(&self) {
+        self.wait_until(
+            "!document.getElementById('preview-panel').hidden && \
+             document.getElementById('preview-panel').dataset.busy !== 'true'",
+            QUICK,
+            "the preview",
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    /// Waits for the result panel to show `state` (succeeded, rejected, unknown, idle…).
+    pub async fn wait_result(&self, state: &str, timeout: Duration) {
+        self.wait_until(
+            &format!(
+                "!document.getElementById('result-panel').hidden && \
+                 document.getElementById('result-panel').dataset.state === '{state}'"
+            ),
+            timeout,
+            &format!("the result panel to show {state}"),
+        )
+        .await;
+    }
+
+    /// Scans `code` at scanner speed, waits for the preview, confirms with Enter and waits
+    /// for the result panel to show `state`.
+    pub async fn scan_and_redeem(&self, code: &str, state: &str) {
+        self.scan(&format!("{code}{ENTER}"), SCANNER).await;
+        self.wait_preview().await;
+        self.scan(ENTER, SCANNER).await;
+        self.wait_result(state, QUICK).await;
     }
 
     /// Runs a script in the page and returns its value.

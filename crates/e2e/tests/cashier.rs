@@ -3,13 +3,10 @@
 //! reads; bad input; channel text shown as text; the keyboard-only flow; the 增值券 sale
 //! form; the offline banner. Screenshots of each state land in target/e2e/cashier-*.png.
 
-use redeemdesk_e2e::{Desk, Launch};
+use redeemdesk_e2e::{Desk, Launch, ENTER, QUICK, SCANNER};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// A keyboard-wedge scanner's gap between keys.
-const SCANNER: Duration = Duration::from_millis(2);
-const ENTER: &str = "\u{E007}";
 /// CR then LF: WebDriver's Return and Enter keys.
 const CRLF: &str = "\u{E006}\u{E007}";
 const TAB: &str = "\u{E004}";
@@ -23,7 +20,6 @@ const F4: &str = "\u{E034}";
 const F5: &str = "\u{E035}";
 /// The cashier until shift start exists (ui/shift.js).
 const CASHIER: &str = "收银员";
-const QUICK: Duration = Duration::from_secs(15);
 
 async fn launch_fresh() -> (Desk, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -37,31 +33,6 @@ async fn result_state(desk: &Desk) -> String {
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-async fn wait_result(desk: &Desk, state: &str, timeout: Duration) {
-    desk.wait_until(
-        &format!(
-            "!document.getElementById('result-panel').hidden && \
-             document.getElementById('result-panel').dataset.state === '{state}'"
-        ),
-        timeout,
-        &format!("the result panel to show {state}"),
-    )
-    .await;
-}
-
-/// Waits for the preview, then as long as a person takes to look at it: an Enter right
-/// behind the scan's own terminator would be the LF of a CRLF, which the screen swallows.
-async fn wait_preview(desk: &Desk) {
-    desk.wait_until(
-        "!document.getElementById('preview-panel').hidden && \
-         document.getElementById('preview-panel').dataset.busy !== 'true'",
-        QUICK,
-        "the preview",
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
 }
 
 /// Types text into whatever has the focus (WebDriver's send keys, for non-ASCII text).
@@ -97,21 +68,12 @@ async fn recent_count(desk: &Desk) -> usize {
         .unwrap_or_default()
 }
 
-/// Scans `code` at scanner speed with `terminator`, waits for the preview, confirms with
-/// Enter and waits for the result panel to show `state`.
-async fn scan_and_redeem(desk: &Desk, code: &str, state: &str) {
-    desk.scan(&format!("{code}{ENTER}"), SCANNER).await;
-    wait_preview(desk).await;
-    desk.scan(ENTER, SCANNER).await;
-    wait_result(desk, state, QUICK).await;
-}
-
 #[tokio::test]
 async fn a_valid_code_scanned_and_confirmed_shows_green_with_the_right_amount() {
     let (desk, _tmp) = launch_fresh().await;
     desk.scan(F1, SCANNER).await;
     desk.scan(&format!("679533922928{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert_eq!(
         text_of(&desk, "preview-code").await,
         "679533922928",
@@ -126,7 +88,7 @@ async fn a_valid_code_scanned_and_confirmed_shows_green_with_the_right_amount() 
     );
     eprintln!("Enter to prepare request: {took:?} ms");
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "succeeded", QUICK).await;
+    desk.wait_result("succeeded", QUICK).await;
     assert_eq!(text_of(&desk, "result-title").await, "核销成功");
     assert_eq!(
         text_of(&desk, "result-money").await,
@@ -164,7 +126,7 @@ async fn a_valid_code_scanned_and_confirmed_shows_green_with_the_right_amount() 
 async fn a_used_code_shows_red_with_the_channels_reason() {
     let (desk, _tmp) = launch_fresh().await;
     desk.scan(F1, SCANNER).await;
-    scan_and_redeem(&desk, "679533920011", "rejected").await;
+    desk.scan_and_redeem("679533920011", "rejected").await;
     assert_eq!(text_of(&desk, "result-title").await, "核销失败");
     let text = text_of(&desk, "result-text").await;
     assert!(
@@ -177,7 +139,7 @@ async fn a_used_code_shows_red_with_the_channels_reason() {
     desk.scan(F2, SCANNER).await;
     desk.scan(&format!("390962138708450011{ENTER}"), SCANNER)
         .await;
-    wait_result(&desk, "rejected", QUICK).await;
+    desk.wait_result("rejected", QUICK).await;
     assert_eq!(text_of(&desk, "result-title").await, "不能核销");
     assert!(text_of(&desk, "result-text").await.contains("券已使用"));
     desk.close().await;
@@ -187,7 +149,7 @@ async fn a_used_code_shows_red_with_the_channels_reason() {
 async fn a_commit_then_drop_code_shows_amber_then_green_by_itself() {
     let (desk, _tmp) = launch_fresh().await;
     desk.scan(F1, SCANNER).await;
-    scan_and_redeem(&desk, "679533929006", "unknown").await;
+    desk.scan_and_redeem("679533929006", "unknown").await;
     assert_eq!(text_of(&desk, "result-title").await, "结果待确认");
     let text = text_of(&desk, "result-text").await;
     assert!(
@@ -215,7 +177,7 @@ async fn a_commit_then_drop_code_shows_amber_then_green_by_itself() {
     assert_eq!(stats(&desk).await["redeem"], 1, "no second redemption");
 
     // The resolver settles it (first check 5 s after); the panel turns green unaided.
-    wait_result(&desk, "succeeded", Duration::from_secs(30)).await;
+    desk.wait_result("succeeded", Duration::from_secs(30)).await;
     assert_eq!(text_of(&desk, "result-title").await, "核销成功");
     assert!(
         text_of(&desk, "result-text")
@@ -251,7 +213,7 @@ async fn a_scanner_burst_ending_in_crlf_gives_one_prepare_and_a_double_read_one_
         seen["lastRawCode"], "679533922935",
         "the burst's code reached the look-up: {seen} / {title}"
     );
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         stats(&desk).await["prepare"],
@@ -276,7 +238,7 @@ async fn a_scanner_burst_ending_in_crlf_gives_one_prepare_and_a_double_read_one_
         "the cashier is told the second read was ignored"
     );
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "succeeded", QUICK).await;
+    desk.wait_result("succeeded", QUICK).await;
     // And once more right after the redemption: still one attempt.
     desk.scan(&format!("679533922935{CRLF}"), SCANNER).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -318,14 +280,14 @@ async fn full_width_digits_are_accepted_as_the_ascii_code() {
         .unwrap();
     input.send_keys("６７９５３３９２２９２８").await.unwrap();
     input.send_keys(ENTER).await.unwrap();
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert_eq!(
         text_of(&desk, "preview-code").await,
         "679533922928",
         "NFKC: the full-width digits are the ASCII code"
     );
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "succeeded", QUICK).await;
+    desk.wait_result("succeeded", QUICK).await;
     desk.close().await;
 }
 
@@ -334,13 +296,13 @@ async fn empty_overlong_control_and_emoji_input_get_a_clear_message() {
     let (desk, _tmp) = launch_fresh().await;
     desk.scan(F1, SCANNER).await;
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "notice", QUICK).await;
+    desk.wait_result("notice", QUICK).await;
     assert_eq!(text_of(&desk, "result-title").await, "没有读到券码");
 
     let long = "1".repeat(300);
     desk.scan(&format!("{long}{ENTER}"), Duration::from_millis(0))
         .await;
-    wait_result(&desk, "rejected", QUICK).await;
+    desk.wait_result("rejected", QUICK).await;
     let text = text_of(&desk, "result-text").await;
     assert!(
         text.contains("16"),
@@ -391,7 +353,7 @@ async fn a_coupon_named_with_html_shows_the_name_literally() {
     desk.scan(F2, SCANNER).await;
     desk.scan(&format!("390962138708450059{ENTER}"), SCANNER)
         .await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     let name = "<img src=x onerror=alert(1)>";
     assert_eq!(text_of(&desk, "preview-name").await, name, "shown as text");
     assert_eq!(
@@ -401,7 +363,7 @@ async fn a_coupon_named_with_html_shows_the_name_literally() {
         "no element was made from the channel's text"
     );
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "succeeded", QUICK).await;
+    desk.wait_result("succeeded", QUICK).await;
     assert!(text_of(&desk, "result-text").await.contains(name));
     assert_eq!(
         desk.js("return document.querySelectorAll('#result-panel img').length")
@@ -419,14 +381,14 @@ async fn the_whole_flow_runs_with_the_keyboard_alone() {
     desk.scan(F3, SCANNER).await;
     desk.scan(&format!("914095353294404024{ENTER}"), SCANNER)
         .await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert!(text_of(&desk, "preview-facts").await.contains("10 次"));
     desk.scan(&format!("+{UP}"), SCANNER).await;
     assert_eq!(text_of(&desk, "count-value").await, "3");
     desk.scan(&format!("{DOWN}{UP}"), SCANNER).await;
     assert_eq!(text_of(&desk, "count-value").await, "3");
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "succeeded", QUICK).await;
+    desk.wait_result("succeeded", QUICK).await;
     assert_eq!(
         text_of(&desk, "result-count").await,
         "3 次",
@@ -438,14 +400,14 @@ async fn the_whole_flow_runs_with_the_keyboard_alone() {
     desk.scan(F2, SCANNER).await;
     desk.scan(&format!("390962138708451328{ENTER}"), SCANNER)
         .await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     desk.scan(ESC, SCANNER).await;
-    wait_result(&desk, "idle", QUICK).await;
+    desk.wait_result("idle", QUICK).await;
 
     // A Douyin voucher with three certificates: F4 twice picks 通联·抖音; tick the second.
     desk.scan(&format!("{F4}{F4}"), SCANNER).await;
     desk.scan(&format!("802436197254310{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert_eq!(
         desk.js("return document.querySelectorAll('#cert-list li').length")
             .await,
@@ -461,7 +423,7 @@ async fn the_whole_flow_runs_with_the_keyboard_alone() {
     );
     desk.screenshot("cashier-preview").await;
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "succeeded", QUICK).await;
+    desk.wait_result("succeeded", QUICK).await;
     assert!(
         text_of(&desk, "result-count").await.starts_with("（2 张"),
         "two certificates: {}",
@@ -542,9 +504,9 @@ async fn a_channel_that_does_not_answer_shows_the_offline_banner_and_an_amber_re
     desk.scan(F1, SCANNER).await;
     // 收呗 9001 holds the redeem 30 s; the client gives up after 10 s: Unknown, timed out.
     desk.scan(&format!("679533929001{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     desk.scan(ENTER, SCANNER).await;
-    wait_result(&desk, "unknown", Duration::from_secs(40)).await;
+    desk.wait_result("unknown", Duration::from_secs(40)).await;
     desk.wait_until(
         "!document.getElementById('offline-banner').hidden",
         QUICK,
@@ -568,7 +530,7 @@ async fn a_channel_that_does_not_answer_shows_the_offline_banner_and_an_amber_re
 async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_answer() {
     use redeemdesk_core::app_info::Mode;
     use redeemdesk_core::ledger::{self, AttemptState, Ledger};
-    use redeemdesk_sandbox::boot::{SANDBOX_READINGS_FILE, SANDBOX_STATE_FILE};
+    use redeemdesk_sandbox::boot::SANDBOX_READINGS_FILE;
     const CODE: &str = "594828681100";
     for shape in ["flat", "envelope"] {
         let tmp = tempfile::tempdir().expect("temp dir");
@@ -585,24 +547,17 @@ async fn a_tonglian_code_redeems_end_to_end_with_a_flat_and_with_an_enveloped_an
             text_of(&desk, "channel-chooser").await.contains("通联"),
             "F4 picks 通联"
         );
-        scan_and_redeem(&desk, CODE, "succeeded").await;
+        desk.scan_and_redeem(CODE, "succeeded").await;
         assert_eq!(text_of(&desk, "result-title").await, "核销成功", "{shape}");
         desk.screenshot(&format!("cashier-tonglian-{shape}")).await;
         desk.close().await;
 
         // Ground truth: the sandbox consumed the code once.
-        let state: Value = serde_json::from_slice(
-            &std::fs::read(data.join(SANDBOX_STATE_FILE)).expect("the sandbox's state file"),
-        )
-        .expect("the state file is JSON");
-        let consumed: u64 = state["truth"]
-            .as_array()
-            .expect("the sandbox's truth")
-            .iter()
-            .filter(|c| c["code"] == CODE)
-            .map(|c| c["count"].as_u64().unwrap_or(0))
-            .sum();
-        assert_eq!(consumed, 1, "{shape}: the sandbox consumed the code once");
+        assert_eq!(
+            redeemdesk_e2e::sandbox_consumed(&data, CODE),
+            1,
+            "{shape}: the sandbox consumed the code once"
+        );
         // The ledger: succeeded, with the answer as it came (an envelope carries bizContent).
         let path = data.join(ledger::file_name(Mode::Sandbox));
         let ledger = Ledger::open_read_only(&path, Mode::Sandbox).expect("the ledger opens");
@@ -688,7 +643,7 @@ async fn a_damaged_ledger_turns_the_till_red_and_refuses_to_redeem() {
     );
     desk.scan(F1, SCANNER).await;
     desk.scan(&format!("679533922928{ENTER}"), SCANNER).await;
-    wait_result(&desk, "refused", QUICK).await;
+    desk.wait_result("refused", QUICK).await;
     assert!(text_of(&desk, "result-title").await.contains("已停止核销"));
     desk.screenshot("cashier-ledger-damaged").await;
     desk.close().await;

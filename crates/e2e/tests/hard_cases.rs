@@ -5,41 +5,14 @@
 
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::ledger::{self, Ledger};
-use redeemdesk_e2e::{Desk, Launch};
-use redeemdesk_sandbox::boot::SANDBOX_STATE_FILE;
-use serde_json::Value;
+use redeemdesk_e2e::{sandbox_consumed as consumed, Desk, Launch, ENTER, QUICK, SCANNER};
 use std::path::Path;
 use std::time::Duration;
 
-const SCANNER: Duration = Duration::from_millis(2);
-const ENTER: &str = "\u{E007}";
 const TAB: &str = "\u{E004}";
 const F9: &str = "\u{E039}";
-const QUICK: Duration = Duration::from_secs(15);
 /// 收呗's 抖音10元代金券 in the demo data: valid, single use.
 const CODE: &str = "679533922928";
-
-/// How many uses of `code` the sandbox consumed, from the state file it rewrites after
-/// every change (read once the app, and with it the sandbox, has closed).
-/// No file means the sandbox's state never changed: it consumed nothing.
-fn consumed(data: &Path, code: &str) -> u64 {
-    let bytes = match std::fs::read(data.join(SANDBOX_STATE_FILE)) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return 0,
-        Err(e) => panic!("the sandbox's state file: {e}"),
-    };
-    let state: Value = serde_json::from_slice(&bytes).expect("the state file is JSON");
-    state["truth"]
-        .as_array()
-        .map(|truth| {
-            truth
-                .iter()
-                .filter(|c| c["code"] == code)
-                .map(|c| c["count"].as_u64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0)
-}
 
 fn attempts_for(data: &Path, code: &str) -> usize {
     let path = data.join(ledger::file_name(Mode::Sandbox));
@@ -123,22 +96,7 @@ async fn the_till_is_inert_while_the_manager_side_is_open() {
         "the till with the capture field focused",
     )
     .await;
-    desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
-    desk.wait_until(
-        "!document.getElementById('preview-panel').hidden && \
-         document.getElementById('preview-panel').dataset.busy !== 'true'",
-        QUICK,
-        "the preview",
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    desk.scan(ENTER, SCANNER).await;
-    desk.wait_until(
-        "document.getElementById('result-panel').dataset.state === 'succeeded'",
-        QUICK,
-        "the green answer",
-    )
-    .await;
+    desk.scan_and_redeem(CODE, "succeeded").await;
     desk.screenshot("hard-till-after-manager").await;
     desk.close().await;
 
@@ -169,13 +127,7 @@ async fn an_expired_coupon_is_refused_at_the_preview_with_its_dates() {
     for (key, code, name) in cases {
         desk.scan(key, SCANNER).await;
         desk.scan(&format!("{code}{ENTER}"), SCANNER).await;
-        desk.wait_until(
-            "!document.getElementById('result-panel').hidden && \
-             document.getElementById('result-panel').dataset.state === 'rejected'",
-            QUICK,
-            &format!("{name}: the red refusal"),
-        )
-        .await;
+        desk.wait_result("rejected", QUICK).await;
         let title = desk.text("#result-title").await;
         let text = desk.text("#result-text").await;
         assert_eq!(title, "券已过期，不能核销", "{name}");
@@ -219,27 +171,6 @@ async fn text(desk: &Desk, id: &str) -> String {
     .to_owned()
 }
 
-async fn wait_preview(desk: &Desk) {
-    desk.wait_until(
-        "!document.getElementById('preview-panel').hidden && \
-         document.getElementById('preview-panel').dataset.busy !== 'true'",
-        QUICK,
-        "the preview",
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
-}
-
-async fn wait_green(desk: &Desk) {
-    desk.wait_until(
-        "!document.getElementById('result-panel').hidden && \
-         document.getElementById('result-panel').dataset.state === 'succeeded'",
-        QUICK,
-        "the green answer",
-    )
-    .await;
-}
-
 /// Item 1: totals cannot be read as unit price × count. Two 美团 vouchers of ¥90 show
 /// 合计 before Enter and 共 ¥180.00（2 张 × ¥90.00）after it; the Douyin voucher shows the
 /// total of the ticked certificates as they are ticked, and its success the same total.
@@ -254,7 +185,7 @@ async fn amounts_show_the_total_with_its_breakdown_before_and_after_enter() {
 
     desk.scan("\u{E034}", SCANNER).await; // F4: 通联 · 美团
     desk.scan(&format!("{MEITUAN}{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert_eq!(text(&desk, "preview-total").await, "合计 ¥90.00");
     desk.scan("+", SCANNER).await;
     assert_eq!(
@@ -263,14 +194,14 @@ async fn amounts_show_the_total_with_its_breakdown_before_and_after_enter() {
     );
     desk.screenshot("hard-amount-preview").await;
     desk.scan(ENTER, SCANNER).await;
-    wait_green(&desk).await;
+    desk.wait_result("succeeded", QUICK).await;
     assert_eq!(text(&desk, "result-money").await, "共 ¥180.00");
     assert_eq!(text(&desk, "result-count").await, "（2 张 × ¥90.00）");
     desk.screenshot("hard-amount-success").await;
 
     desk.scan("\u{E034}", SCANNER).await; // F4 again: 通联 · 抖音
     desk.scan(&format!("{DOUYIN}{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert_eq!(text(&desk, "preview-total").await, "合计 ¥298.00");
     desk.scan("\u{E015} ", SCANNER).await; // ↓, Space: the second certificate
     assert_eq!(
@@ -281,7 +212,7 @@ async fn amounts_show_the_total_with_its_breakdown_before_and_after_enter() {
     assert_eq!(text(&desk, "preview-total").await, "合计 ¥624.00（3 张）");
     desk.screenshot("hard-amount-douyin").await;
     desk.scan(ENTER, SCANNER).await;
-    wait_green(&desk).await;
+    desk.wait_result("succeeded", QUICK).await;
     assert_eq!(text(&desk, "result-money").await, "共 ¥624.00");
     assert_eq!(text(&desk, "result-count").await, "（3 张）");
     desk.close().await;
@@ -304,7 +235,7 @@ async fn a_zvcms_multi_use_coupon_redeems_several_uses_in_one_scan() {
     let desk = Desk::launch(Launch::at(data.clone())).await;
     desk.scan("\u{E032}", SCANNER).await; // F2: 智迈
     desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     assert_eq!(text(&desk, "count-max").await, "最多 5");
     desk.scan("++++++", SCANNER).await;
     assert_eq!(
@@ -316,7 +247,7 @@ async fn a_zvcms_multi_use_coupon_redeems_several_uses_in_one_scan() {
     assert_eq!(text(&desk, "count-value").await, "3");
     desk.screenshot("hard-zvcms-uses").await;
     desk.scan(ENTER, SCANNER).await;
-    wait_green(&desk).await;
+    desk.wait_result("succeeded", QUICK).await;
     let count = text(&desk, "result-count").await;
     assert!(count.contains("3 次"), "the uses are named: {count}");
     desk.close().await;
@@ -337,7 +268,7 @@ async fn a_silent_channel_warns_before_the_next_confirmation_and_its_unknown_is_
     let desk = Desk::launch(Launch::at(data.clone())).await;
     desk.scan("\u{E031}", SCANNER).await; // F1: 收呗
     desk.scan(&format!("{SILENT}{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     desk.scan(ENTER, SCANNER).await;
     let waiting = desk
         .wait_until(
@@ -382,7 +313,7 @@ async fn a_silent_channel_warns_before_the_next_confirmation_and_its_unknown_is_
 
     // The next 收呗 preview warns; the first Enter only arms it.
     desk.scan(&format!("{NEXT}{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     let warnings = text(&desk, "preview-warnings").await;
     assert!(
         warnings.contains("收呗 自") && warnings.contains("连不上"),
@@ -405,7 +336,7 @@ async fn a_silent_channel_warns_before_the_next_confirmation_and_its_unknown_is_
         "the preview waits for the second Enter"
     );
     desk.scan(ENTER, SCANNER).await;
-    wait_green(&desk).await;
+    desk.wait_result("succeeded", QUICK).await;
     desk.wait_until(
         "document.getElementById('offline-banner').hidden",
         QUICK,
@@ -432,7 +363,7 @@ async fn each_channel_says_one_thing_about_undo() {
 
     desk.scan("\u{E034}", SCANNER).await; // F4: 通联 · 美团
     desk.scan(&format!("594828681117{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     let w = text(&desk, "preview-warnings").await;
     assert!(w.contains("原券作废"), "{w}");
     assert!(!w.contains("不能在线撤销"), "{w}");
@@ -447,7 +378,7 @@ async fn each_channel_says_one_thing_about_undo() {
     desk.scan("\u{E033}", SCANNER).await; // F3: 联拓富
     desk.scan(&format!("914095353294404024{ENTER}"), SCANNER)
         .await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     let w = text(&desk, "preview-warnings").await;
     assert!(
         !w.contains("不会重发"),
@@ -461,11 +392,11 @@ async fn each_channel_says_one_thing_about_undo() {
 
     desk.scan("\u{E034}\u{E034}\u{E034}", SCANNER).await; // 美团 → 抖音 → 点评
     desk.scan(&format!("730512846629{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     let w = text(&desk, "preview-warnings").await;
     assert_eq!(w, "点评券核销后不能撤销", "one sentence");
     desk.scan(ENTER, SCANNER).await;
-    wait_green(&desk).await;
+    desk.wait_result("succeeded", QUICK).await;
 
     desk.set_pin_and_open_manager("李店长", "246813").await;
     desk.wait_until(
@@ -506,9 +437,9 @@ async fn an_amount_never_reported_shows_a_dash_in_the_log_and_the_totals() {
     let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
     desk.scan("\u{E032}", SCANNER).await; // F2: 智迈
     desk.scan(&format!("{CODE}{ENTER}"), SCANNER).await;
-    wait_preview(&desk).await;
+    desk.wait_preview().await;
     desk.scan(ENTER, SCANNER).await;
-    wait_green(&desk).await;
+    desk.wait_result("succeeded", QUICK).await;
     desk.set_pin_and_open_manager("李店长", "246813").await;
     let settled = desk
         .wait_until(

@@ -3,15 +3,12 @@
 //! target/e2e/slips-receipt.png), 交班 prints the 交班单, and a printer that refuses the
 //! connection leaves the answer green with 打印失败，可重打 and a reprint that works.
 
-use redeemdesk_e2e::{screenshot_dir, wait_for_file, Desk, Launch};
+use redeemdesk_e2e::{screenshot_dir, wait_for_file, Desk, Launch, QUICK, SCANNER};
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
-const SCANNER: Duration = Duration::from_millis(2);
-const ENTER: &str = "\u{E007}";
 const F1: &str = "\u{E031}";
-const QUICK: Duration = Duration::from_secs(15);
 
 fn printer_dir(desk: &Desk) -> std::path::PathBuf {
     desk.data_dir.join("virtual-printer")
@@ -40,22 +37,7 @@ async fn keep_png(dir: &Path, seq: u32, name: &str) -> std::path::PathBuf {
 
 async fn redeem(desk: &Desk, code: &str) {
     desk.scan(F1, SCANNER).await;
-    desk.scan(&format!("{code}{ENTER}"), SCANNER).await;
-    desk.wait_until(
-        "!document.getElementById('preview-panel').hidden && \
-         document.getElementById('preview-panel').dataset.busy !== 'true'",
-        QUICK,
-        "the preview",
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    desk.scan(ENTER, SCANNER).await;
-    desk.wait_until(
-        "document.getElementById('result-panel').dataset.state === 'succeeded'",
-        QUICK,
-        "the green answer",
-    )
-    .await;
+    desk.scan_and_redeem(code, "succeeded").await;
 }
 
 async fn print_state(desk: &Desk, state: &str) -> String {
