@@ -52,6 +52,17 @@ export function wallTime(ms) {
 
 export const pad2 = (n) => String(n).padStart(2, '0');
 
+/**
+ * HH:MM when `ms` falls on the same calendar day as `nowMs` in the business zone, else
+ * YYYY-MM-DD HH:MM: "已于 05:31" must not read as today for a redemption of last week.
+ */
+export function clockOrDate(ms, nowMs = Date.now()) {
+  const w = wallTime(ms);
+  const n = wallTime(nowMs);
+  if (w.y === n.y && w.mo === n.mo && w.d === n.d) return clock(ms);
+  return `${w.y}-${pad2(w.mo)}-${pad2(w.d)} ${clock(ms)}`;
+}
+
 /** HH:MM of a millisecond timestamp, in the business zone. */
 export function clock(ms) {
   const w = wallTime(ms);

@@ -12,7 +12,7 @@ import { configured, loadChoice, choose } from '../channels.js';
 import * as api from '../api.js';
 import { currentCashier } from '../shift.js';
 import { mountEndShift } from './shift-start.js';
-import { yuan, clock, maskCode, looseCode, breakdown } from '../format.js';
+import { yuan, clock, clockOrDate, maskCode, looseCode, breakdown } from '../format.js';
 import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createPrintBar } from './slip.js';
@@ -112,8 +112,11 @@ export function renderCashier(root, info) {
 
   function pick(index) {
     if (!channels[index]) return;
+    const before = choice.channel;
     choice = choose(choice, index, channels);
     if (mode === 'preview') cancel();
+    // An answer about another channel's code must not stay up under the new channel.
+    if (choice.channel !== before && mode === 'idle') showResult({ state: 'idle' });
     renderChooser();
     showMode();
   }
@@ -287,7 +290,7 @@ export function renderCashier(root, info) {
           state: 'refused',
           title: 'refused.already',
           lines: m
-            ? [{ key: 'refused.alreadyWhen', params: { time: clock(Number(m[1])), name: m[2] }, big: true }]
+            ? [{ key: 'refused.alreadyWhen', params: { time: clockOrDate(Number(m[1])), name: m[2] }, big: true }]
             : [detail],
           sound: 'rejected',
         });

@@ -462,3 +462,38 @@ async fn an_amount_never_reported_shows_a_dash_in_the_log_and_the_totals() {
     desk.screenshot("hard-unreported-amounts").await;
     desk.close().await;
 }
+
+/// Item 13, small things seen: the last result clears when the channel changes, and in the
+/// set-PIN form Enter in the first field moves to the second (not a "mismatch" refusal).
+#[tokio::test]
+async fn the_last_result_clears_on_a_channel_change_and_enter_moves_to_the_second_pin_field() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    desk.scan("\u{E031}", SCANNER).await; // F1: 收呗
+    desk.scan_and_redeem(CODE, "succeeded").await;
+    desk.scan("\u{E032}", SCANNER).await; // F2: 智迈
+    desk.wait_result("idle", QUICK).await;
+
+    desk.scan(F9, SCANNER).await;
+    desk.wait_until(
+        "document.getElementById('manager-pin')?.dataset.mode === 'set'",
+        QUICK,
+        "the set-PIN form",
+    )
+    .await;
+    desk.js("document.getElementById('pin-name').value = '李店长'; document.getElementById('pin-input').focus(); return true")
+        .await;
+    desk.scan(&format!("246813{ENTER}"), SCANNER).await;
+    let focused = desk.js("return document.activeElement.id").await;
+    assert_eq!(focused, "pin-again", "Enter moves on to the second field");
+    let message = text(&desk, "pin-message").await;
+    assert_eq!(message, "", "no refusal for a form half filled: {message}");
+    desk.scan(&format!("246813{ENTER}"), SCANNER).await;
+    desk.wait_until(
+        "document.body.dataset.screen === 'manager-log'",
+        QUICK,
+        "the manager side, the PIN set",
+    )
+    .await;
+    desk.close().await;
+}

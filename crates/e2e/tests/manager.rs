@@ -702,6 +702,15 @@ async fn wrong_pins_lock_the_manager_screens_out_and_the_dialog_shows_the_delay(
     assert_eq!(screen(&desk).await, "manager-pin");
     assert_no_secret(&desk, "pin").await;
     desk.screenshot("manager-pin").await;
+    // Issue 20 item 13: Esc still leaves the dialog during the lock-out.
+    desk.scan("\u{E00C}", std::time::Duration::from_millis(2))
+        .await;
+    desk.wait_until(
+        "document.body.dataset.screen === 'capture'",
+        QUICK,
+        "the till after Esc during the lock-out",
+    )
+    .await;
     desk.close().await;
 }
 

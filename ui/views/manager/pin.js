@@ -71,6 +71,8 @@ export function createPin(container, { onUnlocked }) {
     submit.disabled = true;
     pin.disabled = true;
     root.dataset.lockedOut = 'true';
+    // The disabled field loses the focus; on 返回 Esc still reaches the form's handler.
+    if (!form.contains(document.activeElement) || document.activeElement === pin) back.focus();
     say('mgr.pin.lockedOut', { seconds: Math.ceil(left / 1000) });
   }
 
@@ -129,6 +131,13 @@ export function createPin(container, { onUnlocked }) {
   }
 
   form.addEventListener('submit', submitForm);
+  // Setting a PIN: Enter in the first field moves on to the second one.
+  pin.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && setting && again.value === '') {
+      e.preventDefault();
+      again.focus();
+    }
+  });
   back.addEventListener('click', () => onBack());
   form.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
