@@ -38,3 +38,20 @@ export function choose(choice, index, list = CHANNELS) {
   localStorage.setItem(KEY, JSON.stringify(next));
   return next;
 }
+
+/**
+ * The channel and platform a code's own shape names, where it names one (channels.md §5: a
+ * Douyin scan is a v.douyin.com short link); `null` for a shape that could be anything.
+ */
+export function choiceFromShape(raw) {
+  if (/^\s*(https?:\/\/)?v\.douyin\.com\//i.test(String(raw ?? ''))) {
+    return { channel: 'allinpay', platform: 'tiktok' };
+  }
+  return null;
+}
+
+/** Saves a choice made for the cashier (the code's shape), as an F-key press would. */
+export function keepChoice(choice) {
+  localStorage.setItem(KEY, JSON.stringify(choice));
+  return choice;
+}

@@ -45,6 +45,7 @@ export default {
   'fatal.sandbox_failed': 'The sandbox channels could not start.',
   'fatal.unknown': 'An unknown error stopped the start-up.',
   'capture.placeholder': 'Scan, or type the code and press Enter',
+  'capture.switchedByShape': 'A Douyin link: switched to {channel}',
   'capture.doubleRead': 'The same code was just scanned: this second read was ignored',
   'capture.managerUnavailable': 'The manager screens could not be opened: {detail}',
   'sound.on': 'Sound on',

@@ -45,6 +45,7 @@ export default {
   'fatal.sandbox_failed': '沙箱模拟渠道无法启动。',
   'fatal.unknown': '启动时发生未知错误。',
   'capture.placeholder': '扫码枪扫码，或手动输入后按 Enter',
+  'capture.switchedByShape': '这是抖音券链接：已切换到 {channel}',
   'capture.doubleRead': '同一张券刚刚扫过，已忽略这次重复读码',
   'capture.managerUnavailable': '店长页面无法打开：{detail}',
   'sound.on': '声音 开',

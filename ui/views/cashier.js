@@ -8,7 +8,7 @@
 // the same code read again within two seconds (a scanner's double read) is ignored, so one
 // scan is one look-up. The Rust side normalises the code and debounces redeems as well.
 import { t, applyStatic, currentLang, setLang } from '../i18n.js';
-import { configured, loadChoice, choose } from '../channels.js';
+import { configured, loadChoice, choose, choiceFromShape, keepChoice } from '../channels.js';
 import * as api from '../api.js';
 import { currentCashier } from '../shift.js';
 import { mountEndShift } from './shift-start.js';
@@ -83,7 +83,15 @@ export function renderCashier(root, info) {
 
   // ---------------------------------------------------------------- channel chooser
 
+  /** 通联·抖音, 收呗…: the current choice in words. */
+  function choiceName() {
+    return choice.channel === 'allinpay'
+      ? `${t('channel.allinpay')}·${t(`platform.${choice.platform}`)}`
+      : t(`channel.${choice.channel}`);
+  }
+
   function renderChooser() {
+    $('#capture-channel').textContent = choiceName();
     chooser.replaceChildren(
       ...channels.map((channel, i) => {
         const b = document.createElement('button');
@@ -176,6 +184,15 @@ export function renderCashier(root, info) {
       return;
     }
     setNote(null);
+    // A code whose shape names its channel (a Douyin link) goes there, and the note says so:
+    // under the wrong F-key a good code would read as "券码不存在".
+    const named = choiceFromShape(raw);
+    if (named && channels.includes(named.channel)
+        && (named.channel !== choice.channel || named.platform !== choice.platform)) {
+      choice = keepChoice(named);
+      renderChooser();
+      setNote('capture.switchedByShape', { channel: choiceName() });
+    }
     lastSubmit = { key, at: now };
     if (mode === 'preview') closePreview();
     const mine = ++seq;

@@ -497,3 +497,26 @@ async fn the_last_result_clears_on_a_channel_change_and_enter_moves_to_the_secon
     .await;
     desk.close().await;
 }
+
+/// Item 6: a Douyin link scanned under another channel goes to 通联·抖音, with a note, and
+/// previews there; the current channel shows large beside the field.
+#[tokio::test]
+async fn a_douyin_link_scanned_under_another_channel_goes_to_tonglian_douyin() {
+    const LINK: &str = "https://v.douyin.com/iRNBm6Yq/";
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    desk.scan("\u{E031}", SCANNER).await; // F1: 收呗
+    assert_eq!(text(&desk, "capture-channel").await, "收呗");
+    desk.scan(&format!("{LINK}{ENTER}"), SCANNER).await;
+    desk.wait_preview().await;
+    assert_eq!(text(&desk, "capture-channel").await, "通联·抖音");
+    let note = text(&desk, "capture-note").await;
+    assert!(note.contains("已切换到 通联·抖音"), "{note}");
+    assert_eq!(text(&desk, "preview-name").await, "抖音·单人洗剪吹次卡");
+    let active = desk
+        .js("return document.querySelector('#channel-chooser button.active').dataset.channel")
+        .await;
+    assert_eq!(active, "allinpay");
+    desk.screenshot("hard-douyin-link").await;
+    desk.close().await;
+}
