@@ -417,9 +417,10 @@ mod linux {
                 let started = Instant::now();
                 let launch = running(claim_name(&name));
                 let took = started.elapsed();
+                // The deadline is 1.5 s; the bound only tells a hang from a slow machine.
                 assert!(
-                    took < Duration::from_secs(3),
-                    "hold={hold}: the launch goes on within the deadline, took {took:?}"
+                    took < Duration::from_secs(10),
+                    "hold={hold}: the launch goes on, it does not hang: took {took:?}"
                 );
                 assert_eq!(
                     launch.problem(),
@@ -452,8 +453,9 @@ mod linux {
             let quitting = Instant::now();
             drop(first);
             let quit = quitting.elapsed();
+            // Quitting waits at most 1 s for the listener; the bound tells a hang from load.
             assert!(
-                quit < Duration::from_millis(1_500),
+                quit < Duration::from_secs(5),
                 "quitting does not wait on a held connection: {quit:?}"
             );
             println!(
@@ -540,7 +542,10 @@ mod linux {
                 Some(&Unreachable::OtherUser { uid: 65534 }),
                 "not handed over to another user's process"
             );
-            assert!(started.elapsed() < Duration::from_secs(1));
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no wait for another user's process"
+            );
             let _ = squatter.kill();
             let _ = squatter.wait();
 
