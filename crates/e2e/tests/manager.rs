@@ -171,6 +171,18 @@ async fn shown_totals(desk: &Desk) -> BTreeMap<String, (u64, String, String)> {
         .collect()
 }
 
+/// A total as the log shows it (issue 20 item 12): "—" when no row reported an amount, the
+/// sum with "（n 笔未报）" when some did not.
+fn shown_amount(fen: i64, missing: u64, rows: u64) -> String {
+    if rows > 0 && missing >= rows {
+        "—".to_owned()
+    } else if missing > 0 {
+        format!("{} （{missing} 笔未报）", yuan(fen))
+    } else {
+        yuan(fen)
+    }
+}
+
 fn yuan(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, fen % 100)
 }
@@ -263,7 +275,8 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
     let attempts = log["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 7, "{log}");
     // Expected totals summed here from the attempts themselves (successes not undone).
-    let mut expected: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+    // (count, face, settled, rows without face, rows without settled)
+    let mut expected: BTreeMap<String, (u64, i64, i64, u64, u64)> = BTreeMap::new();
     for a in attempts.iter().filter(|a| a["state"] == "succeeded") {
         let e = expected
             .entry(a["channel"].as_str().unwrap().to_owned())
@@ -271,6 +284,8 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
         e.0 += 1;
         e.1 += a["settled_face_value"].as_i64().unwrap_or(0);
         e.2 += a["settled"].as_i64().unwrap_or(0);
+        e.3 += u64::from(a["settled_face_value"].is_null());
+        e.4 += u64::from(a["settled"].is_null());
     }
     assert_eq!(
         expected.get("shoubei").map(|e| e.0),
@@ -280,19 +295,27 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
     assert_eq!(expected.get("allinpay").map(|e| e.0), Some(2));
     assert_eq!(expected.len(), 4, "{expected:?}");
     let shown = shown_totals(&desk).await;
-    for (channel, (n, face, settled)) in &expected {
+    for (channel, (n, face, settled, no_face, no_settled)) in &expected {
         assert_eq!(
             shown.get(channel),
-            Some(&(*n, yuan(*face), yuan(*settled))),
+            Some(&(
+                *n,
+                shown_amount(*face, *no_face, *n),
+                shown_amount(*settled, *no_settled, *n)
+            )),
             "{channel}: the UI totals {shown:?}"
         );
     }
-    let all = expected
-        .values()
-        .fold((0, 0, 0), |s, e| (s.0 + e.0, s.1 + e.1, s.2 + e.2));
+    let all = expected.values().fold((0, 0, 0, 0, 0), |s, e| {
+        (s.0 + e.0, s.1 + e.1, s.2 + e.2, s.3 + e.3, s.4 + e.4)
+    });
     assert_eq!(
         shown.get("all"),
-        Some(&(all.0, yuan(all.1), yuan(all.2))),
+        Some(&(
+            all.0,
+            shown_amount(all.1, all.3, all.0),
+            shown_amount(all.2, all.4, all.0)
+        )),
         "the sum row"
     );
     let right_aligned = desk
@@ -591,7 +614,7 @@ fn file_text(path: &Path) -> String {
 
 /// The exported log: codes and ids are text cells, amounts are numbers with two decimals,
 /// and the totals section says what the UI said.
-fn check_xlsx(path: &Path, expected: &BTreeMap<String, (u64, i64, i64)>) {
+fn check_xlsx(path: &Path, expected: &BTreeMap<String, (u64, i64, i64, u64, u64)>) {
     use calamine::{Data, Reader, Xlsx};
     let mut book: Xlsx<_> = calamine::open_workbook(path).expect("a real XLSX");
     let sheet = book.worksheet_range("流水").expect("the log sheet");
@@ -624,22 +647,46 @@ fn check_xlsx(path: &Path, expected: &BTreeMap<String, (u64, i64, i64)>) {
         .iter()
         .position(|r| matches!(&r[0], Data::String(s) if s.starts_with("合计")))
         .expect("a totals section");
+    // An amount no row reported is "—" (issue 20 item 12); the last two columns count the
+    // rows without one.
+    let amount = |d: &Data| match d {
+        Data::Float(v) => Some(Some((v * 100.0).round() as i64)),
+        Data::String(s) if s == "—" => Some(None),
+        _ => None,
+    };
     let mut read_back = BTreeMap::new();
     for r in &rows[at + 2..] {
-        if let (Data::String(ch), Data::Float(n), Data::Float(face), Data::Float(settled)) =
-            (&r[0], &r[1], &r[3], &r[4])
+        if let (
+            Data::String(ch),
+            Data::Float(n),
+            Some(face),
+            Some(settled),
+            Data::Float(nf),
+            Data::Float(ns),
+        ) = (&r[0], &r[1], amount(&r[3]), amount(&r[4]), &r[5], &r[6])
         {
             read_back.insert(
                 ch.clone(),
-                (
-                    *n as u64,
-                    (face * 100.0).round() as i64,
-                    (settled * 100.0).round() as i64,
-                ),
+                (*n as u64, face, settled, *nf as u64, *ns as u64),
             );
         }
     }
-    assert_eq!(&read_back, expected, "the same totals as the screen");
+    let wanted: BTreeMap<String, _> = expected
+        .iter()
+        .map(|(ch, &(n, face, settled, no_face, no_settled))| {
+            (
+                ch.clone(),
+                (
+                    n,
+                    (no_face < n).then_some(face),
+                    (no_settled < n).then_some(settled),
+                    no_face,
+                    no_settled,
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(read_back, wanted, "the same totals as the screen");
 }
 
 #[tokio::test]
@@ -790,7 +837,11 @@ async fn a_generated_day_of_hundreds_of_attempts_shows_its_totals_and_renders_fa
         let ch = t.channel.unwrap().as_str().to_owned();
         assert_eq!(
             shown.get(&ch),
-            Some(&(t.succeeded, yuan(t.face_value.0), yuan(t.settled.0))),
+            Some(&(
+                t.succeeded,
+                shown_amount(t.face_value.0, t.face_value_unreported, t.succeeded),
+                shown_amount(t.settled.0, t.settled_unreported, t.succeeded)
+            )),
             "{ch}: {shown:?}"
         );
     }
