@@ -2,6 +2,8 @@
 //! tail cut that leaves nothing inside the file to catch it, and a rechain after upload
 //! (which the uploader then finds itself and stops on).
 
+mod insider;
+
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::hq_sync::{UploadError, UploadIdentity, Uploader};
@@ -105,34 +107,8 @@ async fn hq_finds_a_tail_cut_and_a_rechain_after_upload() {
     let hwm = report["hq"]["comparison"]["hq_hwm"].as_i64().unwrap();
 
     // The insider cuts the second redemption and all after it, consistently, sidecar too.
-    let cut_from: i64 = {
-        let db = rusqlite::Connection::open(data.join("ledger-sandbox.sqlite")).unwrap();
-        let cut_from: i64 = db
-            .query_row(
-                "SELECT e.id FROM events e JOIN attempts a ON a.id = e.attempt_id
-                 WHERE e.seq = 0 AND a.code = '390962138708451328'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute_batch(&format!(
-            "DROP TRIGGER events_no_delete; DROP TRIGGER seals_no_delete;
-             DROP TRIGGER attempts_no_delete; DROP TRIGGER settings_no_delete;
-             DROP TRIGGER audit_no_delete;
-             DELETE FROM settings WHERE id IN
-                 (SELECT row_id FROM seals WHERE kind = 'setting' AND id >= {cut_from});
-             DELETE FROM audit WHERE id IN
-                 (SELECT row_id FROM seals WHERE kind = 'audit' AND id >= {cut_from});
-             DELETE FROM seals WHERE id >= {cut_from};
-             DELETE FROM events WHERE id >= {cut_from};
-             DELETE FROM resolver_schedule WHERE attempt_id NOT IN
-                 (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);
-             DELETE FROM attempts WHERE id NOT IN
-                 (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);"
-        ))
-        .unwrap();
-        cut_from
-    };
+    let cut_from =
+        insider::cut_from_code(&data.join("ledger-sandbox.sqlite"), "390962138708451328");
     std::fs::remove_file(data.join("ledger-sandbox.sqlite.head")).unwrap();
     let (exit, report) = cli(data, &["--sandbox", "verify-log"]);
     assert_eq!(exit, 0, "nothing inside the file catches it: {report}");

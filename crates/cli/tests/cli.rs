@@ -1,6 +1,8 @@
 //! The CLI as a terminal user runs it: the real binary, a temporary data directory, the
 //! sandbox in-process (`--sandbox`), JSON on stdout and meaningful exit codes.
 
+mod insider;
+
 use redeemdesk_core::business_day::BusinessDayRule;
 use redeemdesk_core::clock::{Clock, SystemClock};
 use serde_json::Value;
@@ -408,33 +410,10 @@ fn a_tail_cut_after_an_export_printed_its_head_passes_the_chain_but_fails_the_an
 
     // The insider removes the second redemption and everything after it, consistently:
     // its events, its attempt row, and the rows sealed after it.
-    {
-        let db = rusqlite::Connection::open(tmp.path().join("ledger-sandbox.sqlite")).unwrap();
-        let cut_from: i64 = db
-            .query_row(
-                "SELECT e.id FROM events e JOIN attempts a ON a.id = e.attempt_id
-                 WHERE e.seq = 0 AND a.code = '390962138708451328'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute_batch(&format!(
-            "DROP TRIGGER events_no_delete; DROP TRIGGER seals_no_delete;
-             DROP TRIGGER attempts_no_delete; DROP TRIGGER settings_no_delete;
-             DROP TRIGGER audit_no_delete;
-             DELETE FROM settings WHERE id IN
-                 (SELECT row_id FROM seals WHERE kind = 'setting' AND id >= {cut_from});
-             DELETE FROM audit WHERE id IN
-                 (SELECT row_id FROM seals WHERE kind = 'audit' AND id >= {cut_from});
-             DELETE FROM seals WHERE id >= {cut_from};
-             DELETE FROM events WHERE id >= {cut_from};
-             DELETE FROM resolver_schedule WHERE attempt_id NOT IN
-                 (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);
-             DELETE FROM attempts WHERE id NOT IN
-                 (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);"
-        ))
-        .unwrap();
-    }
+    insider::cut_from_code(
+        &tmp.path().join("ledger-sandbox.sqlite"),
+        "390962138708451328",
+    );
     // The head sidecar remembers the longer ledger (issue 18 item 1): with it, the cut shows
     // at once. The insider removes it too.
     let sidecar = tmp.path().join("ledger-sandbox.sqlite.head");
