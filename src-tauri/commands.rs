@@ -5,15 +5,12 @@
 use crate::error::UiError;
 use crate::startup::Startup;
 use redeemdesk_core::app_info::AppInfo;
-use redeemdesk_core::business_day::BusinessDay;
 use redeemdesk_core::channel::yhtd::Product;
 use redeemdesk_core::channel::{self, Capabilities, ChannelKind};
 use redeemdesk_core::channel_setup::{self, ChannelEdit, ChannelView};
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::ledger::Actor;
-use redeemdesk_core::ledger::{
-    Attempt, AttemptId, AttemptTimeline, DayFilter, DayLog, Inbox, Notification,
-};
+use redeemdesk_core::ledger::{Attempt, AttemptTimeline, DayFilter, DayLog, Inbox, Notification};
 use redeemdesk_core::outbox::OrderInput;
 use redeemdesk_core::reconcile::{Reconciliation, SignedOff, Statement, StatementMapping};
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
@@ -108,9 +105,7 @@ pub async fn day_log(
     filter: DayFilter,
     first: Option<usize>,
 ) -> Result<DayLogPage, UiError> {
-    let day: BusinessDay = day
-        .parse()
-        .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
+    let day = crate::args::day(&day)?;
     let desk = startup.ready()?.desk.clone();
     desk.manager()?;
     let ledger = desk.ledger().clone();
@@ -156,7 +151,12 @@ pub fn decide(
     reason: String,
 ) -> Result<Attempt, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
-    Ok(desk.decide(&self::attempt_id(&attempt_id)?, decision, &manager, &reason)?)
+    Ok(desk.decide(
+        &crate::args::attempt_id(&attempt_id)?,
+        decision,
+        &manager,
+        &reason,
+    )?)
 }
 
 /// The desk and the unlocked manager's name, for a manager action; refused (`manager_locked`)
@@ -165,10 +165,6 @@ fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String
     let desk = &startup.ready()?.desk;
     let name = desk.manager()?;
     Ok((desk, name))
-}
-
-fn attempt_id(text: &str) -> Result<AttemptId, UiError> {
-    AttemptId::parse(text).map_err(|e| UiError::new("bad_id", e.to_string()))
 }
 
 /// Whether a manager PIN exists yet (the first one is set without one).
@@ -210,7 +206,7 @@ pub fn undo_preview(
     attempt_id: String,
 ) -> Result<UndoPreview, UiError> {
     let desk = manager_desk(&startup)?.0;
-    Ok(desk.undo_preview(&self::attempt_id(&attempt_id)?)?)
+    Ok(desk.undo_preview(&crate::args::attempt_id(&attempt_id)?)?)
 }
 
 #[tauri::command]
@@ -221,7 +217,7 @@ pub async fn undo(
 ) -> Result<Attempt, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
     Ok(desk
-        .undo(&self::attempt_id(&attempt_id)?, &manager, &reason)
+        .undo(&crate::args::attempt_id(&attempt_id)?, &manager, &reason)
         .await?)
 }
 
@@ -245,9 +241,7 @@ pub async fn reconcile_day(
 ) -> Result<Reconciliation, UiError> {
     let desk = startup.ready()?.desk.clone();
     let manager = desk.manager()?;
-    let day: BusinessDay = day
-        .parse()
-        .map_err(|e| UiError::new("bad_day", format!("{e}")))?;
+    let day = crate::args::day(&day)?;
     let statement = match statement {
         None => None,
         Some(s) => Some((s.file, s.content.into_bytes()?, s.mapping)),

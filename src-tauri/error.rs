@@ -2,6 +2,7 @@
 //! (a small, stable set) and shows its own translated text; `message` is the English detail
 //! for the log and the About box. A code is added only when the UI branches on it.
 
+use redeemdesk_core::refusal::Refusal;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -12,55 +13,32 @@ pub struct UiError {
     /// the settings screen can show the message beside that field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The refusal's data (core refusal.rs), from which the UI writes its own sentence:
+    /// `{at_ms, by}` for a code redeemed before, `{ch, pos}` for a bad character…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 impl UiError {
+    /// A refusal of the command layer itself (a malformed argument, a stopped worker).
     pub fn new(code: &'static str, message: impl Into<String>) -> UiError {
         UiError {
             code,
             message: message.into(),
             field: None,
+            detail: None,
         }
     }
-
-    pub fn with_field(mut self, field: Option<String>) -> UiError {
-        self.field = field;
-        self
-    }
 }
 
-impl From<&redeemdesk_core::data_dir::DataDirError> for UiError {
-    fn from(e: &redeemdesk_core::data_dir::DataDirError) -> UiError {
-        UiError::new(e.code(), e.to_string())
-    }
-}
-
-/// Every core error that reaches a command has a stable `code()`; the UI branches on it.
-macro_rules! from_core_error {
-    ($($t:ty),+) => {$(
-        impl From<$t> for UiError {
-            fn from(e: $t) -> UiError {
-                UiError::new(e.code(), e.to_string())
-            }
+/// Every core refusal reaches the UI the same way: its code, its field, its data.
+impl<E: Refusal> From<E> for UiError {
+    fn from(e: E) -> UiError {
+        UiError {
+            code: e.code(),
+            message: e.to_string(),
+            field: e.field(),
+            detail: e.detail(),
         }
-    )+};
-}
-
-from_core_error!(
-    redeemdesk_core::redeem::RedeemError,
-    redeemdesk_core::ledger::LedgerError,
-    redeemdesk_core::resolver::DecisionError,
-    redeemdesk_core::outbox::OrderError,
-    redeemdesk_core::roles::RoleError,
-    redeemdesk_core::undo::UndoError,
-    redeemdesk_core::reconcile::ReconcileError,
-    redeemdesk_core::statement::StatementError,
-    redeemdesk_core::slip::PrintError
-);
-
-/// A refused setting names its field, so the UI can point at it.
-impl From<redeemdesk_core::channel_setup::SetupError> for UiError {
-    fn from(e: redeemdesk_core::channel_setup::SetupError) -> UiError {
-        UiError::new(e.code(), e.to_string()).with_field(e.field())
     }
 }

@@ -1,5 +1,8 @@
 //! The Tauri shell: builder, setup and state. Glue only; the work is in `redeemdesk-core`.
 
+mod args;
+#[cfg(test)]
+mod command_list;
 mod commands;
 mod error;
 mod integrity_check;

@@ -9,13 +9,11 @@
 
 use crate::error::UiError;
 use crate::startup::Startup;
-use redeemdesk_core::business_day::BusinessDay;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::desk::Desk;
 use redeemdesk_core::export::{self, ExportFormat};
 use redeemdesk_core::ledger::{
-    Actor, Attempt, AttemptId, AuditEntry, ChainAnchor, DayFilter, Notification, NotificationId,
-    StoredReconciliation,
+    Actor, Attempt, AuditEntry, ChainAnchor, DayFilter, Notification, StoredReconciliation,
 };
 use redeemdesk_core::reconcile::{read_statement, Report, StatementMapping, StatementProblem};
 use redeemdesk_core::statement::{self, StatementError};
@@ -31,11 +29,6 @@ fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String
     let desk = &startup.ready()?.desk;
     let name = desk.manager()?;
     Ok((desk, name))
-}
-
-/// Core errors that the shared error.rs does not list yet: the same `{code, message}`.
-fn ui<E: std::fmt::Display>(code: impl Fn(&E) -> &'static str) -> impl Fn(E) -> UiError {
-    move |e| UiError::new(code(&e), e.to_string())
 }
 
 /// Runs a manager command's work on the blocking pool: a sync command runs on the window's
@@ -92,11 +85,6 @@ impl StatementContent {
     }
 }
 
-fn day(text: &str) -> Result<BusinessDay, UiError> {
-    text.parse()
-        .map_err(|e| UiError::new("bad_day", format!("{e}")))
-}
-
 /// 需处理 "retry now" on an unknown attempt: asks its channel at once.
 #[tauri::command]
 pub async fn retry_unknown(
@@ -104,10 +92,10 @@ pub async fn retry_unknown(
     attempt_id: String,
 ) -> Result<Attempt, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
-    let id = AttemptId::parse(&attempt_id).map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    let id = crate::args::attempt_id(&attempt_id)?;
     desk.retry_unknown(&id, &manager)
         .await
-        .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+        .map_err(UiError::from)
 }
 
 /// 需处理 "retry now" on a failing 增值券 notification.
@@ -117,11 +105,10 @@ pub async fn retry_notification(
     notification_id: String,
 ) -> Result<Notification, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
-    let id = NotificationId::parse(&notification_id)
-        .map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    let id = crate::args::notification_id(&notification_id)?;
     desk.retry_notification(&id, &manager)
         .await
-        .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+        .map_err(UiError::from)
 }
 
 /// 需处理: settles a notification by hand (delivered or given up) with a reason.
@@ -133,11 +120,10 @@ pub async fn settle_notification(
     reason: String,
 ) -> Result<Notification, UiError> {
     let (desk, manager) = manager_arc(&startup)?;
-    let id = NotificationId::parse(&notification_id)
-        .map_err(|e| UiError::new("bad_id", e.to_string()))?;
+    let id = crate::args::notification_id(&notification_id)?;
     off_main(move || {
         desk.settle_notification(&id, delivered, &manager, &reason)
-            .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
+            .map_err(UiError::from)
     })
     .await
 }
@@ -161,7 +147,7 @@ pub async fn save_statement_mapping(
     let (desk, manager) = manager_arc(&startup)?;
     off_main(move || {
         desk.save_statement_mapping(channel, &mapping, &manager)
-            .map_err(ui(redeemdesk_core::statement_mappings::MappingError::code))
+            .map_err(UiError::from)
     })
     .await
 }
@@ -214,7 +200,7 @@ pub async fn day_reconciliations(
     day: String,
 ) -> Result<Vec<StoredReconciliation>, UiError> {
     let (desk, _) = manager_arc(&startup)?;
-    let day = self::day(&day)?;
+    let day = crate::args::day(&day)?;
     off_main(move || {
         let mut out = Vec::new();
         for kind in desk.channel_kinds() {
@@ -303,11 +289,10 @@ pub async fn export_day_log<R: Runtime>(
     format: ExportFormat,
 ) -> Result<Option<String>, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
-    let day = self::day(&day)?;
+    let day = crate::args::day(&day)?;
     let log = desk.ledger().day_log(day, &filter)?;
     let head = desk.ledger().chain_anchor()?;
-    let bytes = export::export_day_log(desk.ledger(), &log, head.as_ref(), format)
-        .map_err(ui(export::ExportError::code))?;
+    let bytes = export::export_day_log(desk.ledger(), &log, head.as_ref(), format)?;
     let name = format!("核销流水-{day}.{}", extension(format));
     write_export(
         &app,
@@ -333,7 +318,7 @@ pub async fn export_reconciliation<R: Runtime>(
     format: ExportFormat,
 ) -> Result<Option<String>, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
-    let day = self::day(&day)?;
+    let day = crate::args::day(&day)?;
     let stored = desk
         .ledger()
         .reconciliations(day, channel)?
@@ -348,8 +333,7 @@ pub async fn export_reconciliation<R: Runtime>(
     let report: Report = serde_json::from_str(&stored.run.report)
         .map_err(|e| UiError::new("export_failed", format!("the kept report: {e}")))?;
     let head = desk.ledger().chain_anchor()?;
-    let bytes = export::export_report(&report, head.as_ref(), format)
-        .map_err(ui(export::ExportError::code))?;
+    let bytes = export::export_report(&report, head.as_ref(), format)?;
     let name = format!("对账-{}-{day}.{}", channel.as_str(), extension(format));
     write_export(
         &app,

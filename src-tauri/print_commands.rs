@@ -5,7 +5,7 @@
 use crate::error::UiError;
 use crate::startup::Startup;
 use base64::Engine;
-use redeemdesk_core::ledger::{Actor, AttemptId, PrintJob};
+use redeemdesk_core::ledger::{Actor, PrintJob};
 use redeemdesk_core::slip::PrinterSettings;
 use serde::Serialize;
 use tauri::State;
@@ -39,8 +39,7 @@ pub fn after_answer(
     startup: State<'_, Startup>,
     attempt_id: String,
 ) -> Result<Option<PrintJob>, UiError> {
-    let id = AttemptId::parse(&attempt_id)
-        .map_err(|e| UiError::new("no_such_attempt", e.to_string()))?;
+    let id = crate::args::attempt_id(&attempt_id)?;
     Ok(startup.ready()?.desk.after_answer(&id)?)
 }
 

@@ -8,17 +8,11 @@ use crate::startup::Startup;
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel_check::{self, ConnectionCheck};
 use redeemdesk_core::channel_setup::{self, ChannelEdit};
-use redeemdesk_core::desk_settings::{DeskSettings, SettingsError};
+use redeemdesk_core::desk_settings::DeskSettings;
 use redeemdesk_core::slip::print::ShiftEndAnswer;
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tauri::{AppHandle, Runtime, State};
-
-impl From<SettingsError> for UiError {
-    fn from(e: SettingsError) -> UiError {
-        UiError::new(e.code(), e.to_string()).with_field(e.field().map(str::to_owned))
-    }
-}
 
 #[tauri::command]
 pub fn desk_settings(startup: State<'_, Startup>) -> Result<DeskSettings, UiError> {

@@ -82,7 +82,7 @@ impl Startup {
     pub fn open() -> (Startup, Option<WorkerGuard>) {
         let data_dir = match data_dir::resolve().and_then(|root| DataDir::open(&root)) {
             Ok(dir) => dir,
-            Err(e) => return (Startup::Failed(UiError::from(&e)), init_logging(None)),
+            Err(e) => return (Startup::Failed(UiError::from(e)), init_logging(None)),
         };
         let guard = init_logging(Some(data_dir.root()));
         let startup = match tauri::async_runtime::block_on(open_desk(data_dir)) {
@@ -127,7 +127,7 @@ impl Startup {
 pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
     let booted = boot(data_dir.root(), ChannelSource::Auto, Arc::new(SystemClock))
         .await
-        .map_err(|e| UiError::new(e.code(), e.to_string()).with_field(e.field()))?;
+        .map_err(UiError::from)?;
     if let Err(e) = crate::integrity_check::spawn(booted.desk.clone()) {
         tracing::warn!("the ledger integrity check did not start: {e}");
     }

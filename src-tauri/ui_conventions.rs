@@ -166,3 +166,61 @@ fn the_preloaded_modules_are_exactly_the_static_imports_of_main_js() {
          imports it does not preload: {missing:?}"
     );
 }
+
+/// The lines of a script that run a regular expression or a string search over an error's
+/// `message` (or a reason text).
+fn message_reads(text: &str) -> Vec<(usize, String)> {
+    let reads = [
+        ".exec(",
+        ".test(",
+        ".match(",
+        ".includes(",
+        ".startsWith(",
+        ".endsWith(",
+        ".indexOf(",
+        ".search(",
+        ".split(",
+        ".replace(",
+    ];
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or("");
+            let names_a_message = [".message", ".reason ", ".reason)", ".reason ?"]
+                .iter()
+                .any(|m| code.contains(m));
+            names_a_message && reads.iter().any(|r| code.contains(r))
+        })
+        .map(|(n, line)| (n + 1, line.trim().to_owned()))
+        .collect()
+}
+
+/// Errors reach the UI as `{code, field, detail}` (error.rs); the English `message` is only
+/// ever shown or logged, never read: no regular expression or string search runs over it.
+#[test]
+fn no_script_reads_an_error_message_text() {
+    let mut files = Vec::new();
+    scripts(&ui_dir(), &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let name = f.strip_prefix(ui_dir()).unwrap().display().to_string();
+        for (n, line) in message_reads(&text) {
+            found.push(format!("{name}:{n}: {line}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "message text read by the UI:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_message_check_catches_what_the_cashier_screen_once_did() {
+    let old = "const x = 1;\n        const m = /at (\\d+) by (.*)$/s.exec(e.message ?? '');\n\
+               if (UNREACHABLE.test(p.reason ?? '')) go();\n\
+               lines: [{ text: e.message }],";
+    let found: Vec<usize> = message_reads(old).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(found, vec![2, 3]);
+}

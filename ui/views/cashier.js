@@ -29,7 +29,6 @@ const TERMINATOR_GAP_MS = 150;
  */
 const CONFIRM_GUARD_MS = 200;
 /** Reasons for an inconclusive look-up that mean the channel could not be reached. */
-const UNREACHABLE = /^(could not connect|timed out|connection lost)/i;
 const UNREACHABLE_KINDS = ['connection_failed', 'timeout'];
 
 export function renderCashier(root, info) {
@@ -275,7 +274,7 @@ export function renderCashier(root, info) {
       }
     } else {
       mode = 'idle';
-      const unreachable = UNREACHABLE.test(p.reason ?? '');
+      const unreachable = UNREACHABLE_KINDS.includes(p.reason_kind);
       if (unreachable) setOffline(asked.channel);
       showResult({
         state: 'notice',
@@ -297,17 +296,17 @@ export function renderCashier(root, info) {
       case 'code_too_long':
         return showResult({ state: 'notice', title: 'err.code_too_long', lines: [{ key: 'err.rescan' }, detail], sound: 'notice' });
       case 'code_bad_character': {
-        const m = /^'(.+)' at position (\d+)/su.exec(e.message ?? '');
-        const where = m ? { key: 'err.badCharAt', params: { ch: m[1], pos: m[2] } } : detail;
+        const d = e.detail;
+        const where = d ? { key: 'err.badCharAt', params: { ch: d.ch, pos: d.pos } } : detail;
         return showResult({ state: 'notice', title: 'err.code_bad_character', lines: [where, { key: 'err.rescan' }], sound: 'notice' });
       }
       case 'already_redeemed': {
-        const m = /at (\d+) by (.*)$/s.exec(e.message ?? '');
+        const d = e.detail;
         return showResult({
           state: 'refused',
           title: 'refused.already',
-          lines: m
-            ? [{ key: 'refused.alreadyWhen', params: { time: clockOrDate(Number(m[1])), name: m[2] }, big: true }]
+          lines: d
+            ? [{ key: 'refused.alreadyWhen', params: { time: clockOrDate(d.at_ms), name: d.by }, big: true }]
             : [detail],
           sound: 'rejected',
         });
@@ -340,7 +339,7 @@ export function renderCashier(root, info) {
       case 'channel_not_configured':
         return showResult({ state: 'refused', title: 'err.channel_not_configured', lines: [{ key: 'err.channel_not_configured.help', params: { channel: t(`channel.${choice.channel}`) }, big: true }], sound: 'rejected' });
       case 'channel_error':
-        if (UNREACHABLE.test(e.message ?? '')) setOffline(choice.channel);
+        if (UNREACHABLE_KINDS.includes(e.detail?.reason_kind)) setOffline(choice.channel);
         return showResult({ state: 'notice', title: 'result.unreachable', lines: [{ key: 'result.notRedeemedRetry' }, detail], sound: 'notice' });
       case 'no_shift':
         return showResult({ state: 'refused', title: 'err.no_shift', lines: [{ key: 'err.no_shift.help', big: true }], sound: 'rejected' });

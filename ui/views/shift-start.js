@@ -133,7 +133,7 @@ export function renderShiftStart(root, info, cashiers) {
             pin.focus();
           } else if (e.code === 'pin_locked_out') {
             // The same lock-out as the manager PIN's (core roles.rs): the desk keeps the time.
-            const ms = Number(/locked for (\d+) ms/.exec(e.message ?? '')?.[1] ?? 30000);
+            const ms = Number(e.detail?.wait_ms ?? 30000);
             say('shift.lockedOut', { name: c.name, seconds: Math.ceil(ms / 1000) });
             pin.value = '';
             pin.focus();

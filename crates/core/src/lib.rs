@@ -26,6 +26,7 @@ pub mod outbox;
 pub mod reachability;
 pub mod reconcile;
 pub mod redeem;
+pub mod refusal;
 pub mod resolver;
 pub mod roles;
 pub mod scan;

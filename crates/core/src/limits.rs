@@ -28,7 +28,7 @@ impl Field {
         }
     }
 
-    fn names(self) -> (&'static str, &'static str) {
+    pub(crate) fn names(self) -> (&'static str, &'static str) {
         match self {
             Field::CashierName => ("收银员姓名", "cashier name"),
             Field::ManagerName => ("店长姓名", "manager name"),

@@ -59,7 +59,12 @@ pub enum Prepared {
         config_error: bool,
     },
     /// The channel did not answer decisively; nothing was redeemed, the cashier may retry.
-    Unknown { code: CouponCode, reason: String },
+    Unknown {
+        code: CouponCode,
+        /// For people (the log, the About box); the UI branches on `reason_kind`.
+        reason: String,
+        reason_kind: &'static str,
+    },
     /// The coupon's stated validity excludes the business clock's now: refused at the
     /// preview, with the dates to show, and nothing can be confirmed (no token).
     OutOfValidity {
@@ -352,6 +357,7 @@ impl Desk {
             channel::Prepared::Unknown { reason } => Prepared::Unknown {
                 code,
                 reason: reason.to_string(),
+                reason_kind: reason.kind(),
             },
         })
     }

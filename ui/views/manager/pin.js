@@ -8,12 +8,6 @@ import { el, errorText } from './dom.js';
 
 const NAME_KEY = 'redeemdesk.manager';
 
-/** The numbers in a core message ("wrong PIN (2 tries …)", "locked for 30000 ms more"). */
-function numberIn(message, re) {
-  const m = re.exec(String(message || ''));
-  return m ? Number(m[1]) : null;
-}
-
 export function createPin(container, { onUnlocked }) {
   const title = el('h2', { className: 'pin-title', id: 'pin-title' });
   const lead = el('p', { className: 'pin-lead', id: 'pin-lead' });
@@ -117,9 +111,9 @@ export function createPin(container, { onUnlocked }) {
     } catch (err) {
       pin.value = '';
       if (err.code === 'pin_wrong') {
-        say('mgr.pin.wrong', { left: numberIn(err.message, /\((\d+) tries/) ?? '?' });
+        say('mgr.pin.wrong', { left: err.detail?.tries_left ?? '?' });
       } else if (err.code === 'pin_locked_out') {
-        lockOut(numberIn(err.message, /locked for (\d+) ms/) ?? 30000);
+        lockOut(err.detail?.wait_ms ?? 30000);
       } else {
         say(null);
         message.textContent = errorText(err);

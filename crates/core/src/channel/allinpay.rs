@@ -461,6 +461,7 @@ impl Allinpay {
             exchanges.push(reply.exchange);
             let body = reply.body.map_err(|reason| ChannelError::Transport {
                 reason: reason.to_string(),
+                kind: Some(reason.kind()),
             })?;
             let page_read = history_page(&body, &self.config.platform_key, &seq)?;
             let got = page_read.entries.len();
@@ -859,12 +860,14 @@ pub fn history_page(
         }
         Said::Failed { code, message } => Err(ChannelError::Transport {
             reason: format!("verifyHistory refused ({code}): {message}"),
+            kind: None,
         }),
         Said::Undecided(UnknownReason::Undecodable { field, message }) => {
             Err(ChannelError::Decode { field, message })
         }
         Said::Undecided(reason) => Err(ChannelError::Transport {
             reason: reason.to_string(),
+            kind: Some(reason.kind()),
         }),
     }
 }

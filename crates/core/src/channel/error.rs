@@ -45,7 +45,11 @@ pub enum ChannelError {
     },
     /// A call that has no outcome of its own (history) could not complete.
     #[error("transport: {reason}")]
-    Transport { reason: String },
+    Transport {
+        reason: String,
+        /// The `UnknownReason` kind when the call did not complete (`connection_failed`…).
+        kind: Option<&'static str>,
+    },
     /// A call that has no outcome of its own (history) answered something unreadable.
     #[error("undecodable answer, {field}: {message}")]
     Decode { field: String, message: String },

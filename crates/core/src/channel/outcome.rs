@@ -76,6 +76,25 @@ pub enum UnknownReason {
     },
 }
 
+impl UnknownReason {
+    /// The serde tag: what a front end branches on (the text is for people).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UnknownReason::Timeout => "timeout",
+            UnknownReason::ConnectionFailed { .. } => "connection_failed",
+            UnknownReason::ConnectionReset { .. } => "connection_reset",
+            UnknownReason::HttpStatus { .. } => "http_status",
+            UnknownReason::NotJson => "not_json",
+            UnknownReason::Undecodable { .. } => "undecodable",
+            UnknownReason::BadSignature => "bad_signature",
+            UnknownReason::UnsignedSuccess => "unsigned_success",
+            UnknownReason::ChannelBusy { .. } => "channel_busy",
+            UnknownReason::Inconclusive { .. } => "inconclusive",
+            UnknownReason::NotRecorded { .. } => "not_recorded",
+        }
+    }
+}
+
 impl fmt::Display for UnknownReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
