@@ -116,6 +116,15 @@ impl BootError {
     }
 }
 
+impl redeemdesk_core::refusal::Refusal for BootError {
+    fn code(&self) -> &'static str {
+        BootError::code(self)
+    }
+    fn field(&self) -> Option<String> {
+        BootError::field(self)
+    }
+}
+
 /// The demo data with this install's allinpay key pairs, made in `<root>/sandbox-keys/` on the
 /// first start in sandbox mode (a second or so, once) and read back afterwards. A sandbox
 /// started elsewhere for this data directory (`redeemdesk-sandbox --keys <root>/sandbox-keys`)

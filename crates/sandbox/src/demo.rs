@@ -175,6 +175,8 @@ struct RawCoupon {
     #[serde(default)]
     note: String,
     #[serde(default)]
+    note_zh: String,
+    #[serde(default)]
     certificate: Vec<DemoCertificate>,
 }
 
@@ -224,6 +226,8 @@ pub struct DemoProduct {
     pub fault: Option<Fault>,
     #[serde(default)]
     pub note: String,
+    #[serde(default)]
+    pub note_zh: String,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +259,35 @@ pub struct DemoData {
     pub readings: Readings,
     pub products: Vec<DemoProduct>,
     pub coupons: Vec<DemoCoupon>,
+}
+
+/// One line of the app's 试用券码 panel: a demo code and what it does, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DemoCode {
+    pub code: String,
+    pub channel: ChannelKind,
+    pub platform: Option<Platform>,
+    /// The coupon's name as the channel gives it (the channel's text, never translated).
+    pub name: String,
+    pub note_en: String,
+    pub note_zh: String,
+}
+
+/// The embedded demo codes for the panel, read without making the sandbox's key pairs.
+pub fn demo_codes() -> Result<Vec<DemoCode>, DemoError> {
+    let raw: RawDemo = toml::from_str(DEMO_COUPONS_TOML)?;
+    Ok(raw
+        .coupon
+        .into_iter()
+        .map(|c| DemoCode {
+            code: c.code,
+            channel: c.channel,
+            platform: c.platform,
+            name: c.name,
+            note_en: c.note,
+            note_zh: c.note_zh,
+        })
+        .collect())
 }
 
 impl DemoData {
@@ -413,6 +446,21 @@ impl DemoData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_demo_code_says_what_it_does_in_both_languages_and_english_has_no_chinese_of_ours() {
+        let han = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        let codes = demo_codes().unwrap();
+        assert_eq!(codes.len(), DemoData::embedded().unwrap().coupons.len());
+        for c in &codes {
+            assert!(!c.note_en.is_empty() && !han(&c.note_en), "{}: {:?}", c.code, c.note_en);
+            assert!(han(&c.note_zh), "{}: {:?}", c.code, c.note_zh);
+        }
+        let raw: RawDemo = toml::from_str(DEMO_COUPONS_TOML).unwrap();
+        for p in raw.yhtd_product {
+            assert!(!han(&p.note) && han(&p.note_zh), "{}", p.product_no);
+        }
+    }
 
     #[test]
     fn the_embedded_demo_data_loads() {
