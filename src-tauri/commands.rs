@@ -26,6 +26,21 @@ pub fn app_info(startup: State<'_, Startup>) -> Result<AppInfo, UiError> {
     Ok(startup.ready()?.info())
 }
 
+/// The 试用券码 panel of sandbox mode: each demo code with what it does. Live mode has none.
+#[tauri::command]
+pub fn demo_codes(
+    startup: State<'_, Startup>,
+) -> Result<Vec<redeemdesk_sandbox::demo::DemoCode>, UiError> {
+    if startup.ready()?.mode != redeemdesk_core::app_info::Mode::Sandbox {
+        return Err(UiError::new(
+            "not_sandbox",
+            "demo codes exist in sandbox mode only",
+        ));
+    }
+    redeemdesk_sandbox::demo::demo_codes()
+        .map_err(|e| UiError::new("sandbox_failed", e.to_string()))
+}
+
 /// The "退出 Quit" button of the start-up failure page. Refused when the app is healthy, so a
 /// stray call can never close a working desk.
 #[tauri::command]

@@ -42,6 +42,7 @@ fn commands_of<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
         commands::app_info,
         commands::quit_after_fatal,
+        commands::demo_codes,
         commands::channels,
         commands::prepare,
         commands::redeem,

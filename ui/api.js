@@ -40,6 +40,11 @@ export function quitAfterFatal() {
   return call('quit_after_fatal');
 }
 
+/** Sandbox mode's demo codes: `[{code, channel, platform, name, note_en, note_zh}]`. */
+export function demoCodes() {
+  return call('demo_codes');
+}
+
 /** Looks a code up: `{state: 'ready' | 'rejected' | 'unknown', …}` (core redeem::Prepared). */
 export function prepare(channel, platform, rawCode) {
   stats.prepare += 1;

@@ -41,6 +41,9 @@ export function renderCashier(root, info) {
   const input = $('#code-input');
   const chooser = $('#channel-chooser');
   const about = $('#about-dialog');
+  const demo = $('#demo-dialog');
+  /** The About box or the demo codes are up: the till takes no key meanwhile. */
+  const dialogOpen = () => about.open || demo.open;
   const captureSection = $('#capture-section');
   const captureNote = $('#capture-note');
   const previewPanel = $('#preview-panel');
@@ -91,6 +94,7 @@ export function renderCashier(root, info) {
 
   function renderChooser() {
     $('#capture-channel').textContent = choiceName();
+    chooser.setAttribute('aria-label', t('chooser.label'));
     chooser.replaceChildren(
       ...channels.map((channel, i) => {
         const b = document.createElement('button');
@@ -250,7 +254,7 @@ export function renderCashier(root, info) {
         title: p.why === 'expired' ? 'result.expired' : 'result.notYetValid',
         lines: [
           { key: 'result.validityLine', params: { dates: dates || '—' }, big: true },
-          ...(v.name ? [{ text: v.name }] : []),
+          ...(v.name ? [{ text: v.name, theirs: true }] : []),
           { key: 'result.codeLine', params: { code: maskCode(v.code) } },
         ],
         sound: 'rejected',
@@ -268,7 +272,7 @@ export function renderCashier(root, info) {
         showResult({
           state: 'rejected',
           title: 'result.cannot',
-          lines: [{ text: p.message, big: true }, { key: 'result.codeLine', params: { code: maskCode(p.code) } }],
+          lines: [{ text: p.message, big: true, theirs: true }, { key: 'result.codeLine', params: { code: maskCode(p.code) } }],
           sound: 'rejected',
         });
       }
@@ -279,7 +283,7 @@ export function renderCashier(root, info) {
       showResult({
         state: 'notice',
         title: unreachable ? 'result.unreachable' : 'result.noAnswer',
-        lines: [{ key: 'result.notRedeemedRetry' }, { text: p.reason }],
+        lines: [{ key: 'result.notRedeemedRetry' }, { key: `reason.${p.reason_kind}` }],
         sound: 'notice',
       });
     }
@@ -289,12 +293,16 @@ export function renderCashier(root, info) {
   function onRefused(e, key) {
     if (mode !== 'preview') mode = 'idle';
     const code = e?.code ?? 'internal';
-    const detail = { text: e?.message ?? '' };
+    // What the refusal is about, in the UI's language where the core gave its data; the
+    // core's English message only for codes no sentence of ours covers.
+    const detail = e?.detail?.reason_kind
+      ? { key: `reason.${e.detail.reason_kind}` }
+      : e?.field ? { text: e.field } : { text: e?.message ?? '' };
     switch (code) {
       case 'code_empty':
         return showResult({ state: 'notice', title: 'err.code_empty', lines: [{ key: 'err.code_empty.help' }], sound: 'notice' });
       case 'code_too_long':
-        return showResult({ state: 'notice', title: 'err.code_too_long', lines: [{ key: 'err.rescan' }, detail], sound: 'notice' });
+        return showResult({ state: 'notice', title: 'err.code_too_long', lines: [{ key: 'err.rescan' }, { key: 'err.tooLongDetail', params: e.detail ?? {} }], sound: 'notice' });
       case 'code_bad_character': {
         const d = e.detail;
         const where = d ? { key: 'err.badCharAt', params: { ch: d.ch, pos: d.pos } } : detail;
@@ -576,7 +584,7 @@ export function renderCashier(root, info) {
           state: 'rejected',
           title: 'result.failed',
           attemptId: attempt.id,
-          lines: [{ text: outcome.message, big: true }, { key: 'result.failedCode', params: { code: outcome.code } }, nameLine(name, attempt.code)],
+          lines: [{ text: outcome.message, big: true, theirs: true }, { key: 'result.failedCode', params: { code: outcome.code } }, nameLine(name, attempt.code)],
           sound: 'rejected',
         });
       }
@@ -611,7 +619,7 @@ export function renderCashier(root, info) {
 
   function nameLine(name, code) {
     return name
-      ? { text: `${name}  ·  ${maskCode(code)}`, big: true }
+      ? { text: `${name}  ·  ${maskCode(code)}`, big: true, theirs: true }
       : { key: 'result.codeLine', params: { code: maskCode(code) } };
   }
 
@@ -623,7 +631,8 @@ export function renderCashier(root, info) {
         state: 'succeeded',
         title: 'result.succeeded',
         attemptId: a.id,
-        amount: breakdown(t, { total: a.settled_face_value, count: a.count, each: a.face_value, uses: a.remaining_before != null }),
+        // The figures; their words are made at each render, in the language of the moment.
+        amount: { total: a.settled_face_value, count: a.count, each: a.face_value, uses: a.remaining_before != null },
         lines: [
           ...(bySystem ? [{ key: 'result.confirmedBySystem', big: true }] : []),
           nameLine(name, a.code),
@@ -684,9 +693,10 @@ export function renderCashier(root, info) {
     const title = $('#result-title');
     title.textContent = r.title ? t(r.title) : '';
     const amount = $('#result-amount');
-    amount.hidden = !(r.amount?.money || r.amount?.detail);
-    $('#result-money').textContent = r.amount?.money ?? '';
-    $('#result-count').textContent = r.amount?.detail ?? '';
+    const words = r.amount ? breakdown(t, r.amount) : null;
+    amount.hidden = !(words?.money || words?.detail);
+    $('#result-money').textContent = words?.money ?? '';
+    $('#result-count').textContent = words?.detail ?? '';
     const text = $('#result-text');
     const lines = r.state === 'idle' ? [{ key: 'result.idle', big: true }] : r.lines ?? [];
     text.replaceChildren(
@@ -694,6 +704,8 @@ export function renderCashier(root, info) {
         const p = document.createElement('p');
         p.className = 'line' + (l.big ? ' big' : '') + (l.warn ? ' warn' : '');
         p.textContent = l.key ? t(l.key, l.params ?? {}) : String(l.text ?? '');
+        // A channel's own words, a coupon's name, a code: shown as they came.
+        if (l.theirs) p.dataset.theirs = 'channel';
         return p;
       }),
     );
@@ -761,6 +773,7 @@ export function renderCashier(root, info) {
     applyStatic(root);
     $('#mode-badge').textContent = t(`mode.${info.mode}`);
     $('#mode-badge').dataset.mode = info.mode;
+    $('#mode-badge').title = info.mode === 'sandbox' ? t('demo.open') : '';
     $('#lang-toggle').textContent = t('lang.toggle');
     $('#cashier-name').textContent = currentCashier();
     endShiftText();
@@ -801,6 +814,21 @@ export function renderCashier(root, info) {
     showMode();
   });
   $('#about-open').addEventListener('click', () => about.showModal());
+  // Sandbox mode's 试用券码: 试用 picks the code's channel and looks it up, as a scan would.
+  $('#mode-badge').addEventListener('click', async () => {
+    if (info.mode !== 'sandbox' || managerOpen()) return;
+    if (mode === 'preview') cancel();
+    const { openDemoCodes } = await import('./demo-codes.js');
+    openDemoCodes(demo, (c) => {
+      if (!channels.includes(c.channel)) return;
+      choice = keepChoice({ channel: c.channel, platform: c.platform ?? choice.platform });
+      renderChooser();
+      showMode();
+      const now = performance.now();
+      submitCode(c.code, looseCode(c.code), now, now);
+    });
+  });
+  demo.addEventListener('close', () => showMode());
   // 店长 (F9 or Ctrl+M): the manager side covers the till until it is locked again.
   // While it is open the till is inert: no focus, click or key reaches it (a Tab past the
   // last manager row once landed in the capture field and a scan + Enter redeemed unseen).
@@ -835,7 +863,7 @@ export function renderCashier(root, info) {
   input.addEventListener('keydown', (e) => {
     if (e.isComposing) return;
     // A second lock behind `inert`: no key typed here while the manager side is up counts.
-    if (managerOpen() || about.open) {
+    if (managerOpen() || dialogOpen()) {
       e.preventDefault();
       input.value = '';
       return;
@@ -868,7 +896,7 @@ export function renderCashier(root, info) {
   });
 
   document.addEventListener('keydown', (e) => {
-    if (about.open || managerOpen()) return;
+    if (dialogOpen() || managerOpen()) return;
     if (e.key === 'F9' || (e.ctrlKey && (e.key === 'm' || e.key === 'M'))) {
       e.preventDefault();
       manager();
@@ -887,7 +915,7 @@ export function renderCashier(root, info) {
   // The field keeps the focus: a scanner types wherever the focus is.
   input.addEventListener('blur', () => {
     setTimeout(() => {
-      if (about.open || managerOpen() || choice.channel === 'yhtd') return;
+      if (dialogOpen() || managerOpen() || choice.channel === 'yhtd') return;
       if (document.activeElement?.closest('button, #sale-form')) return;
       input.focus();
     }, 0);

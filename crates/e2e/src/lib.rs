@@ -375,6 +375,40 @@ impl Desk {
         self.wait_result(state, QUICK).await;
     }
 
+    /// Every text the window shows that is ours: visible text nodes, placeholders, titles and
+    /// labels, leaving out what is marked as someone else's (`data-theirs`: the channel's own
+    /// text, a person's name, a code) or deliberately in both languages (`data-bilingual`).
+    pub async fn our_visible_texts(&self) -> Vec<String> {
+        let v = self
+            .js(r#"
+                const shown = (e) => e.getClientRects().length > 0
+                    && getComputedStyle(e).visibility !== 'hidden';
+                const skip = (e) => e.closest('[data-theirs], [data-bilingual], script, style, template');
+                const out = [];
+                const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+                while (w.nextNode()) {
+                    const p = w.currentNode.parentElement;
+                    const s = w.currentNode.textContent.trim();
+                    if (s && p && !skip(p) && shown(p)) out.push(s);
+                }
+                for (const e of document.querySelectorAll('[placeholder], [title], [aria-label]')) {
+                    if (skip(e) || !shown(e)) continue;
+                    for (const a of ['placeholder', 'title', 'aria-label']) {
+                        const s = (e.getAttribute(a) || '').trim();
+                        if (s) out.push(s);
+                    }
+                }
+                return out;"#)
+            .await;
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Runs a script in the page and returns its value.
     pub async fn js(&self, script: &str) -> serde_json::Value {
         self.client
@@ -541,4 +575,28 @@ pub async fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     None
+}
+
+/// A Chinese character (CJK unified ideographs, their extension A, and CJK punctuation).
+pub fn has_han(s: &str) -> bool {
+    s.chars().any(|c| {
+        ('\u{4e00}'..='\u{9fff}').contains(&c)
+            || ('\u{3400}'..='\u{4dbf}').contains(&c)
+            || ('\u{3000}'..='\u{303f}').contains(&c)
+            || ('\u{ff01}'..='\u{ff5e}').contains(&c)
+    })
+}
+
+/// English words of ours in a Chinese screen: a run of three or more Latin letters that is
+/// not one of the few names the Chinese UI uses as they are (PIN, SANDBOX, key names…).
+pub fn english_words(s: &str) -> Vec<String> {
+    const KEPT: &[&str] = &[
+        "PIN", "SANDBOX", "CSV", "XLSX", "Enter", "Esc", "Tab", "Ctrl", "ESC", "POS", "USB",
+        "HTTP", "HTTPS", "TCP", "URL", "UUID", "SHA", "PNG", "GBK", "UTF", "RSA", "MD5", "API",
+        "HQ", "ID", "HTML", "JSON",
+    ];
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3 && !KEPT.contains(w))
+        .map(str::to_owned)
+        .collect()
 }

@@ -520,3 +520,83 @@ async fn a_douyin_link_scanned_under_another_channel_goes_to_tonglian_douyin() {
     desk.screenshot("hard-douyin-link").await;
     desk.close().await;
 }
+
+/// Item 14: sandbox mode shows its demo codes. The SANDBOX badge opens 试用券码: every demo
+/// code with what it does, in the UI's language; 试用 picks the code's channel and looks it
+/// up, and the look-up consumes nothing until the cashier confirms (the sandbox's record).
+#[tokio::test]
+async fn the_sandbox_badge_lists_the_demo_codes_and_try_looks_one_up() {
+    const ZVCMS: &str = "390962138708451328"; // 智迈, a valid fixed-amount coupon
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    desk.click("#mode-badge").await;
+    let rows = desk
+        .wait_until(
+            "document.querySelectorAll('#demo-rows tr').length",
+            QUICK,
+            "the demo codes",
+        )
+        .await;
+    assert!(
+        rows.as_u64().unwrap_or(0) >= 50,
+        "every demo code is listed: {rows}"
+    );
+    let note = desk
+        .text(&format!("#demo-rows tr[data-code='{ZVCMS}'] .demo-note"))
+        .await;
+    assert_eq!(note, "有效的代金券", "what the code does, in Chinese");
+    let english: Vec<String> = desk
+        .our_visible_texts()
+        .await
+        .iter()
+        .flat_map(|s| redeemdesk_e2e::english_words(s))
+        .collect();
+    assert!(
+        english.is_empty(),
+        "no English of ours in the Chinese panel: {english:?}"
+    );
+    desk.screenshot("hard-demo-codes-zh").await;
+
+    let try_it = format!("#demo-rows tr[data-code='{ZVCMS}'] .demo-try");
+    desk.js(&format!(
+        "document.querySelector(\"{try_it}\").scrollIntoView({{block: 'center'}})"
+    ))
+    .await;
+    desk.screenshot("hard-demo-codes-zh-row").await;
+    desk.click(&try_it).await;
+    desk.wait_preview().await;
+    assert!(
+        text(&desk, "capture-channel").await.contains("智迈"),
+        "试用 picked the code's channel"
+    );
+    assert_eq!(consumed(&data, ZVCMS), 0, "a look-up consumes nothing");
+    desk.scan(ENTER, SCANNER).await;
+    desk.wait_result("succeeded", QUICK).await;
+    assert_eq!(consumed(&data, ZVCMS), 1, "confirmed once, consumed once");
+
+    desk.click("#lang-toggle").await;
+    desk.click("#mode-badge").await;
+    desk.wait_until(
+        "document.querySelectorAll('#demo-rows tr').length",
+        QUICK,
+        "the demo codes",
+    )
+    .await;
+    let note = desk
+        .text(&format!("#demo-rows tr[data-code='{ZVCMS}'] .demo-note"))
+        .await;
+    assert_eq!(note, "valid fixed-amount coupon");
+    let chinese: Vec<String> = desk
+        .our_visible_texts()
+        .await
+        .into_iter()
+        .filter(|s| redeemdesk_e2e::has_han(s))
+        .collect();
+    assert!(
+        chinese.is_empty(),
+        "no Chinese of ours in English: {chinese:?}"
+    );
+    desk.screenshot("hard-demo-codes-en").await;
+    desk.close().await;
+}

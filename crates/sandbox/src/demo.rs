@@ -453,7 +453,12 @@ mod tests {
         let codes = demo_codes().unwrap();
         assert_eq!(codes.len(), DemoData::embedded().unwrap().coupons.len());
         for c in &codes {
-            assert!(!c.note_en.is_empty() && !han(&c.note_en), "{}: {:?}", c.code, c.note_en);
+            assert!(
+                !c.note_en.is_empty() && !han(&c.note_en),
+                "{}: {:?}",
+                c.code,
+                c.note_en
+            );
             assert!(han(&c.note_zh), "{}: {:?}", c.code, c.note_zh);
         }
         let raw: RawDemo = toml::from_str(DEMO_COUPONS_TOML).unwrap();
