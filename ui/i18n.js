@@ -24,6 +24,23 @@ export function t(key, params = {}, language = lang) {
   return raw.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
+/**
+ * Like `t`, as DOM nodes: the params named in `theirs` (a person's name, a code, a channel's
+ * text) become spans marked `data-theirs`, shown as they are in either language.
+ */
+export function tNodes(key, params = {}, theirs = [], language = lang) {
+  const raw = TABLES[language][key] ?? TABLES.zh[key] ?? key;
+  return raw.split(/\{(\w+)\}/).map((part, i) => {
+    if (i % 2 === 0) return document.createTextNode(part);
+    const value = part in params ? String(params[part]) : `{${part}}`;
+    if (!theirs.includes(part)) return document.createTextNode(value);
+    const span = document.createElement('span');
+    span.dataset.theirs = part;
+    span.textContent = value;
+    return span;
+  });
+}
+
 /** Fills every `[data-i18n]` element under `root` (an element may pin its language). */
 export function applyStatic(root) {
   for (const el of root.querySelectorAll('[data-i18n]')) {

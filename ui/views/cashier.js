@@ -775,6 +775,7 @@ export function renderCashier(root, info) {
     $('#mode-badge').dataset.mode = info.mode;
     $('#mode-badge').title = info.mode === 'sandbox' ? t('demo.open') : '';
     $('#lang-toggle').textContent = t('lang.toggle');
+    printBar.renderTexts();
     $('#cashier-name').textContent = currentCashier();
     endShiftText();
     $('#about-version').textContent = info.version;

@@ -58,7 +58,8 @@ export function renderSettings(container, info, start = 'channels') {
   function show(next) {
     section = next;
     nav.replaceChildren(
-      el('div', { className: 'set-mode' }, t('set.mode', { mode: t(`mode.${info.mode}`) })),
+      // The mode's name is in both languages on purpose (SANDBOX must be unmistakable).
+      el('div', { className: 'set-mode', dataset: { bilingual: '' } }, t('set.mode', { mode: t(`mode.${info.mode}`) })),
       ...SECTIONS.map((s) => {
         const b = el('button', { type: 'button', className: 'set-nav-item' + (s === section ? ' active' : '') }, t(`set.section.${s}`));
         b.dataset.testid = `set-section-${s}`;

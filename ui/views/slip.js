@@ -7,11 +7,20 @@ import { t } from '../i18n.js';
 
 export function createPrintBar(bar, status, again, cashier) {
   let attemptId = null;
+  // The keys, not the words: a language switch says the same things in the other language.
+  let statusKey = null;
+  let againKey = 'print.again';
 
   function set(state, key) {
     bar.hidden = false;
     bar.dataset.state = state;
+    statusKey = key;
     status.textContent = key ? t(key) : '';
+  }
+
+  function label(key) {
+    againKey = key;
+    again.textContent = t(key);
   }
 
   function hide() {
@@ -37,7 +46,7 @@ export function createPrintBar(bar, status, again, cashier) {
     shown(attempt) {
       attemptId = attempt.id;
       if (attempt.state === 'succeeded') {
-        again.textContent = t('print.again');
+        label('print.again');
         bar.hidden = true;
         delete bar.dataset.state;
         api.afterAnswer(attempt.id).then(
@@ -51,18 +60,22 @@ export function createPrintBar(bar, status, again, cashier) {
           () => {},
         );
       } else if (attempt.state === 'unknown' || attempt.state === 'pending') {
-        again.textContent = t('print.pendingNote');
+        label('print.pendingNote');
         set('idle', null);
       } else hide();
     },
     hide,
+    renderTexts() {
+      status.textContent = statusKey ? t(statusKey) : '';
+      again.textContent = t(againKey);
+    },
     /** A desk event of kind 'print'. */
     update(job) {
       if (!job || job.attempt_id !== attemptId) return;
       if (job.state === 'printed') set('printed', job.reprint_of != null ? 'print.reprinted' : 'print.printed');
       else if (job.state === 'failed') set('failed', 'print.failed');
       else set('queued', 'print.queued');
-      again.textContent = t('print.again');
+      label('print.again');
     },
   };
 }

@@ -593,7 +593,7 @@ pub fn english_words(s: &str) -> Vec<String> {
     const KEPT: &[&str] = &[
         "PIN", "SANDBOX", "CSV", "XLSX", "Enter", "Esc", "Tab", "Ctrl", "ESC", "POS", "USB",
         "HTTP", "HTTPS", "TCP", "URL", "UUID", "SHA", "PNG", "GBK", "UTF", "RSA", "MD5", "API",
-        "HQ", "ID", "HTML", "JSON",
+        "HQ", "ID", "HTML", "JSON", "Excel", "OpenId", "AppId", "Token", "PEM",
     ];
     s.split(|c: char| !c.is_ascii_alphabetic())
         .filter(|w| w.len() >= 3 && !KEPT.contains(w))

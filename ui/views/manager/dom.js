@@ -1,6 +1,6 @@
 // Small DOM helpers for the manager screens: every element is built with createElement and
 // every text set with textContent (channel text is always text, never markup).
-import { t } from '../../i18n.js';
+import { t, tNodes } from '../../i18n.js';
 import { wallTime, pad2 } from '../../format.js';
 
 /**
@@ -62,10 +62,24 @@ export function channelName(channel, platform) {
 }
 
 /** Who did it, from a serialised `Actor`: `{kind: 'manager', name: '李店长'}` or `{kind: 'resolver'}`. */
+/** Who acted, as nodes: the role in the UI's language, then the person's name as it is. */
 export function actorName(actor) {
-  if (!actor || typeof actor !== 'object' || !actor.kind) return '';
+  if (!actor || typeof actor !== 'object' || !actor.kind) return [];
   const role = t(`mgr.actor.${actor.kind}`);
-  return actor.name ? `${role} ${actor.name}` : role;
+  if (!actor.name) return [role];
+  return [`${role} `, el('span', { dataset: { theirs: 'person' } }, actor.name)];
+}
+
+/** A stored reason: the desk's own sentence in the UI's language with its data as it is,
+ * or somebody else's text (a channel's refusal, a manager's words) as it is. */
+export function reasonNodes(ev) {
+  if (ev.reason_kind) {
+    const said = t(`reason.${ev.reason_kind}`);
+    return ev.reason_detail
+      ? tNodes('reason.withDetail', { said, detail: ev.reason_detail }, ['detail'])
+      : [said];
+  }
+  return [el('span', { dataset: { theirs: 'text' } }, ev.reason)];
 }
 
 /** The translated message of a refused command: its code's text, or the detail. */

@@ -2,7 +2,7 @@
 // now with the channel's own call, or record a decision with a reason), 增值券
 // notifications that keep failing (send again now, or settle by hand with a reason), and
 // reconciliations with mismatches nobody signed off (open them in 对账).
-import { t } from '../../i18n.js';
+import { t, tNodes } from '../../i18n.js';
 import * as api from '../../api.js';
 import { el, yuan2, dateTime, channelName, errorText } from './dom.js';
 
@@ -60,7 +60,7 @@ export function createInbox(container, ctx) {
     // "asked n times without an answer", never as "confirmed n times".
     const tries = r?.tries ?? 0;
     const facts = [
-      t('mgr.inbox.when', { time: dateTime(a.created_ms), cashier: a.cashier }),
+      tNodes('mgr.inbox.when', { time: dateTime(a.created_ms), cashier: a.cashier }, ['cashier']),
       needsManager ? (r ? t('mgr.inbox.tries', { n: tries }) : null) : t('mgr.inbox.checking', { n: tries + 1 }),
       r && r.handed_over_reason ? t('mgr.inbox.handedOver', { reason: r.handed_over_reason }) : null,
       r && r.next_check_ms ? t('mgr.inbox.nextCheck', { time: dateTime(r.next_check_ms) }) : null,
@@ -69,7 +69,7 @@ export function createInbox(container, ctx) {
       el('header', {}, el('span', { className: 'state state-unknown' }, t('state.unknown')),
         el('strong', {}, channelName(a.channel, a.platform)), el('span', { className: 'code' }, a.code),
         el('span', { className: 'num' }, yuan2(a.face_value) ? `${yuan2(a.face_value)} ${t('mgr.yuan')}` : '')),
-      el('p', { className: 'card-facts' }, facts.join(' · ')),
+      el('p', { className: 'card-facts' }, facts.flatMap((f, i) => [i ? ' · ' : null, ...[f].flat()])),
       el('div', { className: 'card-actions' },
         el('button', { type: 'button', className: 'primary', dataset: { action: 'retry' },
           onclick: () => act(card, () => api.retryUnknown(a.id), 'mgr.inbox.retried') }, t('mgr.inbox.retryNow')),

@@ -158,6 +158,7 @@ export function createLog(container, ctx) {
     c[2].textContent = a.code;
     c[3].textContent = String(a.count);
     c[4].textContent = a.cashier;
+    c[4].dataset.theirs = 'person';
     c[5].firstChild.className = `state state-${a.state}`;
     c[5].firstChild.textContent = stateText[a.state] || a.state;
     c[6].textContent = yuan2(a.settled_face_value ?? a.face_value) || '—';

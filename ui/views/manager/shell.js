@@ -52,12 +52,12 @@ function buildShell(info) {
     type: 'button', className: 'mgr-tab', id: `tab-${tab}`, tabIndex: -1, dataset: { tab },
     attrs: { role: 'tab' },
   }, el('kbd', {}, `F${i + 1}`), el('span', { className: 'tab-label' }), tab === 'inbox' ? el('span', { className: 'badge', id: 'inbox-badge', hidden: true }) : null));
-  const who = el('span', { className: 'cashier-name', id: 'manager-name' });
+  const who = el('span', { className: 'cashier-name', id: 'manager-name', dataset: { theirs: 'person' } });
   const lockBtn = el('button', { type: 'button', className: 'chip', id: 'manager-lock', tabIndex: -1 });
   const title = el('div', { className: 'brand' }, el('img', { src: 'logo.svg', alt: '', className: 'brand-logo' }), el('span', { id: 'manager-brand' }));
   const nav = el('nav', { className: 'mgr-tabs', attrs: { role: 'tablist' } }, tabButtons);
   const top = el('header', { className: 'topbar mgr-top' }, title, nav,
-    el('div', { className: 'topbar-right' }, el('span', { className: 'mode-badge', dataset: { mode: info.mode } }, t(`mode.${info.mode}`)), who, lockBtn));
+    el('div', { className: 'topbar-right' }, el('span', { className: 'mode-badge', id: 'manager-mode', dataset: { mode: info.mode, bilingual: '' } }, t(`mode.${info.mode}`)), who, lockBtn));
   const body = el('main', { className: 'mgr-body', id: 'manager-body' });
   const settingsPane = el('section', { className: 'mgr-pane', id: 'manager-settings', hidden: true });
   const root = el('div', { className: 'mgr', id: 'manager', hidden: true, dataset: { testid: 'manager' } }, top, body);
@@ -196,6 +196,14 @@ function buildShell(info) {
 
   function renderTexts() {
     root.querySelector('#manager-brand').textContent = t('mgr.brand');
+    root.querySelector('#manager-mode').textContent = t(`mode.${info.mode}`);
+    // The settings are built in one language: built again in the new one (the language is
+    // switched on the till, so nothing typed here is lost).
+    if (settingsMounted) {
+      settingsMounted = false;
+      settingsPane.replaceChildren();
+      if (unlocked && tab === 'settings') mountSettings();
+    }
     tabButtons.forEach((b) => { b.querySelector('.tab-label').textContent = t(`mgr.tab.${b.dataset.tab}`); });
     lockBtn.textContent = t('mgr.lock');
     pin.renderTexts();

@@ -2,9 +2,9 @@
 // when, which state, the reason, the channel's ids and amounts, and each request and answer
 // as exchanged (the channel modules strip keys and signatures before anything is logged,
 // so this is secret-free). The evidence for a customer's dispute. Esc closes it.
-import { t } from '../../i18n.js';
+import { t, tNodes } from '../../i18n.js';
 import * as api from '../../api.js';
-import { el, yuan2, dateTime, channelName, actorName, errorText } from './dom.js';
+import { el, yuan2, dateTime, channelName, actorName, reasonNodes, errorText } from './dom.js';
 
 export function createTimeline(container, ctx) {
   const title = el('h2', { id: 'timeline-title' });
@@ -22,8 +22,9 @@ export function createTimeline(container, ctx) {
     return el('details', { className: 'exchange' },
       el('summary', {}, t('mgr.tl.exchange', { status: ex.http_status ?? '—' })),
       el('div', { className: 'exchange-grid' },
-        el('div', {}, el('h5', {}, t('mgr.tl.request')), el('pre', {}, ex.request || '')),
-        el('div', {}, el('h5', {}, t('mgr.tl.response')), el('pre', {}, ex.response || ''))));
+        // The exchange exactly as it went over the wire: the channel's, in no language of ours.
+        el('div', {}, el('h5', {}, t('mgr.tl.request')), el('pre', { dataset: { theirs: 'wire' } }, ex.request || '')),
+        el('div', {}, el('h5', {}, t('mgr.tl.response')), el('pre', { dataset: { theirs: 'wire' } }, ex.response || ''))));
   }
 
   function eventItem(ev) {
@@ -37,8 +38,9 @@ export function createTimeline(container, ctx) {
         el('span', { className: 'tl-time' }, dateTime(ev.time_ms)),
         el('span', { className: `state state-${ev.state}` }, t(`state.${ev.state}`)),
         el('span', { className: 'tl-actor' }, actorName(ev.actor))),
-      ev.reason ? el('div', { className: 'tl-reason' }, ev.reason) : null,
-      ids ? el('div', { className: 'tl-ids' }, t('mgr.tl.ids', { ids })) : null,
+      ev.reason ? el('div', { className: 'tl-reason' }, reasonNodes(ev)) : null,
+      // The channel's ids under their wire names: the channel's words.
+      ids ? el('div', { className: 'tl-ids' }, tNodes('mgr.tl.ids', { ids }, ['ids'])) : null,
       money ? el('div', { className: 'tl-money' }, money) : null,
       exchange(ev));
   }
@@ -52,9 +54,9 @@ export function createTimeline(container, ctx) {
     body.replaceChildren(...list.map(({ attempt: a, events }) => el('section', { className: 'tl-attempt', dataset: { id: a.id } },
       el('h3', {}, `${channelName(a.channel, a.platform)} · ${a.business_day} · `,
         el('span', { className: `state state-${a.state}` }, t(`state.${a.state}`))),
-      el('p', { className: 'tl-meta' }, t('mgr.tl.meta', {
+      el('p', { className: 'tl-meta' }, tNodes('mgr.tl.meta', {
         id: a.id, cashier: a.cashier, count: a.count, face: yuan2(a.settled_face_value ?? a.face_value) || '—',
-      })),
+      }, ['id', 'cashier'])),
       el('ol', { className: 'tl-events' }, events.map(eventItem)))));
   }
 

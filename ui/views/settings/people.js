@@ -1,6 +1,6 @@
 // 设置 › 收银员与店长: the cashier list for the shift-start chooser (each with an optional
 // PIN, kept only as a hash; a blank PIN field keeps the saved one), and the manager PIN.
-import { t } from '../../i18n.js';
+import { t, tNodes } from '../../i18n.js';
 import * as api from '../../api.js';
 import { el, input, button, fieldRow, showFieldError, clearErrors } from './dom.js';
 
@@ -108,7 +108,8 @@ export function renderPeople(container) {
     el('h2', { className: 'set-title' }, t('set.people.title')),
     el('section', { className: 'set-channel' },
       el('h3', { className: 'set-subtitle' }, t('set.cashiers.title')),
-      el('p', { className: 'set-intro' }, t('set.cashiers.intro')),
+      // 收银员 is the name the desk records when the list is empty (core roles.rs): a name.
+      el('p', { className: 'set-intro' }, ...tNodes('set.cashiers.intro', { name: '收银员' }, ['name'])),
       el('table', { className: 'set-products set-cashiers' },
         el('thead', {}, el('tr', {},
           el('th', {}, t('set.cashiers.name')), el('th', {}, t('set.cashiers.pin')), el('th'), el('th'))),

@@ -15,6 +15,7 @@ export function renderPrinter(container) {
   );
   kind.dataset.testid = 'set-printer-kind';
   const address = input({ className: 'set-input mono', placeholder: '192.168.1.50:9100 · /dev/usb/lp0' });
+  address.dataset.theirs = 'example'; // an address and a device path: the same in every language
   address.dataset.testid = 'set-printer-address';
   const paper = el('select', { className: 'set-input' }, el('option', { value: '58' }, '58 mm'), el('option', { value: '80' }, '80 mm'));
   paper.dataset.testid = 'set-printer-paper';

@@ -74,6 +74,12 @@ pub struct Event<S> {
     pub time_ms: UnixMs,
     pub actor: Actor,
     pub reason: Option<String>,
+    /// The kind of a reason the desk wrote itself (reason_text.rs), for a front end to say
+    /// in its own language, and the part of it that is data; `None` for another's text.
+    #[serde(default, skip_deserializing)]
+    pub reason_kind: Option<&'static str>,
+    #[serde(default, skip_deserializing)]
+    pub reason_detail: Option<String>,
     /// Ids the channel returned (`order_no`, `tranNo`, `bizId`…), keyed by their wire name.
     pub channel_ids: BTreeMap<String, String>,
     pub face_value: Option<Fen>,
@@ -298,7 +304,14 @@ fn decode<S: FromStr<Err = String>>(row: &Row<'_>) -> Result<Event<S>, Failure> 
             Failure::Corrupt(format!("event {} has unreadable channel ids: {e}", rec.id))
         })?,
     };
+    let read = rec.reason.as_deref().and_then(super::reason_text::read);
+    let (reason_kind, reason_detail) = match read {
+        Some((kind, detail)) => (Some(kind), Some(detail.to_owned())),
+        None => (None, None),
+    };
     Ok(Event {
+        reason_kind,
+        reason_detail,
         id: rec.id,
         seq: rec.seq as u32,
         state: decode_state(&rec.state)?,

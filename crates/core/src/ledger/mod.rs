@@ -36,6 +36,7 @@ mod meta;
 mod migrations;
 mod notifications;
 mod print_jobs;
+mod reason_text;
 mod reconciliations;
 mod schedule;
 mod seals;
