@@ -53,7 +53,7 @@ from_core_error!(
     redeemdesk_core::outbox::OrderError,
     redeemdesk_core::roles::RoleError,
     redeemdesk_core::undo::UndoError,
-    redeemdesk_core::reconcile::ReconcileError,
+    redeemdesk_core::desk::reconcile::ReconcileError,
     redeemdesk_core::statement::StatementError,
     redeemdesk_core::slip::PrintError
 );

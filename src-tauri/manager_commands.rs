@@ -11,7 +11,7 @@ use crate::error::UiError;
 use crate::startup::Startup;
 use redeemdesk_core::business_day::BusinessDay;
 use redeemdesk_core::channel::ChannelKind;
-use redeemdesk_core::desk::Desk;
+use redeemdesk_core::desk::{Desk, ManagerUnlock};
 use redeemdesk_core::export::{self, ExportFormat};
 use redeemdesk_core::ledger::{
     Actor, Attempt, AttemptId, AuditEntry, ChainAnchor, DayFilter, Notification, NotificationId,
@@ -27,10 +27,11 @@ use tauri::{AppHandle, Runtime, State};
 /// The environment variable of the export test seam (see the module comment).
 pub const EXPORT_DIR_ENV: &str = "REDEEMDESK_EXPORT_DIR";
 
+/// The desk and the manager's name, once the core has found the window's token good.
 fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String), UiError> {
-    let desk = &startup.ready()?.desk;
-    let name = desk.manager()?;
-    Ok((desk, name))
+    let ready = startup.ready()?;
+    let name = ready.manager()?;
+    Ok((&ready.desk, name))
 }
 
 /// Core errors that the shared error.rs does not list yet: the same `{code, message}`.
@@ -48,11 +49,11 @@ pub(crate) async fn off_main<T: Send + 'static>(
         .map_err(|e| UiError::new("command_stopped", e.to_string()))?
 }
 
-/// The unlocked manager's desk, shareable with a blocking-pool thread.
-fn manager_arc(startup: &State<'_, Startup>) -> Result<(Arc<Desk>, String), UiError> {
-    let desk = startup.ready()?.desk.clone();
-    let name = desk.manager()?;
-    Ok((desk, name))
+/// The desk, shareable with a blocking-pool thread, and the window's manager token for
+/// the core to judge.
+fn manager_arc(startup: &State<'_, Startup>) -> Result<(Arc<Desk>, ManagerUnlock), UiError> {
+    let ready = startup.ready()?;
+    Ok((ready.desk.clone(), ready.unlock()?))
 }
 
 /// A statement as the window sends it: a picked file as base64 of its bytes, or pasted text.
@@ -103,9 +104,9 @@ pub async fn retry_unknown(
     startup: State<'_, Startup>,
     attempt_id: String,
 ) -> Result<Attempt, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     let id = AttemptId::parse(&attempt_id).map_err(|e| UiError::new("bad_id", e.to_string()))?;
-    desk.retry_unknown(&id, &manager)
+    desk.retry_unknown(&id, &unlock)
         .await
         .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
 }
@@ -116,10 +117,10 @@ pub async fn retry_notification(
     startup: State<'_, Startup>,
     notification_id: String,
 ) -> Result<Notification, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     let id = NotificationId::parse(&notification_id)
         .map_err(|e| UiError::new("bad_id", e.to_string()))?;
-    desk.retry_notification(&id, &manager)
+    desk.retry_notification(&id, &unlock)
         .await
         .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
 }
@@ -132,11 +133,11 @@ pub async fn settle_notification(
     delivered: bool,
     reason: String,
 ) -> Result<Notification, UiError> {
-    let (desk, manager) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     let id = NotificationId::parse(&notification_id)
         .map_err(|e| UiError::new("bad_id", e.to_string()))?;
     off_main(move || {
-        desk.settle_notification(&id, delivered, &manager, &reason)
+        desk.settle_notification(&id, delivered, &unlock, &reason)
             .map_err(ui(redeemdesk_core::inbox_actions::InboxActionError::code))
     })
     .await
@@ -148,7 +149,8 @@ pub async fn statement_mapping(
     startup: State<'_, Startup>,
     channel: ChannelKind,
 ) -> Result<Option<StatementMapping>, UiError> {
-    let (desk, _) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
+    desk.manager(&unlock)?;
     off_main(move || Ok(desk.statement_mapping(channel)?)).await
 }
 
@@ -158,9 +160,9 @@ pub async fn save_statement_mapping(
     channel: ChannelKind,
     mapping: StatementMapping,
 ) -> Result<StatementMapping, UiError> {
-    let (desk, manager) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     off_main(move || {
-        desk.save_statement_mapping(channel, &mapping, &manager)
+        desk.save_statement_mapping(channel, &mapping, &unlock)
             .map_err(ui(redeemdesk_core::statement_mappings::MappingError::code))
     })
     .await
@@ -184,7 +186,7 @@ pub async fn check_statement(
     base64: Option<String>,
     mapping: StatementMapping,
 ) -> Result<StatementCheck, UiError> {
-    manager_arc(&startup)?;
+    manager_desk(&startup)?;
     let bytes = StatementContent { base64, text }.into_bytes()?;
     off_main(move || {
         let columns = statement::statement_columns(&bytes[..])?;
@@ -213,7 +215,8 @@ pub async fn day_reconciliations(
     startup: State<'_, Startup>,
     day: String,
 ) -> Result<Vec<StoredReconciliation>, UiError> {
-    let (desk, _) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
+    desk.manager(&unlock)?;
     let day = self::day(&day)?;
     off_main(move || {
         let mut out = Vec::new();
