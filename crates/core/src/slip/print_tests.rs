@@ -2,12 +2,12 @@
 //! once-only sending, the failure note and the reprint.
 
 use super::*;
-use crate::slip::Paper;
 use crate::app_info::Mode;
 use crate::channel::{ChannelKind, Platform};
 use crate::clock::ManualClock;
 use crate::ledger::{Amounts, Ledger, NewAttempt, Transition};
 use crate::scan::ScanRules;
+use crate::slip::Paper;
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
