@@ -15,11 +15,8 @@ target=${CARGO_TARGET_DIR:-target}
 # Everything in ONE cargo invocation and one profile (release): the bench, criterion's
 # signing benchmark (benchmark 2, a binary: crates/bench/Cargo.toml says why), the app and
 # the minimal window, whichever benchmarks run, so a partial run compiles nothing again.
-# Separate invocations (`cargo bench`, then `cargo build`) resolved different feature sets
-# and compiled the shared crates again — from a clean clone, 9 of 23 minutes of building.
-# (Tried and measured: making the ledgers on one core while the rest compiled. The build
-# keeps both cores busy, so both slowed down: the build 18 min instead of about 14, the
-# generation 8 min instead of 4; make bench 20 min 59 s against 20 min 27 s.)
+# Separate invocations resolved different feature sets and compiled the shared crates
+# again (docs/measurements.md).
 cargo build --release --quiet -p redeemdesk-bench -p redeemdesk -p redeemdesk-baseline --bins
 if want 2; then
   # What `cargo bench` would run; the bench binary copies the estimates into BENCHMARKS.md.

@@ -8,11 +8,11 @@ use redeemdesk_core::app_info::AppInfo;
 use redeemdesk_core::channel::yhtd::Product;
 use redeemdesk_core::channel::{self, Capabilities, ChannelKind};
 use redeemdesk_core::channel_setup::{self, ChannelEdit, ChannelView};
+use redeemdesk_core::desk::reconcile::{Reconciliation, SignedOff, Statement};
 use redeemdesk_core::desk::Desk;
-use redeemdesk_core::ledger::Actor;
 use redeemdesk_core::ledger::{Attempt, AttemptTimeline, DayFilter, DayLog, Inbox, Notification};
 use redeemdesk_core::outbox::OrderInput;
-use redeemdesk_core::reconcile::{Reconciliation, SignedOff, Statement, StatementMapping};
+use redeemdesk_core::reconcile::StatementMapping;
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput, Redemption};
 use redeemdesk_core::resolver::Decision;
 use redeemdesk_core::roles::{Cashier, CashierEdit};
@@ -121,9 +121,9 @@ pub async fn day_log(
     first: Option<usize>,
 ) -> Result<DayLogPage, UiError> {
     let day = crate::args::day(&day)?;
-    let desk = startup.ready()?.desk.clone();
-    desk.manager()?;
-    let ledger = desk.ledger().clone();
+    let ready = startup.ready()?;
+    ready.manager()?;
+    let ledger = ready.desk.ledger().clone();
     let page = tauri::async_runtime::spawn_blocking(move || match first {
         Some(first) => ledger.day_log_first(day, &filter, first),
         None => ledger.day_log(day, &filter).map(|log| {
@@ -145,7 +145,6 @@ pub fn code_timeline(
     code: String,
 ) -> Result<Vec<AttemptTimeline>, UiError> {
     Ok(manager_desk(&startup)?
-        .0
         .ledger()
         .code_timeline(code.trim())?)
 }
@@ -153,8 +152,9 @@ pub fn code_timeline(
 /// Async, off the main thread: it reads every reconciliation waiting for review.
 #[tauri::command]
 pub async fn inbox(startup: State<'_, Startup>) -> Result<Inbox, UiError> {
-    let desk = startup.ready()?.desk.clone();
-    desk.manager()?;
+    let ready = startup.ready()?;
+    ready.manager()?;
+    let desk = ready.desk.clone();
     crate::manager_commands::off_main(move || Ok(desk.ledger().inbox()?)).await
 }
 
@@ -165,21 +165,19 @@ pub fn decide(
     decision: Decision,
     reason: String,
 ) -> Result<Attempt, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
-    Ok(desk.decide(
-        &crate::args::attempt_id(&attempt_id)?,
-        decision,
-        &manager,
-        &reason,
-    )?)
+    let ready = startup.ready()?;
+    let id = crate::args::attempt_id(&attempt_id)?;
+    Ok(ready
+        .desk
+        .decide(&id, decision, &ready.unlock()?, &reason)?)
 }
 
-/// The desk and the unlocked manager's name, for a manager action; refused (`manager_locked`)
-/// when no manager is unlocked or the session has been idle too long.
-fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String), UiError> {
-    let desk = &startup.ready()?.desk;
-    let name = desk.manager()?;
-    Ok((desk, name))
+/// The desk, once the core has found the window's manager token good (`manager_locked`
+/// when no manager is unlocked or the session has been idle too long).
+fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<&'a Desk, UiError> {
+    let ready = startup.ready()?;
+    ready.manager()?;
+    Ok(&ready.desk)
 }
 
 /// Whether a manager PIN exists yet (the first one is set without one).
@@ -206,12 +204,17 @@ pub fn manager_unlock(
     pin: String,
     name: String,
 ) -> Result<(), UiError> {
-    Ok(startup.ready()?.desk.unlock_manager(&pin, &name)?)
+    let ready = startup.ready()?;
+    let unlock = ready.desk.unlock_manager(&pin, &name)?;
+    ready.keep_unlock(Some(unlock));
+    Ok(())
 }
 
 #[tauri::command]
 pub fn manager_lock(startup: State<'_, Startup>) -> Result<(), UiError> {
-    startup.ready()?.desk.lock_manager();
+    let ready = startup.ready()?;
+    ready.desk.lock_manager();
+    ready.keep_unlock(None);
     Ok(())
 }
 
@@ -220,8 +223,9 @@ pub fn undo_preview(
     startup: State<'_, Startup>,
     attempt_id: String,
 ) -> Result<UndoPreview, UiError> {
-    let desk = manager_desk(&startup)?.0;
-    Ok(desk.undo_preview(&crate::args::attempt_id(&attempt_id)?)?)
+    let ready = startup.ready()?;
+    let id = crate::args::attempt_id(&attempt_id)?;
+    Ok(ready.desk.undo_preview(&ready.unlock()?, &id)?)
 }
 
 #[tauri::command]
@@ -230,10 +234,9 @@ pub async fn undo(
     attempt_id: String,
     reason: String,
 ) -> Result<Attempt, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
-    Ok(desk
-        .undo(&crate::args::attempt_id(&attempt_id)?, &manager, &reason)
-        .await?)
+    let ready = startup.ready()?;
+    let id = crate::args::attempt_id(&attempt_id)?;
+    Ok(ready.desk.undo(&id, &ready.unlock()?, &reason).await?)
 }
 
 /// A statement the manager picked or pasted, with its column mapping: a picked file comes
@@ -254,8 +257,9 @@ pub async fn reconcile_day(
     channel: ChannelKind,
     statement: Option<StatementInput>,
 ) -> Result<Reconciliation, UiError> {
-    let desk = startup.ready()?.desk.clone();
-    let manager = desk.manager()?;
+    let ready = startup.ready()?;
+    let unlock = ready.unlock()?;
+    let desk = ready.desk.clone();
     let day = crate::args::day(&day)?;
     let statement = match statement {
         None => None,
@@ -268,9 +272,7 @@ pub async fn reconcile_day(
             source: Box::new(&bytes[..]),
             mapping: mapping.clone(),
         });
-        Ok(desk
-            .reconcile_day(day, channel, statement, &Actor::Manager(manager))
-            .await?)
+        Ok(desk.reconcile_day(day, channel, statement, &unlock).await?)
     })
     .await
     .map_err(|e| UiError::new("reconcile_stopped", e.to_string()))?
@@ -283,10 +285,11 @@ pub async fn sign_off_day(
     reconciliation_id: i64,
     note: Option<String>,
 ) -> Result<SignedOff, UiError> {
-    let desk = startup.ready()?.desk.clone();
-    let manager = desk.manager()?;
+    let ready = startup.ready()?;
+    let unlock = ready.unlock()?;
+    let desk = ready.desk.clone();
     crate::manager_commands::off_main(move || {
-        Ok(desk.sign_off_day(reconciliation_id, &manager, note.as_deref())?)
+        Ok(desk.sign_off_day(reconciliation_id, &unlock, note.as_deref())?)
     })
     .await
 }
@@ -303,7 +306,8 @@ pub fn set_cashiers(
     startup: State<'_, Startup>,
     list: Vec<CashierEdit>,
 ) -> Result<Vec<Cashier>, UiError> {
-    Ok(startup.ready()?.desk.set_cashiers(&list)?)
+    let ready = startup.ready()?;
+    Ok(ready.desk.set_cashiers(&ready.unlock()?, &list)?)
 }
 
 /// Starts a cashier's shift (with the cashier's PIN when one is set).
@@ -320,7 +324,7 @@ pub fn start_shift(
 #[tauri::command]
 pub fn channel_setup(startup: State<'_, Startup>) -> Result<Vec<ChannelView>, UiError> {
     let ready = startup.ready()?;
-    ready.desk.manager()?;
+    ready.manager()?;
     Ok(channel_setup::view(ready.data_dir.root())?)
 }
 
@@ -334,7 +338,7 @@ pub fn save_channel_setup(
     confirm_live: Option<bool>,
 ) -> Result<(), UiError> {
     let ready = startup.ready()?;
-    ready.desk.manager()?;
+    ready.manager()?;
     let root = ready.data_dir.root();
     if !channel_setup::is_configured(root) && confirm_live != Some(true) {
         return Err(UiError::new(

@@ -2,17 +2,12 @@
 //! the whole file, on a thread of its own that the scheduler serves only when nothing else
 //! wants the CPU (Linux's `SCHED_IDLE`; the lowest priority elsewhere).
 //!
-//! Why idle and not just "in the background": the check reads the whole ledger, which on
-//! five years of data (3.65 M attempts, 3.9 GB) took 9 s of CPU with the file in the page
-//! cache and 74 s for a 1.1 GB file read cold from disk, and a till has two cores.
-//! Benchmark 7 found it with `perf`: while a manager chose days in the 流水 picker right after
-//! start-up, the check thread kept a whole core busy and WebKit's page and the window
-//! shared the other; a day's rows reached the screen after 74 ms (median of 15 days). At
-//! idle priority the same runs took 54–66 ms, as fast as with no check running at all
-//! (63–66 ms in the same hour). The check is for the log file and the manager's morning
-//! reading, not for the next second; it runs in the moments the desk waits for a scan.
-//! (A slower check keeps its read snapshot open longer: WAL checkpoints stop short of it
-//! meanwhile, and the WAL file grows by what is written in that time.)
+//! Why idle and not just "in the background": the check reads the whole ledger and a till
+//! has two cores; at normal priority it slowed the manager's first screens, at idle it costs
+//! them nothing measurable (docs/measurements.md). The check is for the log file and the
+//! manager's morning reading, not for the next second; it runs in the moments the desk waits
+//! for a scan. (A slower check keeps its read snapshot open longer: WAL checkpoints stop
+//! short of it meanwhile, and the WAL file grows by what is written in that time.)
 
 use redeemdesk_core::desk::Desk;
 use std::sync::Arc;

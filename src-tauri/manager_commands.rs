@@ -10,7 +10,7 @@
 use crate::error::UiError;
 use crate::startup::Startup;
 use redeemdesk_core::channel::ChannelKind;
-use redeemdesk_core::desk::Desk;
+use redeemdesk_core::desk::{Desk, ManagerUnlock};
 use redeemdesk_core::export::{self, ExportFormat};
 use redeemdesk_core::ledger::{
     Actor, Attempt, AuditEntry, ChainAnchor, DayFilter, Notification, StoredReconciliation,
@@ -25,10 +25,11 @@ use tauri::{AppHandle, Runtime, State};
 /// The environment variable of the export test seam (see the module comment).
 pub const EXPORT_DIR_ENV: &str = "REDEEMDESK_EXPORT_DIR";
 
+/// The desk and the manager's name, once the core has found the window's token good.
 fn manager_desk<'a>(startup: &'a State<'_, Startup>) -> Result<(&'a Desk, String), UiError> {
-    let desk = &startup.ready()?.desk;
-    let name = desk.manager()?;
-    Ok((desk, name))
+    let ready = startup.ready()?;
+    let name = ready.manager()?;
+    Ok((&ready.desk, name))
 }
 
 /// Runs a manager command's work on the blocking pool: a sync command runs on the window's
@@ -41,11 +42,11 @@ pub(crate) async fn off_main<T: Send + 'static>(
         .map_err(|e| UiError::new("command_stopped", e.to_string()))?
 }
 
-/// The unlocked manager's desk, shareable with a blocking-pool thread.
-fn manager_arc(startup: &State<'_, Startup>) -> Result<(Arc<Desk>, String), UiError> {
-    let desk = startup.ready()?.desk.clone();
-    let name = desk.manager()?;
-    Ok((desk, name))
+/// The desk, shareable with a blocking-pool thread, and the window's manager token for
+/// the core to judge.
+fn manager_arc(startup: &State<'_, Startup>) -> Result<(Arc<Desk>, ManagerUnlock), UiError> {
+    let ready = startup.ready()?;
+    Ok((ready.desk.clone(), ready.unlock()?))
 }
 
 /// A statement as the window sends it: a picked file as base64 of its bytes, or pasted text.
@@ -91,9 +92,9 @@ pub async fn retry_unknown(
     startup: State<'_, Startup>,
     attempt_id: String,
 ) -> Result<Attempt, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     let id = crate::args::attempt_id(&attempt_id)?;
-    desk.retry_unknown(&id, &manager)
+    desk.retry_unknown(&id, &unlock)
         .await
         .map_err(UiError::from)
 }
@@ -104,9 +105,9 @@ pub async fn retry_notification(
     startup: State<'_, Startup>,
     notification_id: String,
 ) -> Result<Notification, UiError> {
-    let (desk, manager) = manager_desk(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     let id = crate::args::notification_id(&notification_id)?;
-    desk.retry_notification(&id, &manager)
+    desk.retry_notification(&id, &unlock)
         .await
         .map_err(UiError::from)
 }
@@ -119,10 +120,10 @@ pub async fn settle_notification(
     delivered: bool,
     reason: String,
 ) -> Result<Notification, UiError> {
-    let (desk, manager) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     let id = crate::args::notification_id(&notification_id)?;
     off_main(move || {
-        desk.settle_notification(&id, delivered, &manager, &reason)
+        desk.settle_notification(&id, delivered, &unlock, &reason)
             .map_err(UiError::from)
     })
     .await
@@ -134,7 +135,8 @@ pub async fn statement_mapping(
     startup: State<'_, Startup>,
     channel: ChannelKind,
 ) -> Result<Option<StatementMapping>, UiError> {
-    let (desk, _) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
+    desk.manager(&unlock)?;
     off_main(move || Ok(desk.statement_mapping(channel)?)).await
 }
 
@@ -144,9 +146,9 @@ pub async fn save_statement_mapping(
     channel: ChannelKind,
     mapping: StatementMapping,
 ) -> Result<StatementMapping, UiError> {
-    let (desk, manager) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
     off_main(move || {
-        desk.save_statement_mapping(channel, &mapping, &manager)
+        desk.save_statement_mapping(channel, &mapping, &unlock)
             .map_err(UiError::from)
     })
     .await
@@ -170,7 +172,7 @@ pub async fn check_statement(
     base64: Option<String>,
     mapping: StatementMapping,
 ) -> Result<StatementCheck, UiError> {
-    manager_arc(&startup)?;
+    manager_desk(&startup)?;
     let bytes = StatementContent { base64, text }.into_bytes()?;
     off_main(move || {
         let columns = statement::statement_columns(&bytes[..])?;
@@ -199,7 +201,8 @@ pub async fn day_reconciliations(
     startup: State<'_, Startup>,
     day: String,
 ) -> Result<Vec<StoredReconciliation>, UiError> {
-    let (desk, _) = manager_arc(&startup)?;
+    let (desk, unlock) = manager_arc(&startup)?;
+    desk.manager(&unlock)?;
     let day = crate::args::day(&day)?;
     off_main(move || {
         let mut out = Vec::new();

@@ -1,4 +1,4 @@
-//! The printing commands (issue 22): 打印机 in 设置 and its test page, the slip after an
+//! The printing commands: 打印机 in 设置 and its test page, the slip after an
 //! answer, reprints from the recent strip and the manager's log, and the virtual printer's
 //! last slips as pictures (sandbox mode). The printing itself is core's (slip/print.rs).
 
@@ -12,9 +12,9 @@ use tauri::State;
 
 #[tauri::command]
 pub fn printer_settings(startup: State<'_, Startup>) -> Result<PrinterSettings, UiError> {
-    let desk = &startup.ready()?.desk;
-    desk.manager()?;
-    Ok(desk.printer_settings())
+    let ready = startup.ready()?;
+    ready.manager()?;
+    Ok(ready.desk.printer_settings())
 }
 
 #[tauri::command]
@@ -22,15 +22,17 @@ pub fn save_printer_settings(
     startup: State<'_, Startup>,
     settings: PrinterSettings,
 ) -> Result<PrinterSettings, UiError> {
-    Ok(startup.ready()?.desk.save_printer_settings(&settings)?)
+    let ready = startup.ready()?;
+    Ok(ready
+        .desk
+        .save_printer_settings(&ready.unlock()?, &settings)?)
 }
 
 /// 打印测试页, from 设置.
 #[tauri::command]
 pub fn print_test_page(startup: State<'_, Startup>) -> Result<PrintJob, UiError> {
-    let desk = &startup.ready()?.desk;
-    let manager = desk.manager()?;
-    Ok(desk.print_test_page(Actor::Manager(manager))?)
+    let ready = startup.ready()?;
+    Ok(ready.desk.print_test_page(&ready.unlock()?)?)
 }
 
 /// Called once the answer is on screen: the receipt of a success when auto-print is on.
@@ -62,11 +64,11 @@ pub fn reprint_slip(
     attempt_id: Option<String>,
     job_id: Option<i64>,
 ) -> Result<PrintJob, UiError> {
-    let desk = &startup.ready()?.desk;
-    let actor = Actor::Manager(desk.manager()?);
+    let ready = startup.ready()?;
+    let desk = &ready.desk;
     Ok(match (attempt_id, job_id) {
-        (Some(a), _) => desk.print_for_attempt(&a, actor)?,
-        (None, Some(j)) => desk.reprint(j, actor)?,
+        (Some(a), _) => desk.print_for_attempt(&a, Actor::Manager(ready.manager()?))?,
+        (None, Some(j)) => desk.reprint(&ready.unlock()?, j)?,
         (None, None) => return Err(UiError::new("nothing_to_print", "no attempt or job")),
     })
 }
@@ -74,9 +76,9 @@ pub fn reprint_slip(
 /// The latest slips the desk queued, newest first.
 #[tauri::command]
 pub fn recent_slips(startup: State<'_, Startup>) -> Result<Vec<PrintJob>, UiError> {
-    let desk = &startup.ready()?.desk;
-    desk.manager()?;
-    Ok(desk.recent_prints(20)?)
+    let ready = startup.ready()?;
+    ready.manager()?;
+    Ok(ready.desk.recent_prints(20)?)
 }
 
 /// A slip the virtual printer received, as a picture.
@@ -93,7 +95,7 @@ pub struct VirtualSlip {
 #[tauri::command]
 pub fn virtual_slips(startup: State<'_, Startup>) -> Result<Vec<VirtualSlip>, UiError> {
     let ready = startup.ready()?;
-    ready.desk.manager()?;
+    ready.manager()?;
     let Some(printer) = ready.printer() else {
         return Ok(Vec::new());
     };

@@ -1,9 +1,8 @@
 //! How the window paints. WebKitGTK composites every page through OpenGL by default; on the
 //! machines a desk runs on (and under Xvfb) that GL is Mesa's software renderer, and the
-//! composited frame is the largest part of both start-up and the manager's day log:
-//! bench 5 measured start-up 1.38× the minimal window and Pss 1.30× with compositing,
-//! 1.07× / 0.94× without; bench 7 measured the day log painted in 346 ms with it, 86 ms
-//! without. The desk draws flat text and tables and needs no GPU layers.
+//! composited frame is the largest part of both start-up and the manager's day log (the
+//! figures: docs/measurements.md). The desk draws flat text and tables and needs no GPU
+//! layers.
 //!
 //! The policy is set on this window's settings rather than through the process-wide
 //! `WEBKIT_DISABLE_COMPOSITING_MODE` variable, which also reaches every child process.
@@ -16,8 +15,7 @@ pub const KEEP_COMPOSITING_ENV: &str = "REDEEMDESK_COMPOSITING";
 
 /// Turns GPU compositing off for the window unless `REDEEMDESK_COMPOSITING=1`. Called right
 /// after the window is built; `with_webview` runs it on the main loop while the page is
-/// still loading, so in practice the first frame is already painted directly (bench 5's
-/// page-clock phases show it: about 70 ms for the first frame instead of about 300).
+/// still loading, so in practice the first frame is already painted directly.
 ///
 /// Side effect known from the e2e suite: WebKit's automation screenshot then waits for a
 /// repaint (crates/e2e `Desk::screenshot` provides one).

@@ -1,4 +1,4 @@
-//! The 设置 screen's commands (issue 6 "Settings"): the desk's own settings (scanner
+//! The 设置 screen's commands: the desk's own settings (scanner
 //! prefix/suffix, business day), 测试连接 for a channel's settings as typed, whether the next
 //! start is live, and the restart that switches modes. Channel setup and the cashier list
 //! are in commands.rs; every one here needs the manager unlocked.
@@ -16,9 +16,9 @@ use tauri::{AppHandle, Runtime, State};
 
 #[tauri::command]
 pub fn desk_settings(startup: State<'_, Startup>) -> Result<DeskSettings, UiError> {
-    let desk = &startup.ready()?.desk;
-    desk.manager()?;
-    Ok(desk.desk_settings())
+    let ready = startup.ready()?;
+    ready.manager()?;
+    Ok(ready.desk.desk_settings())
 }
 
 /// Saves the scanner prefix/suffix and the business day; a refusal names the field and
@@ -28,7 +28,8 @@ pub fn save_desk_settings(
     startup: State<'_, Startup>,
     settings: DeskSettings,
 ) -> Result<DeskSettings, UiError> {
-    Ok(startup.ready()?.desk.save_desk_settings(&settings)?)
+    let ready = startup.ready()?;
+    Ok(ready.desk.save_desk_settings(&ready.unlock()?, &settings)?)
 }
 
 /// One harmless call to the channel with the settings as typed (keys left blank are the
@@ -39,7 +40,7 @@ pub async fn test_channel_connection(
     edit: ChannelEdit,
 ) -> Result<ConnectionCheck, UiError> {
     let ready = startup.ready()?;
-    ready.desk.manager()?;
+    ready.manager()?;
     let config = channel_setup::dry_run(ready.data_dir.root(), &edit)?;
     let clock = ready.desk.clock().clone();
     channel_check::check_connection(&config, edit.channel, clock)
@@ -88,7 +89,7 @@ pub fn restart_app<R: Runtime>(
     startup: State<'_, Startup>,
 ) -> Result<(), UiError> {
     let ready = startup.ready()?;
-    let manager = ready.desk.manager()?;
+    let manager = ready.manager()?;
     tracing::info!(manager = %manager, "restart asked from the settings screen");
     RESTART.store(true, Ordering::SeqCst);
     app.exit(0);

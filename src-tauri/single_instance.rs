@@ -4,16 +4,15 @@
 //! On Linux the running desk listens on an abstract Unix socket named after the data
 //! directory ([`data_dir::instance_id`]). The kernel frees an abstract name with the process
 //! that held it, so a crash leaves nothing behind, and no D-Bus session is needed. This
-//! replaced tauri's single-instance plugin here. Its D-Bus client (zbus and some thirty
-//! crates of its own) was 124 s of the 1,758 CPU-seconds of a release build on two cores
-//! (issue 7's time for `make bench`). Elsewhere the plugin still does the job
-//! ([`with_plugin`]). The platform differences stay in this file: `run` calls the same
+//! replaced tauri's single-instance plugin here, whose D-Bus client (zbus and some thirty
+//! crates of its own) was a large share of the release build (docs/measurements.md).
+//! Elsewhere the plugin still does the job ([`with_plugin`]). The platform differences stay in this file: `run` calls the same
 //! four things everywhere.
 //!
-//! Any local process, of any user, can bind or connect to an abstract name (issue 18 item
-//! 10), so neither side trusts the other without checking: the listener serves only
-//! connections whose peer is our own uid (`SO_PEERCRED`) and gives each one a short read
-//! timeout, so a connection held open blocks nothing; a second launch hands over only to a
+//! Any local process, of any user, can bind or connect to an abstract name, so neither
+//! side trusts the other without checking: the listener serves only connections whose peer
+//! is our own uid (`SO_PEERCRED`) and gives each one a short read timeout, so a connection
+//! held open blocks nothing; a second launch hands over only to a
 //! listener of our uid that acknowledges within a second, and otherwise says why on stderr
 //! and on the window (a start-up warning) and runs on: the data directory's lock then
 //! decides, and when the first desk holds it the start-up page says the directory is in

@@ -8,8 +8,9 @@ use crate::error::UiError;
 use redeemdesk_core::app_info::{AppInfo, Mode, StartupWarning};
 use redeemdesk_core::clock::SystemClock;
 use redeemdesk_core::data_dir::{self, DataDir};
-use redeemdesk_core::desk::{Background, Desk};
+use redeemdesk_core::desk::{Background, Desk, ManagerUnlock};
 use redeemdesk_core::file_modes;
+use redeemdesk_core::roles::RoleError;
 use redeemdesk_sandbox::boot::{boot, start_virtual_printer, ChannelSource};
 use redeemdesk_sandbox::printer::VirtualPrinter;
 use redeemdesk_sandbox::RunningSandbox;
@@ -33,6 +34,9 @@ pub struct Ready {
     /// Chain mode's uploader, when config.toml has `[hq]` (the sync badge reads its state).
     pub hq: Option<Arc<redeemdesk_core::hq_sync::Uploader>>,
     _hq_task: Option<redeemdesk_core::hq_sync::UploaderTask>,
+    /// The token of the manager session the window unlocked (`manager_unlock`): manager
+    /// commands hand it to the core, which alone decides whether it still holds.
+    unlock: std::sync::Mutex<Option<ManagerUnlock>>,
 }
 
 impl std::fmt::Debug for Ready {
@@ -45,6 +49,27 @@ impl std::fmt::Debug for Ready {
 }
 
 impl Ready {
+    /// The window's manager token for a manager-only core method; without one the session
+    /// is locked.
+    pub fn unlock(&self) -> Result<ManagerUnlock, UiError> {
+        self.unlock
+            .lock()
+            .expect("manager token")
+            .clone()
+            .ok_or_else(|| RoleError::Locked.into())
+    }
+
+    /// Keeps the token of a session just unlocked, or forgets it (`None`) when locked.
+    pub fn keep_unlock(&self, unlock: Option<ManagerUnlock>) {
+        *self.unlock.lock().expect("manager token") = unlock;
+    }
+
+    /// The unlocked manager's name by the desk's rule, for a command whose work is not a
+    /// desk method (a ledger read, a file, a restart): the token goes to the core.
+    pub fn manager(&self) -> Result<String, UiError> {
+        Ok(self.desk.manager(&self.unlock()?)?)
+    }
+
     pub fn printer(&self) -> Option<&VirtualPrinter> {
         self.printer.as_ref()
     }
@@ -164,6 +189,7 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         early_warnings: Vec::new(),
         hq,
         _hq_task: hq_task,
+        unlock: std::sync::Mutex::new(None),
     })
 }
 

@@ -10,7 +10,6 @@
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 use x11rb::connection::Connection;
 use x11rb::protocol::damage::{ConnectionExt as _, ReportLevel};
 use x11rb::protocol::xproto::{
@@ -145,10 +144,8 @@ impl Watch {
 }
 
 fn now_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(f64::NAN)
+    use redeemdesk_core::clock::Clock;
+    redeemdesk_core::clock::SystemClock.now_ms() as f64
 }
 
 /// The first drawing of `area` at or after `from_ms` and the requests that follow it

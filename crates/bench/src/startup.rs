@@ -182,11 +182,8 @@ fn launch(subject: &Subject) -> Launch {
     }
     let log = dir.path().join("stderr.log");
     let started = Instant::now();
-    let epoch_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .as_secs_f64()
-        * 1000.0;
+    let epoch_ms =
+        redeemdesk_core::clock::Clock::now_ms(&redeemdesk_core::clock::SystemClock) as f64;
     let mut child = Command::new(&subject.binary)
         .env("REDEEMDESK_READY_PROBE", "1")
         .env("REDEEMDESK_DATA_DIR", dir.path().join("data"))

@@ -19,11 +19,12 @@ use redeemdesk_core::channel::{
 };
 use redeemdesk_core::clock::{Clock, SystemClock};
 use redeemdesk_core::data_dir::{self, DataDir};
-use redeemdesk_core::desk::{Checkpoint, Desk};
+use redeemdesk_core::desk::reconcile::Statement;
+use redeemdesk_core::desk::{Checkpoint, Desk, ManagerUnlock};
 use redeemdesk_core::export::{export_day_log, export_report, ExportFormat};
 use redeemdesk_core::ledger::{self, AttemptId, AttemptState, ChainAnchor, DayFilter, Ledger};
 use redeemdesk_core::outbox::OrderInput;
-use redeemdesk_core::reconcile::{Statement, StatementMapping};
+use redeemdesk_core::reconcile::StatementMapping;
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput};
 use redeemdesk_core::resolver::Decision;
 use redeemdesk_sandbox::boot::{boot, BootedDesk, ChannelSource, CONFIG_FILE};
@@ -96,6 +97,33 @@ fn open_shift(desk: &Desk, shift: &ShiftArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Where the manager's PIN comes from for `decide` and `reconcile`, else one line of stdin.
+const MANAGER_PIN_ENV: &str = "REDEEMDESK_MANAGER_PIN";
+
+/// Unlocks the manager `who` with the PIN (never an argument, which `ps` would show), with
+/// the app's lock-out and audit: the CLI's manager commands follow the desk's one rule.
+fn unlock_manager(desk: &Desk, who: &str) -> Result<ManagerUnlock, Failure> {
+    let pin = match std::env::var(MANAGER_PIN_ENV) {
+        Ok(pin) => pin,
+        Err(_) => {
+            eprint!("店长 PIN / manager PIN: ");
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| Failure::new("pin_unreadable", e))?;
+            line
+        }
+    };
+    let pin = pin.trim();
+    if pin.is_empty() {
+        return Err(Failure::new(
+            "manager_pin_needed",
+            format!("a manager command needs the manager PIN: type it on stdin or set ${MANAGER_PIN_ENV}"),
+        ));
+    }
+    Ok(desk.unlock_manager(pin, who)?)
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Look a code up (the channel's preview), without redeeming.
@@ -155,12 +183,14 @@ enum Command {
     Inbox,
     /// One resolver round and one outbox round now.
     Resolve,
-    /// Record a manager's decision on an unknown attempt.
+    /// Record a manager's decision on an unknown attempt. Asks for the manager PIN on
+    /// stdin, or takes it from $REDEEMDESK_MANAGER_PIN.
     Decide {
         #[arg(long)]
         id: String,
         #[arg(long, value_parser = parse_decision)]
         decision: Decision,
+        /// Who decides: the name the manager PIN unlocks.
         #[arg(long)]
         manager: String,
         #[arg(long)]
@@ -225,7 +255,8 @@ enum Command {
         /// Also write the report as CSV or XLSX here.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Who runs it (kept with the report).
+        /// Who runs it (kept with the report); the manager PIN comes on stdin or in
+        /// $REDEEMDESK_MANAGER_PIN.
         #[arg(long, default_value = "cli")]
         manager: String,
     },
@@ -275,7 +306,7 @@ macro_rules! coded {
 }
 coded!(
     redeemdesk_core::export::ExportError,
-    redeemdesk_core::reconcile::ReconcileError,
+    redeemdesk_core::desk::reconcile::ReconcileError,
     redeemdesk_core::redeem::RedeemError,
     redeemdesk_core::ledger::LedgerError,
     redeemdesk_core::resolver::DecisionError,
@@ -620,7 +651,8 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             reason,
         } => {
             let id = AttemptId::parse(id).map_err(|e| Failure::new("bad_id", e))?;
-            to_json(desk.decide(&id, decision.clone(), manager, reason)?)
+            let unlock = unlock_manager(&desk, manager)?;
+            to_json(desk.decide(&id, decision.clone(), &unlock, reason)?)
         }
         Command::Order {
             product,
@@ -670,8 +702,10 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                 }
                 _ => None,
             };
-            let who = redeemdesk_core::ledger::Actor::Manager(manager.clone());
-            let done = desk.reconcile_day(*day, *channel, statement, &who).await?;
+            let unlock = unlock_manager(&desk, manager)?;
+            let done = desk
+                .reconcile_day(*day, *channel, statement, &unlock)
+                .await?;
             if let Some(path) = out {
                 let format = if path.extension().is_some_and(|e| e == "csv") {
                     ExportFormat::Csv

@@ -10,16 +10,41 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn cli(data: &Path, args: &[&str]) -> (i32, Value) {
+    cli_with(data, args, &[])
+}
+
+fn cli_with(data: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_redeemdesk-cli"))
         .arg("--data-dir")
         .arg(data)
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("the CLI runs");
     let text = String::from_utf8_lossy(&out.stdout);
     let json =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("JSON on stdout ({e}): {text}"));
     (out.status.code().unwrap_or(-1), json)
+}
+
+/// The manager PIN the app's 设置 would have set, in the sandbox ledger of `data` (the CLI
+/// sets none: its manager commands only ask for it).
+fn set_manager_pin(data: &Path, pin: &str) {
+    use redeemdesk_core::app_info::Mode;
+    use redeemdesk_core::ledger::{self, Ledger};
+    let path = data.join(ledger::file_name(Mode::Sandbox));
+    let ledger = std::sync::Arc::new(Ledger::open(&path, Mode::Sandbox).unwrap());
+    let clock = std::sync::Arc::new(SystemClock);
+    let desk = redeemdesk_core::desk::Desk::open(
+        ledger.clone(),
+        Vec::new(),
+        clock,
+        redeemdesk_core::scan::ScanRules::default(),
+    )
+    .unwrap();
+    desk.set_manager_pin(None, pin, "李店长").unwrap();
+    drop(desk);
+    ledger.close().unwrap();
 }
 
 fn today() -> String {
@@ -247,6 +272,7 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
         ],
     );
     assert_eq!(code, 0);
+    set_manager_pin(tmp.path(), "246813");
     let statement = tmp.path().join("shoubei.csv");
     std::fs::write(
         &statement,
@@ -256,6 +282,25 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
     let mapping = tmp.path().join("mapping.toml");
     std::fs::write(&mapping, "code = \"券码\"\nface_value = \"面值\"\nstate = \"状态\"\ncancelled_values = [\"已撤销\"]\n").unwrap();
     let report_file = tmp.path().join("report.xlsx");
+    let reconcile =
+        |args: &[&str], pin: &str| cli_with(tmp.path(), args, &[("REDEEMDESK_MANAGER_PIN", pin)]);
+    let (code, out) = reconcile(
+        &[
+            "--sandbox",
+            "reconcile",
+            "--day",
+            &today(),
+            "--channel",
+            "shoubei",
+            "--statement",
+            statement.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+        "000000",
+    );
+    assert_ne!(code, 0, "a wrong manager PIN reconciles nothing: {out}");
+    assert_eq!(out["error"]["code"], "pin_wrong", "{out}");
     let (code, out) = cli(
         tmp.path(),
         &[
@@ -272,6 +317,24 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
             "--out",
             report_file.to_str().unwrap(),
         ],
+    );
+    assert_ne!(code, 0, "no manager PIN on stdin, no reconciliation: {out}");
+    let (code, out) = reconcile(
+        &[
+            "--sandbox",
+            "reconcile",
+            "--day",
+            &today(),
+            "--channel",
+            "shoubei",
+            "--statement",
+            statement.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--out",
+            report_file.to_str().unwrap(),
+        ],
+        "246813",
     );
     assert_eq!(code, 0, "{out}");
     let counts = &out["report"]["counts"];
@@ -291,8 +354,7 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
     assert!(report_file.exists(), "the report was exported");
 
     std::fs::write(&mapping, "code = \"coupon\"\n").unwrap();
-    let (code, out) = cli(
-        tmp.path(),
+    let (code, out) = reconcile(
         &[
             "--sandbox",
             "reconcile",
@@ -305,6 +367,7 @@ fn reconcile_against_a_statement_reports_each_line_and_each_broken_row() {
             "--mapping",
             mapping.to_str().unwrap(),
         ],
+        "246813",
     );
     assert_eq!(code, 2);
     assert_eq!(out["error"]["code"], "statement_invalid", "{out}");

@@ -1,4 +1,4 @@
-//! The crash test (issue 4): a child process (the real CLI) redeems against the sandbox and
+//! The crash test: a child process (the real CLI) redeems against the sandbox and
 //! is killed with SIGKILL at each moment where a crash leaves a different trace — before the
 //! write-ahead commit, after it and before the request, after the channel committed but
 //! before the answer arrived, after the answer but before it was recorded. After each kill

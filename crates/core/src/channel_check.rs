@@ -1,10 +1,11 @@
-//! 测试连接 (issue 6 "Settings"): one real, harmless call to a channel with the settings the
+//! 测试连接: one real, harmless call to a channel with the settings the
 //! manager typed, through the same dispatch the redemptions use, and its result in plain
 //! words: the channel answered and accepted our signature, refused the signature (a wrong
 //! key), refused other settings, or could not be reached. Nothing is consumed: the call is a
 //! look-up of a code no channel issues (a query for 收呗, which has no remote preview).
 //! 增值券 has no read call at all, so for it only the address is tried.
 
+use crate::channel::http::Http;
 use crate::channel::{
     Channel, ChannelConfig, ChannelError, ChannelKind, Context, CouponCode, Exchange, Platform,
     Prepared, RedeemRequest, RedemptionId, Resolution, UnknownReason,
@@ -225,20 +226,12 @@ async fn address_answers(
     url: &url::Url,
     timeouts: crate::channel::Timeouts,
 ) -> (CheckResult, String, Option<u16>) {
-    let client = match reqwest::Client::builder()
-        .connect_timeout(timeouts.connect)
-        .timeout(timeouts.total)
-        .build()
-    {
-        Ok(c) => c,
+    let http = match Http::new(ChannelKind::Yhtd, url, timeouts, Vec::new()) {
+        Ok(h) => h,
         Err(e) => return (CheckResult::Unreachable, e.to_string(), None),
     };
-    match client.get(url.clone()).send().await {
-        Ok(r) => (
-            CheckResult::AddressAnswers,
-            String::new(),
-            Some(r.status().as_u16()),
-        ),
+    match http.get_base().await {
+        Ok(status) => (CheckResult::AddressAnswers, String::new(), Some(status)),
         Err(e) => (
             CheckResult::Unreachable,
             if e.is_timeout() {

@@ -1,4 +1,4 @@
-//! Channel setup from the app (issue 6 "Settings"): a manager enters one channel's settings
+//! Channel setup from the app: a manager enters one channel's settings
 //! and keys; they are validated exactly as the app will load them, and only then written —
 //! `config.toml` beside `secrets.toml` and the 通联 key files in the data directory. A
 //! refused edit changes nothing already saved. A secret of the sandbox's (a published demo

@@ -1,4 +1,4 @@
-//! The sandbox's secrets, which a live configuration must never carry (issue 17 item 6): the
+//! The sandbox's secrets, which a live configuration must never carry: the
 //! demo data's shared secrets, published in the repository (`crates/sandbox/demo/coupons.toml`),
 //! and the 通联 RSA key pairs each install makes for sandbox mode in `<data dir>/sandbox-keys/`.
 //! A live merchant configured with either would sign with a key anyone can read (or one the

@@ -1,4 +1,4 @@
-//! Who else on the computer can read the desk's files (issue 18 item 6). The data
+//! Who else on the computer can read the desk's files. The data
 //! directory is 0700 and what the desk writes into it (ledger, WAL, SHM, lock, logs) 0600,
 //! set when created and corrected at every start: the ledger holds the PIN hashes and every
 //! customer's code. Secrets and keys are the operator's files: the desk does not change

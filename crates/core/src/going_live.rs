@@ -1,13 +1,13 @@
 //! What a desk keeps when it goes live. Sandbox and live records sit in separate ledgers,
 //! but the people do not change with the mode: the manager PIN and the cashier list set while
-//! practising carry over into a live ledger that has none (issue 20 item 3). Without this the
+//! practising carry over into a live ledger that has none. Without this the
 //! first person to press F9 after the switch would set a new manager PIN on a desk that had
 //! one. Only the hashes are copied, never a PIN, and the copy is in the live ledger's audit
 //! trail with the sandbox chain head it came from.
 
 use crate::clock::UnixMs;
+use crate::desk::roles::{CASHIERS_KEY, PIN_KEY};
 use crate::ledger::{Actor, AuditEntry, Ledger, LedgerError};
-use crate::roles::{CASHIERS_KEY, PIN_KEY};
 
 /// What was copied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,8 +63,8 @@ mod tests {
     use super::*;
     use crate::app_info::Mode;
     use crate::clock::ManualClock;
+    use crate::desk::roles::{CashierEdit, RoleError};
     use crate::desk::Desk;
-    use crate::roles::{CashierEdit, RoleError};
     use crate::scan::ScanRules;
     use std::sync::Arc;
 
@@ -84,17 +84,20 @@ mod tests {
         {
             let d = desk_on(&sandbox_path, Mode::Sandbox);
             d.set_manager_pin(None, "246813", "李店长").unwrap();
-            d.unlock_manager("246813", "李店长").unwrap();
-            d.set_cashiers(&[
-                CashierEdit {
-                    name: "王芳".into(),
-                    pin: Some("1357".into()),
-                },
-                CashierEdit {
-                    name: "张伟".into(),
-                    pin: None,
-                },
-            ])
+            let unlock = d.unlock_manager("246813", "李店长").unwrap();
+            d.set_cashiers(
+                &unlock,
+                &[
+                    CashierEdit {
+                        name: "王芳".into(),
+                        pin: Some("1357".into()),
+                    },
+                    CashierEdit {
+                        name: "张伟".into(),
+                        pin: None,
+                    },
+                ],
+            )
             .unwrap();
             d.ledger.close().unwrap();
         }

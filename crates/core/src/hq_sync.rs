@@ -1,4 +1,4 @@
-//! Chain mode's uploader (issue 21): a background worker beside the outbox that pushes the
+//! Chain mode's uploader: a background worker beside the outbox that pushes the
 //! ledger's chain — every event and seal, in chain order — to headquarters. HQ is reached
 //! through [`HqLink`]; the PostgreSQL client behind it lives in `crates/hq`, so this crate
 //! knows no database driver.
@@ -28,22 +28,8 @@ use std::time::Duration;
 pub const FORK_MESSAGE: &str =
     "总部发现本机流水与已上传记录不一致 / HQ found this till's ledger differs from what was uploaded";
 
-/// One position of the ledger's chain as HQ receives it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChainRow {
-    /// The chain position (the ledger's event or seal id), from 1.
-    pub seq: i64,
-    /// `event` or `seal`.
-    pub kind: String,
-    pub prev_hash: String,
-    pub hash: String,
-    /// The till's clock at the event; seals carry none.
-    pub time_ms: Option<UnixMs>,
-    /// The row's other columns (raw channel exchanges left out: they stay on the till).
-    pub body: serde_json::Value,
-    /// On an attempt's creating event: the attempt's identity, for HQ's reports.
-    pub attempt: Option<serde_json::Value>,
-}
+// The row type is the ledger's (it reads them); its path here stays for HQ.
+pub use crate::ledger::ChainRow;
 
 /// One push: a run of consecutive chain positions and who sends them.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,26 +13,23 @@ pub mod config;
 pub mod data_dir;
 pub mod demo_secrets;
 pub mod desk;
-pub mod desk_settings;
 pub mod export;
 pub mod file_modes;
 pub mod going_live;
 pub mod hq_sync;
-pub mod inbox_actions;
 pub mod ledger;
 pub mod limits;
 pub mod money;
-pub mod outbox;
-pub mod reachability;
 pub mod reconcile;
-pub mod redeem;
 pub mod refusal;
-pub mod resolver;
-pub mod roles;
 pub mod scan;
 pub mod secret;
 pub mod slip;
 pub mod statement;
-pub mod statement_mappings;
-pub mod undo;
 pub mod validity;
+
+// The use cases live under `desk/`; their old paths stay for the front ends.
+pub use desk::{
+    inbox as inbox_actions, outbox, reachability, redeem, resolver, roles,
+    settings as desk_settings, statements as statement_mappings, undo,
+};

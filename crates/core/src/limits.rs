@@ -1,7 +1,7 @@
 //! How long the text a person types may be: names, reasons, notes and the names in a
 //! statement mapping. Checked where the text enters the core, so the app and the CLI refuse
 //! the same things, and nothing unbounded reaches the ledger, an export's cells or a slip
-//! (a 100,000-character cashier name once made a day's XLSX export fail: issue 18 item 7).
+//! (a 100,000-character cashier name once made a day's XLSX export fail).
 //! Coupon codes have their own limit where they are read (`scan`, `channel::ids`).
 
 /// A field with a length limit, named in both languages for the refusal.

@@ -35,7 +35,7 @@ plain!(
     crate::resolver::DecisionError,
     crate::outbox::OrderError,
     crate::undo::UndoError,
-    crate::reconcile::ReconcileError,
+    crate::desk::reconcile::ReconcileError,
     crate::statement::StatementError,
     crate::slip::print::PrintError,
     crate::inbox_actions::InboxActionError,

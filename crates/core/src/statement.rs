@@ -8,11 +8,30 @@
 //! number and its text, so reconciliation can count it as a mismatch.
 
 use crate::money::{Fen, YuanParseError};
-use crate::reconcile::{ChannelLine, LineState};
 use encoding_rs::{Encoding, GB18030, UTF_16BE, UTF_16LE};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read};
+
+/// What the channel's record says of one redemption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineState {
+    Redeemed,
+    Cancelled,
+}
+
+/// One redemption as the channel records it (a history entry or a statement row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelLine {
+    pub code: String,
+    pub channel_id: Option<String>,
+    pub face_value: Option<Fen>,
+    pub state: LineState,
+    pub at: Option<String>,
+    /// The statement's line number (1 = the header), for the evidence.
+    pub statement_row: Option<usize>,
+}
 
 /// The largest statement file read (bytes as stored, before decoding).
 pub const MAX_BYTES: u64 = 20 * 1024 * 1024;

@@ -1,5 +1,5 @@
 //! A coupon's validity against the business clock, judged at the preview: a coupon that
-//! has expired or is not yet valid is refused before any redeem call (issue 20 item 4), with
+//! has expired or is not yet valid is refused before any redeem call, with
 //! the dates the channel stated. The channels state validity as text in the business zone
 //! (`yyyy-MM-dd HH:mm:ss`, or a date alone); a text this module cannot read is no refusal,
 //! and the channel decides at confirmation as before.

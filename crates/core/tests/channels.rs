@@ -1,4 +1,4 @@
-//! The channels' integration tests (issue 3): signing golden vectors, the seeds' own
+//! The channels' integration tests: signing golden vectors, the seeds' own
 //! examples decoded into outcomes, decoder property tests, configuration loading, the
 //! HTTP policy against a local responder, and the no-secrets-in-logs check.
 

@@ -2711,9 +2711,11 @@ fn code_only() -> redeemdesk_core::reconcile::StatementMapping {
 fn reconcile_statement(
     desk: &redeemdesk_core::desk::Desk,
     source: impl std::io::Read + Send,
-) -> Result<redeemdesk_core::reconcile::Reconciliation, redeemdesk_core::reconcile::ReconcileError>
-{
-    use redeemdesk_core::reconcile::Statement;
+) -> Result<
+    redeemdesk_core::desk::reconcile::Reconciliation,
+    redeemdesk_core::desk::reconcile::ReconcileError,
+> {
+    use redeemdesk_core::desk::reconcile::Statement;
     let statement = Statement {
         file: "shoubei.csv".into(),
         source: Box::new(source),
@@ -2726,8 +2728,16 @@ fn reconcile_statement(
             day("2026-11-22"),
             ChannelKind::Shoubei,
             Some(statement),
-            &manager(),
+            &unlocked(desk),
         ))
+}
+
+/// The manager's token on `desk`: the PIN set on first use, then unlocked.
+fn unlocked(desk: &redeemdesk_core::desk::Desk) -> redeemdesk_core::desk::ManagerUnlock {
+    if !desk.manager_pin_is_set().unwrap() {
+        desk.set_manager_pin(None, "246813", "李店长").unwrap();
+    }
+    desk.unlock_manager("246813", "李店长").unwrap()
 }
 
 /// The process's peak resident memory so far, in KiB (Linux `VmHWM`).
@@ -2781,7 +2791,7 @@ fn garbage_statement_rows_are_mismatches_in_the_inbox_and_the_sign_off_counts_th
         waiting.run.report.contains("679533999999,ten"),
         "the inbox's report holds the row's text as evidence"
     );
-    let signed = desk.sign_off_day(done.id, "李店长", None).unwrap();
+    let signed = desk.sign_off_day(done.id, &unlocked(&desk), None).unwrap();
     assert_eq!(
         (signed.mismatches, signed.unreadable_rows),
         (3, 3),
@@ -2791,7 +2801,7 @@ fn garbage_statement_rows_are_mismatches_in_the_inbox_and_the_sign_off_counts_th
 
 #[test]
 fn a_100_mb_gbk_statement_is_refused_with_bounded_memory_and_a_large_one_grows_the_ledger_little() {
-    use redeemdesk_core::reconcile::ReconcileError;
+    use redeemdesk_core::desk::reconcile::ReconcileError;
     use redeemdesk_core::statement::{StatementError, MAX_BYTES};
     use std::io::Write;
     let tmp = tempfile::tempdir().unwrap();

@@ -1,4 +1,4 @@
-//! Issue 2 end to end: the real window on the cashier screen, the IPC round trip, the
+//! End to end: the real window on the cashier screen, the IPC round trip, the
 //! language switch, the start-up failure page, and the single instance per data directory.
 
 use fantoccini::Locator;

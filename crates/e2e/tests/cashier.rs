@@ -1,4 +1,4 @@
-//! Issue 5 end to end: the cashier screen on the real window against the embedded sandbox —
+//! End to end: the cashier screen on the real window against the embedded sandbox —
 //! scan, preview, confirm, and the green / red / amber answers; scanner bursts and double
 //! reads; bad input; channel text shown as text; the keyboard-only flow; the 增值券 sale
 //! form; the offline banner. Screenshots of each state land in target/e2e/cashier-*.png.

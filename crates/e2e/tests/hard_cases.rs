@@ -1,4 +1,4 @@
-//! Issue 20, the cashier's and the manager's hard cases, in the real window. Each test does
+//! The cashier's and the manager's hard cases, in the real window. Each test does
 //! what a person at the till does and then asserts on the ground truth (the sandbox's own
 //! record of what it consumed, and the ledger), not on the screen alone. Screenshots land in
 //! target/e2e/hard-*.png.

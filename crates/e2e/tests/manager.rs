@@ -1,4 +1,4 @@
-//! Issue 6 end to end: the manager side on the real window against the embedded sandbox —
+//! End to end: the manager side on the real window against the embedded sandbox —
 //! the PIN (first set, then the lock-out delay), the daily log with per-channel totals and a
 //! code's timeline, the undo screen, reconciliation against a pasted statement and against
 //! the channel's history, the inbox, the XLSX export read back, and no demo secret on any
@@ -939,10 +939,7 @@ fn plant_inbox(data: &Path) -> (String, String, String) {
     use redeemdesk_core::money::Fen;
     let ledger = Ledger::open(&data.join(ledger::file_name(Mode::Sandbox)), Mode::Sandbox)
         .expect("a fresh sandbox ledger");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = redeemdesk_core::clock::Clock::now_ms(&redeemdesk_core::clock::SystemClock);
     let unknown = ledger
         .begin_attempt(NewAttempt {
             created_ms: now - 60_000,

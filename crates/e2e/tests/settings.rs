@@ -1,4 +1,4 @@
-//! Issue 6 "Settings" and "Roles" end to end on the real window: channel settings refused
+//! 设置 and the roles end to end on the real window: channel settings refused
 //! per field without losing what was saved, keys write-only, 测试连接 against a sandbox, the
 //! live-mode confirmation and the next start in live mode on its own ledger, and the
 //! shift-start chooser with a cashier PIN. Screenshots: target/e2e/settings-channels.png,

@@ -1,4 +1,4 @@
-//! Issue 22 end to end: slips from the real window to the virtual printer the app starts in
+//! End to end: slips from the real window to the virtual printer the app starts in
 //! sandbox mode. A redemption prints its 核销凭证 (the PNG the printer drew is copied to
 //! target/e2e/slips-receipt.png), 交班 prints the 交班单, and a printer that refuses the
 //! connection leaves the answer green with 打印失败，可重打 and a reprint that works.

@@ -6,7 +6,7 @@
 //! `--sandbox-at` client signs with the same pairs), otherwise they live in memory only;
 //! `--reading channel.key=value` (repeatable) sets one switch of the readings
 //! (`allinpay.shape=envelope`; see the README's readings table); `--printer DIR` also runs
-//! the virtual printer (issue 22) on a free loopback port, keeping its slips in DIR,
+//! the virtual printer on a free loopback port, keeping its slips in DIR,
 //! `--printer-columns 32|48` its paper (default 32, 58 mm), `--printer-port N` its port.
 
 use redeemdesk_core::channel::ChannelKind;

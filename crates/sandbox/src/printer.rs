@@ -1,4 +1,4 @@
-//! The virtual printer (issue 22): a loopback TCP listener that takes what a 9100-port
+//! The virtual printer: a loopback TCP listener that takes what a 9100-port
 //! thermal printer takes, parses the subset of ESC/POS the desk emits (`ESC @`, `ESC a`,
 //! `ESC E`, `ESC d`, `GS !`, `GS ( k`, `GS V`, `FS &`, `FS .`, `LF`, and answers the
 //! `DLE EOT` status query), decodes the text as
@@ -685,9 +685,7 @@ fn keep(shared: &Shared, slip: PrintedSlip) {
     let base = shared.dir.join(format!("slip-{seq:04}"));
     let stored = StoredSlip {
         seq,
-        received_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64),
+        received_ms: redeemdesk_core::clock::Clock::now_ms(&redeemdesk_core::clock::SystemClock),
         columns: shared.columns,
         grid: slip.grid(shared.columns),
         bin: base.with_extension("bin"),

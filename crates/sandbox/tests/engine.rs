@@ -1,7 +1,8 @@
 //! The redeem use case, the resolver and the outbox over the real sandbox on loopback and a
-//! real SQLite ledger file (issue 4): write-ahead, unknowns settled by the channel's own
+//! real SQLite ledger file: write-ahead, unknowns settled by the channel's own
 //! call, the debounce, and the ledger agreeing with what the sandbox really consumed.
 
+use crate::manager;
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel::{ChannelKind, Outcome, Platform, Timeouts};
 use redeemdesk_core::clock::{Clock, ManualClock, SystemClock};
@@ -753,7 +754,7 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
         .decide(
             &unknown.attempt.id,
             Decision::Succeeded,
-            "李店长",
+            &manager(&r.desk),
             "customer insisted",
         )
         .unwrap();
@@ -777,10 +778,10 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
             Some(c.at_ms + 1)));
 
     let day = r.desk.ledger().business_day_rule().day_of(clock.now_ms());
-    let manager = redeemdesk_core::ledger::Actor::Manager("李店长".into());
+    let unlock = manager(&r.desk);
     let done = r
         .desk
-        .reconcile_day(day, ChannelKind::Allinpay, None, &manager)
+        .reconcile_day(day, ChannelKind::Allinpay, None, &unlock)
         .await
         .unwrap();
     let report = done.report;
@@ -820,7 +821,7 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
     );
     assert_eq!(inbox.reconciliations_to_review[0].run.mismatches, 4);
     r.desk
-        .sign_off_day(done.id, "李店长", Some("checked with 通联"))
+        .sign_off_day(done.id, &unlock, Some("checked with 通联"))
         .unwrap();
     assert!(
         r.desk
@@ -843,12 +844,12 @@ async fn reconciliation_against_the_history_finds_one_planted_mismatch_of_each_k
         "with the chain head of that moment"
     );
     assert!(
-        r.desk.sign_off_day(done.id, "李店长", None).is_err(),
+        r.desk.sign_off_day(done.id, &unlock, None).is_err(),
         "a day is signed off once"
     );
     let shoubei = r
         .desk
-        .reconcile_day(day, ChannelKind::Shoubei, None, &manager)
+        .reconcile_day(day, ChannelKind::Shoubei, None, &unlock)
         .await;
     assert_eq!(
         shoubei.unwrap_err().code(),
@@ -959,12 +960,19 @@ async fn an_undo_goes_through_the_channel_or_is_recorded_manually_and_never_twic
     // 收呗 has a cancel call: the sandbox's record is cancelled too.
     let (channel, platform, code) = VALID[0];
     let done = r.prepare_and_redeem(channel, platform, code).await.unwrap();
-    let preview = r.desk.undo_preview(&done.attempt.id).unwrap();
+    let preview = r
+        .desk
+        .undo_preview(&manager(&r.desk), &done.attempt.id)
+        .unwrap();
     assert_eq!(preview.via, UndoVia::Channel);
     assert_eq!(preview.refused, None);
     let undone = r
         .desk
-        .undo(&done.attempt.id, "李店长", "customer changed their mind")
+        .undo(
+            &done.attempt.id,
+            &manager(&r.desk),
+            "customer changed their mind",
+        )
         .await
         .unwrap();
     assert_eq!(undone.state, AttemptState::Cancelled);
@@ -975,7 +983,10 @@ async fn an_undo_goes_through_the_channel_or_is_recorded_manually_and_never_twic
         .find(|c| c.code == code)
         .unwrap();
     assert!(record.cancelled_at_ms.is_some(), "the channel undid it");
-    let again = r.desk.undo(&done.attempt.id, "李店长", "again").await;
+    let again = r
+        .desk
+        .undo(&done.attempt.id, &manager(&r.desk), "again")
+        .await;
     assert!(
         matches!(again, Err(UndoError::AlreadyUndone)),
         "never twice: {again:?}"
@@ -996,16 +1007,23 @@ async fn an_undo_goes_through_the_channel_or_is_recorded_manually_and_never_twic
     let (channel, platform, code) = VALID[2];
     let done = r.prepare_and_redeem(channel, platform, code).await.unwrap();
     assert_eq!(
-        r.desk.undo_preview(&done.attempt.id).unwrap().via,
+        r.desk
+            .undo_preview(&manager(&r.desk), &done.attempt.id)
+            .unwrap()
+            .via,
         UndoVia::Manual
     );
     assert!(matches!(
-        r.desk.undo(&done.attempt.id, "李店长", " ").await,
+        r.desk.undo(&done.attempt.id, &manager(&r.desk), " ").await,
         Err(UndoError::ReasonNeeded)
     ));
     let undone = r
         .desk
-        .undo(&done.attempt.id, "李店长", "undone in the back office")
+        .undo(
+            &done.attempt.id,
+            &manager(&r.desk),
+            "undone in the back office",
+        )
         .await
         .unwrap();
     assert_eq!(undone.state, AttemptState::Cancelled);
@@ -1029,10 +1047,13 @@ async fn an_undo_goes_through_the_channel_or_is_recorded_manually_and_never_twic
         )
         .await
         .unwrap();
-    let preview = r.desk.undo_preview(&done.attempt.id).unwrap();
+    let preview = r
+        .desk
+        .undo_preview(&manager(&r.desk), &done.attempt.id)
+        .unwrap();
     assert_eq!(preview.refused.as_deref(), Some("cannot_undo"));
     assert!(matches!(
-        r.desk.undo(&done.attempt.id, "李店长", "x").await,
+        r.desk.undo(&done.attempt.id, &manager(&r.desk), "x").await,
         Err(UndoError::CannotUndo)
     ));
 }
@@ -1072,7 +1093,10 @@ async fn a_douyin_redemption_can_be_undone_only_within_one_hour() {
         "{:?}",
         done.outcome
     );
-    let inside = r.desk.undo_preview(&done.attempt.id).unwrap();
+    let inside = r
+        .desk
+        .undo_preview(&manager(&r.desk), &done.attempt.id)
+        .unwrap();
     assert!(
         inside.window_left_ms.unwrap() > 59 * 60 * 1000,
         "almost an hour left"
@@ -1081,10 +1105,15 @@ async fn a_douyin_redemption_can_be_undone_only_within_one_hour() {
         .warnings
         .contains(&redeemdesk_core::channel::Warning::DouyinUndoWithinOneHour));
     r.clock.advance_ms(61 * 60 * 1000);
-    let outside = r.desk.undo_preview(&done.attempt.id).unwrap();
+    let outside = r
+        .desk
+        .undo_preview(&manager(&r.desk), &done.attempt.id)
+        .unwrap();
     assert_eq!(outside.window_left_ms, Some(0));
     assert!(matches!(
-        r.desk.undo(&done.attempt.id, "李店长", "too late").await,
+        r.desk
+            .undo(&done.attempt.id, &manager(&r.desk), "too late")
+            .await,
         Err(UndoError::WindowClosed)
     ));
 }
@@ -1341,13 +1370,13 @@ async fn a_redemption_needs_an_open_shift_and_a_huge_cashier_name_never_reaches_
     );
 
     r.desk.set_manager_pin(None, "246813", "李店长").unwrap();
-    r.desk.unlock_manager("246813", "李店长").unwrap();
+    let unlock = r.desk.unlock_manager("246813", "李店长").unwrap();
     let huge = "x".repeat(100_000);
     let edit = |name: &str| CashierEdit {
         name: name.into(),
         pin: None,
     };
-    match r.desk.set_cashiers(&[edit(&huge)]) {
+    match r.desk.set_cashiers(&unlock, &[edit(&huge)]) {
         Err(RoleError::TooLong(e)) => assert!(e.to_string().len() < 200, "not echoed: {e}"),
         other => panic!("a 100,000-character name is refused: {other:?}"),
     }
@@ -1355,7 +1384,7 @@ async fn a_redemption_needs_an_open_shift_and_a_huge_cashier_name_never_reaches_
         r.desk.start_shift(&huge, None).unwrap_err().code(),
         "text_too_long"
     );
-    r.desk.set_cashiers(&[edit("王芳")]).unwrap();
+    r.desk.set_cashiers(&unlock, &[edit("王芳")]).unwrap();
     assert_eq!(r.desk.start_shift("王芳", None).unwrap(), "王芳");
     let done = r
         .desk

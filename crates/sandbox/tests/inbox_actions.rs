@@ -4,6 +4,7 @@
 //! is sent again on demand, a notification is settled by hand only with a reason, and every
 //! manager action is audited.
 
+use crate::manager;
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::channel::{ChannelKind, Timeouts};
 use redeemdesk_core::clock::{Clock, ManualClock, SystemClock};
@@ -106,7 +107,11 @@ async fn retry_now_settles_a_commit_then_drop_unknown_with_the_channels_own_call
         .unknowns_due(r.clock.now_ms())
         .unwrap()
         .is_empty());
-    let settled = r.desk.retry_unknown(&dropped.id, "李店长").await.unwrap();
+    let settled = r
+        .desk
+        .retry_unknown(&dropped.id, &manager(&r.desk))
+        .await
+        .unwrap();
     assert_eq!(settled.state, AttemptState::Succeeded, "{settled:?}");
     assert_eq!(
         r.sandbox
@@ -117,7 +122,7 @@ async fn retry_now_settles_a_commit_then_drop_unknown_with_the_channels_own_call
     );
     let again = r
         .desk
-        .retry_unknown(&dropped.id, "李店长")
+        .retry_unknown(&dropped.id, &manager(&r.desk))
         .await
         .unwrap_err();
     assert_eq!(again.code(), "not_open", "a settled attempt is not retried");
@@ -149,12 +154,16 @@ async fn a_failing_notification_is_sent_again_now_and_one_settled_by_hand_needs_
         failed.next_retry_ms.unwrap() > r.clock.now_ms(),
         "backing off"
     );
-    let sent = r.desk.retry_notification(&n.id, "李店长").await.unwrap();
+    let sent = r
+        .desk
+        .retry_notification(&n.id, &manager(&r.desk))
+        .await
+        .unwrap();
     assert_eq!(sent.state, NotificationState::Delivered, "{sent:?}");
     assert_eq!(r.sandbox.ground_truth().notifications.len(), 1);
     assert_eq!(
         r.desk
-            .retry_notification(&n.id, "李店长")
+            .retry_notification(&n.id, &manager(&r.desk))
             .await
             .unwrap_err()
             .code(),
@@ -165,7 +174,7 @@ async fn a_failing_notification_is_sent_again_now_and_one_settled_by_hand_needs_
     let other = r.desk.submit_order(order("13566662457")).unwrap();
     let refused = r
         .desk
-        .settle_notification(&other.id, true, "李店长", "  ")
+        .settle_notification(&other.id, true, &manager(&r.desk), "  ")
         .unwrap_err();
     assert_eq!(refused.code(), "reason_needed");
     assert_eq!(
@@ -180,7 +189,12 @@ async fn a_failing_notification_is_sent_again_now_and_one_settled_by_hand_needs_
     );
     let settled = r
         .desk
-        .settle_notification(&other.id, true, "李店长", "confirmed in the back office")
+        .settle_notification(
+            &other.id,
+            true,
+            &manager(&r.desk),
+            "confirmed in the back office",
+        )
         .unwrap();
     assert_eq!(settled.state, NotificationState::Delivered);
     let actions = r.audit_actions();
@@ -206,7 +220,7 @@ async fn a_statement_mapping_is_saved_per_channel_cleaned_and_read_back() {
                 amounts_in_fen: false,
                 cancelled_values: vec!["已撤销".into(), " ".into()],
             },
-            "李店长",
+            &manager(&r.desk),
         )
         .unwrap();
     assert_eq!(saved.code, "券码");
@@ -235,7 +249,7 @@ async fn a_statement_mapping_is_saved_per_channel_cleaned_and_read_back() {
                 amounts_in_fen: false,
                 cancelled_values: vec![],
             },
-            "李店长",
+            &manager(&r.desk),
         )
         .unwrap_err();
     assert_eq!(bad.code(), "mapping_code_needed");

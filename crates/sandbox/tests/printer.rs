@@ -276,10 +276,7 @@ mod desk_to_virtual_printer {
         let mut times = Vec::new();
         for n in 1..=5 {
             let id = success(&desk);
-            let shown = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64;
+            let shown = redeemdesk_core::clock::Clock::now_ms(&SystemClock);
             let job = desk.after_answer(&id).unwrap().expect("auto-print is on");
             let slips = p
                 .wait_for(n, Duration::from_secs(5))

@@ -1,4 +1,4 @@
-//! The 设置 screen's core paths over the real sandbox on loopback (issue 6 "Settings"):
+//! The 设置 screen's core paths over the real sandbox on loopback:
 //! 测试连接 on every channel, the scanner prefix/suffix applied to a real look-up, and the
 //! switch from sandbox to live mode keeping the sandbox records out of the live ledger.
 
@@ -102,7 +102,7 @@ async fn the_saved_scanner_prefix_and_suffix_are_stripped_from_a_real_scan() {
         .unwrap();
     let desk = booted.desk;
     desk.set_manager_pin(None, "246813", "李店长").unwrap();
-    desk.unlock_manager("246813", "李店长").unwrap();
+    let unlock = desk.unlock_manager("246813", "李店长").unwrap();
     let input = |raw: &str| PrepareInput {
         channel: ChannelKind::Zvcms,
         platform: None,
@@ -113,12 +113,15 @@ async fn the_saved_scanner_prefix_and_suffix_are_stripped_from_a_real_scan() {
         !matches!(before, Ok(Prepared::Ready { .. })),
         "without the rule the prefix is part of the code: {before:?}"
     );
-    desk.save_desk_settings(&DeskSettings {
-        scan_prefix: "SC".into(),
-        scan_suffix: "#".into(),
-        cutoff_minutes: 240,
-        utc_offset_minutes: 480,
-    })
+    desk.save_desk_settings(
+        &unlock,
+        &DeskSettings {
+            scan_prefix: "SC".into(),
+            scan_suffix: "#".into(),
+            cutoff_minutes: 240,
+            utc_offset_minutes: 480,
+        },
+    )
     .unwrap();
     match desk.prepare(input("SC390962138708451328#\r")).await {
         Ok(Prepared::Ready { preview, .. }) => {

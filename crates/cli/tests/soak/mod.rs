@@ -1,4 +1,4 @@
-//! The kill-anywhere soak (issue 17 item 7): the real CLI redeems (or sells a 增值券 product)
+//! The kill-anywhere soak: the real CLI redeems (or sells a 增值券 product)
 //! against a sandbox living in this process and is SIGKILLed at a random moment of its life —
 //! while it boots, before the write-ahead, with the request in flight, while the sandbox
 //! holds back an answer it has already committed (a short `Delay`), after the answer — on

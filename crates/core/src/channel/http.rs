@@ -141,6 +141,7 @@ impl Http {
         timeouts: Timeouts,
         scrub: Vec<Secret>,
     ) -> Result<Http, ChannelError> {
+        #[allow(clippy::disallowed_methods)] // the one home of the HTTP client policy
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("RedeemDesk/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeouts.connect)
@@ -166,6 +167,12 @@ impl Http {
             scrub: scrub.into_iter().filter(|s| !s.is_empty()).collect(),
             timeouts,
         })
+    }
+
+    /// A GET of the base URL, for a connection test: the HTTP status of whatever answers.
+    pub async fn get_base(&self) -> Result<u16, reqwest::Error> {
+        let answer = self.client.get(&self.base_url).send().await?;
+        Ok(answer.status().as_u16())
     }
 
     /// How long one call may take at most (the till shows it while it waits).

@@ -6,7 +6,8 @@
 //! transaction as the event that justifies them, so the cache never disagrees with the
 //! history (`verify_chain` checks it does not).
 
-use super::chain::{BreakProblem, Canon, ChainBreak, Val};
+use super::canon::{Canon, Val};
+use super::chain_report::{BreakProblem, ChainBreak};
 use super::error::Failure;
 use super::state::{decode_state, AttemptId, AttemptState, Platform};
 use crate::business_day::BusinessDay;

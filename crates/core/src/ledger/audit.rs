@@ -4,7 +4,8 @@
 //! the chain head (an export, a shift end) keeps that head, which `verify_chain` compares
 //! with the chain.
 
-use super::chain::{Canon, ChainAnchor, Val};
+use super::canon::{Canon, Val};
+use super::chain_report::ChainAnchor;
 use super::error::Failure;
 use super::seals::{self, SealKind};
 use super::state::Actor;
@@ -85,7 +86,7 @@ pub(crate) fn append_at_head(
         head.map(|h| h.hash.as_str()),
     ])?;
     let id = conn.last_insert_rowid();
-    seals::seal(conn, SealKind::Audit, id)?;
+    seals::seal(conn, SealKind::Audit, id, digest(conn, id)?)?;
     Ok(id)
 }
 

@@ -8,7 +8,7 @@
 //! carries `subject_digest`, a SHA-256 of its attempt's or notification's immutable
 //! columns, so editing those is as visible as editing an event (`chain.rs` verifies).
 
-use super::chain::{Canon, Val};
+use super::canon::{Canon, Val};
 use super::error::Failure;
 use super::state::{decode_state, Actor};
 use crate::clock::UnixMs;
@@ -59,6 +59,36 @@ pub struct Exchange {
     pub request: Option<String>,
     pub response: Option<String>,
     pub http_status: Option<u16>,
+}
+
+/// The ledger keeps one request/response pair per event: several exchanges (a paged call)
+/// are kept one after the other, each headed by its method and URL.
+impl From<&[crate::channel::Exchange]> for Exchange {
+    fn from(exchanges: &[crate::channel::Exchange]) -> Exchange {
+        match exchanges {
+            [] => Exchange::default(),
+            [one] => Exchange {
+                request: Some(format!("{} {}\n{}", one.method, one.url, one.request)),
+                response: one.response.clone(),
+                http_status: one.http_status,
+            },
+            many => Exchange {
+                request: Some(
+                    many.iter()
+                        .map(|e| format!("{} {}\n{}", e.method, e.url, e.request))
+                        .collect::<Vec<_>>()
+                        .join("\n\n"),
+                ),
+                response: Some(
+                    many.iter()
+                        .map(|e| e.response.clone().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join("\n\n"),
+                ),
+                http_status: many.last().and_then(|e| e.http_status),
+            },
+        }
+    }
 }
 
 /// One step in the history of an attempt (`S` = `AttemptState`) or a notification
@@ -217,6 +247,40 @@ pub(crate) struct NewEvent<'a> {
     pub settled: Option<Fen>,
     pub exchange: &'a Exchange,
     pub subject_digest: Option<String>,
+}
+
+/// No channel ids, no exchange: what most events carry.
+static NO_IDS: BTreeMap<String, String> = BTreeMap::new();
+static NO_EXCHANGE: Exchange = Exchange {
+    request: None,
+    response: None,
+    http_status: None,
+};
+
+impl<'a> NewEvent<'a> {
+    /// An event that only moves its subject to `state`: no reason, ids, amounts, exchange
+    /// or digest. The others start from it and set what they carry.
+    pub(crate) fn step(
+        subject: Subject<'a>,
+        seq: u32,
+        state: &'static str,
+        time_ms: UnixMs,
+        actor: &'a Actor,
+    ) -> NewEvent<'a> {
+        NewEvent {
+            subject,
+            seq,
+            state,
+            time_ms,
+            actor,
+            reason: None,
+            channel_ids: &NO_IDS,
+            face_value: None,
+            settled: None,
+            exchange: &NO_EXCHANGE,
+            subject_digest: None,
+        }
+    }
 }
 
 /// Appends one event at the end of the chain and advances `head`. Must run inside the

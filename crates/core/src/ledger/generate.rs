@@ -202,17 +202,19 @@ fn fill_in(
                     tx,
                     &mut head,
                     NewEvent {
-                        subject: Subject::Attempt(id.as_str()),
-                        seq,
-                        state: state.as_str(),
-                        time_ms: at,
-                        actor,
                         reason,
                         channel_ids: &ids,
                         face_value: face,
                         settled,
                         exchange,
                         subject_digest: digest,
+                        ..NewEvent::step(
+                            Subject::Attempt(id.as_str()),
+                            seq,
+                            state.as_str(),
+                            at,
+                            actor,
+                        )
                     },
                 )?;
                 seq += 1;

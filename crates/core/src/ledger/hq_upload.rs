@@ -1,11 +1,29 @@
-//! Chain mode's part of the ledger (issue 21): the desk id, made once per ledger and kept in
+//! Chain mode's part of the ledger: the desk id, made once per ledger and kept in
 //! `meta`, and the `hq_upload` row, the uploader's acknowledged cursor. Operational state
 //! like the resolver's schedule, so not sealed into the chain; a trigger keeps the cursor
 //! from moving back.
 
 use super::error::Failure;
-use crate::hq_sync::ChainRow;
+use crate::clock::UnixMs;
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// One position of the ledger's chain as HQ receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainRow {
+    /// The chain position (the ledger's event or seal id), from 1.
+    pub seq: i64,
+    /// `event` or `seal`.
+    pub kind: String,
+    pub prev_hash: String,
+    pub hash: String,
+    /// The till's clock at the event; seals carry none.
+    pub time_ms: Option<UnixMs>,
+    /// The row's other columns (raw channel exchanges left out: they stay on the till).
+    pub body: serde_json::Value,
+    /// On an attempt's creating event: the attempt's identity, for HQ's reports.
+    pub attempt: Option<serde_json::Value>,
+}
 
 /// A random UUID v4 per ledger, made by SQLite's CSPRNG when the migration runs (on a new
 /// ledger and on every older one at its next open), then write-once like all of `meta`.

@@ -26,10 +26,13 @@
 
 mod attempts;
 mod audit;
+mod canon;
 mod chain;
+mod chain_report;
 mod error;
 mod events;
 mod file;
+#[cfg(feature = "generate")]
 pub mod generate;
 mod hq_upload;
 mod meta;
@@ -46,11 +49,13 @@ mod state;
 
 pub use attempts::{Attempt, ChannelTotals, CodeFilter, DayFilter, NewAttempt};
 pub use audit::{AuditEntry, AuditRecord};
-pub use chain::{AnchorCheck, BreakProblem, ChainAnchor, ChainBreak, ChainReport, MIN_ANCHOR_HEX};
+pub use chain_report::{
+    AnchorCheck, BreakProblem, ChainAnchor, ChainBreak, ChainReport, MIN_ANCHOR_HEX,
+};
 pub use error::LedgerError;
 pub use events::{Event, Exchange};
 pub use file::{head_path, wal_path, Head};
-pub use hq_upload::HqCursor;
+pub use hq_upload::{ChainRow, HqCursor};
 pub use notifications::{
     notification_backoff, DeliveryResult, NewNotification, Notification, HELD_FOR_MANAGER_MS,
     NOTIFICATION_INBOX_AFTER_ATTEMPTS,
@@ -726,11 +731,7 @@ impl Ledger {
 
     /// Up to `limit` chain positions after `after`, in order, for the uploader. Read on a
     /// connection of its own: a redemption never waits for it.
-    pub fn chain_rows_after(
-        &self,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<crate::hq_sync::ChainRow>> {
+    pub fn chain_rows_after(&self, after: i64, limit: usize) -> Result<Vec<ChainRow>> {
         self.read_aside(|conn| hq_upload::rows_after(conn, after, limit))
     }
 
@@ -759,17 +760,16 @@ impl Ledger {
                 tx,
                 &mut head,
                 NewEvent {
-                    subject: Subject::Attempt(id.as_str()),
-                    seq: 0,
-                    state: AttemptState::Pending.as_str(),
-                    time_ms: new.created_ms,
-                    actor: &Actor::Cashier(new.cashier.clone()),
-                    reason: None,
-                    channel_ids: &BTreeMap::new(),
                     face_value: new.face_value,
-                    settled: None,
                     exchange: &new.prepare,
                     subject_digest: Some(digest),
+                    ..NewEvent::step(
+                        Subject::Attempt(id.as_str()),
+                        0,
+                        AttemptState::Pending.as_str(),
+                        new.created_ms,
+                        &Actor::Cashier(new.cashier.clone()),
+                    )
                 },
             )?;
             Ok(id)
@@ -798,19 +798,16 @@ impl Ledger {
                     tx,
                     &mut head,
                     NewEvent {
-                        subject: Subject::Attempt(&id),
-                        seq,
-                        state: AttemptState::Unknown.as_str(),
-                        time_ms: now_ms,
-                        actor: &Actor::System,
                         reason: Some(
                             "the program stopped before the channel's answer was recorded",
                         ),
-                        channel_ids: &BTreeMap::new(),
-                        face_value: None,
-                        settled: None,
-                        exchange: &Exchange::default(),
-                        subject_digest: None,
+                        ..NewEvent::step(
+                            Subject::Attempt(&id),
+                            seq,
+                            AttemptState::Unknown.as_str(),
+                            now_ms,
+                            &Actor::System,
+                        )
                     },
                 )?;
                 attempts::set_cache(tx, &id, AttemptState::Unknown, now_ms, None, None)?;
@@ -910,17 +907,15 @@ impl Ledger {
                 tx,
                 &mut head,
                 NewEvent {
-                    subject: Subject::Attempt(id.as_str()),
-                    seq,
-                    state: AttemptState::Unknown.as_str(),
-                    time_ms: check.at_ms,
-                    actor: &Actor::Resolver,
                     reason: check.note.as_deref(),
-                    channel_ids: &BTreeMap::new(),
-                    face_value: None,
-                    settled: None,
                     exchange: &check.exchange,
-                    subject_digest: None,
+                    ..NewEvent::step(
+                        Subject::Attempt(id.as_str()),
+                        seq,
+                        AttemptState::Unknown.as_str(),
+                        check.at_ms,
+                        &Actor::Resolver,
+                    )
                 },
             )?;
             attempts::set_cache(
@@ -974,17 +969,15 @@ impl Ledger {
                 tx,
                 &mut head,
                 NewEvent {
-                    subject: Subject::Notification(id.as_str()),
-                    seq: 0,
-                    state: NotificationState::Queued.as_str(),
-                    time_ms: n.created_ms,
-                    actor: &Actor::Cashier(n.cashier.clone()),
-                    reason: None,
-                    channel_ids: &BTreeMap::new(),
                     face_value: Some(n.total),
-                    settled: None,
-                    exchange: &Exchange::default(),
                     subject_digest: Some(digest),
+                    ..NewEvent::step(
+                        Subject::Notification(id.as_str()),
+                        0,
+                        NotificationState::Queued.as_str(),
+                        n.created_ms,
+                        &Actor::Cashier(n.cashier.clone()),
+                    )
                 },
             )?;
             Ok(id)
@@ -1120,11 +1113,6 @@ impl Ledger {
 
     pub fn notification_events(&self, id: &NotificationId) -> Result<Vec<NotificationEvent>> {
         self.read(|conn| events::of_subject(conn, Subject::Notification(id.as_str())))
-    }
-
-    /// One business day's notifications, oldest first.
-    pub fn day_notifications(&self, day: BusinessDay) -> Result<Vec<Notification>> {
-        self.read(|conn| notifications::day(conn, day))
     }
 
     // ----- the manager side ------------------------------------------------------------
@@ -1532,17 +1520,18 @@ fn record_in(tx: &Transaction<'_>, id: &AttemptId, t: &Transition) -> Result<Att
         tx,
         &mut head,
         NewEvent {
-            subject: Subject::Attempt(id.as_str()),
-            seq,
-            state: t.to.as_str(),
-            time_ms: t.at_ms,
-            actor: &t.actor,
             reason: t.reason.as_deref(),
             channel_ids: &t.channel_ids,
             face_value,
             settled: t.amounts.settled,
             exchange: &t.exchange,
-            subject_digest: None,
+            ..NewEvent::step(
+                Subject::Attempt(id.as_str()),
+                seq,
+                t.to.as_str(),
+                t.at_ms,
+                &t.actor,
+            )
         },
     )?;
     // The cache holds the success's figures; an undo keeps them (the totals drop a
@@ -1611,17 +1600,15 @@ fn step_notification(
         tx,
         &mut head,
         NewEvent {
-            subject: Subject::Notification(id.as_str()),
-            seq,
-            state: to.as_str(),
-            time_ms: at_ms,
-            actor,
             reason,
-            channel_ids: &BTreeMap::new(),
-            face_value: None,
-            settled: None,
             exchange,
-            subject_digest: None,
+            ..NewEvent::step(
+                Subject::Notification(id.as_str()),
+                seq,
+                to.as_str(),
+                at_ms,
+                actor,
+            )
         },
     )?;
     if counts_as_try {

@@ -6,7 +6,8 @@
 //! DELETE); the cached columns (`state`, `state_ms`, `attempts`, `next_retry_ms`,
 //! `last_error`) change only in the transaction that appends the matching event.
 
-use super::chain::{BreakProblem, Canon, ChainBreak, Val};
+use super::canon::{Canon, Val};
+use super::chain_report::{BreakProblem, ChainBreak};
 use super::error::Failure;
 use super::state::{decode_state, NotificationId, NotificationState};
 use crate::business_day::BusinessDay;
@@ -368,14 +369,6 @@ pub(crate) fn failing(conn: &Connection, min_attempts: u32) -> Result<Vec<Notifi
          ORDER BY created_ms"
     ))?;
     collect(&mut stmt, params![min_attempts, HELD_FOR_MANAGER_MS])
-}
-
-/// One business day's notifications, oldest first.
-pub(crate) fn day(conn: &Connection, day: BusinessDay) -> Result<Vec<Notification>, Failure> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notifications WHERE business_day = ?1 ORDER BY created_ms, seq"
-    ))?;
-    collect(&mut stmt, [day.to_string()])
 }
 
 /// The first notification whose cached state disagrees with its events.

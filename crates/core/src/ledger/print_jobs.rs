@@ -1,4 +1,4 @@
-//! The `print_jobs` and `print_job_steps` tables: the slip queue (issue 22), in the
+//! The `print_jobs` and `print_job_steps` tables: the slip queue, in the
 //! outbox's style. A job is the slip to print (its model as JSON: a slip has no secret
 //! field) written before any byte goes to the printer; each step of sending it is a row
 //! appended after it.

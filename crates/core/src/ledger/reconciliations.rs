@@ -4,7 +4,7 @@
 //! and each row is sealed into the chain (`seals.rs`).
 //! A run with mismatches and no sign-off waits in the inbox.
 
-use super::chain::{Canon, Val};
+use super::canon::{Canon, Val};
 use super::error::Failure;
 use super::seals::{self, SealKind};
 use crate::business_day::BusinessDay;
@@ -94,7 +94,7 @@ pub(crate) fn insert(conn: &Connection, r: &NewReconciliation) -> Result<i64, Fa
         r.report
     ])?;
     let id = conn.last_insert_rowid();
-    seals::seal(conn, SealKind::Reconciliation, id)?;
+    seals::seal(conn, SealKind::Reconciliation, id, digest(conn, id)?)?;
     Ok(id)
 }
 
@@ -127,7 +127,7 @@ pub(crate) fn sign(conn: &Connection, id: i64, s: &SignOff) -> Result<(), Failur
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![id, s.signed_ms, s.manager, s.note, s.chain_head_id, s.chain_head_hash])?;
-    seals::seal(conn, SealKind::SignOff, id)
+    seals::seal(conn, SealKind::SignOff, id, sign_off_digest(conn, id)?)
 }
 
 /// The digest of one stored run, every column included as stored.

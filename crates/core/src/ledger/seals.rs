@@ -9,7 +9,7 @@
 //! transaction that writes it (the table modules call [`seal`]); rows written before this
 //! table existed are listed in `meta` as `sealed_after.<kind>` and are not sealed.
 
-use super::chain::{Canon, Val};
+use super::canon::{Canon, Val};
 use super::error::Failure;
 use super::events;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -87,20 +87,6 @@ impl SealKind {
         }
     }
 
-    /// The digest of the row as it is stored now, `None` when it is gone.
-    pub(crate) fn digest_of(
-        self,
-        conn: &Connection,
-        row_id: i64,
-    ) -> Result<Option<String>, Failure> {
-        match self {
-            SealKind::Setting => super::settings::digest(conn, row_id),
-            SealKind::Audit => super::audit::digest(conn, row_id),
-            SealKind::Reconciliation => super::reconciliations::digest(conn, row_id),
-            SealKind::SignOff => super::reconciliations::sign_off_digest(conn, row_id),
-        }
-    }
-
     /// How a report names the row: `setting 7 (manager.pin_hash)`, `audit 3 (export_day_log)`.
     pub(crate) fn describe(self, conn: &Connection, row_id: i64) -> Result<String, Failure> {
         let what: Option<String> = match self {
@@ -149,10 +135,16 @@ impl SealRecord {
     }
 }
 
-/// Seals a row just written, at the end of the chain. Must run in the row's transaction.
-pub(crate) fn seal(conn: &Connection, kind: SealKind, row_id: i64) -> Result<(), Failure> {
-    let digest = kind
-        .digest_of(conn, row_id)?
+/// Seals a row just written, at the end of the chain, with `digest`: the row's digest as its
+/// table module reads it back (`None`: the row is not there). Must run in the row's
+/// transaction.
+pub(crate) fn seal(
+    conn: &Connection,
+    kind: SealKind,
+    row_id: i64,
+    digest: Option<String>,
+) -> Result<(), Failure> {
+    let digest = digest
         .ok_or_else(|| Failure::Invalid(format!("{} {row_id} was not written", kind.as_str())))?;
     let head = events::head(conn)?;
     let record = SealRecord {

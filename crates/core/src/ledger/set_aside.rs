@@ -1,4 +1,4 @@
-//! The way out of a damaged ledger (issue 18 item 3): start a new ledger that keeps the
+//! The way out of a damaged ledger: start a new ledger that keeps the
 //! old one. The damaged file and every sidecar beside it (`-wal`, `-shm`, `.head`) are
 //! renamed aside under one UTC timestamp, never deleted or rewritten, so the old file stays
 //! readable as an archive (`Ledger::open_archive`, `redeemdesk-cli --archive`) and can go

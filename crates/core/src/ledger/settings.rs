@@ -7,7 +7,7 @@
 //! Secrets (channel keys, private keys) never go here (channels.md §0 "Secrets"); the
 //! manager PIN only as a hash.
 
-use super::chain::{Canon, Val};
+use super::canon::{Canon, Val};
 use super::error::Failure;
 use super::seals::{self, SealKind};
 use super::state::Actor;
@@ -67,7 +67,8 @@ pub(crate) fn set(
         "INSERT INTO settings (key, value, time_ms, actor) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![key, value, at_ms, actor.encode()])?;
-    seals::seal(conn, SealKind::Setting, conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    seals::seal(conn, SealKind::Setting, id, digest(conn, id)?)
 }
 
 /// The digest of one stored change, every column included.

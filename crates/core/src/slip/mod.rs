@@ -1,4 +1,4 @@
-//! Slips (issue 22): the 核销凭证, the 待确认 note, the 交班单 and the test page, laid out on
+//! Slips: the 核销凭证, the 待确认 note, the 交班单 and the test page, laid out on
 //! the printer's text grid (`grid`), as models (`model`), encoded as ESC/POS with GB18030
 //! (`escpos`). Printing them is `print` (the queue in the ledger, the worker, the
 //! transports): a slip is made after the answer is shown and never delays a redemption.
@@ -18,8 +18,8 @@ pub use model::{
     layout, ChannelTotal, Handover, Layout, OpenUnknown, Origin, PendingNote, Receipt, Reprint,
     Slip, TestPage,
 };
-pub use print::{PrintError, PrinterSettings, FAILED_NOTE};
-pub use transport::{PrinterTarget, Timeouts};
+pub use print::{PrintError, FAILED_NOTE};
+pub use transport::{PrinterSettings, PrinterTarget, Timeouts};
 
 /// The bytes to send to the printer for a slip.
 pub fn render(slip: &Slip, origin: &Origin, paper: Paper, reprint: Option<Reprint>) -> Vec<u8> {

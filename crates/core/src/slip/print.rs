@@ -1,4 +1,4 @@
-//! Printing slips without touching a redemption (issue 22): the printer settings, the
+//! Printing slips without touching a redemption: the printer settings, the
 //! queue in the ledger (`print_jobs`), the background worker and the reprint.
 //!
 //! The rule, stated once: a slip is made after the answer is shown ([`Desk::after_answer`]
@@ -10,16 +10,16 @@
 //! recorded in the audit trail.
 
 use super::model::{ChannelTotal, Handover, OpenUnknown, Origin, PendingNote, Receipt, Slip};
-use super::transport::{self, PrinterTarget, Timeouts};
-use super::{render, Paper, Reprint, TestPage};
-use crate::desk::{Desk, DeskEvent};
+use super::transport::{self, PrinterSettings, PrinterTarget, Timeouts};
+use super::{render, Reprint, TestPage};
+use crate::desk::roles::{RoleError, ShiftEnd};
+use crate::desk::{Desk, DeskEvent, ManagerUnlock};
 use crate::ledger::{
     Actor, Attempt, AttemptId, AttemptState, AuditEntry, LedgerError, NewPrintJob, PrintJob,
     PrintState,
 };
 use crate::money::Fen;
-use crate::roles::{RoleError, ShiftEnd};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 const SETTINGS_KEY: &str = "printer.settings";
@@ -27,31 +27,6 @@ const SETTINGS_KEY: &str = "printer.settings";
 pub const FAILED_NOTE: &str = "打印失败，可重打";
 /// Coupon names kept in memory for the receipts of the latest redemptions.
 const NAMES_KEPT: usize = 64;
-
-/// 打印机 in 设置.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PrinterSettings {
-    /// `None`: no printer, nothing is printed.
-    pub target: Option<PrinterTarget>,
-    pub paper: Paper,
-    /// Print a 核销凭证 by itself after every success.
-    pub auto_print: bool,
-    /// The store and till names on every slip's header.
-    pub store: String,
-    pub till: String,
-}
-
-impl Default for PrinterSettings {
-    fn default() -> Self {
-        PrinterSettings {
-            target: None,
-            paper: Paper::Mm58,
-            auto_print: true,
-            store: "门店".into(),
-            till: "1 号收银台".into(),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PrintError {
@@ -97,18 +72,6 @@ pub struct ShiftEndAnswer {
     pub slip: Option<PrintJob>,
     /// Why it could not be queued, if it could not.
     pub slip_error: Option<String>,
-}
-
-/// The in-memory part of printing that the desk holds.
-#[derive(Debug, Default)]
-pub(crate) struct PrintingState {
-    /// Settings that apply while none are saved: the sandbox's virtual printer.
-    pub fallback: Option<PrinterSettings>,
-    /// The coupon names of the latest redemptions, by attempt id (the ledger does not
-    /// keep them; a receipt prints them).
-    pub names: BTreeMap<u64, (String, String)>,
-    pub next: u64,
-    pub timeouts: Option<Timeouts>,
 }
 
 fn validate(s: &PrinterSettings) -> Result<PrinterSettings, PrintError> {
@@ -178,9 +141,10 @@ impl Desk {
     /// Saves 打印机 (an unlocked manager only), checked before anything is written.
     pub fn save_printer_settings(
         &self,
+        unlock: &ManagerUnlock,
         s: &PrinterSettings,
     ) -> Result<PrinterSettings, PrintError> {
-        let manager = self.manager()?;
+        let manager = self.manager(unlock)?;
         let s = validate(s)?;
         let json = serde_json::to_string(&s).expect("settings serialise");
         self.ledger.set_setting(
@@ -296,7 +260,7 @@ impl Desk {
         };
         // The receipt a reprint repeats is the one printed, with its chain head and name.
         if let Some(first) = earlier.iter().find(|j| j.kind == kind) {
-            return self.reprint(first.id, actor);
+            return self.reprint_as(first.id, actor);
         }
         let slip = if kind == "receipt" {
             self.receipt_of(&attempt)?
@@ -320,8 +284,13 @@ impl Desk {
         self.print_for_attempt(id, actor)
     }
 
+    /// The manager prints a job's slip again (a 交班单 from the log).
+    pub fn reprint(&self, unlock: &ManagerUnlock, job_id: i64) -> Result<PrintJob, PrintError> {
+        self.reprint_as(job_id, Actor::Manager(self.manager(unlock)?))
+    }
+
     /// Prints a job's slip again, marked 重打 with the time of the reprint; audited.
-    pub fn reprint(&self, job_id: i64, actor: Actor) -> Result<PrintJob, PrintError> {
+    fn reprint_as(&self, job_id: i64, actor: Actor) -> Result<PrintJob, PrintError> {
         let original = self
             .ledger
             .print_job(job_id)?
@@ -346,7 +315,8 @@ impl Desk {
     }
 
     /// 打印测试页.
-    pub fn print_test_page(&self, actor: Actor) -> Result<PrintJob, PrintError> {
+    pub fn print_test_page(&self, unlock: &ManagerUnlock) -> Result<PrintJob, PrintError> {
+        let actor = Actor::Manager(self.manager(unlock)?);
         let slip = Slip::TestPage(TestPage {
             time_ms: self.clock.now_ms(),
         });

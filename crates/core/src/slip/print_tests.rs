@@ -7,6 +7,7 @@ use crate::channel::{ChannelKind, Platform};
 use crate::clock::ManualClock;
 use crate::ledger::{Amounts, Ledger, NewAttempt, Transition};
 use crate::scan::ScanRules;
+use crate::slip::Paper;
 use std::io::Read;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -312,14 +313,14 @@ async fn a_device_file_gets_the_bytes_and_a_missing_device_fails_clearly() {
         ..PrinterSettings::default()
     };
     desk.set_printer_fallback(s.clone());
-    let job = desk.print_test_page(Actor::System).unwrap();
+    let job = desk.print_test_page(&manager(&desk)).unwrap();
     assert_eq!(desk.print_due().await.unwrap(), 1);
     assert_eq!(std::fs::read(&lp).unwrap(), desk.job_bytes(&job).unwrap());
     s.target = Some(PrinterTarget::Device {
         path: dir.path().join("no/such/lp9").display().to_string(),
     });
     desk.set_printer_fallback(s);
-    let job = desk.print_test_page(Actor::System).unwrap();
+    let job = desk.print_test_page(&manager(&desk)).unwrap();
     assert_eq!(desk.print_due().await.unwrap(), 0);
     let j = desk.ledger.print_job(job.id).unwrap().unwrap();
     assert!(j.detail.unwrap().contains("打印机无法打开"));
@@ -371,4 +372,12 @@ fn printer_settings_are_checked_before_they_are_saved() {
         };
         assert!(validate(&s).is_err(), "{bad} refused");
     }
+}
+
+/// The manager's token on a desk that may have no PIN yet.
+fn manager(desk: &Desk) -> crate::desk::ManagerUnlock {
+    if !desk.manager_pin_is_set().unwrap() {
+        desk.set_manager_pin(None, "246813", "李店长").unwrap();
+    }
+    desk.unlock_manager("246813", "李店长").unwrap()
 }

@@ -5,10 +5,36 @@
 //! thread, never on the redemption's path. A failure says how far it got (`sent`), so a
 //! failure after bytes left is never taken for one where nothing did.
 
+use super::grid::Paper;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
+
+/// 打印机 in 设置.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrinterSettings {
+    /// `None`: no printer, nothing is printed.
+    pub target: Option<PrinterTarget>,
+    pub paper: Paper,
+    /// Print a 核销凭证 by itself after every success.
+    pub auto_print: bool,
+    /// The store and till names on every slip's header.
+    pub store: String,
+    pub till: String,
+}
+
+impl Default for PrinterSettings {
+    fn default() -> Self {
+        PrinterSettings {
+            target: None,
+            paper: Paper::Mm58,
+            auto_print: true,
+            store: "门店".into(),
+            till: "1 号收银台".into(),
+        }
+    }
+}
 
 /// The printer a slip goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! The desk's clock against a channel's `Date` header (issue 18 item 5): a channel whose
+//! The desk's clock against a channel's `Date` header: a channel whose
 //! clock is ten minutes behind the desk's is reported and the attempt is marked.
 
 use crate::support::*;

@@ -5,12 +5,12 @@
 //! logged except through the ledger's own transitions.
 
 use crate::channel::ChannelKind;
-use crate::desk::Desk;
+use crate::desk::resolver::Step;
+use crate::desk::{Desk, ManagerUnlock};
 use crate::ledger::{
     Actor, Attempt, AttemptId, AttemptState, AuditEntry, DueCheck, LedgerError, Notification,
     NotificationId, NotificationState,
 };
-use crate::resolver::Step;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InboxActionError {
@@ -27,6 +27,8 @@ pub enum InboxActionError {
     #[error(transparent)]
     TooLong(#[from] crate::limits::TooLong),
     #[error(transparent)]
+    Role(#[from] crate::desk::roles::RoleError),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -39,6 +41,7 @@ impl InboxActionError {
             InboxActionError::Unrebuildable => "not_rebuildable",
             InboxActionError::ReasonNeeded => "reason_needed",
             InboxActionError::TooLong(e) => e.code(),
+            InboxActionError::Role(e) => e.code(),
             InboxActionError::Ledger(e) => e.code(),
         }
     }
@@ -68,8 +71,9 @@ impl Desk {
     pub async fn retry_unknown(
         &self,
         id: &AttemptId,
-        manager: &str,
+        unlock: &ManagerUnlock,
     ) -> Result<Attempt, InboxActionError> {
+        let manager = &self.manager(unlock)?;
         let attempt = self
             .ledger
             .attempt(id)?
@@ -81,7 +85,8 @@ impl Desk {
             .channels
             .get(&attempt.channel)
             .ok_or(InboxActionError::NotConfigured(attempt.channel))?;
-        let req = crate::resolver::request_for(&attempt).ok_or(InboxActionError::Unrebuildable)?;
+        let req =
+            crate::desk::resolver::request_for(&attempt).ok_or(InboxActionError::Unrebuildable)?;
         self.audit_manager(manager, "retry_unknown", id.to_string(), None)?;
         let status = self.ledger.resolver_status(id)?;
         let due = DueCheck {
@@ -109,8 +114,9 @@ impl Desk {
     pub async fn retry_notification(
         &self,
         id: &NotificationId,
-        manager: &str,
+        unlock: &ManagerUnlock,
     ) -> Result<Notification, InboxActionError> {
+        let manager = &self.manager(unlock)?;
         let n = self
             .ledger
             .notification(id)?
@@ -132,11 +138,12 @@ impl Desk {
         &self,
         id: &NotificationId,
         delivered: bool,
-        manager: &str,
+        unlock: &ManagerUnlock,
         reason: &str,
     ) -> Result<Notification, InboxActionError> {
+        let manager = self.manager(unlock)?;
         let reason = crate::limits::Field::Reason.check(reason)?;
-        let manager = crate::limits::Field::ManagerName.check(manager)?;
+        let manager = crate::limits::Field::ManagerName.check(&manager)?;
         if reason.is_empty() {
             return Err(InboxActionError::ReasonNeeded);
         }

@@ -1,4 +1,4 @@
-//! Whether each channel answers, as the desk last saw it (issue 20 item 5). A call that could
+//! Whether each channel answers, as the desk last saw it. A call that could
 //! not connect or timed out marks the channel unreachable; any answer at all, to the till or
 //! to the resolver, marks it reachable again at once. The till warns before a confirmation on
 //! a channel known unreachable, and its banner follows the [`DeskEvent::Reachability`] events.

@@ -1,11 +1,11 @@
-//! Who is at the desk (issue 6 "Roles"): the cashier chosen at shift start from a list kept
+//! Who is at the desk: the cashier chosen at shift start from a list kept
 //! in the settings (each with an optional PIN), and the store manager, whose screens open
 //! with the manager PIN. It is stored
 //! only as an Argon2 hash in the ledger's settings; wrong PINs beyond a few free tries lock
 //! the manager screens for a growing delay, kept in the ledger so a restart does not reset
 //! it; every try is an audit event. A cashier's PIN follows the same rule (`Desk::check_pin`,
 //! one count per cashier), and the open shift's cashier is the one every redemption and
-//! sale is recorded under: the UI never names the cashier (issue 18 item 7). An unlocked
+//! sale is recorded under: the UI never names the cashier. An unlocked
 //! manager session locks itself after a few idle minutes: every manager action asks the
 //! desk for the session, so a forgotten open screen cannot be used by someone else later.
 //!
@@ -14,14 +14,12 @@
 //! lock-out is carried by its wall-clock end in the ledger, taken over at most
 //! [`MAX_LOCKOUT_MS`] long, so a clock set back cannot lock the screens for years either.
 
-use crate::clock::MonoMs;
-use crate::desk::Desk;
+use super::{next_serial, Desk, ManagerSession, ManagerUnlock};
 use crate::ledger::{Actor, AuditEntry, ChainAnchor, LedgerError};
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::{Algorithm, Argon2, Params, Version};
-use std::collections::HashMap;
 
 pub(crate) const PIN_KEY: &str = "manager.pin_hash";
 pub(crate) const CASHIERS_KEY: &str = "cashiers";
@@ -30,13 +28,6 @@ const LOCKED_UNTIL_KEY: &str = "manager.pin_locked_until_ms";
 
 /// An unlocked manager session locks after this long without a manager action.
 pub const MANAGER_IDLE_LOCK_MS: i64 = 5 * 60 * 1000;
-
-/// Who unlocked the manager screens, and when they last did something.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ManagerSession {
-    pub name: String,
-    pub last_action: MonoMs,
-}
 
 /// Where one PIN's wrong tries and lock-out end are kept in the ledger's settings.
 struct PinSlot {
@@ -64,9 +55,6 @@ impl PinSlot {
 /// The cashier at the till when the manager keeps no cashier list (the app's screen shows
 /// this name; ui/shift.js has the same constant).
 pub const DEFAULT_CASHIER: &str = "收银员";
-
-/// This run's lock-out ends on the monotonic clock, by the slot's `locked_until_key`.
-pub(crate) type Lockouts = HashMap<String, MonoMs>;
 
 /// Wrong PINs allowed before the lock-out starts.
 pub const FREE_TRIES: u32 = 3;
@@ -326,34 +314,54 @@ impl Desk {
         Ok(())
     }
 
-    /// Unlocks the manager screens for `who` with the PIN (see [`Desk::check_manager_pin`]).
-    pub fn unlock_manager(&self, pin: &str, who: &str) -> Result<(), RoleError> {
+    /// Unlocks the manager screens for `who` with the PIN (see [`Desk::check_manager_pin`]),
+    /// and hands out the token every manager-only method asks for. A new unlock replaces
+    /// the session: tokens handed out before stop holding.
+    pub fn unlock_manager(&self, pin: &str, who: &str) -> Result<ManagerUnlock, RoleError> {
         let who = crate::limits::Field::ManagerName.check(who)?;
         if who.is_empty() {
             return Err(RoleError::Locked);
         }
         self.check_manager_pin(pin, who)?;
+        let serial = next_serial();
         *self.manager_session.lock().expect("manager session") = Some(ManagerSession {
             name: who.to_owned(),
             last_action: self.clock.monotonic_ms(),
+            serial,
         });
-        Ok(())
+        Ok(ManagerUnlock {
+            desk: self.id,
+            session: serial,
+        })
     }
 
-    /// The unlocked manager's name, for a manager action; refused once the session has been
-    /// idle too long (it then locks) or was never opened. Each call counts as activity.
-    pub fn manager(&self) -> Result<String, RoleError> {
+    /// The one manager rule: the unlocked manager's name when `unlock` is this desk's token
+    /// of the session open now; refused once the session has been idle too long (it then
+    /// locks), was locked or replaced, or was never opened. Each call counts as activity.
+    pub fn manager(&self, unlock: &ManagerUnlock) -> Result<String, RoleError> {
+        self.open_session(Some(unlock))
+    }
+
+    /// The open session's manager; with `unlock`, only when it is that session's token.
+    fn open_session(&self, unlock: Option<&ManagerUnlock>) -> Result<String, RoleError> {
         let now = self.clock.monotonic_ms();
         let mut session = self.manager_session.lock().expect("manager session");
+        if session
+            .as_ref()
+            .is_some_and(|s| now - s.last_action >= MANAGER_IDLE_LOCK_MS)
+        {
+            *session = None;
+        }
+        let holds = |s: &ManagerSession| match unlock {
+            Some(u) => u.desk == self.id && u.session == s.serial,
+            None => true,
+        };
         match session.as_mut() {
-            Some(s) if now - s.last_action < MANAGER_IDLE_LOCK_MS => {
+            Some(s) if holds(s) => {
                 s.last_action = now;
                 Ok(s.name.clone())
             }
-            _ => {
-                *session = None;
-                Err(RoleError::Locked)
-            }
+            _ => Err(RoleError::Locked),
         }
     }
 
@@ -375,7 +383,7 @@ impl Desk {
         let session_name;
         let mut who = crate::limits::Field::ManagerName.check(who)?;
         if self.manager_pin_is_set()? {
-            if let Ok(name) = self.manager() {
+            if let Ok(name) = self.open_session(None) {
                 session_name = name;
                 who = &session_name;
             }
@@ -416,8 +424,12 @@ impl Desk {
     }
 
     /// Replaces the cashier list (an unlocked manager only); PINs are hashed, never kept.
-    pub fn set_cashiers(&self, list: &[CashierEdit]) -> Result<Vec<Cashier>, RoleError> {
-        let manager = self.manager()?;
+    pub fn set_cashiers(
+        &self,
+        unlock: &ManagerUnlock,
+        list: &[CashierEdit],
+    ) -> Result<Vec<Cashier>, RoleError> {
+        let manager = self.manager(unlock)?;
         let saved = self.stored_cashiers()?;
         let mut out: Vec<StoredCashier> = Vec::with_capacity(list.len());
         for edit in list {
@@ -706,11 +718,11 @@ mod tests {
     fn the_idle_timeout_of_a_manager_session_ignores_the_wall_clock() {
         let (d, clock) = desk();
         d.set_manager_pin(None, "246813", "李店长").unwrap();
-        d.unlock_manager("246813", "李店长").unwrap();
+        let unlock = d.unlock_manager("246813", "李店长").unwrap();
         clock.jump_wall_ms(-3_600_000);
         clock.advance_ms(MANAGER_IDLE_LOCK_MS + 1);
         assert!(
-            matches!(d.manager(), Err(RoleError::Locked)),
+            matches!(d.manager(&unlock), Err(RoleError::Locked)),
             "a wall clock set back an hour does not keep an idle session open"
         );
     }
@@ -749,52 +761,51 @@ mod tests {
     fn an_unlocked_manager_session_locks_itself_after_idle_minutes() {
         let (d, clock) = desk();
         d.set_manager_pin(None, "246813", "李店长").unwrap();
-        assert!(
-            matches!(d.manager(), Err(RoleError::Locked)),
-            "locked until a PIN is given"
-        );
-        d.unlock_manager("246813", "李店长").unwrap();
-        assert_eq!(d.manager().unwrap(), "李店长");
+        let unlock = d.unlock_manager("246813", "李店长").unwrap();
+        assert_eq!(d.manager(&unlock).unwrap(), "李店长");
         clock.advance_ms(MANAGER_IDLE_LOCK_MS - 1);
-        assert_eq!(d.manager().unwrap(), "李店长", "activity keeps it open");
+        assert_eq!(
+            d.manager(&unlock).unwrap(),
+            "李店长",
+            "activity keeps it open"
+        );
         clock.advance_ms(MANAGER_IDLE_LOCK_MS);
         assert!(
-            matches!(d.manager(), Err(RoleError::Locked)),
+            matches!(d.manager(&unlock), Err(RoleError::Locked)),
             "idle too long: locked"
         );
-        d.unlock_manager("246813", "李店长").unwrap();
+        let unlock = d.unlock_manager("246813", "李店长").unwrap();
         d.lock_manager();
         assert!(
-            matches!(d.manager(), Err(RoleError::Locked)),
+            matches!(d.manager(&unlock), Err(RoleError::Locked)),
             "locked on request"
         );
         assert!(
             d.unlock_manager("000000", "李店长").is_err(),
             "a wrong PIN opens nothing"
         );
-        assert!(matches!(d.manager(), Err(RoleError::Locked)));
+        assert!(matches!(d.manager(&unlock), Err(RoleError::Locked)));
     }
 
     #[test]
     fn a_manager_keeps_the_cashier_list_and_a_cashier_with_a_pin_must_give_it_to_start() {
         let (d, _) = desk();
-        assert!(
-            matches!(d.set_cashiers(&[]), Err(RoleError::Locked)),
-            "a manager edits the list"
-        );
         d.set_manager_pin(None, "246813", "李店长").unwrap();
-        d.unlock_manager("246813", "李店长").unwrap();
+        let unlock = d.unlock_manager("246813", "李店长").unwrap();
         let list = d
-            .set_cashiers(&[
-                CashierEdit {
-                    name: "王芳".into(),
-                    pin: Some("1357".into()),
-                },
-                CashierEdit {
-                    name: "张伟".into(),
-                    pin: None,
-                },
-            ])
+            .set_cashiers(
+                &unlock,
+                &[
+                    CashierEdit {
+                        name: "王芳".into(),
+                        pin: Some("1357".into()),
+                    },
+                    CashierEdit {
+                        name: "张伟".into(),
+                        pin: None,
+                    },
+                ],
+            )
             .unwrap();
         assert_eq!(
             list,
@@ -843,10 +854,13 @@ mod tests {
         );
         assert_eq!(d.end_shift().unwrap(), None, "ending twice ends nothing");
         // An edit without a PIN keeps the saved one; duplicates and empty names are refused.
-        d.set_cashiers(&[CashierEdit {
-            name: "王芳".into(),
-            pin: None,
-        }])
+        d.set_cashiers(
+            &unlock,
+            &[CashierEdit {
+                name: "王芳".into(),
+                pin: None,
+            }],
+        )
         .unwrap();
         assert!(d.cashiers().unwrap()[0].has_pin);
         let dup = [
@@ -860,7 +874,7 @@ mod tests {
             },
         ];
         assert!(matches!(
-            d.set_cashiers(&dup),
+            d.set_cashiers(&unlock, &dup),
             Err(RoleError::BadCashierName)
         ));
     }
@@ -911,12 +925,12 @@ mod tests {
         };
         let d = open();
         d.set_manager_pin(None, "246813", "李店长").unwrap();
-        d.unlock_manager("246813", "李店长").unwrap();
+        let unlock = d.unlock_manager("246813", "李店长").unwrap();
         let edit = |name: &str, pin: &str| CashierEdit {
             name: name.into(),
             pin: Some(pin.into()),
         };
-        d.set_cashiers(&[edit("王芳", "1357"), edit("张伟", "2468")])
+        d.set_cashiers(&unlock, &[edit("王芳", "1357"), edit("张伟", "2468")])
             .unwrap();
         for left in [2, 1] {
             match d.start_shift("王芳", Some("0000")) {

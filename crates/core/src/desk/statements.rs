@@ -4,7 +4,7 @@
 //! mapping it again.
 
 use crate::channel::ChannelKind;
-use crate::desk::Desk;
+use crate::desk::{Desk, ManagerUnlock};
 use crate::ledger::{Actor, LedgerError};
 use crate::limits::Field;
 use crate::reconcile::StatementMapping;
@@ -20,6 +20,8 @@ pub enum MappingError {
     #[error(transparent)]
     TooLong(#[from] crate::limits::TooLong),
     #[error(transparent)]
+    Role(#[from] crate::desk::roles::RoleError),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -28,6 +30,7 @@ impl MappingError {
         match self {
             MappingError::CodeColumnNeeded => "mapping_code_needed",
             MappingError::TooLong(e) => e.code(),
+            MappingError::Role(e) => e.code(),
             MappingError::Ledger(e) => e.code(),
         }
     }
@@ -70,9 +73,10 @@ impl Desk {
         &self,
         kind: ChannelKind,
         mapping: &StatementMapping,
-        manager: &str,
+        unlock: &ManagerUnlock,
     ) -> Result<StatementMapping, MappingError> {
-        let manager = Field::ManagerName.check(manager)?;
+        let manager = self.manager(unlock)?;
+        let manager = Field::ManagerName.check(&manager)?;
         check_names(mapping)?;
         let blank_to_none = |c: &Option<String>| {
             c.as_deref()

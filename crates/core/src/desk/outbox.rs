@@ -10,7 +10,6 @@ use crate::ledger::{
     notification_backoff, DeliveryAttempt, DeliveryResult, LedgerError, NewNotification,
     Notification, HELD_FOR_MANAGER_MS,
 };
-use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
 
 /// A 增值券 sale as the cashier enters it; the total is computed, never typed, and the
@@ -32,7 +31,7 @@ pub enum OrderError {
     #[error(transparent)]
     Invalid(#[from] NotificationError),
     #[error(transparent)]
-    Role(#[from] crate::roles::RoleError),
+    Role(#[from] crate::desk::roles::RoleError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
@@ -156,7 +155,7 @@ impl Desk {
         }
         let (result, exchange) = match channel.notify(&wire).await {
             Ok(answer) => {
-                let exchange = ledger_exchange(&answer.exchanges);
+                let exchange = crate::ledger::Exchange::from(&answer.exchanges[..]);
                 let result = match answer.value {
                     NotifyOutcome::Delivered => DeliveryResult::Delivered,
                     NotifyOutcome::Rejected { code, message } => DeliveryResult::Rejected {

@@ -7,9 +7,8 @@
 
 use crate::channel::{self, CancelOutcome, CancelRequest, Platform, Warning};
 use crate::clock::UnixMs;
-use crate::desk::Desk;
+use crate::desk::{Desk, ManagerUnlock};
 use crate::ledger::{Actor, Attempt, AttemptId, AttemptState, AuditEntry, LedgerError, Transition};
-use crate::redeem::ledger_exchange;
 use serde::Serialize;
 
 /// Douyin redemptions can be undone within this long of the redemption (channels.md §5).
@@ -66,6 +65,8 @@ pub enum UndoError {
     #[error(transparent)]
     Channel(#[from] channel::ChannelError),
     #[error(transparent)]
+    Role(#[from] crate::desk::roles::RoleError),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -84,6 +85,7 @@ impl UndoError {
             UndoError::ChannelUnknown(_) => "undo_unknown",
             UndoError::Unconfirmed(_) => "undo_unconfirmed",
             UndoError::Channel(_) => "channel_error",
+            UndoError::Role(e) => e.code(),
             UndoError::Ledger(e) => e.code(),
         }
     }
@@ -129,7 +131,12 @@ impl Desk {
     }
 
     /// What undoing this attempt would involve, for the manager to confirm.
-    pub fn undo_preview(&self, id: &AttemptId) -> Result<UndoPreview, UndoError> {
+    pub fn undo_preview(
+        &self,
+        unlock: &ManagerUnlock,
+        id: &AttemptId,
+    ) -> Result<UndoPreview, UndoError> {
+        self.manager(unlock)?;
         let a = self.succeeded_attempt(id)?;
         let (warnings, window_left_ms, refusal) = rules(&a, self.clock.now_ms());
         let via = if channel::capabilities(a.channel).cancel {
@@ -151,11 +158,12 @@ impl Desk {
     pub async fn undo(
         &self,
         id: &AttemptId,
-        manager: &str,
+        unlock: &ManagerUnlock,
         reason: &str,
     ) -> Result<Attempt, UndoError> {
+        let manager = self.manager(unlock)?;
         let reason = crate::limits::Field::Reason.check(reason)?;
-        let manager = crate::limits::Field::ManagerName.check(manager)?;
+        let manager = crate::limits::Field::ManagerName.check(&manager)?;
         if reason.is_empty() {
             return Err(UndoError::ReasonNeeded);
         }
@@ -189,7 +197,7 @@ impl Desk {
                         record_ids,
                     })
                     .await?;
-                let exchange = ledger_exchange(&answer.exchanges);
+                let exchange = crate::ledger::Exchange::from(&answer.exchanges[..]);
                 match answer.value {
                     CancelOutcome::Cancelled { channel_refs } => {
                         t = t

@@ -1,8 +1,9 @@
-//! The sandbox's one integration test binary. Part 1 (this file's `wire` tests) talks to
+//! The wire format. Part 1 (this file's tests) talks to
 //! the sandbox over loopback with hand-built requests signed by the core's own signing
 //! functions: documented answer shapes, signature checks, state, replay and faults.
 //! Part 2 (`contract`) runs one list of scenarios through the real core clients.
 
+#[path = "contract/mod.rs"]
 mod contract;
 
 use redeemdesk_core::channel::zvcms::TokenNaming;
@@ -39,10 +40,14 @@ pub async fn start_with_delay(fault_delay: Duration) -> (RunningSandbox, Arc<Man
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    http_with(Duration::from_secs(10))
+}
+
+/// A raw client from outside the desk, as a channel's other callers would be: these tests
+/// hold the emulator's wire format, not the desk's HTTP policy (channel/http.rs).
+#[allow(clippy::disallowed_methods)]
+fn http_with(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder().timeout(timeout).build().unwrap()
 }
 
 async fn post_json(url: &str, body: &Value) -> (u16, String) {
@@ -1209,10 +1214,7 @@ async fn a_delay_fault_commits_and_answers_after_the_client_gave_up() {
         &sb.demo().zvcms.secret,
         "5",
     );
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let client = http_with(Duration::from_millis(300));
     let err = client
         .post(format!("{}/api/v2", sb.base_url(ChannelKind::Zvcms)))
         .json(&env)

@@ -4,24 +4,22 @@
 //! `succeeded` / `rejected` / `unknown`. The write-ahead commit happens before any byte
 //! leaves the machine; an `unknown` is never shown or stored as a failure.
 
+use super::{Checkpoint, Desk, PendingPreview};
 use crate::channel::{
-    self, BusinessZone, CertificateChoice, ChannelError, ChannelKind, CouponCode, Exchange,
-    Outcome, Platform, Preview, RedeemRequest, RedemptionId,
+    self, BusinessZone, CertificateChoice, ChannelError, ChannelKind, CouponCode, Outcome,
+    Platform, Preview, RedeemRequest,
 };
 use crate::clock::UnixMs;
-use crate::desk::{Checkpoint, Desk};
 use crate::ledger::{
     self, Actor, Amounts, Attempt, AttemptId, AttemptState, LedgerError, NewAttempt, Transition,
 };
 use crate::scan::{self, ScanError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// A scanner's double read arrives within a few hundred milliseconds; a cashier pressing
 /// Enter twice within two seconds means one redemption (product.md: "~2 s").
 pub const DEBOUNCE_MS: i64 = 2_000;
-/// A preview older than this is stale (the coupon may have changed): scan again.
-pub const PREPARED_TTL_MS: i64 = 10 * 60_000;
+pub use super::PREPARED_TTL_MS;
 
 /// What the cashier asked to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,7 +125,7 @@ pub enum RedeemError {
     LedgerDamaged(String),
     /// No shift is open (`no_shift`), or the cashier's shift could not be read.
     #[error(transparent)]
-    Role(#[from] crate::roles::RoleError),
+    Role(#[from] crate::desk::roles::RoleError),
     #[error(transparent)]
     Channel(#[from] ChannelError),
     #[error(transparent)]
@@ -154,69 +152,6 @@ impl RedeemError {
             RedeemError::Channel(_) => "channel_error",
             RedeemError::Ledger(e) => e.code(),
         }
-    }
-}
-
-/// A preview waiting for the cashier's confirmation.
-#[derive(Debug, Clone)]
-pub(crate) struct PendingPreview {
-    channel: ChannelKind,
-    preview: Preview,
-    max_count: u32,
-    exchange: ledger::Exchange,
-    created_ms: UnixMs,
-}
-
-/// Previews by token. Small: one per look-up, dropped on use or after the TTL.
-#[derive(Debug, Default)]
-pub(crate) struct PreparedCache(HashMap<String, PendingPreview>);
-
-impl PreparedCache {
-    fn insert(&mut self, entry: PendingPreview, now_ms: UnixMs) -> String {
-        self.0
-            .retain(|_, e| now_ms - e.created_ms < PREPARED_TTL_MS);
-        let token = RedemptionId::new_v4().as_str().to_owned();
-        self.0.insert(token.clone(), entry);
-        token
-    }
-
-    fn peek(&self, token: &str, now_ms: UnixMs) -> Option<PendingPreview> {
-        self.0
-            .get(token)
-            .filter(|e| now_ms - e.created_ms < PREPARED_TTL_MS)
-            .cloned()
-    }
-
-    fn remove(&mut self, token: &str) {
-        self.0.remove(token);
-    }
-}
-
-/// The ledger keeps one request/response pair per event: several exchanges (a paged call)
-/// are kept one after the other, each headed by its method and URL.
-pub(crate) fn ledger_exchange(exchanges: &[Exchange]) -> ledger::Exchange {
-    match exchanges {
-        [] => ledger::Exchange::default(),
-        [one] => ledger::Exchange {
-            request: Some(format!("{} {}\n{}", one.method, one.url, one.request)),
-            response: one.response.clone(),
-            http_status: one.http_status,
-        },
-        many => ledger::Exchange {
-            request: Some(
-                many.iter()
-                    .map(|e| format!("{} {}\n{}", e.method, e.url, e.request))
-                    .collect::<Vec<_>>()
-                    .join("\n\n"),
-            ),
-            response: Some(
-                many.iter()
-                    .map(|e| e.response.clone().unwrap_or_default())
-                    .collect::<Vec<_>>()
-                    .join("\n\n"),
-            ),
-            http_status: many.last().and_then(|e| e.http_status),
-        },
     }
 }
 
@@ -305,9 +240,9 @@ impl Desk {
         self.note_reach(
             input.channel,
             &answer.exchanges,
-            !matches!(&answer.value, channel::Prepared::Unknown { reason } if crate::reachability::is_unreachable(reason)),
+            !matches!(&answer.value, channel::Prepared::Unknown { reason } if crate::desk::reachability::is_unreachable(reason)),
         );
-        let exchange = ledger_exchange(&answer.exchanges);
+        let exchange = ledger::Exchange::from(&answer.exchanges[..]);
         Ok(match answer.value {
             channel::Prepared::Ready(preview) => {
                 let zone =
@@ -431,7 +366,7 @@ impl Desk {
             Ok(answer) => {
                 skew = self.compare_clocks(kind, &answer.exchanges);
                 self.note_reach(kind, &answer.exchanges, reached(&answer.value));
-                let exchange = ledger_exchange(&answer.exchanges);
+                let exchange = ledger::Exchange::from(&answer.exchanges[..]);
                 (answer.value, exchange)
             }
             // Raised before anything was sent: a definitive local refusal, nothing consumed.
@@ -586,5 +521,5 @@ fn check_certificates(preview: &Preview, chosen: &[CertificateChoice]) -> Result
 
 /// Whether a redemption's answer shows the channel was reached.
 fn reached(outcome: &Outcome) -> bool {
-    !matches!(outcome, Outcome::Unknown { reason } if crate::reachability::is_unreachable(reason))
+    !matches!(outcome, Outcome::Unknown { reason } if crate::desk::reachability::is_unreachable(reason))
 }

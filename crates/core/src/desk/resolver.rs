@@ -6,13 +6,12 @@
 //! cannot settle waits for a manager's decision, recorded with a reason and a name.
 
 use crate::channel::{ChannelError, ChannelKind, CouponCode, RedeemRequest, Resolution};
-use crate::desk::Desk;
+use crate::desk::{Desk, ManagerUnlock};
 use crate::ledger::{
     resolver_backoff, Actor, Amounts, Attempt, AttemptId, AttemptState, Check, DueCheck,
     LedgerError, Transition,
 };
 use crate::limits::Field;
-use crate::redeem::ledger_exchange;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -45,6 +44,8 @@ pub enum DecisionError {
     #[error(transparent)]
     TooLong(#[from] crate::limits::TooLong),
     #[error(transparent)]
+    Role(#[from] crate::desk::roles::RoleError),
+    #[error(transparent)]
     Ledger(#[from] LedgerError),
 }
 
@@ -55,6 +56,7 @@ impl DecisionError {
             DecisionError::ManagerNeeded => "manager_needed",
             DecisionError::NotFound(_) => "not_found",
             DecisionError::TooLong(e) => e.code(),
+            DecisionError::Role(e) => e.code(),
             DecisionError::Ledger(e) => e.code(),
         }
     }
@@ -156,9 +158,9 @@ impl Desk {
                     self.mark_skewed(&a.id, &skew)?;
                 }
                 // An answer to the resolver clears the till's banner as well.
-                let reached = !matches!(&answer.value, Resolution::StillUnknown { reason } if crate::reachability::is_unreachable(reason));
+                let reached = !matches!(&answer.value, Resolution::StillUnknown { reason } if crate::desk::reachability::is_unreachable(reason));
                 self.note_reach(a.channel, &answer.exchanges, reached);
-                let exchange = ledger_exchange(&answer.exchanges);
+                let exchange = crate::ledger::Exchange::from(&answer.exchanges[..]);
                 let t = match answer.value {
                     Resolution::Succeeded(r) => {
                         let mut t = Transition::new(AttemptState::Succeeded, now, Actor::Resolver)
@@ -222,11 +224,12 @@ impl Desk {
         &self,
         id: &AttemptId,
         decision: Decision,
-        manager: &str,
+        unlock: &ManagerUnlock,
         reason: &str,
     ) -> Result<Attempt, DecisionError> {
+        let manager = self.manager(unlock)?;
         let reason = Field::Reason.check(reason)?;
-        let manager = Field::ManagerName.check(manager)?;
+        let manager = Field::ManagerName.check(&manager)?;
         if reason.is_empty() {
             return Err(DecisionError::ReasonNeeded);
         }

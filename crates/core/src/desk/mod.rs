@@ -1,15 +1,33 @@
-//! The redemption desk: the ledger, the configured channels, the clock and the change feed
-//! that the use cases (`redeem`, `resolver`, `outbox`) share. One per running app or CLI
-//! command; the app wraps it in an `Arc`.
+//! The redemption desk: the ledger, the configured channels, the clock, the change feed and
+//! every piece of state the use cases share. One per running app or CLI command; the app
+//! wraps it in an `Arc`. Each use case is a child module that adds methods to `Desk` and
+//! imports only downward (this file, the ledger, the channels): `redeem`, `resolver`,
+//! `outbox`, `undo`, `roles`, `settings`, `inbox`, `statements`, `reconcile`.
 //!
 //! Invariant: a `Desk` is handed out only after `open` has turned every `pending` attempt
 //! left by a crash into `unknown`, so no scan is accepted before the resolver knows about
 //! them (product.md "Resolving the unknown").
 
-use crate::channel::{Channel, ChannelKind};
-use crate::clock::{Clock, UnixMs};
+pub mod clock_skew;
+pub mod inbox;
+pub mod outbox;
+pub mod reachability;
+pub mod reconcile;
+pub mod redeem;
+pub mod resolver;
+pub mod roles;
+pub mod settings;
+pub mod statements;
+pub mod undo;
+
+#[cfg(test)]
+mod manager_rule_tests;
+
+use crate::channel::{Channel, ChannelKind, Preview};
+use crate::clock::{Clock, MonoMs, UnixMs};
 use crate::ledger::{Attempt, Ledger, LedgerError, Notification};
 use crate::scan::ScanRules;
+use crate::slip::transport::{PrinterSettings, Timeouts};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -75,15 +93,113 @@ impl Checkpoint {
     }
 }
 
+/// A preview older than this is stale (the coupon may have changed): scan again.
+pub const PREPARED_TTL_MS: i64 = 10 * 60_000;
+
+/// A preview waiting for the cashier's confirmation.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingPreview {
+    pub channel: ChannelKind,
+    pub preview: Preview,
+    pub max_count: u32,
+    pub exchange: crate::ledger::Exchange,
+    pub created_ms: UnixMs,
+}
+
+/// Previews by token. Small: one per look-up, dropped on use or after the TTL.
+#[derive(Debug, Default)]
+pub(crate) struct PreparedCache(HashMap<String, PendingPreview>);
+
+impl PreparedCache {
+    pub(crate) fn insert(&mut self, entry: PendingPreview, now_ms: UnixMs) -> String {
+        self.0
+            .retain(|_, e| now_ms - e.created_ms < PREPARED_TTL_MS);
+        let token = crate::channel::RedemptionId::new_v4().as_str().to_owned();
+        self.0.insert(token.clone(), entry);
+        token
+    }
+
+    pub(crate) fn peek(&self, token: &str, now_ms: UnixMs) -> Option<PendingPreview> {
+        self.0
+            .get(token)
+            .filter(|e| now_ms - e.created_ms < PREPARED_TTL_MS)
+            .cloned()
+    }
+
+    pub(crate) fn remove(&mut self, token: &str) {
+        self.0.remove(token);
+    }
+}
+
+/// Who unlocked the manager screens, and when they last did something.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManagerSession {
+    pub name: String,
+    pub last_action: MonoMs,
+    /// The serial its [`ManagerUnlock`] carries.
+    pub serial: u64,
+}
+
+/// Proof that a manager unlocked this desk with the PIN: only [`Desk::unlock_manager`]
+/// makes one (its fields are private to the desk). Every manager-only method takes it and
+/// holds it against the desk's open session ([`Desk::manager`], the one manager rule): a
+/// token of another desk, or of a session since locked or idle too long, is refused with
+/// `manager_locked`. Carries no name and no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerUnlock {
+    desk: u64,
+    session: u64,
+}
+
+/// Desk ids and session serials, unique within the process.
+static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_serial() -> u64 {
+    SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// This run's lock-out ends on the monotonic clock, by the slot's `locked_until_key`.
+pub(crate) type Lockouts = HashMap<String, MonoMs>;
+
+const SCAN_PREFIX_KEY: &str = "scan.prefix";
+const SCAN_SUFFIX_KEY: &str = "scan.suffix";
+
+/// The scanner rules a manager saved, if any.
+pub(crate) fn stored_scan_rules(ledger: &Ledger) -> Result<Option<ScanRules>, LedgerError> {
+    let prefix = ledger.setting(SCAN_PREFIX_KEY)?;
+    let suffix = ledger.setting(SCAN_SUFFIX_KEY)?;
+    if prefix.is_none() && suffix.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(ScanRules {
+        prefix: prefix.unwrap_or_default(),
+        suffix: suffix.unwrap_or_default(),
+    }))
+}
+
+/// The in-memory part of printing that the desk holds.
+#[derive(Debug, Default)]
+pub(crate) struct PrintingState {
+    /// Settings that apply while none are saved: the sandbox's virtual printer.
+    pub fallback: Option<PrinterSettings>,
+    /// The coupon names of the latest redemptions, by attempt id (the ledger does not
+    /// keep them; a receipt prints them).
+    pub names: BTreeMap<u64, (String, String)>,
+    pub next: u64,
+    pub timeouts: Option<Timeouts>,
+}
+
 type CheckpointHook = Box<dyn Fn(Checkpoint) + Send + Sync>;
 
 pub struct Desk {
+    /// Which desk a [`ManagerUnlock`] was handed out by.
+    id: u64,
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) channels: BTreeMap<ChannelKind, Channel>,
     pub(crate) clock: Arc<dyn Clock>,
-    /// What the scanner adds around a code; a manager changes it in 设置 (desk_settings.rs).
+    /// What the scanner adds around a code; a manager changes it in 设置 (settings.rs).
     pub(crate) scan_rules: Mutex<ScanRules>,
-    pub(crate) prepared: Mutex<crate::redeem::PreparedCache>,
+    pub(crate) prepared: Mutex<PreparedCache>,
     /// When each (channel, code) was last sent for redemption: the same-code debounce.
     pub(crate) recent_sends: Mutex<HashMap<(ChannelKind, String), UnixMs>>,
     pub(crate) events: broadcast::Sender<DeskEvent>,
@@ -91,10 +207,10 @@ pub struct Desk {
     pub(crate) outbox_wake: Notify,
     /// Wakes the print worker when a slip is queued (slip/print.rs).
     pub(crate) print_wake: Notify,
-    pub(crate) printing: Mutex<crate::slip::print::PrintingState>,
+    pub(crate) printing: Mutex<PrintingState>,
     checkpoint_hook: OnceLock<CheckpointHook>,
     /// The unlocked manager, if any (roles.rs).
-    pub(crate) manager_session: Mutex<Option<crate::roles::ManagerSession>>,
+    pub(crate) manager_session: Mutex<Option<ManagerSession>>,
     /// The cashier whose shift is open, if any (roles.rs).
     pub(crate) shift: Mutex<Option<String>>,
     /// Answers the ledger refused to take (a full disk, a locked file), written at the next
@@ -105,7 +221,7 @@ pub struct Desk {
     /// would write redemptions into a damaged file.
     halted: Mutex<Option<String>>,
     /// PIN lock-outs of this run, on the monotonic clock (roles.rs).
-    pub(crate) lockouts: Mutex<crate::roles::Lockouts>,
+    pub(crate) lockouts: Mutex<Lockouts>,
     /// The last clock comparison with each channel (clock_skew.rs).
     pub(crate) clock_skews: Mutex<BTreeMap<ChannelKind, crate::clock_skew::ClockSkew>>,
     /// Since when each channel known unreachable has not answered (reachability.rs).
@@ -138,9 +254,10 @@ impl Desk {
             );
         }
         // Rules a manager saved in the ledger win over the caller's defaults.
-        let scan_rules = crate::desk_settings::stored_scan_rules(&ledger)?.unwrap_or(scan_rules);
+        let scan_rules = stored_scan_rules(&ledger)?.unwrap_or(scan_rules);
         let (events, _) = broadcast::channel(256);
         Ok(Desk {
+            id: next_serial(),
             ledger,
             channels: channels.into_iter().map(|c| (c.kind(), c)).collect(),
             clock,

@@ -1,19 +1,17 @@
-//! The desk's own settings that a manager changes in 设置 (issue 6 "Settings"): what the
+//! The desk's own settings that a manager changes in 设置: what the
 //! store's scanner adds around a code, and when the business day starts in which zone. They
 //! live in the ledger's settings table (with their history, like the cashier list and the
 //! manager PIN), so the CLI and the app read the same values, and each mode's ledger keeps
 //! its own. Channel settings and keys are not here: they are files (channel_setup.rs),
 //! because keys must never enter the ledger.
 
+use super::{Desk, ManagerUnlock, SCAN_PREFIX_KEY, SCAN_SUFFIX_KEY};
 use crate::business_day::{BusinessDayError, BusinessDayRule};
-use crate::desk::Desk;
-use crate::ledger::{Actor, AuditEntry, Ledger, LedgerError};
-use crate::roles::RoleError;
+use crate::desk::roles::RoleError;
+use crate::ledger::{Actor, AuditEntry, LedgerError};
 use crate::scan::ScanRules;
 use serde::{Deserialize, Serialize};
 
-const SCAN_PREFIX_KEY: &str = "scan.prefix";
-const SCAN_SUFFIX_KEY: &str = "scan.suffix";
 /// The longest prefix or suffix a scanner is set up to add; real ones are a few characters.
 pub const MAX_AFFIX_CHARS: usize = 16;
 
@@ -56,19 +54,6 @@ impl SettingsError {
     }
 }
 
-/// The scanner rules a manager saved, if any.
-pub(crate) fn stored_scan_rules(ledger: &Ledger) -> Result<Option<ScanRules>, LedgerError> {
-    let prefix = ledger.setting(SCAN_PREFIX_KEY)?;
-    let suffix = ledger.setting(SCAN_SUFFIX_KEY)?;
-    if prefix.is_none() && suffix.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(ScanRules {
-        prefix: prefix.unwrap_or_default(),
-        suffix: suffix.unwrap_or_default(),
-    }))
-}
-
 /// A prefix or suffix: empty, or up to 16 printable characters. Whitespace and control
 /// characters are what the normaliser strips anyway, so one made of them would never match.
 fn affix(field: &'static str, text: &str) -> Result<String, SettingsError> {
@@ -103,8 +88,12 @@ impl Desk {
     /// Saves the settings (an unlocked manager only). Everything is checked before anything
     /// is written, so a refusal changes nothing; the scanner rules apply to the next scan,
     /// the business-day rule to attempts made from now on (earlier ones keep their day).
-    pub fn save_desk_settings(&self, s: &DeskSettings) -> Result<DeskSettings, SettingsError> {
-        let manager = self.manager()?;
+    pub fn save_desk_settings(
+        &self,
+        unlock: &ManagerUnlock,
+        s: &DeskSettings,
+    ) -> Result<DeskSettings, SettingsError> {
+        let manager = self.manager(unlock)?;
         let prefix = affix("scan_prefix", &s.scan_prefix)?;
         let suffix = affix("scan_suffix", &s.scan_suffix)?;
         let rule = BusinessDayRule::new(s.cutoff_minutes, s.utc_offset_minutes).map_err(|e| {
@@ -159,6 +148,7 @@ mod tests {
     use super::*;
     use crate::app_info::Mode;
     use crate::clock::ManualClock;
+    use crate::ledger::Ledger;
     use std::sync::Arc;
 
     fn desk_on(ledger: Arc<Ledger>) -> Desk {
@@ -166,11 +156,11 @@ mod tests {
         Desk::open(ledger, Vec::new(), clock, ScanRules::default()).unwrap()
     }
 
-    fn unlocked(d: &Desk) {
+    fn unlocked(d: &Desk) -> ManagerUnlock {
         if !d.manager_pin_is_set().unwrap() {
             d.set_manager_pin(None, "246813", "李店长").unwrap();
         }
-        d.unlock_manager("246813", "李店长").unwrap();
+        d.unlock_manager("246813", "李店长").unwrap()
     }
 
     fn settings(prefix: &str, suffix: &str, cutoff: i32, offset: i32) -> DeskSettings {
@@ -193,15 +183,17 @@ mod tests {
             settings("", "", 240, 480),
             "the defaults"
         );
+        let stale = unlocked(&d);
+        d.lock_manager();
         assert!(
             matches!(
-                d.save_desk_settings(&settings("]C1", "#", 240, 480)),
+                d.save_desk_settings(&stale, &settings("]C1", "#", 240, 480)),
                 Err(SettingsError::Role(RoleError::Locked))
             ),
             "a cashier cannot change them"
         );
-        unlocked(&d);
-        d.save_desk_settings(&settings("]C1", "#", 300, 480))
+        let unlock = unlocked(&d);
+        d.save_desk_settings(&unlock, &settings("]C1", "#", 300, 480))
             .unwrap();
         let code = crate::scan::normalise("]C1679533922928#\r", &d.scan_rules()).unwrap();
         assert_eq!(code.as_str(), "679533922928");
@@ -220,15 +212,16 @@ mod tests {
     fn a_bad_value_is_refused_naming_the_field_and_nothing_is_changed() {
         let ledger = Arc::new(Ledger::open_in_memory(Mode::Sandbox).unwrap());
         let d = desk_on(ledger);
-        unlocked(&d);
-        d.save_desk_settings(&settings("A", "B", 240, 480)).unwrap();
+        let unlock = unlocked(&d);
+        d.save_desk_settings(&unlock, &settings("A", "B", 240, 480))
+            .unwrap();
         for (bad, field) in [
             (settings("A B", "B", 240, 480), "scan_prefix"),
             (settings("A", "12345678901234567", 240, 480), "scan_suffix"),
             (settings("A", "B", 1440, 480), "cutoff_minutes"),
             (settings("A", "B", 240, 15 * 60), "utc_offset_minutes"),
         ] {
-            let err = d.save_desk_settings(&bad).expect_err("refused");
+            let err = d.save_desk_settings(&unlock, &bad).expect_err("refused");
             assert_eq!(err.field(), Some(field), "{err}");
             assert_eq!(d.desk_settings(), settings("A", "B", 240, 480));
         }
