@@ -17,6 +17,7 @@ import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createPrintBar } from './slip.js';
 import { createSale } from './sale.js';
+import { mountSyncBadge } from './sync-badge.js';
 
 /** A second read of the same code within this window is the scanner reading twice. */
 const DOUBLE_READ_MS = 2000;
@@ -49,6 +50,7 @@ export function renderCashier(root, info) {
   const saleForm = $('#sale-form');
   const banner = $('#offline-banner');
   const clockBanner = $('#clock-banner');
+  const syncBadge = mountSyncBadge($('#mode-badge'));
   // The desk's clock against the channels' (core clock_skew.rs), refreshed after each answer.
   let skew = info.clock_skew ?? null;
 
@@ -308,6 +310,17 @@ export function renderCashier(root, info) {
           title: 'refused.already',
           lines: m
             ? [{ key: 'refused.alreadyWhen', params: { time: clockOrDate(Number(m[1])), name: m[2] }, big: true }]
+            : [detail],
+          sound: 'rejected',
+        });
+      }
+      case 'redeemed_at_another_till': {
+        const m = /at till (.*) at (\d+) by (.*)$/s.exec(e.message ?? '');
+        return showResult({
+          state: 'refused',
+          title: 'refused.otherTill',
+          lines: m
+            ? [{ key: 'refused.otherTillWhen', params: { till: m[1], time: clockOrDate(Number(m[2])), name: m[3] }, big: true }]
             : [detail],
           sound: 'rejected',
         });
@@ -776,6 +789,7 @@ export function renderCashier(root, info) {
     renderBanner();
     renderClockBanner();
     renderWarnings();
+    syncBadge.render();
     setNote(note?.key ?? null, note?.params ?? {});
     recent.render();
     sale.renderTexts();

@@ -3,6 +3,7 @@
 use crate::client::{ConnectError, HqClient, HqTarget};
 use redeemdesk_core::clock::Clock;
 use redeemdesk_core::config::HqConfig;
+use redeemdesk_core::cross_till::CROSS_TILL_BUDGET;
 use redeemdesk_core::hq_sync::{UploadIdentity, Uploader, UploaderTask};
 use redeemdesk_core::ledger::{Ledger, LedgerError};
 use std::sync::Arc;
@@ -162,18 +163,29 @@ impl redeemdesk_core::cross_till::OtherTills for StoreLink {
         code: &'a str,
     ) -> redeemdesk_core::cross_till::LookupFuture<'a> {
         Box::pin(async move {
-            let client = self.client().await.map_err(|e| e.to_string())?;
-            let out = crate::store_view::redeemed_elsewhere(
-                &client,
-                &self.store_id,
-                &self.desk_id,
-                channel.as_str(),
-                code,
-            )
-            .await;
-            self.keep(out.map_err(Into::into))
-                .await
-                .map_err(|e| e.to_string())
+            let ask = async {
+                let client = self.client().await?;
+                Ok::<_, StoreReadError>(
+                    crate::store_view::redeemed_elsewhere(
+                        &client,
+                        &self.store_id,
+                        &self.desk_id,
+                        channel.as_str(),
+                        code,
+                    )
+                    .await?,
+                )
+            };
+            // Just inside the desk's budget: a connection that stopped answering is dropped
+            // here, so the next confirmation asks on a fresh one instead of queueing behind.
+            let budget = CROSS_TILL_BUDGET.saturating_sub(std::time::Duration::from_millis(20));
+            match tokio::time::timeout(budget, ask).await {
+                Ok(out) => self.keep(out).await.map_err(|e| e.to_string()),
+                Err(_) => {
+                    self.forget().await;
+                    Err(format!("HQ did not answer within {budget:?}"))
+                }
+            }
         })
     }
 }
