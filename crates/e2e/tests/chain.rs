@@ -58,6 +58,15 @@ async fn the_sync_badge_goes_from_pending_to_synced_and_the_store_tab_shows_two_
         ),
     )
     .unwrap();
+    {
+        // As the app's channel setup writes it: readable by the user only.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("secrets.toml"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
 
     // HQ is slow to take rows: a lock on its chain holds every push until it is released,
     // so what this till writes waits as 待上传.
