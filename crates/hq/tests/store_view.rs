@@ -320,8 +320,9 @@ async fn when_hq_is_slow_the_confirmation_waits_no_longer_than_300_ms_and_redeem
         "HQ was asked (its answer was held back)"
     );
     assert!(
-        took >= CROSS_TILL_BUDGET,
-        "the confirmation gave HQ its budget: {took:?}"
+        took >= CROSS_TILL_BUDGET - Duration::from_millis(50),
+        "the confirmation gave HQ (nearly) its budget — the link gives up 20 ms early to \
+         drop the stuck connection: {took:?}"
     );
     assert!(
         took < CROSS_TILL_BUDGET + Duration::from_millis(700),
