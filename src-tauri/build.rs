@@ -52,6 +52,8 @@ fn main() {
             "reprint_slip",
             "recent_slips",
             "virtual_slips",
+            "sync_state",
+            "store_day",
         ]),
     ))
     .expect("tauri-build failed");

@@ -5,6 +5,7 @@ mod args;
 mod command_list;
 mod commands;
 mod error;
+mod hq_commands;
 mod integrity_check;
 mod manager_commands;
 mod print_commands;
@@ -88,7 +89,9 @@ fn commands_of<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         print_commands::print_slip,
         print_commands::reprint_slip,
         print_commands::recent_slips,
-        print_commands::virtual_slips
+        print_commands::virtual_slips,
+        hq_commands::sync_state,
+        hq_commands::store_day
     ])
 }
 

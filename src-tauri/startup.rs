@@ -37,6 +37,10 @@ pub struct Ready {
     /// The token of the manager session the window unlocked (`manager_unlock`): manager
     /// commands hand it to the core, which alone decides whether it still holds.
     unlock: std::sync::Mutex<Option<ManagerUnlock>>,
+    /// Chain mode's reads of the store at HQ (the 门店 tab, the cross-till check).
+    pub hq_store: Option<Arc<redeemdesk_hq::till::StoreLink>>,
+    /// This till's name at HQ (`[hq] till`).
+    pub hq_till: Option<String>,
 }
 
 impl std::fmt::Debug for Ready {
@@ -179,6 +183,23 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         }
         None => (None, None),
     };
+    let hq_store = match (&hq, booted.hq.as_ref()) {
+        (Some(u), Some(cfg)) => match redeemdesk_hq::till::StoreLink::new(cfg, u.desk_id()) {
+            Ok(link) => {
+                let link = Arc::new(link);
+                booted.desk.ask_other_tills(link.clone());
+                let warm = link.clone();
+                tauri::async_runtime::spawn(async move { warm.warm().await });
+                Some(link)
+            }
+            Err(e) => {
+                tracing::error!("the store's reads at HQ did not start: {e}");
+                None
+            }
+        },
+        _ => None,
+    };
+    let hq_till = hq.as_ref().and(booted.hq.as_ref()).map(|c| c.till.clone());
     Ok(Ready {
         data_dir,
         mode: booted.mode,
@@ -190,6 +211,8 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
         hq,
         _hq_task: hq_task,
         unlock: std::sync::Mutex::new(None),
+        hq_store,
+        hq_till,
     })
 }
 

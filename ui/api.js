@@ -297,3 +297,21 @@ export function recentSlips() {
 export function virtualSlips() {
   return call('virtual_slips');
 }
+
+// ---------------------------------------------------------------- chain mode (issue 21)
+
+/**
+ * The sync badge: `null` without `[hq]`, else `{state: 'synced'} | {state: 'pending', rows} |
+ * {state: 'unreachable', rows, error} | {state: 'fork', message}` (core hq_sync::SyncState).
+ */
+export function syncState() {
+  return call('sync_state');
+}
+
+/**
+ * 门店 (manager): the store's day across its tills, `{source: 'hq' | 'local', local_reason,
+ * day, this_till, attempts, per_channel, per_till, fork}` — `local` is this till alone (本机).
+ */
+export function storeDay(day) {
+  return call('store_day', { day });
+}

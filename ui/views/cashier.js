@@ -17,6 +17,7 @@ import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createPrintBar } from './slip.js';
 import { createSale } from './sale.js';
+import { mountSyncBadge } from './sync-badge.js';
 
 /** A second read of the same code within this window is the scanner reading twice. */
 const DOUBLE_READ_MS = 2000;
@@ -51,6 +52,7 @@ export function renderCashier(root, info) {
   const saleForm = $('#sale-form');
   const banner = $('#offline-banner');
   const clockBanner = $('#clock-banner');
+  const syncBadge = mountSyncBadge($('#mode-badge'));
   // The desk's clock against the channels' (core clock_skew.rs), refreshed after each answer.
   let skew = info.clock_skew ?? null;
 
@@ -315,6 +317,17 @@ export function renderCashier(root, info) {
           title: 'refused.already',
           lines: d
             ? [{ key: 'refused.alreadyWhen', params: { time: clockOrDate(d.at_ms), name: d.by }, big: true }]
+            : [detail],
+          sound: 'rejected',
+        });
+      }
+      case 'redeemed_at_another_till': {
+        const d = e.detail;
+        return showResult({
+          state: 'refused',
+          title: 'refused.otherTill',
+          lines: d
+            ? [{ key: 'refused.otherTillWhen', params: { till: d.till, time: clockOrDate(d.at_ms), name: d.by }, big: true }]
             : [detail],
           sound: 'rejected',
         });
@@ -789,6 +802,7 @@ export function renderCashier(root, info) {
     renderBanner();
     renderClockBanner();
     renderWarnings();
+    syncBadge.render();
     setNote(note?.key ?? null, note?.params ?? {});
     recent.render();
     sale.renderTexts();

@@ -195,6 +195,25 @@ impl Uploader {
         self.state.lock().expect("sync state").clone()
     }
 
+    /// The cashier's sync badge now: the last round's state, with what is waiting counted
+    /// from the ledger as it is now (a redemption since the last round is 待上传 at once).
+    pub fn badge(&self) -> Result<SyncState, LedgerError> {
+        let waiting = || -> Result<i64, LedgerError> {
+            Ok((self.ledger.chain_end()? - self.ledger.hq_cursor()?.acked_seq).max(0))
+        };
+        Ok(match self.state() {
+            SyncState::Fork { message } => SyncState::Fork { message },
+            SyncState::Unreachable { error, .. } => SyncState::Unreachable {
+                rows: waiting()?,
+                error,
+            },
+            SyncState::Synced | SyncState::Pending { .. } => match waiting()? {
+                0 => SyncState::Synced,
+                rows => SyncState::Pending { rows },
+            },
+        })
+    }
+
     /// Asks for a round now (after a redemption, say); never waits.
     pub fn wake(&self) {
         self.wake.notify_one();

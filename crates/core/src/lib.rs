@@ -10,6 +10,7 @@ pub mod channel_setup;
 pub mod clock;
 pub mod clock_skew;
 pub mod config;
+pub mod cross_till;
 pub mod data_dir;
 pub mod demo_secrets;
 pub mod desk;

@@ -138,6 +138,9 @@ impl Refusal for crate::redeem::RedeemError {
             RedeemError::ChannelNotConfigured(kind) | RedeemError::NotACodeChannel(kind) => {
                 Some(json!({ "channel": kind }))
             }
+            RedeemError::AtAnotherTill(crate::cross_till::RedeemedAtAnotherTill(found)) => {
+                Some(json!({ "till": found.till, "at_ms": found.at_ms, "by": found.cashier }))
+            }
             RedeemError::Role(e) => e.detail(),
             RedeemError::Channel(e) => e.detail(),
             _ => None,

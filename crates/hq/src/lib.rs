@@ -9,6 +9,7 @@ pub mod migrations;
 pub mod reports;
 pub mod roles;
 mod schema;
+pub mod store_view;
 #[doc(hidden)]
 pub mod testing;
 pub mod till;

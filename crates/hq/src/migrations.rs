@@ -26,6 +26,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "ingest_held",
         sql: crate::anchor::MIGRATION_FUNCTIONS,
     },
+    Migration {
+        name: "store_view",
+        sql: crate::store_view::MIGRATION_FUNCTIONS,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +123,10 @@ mod tests {
         (
             "ingest_held",
             "ca099cea1cde6538502d8a06395479e23a4743158958f936276a678736107273",
+        ),
+        (
+            "store_view",
+            "aee8c0bab5ca04769bcbd93cfc6ea88d766b10fea7801b8c19bdf8b195b4165e",
         ),
     ];
 

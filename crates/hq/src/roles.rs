@@ -1,6 +1,7 @@
 //! Stores and their roles. Each store gets one login role for its tills, holding USAGE on
-//! the `ingest` schema and EXECUTE on its functions (`push`, and `desk_state`/`held` for
-//! `verify-log --against-hq`) and nothing else; `hq.stores` ties the role to the store, and
+//! the `ingest` schema and EXECUTE on its functions (`push`, `desk_state`/`held` for
+//! `verify-log --against-hq`, `store_day`/`redeemed_elsewhere` for the 门店 tab and the
+//! cross-till refusal) and nothing else; `hq.stores` ties the role to the store, and
 //! each function refuses any other store for it.
 
 use tokio_postgres::Client;
@@ -55,7 +56,10 @@ pub async fn add_store(
          GRANT EXECUTE ON FUNCTION \
          ingest.push(text, uuid, text, text, integer, bigint, bigint, jsonb) TO \"{role}\";
          GRANT EXECUTE ON FUNCTION ingest.desk_state(text, uuid) TO \"{role}\";
-         GRANT EXECUTE ON FUNCTION ingest.held(text, uuid, bigint, integer) TO \"{role}\";",
+         GRANT EXECUTE ON FUNCTION ingest.held(text, uuid, bigint, integer) TO \"{role}\";
+         GRANT EXECUTE ON FUNCTION ingest.store_day(text, date) TO \"{role}\";
+         GRANT EXECUTE ON FUNCTION \
+         ingest.redeemed_elsewhere(text, uuid, text, text) TO \"{role}\";",
         pw = literal(password)
     ))
     .await?;

@@ -1,6 +1,6 @@
 // The manager side (店长): opened from the cashier screen (button 店长, F9 or Ctrl+M), it
-// covers the till with the PIN dialog, then the tabs 流水 / 需处理 / 撤销 / 对账 / 设置
-// (F1…F5 while open) and a lock button (F9 again) that locks and returns to the till.
+// covers the till with the PIN dialog, then the tabs 流水 / 需处理 / 撤销 / 对账 / 设置 /
+// 单据 / 门店 (F1…F7 while open) and a lock button (F9 again) that locks and returns to the till.
 //
 // The core locks an idle manager session by itself (every manager command then answers
 // `manager_locked`); `guard` turns that answer into the PIN dialog with a message saying
@@ -17,10 +17,11 @@ import { createInbox } from './inbox.js';
 import { createUndo } from './undo.js';
 import { createReconcile } from './reconcile.js';
 import { createSlips } from './slips.js';
+import { createStore } from './store.js';
 
 /** The core's idle lock (roles.rs MANAGER_IDLE_LOCK_MS). */
 const IDLE_LOCK_MS = 5 * 60 * 1000;
-const TABS = ['log', 'inbox', 'undo', 'reconcile', 'settings', 'slips'];
+const TABS = ['log', 'inbox', 'undo', 'reconcile', 'settings', 'slips', 'store'];
 
 let shell = null;
 
@@ -59,6 +60,9 @@ function buildShell(info) {
   const top = el('header', { className: 'topbar mgr-top' }, title, nav,
     el('div', { className: 'topbar-right' }, el('span', { className: 'mode-badge', id: 'manager-mode', dataset: { mode: info.mode, bilingual: '' } }, t(`mode.${info.mode}`)), who, lockBtn));
   const body = el('main', { className: 'mgr-body', id: 'manager-body' });
+  // Chain mode: HQ holds another chain than this till's (the uploader has stopped).
+  const forkBanner = el('p', { className: 'store-fork', id: 'manager-fork', hidden: true, dataset: { testid: 'manager-fork' } });
+  body.append(forkBanner);
   const settingsPane = el('section', { className: 'mgr-pane', id: 'manager-settings', hidden: true });
   const root = el('div', { className: 'mgr', id: 'manager', hidden: true, dataset: { testid: 'manager' } }, top, body);
   document.body.append(root);
@@ -100,9 +104,10 @@ function buildShell(info) {
   const undo = createUndo(body, ctx);
   const reconcile = createReconcile(body, ctx);
   const slips = createSlips(body, ctx);
+  const store = createStore(body, ctx);
   body.append(settingsPane);
   const timeline = createTimeline(root, ctx);
-  const panes = { log, inbox, undo, reconcile, slips };
+  const panes = { log, inbox, undo, reconcile, slips, store };
 
   function setScreen(name) {
     document.body.dataset.screen = name;
@@ -152,6 +157,7 @@ function buildShell(info) {
     else if (next === 'undo') undo.show(arg);
     else if (next === 'reconcile') reconcile.show(arg?.day || day, arg?.channel, arg?.runId);
     else if (next === 'slips') slips.show();
+    else if (next === 'store') store.show();
     else mountSettings();
     setScreen(`manager-${next}`);
   }
@@ -166,6 +172,7 @@ function buildShell(info) {
     if (!day) day = await defaultDay();
     switchTo(tab);
     ctx.changed();
+    api.syncState().then((s) => { forkBanner.hidden = s?.state !== 'fork'; }, () => {});
   }
 
   /** Back to the PIN dialog (`reason`: why, e.g. the idle lock). */
@@ -204,6 +211,7 @@ function buildShell(info) {
       settingsPane.replaceChildren();
       if (unlocked && tab === 'settings') mountSettings();
     }
+    forkBanner.textContent = t('mgr.store.fork');
     tabButtons.forEach((b) => { b.querySelector('.tab-label').textContent = t(`mgr.tab.${b.dataset.tab}`); });
     lockBtn.textContent = t('mgr.lock');
     pin.renderTexts();
@@ -212,6 +220,7 @@ function buildShell(info) {
     inbox.renderTexts();
     reconcile.renderTexts();
     slips.renderTexts();
+    store.renderTexts();
     if (!undo.root.hidden) undo.renderTexts();
   }
 
@@ -229,7 +238,7 @@ function buildShell(info) {
       close();
       return;
     }
-    const f = /^F([1-6])$/.exec(e.key);
+    const f = /^F([1-7])$/.exec(e.key);
     if (f) {
       e.preventDefault();
       e.stopPropagation();

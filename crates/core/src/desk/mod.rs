@@ -226,6 +226,8 @@ pub struct Desk {
     pub(crate) clock_skews: Mutex<BTreeMap<ChannelKind, crate::clock_skew::ClockSkew>>,
     /// Since when each channel known unreachable has not answered (reachability.rs).
     pub(crate) reach: Mutex<BTreeMap<ChannelKind, UnixMs>>,
+    /// Chain mode: HQ's view of the store's other tills (cross_till.rs).
+    pub(crate) other_tills: OnceLock<Arc<dyn crate::cross_till::OtherTills>>,
 }
 
 impl std::fmt::Debug for Desk {
@@ -276,6 +278,7 @@ impl Desk {
             lockouts: Mutex::new(Default::default()),
             clock_skews: Mutex::new(BTreeMap::new()),
             reach: Mutex::new(BTreeMap::new()),
+            other_tills: OnceLock::new(),
         })
     }
 

@@ -107,6 +107,9 @@ pub enum RedeemError {
         by: String,
         attempt: Box<Attempt>,
     },
+    /// Chain mode: HQ saw this single-use code redeemed at another till of the store.
+    #[error(transparent)]
+    AtAnotherTill(#[from] crate::cross_till::RedeemedAtAnotherTill),
     #[error("an earlier attempt on this code is still unresolved (since {since_ms})")]
     Unresolved {
         since_ms: UnixMs,
@@ -141,6 +144,7 @@ impl RedeemError {
             RedeemError::NotACodeChannel(_) => "not_a_code_channel",
             RedeemError::PlatformNeeded => "platform_needed",
             RedeemError::AlreadyRedeemed { .. } => "already_redeemed",
+            RedeemError::AtAnotherTill(_) => "redeemed_at_another_till",
             RedeemError::Unresolved { .. } => "unresolved",
             RedeemError::Duplicate => "duplicate",
             RedeemError::PrepareExpired => "prepare_expired",
@@ -326,6 +330,7 @@ impl Desk {
         let ch = self.code_channel(kind)?;
         // Again at confirmation: another till may have redeemed the code meanwhile.
         self.check_code_history(kind, &code)?;
+        self.check_other_tills(kind, &code).await?;
 
         self.checkpoint(Checkpoint::BeforeWriteAhead);
         let id = self.ledger.begin_attempt(NewAttempt {

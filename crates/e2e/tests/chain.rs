@@ -1,0 +1,234 @@
+//! Chain mode (issue 21) on the real window, against a real PostgreSQL server at HQ started
+//! by this test (scripts/pg.sh through `redeemdesk_hq::testing::Cluster`, stopped by its PID):
+//! the cashier's sync badge going from 待上传 to 已同步, and the manager's 门店 tab with two
+//! tills — this one and a second till whose ledger the test pushes — and, with HQ stopped,
+//! this till's own day marked 本机. Screenshots: target/e2e/chain-badge-pending.png,
+//! chain-badge-synced.png, chain-store-hq.png, chain-store-local.png.
+
+use redeemdesk_core::app_info::Mode;
+use redeemdesk_core::clock::SystemClock;
+use redeemdesk_core::hq_sync::{UploadIdentity, Uploader};
+use redeemdesk_core::ledger::generate::{self, Synthetic};
+use redeemdesk_core::ledger::{self, Ledger};
+use redeemdesk_e2e::{Desk, Launch};
+use redeemdesk_hq::testing::Cluster;
+use redeemdesk_hq::{roles, HqClient, HqTarget};
+use redeemdesk_sandbox::{Sandbox, SandboxOptions};
+use std::sync::Arc;
+use std::time::Duration;
+
+const QUICK: Duration = Duration::from_secs(20);
+const PASSWORD: &str = "till-pass-e2e-Q7!";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_badge_goes_from_pending_to_synced_and_the_store_tab_shows_two_tills() {
+    let cluster = Cluster::start();
+    let (db, mut admin) = cluster.fresh_db().await;
+    let store = format!("e2e-{}", std::process::id());
+    roles::add_store(&mut admin, &store, PASSWORD)
+        .await
+        .expect("the store's role");
+    let url = cluster.tcp_url(&roles::role_name(&store), &db, None);
+
+    // The store's 收呗, standing in for the live one (with keys of its own).
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
+    let sb = &channel.demo().shoubei;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_path_buf();
+    std::fs::write(
+        data.join("config.toml"),
+        format!(
+            "[channels.shoubei]\nbase_url = \"{}\"\ninst_no = \"{}\"\nmerchant_no = \"{}\"\n\
+             shop_no = \"{}\"\nsecrets = \"secrets.toml\"\n\
+             [hq]\nurl = \"{url}\"\nstore_id = \"{store}\"\ntill = \"1号机\"\nsecrets = \"secrets.toml\"\n",
+            channel.base_url(redeemdesk_core::channel::ChannelKind::Shoubei),
+            sb.inst_no,
+            sb.merchant_no,
+            sb.shop_no
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        data.join("secrets.toml"),
+        format!(
+            "[shoubei]\nkey = \"{}\"\n[hq]\npassword = \"{PASSWORD}\"\n",
+            sb.key
+        ),
+    )
+    .unwrap();
+    {
+        // As the app's channel setup writes it: readable by the user only.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("secrets.toml"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+    }
+
+    // HQ is slow to take rows: a lock on its chain holds every push until it is released,
+    // so what this till writes waits as 待上传.
+    admin
+        .batch_execute("BEGIN; LOCK TABLE hq.chain IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=sync-badge]') && !document.querySelector('[data-testid=sync-badge]').hidden",
+        QUICK,
+        "the sync badge (chain mode is on)",
+    )
+    .await;
+    desk.scan_and_redeem("679533922928", "succeeded").await;
+    let pending = desk
+        .wait_until(
+            "(() => { const b = document.querySelector('[data-testid=sync-badge]');
+               return b.dataset.state === 'pending'
+                 && Number(b.textContent.replace('待上传', '')) >= 2 && b.textContent; })()",
+            QUICK,
+            "待上传 n with the redemption's two events",
+        )
+        .await;
+    let pending = pending.as_str().unwrap().to_owned();
+    let n: i64 = pending
+        .trim_start_matches("待上传")
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("待上传 and a count: {pending}"));
+    assert!(
+        n >= 2,
+        "the redemption's two events at least wait: {pending}"
+    );
+    desk.screenshot("chain-badge-pending").await;
+    let held: i64 = admin
+        .query_one("SELECT count(*) FROM hq.chain", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 0, "nothing reached HQ while its chain was locked");
+
+    admin.batch_execute("COMMIT").await.unwrap();
+    desk.wait_until(
+        "(() => { const b = document.querySelector('[data-testid=sync-badge]');
+           return b.dataset.state === 'synced' && b.textContent === '已同步'; })()",
+        QUICK,
+        "已同步",
+    )
+    .await;
+    desk.screenshot("chain-badge-synced").await;
+    let at_hq: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM hq.attempts WHERE code = '679533922928'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(at_hq, 1, "the redemption is at HQ once");
+
+    // A second till of the store, on a ledger of its own, pushes its day.
+    let info = desk.invoke("app_info", serde_json::json!({})).await;
+    let today = info["business_today"].as_str().unwrap().to_owned();
+    let two_dir = tempfile::tempdir().unwrap();
+    let two = Arc::new(
+        Ledger::open(
+            &two_dir.path().join(ledger::file_name(Mode::Live)),
+            Mode::Live,
+        )
+        .unwrap(),
+    );
+    let made = generate::fill(
+        &two,
+        &Synthetic {
+            attempts: 12,
+            first_day: today.parse().unwrap(),
+            per_day: 100,
+            seed: 21,
+        },
+    )
+    .unwrap();
+    let two_ok: i64 = made
+        .totals
+        .values()
+        .flatten()
+        .map(|c| c.succeeded as i64)
+        .sum();
+    Uploader::new(
+        two.clone(),
+        Arc::new(HqClient::new(
+            HqTarget::new(&url, Some(PASSWORD), None).unwrap(),
+        )),
+        Arc::new(SystemClock),
+        UploadIdentity {
+            store_id: store.clone(),
+            till: "2号机".to_owned(),
+            app_version: "0.1.0-e2e".to_owned(),
+        },
+    )
+    .unwrap()
+    .drain()
+    .await
+    .expect("the second till uploads");
+
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    desk.click("#tab-store").await;
+    desk.wait_until(
+        "document.getElementById('manager-store')?.dataset.loaded === 'true'",
+        QUICK,
+        "the 门店 tab",
+    )
+    .await;
+    let source = desk.text("[data-testid=store-source]").await;
+    assert!(source.starts_with("总部"), "from HQ: {source}");
+    let tills = desk
+        .js("return [...document.querySelectorAll('[data-testid=store-per-till] tbody tr')].map((r) => [r.dataset.key, r.children[2].textContent])")
+        .await;
+    println!("门店 per till: {tills}");
+    let tills = tills.as_array().unwrap();
+    assert_eq!(tills.len(), 2, "two tills: {tills:?}");
+    assert_eq!(tills[0][0], "1号机");
+    assert_eq!(tills[0][1], "1", "this till's one success");
+    assert_eq!(tills[1][0], "2号机");
+    assert_eq!(
+        tills[1][1].as_str().unwrap(),
+        two_ok.to_string(),
+        "the second till's successes as its ledger has them"
+    );
+    let rows = desk
+        .js("return document.querySelectorAll('[data-testid=store-attempts] tbody tr').length")
+        .await;
+    assert_eq!(rows, serde_json::json!(13), "every attempt of both tills");
+    assert!(
+        desk.js("return document.querySelector('[data-testid=store-fork]').hidden")
+            .await
+            .as_bool()
+            .unwrap(),
+        "no fork"
+    );
+    desk.screenshot("chain-store-hq").await;
+
+    // HQ gone: the tab shows this till's own day, marked 本机.
+    drop(admin);
+    cluster.kill();
+    desk.click("#tab-log").await;
+    desk.click("#tab-store").await;
+    desk.wait_until(
+        "document.getElementById('manager-store')?.dataset.loaded === 'true' && \
+         document.getElementById('manager-store')?.dataset.source === 'local'",
+        QUICK,
+        "the 门店 tab from the local ledger",
+    )
+    .await;
+    let source = desk.text("[data-testid=store-source]").await;
+    assert!(source.starts_with("本机"), "marked 本机: {source}");
+    let tills = desk
+        .js("return [...document.querySelectorAll('[data-testid=store-per-till] tbody tr')].map((r) => r.dataset.key)")
+        .await;
+    assert_eq!(tills, serde_json::json!(["1号机"]), "this till alone");
+    desk.screenshot("chain-store-local").await;
+    desk.close().await;
+    channel.shutdown().await;
+}
