@@ -26,6 +26,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "ingest_held",
         sql: crate::anchor::MIGRATION_FUNCTIONS,
     },
+    Migration {
+        name: "report_indexes",
+        sql: crate::reports::MIGRATION_REPORT_INDEXES,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +123,10 @@ mod tests {
         (
             "ingest_held",
             "ca099cea1cde6538502d8a06395479e23a4743158958f936276a678736107273",
+        ),
+        (
+            "report_indexes",
+            "a2366894b30a1327803857b1276d7c65ea74f80dd5d18b4a9ce4e30df07f17f1",
         ),
     ];
 
