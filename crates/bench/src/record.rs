@@ -96,9 +96,9 @@ mod tests {
         assert!(md.starts_with("# Title\n\n- date: then\n- rerun of benchmark 2: now;"));
         assert!(md.contains("## 1. One\n\nfirst\n\n## 2. Two\n\nnew second\n"));
         assert!(!md.contains("\nsecond"), "the old section 2 is gone: {md}");
-        assert!(
-            md.ends_with("## Not measured yet\n\nBenchmark 3, 4, 5, 6, 7, 8, 9, 10 (run `make bench`).\n")
-        );
+        assert!(md.ends_with(
+            "## Not measured yet\n\nBenchmark 3, 4, 5, 6, 7, 8, 9, 10 (run `make bench`).\n"
+        ));
         // A second partial run replaces the note instead of adding another.
         let again = BTreeMap::from([(5, "## 5. Five\n\nfive\n".to_owned())]);
         let md = parse(&md).merge(again, "later").render();

@@ -198,7 +198,10 @@ async fn redeem(
         printer
             .wait_for(slips_before + 1, QUICK)
             .await
-            .and_then(|s| s.get(slips_before).map(|s| s.received_ms as f64 - at("shown")))
+            .and_then(|s| {
+                s.get(slips_before)
+                    .map(|s| s.received_ms as f64 - at("shown"))
+            })
     } else {
         None
     };
