@@ -78,12 +78,25 @@ fn statement_js(rows: usize, bytes: usize) -> String {
 /// One call of `cmd` from the page with the frame and sync-command probes running.
 const PROBED: &str = "
 const [cmd, args, settle, done] = arguments;
+window.__probe_stage = ['start'];
+const stage = (x) => window.__probe_stage.push(x + '@' + Math.round(performance.now()));
 const invoke = window.__TAURI__.core.invoke;
 let running = true;
 const gaps = [];
 const syncs = [];
 let last = null;
-const tick = (t) => { if (last !== null) gaps.push(t - last); last = t; if (running) requestAnimationFrame(tick); };
+// WebKit draws a frame only when something changed: a 1-pixel mark repainted every frame
+// keeps the frames coming, so a gap is the page's main thread, not a still screen.
+const mark = document.createElement('div');
+mark.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;background:rgba(0,0,0,0.02)';
+document.documentElement.append(mark);
+let n = 0;
+const tick = (t) => {
+  if (last !== null) gaps.push(t - last);
+  last = t;
+  mark.style.background = n++ % 2 ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)';
+  if (running) requestAnimationFrame(tick); else mark.remove();
+};
 requestAnimationFrame(tick);
 const probe = async () => {
   while (running) {
@@ -93,7 +106,9 @@ const probe = async () => {
     await new Promise((r) => setTimeout(r, 10));
   }
 };
+stage('armed');
 setTimeout(async () => {
+  stage('timer');
   probe();
   const t0 = performance.now();
   let answer = null, error = null;
@@ -101,10 +116,15 @@ setTimeout(async () => {
     answer = cmd === null ? await new Promise((r) => setTimeout(r, settle)) : await invoke(cmd, args);
   } catch (e) { error = JSON.stringify(e); }
   const ms = performance.now() - t0;
+  stage('answered');
   // One more frame, so a frame held up by the answer's arrival is counted.
-  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  await Promise.race([
+    new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+    new Promise((r) => setTimeout(r, 500)),
+  ]);
   running = false;
-  done({ ms, error, gaps, syncs, bytes: answer === null ? 0 : JSON.stringify(answer).length });
+  stage('done');
+  done({ ms, error, gaps, syncs, frames: gaps.length, bytes: answer == null ? 0 : JSON.stringify(answer).length });
 }, 50);
 ";
 
@@ -122,11 +142,20 @@ async fn probed(desk: &Desk, cmd: Option<&str>, args: Value) -> Probe {
             PROBED,
             vec![cmd.map_or(Value::Null, |c| json!(c)), args, json!(300)],
         )
-        .await
-        .unwrap_or_else(|e| panic!("{cmd:?} from the page: {e}"));
+        .await;
+    let v = match v {
+        Ok(v) => v,
+        Err(e) => {
+            let stage = desk
+                .js("return JSON.stringify(window.__probe_stage || null)")
+                .await;
+            panic!("{cmd:?} from the page: {e} (stage {stage})")
+        }
+    };
     assert!(v["error"].is_null(), "{cmd:?}: {}", v["error"]);
     let max = |k: &str| {
         v[k].as_array()
+            .filter(|a| !a.is_empty())
             .map(|a| a.iter().filter_map(Value::as_f64).fold(0.0, f64::max))
             .unwrap_or(f64::NAN)
     };
