@@ -4,18 +4,21 @@
 //!
 //! `redeemdesk-bench [--quick] [--only 5,6] [--out FILE]`: `--quick` makes small runs (a
 //! smoke test of the harness itself, not a measurement); `--only` runs the benchmarks named
-//! and replaces just their sections in FILE (record.rs). Benchmarks 5, 6 and 7 start the
+//! and replaces just their sections in FILE (record.rs). Benchmarks 5, 6, 7, 8 and 10 start the
 //! real app and need a display and a session bus (`make bench` provides both), the release
 //! builds of `redeemdesk` and `redeemdesk-baseline`, and for 6 and 7 tauri-driver.
 
 mod codec;
 mod day_log_ui;
 mod day_reports;
+mod hq_chain;
 mod ledger_scale;
+mod manager_statement;
 mod record;
 mod redemption;
 mod scanner;
 mod screen;
+mod slip_print;
 mod startup;
 mod stats;
 
@@ -77,7 +80,7 @@ fn main() {
             .filter(|s| !s.trim().is_empty())
             .map(|s| match s.trim().parse::<u32>() {
                 Ok(n) if record::ALL.contains(&n) => n,
-                _ => panic!("--only takes benchmark numbers 1–7, e.g. 5,6: not {s:?}"),
+                _ => panic!("--only takes benchmark numbers 1–10, e.g. 5,6: not {s:?}"),
             })
             .collect()
     });
@@ -140,11 +143,33 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
         sections.insert(6, scanner::markdown(&r));
     }
 
+    if wanted(8) {
+        eprintln!("bench 8: manager commands on a ledger with the largest statement");
+        let r = manager_statement::run(if quick { 2 } else { 9 }, quick).await;
+        sections.insert(8, manager_statement::markdown(&r));
+    }
+    if wanted(10) {
+        eprintln!("bench 10: printed slips and the answer on screen");
+        let r = slip_print::run(if quick { 1 } else { 3 }).await;
+        sections.insert(10, slip_print::markdown(&r));
+    }
+
     if wanted(1) {
         eprintln!("bench 1: redemption overhead");
         let redemption = redemption::run(if quick { 30 } else { 400 }).await;
         eprintln!("  ratio {:.2}", redemption.ratio);
         sections.insert(1, redemption::markdown(&redemption));
+    }
+    if wanted(9) {
+        eprintln!("bench 9: chain mode at HQ on PostgreSQL");
+        let r = hq_chain::run(&hq_chain::sizes(quick)).await;
+        eprintln!(
+            "  upload/COPY {:.2}, store day {}, chain day {}",
+            r.ratio,
+            stats::ms(r.store_day.median),
+            stats::ms(r.chain_day.median)
+        );
+        sections.insert(9, hq_chain::markdown(&r));
     }
     if wanted(2) {
         sections.insert(

@@ -30,6 +30,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "store_view",
         sql: crate::store_view::MIGRATION_FUNCTIONS,
     },
+    Migration {
+        name: "report_indexes",
+        sql: crate::reports::MIGRATION_REPORT_INDEXES,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +131,10 @@ mod tests {
         (
             "store_view",
             "aee8c0bab5ca04769bcbd93cfc6ea88d766b10fea7801b8c19bdf8b195b4165e",
+        ),
+        (
+            "report_indexes",
+            "a2366894b30a1327803857b1276d7c65ea74f80dd5d18b4a9ce4e30df07f17f1",
         ),
     ];
 
