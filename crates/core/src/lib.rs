@@ -10,7 +10,6 @@ pub mod channel_setup;
 pub mod clock;
 pub mod clock_skew;
 pub mod config;
-pub mod cross_till;
 pub mod data_dir;
 pub mod demo_secrets;
 pub mod desk;
@@ -31,6 +30,6 @@ pub mod validity;
 
 // The use cases live under `desk/`; their old paths stay for the front ends.
 pub use desk::{
-    inbox as inbox_actions, outbox, reachability, redeem, resolver, roles,
+    cross_till, inbox as inbox_actions, outbox, reachability, redeem, resolver, roles,
     settings as desk_settings, statements as statement_mappings, undo,
 };

@@ -9,6 +9,7 @@
 //! them (product.md "Resolving the unknown").
 
 pub mod clock_skew;
+pub mod cross_till;
 pub mod inbox;
 pub mod outbox;
 pub mod reachability;
@@ -227,7 +228,7 @@ pub struct Desk {
     /// Since when each channel known unreachable has not answered (reachability.rs).
     pub(crate) reach: Mutex<BTreeMap<ChannelKind, UnixMs>>,
     /// Chain mode: HQ's view of the store's other tills (cross_till.rs).
-    pub(crate) other_tills: OnceLock<Arc<dyn crate::cross_till::OtherTills>>,
+    pub(crate) other_tills: OnceLock<Arc<dyn cross_till::OtherTills>>,
 }
 
 impl std::fmt::Debug for Desk {
