@@ -48,6 +48,27 @@ pub struct AttemptLine {
     pub settled_fen: Option<i64>,
 }
 
+impl AttemptLine {
+    /// A row of the columns both day reads select, in this order: till, desk_id,
+    /// attempt_id, created_ms, channel, code, count, cashier, state, settled_face_fen,
+    /// settled_fen (HQ's own report and the till's `ingest.store_day`).
+    pub(crate) fn from_row(r: &tokio_postgres::Row) -> AttemptLine {
+        AttemptLine {
+            till: r.get(0),
+            desk_id: r.get(1),
+            attempt_id: r.get(2),
+            created_ms: r.get(3),
+            channel: r.get(4),
+            code: r.get(5),
+            count: r.get(6),
+            cashier: r.get(7),
+            state: r.get(8),
+            settled_face_fen: r.get(9),
+            settled_fen: r.get(10),
+        }
+    }
+}
+
 /// Totals of successes under one key (a channel, a till or a store).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Totals {
@@ -94,19 +115,7 @@ pub async fn store_day(
         )
         .await?
         .iter()
-        .map(|r| AttemptLine {
-            till: r.get(0),
-            desk_id: r.get(1),
-            attempt_id: r.get(2),
-            created_ms: r.get(3),
-            channel: r.get(4),
-            code: r.get(5),
-            count: r.get(6),
-            cashier: r.get(7),
-            state: r.get(8),
-            settled_face_fen: r.get(9),
-            settled_fen: r.get(10),
-        })
+        .map(AttemptLine::from_row)
         .collect();
     let per_channel = client
         .query(

@@ -93,19 +93,7 @@ pub async fn store_day(
         )
         .await?
         .iter()
-        .map(|r| AttemptLine {
-            till: r.get(0),
-            desk_id: r.get(1),
-            attempt_id: r.get(2),
-            created_ms: r.get(3),
-            channel: r.get(4),
-            code: r.get(5),
-            count: r.get(6),
-            cashier: r.get(7),
-            state: r.get(8),
-            settled_face_fen: r.get(9),
-            settled_fen: r.get(10),
-        })
+        .map(AttemptLine::from_row)
         .collect();
     Ok(StoreDay {
         store_id: store.to_owned(),
