@@ -11,12 +11,13 @@ use crate::error::UiError;
 use crate::startup::Startup;
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::desk::{Desk, ManagerUnlock};
-use redeemdesk_core::export::{self, ExportFormat};
+use redeemdesk_core::export::{self, ExportFormat, ExportKind};
 use redeemdesk_core::ledger::{
     Actor, Attempt, AuditEntry, ChainAnchor, DayFilter, Notification, StoredReconciliation,
 };
 use redeemdesk_core::reconcile::{read_statement, Report, StatementMapping, StatementProblem};
 use redeemdesk_core::statement::{self, StatementError};
+use redeemdesk_core::words::Lang;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -275,13 +276,6 @@ async fn write_export<R: Runtime>(
     Ok(Some(path.display().to_string()))
 }
 
-fn extension(format: ExportFormat) -> &'static str {
-    match format {
-        ExportFormat::Csv => "csv",
-        ExportFormat::Xlsx => "xlsx",
-    }
-}
-
 /// Exports one day's log under the filter the manager is looking at.
 #[tauri::command]
 pub async fn export_day_log<R: Runtime>(
@@ -290,13 +284,15 @@ pub async fn export_day_log<R: Runtime>(
     day: String,
     filter: DayFilter,
     format: ExportFormat,
+    lang: Option<Lang>,
 ) -> Result<Option<String>, UiError> {
     let (desk, manager) = manager_desk(&startup)?;
     let day = crate::args::day(&day)?;
+    let lang = lang.unwrap_or_default();
     let log = desk.ledger().day_log(day, &filter)?;
     let head = desk.ledger().chain_anchor()?;
-    let bytes = export::export_day_log(desk.ledger(), &log, head.as_ref(), format)?;
-    let name = format!("核销流水-{day}.{}", extension(format));
+    let bytes = export::export_day_log(desk.ledger(), &log, head.as_ref(), format, lang)?;
+    let name = export::file_name(lang, ExportKind::DayLog, day, format);
     write_export(
         &app,
         desk,
@@ -319,7 +315,9 @@ pub async fn export_reconciliation<R: Runtime>(
     channel: ChannelKind,
     reconciliation_id: i64,
     format: ExportFormat,
+    lang: Option<Lang>,
 ) -> Result<Option<String>, UiError> {
+    let lang = lang.unwrap_or_default();
     let (desk, manager) = manager_desk(&startup)?;
     let day = crate::args::day(&day)?;
     let stored = desk
@@ -336,8 +334,8 @@ pub async fn export_reconciliation<R: Runtime>(
     let report: Report = serde_json::from_str(&stored.run.report)
         .map_err(|e| UiError::new("export_failed", format!("the kept report: {e}")))?;
     let head = desk.ledger().chain_anchor()?;
-    let bytes = export::export_report(&report, head.as_ref(), format)?;
-    let name = format!("对账-{}-{day}.{}", channel.as_str(), extension(format));
+    let bytes = export::export_report(&report, head.as_ref(), format, lang)?;
+    let name = export::file_name(lang, ExportKind::Reconciliation(channel), day, format);
     write_export(
         &app,
         desk,
@@ -453,7 +451,19 @@ mod tests {
         let expected = exports.path().join(format!("核销流水-{day}.csv"));
         assert_eq!(path, json!(expected.display().to_string()));
         let csv = std::fs::read_to_string(&expected).unwrap();
-        assert!(csv.contains("核销流水 Redemption log 2026-11-22"), "{csv}");
+        assert!(csv.contains("核销流水 2026-11-22"), "{csv}");
+        // In the language asked for: the name and the words, with the same id columns.
+        std::env::set_var(super::EXPORT_DIR_ENV, exports.path());
+        call(
+            &w,
+            "export_day_log",
+            json!({"day": day, "filter": {}, "format": "csv", "lang": "en"}),
+        )
+        .unwrap();
+        std::env::remove_var(super::EXPORT_DIR_ENV);
+        let csv = std::fs::read_to_string(exports.path().join(format!("redemption-log-{day}.csv")))
+            .unwrap();
+        assert!(csv.contains("Redemption log 2026-11-22"), "{csv}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // The only caller of `invoke`: every view talks to the Rust side through these functions.
 // A failed command rejects with `{code, message}` (src-tauri/error.rs); anything else the
 // IPC layer throws is normalised to that shape so views handle one kind of error.
+import { currentLang } from './i18n.js';
 
 const core = window.__TAURI__ && window.__TAURI__.core;
 const events = window.__TAURI__ && window.__TAURI__.event;
@@ -38,6 +39,14 @@ export function appInfo() {
 /** Closes the app after a failed start (the process exits non-zero). */
 export function quitAfterFatal() {
   return call('quit_after_fatal');
+}
+
+/**
+ * 另起新账本: in place of a damaged ledger only. The app restarts; the next start sets the
+ * old file aside (kept, renamed) and starts a new one.
+ */
+export function startNewLedger() {
+  return call('start_new_ledger');
 }
 
 /** Sandbox mode's demo codes: `[{code, channel, platform, name, note_en, note_zh}]`. */
@@ -192,13 +201,16 @@ export function checkStatement(content, mapping) {
   return call('check_statement', { ...content, mapping });
 }
 
-/** Writes the filtered log ('csv' | 'xlsx') where the manager picks; answers the path or null. */
+/**
+ * Writes the filtered log ('csv' | 'xlsx') where the manager picks; answers the path or null.
+ * The file's words and name are in the UI's language of the moment; its id columns are not.
+ */
 export function exportDayLog(day, filter, format) {
-  return call('export_day_log', { day, filter, format });
+  return call('export_day_log', { day, filter, format, lang: currentLang() });
 }
 
 export function exportReconciliation(day, channel, reconciliationId, format) {
-  return call('export_reconciliation', { day, channel, reconciliationId, format });
+  return call('export_reconciliation', { day, channel, reconciliationId, format, lang: currentLang() });
 }
 
 // ---------------------------------------------------------------- shift and settings

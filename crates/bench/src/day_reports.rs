@@ -30,7 +30,7 @@ pub fn run(ledger_file: &Path, ledger_attempts: u64, day: BusinessDay, runs: usi
         .map(|_| {
             let (t, bytes) = stats::time(|| {
                 let log = ledger.day_log(day, &filter).unwrap();
-                export_day_log(&ledger, &log, None, ExportFormat::Xlsx).unwrap()
+                export_day_log(&ledger, &log, None, ExportFormat::Xlsx, Default::default()).unwrap()
             });
             xlsx_bytes = bytes.len();
             t
@@ -40,7 +40,7 @@ pub fn run(ledger_file: &Path, ledger_attempts: u64, day: BusinessDay, runs: usi
         .map(|_| {
             stats::time(|| {
                 let log = ledger.day_log(day, &filter).unwrap();
-                export_day_log(&ledger, &log, None, ExportFormat::Csv).unwrap()
+                export_day_log(&ledger, &log, None, ExportFormat::Csv, Default::default()).unwrap()
             })
             .0
         })

@@ -27,6 +27,7 @@ use redeemdesk_core::outbox::OrderInput;
 use redeemdesk_core::reconcile::StatementMapping;
 use redeemdesk_core::redeem::{PrepareInput, Prepared, RedeemInput};
 use redeemdesk_core::resolver::Decision;
+use redeemdesk_core::words::Lang;
 use redeemdesk_sandbox::boot::{boot, BootedDesk, ChannelSource, CONFIG_FILE};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -238,6 +239,9 @@ enum Command {
         /// Where to write (default: redeemdesk-<day>.<format> in the current directory).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The language of the file's words (zh or en); the id columns are the same in both.
+        #[arg(long, default_value = "zh")]
+        lang: Lang,
     },
     /// Reconcile a day of one channel against its history, or against a statement CSV.
     Reconcile {
@@ -255,6 +259,9 @@ enum Command {
         /// Also write the report as CSV or XLSX here.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The language of the report file's words (zh or en).
+        #[arg(long, default_value = "zh")]
+        lang: Lang,
         /// Who runs it (kept with the report); the manager PIN comes on stdin or in
         /// $REDEEMDESK_MANAGER_PIN.
         #[arg(long, default_value = "cli")]
@@ -513,6 +520,7 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
             channel,
             state,
             out,
+            lang,
         } => {
             let ledger = read_only()?;
             let filter = DayFilter {
@@ -523,7 +531,7 @@ async fn run(cli: Cli) -> Result<Value, Failure> {
             };
             let log = ledger.day_log(*day, &filter)?;
             let head = ledger.chain_anchor()?;
-            let bytes = export_day_log(&ledger, &log, head.as_ref(), *format)?;
+            let bytes = export_day_log(&ledger, &log, head.as_ref(), *format, *lang)?;
             let ext = match format {
                 ExportFormat::Csv => "csv",
                 ExportFormat::Xlsx => "xlsx",
@@ -679,6 +687,7 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
             mapping,
             out,
             manager,
+            lang,
         } => {
             let read = |p: &PathBuf| {
                 std::fs::read(p)
@@ -713,7 +722,7 @@ async fn write_command(cli: &Cli, root: &Path) -> Result<Value, Failure> {
                     ExportFormat::Xlsx
                 };
                 let head = desk.ledger().chain_anchor()?;
-                let bytes = export_report(&done.report, head.as_ref(), format)?;
+                let bytes = export_report(&done.report, head.as_ref(), format, *lang)?;
                 std::fs::write(path, bytes).map_err(|e| {
                     Failure::new("export_failed", format!("{}: {e}", path.display()))
                 })?;

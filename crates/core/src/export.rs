@@ -9,7 +9,8 @@ use crate::channel::ChannelKind;
 use crate::clock::UnixMs;
 use crate::ledger::{Attempt, ChainAnchor, ChannelTotals, DayLog, Ledger, LedgerError};
 use crate::money::Fen;
-use crate::reconcile::{Report, Verdict};
+use crate::reconcile::{LineState, Report, Verdict};
+use crate::words::{self, Lang};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::{Deserialize, Serialize};
 
@@ -81,9 +82,12 @@ fn reported_sum(sum: Fen, unreported: u64, rows: u64) -> Cell {
     }
 }
 
-fn channel_name(c: Option<ChannelKind>) -> String {
-    c.map(|c| c.as_str().to_owned())
-        .unwrap_or_else(|| "all".into())
+/// A channel's name and its stable id ("all" for the grand total).
+fn channel_cells(lang: Lang, c: Option<ChannelKind>) -> [Cell; 2] {
+    match c {
+        Some(c) => [text(words::channel(lang, c)), text(c.as_str())],
+        None => [text(lang.pick("全部", "All")), text("all")],
+    }
 }
 
 /// Wall time in the business zone, `yyyy-MM-dd HH:mm:ss`.
@@ -93,19 +97,29 @@ fn time_text(ms: UnixMs, offset_minutes: i32) -> String {
         .dashed(ms)
 }
 
-fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<Table> {
+/// Column headers in the file's language; the "(代码)" / "(id)" columns are the stable ids
+/// for machines, beside the words for people.
+fn header(lang: Lang, pairs: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+    pairs.iter().map(|(zh, en)| lang.pick(zh, en)).collect()
+}
+
+fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32, lang: Lang) -> Vec<Table> {
     let rows = log
         .attempts
         .iter()
         .zip(channel_ids)
         .map(|(a, ids): (&Attempt, &String)| {
+            let [channel, channel_id] = channel_cells(lang, Some(a.channel));
             vec![
                 text(time_text(a.created_ms, offset_minutes)),
-                text(a.channel.as_str()),
+                channel,
+                channel_id,
+                text(a.platform.map(|p| words::platform(lang, p)).unwrap_or("")),
                 text(a.platform.map(|p| p.as_str()).unwrap_or("")),
                 text(a.code.clone()),
                 Cell::Count(i64::from(a.count)),
                 text(a.cashier.clone()),
+                text(words::attempt_state(lang, a.state)),
                 text(a.state.as_str()),
                 // An amount the channel never reported is "—", never 0.00.
                 a.settled_face_value
@@ -123,8 +137,10 @@ fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<
         .totals
         .iter()
         .map(|t: &ChannelTotals| {
+            let [channel, channel_id] = channel_cells(lang, t.channel);
             vec![
-                text(channel_name(t.channel)),
+                channel,
+                channel_id,
                 Cell::Count(t.succeeded as i64),
                 Cell::Count(t.units),
                 reported_sum(t.face_value, t.face_value_unreported, t.succeeded),
@@ -136,40 +152,52 @@ fn log_tables(log: &DayLog, channel_ids: &[String], offset_minutes: i32) -> Vec<
         .collect();
     vec![
         Table {
-            title: format!("核销流水 Redemption log {}", log.day),
-            header: vec![
-                "时间 Time",
-                "渠道 Channel",
-                "平台 Platform",
-                "券码 Code",
-                "数量 Count",
-                "收银员 Cashier",
-                "状态 State",
-                "面值(元) Face value",
-                "结算(元) Settled",
-                "我方流水号 Our id",
-                "渠道单号 Channel ids",
-            ],
+            title: format!("{} {}", lang.pick("核销流水", "Redemption log"), log.day),
+            header: header(
+                lang,
+                &[
+                    ("时间", "Time"),
+                    ("渠道", "Channel"),
+                    ("渠道(代码)", "Channel (id)"),
+                    ("平台", "Platform"),
+                    ("平台(代码)", "Platform (id)"),
+                    ("券码", "Code"),
+                    ("数量", "Count"),
+                    ("收银员", "Cashier"),
+                    ("状态", "State"),
+                    ("状态(代码)", "State (id)"),
+                    ("面值(元)", "Face value (yuan)"),
+                    ("结算(元)", "Settled (yuan)"),
+                    ("我方流水号", "Our id"),
+                    ("渠道单号", "Channel's ids"),
+                ],
+            ),
             rows,
         },
         Table {
-            title: "合计 Totals (succeeded, not undone)".into(),
-            header: vec![
-                "渠道 Channel",
-                "笔数 Redemptions",
-                "张数 Units",
-                "面值(元) Face value",
-                "结算(元) Settled",
-                "未报面值笔数 Rows without face value",
-                "未报结算笔数 Rows without settled",
-            ],
+            title: lang
+                .pick("合计（成功且未撤销）", "Totals (succeeded, not undone)")
+                .into(),
+            header: header(
+                lang,
+                &[
+                    ("渠道", "Channel"),
+                    ("渠道(代码)", "Channel (id)"),
+                    ("笔数", "Redemptions"),
+                    ("张数", "Units"),
+                    ("面值(元)", "Face value (yuan)"),
+                    ("结算(元)", "Settled (yuan)"),
+                    ("未报面值笔数", "Rows without face value"),
+                    ("未报结算笔数", "Rows without settled"),
+                ],
+            ),
             rows: totals,
         },
     ]
 }
 
 /// The closing table: the chain head this file was made at, and how to check it.
-fn head_table(head: Option<&ChainAnchor>) -> Table {
+fn head_table(head: Option<&ChainAnchor>, lang: Lang) -> Table {
     let (shown, check) = match head {
         Some(h) => (
             h.to_string(),
@@ -179,33 +207,64 @@ fn head_table(head: Option<&ChainAnchor>) -> Table {
                 &h.hash[..h.hash.len().min(16)]
             ),
         ),
-        None => ("(空账本 empty ledger)".to_owned(), String::new()),
+        None => (
+            lang.pick("（空账本）", "(empty ledger)").to_owned(),
+            String::new(),
+        ),
     };
     Table {
-        title: "链头 Chain head".into(),
-        header: vec!["链头 Chain head", "核对 Check"],
+        title: lang.pick("链头", "Chain head").into(),
+        header: header(lang, &[("链头", "Chain head"), ("核对命令", "Check")]),
         rows: vec![vec![text(shown), text(check)]],
     }
 }
 
-fn verdict_text(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Matched => "一致 matched",
-        Verdict::OnlyHere => "仅本地 only here",
-        Verdict::OnlyAtChannel => "仅渠道 only at the channel",
-        Verdict::AmountDiffers => "金额不符 amount differs",
-        Verdict::StateDiffers => "状态不符 state differs",
-        Verdict::Unreadable => "无法读取 unreadable row",
+/// One difference in words: the field's name, then ours ≠ the channel's, states translated.
+fn difference_text(d: &crate::reconcile::Difference, lang: Lang) -> String {
+    let field = match d.field.as_str() {
+        "state" => lang.pick("状态", "state"),
+        "face_value" => lang.pick("面值", "face value"),
+        other => other,
+    };
+    let value = |v: &str, ours: bool| -> String {
+        if d.field != "state" {
+            return v.to_owned();
+        }
+        let word = if ours {
+            v.parse::<crate::ledger::AttemptState>()
+                .ok()
+                .map(|s| words::attempt_state(lang, s))
+        } else {
+            match v {
+                "redeemed" => Some(words::line_state(lang, LineState::Redeemed)),
+                "cancelled" => Some(words::line_state(lang, LineState::Cancelled)),
+                _ => None,
+            }
+        };
+        word.map(str::to_owned).unwrap_or_else(|| v.to_owned())
+    };
+    match lang {
+        Lang::Zh => format!(
+            "{field}：我方 {} ≠ 渠道 {}",
+            value(&d.ours, true),
+            value(&d.theirs, false)
+        ),
+        Lang::En => format!(
+            "{field}: ours {} ≠ the channel's {}",
+            value(&d.ours, true),
+            value(&d.theirs, false)
+        ),
     }
 }
 
-fn report_tables(r: &Report) -> Vec<Table> {
+fn report_tables(r: &Report, lang: Lang) -> Vec<Table> {
     let rows = r
         .lines
         .iter()
         .map(|l| {
             vec![
-                text(verdict_text(l.verdict)),
+                text(words::verdict(lang, l.verdict)),
+                text(verdict_id(l.verdict)),
                 text(l.code.clone()),
                 text(
                     l.our_id
@@ -213,29 +272,40 @@ fn report_tables(r: &Report) -> Vec<Table> {
                         .map(|i| i.as_str().to_owned())
                         .unwrap_or_default(),
                 ),
-                text(l.our_state.map(|s| s.as_str()).unwrap_or("")),
+                text(
+                    l.our_state
+                        .map(|s| words::attempt_state(lang, s))
+                        .unwrap_or(""),
+                ),
                 l.our_face_value
                     .map(Cell::Money)
                     .unwrap_or_else(|| text("")),
                 text(l.channel_id.clone().unwrap_or_default()),
-                text(match l.channel_state {
-                    Some(crate::reconcile::LineState::Redeemed) => "redeemed",
-                    Some(crate::reconcile::LineState::Cancelled) => "cancelled",
-                    None => "",
-                }),
+                text(
+                    l.channel_state
+                        .map(|s| words::line_state(lang, s))
+                        .unwrap_or(""),
+                ),
                 l.channel_face_value
                     .map(Cell::Money)
                     .unwrap_or_else(|| text("")),
                 text(
                     l.differences
                         .iter()
-                        .map(|d| format!("{}: {} ≠ {}", d.field, d.ours, d.theirs))
-                        .chain(l.problem.iter().map(|p| match &p.raw {
-                            Some(raw) => format!("{p} — {raw}"),
-                            None => p.to_string(),
+                        .map(|d| difference_text(d, lang))
+                        .chain(l.problem.iter().map(|p| {
+                            let column = p.column.as_deref().unwrap_or("");
+                            let words = match p.kind {
+                                crate::statement::ProblemKind::Other => p.message.clone(),
+                                k => k.words(lang, column),
+                            };
+                            match &p.raw {
+                                Some(raw) => format!("{words} — {raw}"),
+                                None => words,
+                            }
                         }))
                         .collect::<Vec<_>>()
-                        .join("; "),
+                        .join(lang.pick("；", "; ")),
                 ),
             ]
         })
@@ -243,30 +313,93 @@ fn report_tables(r: &Report) -> Vec<Table> {
     let counts = r
         .counts
         .iter()
-        .map(|(v, n)| vec![text(verdict_text(*v)), Cell::Count(*n as i64)])
+        .map(|(v, n)| {
+            vec![
+                text(words::verdict(lang, *v)),
+                text(verdict_id(*v)),
+                Cell::Count(*n as i64),
+            ]
+        })
         .collect();
     vec![
         Table {
-            title: format!("对账 Reconciliation {} {}", r.day, r.channel.as_str()),
-            header: vec![
-                "结果 Verdict",
-                "券码 Code",
-                "我方流水号 Our id",
-                "我方状态 Our state",
-                "我方面值(元) Our face value",
-                "渠道单号 Channel id",
-                "渠道状态 Channel state",
-                "渠道面值(元) Channel face value",
-                "差异 Differences",
-            ],
+            title: format!(
+                "{} {} {}",
+                lang.pick("对账", "Reconciliation"),
+                r.day,
+                words::channel(lang, r.channel)
+            ),
+            header: header(
+                lang,
+                &[
+                    ("结果", "Verdict"),
+                    ("结果(代码)", "Verdict (id)"),
+                    ("券码", "Code"),
+                    ("我方流水号", "Our id"),
+                    ("我方状态", "Our state"),
+                    ("我方面值(元)", "Our face value (yuan)"),
+                    ("渠道单号", "Channel's id"),
+                    ("渠道状态", "Channel's state"),
+                    ("渠道面值(元)", "Channel's face value (yuan)"),
+                    ("差异", "Differences"),
+                ],
+            ),
             rows,
         },
         Table {
-            title: "合计 Totals".into(),
-            header: vec!["结果 Verdict", "条数 Lines"],
+            title: lang.pick("合计", "Totals").into(),
+            header: header(
+                lang,
+                &[
+                    ("结果", "Verdict"),
+                    ("结果(代码)", "Verdict (id)"),
+                    ("条数", "Lines"),
+                ],
+            ),
             rows: counts,
         },
     ]
+}
+
+/// A verdict's stable id, as the report's JSON names it.
+fn verdict_id(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Matched => "matched",
+        Verdict::OnlyHere => "only_here",
+        Verdict::OnlyAtChannel => "only_at_channel",
+        Verdict::AmountDiffers => "amount_differs",
+        Verdict::StateDiffers => "state_differs",
+        Verdict::Unreadable => "unreadable",
+    }
+}
+
+/// The file's name in the export's language: `核销流水-2026-12-01.csv`,
+/// `reconciliation-Shoubei-2026-12-01.xlsx`.
+pub fn file_name(
+    lang: Lang,
+    what: ExportKind,
+    day: crate::business_day::BusinessDay,
+    format: ExportFormat,
+) -> String {
+    let ext = match format {
+        ExportFormat::Csv => "csv",
+        ExportFormat::Xlsx => "xlsx",
+    };
+    match what {
+        ExportKind::DayLog => format!("{}-{day}.{ext}", lang.pick("核销流水", "redemption-log")),
+        ExportKind::Reconciliation(c) => format!(
+            "{}-{}-{day}.{ext}",
+            lang.pick("对账", "reconciliation"),
+            words::channel(lang, c).replace(' ', "-")
+        ),
+    }
+}
+
+/// Which file `file_name` names.
+#[derive(Debug, Clone, Copy)]
+pub enum ExportKind {
+    DayLog,
+    Reconciliation(ChannelKind),
 }
 
 /// A text cell as CSV writes it. Digits only: `="…"`, which every spreadsheet shows as the
@@ -373,6 +506,7 @@ pub fn export_day_log(
     log: &DayLog,
     head: Option<&ChainAnchor>,
     format: ExportFormat,
+    lang: Lang,
 ) -> Result<Vec<u8>, ExportError> {
     let mut ids = Vec::with_capacity(log.attempts.len());
     for a in &log.attempts {
@@ -391,9 +525,9 @@ pub fn export_day_log(
         ids.push(text);
     }
     let offset = ledger.business_day_rule().offset_minutes;
-    let mut tables = log_tables(log, &ids, offset);
-    tables.push(head_table(head));
-    encode(&tables, format, "流水")
+    let mut tables = log_tables(log, &ids, offset, lang);
+    tables.push(head_table(head, lang));
+    encode(&tables, format, lang.pick("流水", "Log"))
 }
 
 /// The file for a reconciliation report: every line with its evidence, the counts, then
@@ -402,10 +536,11 @@ pub fn export_report(
     report: &Report,
     head: Option<&ChainAnchor>,
     format: ExportFormat,
+    lang: Lang,
 ) -> Result<Vec<u8>, ExportError> {
-    let mut tables = report_tables(report);
-    tables.push(head_table(head));
-    encode(&tables, format, "对账")
+    let mut tables = report_tables(report, lang);
+    tables.push(head_table(head, lang));
+    encode(&tables, format, lang.pick("对账", "Reconciliation"))
 }
 
 #[cfg(test)]
@@ -447,7 +582,7 @@ mod tests {
         let log = ledger.day_log(day, &DayFilter::default()).unwrap();
         let head = ledger.chain_anchor().unwrap();
         let csv = String::from_utf8(
-            export_day_log(&ledger, &log, head.as_ref(), ExportFormat::Csv).unwrap(),
+            export_day_log(&ledger, &log, head.as_ref(), ExportFormat::Csv, Lang::Zh).unwrap(),
         )
         .unwrap();
         assert!(csv.starts_with('\u{feff}'), "a BOM for Excel");
@@ -470,7 +605,7 @@ mod tests {
             csv.contains(",20.00,"),
             "2 × ¥10.00 in 元 with two decimals: {csv}"
         );
-        assert!(csv.contains("合计 Totals"), "a totals section");
+        assert!(csv.contains("合计（成功且未撤销）"), "a totals section");
         assert!(!csv.contains("9.14E"), "never scientific notation");
         let head = head.expect("two events were written");
         assert!(
@@ -516,6 +651,7 @@ mod tests {
             .map(|t| StatementProblem {
                 row: Some(9),
                 column: None,
+                kind: crate::statement::ProblemKind::RowUnreadable,
                 message: (*t).to_owned(),
                 raw: Some((*t).to_owned()),
             })
@@ -577,9 +713,10 @@ mod tests {
             (t.succeeded, t.face_value_unreported, t.settled_unreported),
             (2, 1, 2)
         );
-        let csv =
-            String::from_utf8(export_day_log(&ledger, &log, None, ExportFormat::Csv).unwrap())
-                .unwrap();
+        let csv = String::from_utf8(
+            export_day_log(&ledger, &log, None, ExportFormat::Csv, Lang::Zh).unwrap(),
+        )
+        .unwrap();
         let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -592,16 +729,16 @@ mod tests {
             .find(|r| r.iter().any(|f| f.contains("390962138708450001")))
             .unwrap();
         assert_eq!(
-            &first[7..9],
+            &first[10..12],
             ["—", "—"],
             "no face value, no settled: {first:?}"
         );
         let total = rows
             .iter()
-            .find(|r| r.first().map(String::as_str) == Some("zvcms"))
+            .find(|r| r.get(1).map(String::as_str) == Some("zvcms"))
             .unwrap();
         assert_eq!(
-            &total[1..7],
+            &total[2..8],
             ["2", "2", "15.00", "—", "1", "2"],
             "face value summed over the one that had it (1 without), settled reported by none: {total:?}"
         );
@@ -630,9 +767,11 @@ mod tests {
         }
         let day = ledger.business_day_rule().day_of(at);
         let log = ledger.day_log(day, &DayFilter::default()).unwrap();
-        let log_cells = cells(&export_day_log(&ledger, &log, None, ExportFormat::Csv).unwrap());
-        let report_cells =
-            cells(&export_report(&report_with(&FORMULAS), None, ExportFormat::Csv).unwrap());
+        let log_cells =
+            cells(&export_day_log(&ledger, &log, None, ExportFormat::Csv, Lang::Zh).unwrap());
+        let report_cells = cells(
+            &export_report(&report_with(&FORMULAS), None, ExportFormat::Csv, Lang::Zh).unwrap(),
+        );
         for f in FORMULAS {
             let want = format!("'{f}");
             assert!(
@@ -667,7 +806,8 @@ mod tests {
     #[test]
     fn formula_text_is_a_plain_string_in_the_xlsx() {
         use calamine::{Data, Reader, Xlsx};
-        let bytes = export_report(&report_with(&FORMULAS), None, ExportFormat::Xlsx).unwrap();
+        let bytes =
+            export_report(&report_with(&FORMULAS), None, ExportFormat::Xlsx, Lang::Zh).unwrap();
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
             .expect("the export is an xlsx");
         let formulas = book.worksheet_formula("对账").unwrap();
@@ -684,5 +824,137 @@ mod tests {
                 "{f:?} is a text cell holding its text"
             );
         }
+    }
+
+    /// A Chinese file has no English word of ours (the id columns and the check command are
+    /// for machines); an English one has no Chinese of ours. The coupon codes, cashier names
+    /// and channel ids are data, not ours.
+    #[test]
+    fn a_file_is_in_one_language_with_the_ids_in_columns_of_their_own() {
+        let ledger = Ledger::open_in_memory(Mode::Sandbox).unwrap();
+        let at = 1_795_000_000_000;
+        let id = ledger
+            .begin_attempt(NewAttempt {
+                created_ms: at,
+                channel: ChannelKind::Allinpay,
+                platform: Some(crate::ledger::Platform::Tiktok),
+                code: "914095353294404024".into(),
+                count: 1,
+                cashier: "Wang".into(),
+                face_value: Some(Fen(1000)),
+                price: None,
+                remaining_before: None,
+                prepare: Default::default(),
+            })
+            .unwrap();
+        ledger
+            .record(
+                &id,
+                Transition::new(
+                    AttemptState::Succeeded,
+                    at + 5,
+                    Actor::Cashier("Wang".into()),
+                )
+                .channel_id("orderNo", "TK2026"),
+            )
+            .unwrap();
+        let day = ledger.business_day_rule().day_of(at);
+        let log = ledger.day_log(day, &DayFilter::default()).unwrap();
+        let rows = |lang| -> Vec<Vec<String>> {
+            let csv = export_day_log(&ledger, &log, None, ExportFormat::Csv, lang).unwrap();
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&csv[3..])
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+                .collect()
+        };
+        // Columns of ids (for machines) and data (codes, names, ids the channel gave).
+        let not_ours = [2, 4, 5, 7, 9, 12, 13];
+        let zh = rows(Lang::Zh);
+        let header = zh
+            .iter()
+            .find(|r| r.first().map(String::as_str) == Some("时间"))
+            .unwrap();
+        let row = zh
+            .iter()
+            .find(|r| r.iter().any(|f| f.contains("914095353294404024")))
+            .unwrap();
+        assert_eq!(
+            (
+                &row[1][..],
+                &row[2][..],
+                &row[3][..],
+                &row[8][..],
+                &row[9][..]
+            ),
+            ("通联", "allinpay", "抖音", "成功", "succeeded"),
+            "{header:?}"
+        );
+        // The stable ids, wherever a "(代码)" column holds one.
+        let ids: Vec<&str> = ChannelKind::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(["tiktok", "succeeded", "all"])
+            .collect();
+        for r in &zh {
+            for (i, cell) in r.iter().enumerate() {
+                let data = (r == row && not_ours.contains(&i)) || ids.contains(&cell.as_str());
+                let command = cell.starts_with("redeemdesk-cli verify-log");
+                assert!(
+                    data || command || words::latin_words(cell).is_empty(),
+                    "English in the Chinese file: {cell:?} in {r:?}"
+                );
+            }
+        }
+        let en = rows(Lang::En);
+        let row = en
+            .iter()
+            .find(|r| r.iter().any(|f| f.contains("914095353294404024")))
+            .unwrap();
+        assert_eq!(
+            (&row[1][..], &row[3][..], &row[8][..]),
+            ("Allinpay", "Douyin", "succeeded")
+        );
+        for r in &en {
+            for cell in r {
+                assert!(
+                    !cell.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                    "Chinese in the English file: {cell:?}"
+                );
+            }
+        }
+        let name = |lang, what| file_name(lang, what, day, ExportFormat::Csv);
+        assert_eq!(
+            name(Lang::Zh, ExportKind::DayLog),
+            format!("核销流水-{day}.csv")
+        );
+        assert_eq!(
+            name(Lang::Zh, ExportKind::Reconciliation(ChannelKind::Shoubei)),
+            format!("对账-收呗-{day}.csv")
+        );
+        assert_eq!(
+            name(Lang::En, ExportKind::Reconciliation(ChannelKind::Yhtd)),
+            format!("reconciliation-Value-added-{day}.csv")
+        );
+    }
+
+    /// The evidence of a reconciliation reads in the file's language: states are words.
+    #[test]
+    fn a_differences_cell_names_the_states_in_words() {
+        let d = crate::reconcile::Difference {
+            field: "state".into(),
+            ours: "cancelled".into(),
+            theirs: "redeemed".into(),
+        };
+        assert_eq!(
+            difference_text(&d, Lang::Zh),
+            "状态：我方 已撤销 ≠ 渠道 已核销"
+        );
+        assert_eq!(
+            difference_text(&d, Lang::En),
+            "state: ours undone ≠ the channel's redeemed"
+        );
     }
 }

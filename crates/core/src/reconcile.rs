@@ -393,6 +393,7 @@ mod tests {
         let problem = StatementProblem {
             row: Some(7),
             column: Some("面值".into()),
+            kind: crate::statement::ProblemKind::NotAnAmount,
             message: "\"ten\" is not an amount".into(),
             raw: Some("333,ten".into()),
         };

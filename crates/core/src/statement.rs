@@ -68,10 +68,61 @@ pub struct StatementMapping {
 pub struct StatementProblem {
     pub row: Option<usize>,
     pub column: Option<String>,
+    /// What is wrong, for the UI and the exports to say in their language (`message` is the
+    /// English of it, for the log and the CLI).
+    #[serde(default)]
+    pub kind: ProblemKind,
     pub message: String,
     /// The row as read (decoded, cut to `MAX_RAW_CHARS`), the evidence of an unreadable row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
+}
+
+/// What is wrong with a statement row or its mapping. `Other` is a report kept before the
+/// kinds existed: its English message is all there is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    HeaderUnreadable,
+    ColumnNotInFile,
+    RowUnreadable,
+    FieldMissing,
+    NotText,
+    NoCode,
+    NotAnAmount,
+    #[default]
+    Other,
+}
+
+impl ProblemKind {
+    /// The problem in words, `column` the statement's column it names.
+    pub fn words(self, lang: crate::words::Lang, column: &str) -> String {
+        use crate::words::Lang::{En, Zh};
+        match (self, lang) {
+            (ProblemKind::HeaderUnreadable, Zh) => "表头无法读取".into(),
+            (ProblemKind::HeaderUnreadable, En) => "the header line cannot be read".into(),
+            (ProblemKind::ColumnNotInFile, Zh) => format!("文件中没有映射的列“{column}”"),
+            (ProblemKind::ColumnNotInFile, En) => {
+                format!("the file has no column {column:?}, which the mapping names")
+            }
+            (ProblemKind::RowUnreadable, Zh) => "这一行无法读取".into(),
+            (ProblemKind::RowUnreadable, En) => "the row cannot be read".into(),
+            (ProblemKind::FieldMissing, Zh) => format!("这一行缺少“{column}”列"),
+            (ProblemKind::FieldMissing, En) => format!("the row has no {column:?} field"),
+            (ProblemKind::NotText, Zh) => {
+                format!("“{column}”不是文件编码的文字（请另存为 UTF-8 或 GBK 的 CSV）")
+            }
+            (ProblemKind::NotText, En) => format!(
+                "{column:?} is not text in the file's encoding (save it as UTF-8 or GBK CSV)"
+            ),
+            (ProblemKind::NoCode, Zh) => "没有券码".into(),
+            (ProblemKind::NoCode, En) => "has no coupon code".into(),
+            (ProblemKind::NotAnAmount, Zh) => format!("“{column}”的值不是金额"),
+            (ProblemKind::NotAnAmount, En) => format!("{column:?} is not an amount"),
+            (ProblemKind::Other, Zh) => "无法读取".into(),
+            (ProblemKind::Other, En) => "cannot be read".into(),
+        }
+    }
 }
 
 /// Why a statement cannot be read at all (as opposed to one of its rows).
@@ -300,6 +351,7 @@ pub fn read_statement(
             return Err(StatementError::Unusable(StatementProblem {
                 row: Some(1),
                 column: None,
+                kind: ProblemKind::HeaderUnreadable,
                 message: format!("the header line cannot be read: {message}"),
                 raw: None,
             }));
@@ -320,6 +372,7 @@ pub fn read_statement(
                     StatementError::Unusable(StatementProblem {
                         row: None,
                         column: Some(n.clone()),
+                        kind: ProblemKind::ColumnNotInFile,
                         message: format!(
                             "the mapping names column {n:?}, but the file's columns are {columns:?}"
                         ),
@@ -350,6 +403,7 @@ pub fn read_statement(
                 read.problems.push(StatementProblem {
                     row: Some(row),
                     column: None,
+                    kind: ProblemKind::RowUnreadable,
                     message: format!("cannot be read: {message}"),
                     raw: None,
                 });
@@ -394,9 +448,10 @@ fn statement_line(
     mapping: &StatementMapping,
     (code_at, face_at, state_at, id_at, time_at): Columns,
 ) -> Result<ChannelLine, StatementProblem> {
-    let problem = |column: Option<&str>, message: String| StatementProblem {
+    let problem = |column: Option<&str>, kind: ProblemKind, message: String| StatementProblem {
         row: Some(row),
         column: column.map(str::to_owned),
+        kind,
         message,
         raw: None,
     };
@@ -404,6 +459,7 @@ fn statement_line(
         let raw = record.get(at).ok_or_else(|| {
             problem(
                 Some(name),
+                ProblemKind::FieldMissing,
                 format!("has {} fields, column {name:?} is missing", record.len()),
             )
         })?;
@@ -419,6 +475,7 @@ fn statement_line(
             .map_err(|_| {
                 problem(
                     Some(name),
+                    ProblemKind::NotText,
                     "is not text in the file's encoding (save the statement as UTF-8 or GBK CSV)"
                         .into(),
                 )
@@ -434,15 +491,22 @@ fn statement_line(
     };
     let code = field(code_at, &mapping.code)?;
     if code.is_empty() {
-        return Err(problem(Some(&mapping.code), "has no coupon code".into()));
+        return Err(problem(
+            Some(&mapping.code),
+            ProblemKind::NoCode,
+            "has no coupon code".into(),
+        ));
     }
     let face_value = match (face_at, &mapping.face_value) {
         (Some(at), Some(name)) => {
             let text = field(at, name)?;
-            Some(
-                parse_amount(&text, mapping.amounts_in_fen)
-                    .map_err(|e| problem(Some(name), format!("{text:?} is not an amount ({e})")))?,
-            )
+            Some(parse_amount(&text, mapping.amounts_in_fen).map_err(|e| {
+                problem(
+                    Some(name),
+                    ProblemKind::NotAnAmount,
+                    format!("{text:?} is not an amount ({e})"),
+                )
+            })?)
         }
         _ => None,
     };

@@ -14,8 +14,9 @@ const ESC: &str = "\u{E00C}";
 /// 收呗: valid, single use (two of them: one per language), already used, bad character.
 const VALID: [&str; 2] = ["679533922928", "679533922935"];
 const USED: &str = "679533920011";
-/// 收呗: the write-off commits, then the connection closes: amber, then resolved.
-const CUT: [&str; 2] = ["679533929006", "679533929001"];
+/// 收呗: the write-off times out (amber, and it stays in 需处理, so the inbox is walked with
+/// a card in it), then one that commits and loses its connection (amber, then resolved).
+const CUT: [&str; 2] = ["679533929001", "679533929006"];
 
 /// What is wrong on the screen now: English words in Chinese, Chinese in English.
 async fn strays(desk: &Desk, lang: &str) -> Vec<String> {
@@ -51,8 +52,8 @@ async fn walk(desk: &Desk, lang: &str, first: bool, found: &mut Vec<String>) {
     look(desk, lang, "rejected", found).await;
     desk.scan(&format!("6795#3392{ENTER}"), SCANNER).await;
     desk.wait_until(
-        "document.getElementById('result-panel').dataset.state === 'rejected' && \
-         document.getElementById('result-text').textContent.includes('6795')",
+        "document.getElementById('result-panel').dataset.state === 'malformed' && \
+         document.getElementById('result-text').textContent.includes('#')",
         QUICK,
         "the malformed code refused",
     )
@@ -114,6 +115,38 @@ async fn walk(desk: &Desk, lang: &str, first: bool, found: &mut Vec<String>) {
             .await;
             look(desk, lang, "manager-timeline", found).await;
             desk.scan(ESC, SCANNER).await;
+        }
+        if tab == "reconcile" {
+            // A statement with a mismatch of each kind: the evidence is read in words.
+            desk.js(
+                "const c = document.getElementById('rec-channel'); c.value = 'shoubei'; \
+                 c.dispatchEvent(new Event('change')); return 1",
+            )
+            .await;
+            let statement = format!(
+                "券码,面值,状态\n{},9.00,已核销\n679533999999,abc,已核销\n679533988888,5.00,已核销\n",
+                VALID[i]
+            );
+            desk.js(&format!(
+                "const p = document.getElementById('rec-text'); p.value = {}; \
+                 p.dispatchEvent(new Event('change')); return 1",
+                serde_json::json!(statement)
+            ))
+            .await;
+            desk.wait_until(
+                "document.getElementById('rec-map-code').value === '券码'",
+                QUICK,
+                "the preselected mapping",
+            )
+            .await;
+            desk.click("#rec-run").await;
+            desk.wait_until(
+                "document.querySelectorAll('#rec-table tr[data-verdict]').length >= 3",
+                QUICK,
+                "the report's lines",
+            )
+            .await;
+            look(desk, lang, "manager-reconcile-report", found).await;
         }
         if tab == "settings" {
             for section in ["desk", "people", "general"] {

@@ -501,10 +501,11 @@ async fn a_day_on_every_channel_is_logged_undone_reconciled_and_exported_without
     .await;
     {
         use calamine::{Data, Reader, Xlsx};
-        let file = exports.join(format!("对账-allinpay-{day}.xlsx"));
+        let file = exports.join(format!("对账-通联-{day}.xlsx"));
         let mut book: Xlsx<_> = calamine::open_workbook(&file).expect("the report as XLSX");
         let sheet = book.worksheet_range("对账").expect("the report sheet");
-        let codes: Vec<Data> = sheet.rows().skip(2).take(2).map(|r| r[1].clone()).collect();
+        // Verdict, its id, then the code.
+        let codes: Vec<Data> = sheet.rows().skip(2).take(2).map(|r| r[2].clone()).collect();
         assert!(
             codes.contains(&Data::String("594828681100".into())),
             "codes stay text in the report: {codes:?}"
@@ -621,20 +622,31 @@ fn check_xlsx(path: &Path, expected: &BTreeMap<String, (u64, i64, i64, u64, u64)
     let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
     let body: Vec<&Vec<Data>> = rows[2..9].iter().collect();
     for r in &body {
-        assert!(matches!(&r[3], Data::String(_)), "a code is text: {r:?}");
+        assert!(matches!(&r[5], Data::String(_)), "a code is text: {r:?}");
         assert!(
-            matches!(&r[9], Data::String(s) if s.len() == 32),
+            matches!(&r[12], Data::String(s) if s.len() == 32),
             "our id is text: {r:?}"
+        );
+        // The channel and the state in words, each beside its stable id (issue 20 item 10).
+        assert!(
+            matches!((&r[1], &r[2]), (Data::String(name), Data::String(id))
+                if !name.is_ascii() && id.is_ascii()),
+            "the channel in words beside its id: {r:?}"
+        );
+        assert!(
+            matches!((&r[8], &r[9]), (Data::String(word), Data::String(id))
+                if !word.is_ascii() && id.is_ascii()),
+            "the state in words beside its id: {r:?}"
         );
     }
     assert!(
         body.iter()
-            .any(|r| r[3] == Data::String("914095353294404024".into())),
+            .any(|r| r[5] == Data::String("914095353294404024".into())),
         "an 18-digit code reads back exactly"
     );
     let mut amounts = 0;
     for r in &body {
-        if let Data::Float(v) = r[7] {
+        if let Data::Float(v) = r[10] {
             amounts += 1;
             assert!(
                 ((v * 100.0).round() - v * 100.0).abs() < 1e-9,
@@ -663,7 +675,7 @@ fn check_xlsx(path: &Path, expected: &BTreeMap<String, (u64, i64, i64, u64, u64)
             Some(settled),
             Data::Float(nf),
             Data::Float(ns),
-        ) = (&r[0], &r[1], amount(&r[3]), amount(&r[4]), &r[5], &r[6])
+        ) = (&r[1], &r[2], amount(&r[4]), amount(&r[5]), &r[6], &r[7])
         {
             read_back.insert(
                 ch.clone(),
@@ -1154,4 +1166,98 @@ async fn the_inbox_buttons_retry_decide_resend_and_settle_with_reasons_and_every
     };
     assert_eq!(state(&resend), NotificationState::Delivered);
     assert_eq!(state(&settle), NotificationState::Delivered);
+}
+
+/// Issue 20 item 13: the business day is shown and typed as YYYY-MM-DD (WebKit's own date
+/// picker showed MM/DD/YYYY); a date typed another common way is read, an impossible one is
+/// marked and changes nothing; ◀ ▶ step a day. In 对账 the file chooser speaks the UI's
+/// language, and a statement whose columns are named as the mapping's hints has them
+/// preselected (券码 / 面值 / 状态), while a column the manager chose is kept.
+#[tokio::test]
+async fn the_day_reads_yyyy_mm_dd_and_the_statement_mapping_preselects_named_columns() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = launch(&data, None).await;
+    desk.set_pin_and_open_manager(MANAGER, PIN).await;
+    let today = desk
+        .js("return document.getElementById('log-day').value")
+        .await;
+    let today = today.as_str().unwrap_or_default().to_owned();
+    assert!(
+        today.len() == 10 && &today[4..5] == "-" && &today[7..8] == "-",
+        "the day shows as YYYY-MM-DD: {today:?}"
+    );
+    type_into(&desk, "#log-day", "2026/11/3\u{E007}").await;
+    desk.wait_until(
+        "document.getElementById('manager-log').dataset.loadedDay === '2026-11-03'",
+        QUICK,
+        "the typed day's log",
+    )
+    .await;
+    assert_eq!(
+        desk.js("return document.getElementById('log-day').value")
+            .await,
+        json!("2026-11-03")
+    );
+    type_into(&desk, "#log-day", "2026-02-30\u{E007}").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        desk.js("return [document.getElementById('log-day').getAttribute('aria-invalid'), document.getElementById('manager-log').dataset.loadedDay]").await,
+        json!(["true", "2026-11-03"]),
+        "an impossible date is marked and loads nothing"
+    );
+    desk.screenshot("manager-day-invalid").await;
+    desk.click("#manager-log .day-step:last-of-type").await;
+    desk.wait_until(
+        "document.getElementById('manager-log').dataset.loadedDay === '2026-11-04'",
+        QUICK,
+        "the next day after ▶",
+    )
+    .await;
+
+    desk.scan("\u{E034}", Duration::from_millis(2)).await; // F4: 对账
+    desk.wait_until(
+        "document.body.dataset.screen === 'manager-reconcile'",
+        QUICK,
+        "对账",
+    )
+    .await;
+    desk.js(
+        "const c = document.getElementById('rec-channel'); c.value = 'shoubei'; \
+         c.dispatchEvent(new Event('change')); return 1",
+    )
+    .await;
+    assert_eq!(desk.text("#rec-file-pick").await, "选择文件…");
+    assert_eq!(desk.text("#rec-file-name").await, "未选择文件");
+    let statement = "券码,面值,状态,备注\n679533922928,10.00,已核销,x\n";
+    desk.js(&format!(
+        "const p = document.getElementById('rec-text'); p.value = {}; \
+         p.dispatchEvent(new Event('change')); return 1",
+        json!(statement)
+    ))
+    .await;
+    let picked = desk
+        .wait_until(
+            "(() => { const v = ['code', 'face_value', 'state', 'channel_id', 'time'] \
+               .map((k) => document.getElementById(`rec-map-${k}`).value); \
+             return v[0] ? v : null; })()",
+            QUICK,
+            "the preselected columns",
+        )
+        .await;
+    assert_eq!(picked, json!(["券码", "面值", "状态", "", ""]));
+    // A choice of the manager's is not undone by the next check.
+    desk.js(
+        "const s = document.getElementById('rec-map-state'); s.value = ''; \
+         s.dispatchEvent(new Event('change')); document.getElementById('rec-check').click(); return 1",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        desk.js("return document.getElementById('rec-map-state').value")
+            .await,
+        json!("")
+    );
+    desk.screenshot("manager-mapping-preselected").await;
+    desk.close().await;
 }

@@ -885,7 +885,14 @@ async fn a_day_on_every_channel_exports_to_xlsx_with_text_ids_two_decimal_amount
         .chain_anchor()
         .unwrap()
         .expect("the day wrote events");
-    let bytes = export_day_log(ledger, &log, Some(&head), ExportFormat::Xlsx).unwrap();
+    let bytes = export_day_log(
+        ledger,
+        &log,
+        Some(&head),
+        ExportFormat::Xlsx,
+        Default::default(),
+    )
+    .unwrap();
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a real XLSX");
     let sheet = book.worksheet_range("流水").expect("the log sheet");
     let rows: Vec<Vec<Data>> = sheet.rows().map(|r| r.to_vec()).collect();
@@ -896,25 +903,25 @@ async fn a_day_on_every_channel_exports_to_xlsx_with_text_ids_two_decimal_amount
         "the sheet carries the chain head it was made at, {head}"
     );
     // Every code and id is a text cell, never a number.
-    let codes: Vec<&Data> = rows[2..7].iter().map(|r| &r[3]).collect();
+    let codes: Vec<&Data> = rows[2..7].iter().map(|r| &r[5]).collect();
     for c in &codes {
         assert!(matches!(c, Data::String(_)), "a code cell is text: {c:?}");
     }
     assert!(
         rows[2..7]
             .iter()
-            .any(|r| r[3] == Data::String("390962138708451328".into())),
+            .any(|r| r[5] == Data::String("390962138708451328".into())),
         "an 18-digit code reads back exactly"
     );
     assert!(
         rows[2..7]
             .iter()
-            .all(|r| matches!(&r[9], Data::String(s) if s.len() == 32)),
+            .all(|r| matches!(&r[12], Data::String(s) if s.len() == 32)),
         "our ids are text"
     );
     // Amounts are numbers in 元 whose value has at most two decimals.
     for r in &rows[2..7] {
-        if let Data::Float(v) = r[7] {
+        if let Data::Float(v) = r[10] {
             assert!(
                 ((v * 100.0).round() - v * 100.0).abs() < 1e-9,
                 "two decimals: {v}"
@@ -929,12 +936,13 @@ async fn a_day_on_every_channel_exports_to_xlsx_with_text_ids_two_decimal_amount
     let mut read_back = std::collections::BTreeMap::new();
     for r in &rows[totals_at + 2..] {
         // A face value no row reported is "—" (issue 20 item 12), not 0.00.
-        let face = match &r[3] {
+        // Channel, its id, redemptions, units, face value…
+        let face = match &r[4] {
             Data::Float(face) => Some((face * 100.0).round() as i64),
             Data::String(s) if s == "—" => None,
             _ => continue,
         };
-        if let (Data::String(ch), Data::Float(n)) = (&r[0], &r[1]) {
+        if let (Data::String(ch), Data::Float(n)) = (&r[1], &r[2]) {
             read_back.insert(ch.clone(), (*n as u64, face));
         }
     }
@@ -1405,6 +1413,7 @@ async fn a_redemption_needs_an_open_shift_and_a_huge_cashier_name_never_reaches_
         &log,
         None,
         redeemdesk_core::export::ExportFormat::Xlsx,
+        Default::default(),
     )
     .expect("the day's XLSX export works");
     use calamine::Reader;

@@ -5,6 +5,7 @@
 import { t, tNodes } from '../../i18n.js';
 import * as api from '../../api.js';
 import { el, yuan2, dateTime, channelName, errorText } from './dom.js';
+import { sourceName } from './reconcile.js';
 
 /** 135****2456: a phone number is for recognising the customer, not for copying. */
 function maskPhone(p) {
@@ -124,7 +125,7 @@ export function createInbox(container, ctx) {
         el('strong', {}, `${t(`channel.${r.channel}`)} · ${r.business_day}`)),
       el('p', { className: 'card-facts' }, t('mgr.inbox.reconFacts', {
         n: r.mismatches, lines: r.lines, time: dateTime(r.run_ms),
-        source: r.source === 'history' ? t('mgr.rec.sourceHistory') : r.source,
+        source: sourceName(r.source),
       })),
       unreadable ? el('p', { className: 'card-facts', dataset: { unreadable: String(unreadable) } },
         t('mgr.inbox.unreadableRows', { n: unreadable })) : '',

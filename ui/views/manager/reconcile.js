@@ -6,23 +6,91 @@
 // file goes to the Rust side as its bytes (base64), never decoded here: it may be GBK or
 // UTF-16. The manager signs the day off; the report exports to CSV / XLSX. Reconciling only
 // reports: nothing in the log changes.
-import { t } from '../../i18n.js';
+import { t, tNodes } from '../../i18n.js';
 import * as api from '../../api.js';
 import { chainHead } from '../../format.js';
+import { dayField } from './day-field.js';
 import { el, yuan2, dateTime, table, field, errorText } from './dom.js';
+
+/**
+ * Column names back offices use for each field: a statement column named exactly so is
+ * preselected until the manager picks another (or a saved mapping says otherwise).
+ */
+const NAME_HINTS = {
+  code: ['券码', '券号', '核销码', '卡券码', 'code', 'coupon_code'],
+  face_value: ['面值', '金额', '核销金额', '券面值', 'face_value', 'amount'],
+  state: ['状态', '核销状态', '券状态', 'state', 'status'],
+  channel_id: ['渠道单号', '订单号', '核销单号', '流水号', 'order_no', 'channel_id'],
+  time: ['时间', '核销时间', '交易时间', 'time', 'redeemed_at'],
+};
 
 const VERDICTS = ['matched', 'only_here', 'only_at_channel', 'amount_differs', 'state_differs', 'unreadable'];
 // The Rust side's limit (crates/core/src/statement.rs MAX_BYTES), checked before sending.
 const MAX_STATEMENT_BYTES = 20 * 1024 * 1024;
 
+/**
+ * What is wrong with a statement row, from its kind (core statement.rs ProblemKind). A report
+ * kept before the kinds existed has only the core's English message: it is shown as such.
+ */
+function problemText(p) {
+  const kind = p.kind && p.kind !== 'other' ? p.kind : null;
+  // The column is named as the statement names it: the channel's word, not ours.
+  return kind ? tNodes(`mgr.rec.problem.${kind}`, { column: p.column || '—' }, ['column']) : [p.message];
+}
+
+/** "第 3 行（面值）：" with the statement's column name as it came. */
+function problemRow(p) {
+  return p.row != null
+    ? tNodes('mgr.rec.problemRow', { row: p.row, column: p.column || '—' }, ['column'])
+    : [t('mgr.rec.problemMapping')];
+}
+
+/** Where a run's channel side came from: the history call, a pasted statement (''), a file. */
+export function sourceName(source) {
+  if (source === 'history') return t('mgr.rec.sourceHistory');
+  return source ? source : t('mgr.rec.pasted');
+}
+
+/** "状态：我方 已撤销 ≠ 渠道 已核销": the states in words, amounts as they are. */
+function differenceText(d) {
+  const word = (key, v) => (t(key) !== key ? t(key) : v);
+  const ours = d.field === 'state' ? word(`state.${d.ours}`, d.ours) : d.ours;
+  const theirs = d.field === 'state' ? word(`mgr.rec.their.${d.theirs}`, d.theirs) : d.theirs;
+  return t('mgr.rec.diff', { field: t(`mgr.rec.field.${d.field}`), ours, theirs });
+}
+
+/**
+ * A line's evidence: our words, and the statement's own row text and time marked as the
+ * channel's (they are shown as they came).
+ */
+function evidence(l) {
+  const parts = [];
+  if (l.problem) {
+    parts.push(problemText(l.problem));
+    if (l.problem.raw) parts.push(el('span', { dataset: { theirs: 'statement' } }, l.problem.raw));
+  }
+  parts.push(...l.differences.map(differenceText));
+  if (l.statement_row) parts.push(t('mgr.rec.atRow', { row: l.statement_row }));
+  if (l.channel_at) parts.push(el('span', { dataset: { theirs: 'statement' } }, l.channel_at));
+  return parts.flatMap((p, i) => (i ? [t('mgr.rec.sep'), p] : [p])).flat();
+}
+
 export function createReconcile(container, ctx) {
-  const dayInput = el('input', { type: 'date', id: 'rec-day' });
+  const { input: dayInput, box: dayBox } = dayField('rec-day');
   const channelSel = el('select', { id: 'rec-channel' });
   const historyBtn = el('button', { type: 'button', className: 'primary', id: 'rec-history' });
-  const fileInput = el('input', { type: 'file', id: 'rec-file', accept: '.csv,text/csv' });
+  // The native file input speaks the system's language ("Choose File"): it stays hidden
+  // behind a button and a name of ours.
+  const fileInput = el('input', { type: 'file', id: 'rec-file', accept: '.csv,text/csv', hidden: true });
+  const fileBtn = el('button', { type: 'button', className: 'ghost', id: 'rec-file-pick', onclick: () => fileInput.click() });
+  const fileName = el('span', { className: 'rec-file-name', id: 'rec-file-name' });
+  const fileBox = el('span', { className: 'rec-file' }, fileBtn, fileName, fileInput);
   const paste = el('textarea', { id: 'rec-text', rows: 3, spellcheck: false });
   const cols = {};
   for (const k of ['code', 'face_value', 'state', 'channel_id', 'time']) cols[k] = el('select', { id: `rec-map-${k}` });
+  // The fields whose column the manager (or a saved mapping) chose: no hint overrides them.
+  const chosen = new Set();
+  for (const [k, sel] of Object.entries(cols)) sel.addEventListener('change', () => chosen.add(k));
   const inFen = el('input', { type: 'checkbox', id: 'rec-map-fen' });
   const cancelled = el('input', { type: 'text', id: 'rec-map-cancelled', autocomplete: 'off' });
   const checkBtn = el('button', { type: 'button', className: 'ghost', id: 'rec-check' });
@@ -42,7 +110,7 @@ export function createReconcile(container, ctx) {
   };
   statementBox.append(
     el('legend', { id: 'rec-statement-legend' }),
-    el('div', { className: 'mgr-filters' }, lab('mgr.rec.file', fileInput), lab('mgr.rec.paste', paste, 'wide')),
+    el('div', { className: 'mgr-filters' }, lab('mgr.rec.file', fileBox), lab('mgr.rec.paste', paste, 'wide')),
     el('div', { className: 'mgr-filters rec-mapping' },
       lab('mgr.rec.col.code', cols.code), lab('mgr.rec.col.face_value', cols.face_value),
       lab('mgr.rec.col.state', cols.state), lab('mgr.rec.col.channel_id', cols.channel_id),
@@ -51,7 +119,7 @@ export function createReconcile(container, ctx) {
     el('div', { className: 'card-actions' }, checkBtn, saveMapBtn, runBtn),
     problems);
   const root = el('section', { className: 'mgr-pane', id: 'manager-reconcile', hidden: true },
-    el('div', { className: 'mgr-filters' }, lab('mgr.log.day', dayInput), lab('mgr.log.channel', channelSel), historyBtn),
+    el('div', { className: 'mgr-filters' }, lab('mgr.log.day', dayBox), lab('mgr.log.channel', channelSel), historyBtn),
     status,
     el('div', { className: 'mgr-scroll' }, statementBox, runsBox, reportBox));
   container.append(root);
@@ -63,10 +131,12 @@ export function createReconcile(container, ctx) {
 
   const caps = () => (channels.find((c) => c.kind === channelSel.value) || {}).capabilities || {};
 
-  function fillColumns(mapping) {
+  function fillColumns(mapping, saved = false) {
     const want = mapping || {};
     for (const [k, sel] of Object.entries(cols)) {
-      const keep = want[k] ?? sel.value;
+      if (saved) chosen.add(k);
+      const hinted = chosen.has(k) ? null : columns.find((c) => NAME_HINTS[k].includes(c.trim()));
+      const keep = want[k] || sel.value || hinted || '';
       const names = columns.includes(keep) || !keep ? columns : [...columns, keep];
       sel.replaceChildren(el('option', { value: '' }, k === 'code' ? t('mgr.rec.pickColumn') : t('mgr.rec.noColumn')),
         ...names.map((c) => el('option', { value: c }, c)));
@@ -97,25 +167,24 @@ export function createReconcile(container, ctx) {
   }
 
   function showProblems(list) {
-    problems.replaceChildren(...list.map((p) => el('li', { dataset: { row: String(p.row ?? '') } },
-      p.row != null ? t('mgr.rec.problemRow', { row: p.row, column: p.column || '—' }) : t('mgr.rec.problemMapping'),
-      ' ', p.message)));
+    problems.replaceChildren(...list.map((p) => el('li', { dataset: { row: String(p.row ?? ''), kind: p.kind ?? 'other' } },
+      ...problemRow(p), ' ', ...problemText(p))));
   }
 
   async function check() {
     const content = statementContent();
-    if (!content) { status.textContent = t('mgr.rec.needStatement'); return null; }
+    if (!content) { say(() => t('mgr.rec.needStatement')); return null; }
     try {
       const res = await ctx.guard(api.checkStatement(content, { ...mapping(), code: cols.code.value || '' }));
       columns = res.columns;
       fillColumns();
       showProblems(cols.code.value ? res.problems : []);
-      status.textContent = cols.code.value
+      say(() => (cols.code.value
         ? t('mgr.rec.checked', { lines: res.lines, problems: res.problems.length })
-        : t('mgr.rec.pickCode');
+        : t('mgr.rec.pickCode')));
       return res;
     } catch (err) {
-      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+      if (err.code !== 'manager_locked') say(() => errorText(err));
       return null;
     }
   }
@@ -123,9 +192,9 @@ export function createReconcile(container, ctx) {
   async function loadMapping() {
     try {
       const saved = await ctx.guard(api.statementMapping(channelSel.value));
-      fillColumns(saved || { code: '', cancelled_values: [] });
+      fillColumns(saved || { code: '', cancelled_values: [] }, Boolean(saved));
     } catch (err) {
-      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+      if (err.code !== 'manager_locked') say(() => errorText(err));
     }
   }
 
@@ -146,18 +215,13 @@ export function createReconcile(container, ctx) {
       tbody.append(el('tr', { className: `verdict-row verdict-${l.verdict}`, dataset: { verdict: l.verdict, code: l.code } },
         el('td', {}, el('span', { className: `verdict verdict-${l.verdict}` }, t(`mgr.rec.v.${l.verdict}`))),
         el('td', { className: 'code' }, l.code),
-        el('td', { className: 'mono small' }, l.our_id ? l.our_id.slice(0, 8) : ''),
+        el('td', { className: 'mono small', dataset: { theirs: 'id' } }, l.our_id ? l.our_id.slice(0, 8) : ''),
         el('td', {}, l.our_state ? t(`state.${l.our_state}`) : ''),
         el('td', { className: 'num' }, yuan2(l.our_face_value)),
         el('td', { className: 'mono small' }, l.channel_id || ''),
         el('td', {}, l.channel_state ? t(`mgr.rec.their.${l.channel_state}`) : ''),
         el('td', { className: 'num' }, yuan2(l.channel_face_value)),
-        el('td', { className: 'small' }, [
-          l.problem ? `${l.problem.message}${l.problem.raw ? ` — ${l.problem.raw}` : ''}` : null,
-          ...l.differences.map((d) => t('mgr.rec.diff', { field: t(`mgr.rec.field.${d.field}`), ours: d.ours, theirs: d.theirs })),
-          l.statement_row ? t('mgr.rec.atRow', { row: l.statement_row }) : null,
-          l.channel_at || null,
-        ].filter(Boolean).join('；'))));
+        el('td', { className: 'small' }, evidence(l))));
     }
     if (!r.lines.length) tbody.append(el('tr', {}, el('td', { colSpan: 9, className: 'mgr-empty' }, t('mgr.rec.noLines'))));
     const note = el('input', { type: 'text', id: 'rec-note', maxLength: 200, autocomplete: 'off', placeholder: t('mgr.rec.noteHint') });
@@ -168,32 +232,33 @@ export function createReconcile(container, ctx) {
       sign.disabled = true;
       try {
         const done = await ctx.guard(api.signOffDay(current.id, note.value.trim() || null));
-        status.textContent = `${t('mgr.rec.signedWith', { n: done.mismatches, unreadable: done.unreadable_rows })} ${t('mgr.rec.signedHead', { head: chainHead(done.chain_head) })}`;
+        say(() => `${t('mgr.rec.signedWith', { n: done.mismatches, unreadable: done.unreadable_rows })} ${t('mgr.rec.signedHead', { head: chainHead(done.chain_head) })}`);
         await loadRuns(current.id);
         ctx.changed();
       } catch (err) {
-        if (err.code !== 'manager_locked') status.textContent = errorText(err);
+        if (err.code !== 'manager_locked') say(() => errorText(err));
         sign.disabled = false;
       }
     });
     const exp = (format) => async () => {
       try {
         const path = await ctx.guard(api.exportReconciliation(r.day, r.channel, current.id, format));
-        status.textContent = path ? t('mgr.export.done', { path }) : t('mgr.export.cancelled');
+        say(() => path ? t('mgr.export.done', { path }) : t('mgr.export.cancelled'));
       } catch (err) {
-        if (err.code !== 'manager_locked') status.textContent = errorText(err);
+        if (err.code !== 'manager_locked') say(() => errorText(err));
       }
     };
     // Absent parts are left out (replaceChildren would write a null as text).
     reportBox.replaceChildren(...[
       el('h3', {}, t('mgr.rec.reportTitle', {
         channel: t(`channel.${r.channel}`), day: r.day,
-        source: r.source.kind === 'history' ? t('mgr.rec.sourceHistory') : r.source.file,
+        source: sourceName(r.source.kind === 'history' ? 'history' : r.source.file),
       })),
       verdictCounts(r),
       unreadable.length
         ? el('ul', { className: 'rec-problems', id: 'rec-skipped' }, unreadable.map(({ problem: p }) => el('li', {},
-          t('mgr.rec.problemRow', { row: p.row ?? '—', column: p.column || '—' }), ' ', p.message, p.raw ? ` — ${p.raw}` : '')))
+          ...problemRow(p), ' ', ...problemText(p),
+          p.raw ? el('span', { dataset: { theirs: 'statement' } }, ` — ${p.raw}`) : '')))
         : null,
       r.not_listed ? el('p', { className: 'mgr-status', id: 'rec-not-listed' }, t('mgr.rec.notListed', { n: r.not_listed })) : null,
       tbl,
@@ -217,12 +282,12 @@ export function createReconcile(container, ctx) {
             onclick: () => { showRun(r); },
           }, t('mgr.rec.run', {
             time: dateTime(r.run_ms), lines: r.lines, n: r.mismatches,
-            source: r.source === 'history' ? t('mgr.rec.sourceHistory') : r.source,
+            source: sourceName(r.source),
           }), r.sign_off ? ` · ${t('mgr.rec.signedShort', { manager: r.sign_off.manager })}` : ''))))) : '');
       const pick = runs.find((r) => r.id === selectId);
       if (pick) showRun(pick);
     } catch (err) {
-      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+      if (err.code !== 'manager_locked') say(() => errorText(err));
     }
   }
 
@@ -236,18 +301,19 @@ export function createReconcile(container, ctx) {
   }
 
   async function run(useHistory) {
-    status.textContent = t('mgr.working');
+    say(() => t('mgr.working'));
     let stmt = null;
     if (!useHistory) {
       const content = statementContent();
-      if (!content) { status.textContent = t('mgr.rec.needStatement'); return; }
-      if (!cols.code.value) { status.textContent = t('mgr.rec.pickCode'); return; }
-      stmt = { file: (content.base64 && statement.file) || t('mgr.rec.pasted'), ...content, mapping: mapping() };
+      if (!content) { say(() => t('mgr.rec.needStatement')); return; }
+      if (!cols.code.value) { say(() => t('mgr.rec.pickCode')); return; }
+      // A pasted statement has no file name: '' is named in the UI's language when shown.
+      stmt = { file: (content.base64 && statement.file) || '', ...content, mapping: mapping() };
     }
     try {
       const rec = await ctx.guard(api.reconcileDay(dayInput.value, channelSel.value, stmt));
       current = { ...rec, sign_off: null };
-      status.textContent = t('mgr.rec.done', { n: rec.report.lines.length - (rec.report.counts.matched || 0) });
+      say(() => t('mgr.rec.done', { n: rec.report.lines.length - (rec.report.counts.matched || 0) }));
       renderReport();
       // The report lists the rows it could not read; once is enough.
       showProblems([]);
@@ -255,7 +321,7 @@ export function createReconcile(container, ctx) {
       ctx.changed();
     } catch (err) {
       if (err.code === 'manager_locked') return;
-      status.textContent = errorText(err);
+      say(() => errorText(err));
       // A statement that cannot be used at all: show which rows and why.
       if (err.code === 'statement_invalid') check();
     }
@@ -266,7 +332,9 @@ export function createReconcile(container, ctx) {
     statement = { file: '', base64: '' };
     paste.value = '';
     fileInput.value = '';
+    renderFileName();
     columns = [];
+    chosen.clear();
     const c = caps();
     historyBtn.hidden = !c.history;
     statementBox.querySelector('#rec-statement-legend').textContent = c.history ? t('mgr.rec.orStatement') : t('mgr.rec.statementOnly');
@@ -282,7 +350,7 @@ export function createReconcile(container, ctx) {
     if (!f) return;
     if (f.size > MAX_STATEMENT_BYTES) {
       statement = { file: '', base64: '' };
-      status.textContent = t('mgr.rec.tooLarge', { mb: MAX_STATEMENT_BYTES / 1024 / 1024 });
+      say(() => t('mgr.rec.tooLarge', { mb: MAX_STATEMENT_BYTES / 1024 / 1024 }));
       return;
     }
     // The bytes as they are (base64): the Rust side decodes GBK / UTF-16 / UTF-8.
@@ -293,6 +361,7 @@ export function createReconcile(container, ctx) {
       reader.readAsDataURL(f);
     });
     statement = { file: f.name, base64: String(url).slice(String(url).indexOf(',') + 1) };
+    renderFileName();
     paste.value = '';
     check();
   });
@@ -305,14 +374,31 @@ export function createReconcile(container, ctx) {
   saveMapBtn.addEventListener('click', async () => {
     try {
       const saved = await ctx.guard(api.saveStatementMapping(channelSel.value, mapping()));
-      fillColumns(saved);
-      status.textContent = t('mgr.rec.mappingSaved');
+      fillColumns(saved, true);
+      say(() => t('mgr.rec.mappingSaved'));
     } catch (err) {
-      if (err.code !== 'manager_locked') status.textContent = errorText(err);
+      if (err.code !== 'manager_locked') say(() => errorText(err));
     }
   });
 
+  // The status line, kept as what makes it, so a language switch says it again.
+  let said = null;
+  function say(make) {
+    said = make;
+    status.textContent = make();
+  }
+
+  function renderFileName() {
+    fileName.textContent = statement.file || t('mgr.rec.noFile');
+    if (statement.file) fileName.dataset.theirs = 'file';
+    else delete fileName.dataset.theirs;
+  }
+
   function renderTexts() {
+    dayBox.renderTexts();
+    if (said) status.textContent = said();
+    fileBtn.textContent = t('mgr.rec.pickFile');
+    renderFileName();
     for (const [span, key] of labels) span.textContent = t(key);
     historyBtn.textContent = t('mgr.rec.byHistory');
     checkBtn.textContent = t('mgr.rec.check');

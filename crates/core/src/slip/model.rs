@@ -189,26 +189,9 @@ pub struct Reprint {
     pub at_ms: UnixMs,
 }
 
+/// A slip is printed in Chinese (the till's language).
 pub fn channel_name(channel: ChannelKind, platform: Option<Platform>) -> String {
-    let name = match channel {
-        ChannelKind::Shoubei => "收呗",
-        ChannelKind::Zvcms => "智迈",
-        ChannelKind::Liantuofu => "联拓富",
-        ChannelKind::Allinpay => "通联",
-        ChannelKind::Yhtd => "增值券",
-    };
-    match platform {
-        Some(p) => format!(
-            "{name}·{}",
-            match p {
-                Platform::Meituan => "美团",
-                Platform::Tiktok => "抖音",
-                Platform::Dianping => "点评",
-                Platform::Mtdz => "美团到综",
-            }
-        ),
-        None => name.to_owned(),
-    }
+    crate::words::channel_with_platform(crate::words::Lang::Zh, channel, platform)
 }
 
 /// The first four and last four characters of a code, as the recent strip shows it.
