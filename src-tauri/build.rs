@@ -5,6 +5,7 @@ fn main() {
         tauri_build::AppManifest::new().commands(&[
             "app_info",
             "quit_after_fatal",
+            "start_new_ledger",
             "demo_codes",
             "channels",
             "prepare",

@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod hq_commands;
 mod integrity_check;
+mod ledger_commands;
 mod manager_commands;
 mod print_commands;
 mod ready_probe;
@@ -16,6 +17,7 @@ mod single_instance;
 mod startup;
 #[cfg(test)]
 mod ui_conventions;
+mod window_size;
 
 use error::UiError;
 use redeemdesk_core::app_info::StartupWarning;
@@ -43,6 +45,7 @@ fn commands_of<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder.invoke_handler(tauri::generate_handler![
         commands::app_info,
         commands::quit_after_fatal,
+        ledger_commands::start_new_ledger,
         commands::demo_codes,
         commands::channels,
         commands::prepare,
@@ -178,6 +181,7 @@ pub fn run() -> i32 {
         let warning = unreachable.map(|why| StartupWarning {
             code: why.code().to_owned(),
             message: why.to_string(),
+            detail: None,
         });
         (startup.with_warning(warning), guard)
     });
@@ -214,11 +218,12 @@ pub fn run() -> i32 {
             let window =
                 WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
                     .title(WINDOW_TITLE)
-                    .inner_size(1024.0, 768.0)
-                    .min_inner_size(1024.0, 700.0)
+                    .inner_size(window_size::INNER.0, window_size::INNER.1)
+                    .min_inner_size(window_size::MIN_INNER.0, window_size::MIN_INNER.1)
                     .data_directory(webview_dir)
                     .focused(true);
             let window = ready_probe::attach(window).build()?;
+            window_size::fit_to_screen(&window)?;
             raise.attach(app.handle().clone());
             rendering::paint_without_gpu_layers(&window)?;
             if let Some(feed) = feed {

@@ -78,6 +78,9 @@ pub fn mode_status(startup: State<'_, Startup>) -> Result<ModeStatus, UiError> {
 
 static RESTART: AtomicBool = AtomicBool::new(false);
 
+/// With this set, a restart only exits (see [`relaunch_if_asked`]).
+pub const NO_RELAUNCH_ENV: &str = "REDEEMDESK_NO_RELAUNCH";
+
 /// Restarts the app so saved channel settings (and a switch to live mode) take effect.
 /// A manager action: a cashier cannot bounce the desk. The window closes first and the new
 /// process starts only once this one has let go of the data directory's lock and its
@@ -96,10 +99,23 @@ pub fn restart_app<R: Runtime>(
     Ok(())
 }
 
+/// Asks `run` to start the app again once this process has let go of the data directory.
+pub fn restart_after_exit() {
+    RESTART.store(true, Ordering::SeqCst);
+}
+
 /// Called by `run` after the app (and with it the lock) is gone: starts the same binary
 /// with the same arguments and environment when a restart was asked for.
 pub fn relaunch_if_asked() {
     if !RESTART.load(Ordering::SeqCst) {
+        return;
+    }
+    // The end-to-end tests' seam: WebDriver cannot follow a process the app starts itself,
+    // so a test starts the next one (and sees what its start-up did).
+    if std::env::var_os(NO_RELAUNCH_ENV).is_some() {
+        tracing::info!(
+            "restart asked; {NO_RELAUNCH_ENV} is set, so the next start is left to the caller"
+        );
         return;
     }
     let started = std::env::current_exe().and_then(|exe| {

@@ -6,7 +6,7 @@
 
 use crate::error::UiError;
 use redeemdesk_core::app_info::{AppInfo, Mode, StartupWarning};
-use redeemdesk_core::clock::SystemClock;
+use redeemdesk_core::clock::{Clock, SystemClock};
 use redeemdesk_core::data_dir::{self, DataDir};
 use redeemdesk_core::desk::{Background, Desk, ManagerUnlock};
 use redeemdesk_core::file_modes;
@@ -114,8 +114,11 @@ impl Startup {
             Err(e) => return (Startup::Failed(UiError::from(e)), init_logging(None)),
         };
         let guard = init_logging(Some(data_dir.root()));
+        // A new ledger asked for from the window (ledger_commands.rs): with the directory
+        // locked and before anything opens the ledger.
+        let set_aside = take_new_ledger_request(data_dir.root());
         let startup = match tauri::async_runtime::block_on(open_desk(data_dir)) {
-            Ok(ready) => Startup::Ready(Box::new(ready)),
+            Ok(ready) => Startup::Ready(Box::new(ready)).with_warning(set_aside),
             Err(e) => Startup::Failed(e),
         };
         (startup, guard)
@@ -151,6 +154,51 @@ impl Startup {
             }
         }
     }
+}
+
+/// Carries out a new-ledger request, and says what came of it on the till's warning line.
+fn take_new_ledger_request(root: &std::path::Path) -> Option<StartupWarning> {
+    use redeemdesk_core::new_ledger::{take_request, Taken};
+    let mode = if root
+        .join(redeemdesk_core::channel_setup::CONFIG_FILE)
+        .exists()
+    {
+        Mode::Live
+    } else {
+        Mode::Sandbox
+    };
+    let taken = take_request(root, mode, SystemClock.now_ms())?;
+    Some(match taken {
+        Taken::Started { archive, carried } => {
+            let roles = carried.is_some_and(|c| c.manager_pin);
+            StartupWarning {
+                code: "ledger_set_aside".into(),
+                message: format!(
+                    "A new ledger was started; the damaged one is kept as {}{}",
+                    archive.display(),
+                    if roles {
+                        ""
+                    } else {
+                        " (its manager PIN could not be read: set one again)"
+                    }
+                ),
+                detail: Some(serde_json::json!({
+                    "archive": archive.display().to_string(),
+                    "manager_pin_carried": roles,
+                })),
+            }
+        }
+        Taken::NotDamaged => StartupWarning {
+            code: "ledger_not_damaged".into(),
+            message: "The ledger is whole: no new ledger was started".into(),
+            detail: None,
+        },
+        Taken::Failed(e) => StartupWarning {
+            code: e.code().into(),
+            message: format!("No new ledger was started: {e}"),
+            detail: None,
+        },
+    })
 }
 
 pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {

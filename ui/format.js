@@ -1,12 +1,12 @@
 // How amounts, times and codes are shown. Money arrives in fen (integers) and is never
 // turned into a float for display.
+import { yuanFigure } from './views/dom.js';
 
 /** ¥12.34 from 1234 fen; '' when the channel did not say. */
 export function yuan(fen) {
-  if (fen === null || fen === undefined || !Number.isFinite(Number(fen))) return '';
-  const n = Math.trunc(Number(fen));
-  const abs = Math.abs(n);
-  return `${n < 0 ? '−' : ''}¥${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  const figure = yuanFigure(fen);
+  if (figure === '') return '';
+  return figure.startsWith('−') ? `−¥${figure.slice(1)}` : `¥${figure}`;
 }
 
 /**

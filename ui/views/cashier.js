@@ -2,33 +2,26 @@
 // preview of a scanned code, the result panel and the recent-attempts strip; F5 shows the
 // 增值券 sale form instead. Keyboard first: F1…F5 choose, Enter looks up and confirms,
 // +/− (or ↑/↓) change the count, ↑/↓ and Space tick Douyin certificates, Esc cancels.
-//
-// A scanner types a burst of keys ending in CR, LF, CRLF or Tab. The first terminator asks
-// for one look-up; a second terminator right behind it (the LF of a CRLF) is swallowed, and
-// the same code read again within two seconds (a scanner's double read) is ignored, so one
-// scan is one look-up. The Rust side normalises the code and debounces redeems as well.
+// This module holds the till's state and wires keys and answers to it; what a terminator
+// means is cashier/capture.js, and the preview, the result panel and the banners are drawn
+// by their own modules in cashier/. The Rust side normalises codes and debounces redeems.
 import { t, applyStatic, currentLang, setLang } from '../i18n.js';
 import { configured, loadChoice, choose, choiceFromShape, keepChoice } from '../channels.js';
 import * as api from '../api.js';
 import { currentCashier } from '../shift.js';
 import { mountEndShift } from './shift-start.js';
-import { yuan, clock, clockOrDate, maskCode, looseCode, breakdown } from '../format.js';
+import { looseCode } from '../format.js';
 import { play, soundOn, setSoundOn } from '../sound.js';
 import { createRecent } from './recent.js';
 import { createPrintBar } from './slip.js';
 import { createSale } from './sale.js';
 import { mountSyncBadge } from './sync-badge.js';
+import { createCapture } from './cashier/capture.js';
+import { renderPreview as drawPreview } from './cashier/preview-view.js';
+import { renderResult as drawResult } from './cashier/result-view.js';
+import { createBanners } from './cashier/banners.js';
+import * as answers from './cashier/answers.js';
 
-/** A second read of the same code within this window is the scanner reading twice. */
-const DOUBLE_READ_MS = 2000;
-/** A terminator this soon after another, on an empty field, is the second half of a CRLF. */
-const TERMINATOR_GAP_MS = 150;
-/**
- * A bare terminator this soon after a preview opened is not the cashier confirming: it is
- * the trailing LF of the scan that asked for the preview, handled late because the page
- * was busy. Nobody reads a preview and decides in under a fifth of a second.
- */
-const CONFIRM_GUARD_MS = 200;
 /** Reasons for an inconclusive look-up that mean the channel could not be reached. */
 const UNREACHABLE_KINDS = ['connection_failed', 'timeout'];
 
@@ -50,29 +43,22 @@ export function renderCashier(root, info) {
   const previewPanel = $('#preview-panel');
   const resultPanel = $('#result-panel');
   const saleForm = $('#sale-form');
-  const banner = $('#offline-banner');
-  const clockBanner = $('#clock-banner');
   const syncBadge = mountSyncBadge($('#mode-badge'));
-  // The desk's clock against the channels' (core clock_skew.rs), refreshed after each answer.
-  let skew = info.clock_skew ?? null;
+  const banners = createBanners($, info);
+  const { setOffline, clearOffline, setDamaged } = banners;
+  const capture = createCapture();
 
   // idle | preparing | preview | redeeming
   let mode = 'idle';
-  let damaged = null; // why the till stopped redeeming (the ledger's integrity check failed)
   let seq = 0; // bumps on every look-up and on Esc: a late answer to an older one is dropped
   let prepared = null; // {token, preview, max_count, earlier_success, channel}
   let count = 1;
   let certs = []; // Douyin certificates, each {…certificate, ticked}
   let certCursor = 0;
   let previewStatus = null; // {key, params}
-  let lastSubmit = { key: null, at: -Infinity };
-  let lastTerminatorAt = -Infinity;
-  let previewShownAt = -Infinity;
-  let deferred = false;
   let result = { state: 'idle' };
   let beforeBusy = result; // what the panel showed before the current look-up
   let note = null; // {key, params} under the capture field
-  let offline = null; // the channel that could not be reached
   // A confirmation on a channel known unreachable needs a second, deliberate Enter.
   let armed = false;
   let waitTimer = null; // ticks the "waiting for the channel" line while redeeming
@@ -87,11 +73,11 @@ export function renderCashier(root, info) {
 
   // ---------------------------------------------------------------- channel chooser
 
-  /** 通联·抖音, 收呗…: the current choice in words. */
-  function choiceName() {
-    return choice.channel === 'allinpay'
-      ? `${t('channel.allinpay')}·${t(`platform.${choice.platform}`)}`
-      : t(`channel.${choice.channel}`);
+  /** 通联·抖音, 收呗…: the current choice (or the one a look-up was asked under) in words. */
+  function choiceName(c = choice) {
+    return c.channel === 'allinpay'
+      ? `${t('channel.allinpay')}·${t(`platform.${c.platform}`)}`
+      : t(`channel.${c.channel}`);
   }
 
   function renderChooser() {
@@ -125,11 +111,14 @@ export function renderCashier(root, info) {
 
   function pick(index) {
     if (!channels[index]) return;
-    const before = choice.channel;
+    const before = { ...choice };
     choice = choose(choice, index, channels);
     if (mode === 'preview') cancel();
-    // An answer about another channel's code must not stay up under the new channel.
-    if (choice.channel !== before && mode === 'idle') showResult({ state: 'idle' });
+    const changed = choice.channel !== before.channel || choice.platform !== before.platform;
+    // An answer about a code under another channel or platform must not stay up under the
+    // new one; and the same code scanned again now is a new question, not a double read.
+    if (changed && mode === 'idle') showResult({ state: 'idle' });
+    if (changed) capture.forget();
     renderChooser();
     showMode();
   }
@@ -158,33 +147,24 @@ export function renderCashier(root, info) {
     const raw = input.value;
     const key = looseCode(raw);
     const now = performance.now();
-    const gap = now - lastTerminatorAt;
-    lastTerminatorAt = now;
-    if (key === '' && gap < TERMINATOR_GAP_MS) {
-      input.value = '';
-      return; // the LF of a CRLF, or a Tab after an Enter
+    switch (capture.terminator(key, now, mode)) {
+      case 'swallow':
+        input.value = ''; // the LF of a CRLF, or a Tab after an Enter
+        return;
+      case 'confirm':
+        confirm();
+        return;
+      case 'submit':
+        submitCode(raw, key, timeStamp, now);
+        return;
+      default: // 'defer' (looked up when the current call answers), 'busy', 'early'
     }
-    if (mode === 'preparing' || mode === 'redeeming') {
-      if (key !== '') deferred = true; // looked up when the current call answers
-      return;
-    }
-    if (mode === 'preview' && key === '') {
-      if (now - previewShownAt < CONFIRM_GUARD_MS) return;
-      confirm();
-      return;
-    }
-    submitCode(raw, key, timeStamp, now);
-  }
-
-  function isDoubleRead(key, now) {
-    if (key === '') return false;
-    if (mode === 'preview' && prepared && key === looseCode(prepared.preview.code)) return true;
-    return key === lastSubmit.key && now - lastSubmit.at < DOUBLE_READ_MS;
   }
 
   function submitCode(raw, key, timeStamp, now) {
     input.value = '';
-    if (isDoubleRead(key, now)) {
+    const previewKey = mode === 'preview' && prepared ? looseCode(prepared.preview.code) : null;
+    if (capture.isDoubleRead(key, now, previewKey)) {
       setNote('capture.doubleRead');
       return;
     }
@@ -198,7 +178,7 @@ export function renderCashier(root, info) {
       renderChooser();
       setNote('capture.switchedByShape', { channel: choiceName() });
     }
-    lastSubmit = { key, at: now };
+    capture.submitted(key, now);
     if (mode === 'preview') closePreview();
     const mine = ++seq;
     const asked = { ...choice };
@@ -217,8 +197,7 @@ export function renderCashier(root, info) {
   }
 
   function runDeferred() {
-    if (!deferred) return;
-    deferred = false;
+    if (!capture.takeDeferred()) return;
     if (mode === 'preparing' || mode === 'redeeming') return;
     const raw = input.value;
     const key = looseCode(raw);
@@ -242,96 +221,28 @@ export function renderCashier(root, info) {
       certCursor = 0;
       previewStatus = null;
       mode = 'preview';
-      previewShownAt = performance.now();
+      capture.previewShown(performance.now());
       renderPreview();
       showMode();
       play('notice');
     } else if (p.state === 'out_of_validity') {
-      // Judged by the core against the business clock: nothing can be confirmed.
       mode = 'idle';
-      const v = p.preview;
-      const dates = [v.valid_from, v.valid_until].filter(Boolean).join(' — ');
-      showResult({
-        state: 'rejected',
-        title: p.why === 'expired' ? 'result.expired' : 'result.notYetValid',
-        lines: [
-          { key: 'result.validityLine', params: { dates: dates || '—' }, big: true },
-          ...(v.name ? [{ text: v.name, theirs: true }] : []),
-          { key: 'result.codeLine', params: { code: maskCode(v.code) } },
-        ],
-        sound: 'rejected',
-      });
+      showResult(answers.outOfValidity(p));
     } else if (p.state === 'rejected') {
       mode = 'idle';
-      if (p.config_error) {
-        showResult({
-          state: 'refused',
-          title: 'refused.config',
-          lines: [{ key: 'refused.configHelp' }, { text: `${p.channel_code}: ${p.message}` }],
-          sound: 'rejected',
-        });
-      } else {
-        showResult({
-          state: 'rejected',
-          title: 'result.cannot',
-          lines: [{ text: p.message, big: true, theirs: true }, { key: 'result.codeLine', params: { code: maskCode(p.code) } }],
-          sound: 'rejected',
-        });
-      }
+      showResult(answers.lookUpRefused(p, asked));
     } else {
       mode = 'idle';
       const unreachable = UNREACHABLE_KINDS.includes(p.reason_kind);
       if (unreachable) setOffline(asked.channel);
-      showResult({
-        state: 'notice',
-        title: unreachable ? 'result.unreachable' : 'result.noAnswer',
-        lines: [{ key: 'result.notRedeemedRetry' }, { key: `reason.${p.reason_kind}` }],
-        sound: 'notice',
-      });
+      showResult(answers.lookUpInconclusive(p, unreachable));
     }
   }
 
   /** A command refused: a local check (bad code, already redeemed here…) or a channel error. */
   function onRefused(e, key) {
     if (mode !== 'preview') mode = 'idle';
-    const code = e?.code ?? 'internal';
-    // What the refusal is about, in the UI's language where the core gave its data; the
-    // core's English message only for codes no sentence of ours covers.
-    const detail = e?.detail?.reason_kind
-      ? { key: `reason.${e.detail.reason_kind}` }
-      : e?.field ? { text: e.field } : { text: e?.message ?? '' };
-    switch (code) {
-      case 'code_empty':
-        return showResult({ state: 'notice', title: 'err.code_empty', lines: [{ key: 'err.code_empty.help' }], sound: 'notice' });
-      case 'code_too_long':
-        return showResult({ state: 'notice', title: 'err.code_too_long', lines: [{ key: 'err.rescan' }, { key: 'err.tooLongDetail', params: e.detail ?? {} }], sound: 'notice' });
-      case 'code_bad_character': {
-        const d = e.detail;
-        const where = d ? { key: 'err.badCharAt', params: { ch: d.ch, pos: d.pos } } : detail;
-        return showResult({ state: 'notice', title: 'err.code_bad_character', lines: [where, { key: 'err.rescan' }], sound: 'notice' });
-      }
-      case 'already_redeemed': {
-        const d = e.detail;
-        return showResult({
-          state: 'refused',
-          title: 'refused.already',
-          lines: d
-            ? [{ key: 'refused.alreadyWhen', params: { time: clockOrDate(d.at_ms), name: d.by }, big: true }]
-            : [detail],
-          sound: 'rejected',
-        });
-      }
-      case 'redeemed_at_another_till': {
-        const d = e.detail;
-        return showResult({
-          state: 'refused',
-          title: 'refused.otherTill',
-          lines: d
-            ? [{ key: 'refused.otherTillWhen', params: { till: d.till, time: clockOrDate(d.at_ms), name: d.by }, big: true }]
-            : [detail],
-          sound: 'rejected',
-        });
-      }
+    switch (e?.code) {
       case 'unresolved':
         if (beforeBusy.state === 'unknown' && looseCode(beforeBusy.code) === key) {
           // The amber panel for this very code was up: keep it, it turns by itself.
@@ -339,170 +250,38 @@ export function renderCashier(root, info) {
           renderResult();
           setNote('refused.unresolvedNote');
           play('unknown');
-          return undefined;
+          return;
         }
-        return showResult({
-          state: 'unknown',
-          title: 'refused.unresolved',
-          lines: [{ key: 'refused.unresolvedHelp', big: true }],
-          sound: 'unknown',
-        });
+        break;
       case 'duplicate':
         // The same code was sent a moment ago: that send is the one that counts.
-        if (['succeeded', 'rejected', 'unknown'].includes(result.state)) return undefined;
-        return showResult({ state: 'notice', title: 'err.duplicate', lines: [{ key: 'err.duplicate.help' }] });
-      case 'prepare_expired':
-        return showResult({ state: 'notice', title: 'err.prepare_expired', lines: [{ key: 'err.rescan' }], sound: 'notice' });
-      case 'channel_config':
-        return showResult({ state: 'refused', title: 'refused.config', lines: [{ key: 'refused.configHelp' }, detail], sound: 'rejected' });
-      case 'platform_needed':
-        return showResult({ state: 'notice', title: 'err.platform_needed', lines: [], sound: 'notice' });
-      case 'channel_not_configured':
-        return showResult({ state: 'refused', title: 'err.channel_not_configured', lines: [{ key: 'err.channel_not_configured.help', params: { channel: t(`channel.${choice.channel}`) }, big: true }], sound: 'rejected' });
+        if (['succeeded', 'rejected', 'unknown'].includes(result.state)) return;
+        break;
       case 'channel_error':
         if (UNREACHABLE_KINDS.includes(e.detail?.reason_kind)) setOffline(choice.channel);
-        return showResult({ state: 'notice', title: 'result.unreachable', lines: [{ key: 'result.notRedeemedRetry' }, detail], sound: 'notice' });
-      case 'no_shift':
-        return showResult({ state: 'refused', title: 'err.no_shift', lines: [{ key: 'err.no_shift.help', big: true }], sound: 'rejected' });
+        break;
       case 'ledger_damaged':
         setDamaged(e?.message ?? '');
-        return showResult({ state: 'refused', title: 'damaged.title', lines: [{ key: 'damaged.text', big: true }], sound: 'rejected' });
+        break;
       default:
-        return showResult({ state: 'notice', title: 'err.other', lines: [{ text: `${code}: ${e?.message ?? ''}` }], sound: 'notice' });
     }
+    showResult(answers.refused(e, choice));
   }
 
   // ---------------------------------------------------------------- preview
 
-  function fact(label, value, testid) {
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    if (testid) dd.dataset.testid = testid;
-    return [dt, dd];
-  }
-
   function renderPreview() {
-    if (!prepared) return;
-    const p = prepared.preview;
-    $('#preview-name').textContent = p.name ?? t('preview.noName');
-    $('#preview-channel').textContent =
-      t(`channel.${prepared.channel}`) + (p.platform ? '·' + t(`platform.${p.platform}`) : '');
-    $('#preview-code').textContent = p.code;
-    const facts = [];
-    if (p.face_value != null) facts.push(...fact(t('preview.faceValue'), yuan(p.face_value), 'preview-face'));
-    if (p.price_paid != null) facts.push(...fact(t('preview.pricePaid'), yuan(p.price_paid), 'preview-price'));
-    if (p.valid_from || p.valid_until) {
-      const v = p.valid_from && p.valid_until
-        ? `${p.valid_from} — ${p.valid_until}`
-        : p.valid_until
-          ? t('preview.until', { date: p.valid_until })
-          : t('preview.from', { date: p.valid_from });
-      facts.push(...fact(t('preview.validity'), v));
-    }
-    if (p.times_remaining != null) facts.push(...fact(t('preview.timesRemaining'), t('preview.times', { n: p.times_remaining }), 'preview-times'));
-    else if (p.redeemable_count != null) facts.push(...fact(t('preview.redeemable'), t('preview.pieces', { n: p.redeemable_count })));
-    $('#preview-facts').replaceChildren(...facts);
-
-    const earlier = $('#preview-earlier');
-    earlier.hidden = !prepared.earlier_success;
-    if (prepared.earlier_success) {
-      earlier.textContent = t('preview.earlier', {
-        time: clock(prepared.earlier_success.state_ms),
-        name: prepared.earlier_success.cashier,
-      });
-    }
-
-    const unreachable = prepared.unreachable_since_ms != null
-      ? [Object.assign(document.createElement('li'), {
-        className: 'major unreachable',
-        textContent: t('preview.unreachable', {
-          channel: t(`channel.${prepared.channel}`),
-          time: clock(prepared.unreachable_since_ms),
-          max: Math.ceil((prepared.wait_limit_ms ?? 10000) / 1000),
-        }),
-      })]
-      : [];
-    $('#preview-warnings').replaceChildren(
-      ...unreachable,
-      ...p.warnings.map((w) => {
-        const li = document.createElement('li');
-        const key = `warning.${w}`;
-        li.textContent = t(key) !== key ? t(key) : w;
-        li.className = w === 'no_remote_preview' || w === 'undo_is_manual' ? 'minor' : 'major';
-        return li;
-      }),
-    );
-
-    const certBox = $('#preview-certs');
-    certBox.hidden = certs.length === 0;
-    $('#cert-list').replaceChildren(
-      ...certs.map((c, i) => {
-        const li = document.createElement('li');
-        li.className = 'cert' + (i === certCursor ? ' cursor' : '') + (c.ticked ? ' ticked' : '');
-        li.dataset.testid = 'cert';
-        const box = document.createElement('input');
-        box.type = 'checkbox';
-        box.checked = c.ticked;
-        box.tabIndex = -1;
-        box.id = `cert-${i}`;
-        box.addEventListener('change', () => {
-          c.ticked = box.checked;
-          certCursor = i;
-          renderPreview();
-          input.focus();
-        });
-        const label = document.createElement('label');
-        label.htmlFor = box.id;
-        const title = document.createElement('span');
-        title.className = 'cert-title';
-        title.textContent = c.title ?? c.id;
-        const extra = document.createElement('span');
-        extra.className = 'cert-extra';
-        extra.textContent = [c.market_price != null ? yuan(c.market_price) : '', c.num != null ? t('preview.pieces', { n: c.num }) : '', `#${c.id.slice(-6)}`]
-          .filter(Boolean)
-          .join(' · ');
-        label.append(title, extra);
-        li.append(box, label);
-        return li;
-      }),
-    );
-
-    // The total before Enter: the ticked certificates' prices, or the unit face value × count.
-    const ticked = certs.filter((c) => c.ticked);
-    const total = certs.length > 0
-      ? (ticked.length && ticked.every((c) => c.market_price != null) ? ticked.reduce((sum, c) => sum + Number(c.market_price), 0) : null)
-      : (p.face_value != null ? Number(p.face_value) * count : null);
-    const n = certs.length > 0 ? ticked.length : count;
-    const each = certs.length > 0
-      ? (ticked.length && ticked.every((c) => c.market_price === ticked[0].market_price) ? ticked[0].market_price : null)
-      : p.face_value;
-    const sum = breakdown(t, { total, count: n, each, uses: p.times_remaining != null || p.uses_left != null });
-    const totalLine = $('#preview-total');
-    totalLine.hidden = total == null;
-    totalLine.textContent = total == null ? '' : t('preview.total', { money: yuan(total), detail: n > 1 ? sum.detail : '' });
-
-    const stepper = $('#count-stepper');
-    stepper.hidden = certs.length > 0;
-    $('#count-value').textContent = String(count);
-    $('#count-max').textContent = prepared.max_count < 4294967295 ? t('preview.max', { n: prepared.max_count }) : '';
-    $('#count-minus').disabled = count <= 1;
-    $('#count-plus').disabled = count >= prepared.max_count;
-
-    const busy = mode === 'redeeming';
-    $('#redeem-btn').disabled = busy;
-    $('#cancel-btn').disabled = busy;
-    previewPanel.dataset.busy = String(busy);
-    const status = $('#preview-status');
-    status.textContent = busy
-      ? t('preview.waiting', {
-        channel: t(`channel.${prepared.channel}`),
-        s: Math.floor((performance.now() - redeemStartedAt) / 1000),
-        max: Math.ceil((prepared.wait_limit_ms ?? 10000) / 1000),
-      })
-      : previewStatus ? t(previewStatus.key, previewStatus.params) : '';
-    status.dataset.kind = previewStatus?.key === 'preview.unreachableArmed' && !busy ? 'warn' : '';
+    drawPreview($, {
+      prepared, certs, certCursor, count,
+      busy: mode === 'redeeming',
+      waitedMs: performance.now() - redeemStartedAt,
+      previewStatus,
+    }, (i, ticked) => {
+      certs[i].ticked = ticked;
+      certCursor = i;
+      renderPreview();
+      input.focus();
+    });
   }
 
   function step(delta) {
@@ -520,7 +299,7 @@ export function renderCashier(root, info) {
 
   function cancel() {
     seq += 1;
-    deferred = false;
+    capture.clearDeferred();
     if (mode === 'redeeming') return; // already sent: the answer will come
     input.value = '';
     setNote(null);
@@ -548,7 +327,7 @@ export function renderCashier(root, info) {
     if (prepared.unreachable_since_ms != null && !armed) {
       armed = true;
       previewStatus = { key: 'preview.unreachableArmed' };
-      previewShownAt = performance.now(); // the second Enter must be a new, deliberate one
+      capture.previewShown(performance.now()); // the second Enter must be a new, deliberate one
       renderPreview();
       play('notice');
       return;
@@ -566,18 +345,17 @@ export function renderCashier(root, info) {
       clearInterval(waitTimer);
       waitTimer = null;
       // A read of the same code right after the answer is still the scanner reading twice.
-      lastSubmit = { key: looseCode(shown.preview.code), at: performance.now() };
+      capture.submitted(looseCode(shown.preview.code), performance.now());
       runDeferred();
       api.appInfo().then((fresh) => {
-        skew = fresh.clock_skew ?? null;
-        renderClockBanner();
+        banners.setSkew(fresh.clock_skew);
       }, () => {});
     });
   }
 
   // ---------------------------------------------------------------- redemption answers
 
-  function onRedeemed({ attempt, outcome }, shown) {
+  function onRedeemed({ attempt, outcome, not_found: notFound }, shown) {
     mode = 'idle';
     closePreview();
     recent.upsert(attempt);
@@ -590,28 +368,11 @@ export function renderCashier(root, info) {
       // After the answer is on screen, never before: the slip cannot delay it.
       printBar.shown(latest);
     } else if (outcome.state === 'rejected') {
-      if (outcome.config_error) {
-        showResult({ state: 'refused', title: 'refused.config', lines: [{ key: 'refused.configHelp' }, { text: `${outcome.code}: ${outcome.message}` }], sound: 'rejected' });
-      } else {
-        showResult({
-          state: 'rejected',
-          title: 'result.failed',
-          attemptId: attempt.id,
-          lines: [{ text: outcome.message, big: true, theirs: true }, { key: 'result.failedCode', params: { code: outcome.code } }, nameLine(name, attempt.code)],
-          sound: 'rejected',
-        });
-      }
+      const asked = { channel: shown.channel, platform: attempt.platform ?? shown.preview.platform };
+      showResult(answers.redemptionRefused(outcome, attempt, name, notFound, asked));
     } else {
       if (UNREACHABLE_KINDS.includes(outcome.reason?.kind)) setOffline(shown.channel);
-      showResult({
-        state: 'unknown',
-        title: 'result.unknown',
-        attemptId: attempt.id,
-        code: attempt.code,
-        name,
-        lines: [{ key: 'result.unknownHelp', big: true, warn: true }, { key: 'result.unknownAuto' }, nameLine(name, attempt.code)],
-        sound: 'unknown',
-      });
+      showResult(answers.redemptionUnknown(attempt, name));
       printBar.shown(latest);
     }
     if (outcome.state === 'rejected') printBar.hide();
@@ -630,40 +391,10 @@ export function renderCashier(root, info) {
     onRefused(e, looseCode(shown.preview.code));
   }
 
-  function nameLine(name, code) {
-    return name
-      ? { text: `${name}  ·  ${maskCode(code)}`, big: true, theirs: true }
-      : { key: 'result.codeLine', params: { code: maskCode(code) } };
-  }
-
   /** A settled attempt: green with the amount and count, or red. */
   function showAttempt(a, name, bySystem) {
-    if (a.state === 'succeeded') {
-      const remaining = a.remaining_before != null ? a.remaining_before - a.count : null;
-      showResult({
-        state: 'succeeded',
-        title: 'result.succeeded',
-        attemptId: a.id,
-        // The figures; their words are made at each render, in the language of the moment.
-        amount: { total: a.settled_face_value, count: a.count, each: a.face_value, uses: a.remaining_before != null },
-        lines: [
-          ...(bySystem ? [{ key: 'result.confirmedBySystem', big: true }] : []),
-          nameLine(name, a.code),
-          ...(remaining != null ? [{ key: 'result.remaining', params: { n: remaining } }] : []),
-        ],
-        sound: 'succeeded',
-      });
-    } else if (a.state === 'rejected') {
-      showResult({
-        state: 'rejected',
-        title: 'result.failed',
-        attemptId: a.id,
-        lines: [{ key: 'result.notConsumed', big: true }, nameLine(name, a.code)],
-        sound: 'rejected',
-      });
-    } else if (a.state === 'cancelled') {
-      showResult({ state: 'rejected', title: 'result.cancelled', attemptId: a.id, lines: [nameLine(name, a.code)], sound: 'rejected' });
-    }
+    const r = answers.settled(a, name, bySystem);
+    if (r) showResult(r);
   }
 
   function onDeskEvent(ev) {
@@ -690,8 +421,6 @@ export function renderCashier(root, info) {
 
   // ---------------------------------------------------------------- result panel
 
-  const ICONS = { succeeded: '✓', rejected: '✕', refused: '✕', unknown: '?', notice: 'i', busy: '…' };
-
   function showResult(r) {
     result = r;
     renderResult();
@@ -699,79 +428,7 @@ export function renderCashier(root, info) {
   }
 
   function renderResult() {
-    const r = result;
-    resultPanel.dataset.state = r.state;
-    resultPanel.className = `result result-${r.state}`;
-    $('#result-icon').textContent = ICONS[r.state] ?? '';
-    const title = $('#result-title');
-    title.textContent = r.title ? t(r.title) : '';
-    const amount = $('#result-amount');
-    const words = r.amount ? breakdown(t, r.amount) : null;
-    amount.hidden = !(words?.money || words?.detail);
-    $('#result-money').textContent = words?.money ?? '';
-    $('#result-count').textContent = words?.detail ?? '';
-    const text = $('#result-text');
-    const lines = r.state === 'idle' ? [{ key: 'result.idle', big: true }] : r.lines ?? [];
-    text.replaceChildren(
-      ...lines.map((l) => {
-        const p = document.createElement('p');
-        p.className = 'line' + (l.big ? ' big' : '') + (l.warn ? ' warn' : '');
-        p.textContent = l.key ? t(l.key, l.params ?? {}) : String(l.text ?? '');
-        // A channel's own words, a coupon's name, a code: shown as they came.
-        if (l.theirs) p.dataset.theirs = 'channel';
-        return p;
-      }),
-    );
-  }
-
-  // ---------------------------------------------------------------- offline banner
-
-  function setOffline(channel) {
-    offline = channel;
-    renderBanner();
-  }
-
-  function clearOffline(channel) {
-    if (offline === channel) {
-      offline = null;
-      renderBanner();
-    }
-  }
-
-  /** The ledger failed its integrity check: the till stays red until restarted on a good one. */
-  function setDamaged(detail) {
-    damaged = detail || 'damaged';
-    renderBanner();
-  }
-
-  function renderBanner() {
-    banner.hidden = !offline && !damaged;
-    banner.classList.toggle('banner-damaged', Boolean(damaged));
-    if (damaged) {
-      // The damage outranks a channel being down: nothing is redeemed either way.
-      $('#offline-title').textContent = t('damaged.title');
-      $('#offline-text').textContent = t('damaged.text');
-    } else if (offline) {
-      $('#offline-title').textContent = t('offline.title', { channel: t(`channel.${offline}`) });
-      $('#offline-text').textContent = t('offline.text');
-    }
-  }
-
-  // Start-up warnings (core file_modes.rs): each message already says what to do.
-  function renderWarnings() {
-    const list = info.warnings ?? [];
-    $('#warnings-banner').hidden = list.length === 0;
-    $('#warnings-text').textContent = list.map((w) => w.message).join(' ');
-  }
-
-  function renderClockBanner() {
-    clockBanner.hidden = !skew;
-    if (skew) {
-      const minutes = Math.round(Math.abs(skew.skew_ms) / 60000);
-      const ahead = skew.skew_ms > 0 ? 'clock.ahead' : 'clock.behind';
-      $('#clock-title').textContent = t(ahead, { channel: t(`channel.${skew.channel}`), minutes });
-      $('#clock-text').textContent = t('clock.text');
-    }
+    drawResult($, result, choiceName);
   }
 
   // ---------------------------------------------------------------- texts, keys, focus
@@ -799,9 +456,7 @@ export function renderCashier(root, info) {
     renderSound();
     renderResult();
     renderPreview();
-    renderBanner();
-    renderClockBanner();
-    renderWarnings();
+    banners.render();
     syncBadge.render();
     setNote(note?.key ?? null, note?.params ?? {});
     recent.render();

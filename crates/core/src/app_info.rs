@@ -45,6 +45,9 @@ pub struct AppInfo {
 pub struct StartupWarning {
     pub code: String,
     pub message: String,
+    /// The warning's data, from which the UI writes its own sentence where it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 impl From<&FileWarning> for StartupWarning {
@@ -52,6 +55,7 @@ impl From<&FileWarning> for StartupWarning {
         StartupWarning {
             code: w.code().to_owned(),
             message: w.to_string(),
+            detail: None,
         }
     }
 }

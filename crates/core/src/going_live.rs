@@ -23,6 +23,17 @@ pub fn carry_roles_over(
     live: &Ledger,
     now_ms: UnixMs,
 ) -> Result<CarriedOver, LedgerError> {
+    carry_roles_from(sandbox, "sandbox_ledger", live, now_ms)
+}
+
+/// The same from any older ledger (`from` names it in the audit trail: the sandbox ledger at
+/// going live, a damaged ledger set aside for a new one), with that ledger's chain head.
+pub fn carry_roles_from(
+    sandbox: &Ledger,
+    from: &str,
+    live: &Ledger,
+    now_ms: UnixMs,
+) -> Result<CarriedOver, LedgerError> {
     let mut carried = CarriedOver::default();
     for (key, flag) in [
         (PIN_KEY, &mut carried.manager_pin),
@@ -44,7 +55,7 @@ pub fn carry_roles_over(
             time_ms: now_ms,
             actor: Actor::System,
             action: "roles_carried_over".into(),
-            subject: Some("sandbox_ledger".into()),
+            subject: Some(from.into()),
             detail: Some(
                 serde_json::json!({
                     "manager_pin": carried.manager_pin,

@@ -20,6 +20,7 @@ pub mod hq_sync;
 pub mod ledger;
 pub mod limits;
 pub mod money;
+pub mod new_ledger;
 pub mod reconcile;
 pub mod refusal;
 pub mod scan;
@@ -27,6 +28,7 @@ pub mod secret;
 pub mod slip;
 pub mod statement;
 pub mod validity;
+pub mod words;
 
 // The use cases live under `desk/`; their old paths stay for the front ends.
 pub use desk::{

@@ -308,14 +308,23 @@ impl Desk {
             .expect("element text")
     }
 
+    /// Clicks the element `css` finds. A screen that re-renders between the find and the
+    /// click (a list reloaded by a desk event) leaves a stale node: found again, up to twice.
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} must exist: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("{css} must be clickable: {e}"));
+        for attempt in 0..3 {
+            let found = self
+                .client
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css} must exist: {e}"));
+            match found.click().await {
+                Ok(_) => return,
+                Err(e) if attempt < 2 && e.to_string().contains("was not found") => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{css} must be clickable: {e}"),
+            }
+        }
     }
 
     /// Types `keys` into the focused element the way a keyboard-wedge scanner does: a key
@@ -428,7 +437,13 @@ impl Desk {
         let deadline = Instant::now() + timeout;
         let body = format!("return ({script});");
         loop {
-            let v = self.js(&body).await;
+            // A script that answers an element the page re-renders in the same moment gets
+            // "stale element" back: that is a poll to repeat, not an answer.
+            let v = match self.client.execute(&body, vec![]).await {
+                Ok(v) => v,
+                Err(e) if e.to_string().contains("tale element") => serde_json::Value::Null,
+                Err(e) => panic!("script {body:?}: {e}"),
+            };
             let truthy = !matches!(&v, serde_json::Value::Null | serde_json::Value::Bool(false))
                 && v != serde_json::json!(0)
                 && v != serde_json::json!("");

@@ -296,17 +296,29 @@ async fn empty_overlong_control_and_emoji_input_get_a_clear_message() {
     let (desk, _tmp) = launch_fresh().await;
     desk.scan(F1, SCANNER).await;
     desk.scan(ENTER, SCANNER).await;
-    desk.wait_result("notice", QUICK).await;
+    desk.wait_result("malformed", QUICK).await;
     assert_eq!(text_of(&desk, "result-title").await, "没有读到券码");
 
     let long = "1".repeat(300);
     desk.scan(&format!("{long}{ENTER}"), Duration::from_millis(0))
         .await;
-    desk.wait_result("rejected", QUICK).await;
+    // 收呗's codes are at most 16 characters: the scan's problem, in its own look, and
+    // nothing reached the channel.
+    desk.wait_result("malformed", QUICK).await;
     let text = text_of(&desk, "result-text").await;
     assert!(
-        text.contains("16"),
+        text.contains("最多 16 个字符") && text.contains("300"),
         "收呗 says how long its codes are: {text}"
+    );
+    let look = desk
+        .js(
+            "const s = getComputedStyle(document.getElementById('result-panel')); \
+             return [s.borderTopStyle, s.backgroundColor].join(' ')",
+        )
+        .await;
+    assert!(
+        look.as_str().is_some_and(|l| l.starts_with("dashed")),
+        "a malformed code is dashed, not a refusal's red frame: {look}"
     );
     assert_eq!(
         stats(&desk).await["lastRawCode"].as_str().unwrap().len(),
@@ -627,7 +639,12 @@ async fn a_damaged_ledger_turns_the_till_red_and_refuses_to_redeem() {
         f.seek(SeekFrom::Start(len / 2 / 4096 * 4096)).unwrap();
         f.write_all(&vec![0xA5; 8 * 4096]).unwrap();
     }
-    let desk = Desk::launch(Launch::at(data.clone())).await;
+    let damaged_bytes = std::fs::read(&path).unwrap();
+    let desk = Desk::launch(Launch {
+        env: vec![("REDEEMDESK_NO_RELAUNCH", "1".into())],
+        ..Launch::at(data.clone())
+    })
+    .await;
     desk.wait_until(
         "!document.getElementById('offline-banner').hidden && \
          document.getElementById('offline-banner').classList.contains('banner-damaged')",
@@ -646,11 +663,99 @@ async fn a_damaged_ledger_turns_the_till_red_and_refuses_to_redeem() {
     desk.wait_result("refused", QUICK).await;
     assert!(text_of(&desk, "result-title").await.contains("已停止核销"));
     desk.screenshot("cashier-ledger-damaged").await;
+    let consumed = |data: &std::path::Path| {
+        std::fs::read(data.join(SANDBOX_STATE_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .map(|s| s["truth"].as_array().map(Vec::len).unwrap_or(0))
+            .unwrap_or(0)
+    };
+    assert_eq!(consumed(&data), 0, "nothing reached the channel");
+
+    // The way out (issue 18 item 3): the manager sees the details and starts a new ledger
+    // that keeps the old one; the first press only arms the button.
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    desk.wait_until(
+        "!document.getElementById('manager-damaged').hidden && \
+         document.getElementById('manager-damaged-detail').textContent.length > 0",
+        QUICK,
+        "the damage and the way out on the manager side",
+    )
+    .await;
+    desk.click("#manager-new-ledger").await;
+    assert_eq!(
+        desk.js("return document.getElementById('manager-new-ledger').dataset.armed")
+            .await,
+        "true"
+    );
+    desk.screenshot("manager-ledger-damaged").await;
+    assert!(
+        std::fs::read_dir(&data).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("damaged")),
+        "one press moves nothing"
+    );
+    // The second press: the app exits at once (the click's answer may be lost with it).
+    if let Ok(b) = desk
+        .client
+        .find(fantoccini::Locator::Css("#manager-new-ledger"))
+        .await
+    {
+        let _ = b.click().await;
+    }
     desk.close().await;
-    let consumed = std::fs::read(data.join(SANDBOX_STATE_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .map(|s| s["truth"].as_array().map(Vec::len).unwrap_or(0))
-        .unwrap_or(0);
-    assert_eq!(consumed, 0, "nothing reached the channel");
+    // Until the first process has let go of the data directory.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while redeemdesk_core::data_dir::DataDir::open(&data).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the app exits after the second press"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        data.join("new-ledger.requested").exists(),
+        "the request waits for the next start"
+    );
+
+    // The next start sets the old file aside, byte for byte, and redeems into a new ledger.
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    let archive = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.to_string_lossy().contains(".damaged-")
+                && p.extension().is_some_and(|e| e == "sqlite")
+        })
+        .expect("the damaged ledger kept under a new name");
+    // The same file, moved: the damaged pages are still in it (the app's own writes since,
+    // the PIN among them, may have been checkpointed into it; nothing was rewritten away).
+    let kept = std::fs::read(&archive).unwrap();
+    let at = damaged_bytes.len() / 2 / 4096 * 4096;
+    assert!(
+        kept.len() >= damaged_bytes.len() && kept[at..at + 8 * 4096].iter().all(|b| *b == 0xA5),
+        "the damaged file itself, kept"
+    );
+    assert!(
+        !data.join("new-ledger.requested").exists(),
+        "the request is carried out once"
+    );
+    let warning = desk.text("#warnings-text").await;
+    assert!(
+        warning.contains("已另起新账本"),
+        "the till says what happened: {warning}"
+    );
+    assert_eq!(
+        desk.js("return document.getElementById('offline-banner').hidden")
+            .await,
+        true,
+        "the new ledger is whole: the till is not red"
+    );
+    desk.scan(F1, SCANNER).await;
+    desk.scan_and_redeem("679533922928", "succeeded").await;
+    assert_eq!(consumed(&data), 1, "redeemed into the new ledger");
+    desk.screenshot("cashier-new-ledger").await;
+    desk.close().await;
 }

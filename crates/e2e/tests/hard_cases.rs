@@ -600,3 +600,112 @@ async fn the_sandbox_badge_lists_the_demo_codes_and_try_looks_one_up() {
     desk.screenshot("hard-demo-codes-en").await;
     desk.close().await;
 }
+
+/// Item 6, the rest: a good code under the wrong platform reads "券码不存在" at the channel;
+/// the till adds "请确认渠道 / 平台" and names what it was asked under, so the customer is
+/// not sent away. Under the right platform the same code previews; nothing was consumed.
+#[tokio::test]
+async fn a_not_found_answer_asks_to_check_the_channel_and_platform_it_names() {
+    const MEITUAN: &str = "594828681100"; // 通联·美团 双人午市套餐, valid
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    // F4 is 通联; pressing it again cycles the platform, until 抖音 (the wrong one).
+    for _ in 0..5 {
+        desk.scan("\u{E034}", SCANNER).await;
+        if text(&desk, "capture-channel").await == "通联·抖音" {
+            break;
+        }
+    }
+    assert_eq!(text(&desk, "capture-channel").await, "通联·抖音");
+    desk.scan(&format!("{MEITUAN}{ENTER}"), SCANNER).await;
+    desk.wait_result("rejected", QUICK).await;
+    let hint = desk.text("[data-testid=check-channel]").await;
+    assert!(
+        hint.contains("请确认渠道 / 平台") && hint.contains("通联·抖音"),
+        "the hint names the choice: {hint}"
+    );
+    let panel = desk.text("#result-text").await;
+    assert!(
+        panel.contains("券码不存在"),
+        "the channel's words stay: {panel}"
+    );
+    desk.screenshot("hard-not-found-hint").await;
+    desk.click("#lang-toggle").await;
+    let hint = desk.text("[data-testid=check-channel]").await;
+    assert!(
+        hint.contains("Check the channel / platform") && hint.contains("Allinpay·Douyin"),
+        "the hint in English: {hint}"
+    );
+    desk.click("#lang-toggle").await;
+    for _ in 0..5 {
+        desk.scan("\u{E034}", SCANNER).await;
+        if text(&desk, "capture-channel").await == "通联·美团" {
+            break;
+        }
+    }
+    desk.scan(&format!("{MEITUAN}{ENTER}"), SCANNER).await;
+    desk.wait_preview().await;
+    assert_eq!(
+        consumed(&data, MEITUAN),
+        0,
+        "nothing was consumed by either look-up"
+    );
+    desk.close().await;
+}
+
+/// Item 13: the window fits a 1366×768 screen with a taskbar (window_size.rs maximises it
+/// there; what is left is about 1024…1366 × 640 px). At the smallest size the till is laid
+/// out for, the capture field, the answer and the recent strip are on screen, nothing runs
+/// off to the side, and the recent strip's entries and the preview's validity line are not
+/// cut inside.
+#[tokio::test]
+async fn the_till_fits_a_small_screen_without_cutting_the_strip_or_the_validity_line() {
+    const ZVCMS: &str = "390962138708451328"; // 智迈, valid, with a validity period
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    // A strip of four: two successes, a refusal, a success (收呗 previews locally).
+    for (code, state) in [
+        (CODE, "succeeded"),
+        ("679533922935", "succeeded"),
+        ("679533920011", "rejected"),
+        ("679533920059", "succeeded"),
+    ] {
+        desk.scan_and_redeem(code, state).await;
+    }
+    desk.scan("\u{E032}", SCANNER).await; // F2: 智迈
+    desk.scan(&format!("{ZVCMS}{ENTER}"), SCANNER).await;
+    desk.wait_preview().await;
+    for (w, h) in [(1024u32, 640u32), (1366, 700)] {
+        desk.client.set_window_size(w, h).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let report = desk
+            .js("const inner = [innerWidth, innerHeight]; \
+                 const off = []; \
+                 for (const id of ['code-input', 'preview-panel', 'recent-list', 'channel-chooser']) { \
+                   const r = document.getElementById(id).getBoundingClientRect(); \
+                   if (r.bottom > innerHeight + 1 || r.right > innerWidth + 1 || r.height === 0) off.push(id); } \
+                 const cut = [...document.querySelectorAll('.recent-item, #preview-facts dd')] \
+                   .filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getClientRects().length > 1) \
+                   .map((e) => e.textContent); \
+                 return { inner, off, cut, wide: document.documentElement.scrollWidth > innerWidth };")
+            .await;
+        desk.screenshot(&format!("hard-small-screen-{w}x{h}")).await;
+        assert_eq!(
+            report["off"],
+            serde_json::json!([]),
+            "on screen at {w}×{h}: {report}"
+        );
+        assert_eq!(
+            report["cut"],
+            serde_json::json!([]),
+            "nothing cut at {w}×{h}: {report}"
+        );
+        assert_eq!(
+            report["wide"], false,
+            "no sideways scroll at {w}×{h}: {report}"
+        );
+    }
+    desk.close().await;
+}

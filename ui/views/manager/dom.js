@@ -3,33 +3,12 @@
 import { t, tNodes } from '../../i18n.js';
 import { wallTime, pad2 } from '../../format.js';
 
-/**
- * `el('td', {className: 'num', dataset: {id}}, 'text', child…)`: properties are assigned
- * (dataset merged, `on*` functions become listeners); strings become text nodes.
- */
-export function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === undefined || v === null) continue;
-    if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
-    else if (k === 'attrs') for (const [a, av] of Object.entries(v)) node.setAttribute(a, av);
-    else node[k] = v;
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
+import { el, yuanFigure } from '../dom.js';
 
-/** 12.34 from 1234 fen (the column header says 元); '' when unknown. Never a float. */
-export function yuan2(fen) {
-  if (fen === null || fen === undefined || !Number.isFinite(Number(fen))) return '';
-  const n = Math.trunc(Number(fen));
-  const abs = Math.abs(n);
-  return `${n < 0 ? '−' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
+export { el };
+
+/** 12.34 from 1234 fen (the column header says 元); '' when unknown. */
+export const yuan2 = yuanFigure;
 
 const pad = pad2;
 

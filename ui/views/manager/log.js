@@ -7,6 +7,7 @@
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
 import { CHANNELS } from '../../channels.js';
+import { dayField } from './day-field.js';
 import { el, yuan2, dayTime, channelName, table, field, errorText } from './dom.js';
 
 const STATES = ['succeeded', 'unknown', 'rejected', 'cancelled', 'pending'];
@@ -28,7 +29,7 @@ const stats = window.__redeemdesk_stats || (window.__redeemdesk_stats = {});
 stats.managerLog = stats.managerLog || [];
 
 export function createLog(container, ctx) {
-  const dayInput = el('input', { type: 'date', id: 'log-day', required: true });
+  const { input: dayInput, box: dayBox } = dayField('log-day');
   const channelSel = el('select', { id: 'log-channel' });
   const stateSel = el('select', { id: 'log-state' });
   const cashierInput = el('input', { type: 'text', id: 'log-cashier', autocomplete: 'off', spellcheck: false, maxLength: 20 });
@@ -43,7 +44,7 @@ export function createLog(container, ctx) {
     return f;
   };
   const bar = el('div', { className: 'mgr-filters' },
-    lab('mgr.log.day', dayInput), lab('mgr.log.channel', channelSel), lab('mgr.log.state', stateSel),
+    lab('mgr.log.day', dayBox), lab('mgr.log.channel', channelSel), lab('mgr.log.state', stateSel),
     lab('mgr.log.cashier', cashierInput), lab('mgr.log.code', codeInput),
     el('div', { className: 'mgr-filter-actions' }, csvBtn, xlsxBtn));
   const totalsBox = el('div', { className: 'mgr-totals', id: 'log-totals' });
@@ -384,6 +385,7 @@ export function createLog(container, ctx) {
   });
 
   function renderTexts() {
+    dayBox.renderTexts();
     for (const [key, span] of Object.entries(labels)) span.textContent = t(key);
     fillSelects();
     csvBtn.textContent = t('mgr.export.csv');

@@ -18,6 +18,7 @@ import { createUndo } from './undo.js';
 import { createReconcile } from './reconcile.js';
 import { createSlips } from './slips.js';
 import { createStore } from './store.js';
+import { armedButton } from '../new-ledger.js';
 
 /** The core's idle lock (roles.rs MANAGER_IDLE_LOCK_MS). */
 const IDLE_LOCK_MS = 5 * 60 * 1000;
@@ -63,6 +64,19 @@ function buildShell(info) {
   // Chain mode: HQ holds another chain than this till's (the uploader has stopped).
   const forkBanner = el('p', { className: 'store-fork', id: 'manager-fork', hidden: true, dataset: { testid: 'manager-fork' } });
   body.append(forkBanner);
+  // The ledger failed its integrity check: the details and the way out (a new ledger that
+  // keeps the old file), for the manager only.
+  const damagedText = el('span', { id: 'manager-damaged-text' });
+  const damagedDetail = el('pre', { className: 'mgr-damaged-detail', id: 'manager-damaged-detail' });
+  const newLedgerBtn = el('button', { type: 'button', className: 'danger', id: 'manager-new-ledger', dataset: { testid: 'manager-new-ledger' } });
+  const damagedBanner = el('div', { className: 'mgr-damaged', id: 'manager-damaged', hidden: true, dataset: { testid: 'manager-damaged' } },
+    el('strong', { id: 'manager-damaged-title' }), damagedText, damagedDetail, newLedgerBtn);
+  body.append(damagedBanner);
+  const newLedger = armedButton(newLedgerBtn, () => ctx.guard(api.startNewLedger()), {
+    idle: () => t('newLedger.start'),
+    armed: () => t('newLedger.confirm'),
+    failed: (e) => `${t('newLedger.failed')} (${e?.code ?? ''})`,
+  });
   const settingsPane = el('section', { className: 'mgr-pane', id: 'manager-settings', hidden: true });
   const root = el('div', { className: 'mgr', id: 'manager', hidden: true, dataset: { testid: 'manager' } }, top, body);
   document.body.append(root);
@@ -173,6 +187,10 @@ function buildShell(info) {
     switchTo(tab);
     ctx.changed();
     api.syncState().then((s) => { forkBanner.hidden = s?.state !== 'fork'; }, () => {});
+    api.appInfo().then((i) => {
+      damagedBanner.hidden = !i?.halted;
+      damagedDetail.textContent = i?.halted ?? '';
+    }, () => {});
   }
 
   /** Back to the PIN dialog (`reason`: why, e.g. the idle lock). */
@@ -212,6 +230,9 @@ function buildShell(info) {
       if (unlocked && tab === 'settings') mountSettings();
     }
     forkBanner.textContent = t('mgr.store.fork');
+    root.querySelector('#manager-damaged-title').textContent = t('damaged.title');
+    damagedText.textContent = t('newLedger.explain');
+    newLedger.render();
     tabButtons.forEach((b) => { b.querySelector('.tab-label').textContent = t(`mgr.tab.${b.dataset.tab}`); });
     lockBtn.textContent = t('mgr.lock');
     pin.renderTexts();

@@ -1,22 +1,9 @@
 // Small helpers for the 设置 screens: elements built with createElement, text set as text,
 // and the per-field message a refused setting shows beside its input.
 import { t, currentLang } from '../../i18n.js';
+import { el } from '../dom.js';
 
-/** `el('div', {className, dataset, onclick…}, 'text', child…)`. */
-export function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v === undefined || v === null) continue;
-    if (k === 'dataset') Object.assign(node.dataset, v);
-    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
-    else node[k] = v;
-  }
-  for (const c of children.flat()) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
+export { el };
 
 /**
  * A labelled row: `{row, input, error}`. `error` is the line under the input where a refusal

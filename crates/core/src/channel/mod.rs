@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lenient;
 pub mod liantuofu;
 pub mod nonce;
+pub mod not_found;
 pub mod outcome;
 pub mod preview;
 pub mod shoubei;
@@ -303,6 +304,15 @@ impl Channel {
         match self {
             Channel::Shoubei(c) => c.cancel(req).await,
             _ => self.unsupported(Operation::Cancel),
+        }
+    }
+
+    /// A code this channel's documents say cannot be one of its codes (收呗's 16
+    /// characters): refused as the scan it is, before any look-up.
+    pub fn check_code_shape(&self, code: &CouponCode) -> Result<(), crate::scan::ScanError> {
+        match self {
+            Channel::Shoubei(_) => shoubei::Shoubei::check_shape(code),
+            _ => Ok(()),
         }
     }
 

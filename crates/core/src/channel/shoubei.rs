@@ -125,6 +125,30 @@ impl Shoubei {
         Ok(Shoubei { config, http, ctx })
     }
 
+    /// The seed's shape of a code (`string(16)`, letters and digits), checked before the
+    /// look-up: a code that cannot be one is the cashier's scan, not the channel's refusal.
+    pub fn check_shape(code: &CouponCode) -> Result<(), crate::scan::ScanError> {
+        let c = code.as_str();
+        let len = c.chars().count();
+        if len > MAX_CODE_LEN {
+            return Err(crate::scan::ScanError::TooLong {
+                len,
+                max: MAX_CODE_LEN,
+            });
+        }
+        match c
+            .chars()
+            .enumerate()
+            .find(|(_, ch)| !ch.is_ascii_alphanumeric())
+        {
+            Some((i, ch)) => Err(crate::scan::ScanError::NotACodeCharacter {
+                ch,
+                position: i + 1,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// No remote preview exists (channels.md §2): only the local format check.
     pub fn prepare(&self, code: &CouponCode) -> Prepared {
         let c = code.as_str();

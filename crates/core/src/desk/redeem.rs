@@ -55,6 +55,9 @@ pub enum Prepared {
         channel_code: String,
         message: String,
         config_error: bool,
+        /// The refusal reads as "no such code": the till asks to check the channel and
+        /// platform (a good code under the wrong one reads so).
+        not_found: bool,
     },
     /// The channel did not answer decisively; nothing was redeemed, the cashier may retry.
     Unknown {
@@ -88,6 +91,20 @@ pub struct RedeemInput {
 pub struct Redemption {
     pub attempt: Attempt,
     pub outcome: Outcome,
+    /// A refusal that reads as "no such code" (see `Prepared::Rejected::not_found`).
+    pub not_found: bool,
+}
+
+impl Redemption {
+    pub fn new(attempt: Attempt, outcome: Outcome) -> Redemption {
+        let not_found = matches!(&outcome, Outcome::Rejected { message, config_error: false, .. }
+            if channel::not_found::says_no_such_code(message));
+        Redemption {
+            attempt,
+            outcome,
+            not_found,
+        }
+    }
 }
 
 /// Why a look-up or a redemption was refused before (or instead of) reaching the channel.
@@ -233,6 +250,7 @@ impl Desk {
         let rules = self.scan_rules.lock().expect("scan rules").clone();
         let code = scan::normalise(&input.raw_code, &rules)?;
         let ch = self.code_channel(input.channel)?;
+        ch.check_code_shape(&code)?;
         let caps = ch.capabilities();
         let platform = if caps.platforms.is_empty() {
             None
@@ -289,6 +307,7 @@ impl Desk {
                 config_error,
             } => Prepared::Rejected {
                 code,
+                not_found: !config_error && channel::not_found::says_no_such_code(&message),
                 channel_code,
                 message,
                 config_error,
@@ -410,7 +429,7 @@ impl Desk {
                     self.mark_skewed(&id, skew)?;
                 }
                 self.announce_attempt(&attempt);
-                Ok(Redemption { attempt, outcome })
+                Ok(Redemption::new(attempt, outcome))
             }
             Err(e) => self.answer_not_recorded(id, transition, e),
         }
@@ -439,14 +458,14 @@ impl Desk {
             .expect("unrecorded answers")
             .push((id, transition));
         match attempt {
-            Some(attempt) => Ok(Redemption {
+            Some(attempt) => Ok(Redemption::new(
                 attempt,
-                outcome: Outcome::Unknown {
+                Outcome::Unknown {
                     reason: channel::UnknownReason::NotRecorded {
                         detail: error.to_string(),
                     },
                 },
-            }),
+            )),
             None => Err(RedeemError::Ledger(error)),
         }
     }
