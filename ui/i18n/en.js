@@ -19,6 +19,7 @@ export default {
   'capture.hint': 'Enter to look up · Esc to cancel',
   'result.checkChannel': 'Check the channel: this was {channel}',
   'result.checkChannelPlatform': 'Check the channel / platform: this was {channel}',
+  'result.channelSays': 'The channel says: ',
   'result.idle': 'Scan or type a code, then press Enter',
   'recent.title': 'Recent this shift',
   'recent.empty': 'No redemptions this shift yet',

@@ -19,6 +19,7 @@ export default {
   'capture.hint': 'Enter 查询 · Esc 取消',
   'result.checkChannel': '请确认渠道：当前是「{channel}」',
   'result.checkChannelPlatform': '请确认渠道 / 平台：当前是「{channel}」',
+  'result.channelSays': '渠道答复：',
   'result.idle': '请扫码或输入券码，按 Enter 查询',
   'recent.title': '本班次最近核销',
   'recent.empty': '本班次暂无核销记录',

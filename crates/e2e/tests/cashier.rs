@@ -130,8 +130,8 @@ async fn a_used_code_shows_red_with_the_channels_reason() {
     assert_eq!(text_of(&desk, "result-title").await, "核销失败");
     let text = text_of(&desk, "result-text").await;
     assert!(
-        text.contains("券码已使用"),
-        "the channel's reason in its own words: {text}"
+        text.contains("渠道答复：") && text.contains("券码已使用"),
+        "the channel's reason in its own words, labelled as the channel's: {text}"
     );
     desk.screenshot("cashier-failure").await;
 

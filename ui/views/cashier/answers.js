@@ -50,7 +50,7 @@ export function lookUpRefused(p, asked) {
     state: 'rejected',
     title: 'result.cannot',
     lines: [
-      { text: p.message, big: true, theirs: true },
+      { text: p.message, big: true, theirs: true, says: true },
       ...(p.not_found ? [checkChoiceLine(asked)] : []),
       { key: 'result.codeLine', params: { code: maskCode(p.code) } },
     ],
@@ -137,7 +137,7 @@ export function redemptionRefused(outcome, attempt, name, notFound, asked) {
     title: 'result.failed',
     attemptId: attempt.id,
     lines: [
-      { text: outcome.message, big: true, theirs: true },
+      { text: outcome.message, big: true, theirs: true, says: true },
       ...(notFound ? [checkChoiceLine(asked)] : []),
       { key: 'result.failedCode', params: { code: outcome.code } },
       nameLine(name, attempt.code),

@@ -27,9 +27,21 @@ export function renderResult($, r, nameOf) {
       const p = document.createElement('p');
       p.className = 'line' + (l.big ? ' big' : '') + (l.warn ? ' warn' : '');
       const params = l.choice ? { ...l.params, channel: nameOf(l.choice) } : l.params ?? {};
-      p.textContent = l.key ? t(l.key, params) : String(l.text ?? '');
-      // A channel's own words, a coupon's name, a code: shown as they came.
-      if (l.theirs) p.dataset.theirs = 'channel';
+      if (l.says) {
+        // The channel's answer in its own words, labelled as the channel's: in English
+        // mode it stays as it came, and the label says whose it is.
+        const said = document.createElement('span');
+        said.dataset.theirs = 'channel';
+        said.textContent = String(l.text ?? '');
+        const label = document.createElement('span');
+        label.className = 'says';
+        label.textContent = t('result.channelSays');
+        p.append(label, said);
+      } else {
+        p.textContent = l.key ? t(l.key, params) : String(l.text ?? '');
+      }
+      // A coupon's name, a code: shown as they came.
+      if (l.theirs && !l.says) p.dataset.theirs = 'channel';
       if (l.testid) p.dataset.testid = l.testid;
       return p;
     }),
