@@ -9,8 +9,9 @@
 //! secret in its demo file is in [`PUBLISHED`]. An entry stays listed after the demo file
 //! changes: a key once committed is public for good (git history keeps it).
 
-use crate::channel::allinpay;
-use rsa::RsaPublicKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
 use std::path::Path;
 
 /// The folder in the data directory that holds sandbox mode's 通联 key pairs.
@@ -68,9 +69,16 @@ impl SandboxKeyPairs {
             let Ok(pem) = std::fs::read_to_string(entry.path()) else {
                 continue;
             };
-            if let Ok(private) = allinpay::private_key_from_pem(&pem) {
+            // The PEM forms 通联's keys are read in (channel::allinpay), parsed here so that
+            // the channels' settings can ask this module without an import loop.
+            let pem = pem.trim();
+            let private =
+                RsaPrivateKey::from_pkcs8_pem(pem).or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem));
+            if let Ok(private) = private {
                 public.push(private.to_public_key());
-            } else if let Ok(key) = allinpay::public_key_from_pem(&pem) {
+            } else if let Ok(key) = RsaPublicKey::from_public_key_pem(pem)
+                .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+            {
                 public.push(key);
             }
         }

@@ -190,13 +190,7 @@ pub struct Reprint {
 }
 
 pub fn channel_name(channel: ChannelKind, platform: Option<Platform>) -> String {
-    let name = match channel {
-        ChannelKind::Shoubei => "收呗",
-        ChannelKind::Zvcms => "智迈",
-        ChannelKind::Liantuofu => "联拓富",
-        ChannelKind::Allinpay => "通联",
-        ChannelKind::Yhtd => "增值券",
-    };
+    let name = channel.name_zh();
     match platform {
         Some(p) => format!(
             "{name}·{}",
