@@ -317,6 +317,16 @@ impl DemoData {
         self
     }
 
+    /// The same store holding keys that are not the sandbox's: fresh shared secrets, and
+    /// 通联's platform key in the merchant's slot (a valid RSA key, just not the merchant's).
+    /// What a client configured with the wrong keys signs with (the contract's wrong-key
+    /// case), built from each channel's own demo settings.
+    pub fn with_wrong_keys(self) -> Self {
+        let mut wrong = self.with_fresh_secrets();
+        wrong.allinpay_keys.merchant_private = wrong.allinpay_keys.platform_private.clone();
+        wrong
+    }
+
     /// Demo data from another file (tests, a store's own training data).
     pub fn from_toml(text: &str, allinpay_keys: AllinpayKeys) -> Result<Self, DemoError> {
         let raw: RawDemo = toml::from_str(text)?;
