@@ -678,7 +678,7 @@ async fn settings_are_validated_before_the_go_live_dialog_which_opens_only_for_a
     // Invalid (a URL that is not http) and missing (no 机构号) required fields, and a
     // published demo key: each is named under its field and on the status line, Chinese
     // first, and the go-live dialog does not open.
-    let demo_key = redeemdesk_core::demo_secrets::PUBLISHED[0].1;
+    let demo_key = ChannelKind::Shoubei.published_secrets()[0];
     let cases: [(&str, &str, &str, &[&str]); 3] = [
         (
             "base_url",

@@ -313,6 +313,10 @@ pub const FORM: Form = Form {
     ],
 };
 
+/// The values of this channel's secrets that the sandbox's demo data has published: none,
+/// its RSA key pairs are made per install (`demo_secrets::SandboxKeyPairs` refuses them).
+pub const PUBLISHED: &[&str] = &[];
+
 /// `[channels.allinpay]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -74,6 +74,11 @@ pub const FORM: Form = Form {
     secrets: &[SecretSlot::key("key")],
 };
 
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 联拓富 key (MD5 key; also channels.md §4's worked example)): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["beb2c94ff04754360ef131dde7bb3017"];
+
 /// `[channels.liantuofu]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

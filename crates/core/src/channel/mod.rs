@@ -87,6 +87,17 @@ impl ChannelKind {
         }
     }
 
+    /// The values of the channel's secrets that the sandbox's demo data has published.
+    pub fn published_secrets(self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::Shoubei => shoubei::PUBLISHED,
+            ChannelKind::Zvcms => zvcms::PUBLISHED,
+            ChannelKind::Liantuofu => liantuofu::PUBLISHED,
+            ChannelKind::Allinpay => allinpay::PUBLISHED,
+            ChannelKind::Yhtd => yhtd::PUBLISHED,
+        }
+    }
+
     /// The channel's settings form: what 设置 draws, and where `channel_setup` keeps each
     /// secret.
     pub fn form(self) -> &'static Form {

@@ -5,7 +5,8 @@
 //! form; `channel/mod.rs` dispatches over them and `config` reads the file.
 
 use super::http::Timeouts;
-use crate::demo_secrets::{self, SandboxKeyPairs, DEMO_SECRET_REASON, SANDBOX_KEY_PAIR_REASON};
+use super::ChannelKind;
+use crate::demo_secrets::{SandboxKeyPairs, DEMO_SECRET_REASON, SANDBOX_KEY_PAIR_REASON};
 use crate::secret::Secret;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ pub enum ConfigError {
     },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
-    /// A secret is one the sandbox's demo data published (`demo_secrets::PUBLISHED`).
+    /// A secret is one the sandbox's demo data published (each channel's `PUBLISHED`).
     #[error("{field}: {}", DEMO_SECRET_REASON)]
     DemoSecret { field: String },
     /// An RSA key is (the public half of) one of sandbox mode's key pairs.
@@ -354,10 +355,25 @@ pub fn key(field: &str, secret: Option<Secret>) -> Result<Secret, ConfigError> {
     Ok(Secret::new(k))
 }
 
+/// Every secret the sandbox's demo data has published, with the channel it was published for.
+pub fn published() -> impl Iterator<Item = (ChannelKind, &'static str)> {
+    ChannelKind::ALL
+        .into_iter()
+        .flat_map(|k| k.published_secrets().iter().map(move |s| (k, *s)))
+}
+
+/// Whether `secret` (as configured, surrounding blanks ignored) is a published demo secret.
+/// Any slot is checked against every channel's: the 收呗 demo key pasted as 联拓富's is no
+/// safer.
+pub fn is_published(secret: &str) -> bool {
+    let s = secret.trim();
+    published().any(|(_, p)| p == s)
+}
+
 /// A shared secret that passed [`key`], unless it is one the sandbox published. `field` is
 /// the setting's dotted path (`channels.shoubei.key`), which the settings screen points at.
 pub fn not_published(field: &str, secret: Secret) -> Result<Secret, ConfigError> {
-    if demo_secrets::is_published(secret.expose()) {
+    if is_published(secret.expose()) {
         return Err(ConfigError::DemoSecret {
             field: field.to_owned(),
         });
@@ -420,4 +436,25 @@ pub fn timeouts(
         connect: Duration::from_millis(connect_ms),
         total: Duration::from_millis(total_ms),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_published_secret_is_recognised_with_blanks_around_it_and_a_fresh_one_is_not() {
+        assert!(
+            is_published(" 5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f\n"),
+            "a pasted key often carries a newline"
+        );
+        assert!(
+            !is_published("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
+            "a merchant's own key is not refused"
+        );
+        assert!(
+            published().count() >= 4,
+            "every shared-secret channel lists its demo value"
+        );
+    }
 }

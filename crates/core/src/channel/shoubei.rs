@@ -103,6 +103,11 @@ pub const FORM: Form = Form {
     secrets: &[SecretSlot::key("key")],
 };
 
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 收呗 机构密钥 (MD5 key)): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"];
+
 /// `[channels.shoubei]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

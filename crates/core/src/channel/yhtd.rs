@@ -93,6 +93,11 @@ pub const FORM: Form = Form {
     }],
 };
 
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 增值券 key (the §7 MD5 convention, for the sandbox's md5_required reading)): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["3c6e0b8a9c15224a8228b9a98ca1531d"];
+
 /// `[channels.yhtd]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

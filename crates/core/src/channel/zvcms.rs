@@ -159,6 +159,11 @@ pub const FORM: Form = Form {
     secrets: &[SecretSlot::key("secret")],
 };
 
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 智迈 secret): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["sandbox-demo-zvcms-secret-0001"];
+
 /// `[channels.zvcms]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -3,9 +3,10 @@
 //! published demo key, a 通联 key pair from the data directory's `sandbox-keys/`); a file
 //! with no channel is refused saying what to do.
 
+use redeemdesk_core::channel::settings::published;
 use redeemdesk_core::channel::{ChannelConfig, ChannelKind};
 use redeemdesk_core::config::{Config, ConfigError};
-use redeemdesk_core::demo_secrets::{self, PUBLISHED};
+use redeemdesk_core::demo_secrets;
 use std::path::Path;
 
 const SECRETS: &str = r#"
@@ -202,7 +203,7 @@ fn a_published_demo_secret_is_refused_in_every_secret_slot_naming_the_channel_an
     for (table, field, path) in slots {
         // Every published secret in every slot: the 收呗 demo key pasted as 增值券's is
         // just as public.
-        for (origin, published) in PUBLISHED {
+        for (origin, published) in published() {
             let err = match load(&config, &secrets_with(table, field, published)) {
                 Err(e) => e,
                 Ok(_) => panic!("{origin}'s demo secret as {path} must not go live"),
