@@ -320,7 +320,7 @@ pub fn start_shift(
     Ok(startup.ready()?.desk.start_shift(&name, pin.as_deref())?)
 }
 
-/// Every configured channel's setup, keys masked.
+/// Every channel's setup form and what is saved for it, keys masked.
 #[tauri::command]
 pub fn channel_setup(startup: State<'_, Startup>) -> Result<Vec<ChannelView>, UiError> {
     let ready = startup.ready()?;
@@ -330,7 +330,8 @@ pub fn channel_setup(startup: State<'_, Startup>) -> Result<Vec<ChannelView>, Ui
 
 /// Saves one channel's setup if the whole configuration then loads; takes effect at the
 /// next start (which switches to live mode once a channel is configured). The first save
-/// is that switch: refused (`live_switch_unconfirmed`) unless the manager confirmed it.
+/// is that switch: refused (`live_switch_unconfirmed`) unless the manager confirmed it, and
+/// only for an edit that validates, so the confirmation is never asked for a refused one.
 #[tauri::command]
 pub fn save_channel_setup(
     startup: State<'_, Startup>,
@@ -341,6 +342,7 @@ pub fn save_channel_setup(
     ready.manager()?;
     let root = ready.data_dir.root();
     if !channel_setup::is_configured(root) && confirm_live != Some(true) {
+        channel_setup::dry_run(root, &edit)?;
         return Err(UiError::new(
             "live_switch_unconfirmed",
             "the first channel saved switches the desk to live mode: confirm it first",
@@ -621,6 +623,13 @@ mod tests {
                 "secrets": {"key": "8a9bd64e6585c6d8016585c6c8980002"}})
         };
         let config = rig._dir.path().join("config.toml");
+        let err = rig
+            .call("save_channel_setup", json!({"edit": edit("85x")}))
+            .expect_err("an invalid edit");
+        assert_eq!(
+            err["field"], "channels.shoubei.merchant_no",
+            "refused for its field before the switch is asked for: {err}"
+        );
         let err = rig
             .call("save_channel_setup", json!({"edit": edit("851811130002")}))
             .expect_err("not confirmed");

@@ -1,6 +1,8 @@
 //! Checks on the UI sources that a reviewer would otherwise have to remember: both string
-//! tables have the same keys, only `ui/api.js` calls `invoke`, and no script renders HTML
-//! from strings (text from a channel must always be set as text).
+//! tables have the same keys, only `ui/api.js` calls `invoke`, no script renders HTML
+//! from strings (text from a channel must always be set as text), and no script keeps a
+//! channel's settings or a list of channels (each channel module in the core owns its form;
+//! the UI draws it from `channel_setup` and its chooser from `channels`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -223,4 +225,126 @@ fn the_message_check_catches_what_the_cashier_screen_once_did() {
                lines: [{ text: e.message }],";
     let found: Vec<usize> = message_reads(old).into_iter().map(|(n, _)| n).collect();
     assert_eq!(found, vec![2, 3]);
+}
+
+/// Every name a channel's settings form gives (fields and secrets), from the core.
+fn form_names() -> BTreeSet<&'static str> {
+    use redeemdesk_core::channel::ChannelKind;
+    ChannelKind::ALL
+        .into_iter()
+        .flat_map(|k| {
+            let form = k.form();
+            form.fields
+                .iter()
+                .map(|f| f.name)
+                .chain(form.secrets.iter().map(|s| s.name))
+        })
+        .collect()
+}
+
+/// The lines of a script (comments aside) that name a channel's setting as a string
+/// literal, or two channels at once (a list of channels), other than a command name.
+fn hard_coded_channel_settings(text: &str) -> Vec<(usize, String)> {
+    use redeemdesk_core::channel::ChannelKind;
+    let names = form_names();
+    let quoted = |code: &str, name: &str| {
+        ['\'', '"', '`']
+            .iter()
+            .any(|q| code.contains(&format!("{q}{name}{q}")))
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let trimmed = line.trim_start();
+            if trimmed.starts_with("//") || trimmed.starts_with('*') || trimmed.starts_with("/*") {
+                return false;
+            }
+            let code = line.split(" //").next().unwrap_or("");
+            // `call('products')` names a command, not a setting.
+            let code = code.replace("call('", "call(");
+            let settings = names.iter().any(|n| quoted(&code, n));
+            let channels = ChannelKind::ALL
+                .iter()
+                .filter(|k| quoted(&code, k.as_str()))
+                .count();
+            settings || channels >= 2
+        })
+        .map(|(n, line)| (n + 1, line.trim().to_owned()))
+        .collect()
+}
+
+/// Which settings a channel has comes from its module in the core (`ChannelKind::form`,
+/// sent with `channel_setup`), and which channels the chooser offers from `channels`: a
+/// script that names a setting of a channel, or lists channels, has grown a second copy.
+/// Labels are the string tables' `set.f.<name>` keys, which are not scripts of this kind.
+#[test]
+fn no_script_keeps_a_channels_settings_or_a_list_of_channels() {
+    let mut files = Vec::new();
+    scripts(&ui_dir(), &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let name = f.strip_prefix(ui_dir()).unwrap().display().to_string();
+        if name.starts_with("i18n/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in hard_coded_channel_settings(&text) {
+            found.push(format!("{name}:{n}: {line}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "channel settings or channel lists kept in the UI (take them from the core's \
+         `channel_setup` form and `channels` list):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_settings_check_catches_the_form_schema_and_the_channel_list_the_ui_once_had() {
+    let old =
+        "const SCHEMA = {\n  shoubei: {\n    fields: [['base_url', true], ['inst_no', true]],\n\
+               secrets: ['key'],\n  },\n};\n\
+               export const CHANNELS = ['shoubei', 'zvcms', 'liantuofu', 'allinpay', 'yhtd'];\n\
+               // ['base_url'] in a comment is fine\n\
+               return call('products');\n\
+               if (choice.channel === 'allinpay') cycle();";
+    let found: Vec<usize> = hard_coded_channel_settings(old)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(found, vec![3, 4, 7]);
+}
+
+/// Every channel's name and every setting and secret of its form have their label in both
+/// string tables (a product table is titled by `set.products.title`).
+#[test]
+fn every_channel_and_each_of_its_settings_has_a_label_in_both_languages() {
+    use redeemdesk_core::channel::settings::FieldKind;
+    use redeemdesk_core::channel::ChannelKind;
+    let labelled: BTreeSet<&str> = ChannelKind::ALL
+        .into_iter()
+        .flat_map(|k| {
+            let form = k.form();
+            form.fields
+                .iter()
+                .filter(|f| f.kind != FieldKind::ProductTable)
+                .map(|f| f.name)
+                .chain(form.secrets.iter().map(|s| s.name))
+        })
+        .collect();
+    for table in ["zh.js", "en.js"] {
+        let keys = table_keys(table);
+        let missing: Vec<String> = labelled
+            .iter()
+            .map(|n| format!("set.f.{n}"))
+            .chain(
+                ChannelKind::ALL
+                    .iter()
+                    .map(|k| format!("channel.{}", k.as_str())),
+            )
+            .filter(|k| !keys.contains(k))
+            .collect();
+        assert!(missing.is_empty(), "{table} lacks {missing:?}");
+    }
 }

@@ -1,38 +1,63 @@
-// The channel chooser's model: F1… in the order of the cashier screen, over the channels
-// this desk has configured (live mode shows only those; sandbox mode has all five), and
-// 通联's platform (its prepare needs one; pressing its F-key again cycles it). The last
-// choice is remembered.
+// The channel chooser's model: F1… over the channels the core lists (`channels` command:
+// live mode only the configured ones, sandbox mode all of them), in the core's order, and
+// the platform of a channel that has several (its capabilities' `platforms`, 通联's; pressing
+// its F-key again cycles it). The last choice is remembered. No list of channels is kept
+// here: it comes from the core.
 
-export const CHANNELS = ['shoubei', 'zvcms', 'liantuofu', 'allinpay', 'yhtd'];
-export const ALLINPAY_PLATFORMS = ['meituan', 'tiktok', 'dianping', 'mtdz'];
+/** The chooser's channels in order, as the core's `channels` command listed them. */
+export let CHANNELS = [];
+/** Each listed channel's platforms (empty for a channel without). */
+const PLATFORMS = new Map();
 
 const KEY = 'redeemdesk.channel';
 
-/** The configured channels in chooser order (unknown names from the core are left out). */
+/** Takes the core's `[{kind, capabilities}]` (api.channels) as the chooser's channels. */
+export function setChannels(infos) {
+  if (!Array.isArray(infos) || !infos.length) return;
+  CHANNELS = infos.map((c) => c.kind);
+  PLATFORMS.clear();
+  for (const c of infos) PLATFORMS.set(c.kind, c.capabilities?.platforms || []);
+}
+
+/** The platforms the cashier chooses between on `channel`, in the core's order. */
+export function platformsOf(channel) {
+  return PLATFORMS.get(channel) || [];
+}
+
+/** Every platform of the listed channels: a remembered platform must be one of them. */
+function allPlatforms() {
+  return [...new Set([...PLATFORMS.values()].flat())];
+}
+
+/** The chooser's channels: the core's list (`channels`), else app_info's same list. */
 export function configured(kinds) {
-  const list = Array.isArray(kinds) ? CHANNELS.filter((c) => kinds.includes(c)) : [];
-  return list.length ? list : CHANNELS;
+  if (CHANNELS.length) return CHANNELS;
+  return Array.isArray(kinds) ? kinds.filter((k) => typeof k === 'string') : [];
 }
 
 export function loadChoice(list = CHANNELS) {
+  const platforms = allPlatforms();
   try {
     const saved = JSON.parse(localStorage.getItem(KEY) || 'null');
-    if (saved && list.includes(saved.channel) && ALLINPAY_PLATFORMS.includes(saved.platform)) {
+    if (saved && list.includes(saved.channel) && (!platforms.length || platforms.includes(saved.platform))) {
       return saved;
     }
   } catch (_) {
     // A damaged preference is not worth a message: fall back to the first channel.
   }
-  return { channel: list[0], platform: ALLINPAY_PLATFORMS[0] };
+  return { channel: list[0], platform: platforms[0] ?? null };
 }
 
-/** The choice after pressing F(index+1): a new channel, or the next platform of 通联. */
+/** The choice after pressing F(index+1): a new channel, or the channel's next platform. */
 export function choose(choice, index, list = CHANNELS) {
   const channel = list[index];
   if (!channel) return choice;
   let platform = choice.platform;
-  if (channel === 'allinpay' && choice.channel === 'allinpay') {
-    platform = ALLINPAY_PLATFORMS[(ALLINPAY_PLATFORMS.indexOf(platform) + 1) % ALLINPAY_PLATFORMS.length];
+  const platforms = platformsOf(channel);
+  if (platforms.length && choice.channel === channel) {
+    platform = platforms[(platforms.indexOf(platform) + 1) % platforms.length];
+  } else if (platforms.length && !platforms.includes(platform)) {
+    platform = platforms[0];
   }
   const next = { channel, platform };
   localStorage.setItem(KEY, JSON.stringify(next));

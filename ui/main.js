@@ -1,7 +1,8 @@
 // Entry point: ask the Rust side how start-up went, then show the cashier screen or the
 // start-up failure page (with the shift-start chooser first when the manager keeps a
 // cashier list). Nothing else happens before `app_info` answers.
-import { appInfo, cashiers, startShift } from './api.js';
+import { appInfo, cashiers, channels, startShift } from './api.js';
+import { setChannels } from './channels.js';
 import { DEFAULT_CASHIER, needsChooser, setShift } from './shift.js';
 import { renderShiftStart } from './views/shift-start.js';
 import { renderCashier } from './views/cashier.js';
@@ -12,8 +13,10 @@ import { setZone } from './format.js';
 const root = document.getElementById('app');
 applyStatic(document.body);
 
-// Both questions at once: the cashier list does not depend on the answer to the first.
+// All questions at once: the cashier list and the channels do not depend on the answer to
+// the first. The chooser's channels (F1…) are the core's list, with their capabilities.
 const listAsked = cashiers().catch(() => []);
+const channelsAsked = channels().catch(() => null);
 appInfo().then(
   async (info) => {
     setZone(info.utc_offset_minutes);
@@ -31,6 +34,7 @@ appInfo().then(
       const name = list.length === 1 ? list[0].name : DEFAULT_CASHIER;
       setShift(await startShift(name, null).catch(() => name), false);
     }
+    setChannels(await channelsAsked);
     renderCashier(root, info);
     document.body.dataset.ready = 'cashier';
   },

@@ -608,4 +608,6 @@ export default {
   'mgr.store.state': 'State',
   'mgr.store.none': 'No attempts that day',
   'mgr.store.loading': 'Reading…',
+  // 设置 › 渠道: the status line after a refused test or save (channels branch).
+  'set.fixFirst': 'Fix “{field}” first, then test or save',
 };

@@ -608,4 +608,6 @@ export default {
   'mgr.store.state': '状态',
   'mgr.store.none': '这一天没有核销记录',
   'mgr.store.loading': '正在读取…',
+  // 设置 › 渠道: the status line after a refused test or save (channels branch).
+  'set.fixFirst': '请先修正“{field}”，再测试或保存',
 };

@@ -6,7 +6,8 @@
 //! with one would sign real requests with a key others hold. Keys are write-only: what comes
 //! back is masked, and the files that hold them are readable by the user only (0600).
 
-use crate::channel::ChannelKind;
+use crate::channel::settings::Store;
+use crate::channel::{ChannelKind, Form};
 use crate::config::{Config, ConfigError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,35 +19,6 @@ pub const CONFIG_FILE: &str = "config.toml";
 pub const SECRETS_FILE: &str = "secrets.toml";
 const KEYS_DIR: &str = "keys";
 
-/// Which entries of a channel's setup are secrets, as the UI names them, and where each is
-/// kept: a field of `secrets.toml` or a PEM file of its own (通联's RSA keys).
-fn secret_slots(kind: ChannelKind) -> &'static [(&'static str, Slot)] {
-    match kind {
-        ChannelKind::Shoubei => &[("key", Slot::SecretsField("key"))],
-        ChannelKind::Zvcms => &[("secret", Slot::SecretsField("secret"))],
-        ChannelKind::Liantuofu => &[("key", Slot::SecretsField("key"))],
-        ChannelKind::Yhtd => &[("key", Slot::SecretsField("key"))],
-        ChannelKind::Allinpay => &[
-            (
-                "merchant_private_key_pem",
-                Slot::PemFile("merchant_private_key", "allinpay-merchant.pem"),
-            ),
-            (
-                "platform_public_key_pem",
-                Slot::PemFile("platform_public_key", "allinpay-platform.pem"),
-            ),
-        ],
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Slot {
-    /// `[<channel>] <field>` in secrets.toml; the config points at the file with `secrets`.
-    SecretsField(&'static str),
-    /// A PEM file under keys/; the config field names its path.
-    PemFile(&'static str, &'static str),
-}
-
 /// One channel's setup as the manager submits it. `secrets` holds only the keys being
 /// replaced: an absent one keeps what is saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,10 +29,14 @@ pub struct ChannelEdit {
     pub secrets: BTreeMap<String, String>,
 }
 
-/// One channel's setup as the UI may see it: settings in full, secrets masked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One channel's setup as the UI may see it: its form (the channel module's), and what is
+/// saved, settings in full, secrets masked.
+#[derive(Debug, Clone, Serialize)]
 pub struct ChannelView {
     pub channel: ChannelKind,
+    pub form: &'static Form,
+    /// Whether `config.toml` has a `[channels.<id>]` table.
+    pub configured: bool,
     pub settings: toml::Table,
     /// For each secret: `""` when unset, else a mask such as `已设置 ••••0002`.
     pub secrets: BTreeMap<String, String>,
@@ -138,7 +114,7 @@ fn mask(secret: &str) -> String {
     format!("已设置 ••••{tail}")
 }
 
-/// Every configured channel's setup, secrets masked.
+/// Every channel's setup in chooser order, configured or not, secrets masked.
 pub fn view(dir: &Path) -> Result<Vec<ChannelView>, SetupError> {
     let config = read_table(&dir.join(CONFIG_FILE))?;
     let secrets = read_table(&dir.join(SECRETS_FILE))?;
@@ -149,35 +125,37 @@ pub fn view(dir: &Path) -> Result<Vec<ChannelView>, SetupError> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for kind in ChannelKind::ALL {
-        let Some(settings) = channels.get(kind.as_str()).and_then(|t| t.as_table()) else {
-            continue;
-        };
+        let saved = channels.get(kind.as_str()).and_then(|t| t.as_table());
+        let settings = saved.cloned().unwrap_or_default();
         let mut shown = settings.clone();
         let mut masked = BTreeMap::new();
-        for (name, slot) in secret_slots(kind) {
-            let value = match slot {
-                Slot::SecretsField(field) => secrets
+        for slot in kind.form().secrets {
+            let value = match slot.store {
+                Store::SecretsField { field } if saved.is_some() => secrets
                     .get(kind.as_str())
-                    .and_then(|t| t.get(*field))
+                    .and_then(|t| t.get(field))
                     .and_then(|v| v.as_str())
                     .map(str::to_owned),
-                Slot::PemFile(field, _) => {
-                    shown.remove(*field);
+                Store::SecretsField { .. } => None,
+                Store::PemFile { field, .. } => {
+                    shown.remove(field);
                     settings
-                        .get(*field)
+                        .get(field)
                         .and_then(|p| p.as_str())
                         .and_then(|p| std::fs::read_to_string(dir.join(p)).ok())
                         .map(|pem| pem.trim().to_owned())
                 }
             };
             masked.insert(
-                (*name).to_owned(),
+                slot.name.to_owned(),
                 value.as_deref().map(mask).unwrap_or_default(),
             );
         }
         shown.remove("secrets");
         out.push(ChannelView {
             channel: kind,
+            form: kind.form(),
+            configured: saved.is_some(),
             settings: shown,
             secrets: masked,
         });
@@ -205,33 +183,33 @@ pub fn is_configured(dir: &Path) -> bool {
 
 fn stage(dir: &Path, edit: &ChannelEdit, commit: bool) -> Result<Config, SetupError> {
     let kind = edit.channel;
-    let slots = secret_slots(kind);
+    let slots = kind.form().secrets;
     for name in edit.secrets.keys() {
-        if !slots.iter().any(|(n, _)| n == name) {
+        if !slots.iter().any(|s| s.name == name) {
             return Err(SetupError::UnknownSecret(name.clone()));
         }
     }
     let mut config = read_table(&dir.join(CONFIG_FILE))?;
     let mut secrets = read_table(&dir.join(SECRETS_FILE))?;
     let mut settings = edit.settings.clone();
-    let mut pems: Vec<(&str, String)> = Vec::new();
-    for (name, slot) in slots {
-        let new = edit.secrets.get(*name).map(|v| v.trim().to_owned());
-        match slot {
-            Slot::SecretsField(field) => {
+    let mut pems: Vec<(&'static str, String)> = Vec::new();
+    for slot in slots {
+        let new = edit.secrets.get(slot.name).map(|v| v.trim().to_owned());
+        match slot.store {
+            Store::SecretsField { field } => {
                 settings.insert("secrets".into(), toml::Value::String(SECRETS_FILE.into()));
                 if let Some(value) = new {
                     let table = secrets
                         .entry(kind.as_str())
                         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
                     if let Some(t) = table.as_table_mut() {
-                        t.insert((*field).into(), toml::Value::String(value));
+                        t.insert(field.into(), toml::Value::String(value));
                     }
                 }
             }
-            Slot::PemFile(field, file) => {
+            Store::PemFile { field, file } => {
                 let path = format!("{KEYS_DIR}/{file}");
-                settings.insert((*field).into(), toml::Value::String(path.clone()));
+                settings.insert(field.into(), toml::Value::String(path.clone()));
                 if let Some(value) = new {
                     pems.push((file, value));
                 }
@@ -432,5 +410,84 @@ mod tests {
         save(dir.path(), &edit).expect("the saved key still validates");
         let secrets = std::fs::read_to_string(dir.path().join(SECRETS_FILE)).unwrap();
         assert!(secrets.contains(KEY));
+    }
+
+    /// config.toml and secrets.toml as the setup wrote them before each channel module owned
+    /// its settings: they load, show with their form and masks, and take an edit unchanged.
+    #[test]
+    fn files_written_by_the_earlier_setup_still_load_show_and_take_an_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            r#"[channels.shoubei]
+base_url = "https://open.51shoubei.com"
+inst_no = "60000001"
+merchant_no = "851811130002"
+shop_no = "862010110001"
+secrets = "secrets.toml"
+
+[channels.zvcms]
+base_url = "http://openapi.zvcms.com"
+open_id = "open-id-0001"
+grant_code = "grant-0001"
+token_naming = "pascal_case"
+secrets = "secrets.toml"
+
+[channels.yhtd]
+base_url = "https://increment.yhtdpay.com"
+sign = false
+secrets = "secrets.toml"
+
+[[channels.yhtd.products]]
+no = "2112291922150704074"
+name = "畅玩单人联票"
+unit_price_fen = 3000
+"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(SECRETS_FILE),
+            format!("[shoubei]\nkey = \"{KEY}\"\n\n[zvcms]\nsecret = \"zvcms-secret-0001\"\n"),
+        )
+        .unwrap();
+        let loaded = Config::load(&dir.path().join(CONFIG_FILE), dir.path()).expect("loads");
+        let kinds: Vec<ChannelKind> = loaded.channels.iter().map(|c| c.kind()).collect();
+        assert_eq!(
+            kinds,
+            [ChannelKind::Shoubei, ChannelKind::Zvcms, ChannelKind::Yhtd]
+        );
+        let views = view(dir.path()).unwrap();
+        let kinds: Vec<ChannelKind> = views.iter().map(|v| v.channel).collect();
+        assert_eq!(kinds, ChannelKind::ALL, "every channel has its form");
+        let configured: Vec<bool> = views.iter().map(|v| v.configured).collect();
+        assert_eq!(configured, [true, true, false, false, true]);
+        assert_eq!(views[0].secrets["key"], "已设置 ••••0002");
+        assert_eq!(views[1].secrets["secret"], "已设置 ••••0001");
+        assert_eq!(
+            views[1].settings["token_naming"].as_str(),
+            Some("pascal_case")
+        );
+        assert_eq!(
+            views[2].secrets["key"], "",
+            "an unconfigured channel has no mask"
+        );
+        let shown = serde_json::to_value(&views[4]).unwrap();
+        assert_eq!(
+            shown["form"]["fields"][2]["kind"], "product_table",
+            "{shown}"
+        );
+        assert_eq!(shown["form"]["secrets"][0]["only_with"], "sign", "{shown}");
+        // An edit of 收呗 as the form sends it (no new key) keeps its key and the others.
+        let mut edit = ChannelEdit {
+            channel: ChannelKind::Shoubei,
+            settings: views[0].settings.clone(),
+            secrets: BTreeMap::new(),
+        };
+        edit.settings
+            .insert("shop_no".into(), "862010110002".into());
+        let saved = save(dir.path(), &edit).expect("the edit loads");
+        assert_eq!(saved.channels.len(), 3);
+        let secrets = std::fs::read_to_string(dir.path().join(SECRETS_FILE)).unwrap();
+        assert!(secrets.contains(KEY) && secrets.contains("zvcms-secret-0001"));
     }
 }

@@ -4,13 +4,16 @@
 //! A live merchant configured with either would sign with a key anyone can read (or one the
 //! sandbox holds both halves of), so `config` refuses them, naming the field.
 //!
-//! The list of published secrets lives here and only here; the core cannot read the sandbox
-//! crate (the dependency goes sandbox → core), so a test in the sandbox crate checks that every
-//! secret in its demo file is in [`PUBLISHED`]. An entry stays listed after the demo file
-//! changes: a key once committed is public for good (git history keeps it).
+//! The published shared secrets are listed by each channel's module (`PUBLISHED`, read
+//! through `channel::settings::is_published`); the core cannot read the sandbox crate (the
+//! dependency goes sandbox → core), so a test in the sandbox crate checks that every secret
+//! in its demo file is listed. An entry stays listed after the demo file changes: a key once
+//! committed is public for good (git history keeps it). This module keeps the key pairs and
+//! the reasons a refusal gives.
 
-use crate::channel::allinpay;
-use rsa::RsaPublicKey;
+use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use rsa::{RsaPrivateKey, RsaPublicKey};
 use std::path::Path;
 
 /// The folder in the data directory that holds sandbox mode's 通联 key pairs.
@@ -20,19 +23,6 @@ pub const SANDBOX_MERCHANT_PRIVATE_FILE: &str = "allinpay_merchant_private.pem";
 /// Sandbox mode's platform private key (PKCS#8 PEM) in [`SANDBOX_KEYS_DIR`].
 pub const SANDBOX_PLATFORM_PRIVATE_FILE: &str = "allinpay_platform_private.pem";
 
-/// Every shared secret the sandbox's demo data has published, with where it appears there.
-/// Plain text: they are public anyway, and a reviewer can compare them with the demo file.
-pub const PUBLISHED: &[(&str, &str)] = &[
-    // 收呗 机构密钥 (MD5 key)
-    ("shoubei.key", "5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"),
-    // 智迈 secret
-    ("zvcms.secret", "sandbox-demo-zvcms-secret-0001"),
-    // 联拓富 key (MD5 key; also channels.md §4's worked example)
-    ("liantuofu.key", "beb2c94ff04754360ef131dde7bb3017"),
-    // 增值券 key (the §7 MD5 convention, for the sandbox's md5_required reading)
-    ("yhtd.key", "3c6e0b8a9c15224a8228b9a98ca1531d"),
-];
-
 /// What a refusal of a published demo secret says, Chinese first.
 pub const DEMO_SECRET_REASON: &str = "这是沙箱演示密钥，不能用于真实商户 / this is the sandbox's \
      published demo key; it cannot be used for a real merchant";
@@ -41,13 +31,6 @@ pub const DEMO_SECRET_REASON: &str = "这是沙箱演示密钥，不能用于真
 pub const SANDBOX_KEY_PAIR_REASON: &str = "这是沙箱模式的通联密钥（数据目录 sandbox-keys/），\
      不能用于真实商户 / this is one of sandbox mode's key pairs (sandbox-keys/ in the data \
      directory); it cannot be used for a real merchant";
-
-/// Whether `secret` (as configured, surrounding blanks ignored) is a published demo secret.
-/// Any slot is checked against every entry: the 收呗 demo key pasted as 联拓富's is no safer.
-pub fn is_published(secret: &str) -> bool {
-    let s = secret.trim();
-    PUBLISHED.iter().any(|(_, published)| *published == s)
-}
 
 /// The public halves of sandbox mode's key pairs found in a data directory.
 #[derive(Debug, Default, Clone)]
@@ -68,9 +51,16 @@ impl SandboxKeyPairs {
             let Ok(pem) = std::fs::read_to_string(entry.path()) else {
                 continue;
             };
-            if let Ok(private) = allinpay::private_key_from_pem(&pem) {
+            // The PEM forms 通联's keys are read in (channel::allinpay), parsed here so that
+            // the channels' settings can ask this module without an import loop.
+            let pem = pem.trim();
+            let private =
+                RsaPrivateKey::from_pkcs8_pem(pem).or_else(|_| RsaPrivateKey::from_pkcs1_pem(pem));
+            if let Ok(private) = private {
                 public.push(private.to_public_key());
-            } else if let Ok(key) = allinpay::public_key_from_pem(&pem) {
+            } else if let Ok(key) = RsaPublicKey::from_public_key_pem(pem)
+                .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+            {
                 public.push(key);
             }
         }
@@ -91,18 +81,6 @@ impl SandboxKeyPairs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_published_secret_is_recognised_with_blanks_around_it_and_a_fresh_one_is_not() {
-        assert!(
-            is_published(" 5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f\n"),
-            "a pasted key often carries a newline"
-        );
-        assert!(
-            !is_published("0f1e2d3c4b5a69788796a5b4c3d2e1f0"),
-            "a merchant's own key is not refused"
-        );
-    }
 
     #[test]
     fn a_data_directory_without_sandbox_keys_has_no_pairs() {

@@ -39,15 +39,9 @@ impl Lang {
     }
 }
 
+/// A channel's name (its module's, `ChannelKind::name`).
 pub fn channel(lang: Lang, c: ChannelKind) -> &'static str {
-    let (zh, en) = match c {
-        ChannelKind::Shoubei => ("收呗", "Shoubei"),
-        ChannelKind::Zvcms => ("智迈", "Zhimai"),
-        ChannelKind::Liantuofu => ("联拓富", "Liantuofu"),
-        ChannelKind::Allinpay => ("通联", "Allinpay"),
-        ChannelKind::Yhtd => ("增值券", "Value-added"),
-    };
-    lang.pick(zh, en)
+    c.name(lang)
 }
 
 pub fn platform(lang: Lang, p: Platform) -> &'static str {

@@ -1,8 +1,10 @@
 //! 设置 and the roles end to end on the real window: channel settings refused
 //! per field without losing what was saved, keys write-only, 测试连接 against a sandbox, the
 //! live-mode confirmation and the next start in live mode on its own ledger, and the
-//! shift-start chooser with a cashier PIN. Screenshots: target/e2e/settings-channels.png,
-//! settings-error.png, live-confirm.png, shift-start.png.
+//! shift-start chooser with a cashier PIN; the status of 测试连接 after a refusal, and the
+//! fields validated before the go-live dialog. Screenshots: target/e2e/settings-channels.png,
+//! settings-error.png, live-confirm.png, shift-start.png, settings-test-refused.png,
+//! settings-test-again.png, settings-invalid-before-live.png, settings-valid-asks-live.png.
 
 use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_e2e::{Desk, Launch};
@@ -493,6 +495,260 @@ async fn channel_settings_are_validated_per_field_keys_stay_write_only_and_the_s
     );
     let sandbox_ledger = std::fs::read(data.join("ledger-sandbox.sqlite")).unwrap();
     assert!(!sandbox_ledger.is_empty(), "the sandbox ledger stays");
+}
+
+/// Starts recording every state of channel `kind`'s status line (`[kind, result, text]`)
+/// in `window.__statusLog`, so that a state too short to catch by polling (正在测试连接…)
+/// is still seen.
+async fn record_status(desk: &Desk, kind: &str) {
+    desk.js(&format!(
+        "const r = document.querySelector('[data-testid=set-{kind}-result]');
+         window.__statusLog = [];
+         if (window.__statusObserver) window.__statusObserver.disconnect();
+         window.__statusObserver = new MutationObserver(() => window.__statusLog.push(
+           [r.dataset.kind || '', r.dataset.result || '', r.textContent]));
+         window.__statusObserver.observe(r, {{ attributes: true, childList: true, characterData: true, subtree: true }});
+         return true;"
+    ))
+    .await;
+}
+
+/// The status line's states since [`record_status`], repeats folded.
+async fn status_log(desk: &Desk) -> Vec<Value> {
+    let log = desk.js("return window.__statusLog").await;
+    let mut out: Vec<Value> = Vec::new();
+    for entry in log.as_array().cloned().unwrap_or_default() {
+        if out.last() != Some(&entry) {
+            out.push(entry);
+        }
+    }
+    out
+}
+
+/// Fills 收呗's form with the sandbox's settings and key, `merchant_no` as given.
+async fn fill_shoubei(
+    desk: &Desk,
+    edit: &redeemdesk_core::channel_setup::ChannelEdit,
+    merchant_no: &str,
+) {
+    for field in ["base_url", "inst_no", "shop_no"] {
+        type_into(
+            desk,
+            &format!("set-shoubei-{field}"),
+            edit.settings[field].as_str().unwrap(),
+        )
+        .await;
+    }
+    type_into(desk, "set-shoubei-merchant_no", merchant_no).await;
+    type_into(desk, "set-shoubei-key", &edit.secrets["key"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_test_status_shows_a_refusal_and_a_second_test_shows_progress_then_its_answer(
+) {
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
+    let edit = setup_edit(channel.demo(), channel.addr(), ChannelKind::Shoubei);
+    let tmp = tempfile::tempdir().unwrap();
+    let desk = Desk::launch(Launch::at(tmp.path().join("data"))).await;
+    set_first_manager_pin(&desk).await;
+    open_settings(&desk).await;
+
+    // A refused test (the merchant number is malformed): the core refuses the edit before
+    // any call, and the status line says so instead of staying at 正在测试连接….
+    fill_shoubei(&desk, &edit, "85181A").await;
+    record_status(&desk, "shoubei").await;
+    click(&desk, "set-shoubei-test").await;
+    let r = channel_result(&desk, "shoubei").await;
+    assert_eq!(r[0], "error", "{r}");
+    assert_eq!(r[1], "invalid", "{r}");
+    let words = r[2].as_str().unwrap();
+    assert!(
+        words.contains("商户号") && !words.contains("正在测试连接"),
+        "the refusal, naming the field: {r}"
+    );
+    let under = field_error(&desk, "set-shoubei-merchant_no").await;
+    assert!(under.contains("1–32 位数字"), "{under:?}");
+    desk.screenshot("settings-test-refused").await;
+
+    // The second test, with the field fixed, goes to the channel: the sandbox answers 500
+    // once (its fault book is the ground truth that this test made its own call). The line
+    // shows the progress, then that answer, never the first refusal.
+    channel.inject_fault(redeemdesk_sandbox::FaultRule {
+        channel: ChannelKind::Shoubei,
+        code: None,
+        fault: redeemdesk_sandbox::Fault::Http500,
+        times: 1,
+        operation: redeemdesk_sandbox::Operation::Query,
+        delay_ms: None,
+    });
+    type_into(
+        &desk,
+        "set-shoubei-merchant_no",
+        edit.settings["merchant_no"].as_str().unwrap(),
+    )
+    .await;
+    record_status(&desk, "shoubei").await;
+    click(&desk, "set-shoubei-test").await;
+    desk.wait_until(
+        "(() => { const r = document.querySelector('[data-testid=set-shoubei-result]');
+           return r.dataset.kind !== 'busy' && r.dataset.result && r.dataset.result !== 'invalid'; })()",
+        QUICK,
+        "the second test's answer",
+    )
+    .await;
+    let log = status_log(&desk).await;
+    let kinds: Vec<&str> = log.iter().map(|e| e[0].as_str().unwrap_or("")).collect();
+    let busy = kinds.iter().position(|k| *k == "busy");
+    assert!(busy.is_some(), "the progress was shown: {log:?}");
+    assert!(
+        log[busy.unwrap()][2]
+            .as_str()
+            .unwrap()
+            .contains("正在测试连接"),
+        "{log:?}"
+    );
+    let last = log.last().unwrap();
+    assert_eq!(last[0], "error", "{log:?}");
+    assert_ne!(
+        last[1], "reachable",
+        "the sandbox's 500 is what shows: {log:?}"
+    );
+    assert!(
+        !last[2].as_str().unwrap().contains("商户号"),
+        "the first refusal is gone: {log:?}"
+    );
+    assert!(
+        under_is_clear(&desk, "set-shoubei-merchant_no").await,
+        "the field's message is cleared"
+    );
+    // And a third: the sandbox answers normally now.
+    record_status(&desk, "shoubei").await;
+    click(&desk, "set-shoubei-test").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-shoubei-result]').dataset.result === 'reachable'",
+        QUICK,
+        "the third test's answer",
+    )
+    .await;
+    let log = status_log(&desk).await;
+    let kinds: Vec<&str> = log.iter().map(|e| e[0].as_str().unwrap_or("")).collect();
+    assert_eq!(kinds.first(), Some(&"busy"), "progress first: {log:?}");
+    assert_eq!(kinds.last(), Some(&"ok"), "then the answer: {log:?}");
+    assert!(
+        log.last().unwrap()[2]
+            .as_str()
+            .unwrap()
+            .contains("连接正常"),
+        "{log:?}"
+    );
+    desk.screenshot("settings-test-again").await;
+    assert!(
+        !tmp.path().join("data").join("config.toml").exists(),
+        "a connection test saves nothing"
+    );
+    desk.close().await;
+}
+
+/// Whether the message line under the input `testid` is empty.
+async fn under_is_clear(desk: &Desk, testid: &str) -> bool {
+    desk.js(&format!(
+        "return document.querySelector('[data-testid={testid}]').closest('.set-row')\
+           .querySelector('.set-error').textContent === ''"
+    ))
+    .await
+        == json!(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_are_validated_before_the_go_live_dialog_which_opens_only_for_an_edit_that_loads()
+{
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
+    let edit = setup_edit(channel.demo(), channel.addr(), ChannelKind::Shoubei);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let desk = Desk::launch(Launch::at(data.clone())).await;
+    set_first_manager_pin(&desk).await;
+    open_settings(&desk).await;
+    let dialog_open = "!!document.querySelector('[data-testid=live-confirm]')?.open";
+
+    // Invalid (a URL that is not http) and missing (no 机构号) required fields, and a
+    // published demo key: each is named under its field and on the status line, Chinese
+    // first, and the go-live dialog does not open.
+    let demo_key = ChannelKind::Shoubei.published_secrets()[0];
+    let cases: [(&str, &str, &str, &[&str]); 3] = [
+        (
+            "base_url",
+            "ftp://nowhere",
+            "set-shoubei-base_url",
+            &["接口地址", "http"],
+        ),
+        (
+            "inst_no",
+            "",
+            "set-shoubei-inst_no",
+            &["机构号", "必须填写"],
+        ),
+        (
+            "key",
+            demo_key,
+            "set-shoubei-key",
+            &["密钥", "沙箱演示密钥"],
+        ),
+    ];
+    for (i, (field, bad, testid, words)) in cases.iter().enumerate() {
+        fill_shoubei(&desk, &edit, edit.settings["merchant_no"].as_str().unwrap()).await;
+        type_into(&desk, testid, bad).await;
+        click(&desk, "set-shoubei-save").await;
+        let message = field_error(&desk, testid).await;
+        for w in *words {
+            assert!(message.contains(w), "{field}: {message:?} says {w}");
+        }
+        let han = message.find(words[0]).unwrap();
+        assert!(
+            !message[..han].chars().any(|c| c.is_ascii_alphabetic()),
+            "{field}: Chinese first: {message:?}"
+        );
+        let status = channel_result(&desk, "shoubei").await;
+        assert_eq!(status[1], "invalid", "{field}: {status}");
+        assert!(
+            status[2].as_str().unwrap().contains(words[0]),
+            "{field}: the status line names the field: {status}"
+        );
+        assert_eq!(
+            desk.js(&format!("return {dialog_open}")).await,
+            json!(false),
+            "{field}: no go-live dialog for an edit that does not load"
+        );
+        if i == 0 {
+            desk.screenshot("settings-invalid-before-live").await;
+        }
+        assert!(!data.join("config.toml").exists(), "{field}: nothing saved");
+    }
+
+    // The edit fixed: now the dialog opens; declining it saves nothing.
+    fill_shoubei(&desk, &edit, edit.settings["merchant_no"].as_str().unwrap()).await;
+    click(&desk, "set-shoubei-save").await;
+    desk.wait_until(dialog_open, QUICK, "the go-live dialog for a valid edit")
+        .await;
+    desk.screenshot("settings-valid-asks-live").await;
+    click(&desk, "live-confirm-no").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-shoubei-result]').textContent.includes('已取消')",
+        QUICK,
+        "the cancelled switch",
+    )
+    .await;
+    assert!(
+        !data.join("config.toml").exists(),
+        "declined: nothing saved"
+    );
+    let status = desk.invoke("mode_status", json!({})).await;
+    assert_eq!(status["next_start"], "sandbox", "{status}");
+    desk.close().await;
 }
 
 #[tokio::test]

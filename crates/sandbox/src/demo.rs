@@ -317,6 +317,16 @@ impl DemoData {
         self
     }
 
+    /// The same store holding keys that are not the sandbox's: fresh shared secrets, and
+    /// 通联's platform key in the merchant's slot (a valid RSA key, just not the merchant's).
+    /// What a client configured with the wrong keys signs with (the contract's wrong-key
+    /// case), built from each channel's own demo settings.
+    pub fn with_wrong_keys(self) -> Self {
+        let mut wrong = self.with_fresh_secrets();
+        wrong.allinpay_keys.merchant_private = wrong.allinpay_keys.platform_private.clone();
+        wrong
+    }
+
     /// Demo data from another file (tests, a store's own training data).
     pub fn from_toml(text: &str, allinpay_keys: AllinpayKeys) -> Result<Self, DemoError> {
         let raw: RawDemo = toml::from_str(text)?;
@@ -563,7 +573,7 @@ mod tests {
 
     #[test]
     fn every_secret_the_demo_file_publishes_is_refused_by_a_live_configuration() {
-        use redeemdesk_core::demo_secrets::is_published;
+        use redeemdesk_core::channel::settings::is_published;
         let file: toml::Table = toml::from_str(DEMO_COUPONS_TOML).unwrap();
         let mut found = Vec::new();
         secrets_in(&file, "", &mut found);
@@ -575,8 +585,8 @@ mod tests {
         for (path, value) in &found {
             assert!(
                 is_published(value),
-                "{path} in demo/coupons.toml is public: add it to \
-                 redeemdesk_core::demo_secrets::PUBLISHED (and keep the old value listed)"
+                "{path} in demo/coupons.toml is public: add it to its channel's PUBLISHED \
+                 in crates/core/src/channel/ (and keep the old value listed)"
             );
         }
         let demo = DemoData::embedded().unwrap();
@@ -591,7 +601,7 @@ mod tests {
 
     #[test]
     fn fresh_secrets_are_none_of_the_published_ones() {
-        use redeemdesk_core::demo_secrets::is_published;
+        use redeemdesk_core::channel::settings::is_published;
         let demo = DemoData::embedded().unwrap().with_fresh_secrets();
         for value in [&demo.shoubei.key, &demo.zvcms.secret, &demo.liantuofu.key] {
             assert!(

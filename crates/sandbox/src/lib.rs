@@ -199,12 +199,11 @@ pub fn signs_answers(channel: ChannelKind) -> bool {
 
 /// The whole router: every channel under its prefix, plus `/_control`.
 pub fn router(shared: Arc<Shared>) -> axum::Router {
-    axum::Router::new()
-        .nest("/shoubei", channels::shoubei::routes())
-        .nest("/zvcms", channels::zvcms::routes())
-        .nest("/liantuofu", channels::liantuofu::routes())
-        .nest("/allinpay", channels::allinpay::routes())
-        .nest("/yhtd", channels::yhtd::routes())
+    ChannelKind::ALL
+        .into_iter()
+        .fold(axum::Router::new(), |router, channel| {
+            router.nest(&format!("/{}", channel.as_str()), channels::routes(channel))
+        })
         .merge(control::routes())
         .with_state(shared)
 }

@@ -237,6 +237,9 @@ impl Readings {
             // A refused unsigned notification does not say it wanted a signature, and a
             // resend that counts again looks like a success.
             ChannelKind::Yhtd => self.yhtd == YhtdReading::default(),
+            // A channel with no [assumed] points has no reading to tell apart.
+            #[allow(unreachable_patterns)]
+            _ => true,
         }
     }
 }
@@ -296,18 +299,14 @@ mod tests {
     #[test]
     fn every_variant_differs_from_the_default_in_its_own_channel_only() {
         let all = variants();
-        assert_eq!(all.len(), 5 + 14);
-        for (name, kind, r) in all.iter().skip(5) {
+        assert_eq!(all.len(), ChannelKind::ALL.len() + 14);
+        for (name, kind, r) in all.iter().skip(ChannelKind::ALL.len()) {
             assert_ne!(*r, Readings::default(), "{name} must change something");
-            let mut back = *r;
-            match kind {
-                ChannelKind::Shoubei => back.shoubei = Default::default(),
-                ChannelKind::Zvcms => back.zvcms = Default::default(),
-                ChannelKind::Liantuofu => back.liantuofu = Default::default(),
-                ChannelKind::Allinpay => back.allinpay = Default::default(),
-                ChannelKind::Yhtd => back.yhtd = Default::default(),
-            }
-            assert_eq!(back, Readings::default(), "{name} touches only {kind}");
+            // Each channel's readings are the table named after it.
+            let default = serde_json::to_value(Readings::default()).unwrap();
+            let mut back = serde_json::to_value(r).unwrap();
+            back[kind.as_str()] = default[kind.as_str()].clone();
+            assert_eq!(back, default, "{name} touches only {kind}");
         }
     }
 

@@ -1,50 +1,29 @@
-// 设置 › 渠道: one form per channel (address, merchant and shop numbers, keys), 测试连接 and
-// 保存 per channel. Keys are write-only: the form never receives them, only a mask
-// (已设置 ••••0002); a blank key field keeps the saved key. A refusal is shown under the field
+// 设置 › 渠道: one form per channel, drawn from the form its core module describes (sent with
+// `channel_setup`: fields, their kinds, the secret slots), 测试连接 and 保存 per channel.
+// Keys are write-only: the form never receives them, only a mask (已设置 ••••0002); a blank
+// key field keeps the saved key. A refusal is shown under the field
 // it names and nothing already saved changes (the core validates the whole configuration
 // before writing). The first channel saved switches the desk to live mode at the next start:
-// the manager confirms that in a dialog that says what changes.
+// the manager confirms that in a dialog that says what changes, which opens only for an edit
+// the core has validated.
 import { t } from '../../i18n.js';
 import * as api from '../../api.js';
 import { el, fieldRow, input, button, showFieldError, clearErrors, reasonOf } from './dom.js';
 
-/** Each channel's settings (name, required) and its write-only keys, as config.rs reads them. */
-const SCHEMA = {
-  shoubei: {
-    fields: [['base_url', true], ['inst_no', true], ['merchant_no', true], ['shop_no', true], ['channel_type', false]],
-    secrets: ['key'],
-  },
-  zvcms: {
-    fields: [['base_url', true], ['open_id', true], ['grant_code', true], ['store_mark', false], ['store_id', false]],
-    secrets: ['secret'],
-  },
-  liantuofu: {
-    fields: [['base_url', true], ['app_id', true], ['consume_merchant_code', true], ['consume_employee_id', false]],
-    secrets: ['key'],
-  },
-  allinpay: {
-    fields: [['base_url', true], ['app_id', true], ['shop_id', true], ['operator', false]],
-    secrets: ['merchant_private_key_pem', 'platform_public_key_pem'],
-  },
-  yhtd: {
-    fields: [['base_url', true]],
-    secrets: ['key'],
-  },
-};
-export const CHANNEL_ORDER = ['shoubei', 'zvcms', 'liantuofu', 'allinpay', 'yhtd'];
-
-/** Which input a refusal's field names (`channels.shoubei.merchant_no`, `…secrets.toml: shoubei.key`). */
-function inputFor(kind, errorField) {
+/**
+ * Which input a refusal's field names (`channels.shoubei.merchant_no`, `…secrets.toml:
+ * shoubei.key`, `channels.allinpay.merchant_private_key`), by the channel's form from the core.
+ */
+function inputFor(kind, form, errorField) {
   let f = String(errorField || '');
   const colon = f.lastIndexOf(': ');
   if (colon >= 0) f = f.slice(colon + 2);
   f = f.replace(/^channels\./, '').replace(new RegExp(`^${kind}\\.`), '');
-  if (f.startsWith('products')) return 'products';
-  const secrets = SCHEMA[kind].secrets;
-  if (f === 'secrets') return secrets[0];
-  if (secrets.includes(f)) return f;
-  if (secrets.includes(`${f}_pem`)) return `${f}_pem`;
-  return f;
+  const table = form.fields.find((x) => x.kind === 'product_table');
+  if (table && f.startsWith(table.name)) return table.name;
+  if (f === 'secrets' && form.secrets.length) return form.secrets[0].name;
+  const slot = form.secrets.find((s) => s.name === f || s.field === f);
+  return slot ? slot.name : f;
 }
 
 /** Yuan text ("30", "30.5", "30.50") to fen, or null. Never through a float. */
@@ -104,10 +83,13 @@ export function renderChannels(container, ctx) {
     return tr;
   }
 
-  function buildForm(kind, saved) {
-    const schema = SCHEMA[kind];
-    const settings = saved?.settings || {};
-    const masks = saved?.secrets || {};
+  /** One channel's form, drawn from the core's description of it (`view.form`). */
+  function buildForm(view) {
+    const kind = view.channel;
+    const form = view.form;
+    const saved = view.configured;
+    const settings = view.settings || {};
+    const masks = view.secrets || {};
     const rows = {};
     const box = el('section', { className: 'set-channel' });
     box.dataset.channel = kind;
@@ -116,30 +98,30 @@ export function renderChannels(container, ctx) {
     state.dataset.configured = String(Boolean(saved));
     box.append(el('header', { className: 'set-channel-head' }, el('h3', {}, t(`channel.${kind}`)), state));
     const grid = el('div', { className: 'set-grid' });
-    for (const [name, required] of schema.fields) {
-      const i = input({ className: 'set-input', value: settings[name] ?? '', name });
+    const tables = [];
+    for (const field of form.fields) {
+      const { name, required } = field;
+      if (field.kind === 'product_table') {
+        tables.push(field);
+        continue;
+      }
+      let i;
+      if (field.kind === 'choice') {
+        i = el('select', { className: 'set-input', name }, ...field.options.map((o) => el('option', { value: o }, o)));
+        i.value = settings[name] ?? field.options[0];
+      } else if (field.kind === 'flag') {
+        i = el('input', { type: 'checkbox', name, checked: Boolean(settings[name]) });
+      } else {
+        i = input({ className: 'set-input', value: settings[name] ?? '', name });
+      }
       i.dataset.testid = `set-${kind}-${name}`;
-      const label = t(`set.f.${name}`) + (required ? '' : t('set.optional'));
-      rows[name] = { ...fieldRow(label, i), label, required };
+      const label = t(`set.f.${name}`) + (required || field.kind !== 'text' ? '' : t('set.optional'));
+      rows[name] = { ...fieldRow(label, i, field.hint ? t(field.hint) : undefined), label, required, field };
       grid.append(rows[name].row);
     }
-    if (kind === 'zvcms') {
-      const sel = el('select', { className: 'set-input', name: 'token_naming' },
-        el('option', { value: 'lower_camel' }, 'lower_camel'),
-        el('option', { value: 'pascal_case' }, 'PascalCase'));
-      sel.value = settings.token_naming || 'lower_camel';
-      rows.token_naming = { ...fieldRow(t('set.f.token_naming'), sel), label: t('set.f.token_naming') };
-      grid.append(rows.token_naming.row);
-    }
-    let sign = null;
-    if (kind === 'yhtd') {
-      sign = el('input', { type: 'checkbox', checked: Boolean(settings.sign) });
-      rows.sign = { ...fieldRow(t('set.f.sign'), sign), label: t('set.f.sign') };
-      grid.append(rows.sign.row);
-    }
-    for (const name of schema.secrets) {
-      const pem = name.endsWith('_pem');
-      const i = pem
+    for (const slot of form.secrets) {
+      const name = slot.name;
+      const i = slot.store === 'pem_file'
         ? el('textarea', { className: 'set-input mono', rows: 2, spellcheck: false, autocomplete: 'off' })
         : input({ type: 'password', className: 'set-input mono' });
       i.dataset.testid = `set-${kind}-${name}`;
@@ -147,7 +129,7 @@ export function renderChannels(container, ctx) {
       // The mask is the only thing the form knows about a saved key.
       i.placeholder = masks[name] ? `${masks[name]} · ${t('set.secret.keep')}` : t('set.secret.unset');
       const label = t(`set.f.${name}`);
-      rows[name] = { ...fieldRow(label, i, t('set.secret.hint')), label, secret: true };
+      rows[name] = { ...fieldRow(label, i, t(slot.hint)), label, secret: slot };
       const mask = el('span', { className: 'set-mask' }, masks[name] || t('set.secret.none'));
       mask.dataset.testid = `set-${kind}-${name}-mask`;
       rows[name].row.querySelector('.set-label').append(el('br'), mask);
@@ -155,12 +137,11 @@ export function renderChannels(container, ctx) {
     }
     box.append(grid);
 
-    let products = null;
-    if (kind === 'yhtd') {
+    // A product table (增值券's agreed products): one per product-table field of the form.
+    const products = tables.map((field) => {
       const body = el('tbody');
-      for (const p of settings.products || []) body.append(productRow(p));
+      for (const p of settings[field.name] || []) body.append(productRow(p));
       const error = el('div', { className: 'set-error', role: 'alert' });
-      products = { body, error };
       box.append(
         el('h4', { className: 'set-subtitle' }, t('set.products.title')),
         el('table', { className: 'set-products' },
@@ -171,7 +152,8 @@ export function renderChannels(container, ctx) {
         button('set.products.add', { className: 'set-btn small', onclick: () => body.append(productRow()) }),
         error,
       );
-    }
+      return { name: field.name, body, error };
+    });
 
     const result = el('div', { className: 'set-result', role: 'status' });
     result.dataset.testid = `set-${kind}-result`;
@@ -179,57 +161,78 @@ export function renderChannels(container, ctx) {
     const save = button('set.save', { className: 'set-btn primary', dataset: { testid: `set-${kind}-save` } });
     box.append(el('div', { className: 'set-actions' }, test, save, result));
 
-    /** The edit as typed, or null after marking what is missing. */
+    /**
+     * The edit as typed, or null after marking what is missing under each field; the status
+     * line then names the first such field, so no earlier message (such as 正在测试连接…)
+     * stays up.
+     */
     function collect() {
       clearErrors(box);
       const out = { ...settings };
-      delete out.products;
-      let ok = true;
-      for (const [name, required] of schema.fields) {
-        const v = rows[name].input.value.trim();
+      const missing = [];
+      for (const field of form.fields) {
+        const { name } = field;
+        if (field.kind === 'product_table') {
+          delete out[name];
+          continue;
+        }
+        const row = rows[name];
+        if (field.kind === 'flag') {
+          out[name] = row.input.checked;
+          continue;
+        }
+        const v = row.input.value.trim();
         if (v === '') {
           delete out[name];
-          if (required) {
-            showFieldError(rows[name].error, rows[name].label, 'missing');
-            ok = false;
+          if (field.required) {
+            showFieldError(row.error, row.label, 'missing');
+            missing.push(row.label);
           }
         } else out[name] = v;
       }
-      if (rows.token_naming) out.token_naming = rows.token_naming.input.value;
-      if (sign) out.sign = sign.checked;
-      if (products) {
-        out.products = [];
-        for (const tr of products.body.children) {
+      for (const table of products) {
+        out[table.name] = [];
+        for (const tr of table.body.children) {
           const p = tr.read();
           const fen = fenOf(p.price);
           if (!p.no || !p.name || fen === null || fen <= 0) {
-            products.error.replaceChildren(el('span', { className: 'set-error-main' }, '✕ ', t('set.products.bad', { no: p.no || '?' })));
-            ok = false;
+            table.error.replaceChildren(el('span', { className: 'set-error-main' }, '✕ ', t('set.products.bad', { no: p.no || '?' })));
+            missing.push(t('set.products.title'));
           }
-          out.products.push({ no: p.no, name: p.name, unit_price_fen: fen ?? 0 });
+          out[table.name].push({ no: p.no, name: p.name, unit_price_fen: fen ?? 0 });
         }
       }
       const secrets = {};
-      for (const name of schema.secrets) {
-        const v = rows[name].input.value.trim();
-        if (v !== '') secrets[name] = v;
+      for (const slot of form.secrets) {
+        // A secret used only with a flag (增值券's key, when it signs) is not sent without it.
+        if (slot.only_with && !out[slot.only_with]) continue;
+        const v = rows[slot.name].input.value.trim();
+        if (v !== '') secrets[slot.name] = v;
       }
-      // 增值券 needs its key only when it signs.
-      if (kind === 'yhtd' && !out.sign) delete secrets.key;
-      return ok ? { channel: kind, settings: out, secrets } : null;
+      if (missing.length) {
+        say('error', `✕ ${t('set.fixFirst', { field: missing[0] })}`);
+        result.dataset.result = 'invalid';
+        return null;
+      }
+      return { channel: kind, settings: out, secrets };
     }
 
+    /** A refusal of the core: under the field it names, and on the status line. */
     function refused(e) {
-      const target = inputFor(kind, e.field);
+      const target = inputFor(kind, form, e.field);
       const reason = reasonOf(e);
-      if (target === 'products' && products) {
-        products.error.replaceChildren(el('span', { className: 'set-error-main' }, '✕ ', t('set.products.refused', { detail: reason })));
+      const table = products.find((p) => p.name === target);
+      if (table) {
+        table.error.replaceChildren(el('span', { className: 'set-error-main' }, '✕ ', t('set.products.refused', { detail: reason })));
+        say('error', `✕ ${t('set.fixFirst', { field: t('set.products.title') })}`);
       } else if (rows[target]) {
         showFieldError(rows[target].error, rows[target].label, reason);
+        say('error', `✕ ${t('set.fixFirst', { field: rows[target].label })}`);
         rows[target].input.focus();
       } else {
         say('error', t('set.saveFailed', { detail: e.message }));
       }
+      result.dataset.result = 'invalid';
       box.dataset.refused = e.field || e.code;
     }
 
@@ -238,49 +241,60 @@ export function renderChannels(container, ctx) {
       result.textContent = text;
     }
 
+    // Only the latest test's answer is shown: an earlier one arriving late would otherwise
+    // overwrite it.
+    let testSeq = 0;
     test.addEventListener('click', () => {
+      const seq = ++testSeq;
       const edit = collect();
       if (!edit) return;
       say('busy', t('set.testing'));
+      delete result.dataset.result;
       api.testChannelConnection(edit).then(
         (r) => {
+          if (seq !== testSeq) return;
           const good = r.result === 'reachable' || r.result === 'address_answers';
           say(good ? 'ok' : 'error', `${good ? '✓' : '✕'} ${t(`set.check.${r.result}`, { detail: r.detail || '', ms: r.elapsed_ms })}`);
           result.dataset.result = r.result;
         },
-        (e) => (e.field ? refused(e) : say('error', t('set.saveFailed', { detail: e.message }))),
+        (e) => {
+          if (seq !== testSeq) return;
+          if (e.field) refused(e);
+          else say('error', t('set.saveFailed', { detail: e.message }));
+        },
       );
     });
 
+    // The core validates the edit before it asks for the switch to live mode
+    // (`live_switch_unconfirmed` comes only for an edit that would load), so a missing or
+    // invalid field is named here and the go-live dialog never opens on it.
     save.addEventListener('click', async () => {
       const edit = collect();
       if (!edit) return;
-      let status;
-      try {
-        status = await api.modeStatus();
-      } catch (e) {
-        say('error', t('set.saveFailed', { detail: e.message }));
-        return;
-      }
+      say('busy', t('set.saving'));
       let confirmLive = false;
-      if (status.next_start === 'sandbox') {
-        confirmLive = await confirmLiveSwitch(container);
-        if (!confirmLive) {
-          say('', t('set.liveCancelled'));
+      for (;;) {
+        try {
+          await api.saveChannelSetup(edit, confirmLive);
+          break;
+        } catch (e) {
+          if (e.code === 'live_switch_unconfirmed' && !confirmLive) {
+            say('', '');
+            confirmLive = await confirmLiveSwitch(container);
+            if (!confirmLive) {
+              say('', t('set.liveCancelled'));
+              return;
+            }
+            say('busy', t('set.saving'));
+            continue;
+          }
+          say('error', '');
+          refused(e);
           return;
         }
       }
-      say('busy', t('set.saving'));
-      api.saveChannelSetup(edit, confirmLive).then(
-        () => {
-          ctx.savedThisSession = true;
-          reload(t('set.saved', { channel: t(`channel.${kind}`) }), kind);
-        },
-        (e) => {
-          say('error', '');
-          refused(e);
-        },
-      );
+      ctx.savedThisSession = true;
+      reload(t('set.saved', { channel: t(`channel.${kind}`) }), kind);
     });
 
     forms[kind] = { box, say };
@@ -290,8 +304,8 @@ export function renderChannels(container, ctx) {
   function reload(message, kind) {
     Promise.all([api.channelSetup(), api.modeStatus()]).then(
       ([views, status]) => {
-        const byKind = Object.fromEntries(views.map((v) => [v.channel, v]));
-        list.replaceChildren(...CHANNEL_ORDER.map((k) => buildForm(k, byKind[k])));
+        // Every channel the core has, in its order, each with its own form.
+        list.replaceChildren(...views.map(buildForm));
         showBanner(status);
         if (message && forms[kind]) forms[kind].say('ok', `✓ ${message}`);
         container.dataset.loaded = 'true';

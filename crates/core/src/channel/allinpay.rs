@@ -212,9 +212,12 @@ use super::outcome::{
     Resolution, UnknownReason,
 };
 use super::preview::{Certificate, Platform, Preview};
+use super::settings::{self, ConfigError, Field, Form, Load, SecretSlot, Store};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
+use serde::Deserialize;
 use serde_json::json;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The gateway path. The real gateway URL is per merchant contract: `base_url` is whatever
@@ -277,6 +280,96 @@ pub struct Config {
     /// `operUserId` when the till does not say who the cashier is.
     pub default_operator: Option<String>,
     pub timeouts: Timeouts,
+}
+
+/// The 通联 settings form: `[channels.allinpay]` and its two RSA keys, each a PEM file of
+/// its own under keys/.
+pub const FORM: Form = Form {
+    fields: &[
+        Field::text("base_url", true),
+        Field::text("app_id", true),
+        Field::text("shop_id", true),
+        Field::text("operator", false),
+    ],
+    secrets: &[
+        SecretSlot {
+            name: "merchant_private_key_pem",
+            store: Store::PemFile {
+                field: "merchant_private_key",
+                file: "allinpay-merchant.pem",
+            },
+            only_with: None,
+            hint: settings::SECRET_HINT,
+        },
+        SecretSlot {
+            name: "platform_public_key_pem",
+            store: Store::PemFile {
+                field: "platform_public_key",
+                file: "allinpay-platform.pem",
+            },
+            only_with: None,
+            hint: settings::SECRET_HINT,
+        },
+    ],
+};
+
+/// The values of this channel's secrets that the sandbox's demo data has published: none,
+/// its RSA key pairs are made per install (`demo_secrets::SandboxKeyPairs` refuses them).
+pub const PUBLISHED: &[&str] = &[];
+
+/// `[channels.allinpay]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    base_url: String,
+    app_id: String,
+    shop_id: String,
+    merchant_private_key: PathBuf,
+    platform_public_key: PathBuf,
+    operator: Option<String>,
+    connect_timeout_ms: Option<u64>,
+    total_timeout_ms: Option<u64>,
+}
+
+impl RawConfig {
+    pub fn validate(self, load: &Load) -> Result<Config, ConfigError> {
+        let f = |name: &str| format!("channels.allinpay.{name}");
+        let pem = |name: &str, p: &std::path::Path| {
+            let full = load.resolve(p);
+            std::fs::read_to_string(&full).map_err(|e| {
+                ConfigError::invalid(f(name), format!("cannot read {}: {e}", full.display()))
+            })
+        };
+        let private =
+            private_key_from_pem(&pem("merchant_private_key", &self.merchant_private_key)?)
+                .map_err(|e| ConfigError::invalid(f("merchant_private_key"), e.to_string()))?;
+        let public = public_key_from_pem(&pem("platform_public_key", &self.platform_public_key)?)
+            .map_err(|e| ConfigError::invalid(f("platform_public_key"), e.to_string()))?;
+        // Either pair in either slot: the sandbox holds both private halves, so a live
+        // request signed with its merchant key, or an answer checked with its platform key,
+        // proves nothing about the real 通联.
+        for (field, public) in [
+            ("merchant_private_key", &private.to_public_key()),
+            ("platform_public_key", &public),
+        ] {
+            if load.sandbox_keys.contains(public) {
+                return Err(ConfigError::SandboxKeyPair { field: f(field) });
+            }
+        }
+        Ok(Config {
+            base_url: settings::base_url(&f("base_url"), &self.base_url)?,
+            app_id: settings::ident(&f("app_id"), &self.app_id, 64)?,
+            shop_id: settings::digits(&f("shop_id"), &self.shop_id, 18)?,
+            merchant_key: MerchantKey(Arc::new(private)),
+            platform_key: public,
+            default_operator: settings::opt_ident(&f("operator"), self.operator.as_deref(), 64)?,
+            timeouts: settings::timeouts(
+                "allinpay",
+                self.connect_timeout_ms,
+                self.total_timeout_ms,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -26,8 +26,11 @@ use super::outcome::{
     ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
 };
 use super::preview::{Preview, Warning};
+use super::settings::{self, ConfigError, Field, Form, Load, SecretSlot};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::secret::Secret;
+use serde::Deserialize;
+use std::path::PathBuf;
 
 /// Paths under `base_url` (channels.md §4): base `https://api.liantuofu.com`.
 pub const DETAIL_PATH: &str = "/open/timescard/userTimesCardDetail";
@@ -58,6 +61,62 @@ pub struct Config {
     pub consume_employee_id: Option<String>,
     pub key: Secret,
     pub timeouts: Timeouts,
+}
+
+/// The 联拓富 settings form: `[channels.liantuofu]` and its key in secrets.toml.
+pub const FORM: Form = Form {
+    fields: &[
+        Field::text("base_url", true),
+        Field::text("app_id", true),
+        Field::text("consume_merchant_code", true),
+        Field::text("consume_employee_id", false),
+    ],
+    secrets: &[SecretSlot::key("key")],
+};
+
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 联拓富 key (MD5 key; also channels.md §4's worked example)): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["beb2c94ff04754360ef131dde7bb3017"];
+
+/// `[channels.liantuofu]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    base_url: String,
+    app_id: String,
+    consume_merchant_code: String,
+    consume_employee_id: Option<String>,
+    secrets: PathBuf,
+    connect_timeout_ms: Option<u64>,
+    total_timeout_ms: Option<u64>,
+}
+
+impl RawConfig {
+    pub fn validate(self, load: &Load) -> Result<Config, ConfigError> {
+        let f = |name: &str| format!("channels.liantuofu.{name}");
+        let (secrets, label) = load.secrets("liantuofu", &self.secrets)?;
+        Ok(Config {
+            base_url: settings::base_url(&f("base_url"), &self.base_url)?,
+            app_id: settings::ident(&f("app_id"), &self.app_id, 64)?,
+            consume_merchant_code: settings::ident(
+                &f("consume_merchant_code"),
+                &self.consume_merchant_code,
+                64,
+            )?,
+            consume_employee_id: settings::opt_digits(
+                &f("consume_employee_id"),
+                self.consume_employee_id.as_deref(),
+                18,
+            )?,
+            key: settings::shared_secret("liantuofu", "key", secrets, &label)?,
+            timeouts: settings::timeouts(
+                "liantuofu",
+                self.connect_timeout_ms,
+                self.total_timeout_ms,
+            )?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

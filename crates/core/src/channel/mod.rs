@@ -1,6 +1,7 @@
 //! The coupon channels. This module is the only place that dispatches over channels:
-//! one enum, one `match` per operation. Each channel's module owns its config, its wire
-//! types, its pure `sign()`, its quirks and its mapping to the shared outcome types.
+//! one enum, one `match` per operation. Each channel's module owns its config (raw type,
+//! validation, secret slots, settings form), its wire types, its pure `sign()`, its quirks
+//! and its mapping to the shared outcome types.
 
 pub mod allinpay;
 pub mod business_time;
@@ -14,6 +15,7 @@ pub mod nonce;
 pub mod not_found;
 pub mod outcome;
 pub mod preview;
+pub mod settings;
 pub mod shoubei;
 pub mod signing;
 pub mod yhtd;
@@ -29,6 +31,7 @@ pub use outcome::{
     Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
 };
 pub use preview::{Certificate, CertificateChoice, Platform, Preview, Warning};
+pub use settings::{ConfigError, Form};
 
 use crate::clock::Clock;
 use serde::{Deserialize, Serialize};
@@ -70,6 +73,42 @@ impl ChannelKind {
             ChannelKind::Liantuofu => "liantuofu",
             ChannelKind::Allinpay => "allinpay",
             ChannelKind::Yhtd => "yhtd",
+        }
+    }
+
+    /// The channel's name for people, in `lang`: what the window calls it (ui/i18n
+    /// `channel.<id>`, a test in words.rs ties the two).
+    pub fn name(self, lang: crate::words::Lang) -> &'static str {
+        let (zh, en) = match self {
+            ChannelKind::Shoubei => ("收呗", "Shoubei"),
+            ChannelKind::Zvcms => ("智迈", "Zhimai"),
+            ChannelKind::Liantuofu => ("联拓富", "Liantuofu"),
+            ChannelKind::Allinpay => ("通联", "Allinpay"),
+            ChannelKind::Yhtd => ("增值券", "Value-added"),
+        };
+        lang.pick(zh, en)
+    }
+
+    /// The values of the channel's secrets that the sandbox's demo data has published.
+    pub fn published_secrets(self) -> &'static [&'static str] {
+        match self {
+            ChannelKind::Shoubei => shoubei::PUBLISHED,
+            ChannelKind::Zvcms => zvcms::PUBLISHED,
+            ChannelKind::Liantuofu => liantuofu::PUBLISHED,
+            ChannelKind::Allinpay => allinpay::PUBLISHED,
+            ChannelKind::Yhtd => yhtd::PUBLISHED,
+        }
+    }
+
+    /// The channel's settings form: what 设置 draws, and where `channel_setup` keeps each
+    /// secret.
+    pub fn form(self) -> &'static Form {
+        match self {
+            ChannelKind::Shoubei => &shoubei::FORM,
+            ChannelKind::Zvcms => &zvcms::FORM,
+            ChannelKind::Liantuofu => &liantuofu::FORM,
+            ChannelKind::Allinpay => &allinpay::FORM,
+            ChannelKind::Yhtd => &yhtd::FORM,
         }
     }
 }
@@ -121,6 +160,33 @@ pub enum ChannelConfig {
 }
 
 impl ChannelConfig {
+    /// Reads and validates `[channels.<kind>]` as written, naming a refused setting by its
+    /// dotted path.
+    pub fn load(
+        kind: ChannelKind,
+        raw: toml::Value,
+        load: &settings::Load,
+    ) -> Result<ChannelConfig, ConfigError> {
+        let prefix = format!("channels.{kind}");
+        Ok(match kind {
+            ChannelKind::Shoubei => ChannelConfig::Shoubei(
+                settings::from_table::<shoubei::RawConfig>(raw, &prefix)?.validate(load)?,
+            ),
+            ChannelKind::Zvcms => ChannelConfig::Zvcms(
+                settings::from_table::<zvcms::RawConfig>(raw, &prefix)?.validate(load)?,
+            ),
+            ChannelKind::Liantuofu => ChannelConfig::Liantuofu(
+                settings::from_table::<liantuofu::RawConfig>(raw, &prefix)?.validate(load)?,
+            ),
+            ChannelKind::Allinpay => ChannelConfig::Allinpay(
+                settings::from_table::<allinpay::RawConfig>(raw, &prefix)?.validate(load)?,
+            ),
+            ChannelKind::Yhtd => ChannelConfig::Yhtd(
+                settings::from_table::<yhtd::RawConfig>(raw, &prefix)?.validate(load)?,
+            ),
+        })
+    }
+
     pub fn kind(&self) -> ChannelKind {
         match self {
             ChannelConfig::Shoubei(_) => ChannelKind::Shoubei,

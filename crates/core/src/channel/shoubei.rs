@@ -46,9 +46,12 @@ use super::outcome::{
     Redeemed, Resolution, UnknownReason,
 };
 use super::preview::{Preview, Warning};
+use super::settings::{self, ConfigError, Field, Form, Load, SecretSlot};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
 use crate::secret::Secret;
+use serde::Deserialize;
+use std::path::PathBuf;
 
 /// Paths under `base_url` (channels.md §2).
 pub const REDEEM_PATH: &str = "/openpay/coupon/wf";
@@ -86,6 +89,61 @@ pub struct Config {
     /// 机构密钥.
     pub key: Secret,
     pub timeouts: Timeouts,
+}
+
+/// The 收呗 settings form: `[channels.shoubei]` and its key in secrets.toml.
+pub const FORM: Form = Form {
+    fields: &[
+        Field::text("base_url", true),
+        Field::text("inst_no", true),
+        Field::text("merchant_no", true),
+        Field::text("shop_no", true),
+        Field::text("channel_type", false),
+    ],
+    secrets: &[SecretSlot::key("key")],
+};
+
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 收呗 机构密钥 (MD5 key)): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["5f0c3d7e9a1b4c6d8e2f0a1b3c5d7e9f"];
+
+/// `[channels.shoubei]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    base_url: String,
+    inst_no: String,
+    merchant_no: String,
+    shop_no: String,
+    channel_type: Option<String>,
+    secrets: PathBuf,
+    connect_timeout_ms: Option<u64>,
+    total_timeout_ms: Option<u64>,
+}
+
+impl RawConfig {
+    pub fn validate(self, load: &Load) -> Result<Config, ConfigError> {
+        let f = |name: &str| format!("channels.shoubei.{name}");
+        let (secrets, label) = load.secrets("shoubei", &self.secrets)?;
+        Ok(Config {
+            base_url: settings::base_url(&f("base_url"), &self.base_url)?,
+            inst_no: settings::digits(&f("inst_no"), &self.inst_no, 8)?,
+            merchant_no: settings::digits(&f("merchant_no"), &self.merchant_no, 32)?,
+            shop_no: settings::digits(&f("shop_no"), &self.shop_no, 32)?,
+            channel_type: settings::opt_digits(
+                &f("channel_type"),
+                self.channel_type.as_deref(),
+                5,
+            )?,
+            key: settings::shared_secret("shoubei", "key", secrets, &label)?,
+            timeouts: settings::timeouts(
+                "shoubei",
+                self.connect_timeout_ms,
+                self.total_timeout_ms,
+            )?,
+        })
+    }
 }
 
 /// The 收呗 channel.

@@ -23,11 +23,13 @@ use super::capabilities::{Capabilities, UnknownResolution};
 use super::http::{Http, RequestBody, Timeouts};
 use super::lenient;
 use super::outcome::{Exchanged, NotifyOutcome, UnknownReason};
+use super::settings::{self, ConfigError, Field, FieldKind, Form, Load, SecretSlot};
 use super::{ChannelError, ChannelKind, Context, RedemptionId};
 use crate::money::Fen;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::path::PathBuf;
 
 /// Path under `base_url` (channels.md §1): `https://increment.yhtdpay.com` + this.
 pub const PATH: &str = "/couponsCallBack";
@@ -65,6 +67,112 @@ pub struct Config {
     pub resend_deduplicated: bool,
     pub products: Vec<Product>,
     pub timeouts: Timeouts,
+}
+
+/// The 增值券 settings form: `[channels.yhtd]`, its product table, and a key in
+/// secrets.toml used only when it signs.
+pub const FORM: Form = Form {
+    fields: &[
+        Field::text("base_url", true),
+        Field {
+            name: "sign",
+            required: false,
+            kind: FieldKind::Flag,
+            hint: None,
+        },
+        Field {
+            name: "products",
+            required: false,
+            kind: FieldKind::ProductTable,
+            hint: None,
+        },
+    ],
+    secrets: &[SecretSlot {
+        only_with: Some("sign"),
+        ..SecretSlot::key("key")
+    }],
+};
+
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 增值券 key (the §7 MD5 convention, for the sandbox's md5_required reading)): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["3c6e0b8a9c15224a8228b9a98ca1531d"];
+
+/// `[channels.yhtd]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    base_url: String,
+    #[serde(default)]
+    sign: bool,
+    /// channels.md §1 [assumed idempotent]: whether the platform takes a resend of the same
+    /// `dealSerial` as the same order. No answer tells, so it is a setting.
+    #[serde(default = "yes")]
+    resend_deduplicated: bool,
+    secrets: Option<PathBuf>,
+    #[serde(default)]
+    products: Vec<RawProduct>,
+    connect_timeout_ms: Option<u64>,
+    total_timeout_ms: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[[channels.yhtd.products]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProduct {
+    no: String,
+    name: String,
+    unit_price_fen: i64,
+}
+
+impl RawConfig {
+    pub fn validate(self, load: &Load) -> Result<Config, ConfigError> {
+        let f = |name: &str| format!("channels.yhtd.{name}");
+        let key = match (&self.secrets, self.sign) {
+            (Some(path), true) => {
+                let (secrets, label) = load.secrets("yhtd", path)?;
+                Some(settings::shared_secret("yhtd", "key", secrets, &label)?)
+            }
+            (None, true) => {
+                return Err(ConfigError::invalid(
+                    f("secrets"),
+                    "required when sign = true",
+                ))
+            }
+            (_, false) => None,
+        };
+        let mut products = Vec::new();
+        for (i, p) in self.products.into_iter().enumerate() {
+            let pf = |name: &str| format!("channels.yhtd.products[{i}].{name}");
+            let name = p.name.trim();
+            if name.is_empty() || name.chars().count() > 300 {
+                return Err(ConfigError::invalid(pf("name"), "must be 1–300 characters"));
+            }
+            if p.unit_price_fen <= 0 {
+                return Err(ConfigError::invalid(
+                    pf("unit_price_fen"),
+                    "must be a positive amount in fen",
+                ));
+            }
+            products.push(Product {
+                no: settings::ident(&pf("no"), &p.no, 32)?,
+                name: name.to_owned(),
+                unit_price: Fen(p.unit_price_fen),
+            });
+        }
+        Ok(Config {
+            base_url: settings::base_url(&f("base_url"), &self.base_url)?,
+            sign: self.sign,
+            resend_deduplicated: self.resend_deduplicated,
+            key,
+            products,
+            timeouts: settings::timeouts("yhtd", self.connect_timeout_ms, self.total_timeout_ms)?,
+        })
+    }
 }
 
 /// Why a sale cannot be notified (channels.md §1: validated before it is stored).

@@ -85,10 +85,12 @@ use super::outcome::{
     ChannelRef, Exchanged, Outcome, Prepared, RedeemRequest, Redeemed, Resolution, UnknownReason,
 };
 use super::preview::{Preview, Warning};
+use super::settings::{self, ConfigError, Field, FieldKind, Form, Load, SecretSlot};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
 use crate::secret::Secret;
 use serde_json::{json, Map, Value};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -135,6 +137,64 @@ pub struct Config {
     pub store_id: Option<String>,
     pub token_naming: TokenNaming,
     pub timeouts: Timeouts,
+}
+
+/// The 智迈 settings form: `[channels.zvcms]` and its secret in secrets.toml.
+pub const FORM: Form = Form {
+    fields: &[
+        Field::text("base_url", true),
+        Field::text("open_id", true),
+        Field::text("grant_code", true),
+        Field::text("store_mark", false),
+        Field::text("store_id", false),
+        Field {
+            name: "token_naming",
+            required: false,
+            kind: FieldKind::Choice {
+                options: &["lower_camel", "pascal_case"],
+            },
+            hint: None,
+        },
+    ],
+    secrets: &[SecretSlot::key("secret")],
+};
+
+/// The values of this channel's secrets that the sandbox's demo data has published
+/// (`crates/sandbox/demo/coupons.toml`, 智迈 secret): a live configuration refuses them in any
+/// slot. A value stays listed after the demo file changes: once committed, it is public.
+pub const PUBLISHED: &[&str] = &["sandbox-demo-zvcms-secret-0001"];
+
+/// `[channels.zvcms]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    base_url: String,
+    open_id: String,
+    grant_code: String,
+    store_mark: Option<String>,
+    store_id: Option<String>,
+    #[serde(default)]
+    token_naming: TokenNaming,
+    secrets: PathBuf,
+    connect_timeout_ms: Option<u64>,
+    total_timeout_ms: Option<u64>,
+}
+
+impl RawConfig {
+    pub fn validate(self, load: &Load) -> Result<Config, ConfigError> {
+        let f = |name: &str| format!("channels.zvcms.{name}");
+        let (secrets, label) = load.secrets("zvcms", &self.secrets)?;
+        Ok(Config {
+            base_url: settings::base_url(&f("base_url"), &self.base_url)?,
+            open_id: settings::ident(&f("open_id"), &self.open_id, 64)?,
+            grant_code: settings::ident(&f("grant_code"), &self.grant_code, 64)?,
+            secret: settings::shared_secret("zvcms", "secret", secrets, &label)?,
+            store_mark: settings::opt_ident(&f("store_mark"), self.store_mark.as_deref(), 64)?,
+            store_id: settings::opt_digits(&f("store_id"), self.store_id.as_deref(), 18)?,
+            token_naming: self.token_naming,
+            timeouts: settings::timeouts("zvcms", self.connect_timeout_ms, self.total_timeout_ms)?,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -3,9 +3,10 @@
 //! published demo key, a 通联 key pair from the data directory's `sandbox-keys/`); a file
 //! with no channel is refused saying what to do.
 
+use redeemdesk_core::channel::settings::published;
 use redeemdesk_core::channel::{ChannelConfig, ChannelKind};
 use redeemdesk_core::config::{Config, ConfigError};
-use redeemdesk_core::demo_secrets::{self, PUBLISHED};
+use redeemdesk_core::demo_secrets;
 use std::path::Path;
 
 const SECRETS: &str = r#"
@@ -202,7 +203,7 @@ fn a_published_demo_secret_is_refused_in_every_secret_slot_naming_the_channel_an
     for (table, field, path) in slots {
         // Every published secret in every slot: the 收呗 demo key pasted as 增值券's is
         // just as public.
-        for (origin, published) in PUBLISHED {
+        for (origin, published) in published() {
             let err = match load(&config, &secrets_with(table, field, published)) {
                 Err(e) => e,
                 Ok(_) => panic!("{origin}'s demo secret as {path} must not go live"),
@@ -476,4 +477,58 @@ fn a_bad_hq_section_is_refused_naming_the_field() {
         "hq.password",
         "a secrets file without [hq] password"
     );
+}
+
+/// Each channel's module now reads its own `[channels.<id>]` table and its own table of the
+/// secrets file: both files stay exactly as strict as when one type read each whole file.
+#[test]
+fn both_files_stay_as_strict_as_before_naming_what_is_wrong() {
+    let cfg = full_config(&keys_dir());
+    // A misspelt channel: refused at `channels`, listing the known ones.
+    let misspelt = format!("{cfg}\n[channels.shoubi]\nbase_url = \"http://x\"\n");
+    match load(&misspelt, SECRETS) {
+        Err(ConfigError::Invalid { field, reason }) => {
+            assert_eq!(field, "channels", "{reason}");
+            assert!(
+                reason.contains("`shoubi`") && reason.contains("`allinpay`"),
+                "names it and what is known: {reason}"
+            );
+        }
+        other => panic!("a misspelt channel must be refused: {other:?}"),
+    }
+    // A table of the secrets file that nothing reads (通联's keys are PEM files, not in it).
+    let field = refused_field(
+        &cfg,
+        &format!("{SECRETS}\n[allinpay]\nkey = \"abcdefgh12345678\"\n"),
+    );
+    assert!(
+        field.ends_with("secrets.toml"),
+        "the file is named: {field}"
+    );
+    // A misspelt secret, and a secret that is not text.
+    let field = refused_field(&cfg, &SECRETS.replace("[shoubei]\nkey", "[shoubei]\nkeey"));
+    assert!(field.ends_with("secrets.toml.shoubei"), "{field}");
+    let field = refused_field(
+        &cfg,
+        &SECRETS.replace("key = \"8a9bd64e6585c6d8016585c6c8980002\"", "key = 8"),
+    );
+    assert!(field.ends_with("secrets.toml.shoubei.key"), "{field}");
+    // A setting of the wrong type is named by its path, as before.
+    let field = refused_field(
+        &cfg.replace("inst_no = \"60000001\"", "inst_no = 6"),
+        SECRETS,
+    );
+    assert_eq!(field, "channels.shoubei.inst_no");
+    // `[hq]`'s password shares the file with the channels' secrets.
+    let with_hq = format!(
+        "{cfg}\n[hq]\nurl = \"postgres://till@hq.example.com/redeemdesk\"\nstore_id = \"S001\"\n\
+         till = \"1号机\"\nsecrets = \"secrets.toml\"\n"
+    );
+    let loaded = load(
+        &with_hq,
+        &format!("{SECRETS}\n[hq]\npassword = \"a-long-password-1\"\n"),
+    )
+    .expect("channels and hq read one secrets file");
+    assert_eq!(loaded.channels.len(), 5);
+    assert!(loaded.hq.unwrap().password.is_some());
 }

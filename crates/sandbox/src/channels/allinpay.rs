@@ -632,3 +632,45 @@ async fn history(
     };
     server::after(strike, &sent, conn).await
 }
+
+// ---------------------------------------------------------------------------------------
+// Sandbox mode's merchant
+
+/// The core's settings for this emulator's demo merchant at `base_url` (sandbox mode).
+pub fn demo_config(
+    demo: &crate::demo::DemoData,
+    base_url: url::Url,
+    timeouts: redeemdesk_core::channel::Timeouts,
+) -> allinpay::Config {
+    allinpay::Config {
+        base_url,
+        app_id: demo.allinpay.app_id.clone(),
+        shop_id: demo.allinpay.shop_id.clone(),
+        merchant_key: allinpay::MerchantKey(Arc::new(demo.allinpay_keys.merchant_private.clone())),
+        platform_key: demo.allinpay_keys.platform_public.clone(),
+        default_operator: Some("sandbox".into()),
+        timeouts,
+    }
+}
+
+/// The same merchant as a manager types it in 设置: its settings, then its secrets (the
+/// sandbox's own key pairs, as PEM).
+pub fn demo_setup(demo: &crate::demo::DemoData, base_url: &str) -> super::DemoSetup {
+    (
+        vec![
+            ("base_url", base_url.to_owned()),
+            ("app_id", demo.allinpay.app_id.clone()),
+            ("shop_id", demo.allinpay.shop_id.clone()),
+        ],
+        vec![
+            (
+                "merchant_private_key_pem",
+                demo.allinpay_keys.merchant_private_pem(),
+            ),
+            (
+                "platform_public_key_pem",
+                demo.allinpay_keys.platform_public_pem(),
+            ),
+        ],
+    )
+}

@@ -185,3 +185,37 @@ async fn consume(
     };
     server::after(strike, &answer, conn).await
 }
+
+// ---------------------------------------------------------------------------------------
+// Sandbox mode's merchant
+
+/// The core's settings for this emulator's demo merchant at `base_url` (sandbox mode).
+pub fn demo_config(
+    demo: &crate::demo::DemoData,
+    base_url: url::Url,
+    timeouts: redeemdesk_core::channel::Timeouts,
+) -> liantuofu::Config {
+    liantuofu::Config {
+        base_url,
+        app_id: demo.liantuofu.app_id.clone(),
+        consume_merchant_code: demo.liantuofu.merchant_code.clone(),
+        consume_employee_id: None,
+        key: redeemdesk_core::secret::Secret::new(demo.liantuofu.key.clone()),
+        timeouts,
+    }
+}
+
+/// The same merchant as a manager types it in 设置: its settings, then its secrets.
+pub fn demo_setup(demo: &crate::demo::DemoData, base_url: &str) -> super::DemoSetup {
+    (
+        vec![
+            ("base_url", base_url.to_owned()),
+            ("app_id", demo.liantuofu.app_id.clone()),
+            (
+                "consume_merchant_code",
+                demo.liantuofu.merchant_code.clone(),
+            ),
+        ],
+        vec![("key", demo.liantuofu.key.clone())],
+    )
+}

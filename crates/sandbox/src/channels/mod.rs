@@ -1,5 +1,6 @@
 //! One emulator per channel, each under its `ChannelKind::as_str()` path prefix, sharing
-//! the state in [`Shared`]. Each module owns its wire format (channels.md §1–5) including
+//! the state in [`Shared`], and each with its demo merchant as the core configures it. This
+//! module is the sandbox's one dispatch over channels. Each module owns its wire format (channels.md §1–5) including
 //! the quirks its answers carry; this module holds what they share: the clock, the fault
 //! decision and the small JSON/text helpers.
 
@@ -14,7 +15,7 @@ use crate::fault::{FaultBook, Operation, Strike};
 use crate::reading::Readings;
 use crate::store::bytes_body::AnswerBytes;
 use crate::store::Store;
-use redeemdesk_core::channel::ChannelKind;
+use redeemdesk_core::channel::{ChannelConfig, ChannelKind};
 use redeemdesk_core::clock::{Clock, UnixMs};
 use redeemdesk_core::money::Fen;
 use serde_json::{Map, Value};
@@ -23,6 +24,53 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// A demo merchant as a manager types it in 设置: settings, then secrets, by form name.
+pub type DemoSetup = (Vec<(&'static str, String)>, Vec<(&'static str, String)>);
+
+/// The core's configuration of `channel`'s demo merchant at `base_url` (sandbox mode).
+pub fn demo_config(
+    channel: ChannelKind,
+    demo: &DemoData,
+    base_url: url::Url,
+    timeouts: redeemdesk_core::channel::Timeouts,
+) -> ChannelConfig {
+    match channel {
+        ChannelKind::Shoubei => {
+            ChannelConfig::Shoubei(shoubei::demo_config(demo, base_url, timeouts))
+        }
+        ChannelKind::Zvcms => ChannelConfig::Zvcms(zvcms::demo_config(demo, base_url, timeouts)),
+        ChannelKind::Liantuofu => {
+            ChannelConfig::Liantuofu(liantuofu::demo_config(demo, base_url, timeouts))
+        }
+        ChannelKind::Allinpay => {
+            ChannelConfig::Allinpay(allinpay::demo_config(demo, base_url, timeouts))
+        }
+        ChannelKind::Yhtd => ChannelConfig::Yhtd(yhtd::demo_config(demo, base_url, timeouts)),
+    }
+}
+
+/// `channel`'s demo merchant as a manager types it in 设置.
+pub fn demo_setup(channel: ChannelKind, demo: &DemoData, base_url: &str) -> DemoSetup {
+    match channel {
+        ChannelKind::Shoubei => shoubei::demo_setup(demo, base_url),
+        ChannelKind::Zvcms => zvcms::demo_setup(demo, base_url),
+        ChannelKind::Liantuofu => liantuofu::demo_setup(demo, base_url),
+        ChannelKind::Allinpay => allinpay::demo_setup(demo, base_url),
+        ChannelKind::Yhtd => yhtd::demo_setup(demo, base_url),
+    }
+}
+
+/// One channel's emulator, to be served under `/<channel>` (`ChannelKind::as_str`).
+pub fn routes(channel: ChannelKind) -> axum::Router<Arc<Shared>> {
+    match channel {
+        ChannelKind::Shoubei => shoubei::routes(),
+        ChannelKind::Zvcms => zvcms::routes(),
+        ChannelKind::Liantuofu => liantuofu::routes(),
+        ChannelKind::Allinpay => allinpay::routes(),
+        ChannelKind::Yhtd => yhtd::routes(),
+    }
+}
 
 /// The state every emulator shares.
 pub struct Shared {

@@ -401,3 +401,36 @@ async fn cancel(
     };
     server::after(strike, &answer, conn).await
 }
+
+// ---------------------------------------------------------------------------------------
+// Sandbox mode's merchant
+
+/// The core's settings for this emulator's demo merchant at `base_url` (sandbox mode).
+pub fn demo_config(
+    demo: &crate::demo::DemoData,
+    base_url: url::Url,
+    timeouts: redeemdesk_core::channel::Timeouts,
+) -> shoubei::Config {
+    shoubei::Config {
+        base_url,
+        inst_no: demo.shoubei.inst_no.clone(),
+        merchant_no: demo.shoubei.merchant_no.clone(),
+        shop_no: demo.shoubei.shop_no.clone(),
+        channel_type: None,
+        key: redeemdesk_core::secret::Secret::new(demo.shoubei.key.clone()),
+        timeouts,
+    }
+}
+
+/// The same merchant as a manager types it in 设置: its settings, then its secrets.
+pub fn demo_setup(demo: &crate::demo::DemoData, base_url: &str) -> super::DemoSetup {
+    (
+        vec![
+            ("base_url", base_url.to_owned()),
+            ("inst_no", demo.shoubei.inst_no.clone()),
+            ("merchant_no", demo.shoubei.merchant_no.clone()),
+            ("shop_no", demo.shoubei.shop_no.clone()),
+        ],
+        vec![("key", demo.shoubei.key.clone())],
+    )
+}

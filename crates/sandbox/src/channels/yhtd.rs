@@ -188,3 +188,37 @@ fn signed_right(shared: &Shared, req: &Map<String, Value>) -> bool {
         .collect();
     yhtd::verify(&fields, &shared.demo.yhtd.key)
 }
+
+// ---------------------------------------------------------------------------------------
+// Sandbox mode's merchant
+
+/// The core's settings for the demo platform at `base_url` (sandbox mode), with the demo
+/// data's product table.
+pub fn demo_config(
+    demo: &crate::demo::DemoData,
+    base_url: url::Url,
+    timeouts: redeemdesk_core::channel::Timeouts,
+) -> yhtd::Config {
+    yhtd::Config {
+        base_url,
+        sign: false,
+        resend_deduplicated: true,
+        key: None,
+        products: demo
+            .products
+            .iter()
+            .map(|p| yhtd::Product {
+                no: p.product_no.clone(),
+                name: p.name.clone(),
+                unit_price: Fen(p.price_fen),
+            })
+            .collect(),
+        timeouts,
+    }
+}
+
+/// The same platform as a manager types it in 设置: its settings, then its secrets (none:
+/// it does not sign by default).
+pub fn demo_setup(_demo: &crate::demo::DemoData, base_url: &str) -> super::DemoSetup {
+    (vec![("base_url", base_url.to_owned())], Vec::new())
+}

@@ -341,3 +341,37 @@ async fn preview(
     };
     server::after(strike, &answer, conn).await
 }
+
+// ---------------------------------------------------------------------------------------
+// Sandbox mode's merchant
+
+/// The core's settings for this emulator's demo merchant at `base_url` (sandbox mode).
+pub fn demo_config(
+    demo: &crate::demo::DemoData,
+    base_url: url::Url,
+    timeouts: redeemdesk_core::channel::Timeouts,
+) -> zvcms::Config {
+    zvcms::Config {
+        base_url,
+        open_id: demo.zvcms.open_id.clone(),
+        grant_code: demo.zvcms.grant_code.clone(),
+        secret: redeemdesk_core::secret::Secret::new(demo.zvcms.secret.clone()),
+        store_mark: Some(demo.zvcms.multi_store_mark.clone()),
+        store_id: None,
+        token_naming: zvcms::TokenNaming::default(),
+        timeouts,
+    }
+}
+
+/// The same merchant as a manager types it in 设置: its settings, then its secrets.
+pub fn demo_setup(demo: &crate::demo::DemoData, base_url: &str) -> super::DemoSetup {
+    (
+        vec![
+            ("base_url", base_url.to_owned()),
+            ("open_id", demo.zvcms.open_id.clone()),
+            ("grant_code", demo.zvcms.grant_code.clone()),
+            ("store_mark", demo.zvcms.multi_store_mark.clone()),
+        ],
+        vec![("secret", demo.zvcms.secret.clone())],
+    )
+}

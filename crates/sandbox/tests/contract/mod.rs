@@ -20,16 +20,18 @@
 //! configured on the client the way config.toml would (`client_adjust`).
 
 use super::{start_with_delay, NOW_MS};
-use redeemdesk_core::channel::{allinpay, CertificateChoice, Context};
 use redeemdesk_core::channel::{
     yhtd, Capabilities, Channel, ChannelConfig, ChannelError, ChannelKind, CouponCode, Exchanged,
     NotifyOutcome, Outcome, Platform, Prepared, RedeemRequest, RedemptionId, Resolution, Timeouts,
     UnknownReason, UnknownResolution,
 };
+use redeemdesk_core::channel::{CertificateChoice, Context};
 use redeemdesk_core::money::Fen;
 use redeemdesk_core::secret::Secret;
 use redeemdesk_sandbox::reading::{variants, BizContent, Readings, YhtdResend, YhtdSign};
-use redeemdesk_sandbox::{CouponState, DemoCoupon, Fault, FaultRule, Operation, RunningSandbox};
+use redeemdesk_sandbox::{
+    CouponState, DemoCoupon, DemoData, Fault, FaultRule, Operation, RunningSandbox,
+};
 use redeemdesk_sandbox::{Sandbox, SandboxOptions};
 use std::sync::Arc;
 use std::time::Duration;
@@ -222,12 +224,12 @@ impl Variant {
 
 /// The client's settings for a reading, the way config.toml would give them (only what a
 /// manager would know to set: the undetectable readings).
-fn client_adjust(variant: &Variant, sb: &RunningSandbox, cfg: &mut ChannelConfig) {
+fn client_adjust(variant: &Variant, demo: &DemoData, cfg: &mut ChannelConfig) {
     let r = &variant.readings;
     match cfg {
         ChannelConfig::Yhtd(c) if r.yhtd.sign == YhtdSign::Md5Required => {
             c.sign = true;
-            c.key = Some(Secret::new(sb.demo().yhtd.key.clone()));
+            c.key = Some(Secret::new(demo.yhtd.key.clone()));
         }
         // No answer tells whether a resent dealSerial is a new order: config.toml's
         // `resend_deduplicated` says it (channels.md §1).
@@ -238,34 +240,24 @@ fn client_adjust(variant: &Variant, sb: &RunningSandbox, cfg: &mut ChannelConfig
     }
 }
 
+/// The client of `variant`'s channel, configured with the sandbox's demo settings or, for
+/// `wrong_key`, with keys that are not the sandbox's (every channel the same way:
+/// `DemoData::with_wrong_keys`).
 fn channel(sb: &RunningSandbox, variant: &Variant, wrong_key: bool) -> Channel {
     let kind = variant.kind;
     let clock = Arc::new(redeemdesk_core::clock::ManualClock::new(NOW_MS));
-    let config = sb.demo_config_with(CLIENT);
-    let mut cfg = config
-        .get(kind)
-        .expect("the demo config has every channel")
-        .clone();
-    client_adjust(variant, sb, &mut cfg);
-    if wrong_key {
-        match &mut cfg {
-            ChannelConfig::Shoubei(c) => c.key = Secret::new("0123456789abcdef0123456789abcdef"),
-            ChannelConfig::Zvcms(c) => c.secret = Secret::new("not-the-demo-secret"),
-            ChannelConfig::Liantuofu(c) => c.key = Secret::new("0123456789abcdef0123456789abcdef"),
-            // The platform's key is a valid RSA key, just not the merchant's.
-            ChannelConfig::Allinpay(c) => {
-                c.merchant_key = allinpay::MerchantKey(Arc::new(
-                    sb.demo().allinpay_keys.platform_private.clone(),
-                ))
-            }
-            ChannelConfig::Yhtd(c) => c.key = Some(Secret::new("0123456789abcdef")),
-        }
-    }
+    let demo = if wrong_key {
+        sb.demo().clone().with_wrong_keys()
+    } else {
+        sb.demo().clone()
+    };
+    let mut cfg = redeemdesk_sandbox::demo_config::channel_config(&demo, sb.addr(), kind, CLIENT);
+    client_adjust(variant, &demo, &mut cfg);
     Channel::new(
         cfg,
         Context {
             clock,
-            zone: config.zone,
+            zone: sb.demo_config_with(CLIENT).zone,
         },
     )
     .expect("the demo config builds")
