@@ -272,6 +272,8 @@ impl Uploader {
                 quarantined: 0,
             });
         }
+        // The next batch's rows, read while the last one was at HQ.
+        let mut read_ahead: Option<Vec<ChainRow>> = None;
         loop {
             let head = self.ledger.chain_end()?;
             let waiting = head - cursor.acked_seq;
@@ -280,9 +282,13 @@ impl Uploader {
                 return Ok(report);
             }
             self.set_state(SyncState::Pending { rows: waiting });
-            let rows = self
-                .ledger
-                .chain_rows_after(cursor.acked_seq, self.batch_rows)?;
+            let rows = match read_ahead.take() {
+                // Read from where HQ now stands: positions only ever come after it.
+                Some(rows) if rows.first().map(|r| r.seq) == Some(cursor.acked_seq + 1) => rows,
+                _ => self
+                    .ledger
+                    .chain_rows_after(cursor.acked_seq, self.batch_rows)?,
+            };
             let batch = HqBatch {
                 store_id: self.who.store_id.clone(),
                 desk_id: self.desk_id.clone(),
@@ -295,7 +301,18 @@ impl Uploader {
                 channel_clock: self.channel_clock.as_ref().and_then(|read| read()),
             };
             let sent_to = batch.rows.last().map_or(cursor.acked_seq, |r| r.seq);
-            let ack = match self.link.push(&batch).await {
+            // While HQ takes this batch, the ledger is read for the next one on a thread of
+            // its own (its own connection, as every upload read): the two overlap.
+            let ahead = (sent_to < head).then(|| {
+                let (ledger, limit) = (self.ledger.clone(), self.batch_rows);
+                tokio::task::spawn_blocking(move || ledger.chain_rows_after(sent_to, limit))
+            });
+            let pushed = self.link.push(&batch).await;
+            if let Some(task) = ahead {
+                // A failed read ahead is read again, in order, by the next round.
+                read_ahead = task.await.ok().and_then(Result::ok);
+            }
+            let ack = match pushed {
                 Ok(ack) => ack,
                 Err(e) => {
                     self.set_state(SyncState::Unreachable {

@@ -387,7 +387,8 @@ pub async fn push(client: &tokio_postgres::Client, batch: &HqBatch) -> Result<Hq
     use tokio_postgres::types::ToSql;
     let desk =
         uuid::Uuid::parse_str(&batch.desk_id).map_err(|e| PushError::Invalid(e.to_string()))?;
-    let rows = serde_json::to_value(&batch.rows).map_err(|e| PushError::Invalid(e.to_string()))?;
+    // Serialised straight from the rows as the parameter is written (no JSON tree copied).
+    let rows = tokio_postgres::types::Json(&batch.rows);
     let pushed: [&(dyn ToSql + Sync); 8] = [
         &batch.store_id,
         &desk,
