@@ -217,9 +217,11 @@ pub(crate) async fn open_desk(data_dir: DataDir) -> Result<Ready, UiError> {
     // HQ being unreachable is only the uploader's backoff; a bad [hq] is logged, and the
     // till redeems as without it.
     let (hq, hq_task) = match booted.hq.as_ref().map(|hq| {
+        let desk = booted.desk.clone();
         redeemdesk_hq::till::start_uploader(
             booted.desk.ledger().clone(),
             booted.desk.clock().clone(),
+            Some(Arc::new(move || desk.channel_clock())),
             hq,
             env!("CARGO_PKG_VERSION"),
         )

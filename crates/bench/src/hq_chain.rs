@@ -4,7 +4,7 @@
 //!
 //! - Upload: a till's week offline (7,000 attempts from the core's generator, about 14,000
 //!   chain positions) drained by the real uploader (core `hq_sync::Uploader`, batches of
-//!   500, each one call of `ingest.push` as the store's role over loopback TCP) into a fresh
+//!   `BATCH_ROWS`, each one call of `ingest.push` as the store's role over loopback TCP) into a fresh
 //!   database, against a bare `COPY` of the same rows into the same table (`hq.chain`) in
 //!   another fresh one. Interleaved run by run.
 //! - Reports: 100 stores × 30 days × 2,000 attempts (6 M rows of `hq.attempts`, two tills a
@@ -14,7 +14,9 @@
 use crate::stats::{self, Summary};
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::clock::SystemClock;
-use redeemdesk_core::hq_sync::{ChainRow, HqBatch, HqLink, LinkFuture, UploadIdentity, Uploader};
+use redeemdesk_core::hq_sync::{
+    ChainRow, HqBatch, HqLink, LinkFuture, UploadIdentity, Uploader, BATCH_ROWS,
+};
 use redeemdesk_core::ledger::generate::{self, Synthetic};
 use redeemdesk_core::ledger::Ledger;
 use redeemdesk_hq::testing::Cluster;
@@ -480,7 +482,7 @@ pub fn markdown(r: &Result) -> String {
          defaults otherwise, on this machine), migrated by `redeemdesk-hq`'s migrations.\n\n\
          **Upload.** A week offline — a ledger of the core's generator with {positions} chain \
          positions (events and seals) — drained by the till's uploader (`hq_sync::Uploader`, \
-         {batches} batches of 500, each one `ingest.push` call and transaction as the store's \
+         {batches} batches of up to {BATCH_ROWS}, each one `ingest.push` call and transaction as the store's \
          role over loopback TCP, the chain checked and the report projection `hq.attempts` \
          written by the function) into a fresh database, from the start of the drain to the \
          last acknowledgement committed in the ledger. The baseline is a bare `COPY … FROM \

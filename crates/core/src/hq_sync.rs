@@ -17,6 +17,7 @@
 //!   stops the upload and is shown to the manager (总部发现本机流水与已上传记录不一致).
 
 use crate::clock::{Clock, UnixMs};
+use crate::clock_skew::ClockSkew;
 use crate::ledger::{HqCursor, Ledger, LedgerError};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -43,6 +44,10 @@ pub struct HqBatch {
     /// The till's chain head now, so HQ can tell the backlog.
     pub till_head: i64,
     pub rows: Vec<ChainRow>,
+    /// The till's clock against a channel's (the `Date` of the channel's last answer,
+    /// clock_skew.rs), when a channel has answered: the ledger's events do not keep that
+    /// header, so the reading travels with the push.
+    pub channel_clock: Option<ClockSkew>,
 }
 
 /// HQ's answer to a committed push.
@@ -72,6 +77,10 @@ pub trait HqLink: Send + Sync {
     fn push<'a>(&'a self, batch: &'a HqBatch) -> LinkFuture<'a>;
 }
 
+/// Where the uploader reads the till's latest comparison with a channel's clock (the desk's
+/// `channel_clock`).
+pub type ChannelClockSource = Arc<dyn Fn() -> Option<ClockSkew> + Send + Sync>;
+
 /// Who this till is at HQ (`[hq]` in config.toml).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadIdentity {
@@ -96,7 +105,7 @@ pub enum SyncState {
 
 /// Rows per batch: big enough that a week offline drains in seconds, small enough that one
 /// transaction stays short.
-pub const BATCH_ROWS: usize = 500;
+pub const BATCH_ROWS: usize = 2_000;
 const BACKOFF_FIRST_MS: u64 = 500;
 const BACKOFF_MAX_MS: u64 = 60_000;
 /// How often a caught-up uploader looks for new rows when nothing wakes it.
@@ -139,6 +148,7 @@ pub struct Uploader {
     desk_id: String,
     ledger_version: i32,
     batch_rows: usize,
+    channel_clock: Option<ChannelClockSource>,
     state: Mutex<SyncState>,
     wake: tokio::sync::Notify,
 }
@@ -176,6 +186,7 @@ impl Uploader {
             desk_id,
             ledger_version,
             batch_rows: BATCH_ROWS,
+            channel_clock: None,
             state: Mutex::new(state),
             wake: tokio::sync::Notify::new(),
         })
@@ -183,6 +194,12 @@ impl Uploader {
 
     pub fn with_batch_rows(mut self, rows: usize) -> Uploader {
         self.batch_rows = rows.max(1);
+        self
+    }
+
+    /// Sends the till's latest comparison with a channel's clock with every push.
+    pub fn with_channel_clock(mut self, source: ChannelClockSource) -> Uploader {
+        self.channel_clock = Some(source);
         self
     }
 
@@ -255,6 +272,8 @@ impl Uploader {
                 quarantined: 0,
             });
         }
+        // The next batch's rows, read while the last one was at HQ.
+        let mut read_ahead: Option<Vec<ChainRow>> = None;
         loop {
             let head = self.ledger.chain_end()?;
             let waiting = head - cursor.acked_seq;
@@ -263,9 +282,13 @@ impl Uploader {
                 return Ok(report);
             }
             self.set_state(SyncState::Pending { rows: waiting });
-            let rows = self
-                .ledger
-                .chain_rows_after(cursor.acked_seq, self.batch_rows)?;
+            let rows = match read_ahead.take() {
+                // Read from where HQ now stands: positions only ever come after it.
+                Some(rows) if rows.first().map(|r| r.seq) == Some(cursor.acked_seq + 1) => rows,
+                _ => self
+                    .ledger
+                    .chain_rows_after(cursor.acked_seq, self.batch_rows)?,
+            };
             let batch = HqBatch {
                 store_id: self.who.store_id.clone(),
                 desk_id: self.desk_id.clone(),
@@ -275,9 +298,21 @@ impl Uploader {
                 till_now_ms: self.clock.now_ms(),
                 till_head: head,
                 rows,
+                channel_clock: self.channel_clock.as_ref().and_then(|read| read()),
             };
             let sent_to = batch.rows.last().map_or(cursor.acked_seq, |r| r.seq);
-            let ack = match self.link.push(&batch).await {
+            // While HQ takes this batch, the ledger is read for the next one on a thread of
+            // its own (its own connection, as every upload read): the two overlap.
+            let ahead = (sent_to < head).then(|| {
+                let (ledger, limit) = (self.ledger.clone(), self.batch_rows);
+                tokio::task::spawn_blocking(move || ledger.chain_rows_after(sent_to, limit))
+            });
+            let pushed = self.link.push(&batch).await;
+            if let Some(task) = ahead {
+                // A failed read ahead is read again, in order, by the next round.
+                read_ahead = task.await.ok().and_then(Result::ok);
+            }
+            let ack = match pushed {
                 Ok(ack) => ack,
                 Err(e) => {
                     self.set_state(SyncState::Unreachable {

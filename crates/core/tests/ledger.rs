@@ -8,9 +8,9 @@ use redeemdesk_core::channel::ChannelKind;
 use redeemdesk_core::ledger::generate::{self, Synthetic};
 use redeemdesk_core::ledger::{
     self, resolver_backoff, Actor, Amounts, AttemptId, AttemptState, AuditEntry, BreakProblem,
-    Check, CodeFilter, DayFilter, DeliveryAttempt, DeliveryResult, Exchange, Ledger, LedgerError,
-    LedgerOptions, NewAttempt, NewNotification, NotificationState, Platform, Transition,
-    RESOLVER_INBOX_AFTER_TRIES, RESOLVER_MAX_BACKOFF_MS,
+    ChainRow, Check, CodeFilter, DayFilter, DeliveryAttempt, DeliveryResult, Exchange, Ledger,
+    LedgerError, LedgerOptions, NewAttempt, NewNotification, NotificationState, Platform,
+    Transition, RESOLVER_INBOX_AFTER_TRIES, RESOLVER_MAX_BACKOFF_MS,
 };
 use redeemdesk_core::money::Fen;
 use rusqlite::Connection;
@@ -3069,6 +3069,21 @@ fn the_hq_cursor_only_moves_forward_and_the_chain_rows_come_in_order() {
         "exchanges stay on the till"
     );
     assert_eq!(l.chain_rows_after(1, 100).unwrap()[0].seq, 2);
+    // Paged in batches smaller than the chain (events and the seal each limited on their
+    // own side), the pages put together are the chain.
+    for limit in 1..=3 {
+        let mut paged = Vec::new();
+        loop {
+            let after = paged.last().map_or(0, |r: &ChainRow| r.seq);
+            let page = l.chain_rows_after(after, limit).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= limit);
+            paged.extend(page);
+        }
+        assert_eq!(paged, rows, "pages of {limit}");
+    }
     let last = rows.last().unwrap();
     assert_eq!(last.kind, "seal", "seals are in the chain HQ receives");
     assert!(last.time_ms.is_none());

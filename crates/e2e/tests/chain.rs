@@ -2,8 +2,12 @@
 //! by this test (scripts/pg.sh through `redeemdesk_hq::testing::Cluster`, stopped by its PID):
 //! the cashier's sync badge going from 待上传 to 已同步, and the manager's 门店 tab with two
 //! tills — this one and a second till whose ledger the test pushes — and, with HQ stopped,
-//! this till's own day marked 本机. Screenshots: target/e2e/chain-badge-pending.png,
-//! chain-badge-synced.png, chain-store-hq.png, chain-store-local.png.
+//! this till's own day marked 本机; the badge saying 总部连不上 while HQ's server is stopped
+//! (by its PID) and 已同步 again once it is back; and the manager side saying
+//! 总部发现本机流水与已上传记录不一致 after an insider cut the uploaded ledger with the sqlite
+//! shell and the app rechained the cut positions. Screenshots: target/e2e/chain-badge-
+//! pending.png, chain-badge-synced.png, chain-store-hq.png, chain-store-local.png,
+//! chain-badge-unreachable.png, chain-badge-back.png, chain-fork.png.
 
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::clock::SystemClock;
@@ -13,7 +17,8 @@ use redeemdesk_core::ledger::{self, Ledger};
 use redeemdesk_e2e::{Desk, Launch};
 use redeemdesk_hq::testing::Cluster;
 use redeemdesk_hq::{roles, HqClient, HqTarget};
-use redeemdesk_sandbox::{Sandbox, SandboxOptions};
+use redeemdesk_sandbox::{RunningSandbox, Sandbox, SandboxOptions};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -231,4 +236,194 @@ async fn the_sync_badge_goes_from_pending_to_synced_and_the_store_tab_shows_two_
     desk.screenshot("chain-store-local").await;
     desk.close().await;
     channel.shutdown().await;
+}
+
+/// HQ (a cluster of this test's own, so it can be stopped), a store with its tills' role,
+/// the store's 收呗 standing in for the live one, and a live till's data directory set up
+/// for chain mode.
+struct ChainTill {
+    cluster: Cluster,
+    db: String,
+    channel: RunningSandbox,
+    _tmp: tempfile::TempDir,
+    data: std::path::PathBuf,
+}
+
+async fn chain_till() -> ChainTill {
+    let cluster = Cluster::start();
+    let (db, mut admin) = cluster.fresh_db().await;
+    let store = format!("e2e-{}", std::process::id());
+    roles::add_store(&mut admin, &store, PASSWORD)
+        .await
+        .expect("the store's role");
+    drop(admin);
+    let url = cluster.tcp_url(&roles::role_name(&store), &db, None);
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
+    let sb = &channel.demo().shoubei;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_path_buf();
+    std::fs::write(
+        data.join("config.toml"),
+        format!(
+            "[channels.shoubei]\nbase_url = \"{}\"\ninst_no = \"{}\"\nmerchant_no = \"{}\"\n\
+             shop_no = \"{}\"\nsecrets = \"secrets.toml\"\n\
+             [hq]\nurl = \"{url}\"\nstore_id = \"{store}\"\ntill = \"1号机\"\nsecrets = \"secrets.toml\"\n",
+            channel.base_url(redeemdesk_core::channel::ChannelKind::Shoubei),
+            sb.inst_no,
+            sb.merchant_no,
+            sb.shop_no
+        ),
+    )
+    .unwrap();
+    let secrets = data.join("secrets.toml");
+    std::fs::write(
+        &secrets,
+        format!(
+            "[shoubei]\nkey = \"{}\"\n[hq]\npassword = \"{PASSWORD}\"\n",
+            sb.key
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ChainTill {
+        cluster,
+        db,
+        channel,
+        _tmp: tmp,
+        data,
+    }
+}
+
+/// Waits until the badge is in `state` and says `text`.
+async fn badge(desk: &Desk, state: &str, text: &str, within: Duration) {
+    desk.wait_until(
+        &format!(
+            "(() => {{ const b = document.querySelector('[data-testid=sync-badge]');
+               return !!b && !b.hidden && b.dataset.state === '{state}' && b.textContent === '{text}'; }})()"
+        ),
+        within,
+        text,
+    )
+    .await;
+}
+
+async fn held_at_hq(t: &ChainTill, sql: &str) -> i64 {
+    t.cluster
+        .admin(&t.db)
+        .await
+        .query_one(sql, &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_badge_says_hq_unreachable_while_its_server_is_stopped_and_synced_once_back() {
+    let t = chain_till().await;
+    let desk = Desk::launch(Launch::at(t.data.clone())).await;
+    desk.scan_and_redeem("679533922928", "succeeded").await;
+    badge(&desk, "synced", "已同步", QUICK).await;
+
+    // HQ's server stopped by its PID; the till goes on redeeming.
+    t.cluster.kill();
+    desk.scan_and_redeem("679533922935", "succeeded").await;
+    badge(&desk, "unreachable", "总部连不上", QUICK).await;
+    let help = desk
+        .js("return document.querySelector('[data-testid=sync-badge]').title")
+        .await;
+    assert!(
+        help.as_str().unwrap().contains('2'),
+        "the redemption's two events wait: {help}"
+    );
+    desk.screenshot("chain-badge-unreachable").await;
+
+    // Back: the uploader's backoff (at most a minute) finds it and catches up.
+    t.cluster.restart();
+    badge(&desk, "synced", "已同步", Duration::from_secs(90)).await;
+    desk.screenshot("chain-badge-back").await;
+    assert_eq!(
+        held_at_hq(
+            &t,
+            "SELECT count(*) FROM hq.attempts WHERE code IN ('679533922928', '679533922935')"
+        )
+        .await,
+        2,
+        "both redemptions at HQ, the one made while it was away too"
+    );
+    desk.close().await;
+    t.channel.shutdown().await;
+}
+
+/// What an insider does with the sqlite shell: the ledger cut from the first event of
+/// `code` on, consistently (the append-only triggers dropped, the rows and the attempt
+/// left without events deleted, the head sidecar removed), so nothing in the file shows it.
+fn cut_from_code(data: &Path, code: &str) {
+    let file = data.join(ledger::file_name(Mode::Live));
+    let db = rusqlite::Connection::open(&file).unwrap();
+    let from: i64 = db
+        .query_row(
+            "SELECT e.id FROM events e JOIN attempts a ON a.id = e.attempt_id
+             WHERE e.seq = 0 AND a.code = ?1",
+            [code],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute_batch(&format!(
+        "DROP TRIGGER events_no_delete; DROP TRIGGER seals_no_delete;
+         DROP TRIGGER attempts_no_delete; DROP TRIGGER audit_no_delete;
+         DELETE FROM audit WHERE id IN
+             (SELECT row_id FROM seals WHERE kind = 'audit' AND id >= {from});
+         DELETE FROM seals WHERE id >= {from};
+         DELETE FROM events WHERE id >= {from};
+         DELETE FROM resolver_schedule WHERE attempt_id NOT IN
+             (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);
+         DELETE FROM attempts WHERE id NOT IN
+             (SELECT attempt_id FROM events WHERE attempt_id IS NOT NULL);"
+    ))
+    .unwrap();
+    drop(db);
+    let mut head = file.into_os_string();
+    head.push(".head");
+    let _ = std::fs::remove_file(head);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manager_side_says_hq_found_another_ledger_after_a_cut_and_rechain_after_upload() {
+    let t = chain_till().await;
+    let desk = Desk::launch(Launch::at(t.data.clone())).await;
+    desk.scan_and_redeem("679533922928", "succeeded").await;
+    desk.scan_and_redeem("679533922935", "succeeded").await;
+    badge(&desk, "synced", "已同步", QUICK).await;
+    let uploaded = held_at_hq(&t, "SELECT count(*) FROM hq.chain").await;
+    desk.close().await;
+
+    cut_from_code(&t.data, "679533922935");
+    let desk = Desk::launch(Launch::at(t.data.clone())).await;
+    badge(&desk, "fork", "总部流水不一致", QUICK).await;
+    // The cut positions taken again by a new redemption: a chain HQ does not hold. The
+    // till still redeems, and still sends nothing.
+    desk.scan_and_redeem("679533920042", "succeeded").await;
+    desk.set_pin_and_open_manager("李店长", "246813").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=manager-fork]') && \
+         !document.querySelector('[data-testid=manager-fork]').hidden",
+        QUICK,
+        "the fork banner on the manager side",
+    )
+    .await;
+    assert_eq!(
+        desk.text("[data-testid=manager-fork]").await,
+        "总部发现本机流水与已上传记录不一致"
+    );
+    desk.screenshot("chain-fork").await;
+    assert_eq!(
+        held_at_hq(&t, "SELECT count(*) FROM hq.chain").await,
+        uploaded,
+        "HQ's copy stays as it was uploaded"
+    );
+    desk.close().await;
+    t.channel.shutdown().await;
 }

@@ -181,8 +181,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 || {
                     h.iter()
                         .map(|t| {
+                            let channel = match (&t.channel, t.channel_skew_ms) {
+                                (Some(c), Some(ms)) => format!(
+                                    " skew vs {c} {ms} ms{}",
+                                    if t.channel_skew_flagged {
+                                        " (与渠道时钟偏差过大 clock off the channel's)"
+                                    } else {
+                                        ""
+                                    }
+                                ),
+                                _ => String::new(),
+                            };
                             format!(
-                                "{} {} ({}) last seen {} ({} s ago) backlog {} v{} skew {} ms{} forks {}\n",
+                                "{} {} ({}) last seen {} ({} s ago) backlog {} v{} skew {} ms{}{} forks {}\n",
                                 t.store_id,
                                 t.till,
                                 t.desk_id,
@@ -192,6 +203,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                                 t.app_version,
                                 t.skew_ms,
                                 if t.skew_flagged { " (时钟偏差过大 clock off)" } else { "" },
+                                channel,
                                 t.forks
                             )
                         })

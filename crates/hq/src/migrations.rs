@@ -34,6 +34,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "report_indexes",
         sql: crate::reports::MIGRATION_REPORT_INDEXES,
     },
+    Migration {
+        name: "ingest_push_set",
+        sql: crate::ingest::MIGRATION_PUSH_SET,
+    },
+    Migration {
+        name: "channel_clock",
+        sql: crate::ingest::MIGRATION_CHANNEL_CLOCK,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +143,14 @@ mod tests {
         (
             "report_indexes",
             "a2366894b30a1327803857b1276d7c65ea74f80dd5d18b4a9ce4e30df07f17f1",
+        ),
+        (
+            "ingest_push_set",
+            "5502feed8f9175892f2e9dc193e72cad10f24f493ac8b6463c35b1a7a8972c6c",
+        ),
+        (
+            "channel_clock",
+            "0e4227e813dab14b4c4bf6eefabdb04e583095820ab2743d053119b709c1fe09",
         ),
     ];
 

@@ -169,7 +169,7 @@ pub async fn chain_day(client: &Client, day: &str) -> Result<Vec<Totals>, tokio_
         .collect())
 }
 
-/// How far a till's clock may be from HQ's before `health` flags it.
+/// How far a till's clock may be from HQ's, or from a channel's, before `health` flags it.
 pub const SKEW_FLAG_MS: i64 = 5 * 60_000;
 
 /// One till in `redeemdesk-hq health`.
@@ -189,6 +189,14 @@ pub struct TillHealth {
     /// The till's clock minus HQ's receive time at the last push.
     pub skew_ms: i64,
     pub skew_flagged: bool,
+    /// The channel whose clock the till last compared with its own (the `Date` of its
+    /// answer), when the till has sent such a reading.
+    pub channel: Option<String>,
+    /// The till's clock minus that channel's.
+    pub channel_skew_ms: Option<i64>,
+    pub channel_skew_flagged: bool,
+    /// When the till read it, on the till's clock, RFC 3339 in UTC.
+    pub channel_seen: Option<String>,
     pub forks: i64,
 }
 
@@ -200,7 +208,10 @@ pub async fn health(client: &Client) -> Result<Vec<TillHealth>, tokio_postgres::
                     extract(epoch FROM now() - last_seen)::bigint,
                     greatest(till_head - hwm, 0), hwm, app_version, ledger_version, skew_ms,
                     (SELECT count(*) FROM hq.forks f
-                     WHERE f.store_id = d.store_id AND f.desk_id = d.desk_id)
+                     WHERE f.store_id = d.store_id AND f.desk_id = d.desk_id),
+                    channel, channel_skew_ms,
+                    to_char(to_timestamp(channel_seen_ms / 1000.0) AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
              FROM hq.desks d ORDER BY store_id, till, desk_id",
             &[],
         )
@@ -208,6 +219,7 @@ pub async fn health(client: &Client) -> Result<Vec<TillHealth>, tokio_postgres::
         .iter()
         .map(|r| {
             let skew_ms: i64 = r.get(9);
+            let channel_skew_ms: Option<i64> = r.get(12);
             TillHealth {
                 store_id: r.get(0),
                 till: r.get(1),
@@ -220,6 +232,10 @@ pub async fn health(client: &Client) -> Result<Vec<TillHealth>, tokio_postgres::
                 ledger_version: r.get(8),
                 skew_ms,
                 skew_flagged: skew_ms.abs() > SKEW_FLAG_MS,
+                channel: r.get(11),
+                channel_skew_ms,
+                channel_skew_flagged: channel_skew_ms.is_some_and(|s| s.abs() > SKEW_FLAG_MS),
+                channel_seen: r.get(13),
                 forks: r.get(10),
             }
         })
@@ -341,6 +357,10 @@ pub fn health_file(h: &[TillHealth], format: ExportFormat) -> Result<Vec<u8>, Ex
             "账本版本 Ledger version",
             "时钟偏差(ms) Clock skew",
             "偏差过大 Skew flagged",
+            "对渠道时钟偏差(ms) Skew vs channel",
+            "渠道 Channel",
+            "渠道读数时间(UTC) Channel read at",
+            "对渠道偏差过大 Channel skew flagged",
             "分叉 Forks",
         ],
         rows: h
@@ -356,6 +376,14 @@ pub fn health_file(h: &[TillHealth], format: ExportFormat) -> Result<Vec<u8>, Ex
                     Cell::Count(i64::from(t.ledger_version)),
                     Cell::Count(t.skew_ms),
                     text(if t.skew_flagged { "是 yes" } else { "否 no" }),
+                    t.channel_skew_ms.map_or_else(|| text(""), Cell::Count),
+                    text(t.channel.clone().unwrap_or_default()),
+                    text(t.channel_seen.clone().unwrap_or_default()),
+                    text(match (t.channel_skew_ms, t.channel_skew_flagged) {
+                        (None, _) => "",
+                        (Some(_), true) => "是 yes",
+                        (Some(_), false) => "否 no",
+                    }),
                     Cell::Count(t.forks),
                 ]
             })

@@ -55,6 +55,8 @@ pub async fn add_store(
          GRANT USAGE ON SCHEMA ingest TO \"{role}\";
          GRANT EXECUTE ON FUNCTION \
          ingest.push(text, uuid, text, text, integer, bigint, bigint, jsonb) TO \"{role}\";
+         GRANT EXECUTE ON FUNCTION ingest.push(text, uuid, text, text, integer, bigint, bigint, \
+         jsonb, text, bigint, bigint) TO \"{role}\";
          GRANT EXECUTE ON FUNCTION ingest.desk_state(text, uuid) TO \"{role}\";
          GRANT EXECUTE ON FUNCTION ingest.held(text, uuid, bigint, integer) TO \"{role}\";
          GRANT EXECUTE ON FUNCTION ingest.store_day(text, date) TO \"{role}\";

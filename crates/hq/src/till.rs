@@ -4,7 +4,7 @@ use crate::client::{ConnectError, HqClient, HqTarget};
 use redeemdesk_core::clock::Clock;
 use redeemdesk_core::config::HqConfig;
 use redeemdesk_core::cross_till::CROSS_TILL_BUDGET;
-use redeemdesk_core::hq_sync::{UploadIdentity, Uploader, UploaderTask};
+use redeemdesk_core::hq_sync::{ChannelClockSource, UploadIdentity, Uploader, UploaderTask};
 use redeemdesk_core::ledger::{Ledger, LedgerError};
 use std::sync::Arc;
 
@@ -18,9 +18,12 @@ pub enum StartError {
 
 /// Builds the uploader for `ledger` and starts it on the current tokio runtime. Nothing is
 /// connected here: the first round connects, and HQ being away is only a backoff.
+/// `channel_clock` is the desk's latest comparison with a channel's clock, sent with each
+/// push.
 pub fn start_uploader(
     ledger: Arc<Ledger>,
     clock: Arc<dyn Clock>,
+    channel_clock: Option<ChannelClockSource>,
     hq: &HqConfig,
     app_version: &str,
 ) -> Result<(Arc<Uploader>, UploaderTask), StartError> {
@@ -29,7 +32,7 @@ pub fn start_uploader(
         hq.password.as_ref().map(|p| p.expose()),
         hq.ca_file.as_deref(),
     )?;
-    let uploader = Arc::new(Uploader::new(
+    let mut uploader = Uploader::new(
         ledger,
         Arc::new(HqClient::new(target)),
         clock,
@@ -38,7 +41,11 @@ pub fn start_uploader(
             till: hq.till.clone(),
             app_version: app_version.to_owned(),
         },
-    )?);
+    )?;
+    if let Some(source) = channel_clock {
+        uploader = uploader.with_channel_clock(source);
+    }
+    let uploader = Arc::new(uploader);
     let task = uploader.start();
     Ok((uploader, task))
 }

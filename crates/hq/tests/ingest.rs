@@ -17,6 +17,7 @@ fn batch(store: &str, till: &Till, after: i64, n: usize) -> HqBatch {
         till_now_ms: redeemdesk_core::clock::Clock::now_ms(&redeemdesk_core::clock::SystemClock),
         till_head: till.ledger.chain_end().unwrap(),
         rows: till.ledger.chain_rows_after(after, n).unwrap(),
+        channel_clock: None,
     }
 }
 

@@ -9,6 +9,7 @@ use common::*;
 use redeemdesk_core::clock::{Clock, MonoMs, SystemClock, UnixMs};
 use redeemdesk_core::hq_sync::{
     HqBatch, HqLink, HqLinkError, LinkFuture, SyncState, UploadError, UploadIdentity, Uploader,
+    BATCH_ROWS,
 };
 use redeemdesk_hq::{reports, testing::Cluster};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -113,7 +114,11 @@ async fn an_answer_lost_after_hq_committed_leaves_exactly_one_copy() {
     );
     assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1);
     let committed = hq.count("SELECT count(*) FROM hq.chain").await;
-    assert_eq!(committed, 500, "HQ committed the first batch");
+    assert_eq!(
+        committed,
+        end.min(BATCH_ROWS as i64),
+        "HQ committed the first batch"
+    );
     assert_eq!(
         t.ledger.hq_cursor().unwrap().acked_seq,
         0,
@@ -239,6 +244,8 @@ async fn a_week_offline_drains_and_a_restart_mid_drain_resumes() {
     drop(offline);
 
     // Back online, the cable is pulled again after 4 batches; then the till restarts.
+    let acked = 4 * BATCH_ROWS as i64;
+    assert!(acked < end, "the restart comes mid-backlog");
     let link = Arc::new(Failing {
         inner: hq.client_for(&store, None),
         left: AtomicUsize::new(4),
@@ -252,11 +259,7 @@ async fn a_week_offline_drains_and_a_restart_mid_drain_resumes() {
     )
     .unwrap();
     assert!(up.drain().await.is_err());
-    assert_eq!(
-        t.ledger.hq_cursor().unwrap().acked_seq,
-        2_000,
-        "4 batches of 500"
-    );
+    assert_eq!(t.ledger.hq_cursor().unwrap().acked_seq, acked, "4 batches");
     drop(up);
     let Till {
         _dir, path, ledger, ..
@@ -269,7 +272,7 @@ async fn a_week_offline_drains_and_a_restart_mid_drain_resumes() {
     );
     assert_eq!(
         reopened.hq_cursor().unwrap().acked_seq,
-        2_000,
+        acked,
         "kept across the restart"
     );
     let up = Uploader::new(
@@ -289,10 +292,11 @@ async fn a_week_offline_drains_and_a_restart_mid_drain_resumes() {
     assert_eq!(report.cursor, end);
     assert_eq!(
         report.rows,
-        end - 2_000,
+        end - acked,
         "resumed where HQ had acknowledged"
     );
-    assert_eq!(report.batches as i64, (end - 2_000 + 499) / 500);
+    let per = BATCH_ROWS as i64;
+    assert_eq!(report.batches as i64, (end - acked + per - 1) / per);
     assert!(took < Duration::from_secs(60), "{took:?}");
     let t = Till {
         _dir,
@@ -358,6 +362,7 @@ async fn a_till_clock_two_hours_fast_is_flagged_and_mixed_versions_are_taken() {
             till_now_ms: SystemClock.now_ms(),
             till_head: rows.len() as i64,
             rows,
+            channel_clock: None,
         })
         .await
         .unwrap();

@@ -42,6 +42,18 @@ impl Desk {
             .copied()
     }
 
+    /// The channel reading furthest from the desk's clock among the channels' last answers,
+    /// over the limit or not: what the uploader tells HQ (its `health` shows it beside
+    /// HQ's own comparison). `None` before any channel answered with a `Date`.
+    pub fn channel_clock(&self) -> Option<ClockSkew> {
+        self.clock_skews
+            .lock()
+            .expect("clock skews")
+            .values()
+            .max_by_key(|s| s.skew_ms.abs())
+            .copied()
+    }
+
     /// Notes in the audit trail that `attempt` was made while the clocks disagreed.
     pub(crate) fn mark_skewed(
         &self,

@@ -105,8 +105,12 @@ pub(crate) fn rows_after(
     after: i64,
     limit: usize,
 ) -> Result<Vec<ChainRow>, Failure> {
+    // Each side takes its own first `limit` positions by its primary key and the merge
+    // keeps the first `limit` of both: the rows read and turned into JSON stay within twice
+    // the batch, however long the backlog behind it (one ORDER BY over the union sorted
+    // the whole backlog at every batch).
     let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, prev_hash, hash, time_ms, body, attempt FROM (
+        "SELECT * FROM (
             SELECT e.id AS id, 'event' AS kind, e.prev_hash, e.hash, e.time_ms,
                 json_object('attempt_id', e.attempt_id, 'notification_id', e.notification_id,
                     'seq', e.seq, 'state', e.state, 'actor', e.actor, 'reason', e.reason,
@@ -120,12 +124,13 @@ pub(crate) fn rows_after(
                         'face_value_fen', a.face_value_fen, 'price_fen', a.price_fen)
                 END AS attempt
             FROM events e LEFT JOIN attempts a ON a.id = e.attempt_id
-            WHERE e.id > ?1
-            UNION ALL
+            WHERE e.id > ?1 ORDER BY e.id LIMIT ?2)
+         UNION ALL
+         SELECT * FROM (
             SELECT s.id, 'seal', s.prev_hash, s.hash, NULL,
                 json_object('kind', s.kind, 'row_id', s.row_id, 'digest', s.digest), NULL
-            FROM seals s WHERE s.id > ?1)
-         ORDER BY id LIMIT ?2",
+            FROM seals s WHERE s.id > ?1 ORDER BY s.id LIMIT ?2)
+         ORDER BY 1 LIMIT ?2",
     )?;
     let mut rows = stmt.query(params![after, limit as i64])?;
     let mut out = Vec::new();
