@@ -1,6 +1,7 @@
 // The only caller of `invoke`: every view talks to the Rust side through these functions.
 // A failed command rejects with `{code, message}` (src-tauri/error.rs); anything else the
 // IPC layer throws is normalised to that shape so views handle one kind of error.
+import { platformsOf } from './channels.js';
 
 const core = window.__TAURI__ && window.__TAURI__.core;
 const events = window.__TAURI__ && window.__TAURI__.event;
@@ -56,7 +57,8 @@ export function prepare(channel, platform, rawCode) {
     stats.keyAt = null;
   }
   return call('prepare', {
-    input: { channel, platform: channel === 'allinpay' ? platform : null, raw_code: rawCode },
+    // Only a channel with platforms (its capabilities, from the core) takes one.
+    input: { channel, platform: platformsOf(channel).length ? platform : null, raw_code: rawCode },
   });
 }
 
