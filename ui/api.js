@@ -2,6 +2,7 @@
 // A failed command rejects with `{code, message}` (src-tauri/error.rs); anything else the
 // IPC layer throws is normalised to that shape so views handle one kind of error.
 import { currentLang } from './i18n.js';
+import { platformsOf } from './channels.js';
 
 const core = window.__TAURI__ && window.__TAURI__.core;
 const events = window.__TAURI__ && window.__TAURI__.event;
@@ -65,7 +66,8 @@ export function prepare(channel, platform, rawCode) {
     stats.keyAt = null;
   }
   return call('prepare', {
-    input: { channel, platform: channel === 'allinpay' ? platform : null, raw_code: rawCode },
+    // Only a channel with platforms (its capabilities, from the core) takes one.
+    input: { channel, platform: platformsOf(channel).length ? platform : null, raw_code: rawCode },
   });
 }
 
