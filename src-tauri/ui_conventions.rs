@@ -171,6 +171,35 @@ fn the_preloaded_modules_are_exactly_the_static_imports_of_main_js() {
 
 /// The lines of a script that run a regular expression or a string search over an error's
 /// `message` (or a reason text).
+/// A regular expression of English words tested against something (`/must be 1–(\d+)
+/// digits/.exec(r)`): our own messages read back, whatever the variable is called.
+fn english_pattern(code: &str) -> bool {
+    let Some(at) = code
+        .find(").exec(")
+        .or_else(|| code.find("/.test("))
+        .or_else(|| code.find("/.exec("))
+    else {
+        return false;
+    };
+    let before = &code[..at];
+    let Some(start) = before
+        .rfind("(/")
+        .or_else(|| before.rfind("= /"))
+        .or_else(|| before.rfind(" /"))
+    else {
+        return false;
+    };
+    let pattern = &before[start..];
+    pattern
+        .split(|c: char| !c.is_ascii_alphabetic() && c != ' ')
+        .any(|run| {
+            run.split(' ')
+                .filter(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_lowercase()))
+                .count()
+                >= 2
+        })
+}
+
 fn message_reads(text: &str) -> Vec<(usize, String)> {
     let reads = [
         ".exec(",
@@ -191,7 +220,7 @@ fn message_reads(text: &str) -> Vec<(usize, String)> {
             let names_a_message = [".message", ".reason ", ".reason)", ".reason ?"]
                 .iter()
                 .any(|m| code.contains(m));
-            names_a_message && reads.iter().any(|r| code.contains(r))
+            names_a_message && reads.iter().any(|r| code.contains(r)) || english_pattern(code)
         })
         .map(|(n, line)| (n + 1, line.trim().to_owned()))
         .collect()
@@ -225,6 +254,16 @@ fn the_message_check_catches_what_the_cashier_screen_once_did() {
                lines: [{ text: e.message }],";
     let found: Vec<usize> = message_reads(old).into_iter().map(|(n, _)| n).collect();
     assert_eq!(found, vec![2, 3]);
+    // And what the settings screen once did: English reasons read back through a variable.
+    let settings = "const r = String(reason || '');\n\
+                    if ((m = /must be 1–(\\d+) digits/.exec(r))) return 1;\n\
+                    if (/missing field|not a URL/.test(r)) return 2;\n\
+                    const m = /^(\\d{4})[-/.]?(\\d{1,2})$/.exec(s);";
+    let found: Vec<usize> = message_reads(settings)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(found, vec![2, 3], "a date pattern is not a message");
 }
 
 /// Every name a channel's settings form gives (fields and secrets), from the core.

@@ -8,6 +8,8 @@
 export let CHANNELS = [];
 /** Each listed channel's platforms (empty for a channel without). */
 const PLATFORMS = new Map();
+/** The listed channels that sell (增值券's order form) rather than redeem scanned codes. */
+const SELLING = new Set();
 
 const KEY = 'redeemdesk.channel';
 
@@ -16,7 +18,16 @@ export function setChannels(infos) {
   if (!Array.isArray(infos) || !infos.length) return;
   CHANNELS = infos.map((c) => c.kind);
   PLATFORMS.clear();
-  for (const c of infos) PLATFORMS.set(c.kind, c.capabilities?.platforms || []);
+  SELLING.clear();
+  for (const c of infos) {
+    PLATFORMS.set(c.kind, c.capabilities?.platforms || []);
+    if (c.capabilities && c.capabilities.redeems_codes === false) SELLING.add(c.kind);
+  }
+}
+
+/** Whether `channel` sells through a form instead of redeeming scanned codes. */
+export function sells(channel) {
+  return SELLING.has(channel);
 }
 
 /** The platforms the cashier chooses between on `channel`, in the core's order. */

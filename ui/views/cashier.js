@@ -6,7 +6,7 @@
 // means is cashier/capture.js, and the preview, the result panel and the banners are drawn
 // by their own modules in cashier/. The Rust side normalises codes and debounces redeems.
 import { t, applyStatic, currentLang, setLang } from '../i18n.js';
-import { configured, loadChoice, choose, choiceFromShape, keepChoice } from '../channels.js';
+import { configured, loadChoice, choose, choiceFromShape, keepChoice, platformsOf, sells } from '../channels.js';
 import * as api from '../api.js';
 import { currentCashier } from '../shift.js';
 import { mountEndShift } from './shift-start.js';
@@ -75,8 +75,8 @@ export function renderCashier(root, info) {
 
   /** 通联·抖音, 收呗…: the current choice (or the one a look-up was asked under) in words. */
   function choiceName(c = choice) {
-    return c.channel === 'allinpay'
-      ? `${t('channel.allinpay')}·${t(`platform.${c.platform}`)}`
+    return platformsOf(c.channel).length > 0
+      ? `${t(`channel.${c.channel}`)}·${t(`platform.${c.platform}`)}`
       : t(`channel.${c.channel}`);
   }
 
@@ -97,7 +97,7 @@ export function renderCashier(root, info) {
         const name = document.createElement('span');
         name.textContent = t(`channel.${channel}`);
         b.append(key, name);
-        if (channel === 'allinpay') {
+        if (platformsOf(channel).length > 0) {
           const p = document.createElement('span');
           p.className = 'platform';
           p.textContent = '·' + t(`platform.${choice.platform}`);
@@ -125,7 +125,7 @@ export function renderCashier(root, info) {
 
   /** The sale form for 增值券, the capture field for every other channel. */
   function showMode() {
-    const selling = choice.channel === 'yhtd';
+    const selling = sells(choice.channel);
     saleForm.hidden = !selling;
     captureSection.hidden = selling;
     resultPanel.hidden = selling || mode === 'preview' || mode === 'redeeming';
@@ -294,7 +294,7 @@ export function renderCashier(root, info) {
     prepared = null;
     certs = [];
     previewPanel.hidden = true;
-    resultPanel.hidden = choice.channel === 'yhtd';
+    resultPanel.hidden = sells(choice.channel);
   }
 
   function cancel() {
@@ -576,7 +576,7 @@ export function renderCashier(root, info) {
     if (f) {
       e.preventDefault();
       pick(Number(f[1]) - 1);
-    } else if (e.key === 'Escape' && choice.channel !== 'yhtd') {
+    } else if (e.key === 'Escape' && !sells(choice.channel)) {
       e.preventDefault();
       cancel();
       input.focus();
@@ -585,7 +585,7 @@ export function renderCashier(root, info) {
   // The field keeps the focus: a scanner types wherever the focus is.
   input.addEventListener('blur', () => {
     setTimeout(() => {
-      if (dialogOpen() || managerOpen() || choice.channel === 'yhtd') return;
+      if (dialogOpen() || managerOpen() || sells(choice.channel)) return;
       if (document.activeElement?.closest('button, #sale-form')) return;
       input.focus();
     }, 0);

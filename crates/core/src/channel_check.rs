@@ -48,6 +48,9 @@ pub struct ConnectionCheck {
     pub channel: ChannelKind,
     pub result: CheckResult,
     pub detail: String,
+    /// Why the channel could not be reached or its answer not trusted, for the settings
+    /// screen to say in its language (`UnknownReason::kind`); `detail` is the English.
+    pub reason_kind: Option<&'static str>,
     pub http_status: Option<u16>,
     pub elapsed_ms: u64,
 }
@@ -148,7 +151,7 @@ pub async fn check_connection(
             reason: "not configured".into(),
         })?;
     let started = Instant::now();
-    let (result, detail, http_status) = match channel_config {
+    let ((result, detail, http_status), reason_kind) = match channel_config {
         ChannelConfig::Yhtd(c) => address_answers(&c.base_url, c.timeouts).await,
         other => {
             let channel = Channel::new(
@@ -161,19 +164,26 @@ pub async fn check_connection(
             look_up(&channel, clock.now_ms()).await?
         }
     };
+    // A kind only where the words are ours: a channel's refusal stays its words, and an
+    // unexpected answer is its HTTP status.
+    let reason_kind = match result {
+        CheckResult::Unreachable => reason_kind,
+        CheckResult::SignatureRefused if reason_kind == Some("bad_signature") => reason_kind,
+        _ => None,
+    };
     Ok(ConnectionCheck {
         channel: kind,
         result,
         detail,
+        reason_kind,
         http_status,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
 
-async fn look_up(
-    channel: &Channel,
-    now_ms: i64,
-) -> Result<(CheckResult, String, Option<u16>), ChannelError> {
+type Checked = ((CheckResult, String, Option<u16>), Option<&'static str>);
+
+async fn look_up(channel: &Channel, now_ms: i64) -> Result<Checked, ChannelError> {
     let prepared = match channel.kind() {
         ChannelKind::Shoubei => {
             // 收呗's preview is local; its query call reads the channel and changes nothing.
@@ -196,7 +206,10 @@ async fn look_up(
                 Resolution::StillUnknown { reason } => Some(reason),
                 _ => None,
             };
-            return Ok(classify(&answer.exchanges, unknown, None));
+            return Ok((
+                classify(&answer.exchanges, unknown, None),
+                unknown.map(UnknownReason::kind),
+            ));
         }
         ChannelKind::Allinpay => {
             channel
@@ -206,40 +219,54 @@ async fn look_up(
         _ => channel.prepare(&probe(PROBE_LONG), None).await?,
     };
     Ok(match &prepared.value {
-        Prepared::Unknown { reason } => classify(&prepared.exchanges, Some(reason), None),
+        Prepared::Unknown { reason } => (
+            classify(&prepared.exchanges, Some(reason), None),
+            Some(reason.kind()),
+        ),
         Prepared::Rejected {
             message,
             config_error,
             ..
-        } => classify(
-            &prepared.exchanges,
+        } => (
+            classify(
+                &prepared.exchanges,
+                None,
+                Some((message.as_str(), *config_error)),
+            ),
             None,
-            Some((message.as_str(), *config_error)),
         ),
-        Prepared::Ready(_) => classify(&prepared.exchanges, None, None),
+        Prepared::Ready(_) => (classify(&prepared.exchanges, None, None), None),
     })
 }
 
 /// 增值券: any HTTP answer from the base URL shows the address is right; the key (when it
 /// signs) is only checked by the first order it delivers.
-async fn address_answers(
-    url: &url::Url,
-    timeouts: crate::channel::Timeouts,
-) -> (CheckResult, String, Option<u16>) {
+async fn address_answers(url: &url::Url, timeouts: crate::channel::Timeouts) -> Checked {
     let http = match Http::new(ChannelKind::Yhtd, url, timeouts, Vec::new()) {
         Ok(h) => h,
-        Err(e) => return (CheckResult::Unreachable, e.to_string(), None),
+        Err(e) => return ((CheckResult::Unreachable, e.to_string(), None), None),
     };
     match http.get_base().await {
-        Ok(status) => (CheckResult::AddressAnswers, String::new(), Some(status)),
-        Err(e) => (
-            CheckResult::Unreachable,
-            if e.is_timeout() {
-                "timed out".into()
-            } else {
-                format!("could not connect: {}", e.without_url())
-            },
+        Ok(status) => (
+            (CheckResult::AddressAnswers, String::new(), Some(status)),
             None,
+        ),
+        Err(e) if e.is_timeout() => (
+            (CheckResult::Unreachable, "timed out".into(), None),
+            Some(UnknownReason::Timeout.kind()),
+        ),
+        Err(e) => (
+            (
+                CheckResult::Unreachable,
+                format!("could not connect: {}", e.without_url()),
+                None,
+            ),
+            Some(
+                UnknownReason::ConnectionFailed {
+                    detail: String::new(),
+                }
+                .kind(),
+            ),
         ),
     }
 }

@@ -86,10 +86,10 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SetupError + '_ {
 fn read_table(path: &Path) -> Result<toml::Table, SetupError> {
     match std::fs::read_to_string(path) {
         Ok(text) => text.parse::<toml::Table>().map_err(|e| {
-            SetupError::Invalid(ConfigError::Invalid {
-                field: path.display().to_string(),
-                reason: e.message().to_owned(),
-            })
+            SetupError::Invalid(ConfigError::invalid(
+                path.display().to_string(),
+                e.message(),
+            ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(toml::Table::new()),
         Err(e) => Err(io(path)(e)),
@@ -223,10 +223,10 @@ fn stage(dir: &Path, edit: &ChannelEdit, commit: bool) -> Result<Config, SetupEr
         t.insert(kind.as_str().into(), toml::Value::Table(settings));
     }
     let config_text = toml::to_string(&config).map_err(|e| {
-        SetupError::Invalid(ConfigError::Invalid {
-            field: format!("channels.{}", kind.as_str()),
-            reason: e.to_string(),
-        })
+        SetupError::Invalid(ConfigError::invalid(
+            format!("channels.{}", kind.as_str()),
+            e.to_string(),
+        ))
     })?;
     let secrets_text = toml::to_string(&secrets).unwrap_or_default();
 

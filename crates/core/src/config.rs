@@ -99,7 +99,7 @@ impl From<ConfigError> for ChannelError {
                 field: path.display().to_string(),
                 reason: source.to_string(),
             },
-            ConfigError::Invalid { field, reason } => ChannelError::Config { field, reason },
+            ConfigError::Invalid { field, reason, .. } => ChannelError::Config { field, reason },
             ConfigError::DemoSecret { field } => ChannelError::Config {
                 field,
                 reason: DEMO_SECRET_REASON.to_owned(),

@@ -155,6 +155,12 @@ impl Refusal for crate::channel_setup::SetupError {
     fn field(&self) -> Option<String> {
         crate::channel_setup::SetupError::field(self)
     }
+    fn detail(&self) -> Option<Value> {
+        match self {
+            crate::channel_setup::SetupError::Invalid(e) => e.detail(),
+            _ => None,
+        }
+    }
 }
 
 impl Refusal for crate::desk_settings::SettingsError {
@@ -172,6 +178,9 @@ impl Refusal for crate::config::ConfigError {
     }
     fn field(&self) -> Option<String> {
         crate::config::ConfigError::field(self).map(str::to_owned)
+    }
+    fn detail(&self) -> Option<Value> {
+        crate::config::ConfigError::detail(self)
     }
 }
 

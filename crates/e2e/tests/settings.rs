@@ -216,6 +216,37 @@ async fn channel_settings_are_validated_per_field_keys_stay_write_only_and_the_s
         "plain words, with the channel's own: {r}"
     );
     assert!(!words.contains("return_msg"), "not the raw JSON: {r}");
+    // An address where nothing listens: our reason in Chinese, not the HTTP library's English
+    // (issue 20 item 10).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    type_into(&desk, "set-shoubei-key", &key).await;
+    type_into(
+        &desk,
+        "set-shoubei-base_url",
+        &format!("http://127.0.0.1:{port}"),
+    )
+    .await;
+    click(&desk, "set-shoubei-test").await;
+    desk.wait_until(
+        "document.querySelector('[data-testid=set-shoubei-result]').dataset.result === 'unreachable'",
+        QUICK,
+        "a closed port to be unreachable",
+    )
+    .await;
+    let r = channel_result(&desk, "shoubei").await;
+    let words = r[2].as_str().unwrap();
+    assert!(
+        words.contains("连不上渠道") && words.contains("地址没有应答"),
+        "plain words: {r}"
+    );
+    assert!(
+        redeemdesk_e2e::english_words(words).is_empty(),
+        "no English of ours: {r}"
+    );
+    desk.screenshot("settings-test-unreachable").await;
+    type_into(&desk, "set-shoubei-base_url", &text("base_url")).await;
     assert!(
         !data.join("config.toml").exists(),
         "a connection test saves nothing"

@@ -3,6 +3,7 @@
 // result (`{state, title, amount, lines, sound}` with i18n keys, see result-view.js); no
 // DOM and no state here, so every answer has one sentence, kept in one place.
 import { clockOrDate, maskCode } from '../../format.js';
+import { platformsOf } from '../../channels.js';
 
 /** The coupon's name and masked code, or the code alone. */
 export function nameLine(name, code) {
@@ -14,7 +15,7 @@ export function nameLine(name, code) {
 /** Under a refusal that reads "no such code": the channel and platform it was asked under. */
 export function checkChoiceLine(asked) {
   return {
-    key: asked.channel === 'allinpay' ? 'result.checkChannelPlatform' : 'result.checkChannel',
+    key: platformsOf(asked.channel).length > 0 ? 'result.checkChannelPlatform' : 'result.checkChannel',
     // Named at each render, in the language of the moment.
     choice: { channel: asked.channel, platform: asked.platform },
     big: true,

@@ -223,7 +223,7 @@ export function renderChannels(container, ctx) {
       const reason = reasonOf(e);
       const table = products.find((p) => p.name === target);
       if (table) {
-        table.error.replaceChildren(el('span', { className: 'set-error-main' }, '✕ ', t('set.products.refused', { detail: reason })));
+        table.error.replaceChildren(el('span', { className: 'set-error-main' }, '✕ ', t('set.products.refused', { detail: reason.reason ?? '' })));
         say('error', `✕ ${t('set.fixFirst', { field: t('set.products.title') })}`);
       } else if (rows[target]) {
         showFieldError(rows[target].error, rows[target].label, reason);
@@ -254,7 +254,11 @@ export function renderChannels(container, ctx) {
         (r) => {
           if (seq !== testSeq) return;
           const good = r.result === 'reachable' || r.result === 'address_answers';
-          say(good ? 'ok' : 'error', `${good ? '✓' : '✕'} ${t(`set.check.${r.result}`, { detail: r.detail || '', ms: r.elapsed_ms })}`);
+          // Our reason in the UI's language where the core gave its kind; a channel's words as they came.
+          const why = r.reason_kind && (t(`set.why.${r.reason_kind}`) !== `set.why.${r.reason_kind}`
+            ? t(`set.why.${r.reason_kind}`) : t(`reason.${r.reason_kind}`));
+          const detail = why || r.detail || '';
+          say(good ? 'ok' : 'error', `${good ? '✓' : '✕'} ${t(`set.check.${r.result}`, { detail, ms: r.elapsed_ms })}`);
           result.dataset.result = r.result;
         },
         (e) => {

@@ -72,7 +72,7 @@ export function renderDesk(container) {
     clearErrors(container);
     const minutes = minutesOf(cutoff.value);
     if (Number.isNaN(minutes)) {
-      showFieldError(rows.cutoff_minutes.error, rows.cutoff_minutes.label, 'HH:MM');
+      showFieldError(rows.cutoff_minutes.error, rows.cutoff_minutes.label, { kind: 'other', reason: 'HH:MM' });
       return;
     }
     const settings = {

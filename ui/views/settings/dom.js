@@ -28,28 +28,37 @@ export function button(key, props = {}) {
   return el('button', { type: 'button', className: 'set-btn', ...props }, t(key));
 }
 
-/** What the core's reason for a refusal means, in the current language. */
-export function reasonText(reason, label) {
-  const r = String(reason || '');
-  let m;
-  if ((m = /must be 1–(\d+) digits/.exec(r))) return t('set.reason.digits', { label, max: m[1] });
-  if (/not a URL|http:\/\/ or https:\/\/|query or fragment/.test(r)) return t('set.reason.url', { label });
-  if (/8–256 printable/.test(r)) return t('set.reason.key', { label });
-  if (/^missing|missing field/.test(r)) return t('set.reason.missing', { label });
-  if ((m = /must be 1–(\d+) printable/.exec(r))) return t('set.reason.ident', { label, max: m[1] });
-  if (/PEM|pem|key/.test(r) && /parse|invalid|decode/i.test(r)) return t('set.reason.pem', { label });
-  return t('set.reason.other', { label, detail: r });
+/**
+ * What a refusal means, in the current language, from its kind: `why` is the core's detail
+ * (`{kind, max, reason}`, core channel/settings.rs `Why`) or a kind this screen found itself
+ * ('missing', or `{kind: 'said', text}`). The core's English `reason` is shown, never read.
+ */
+export function reasonText(why, label) {
+  const w = typeof why === 'string' ? { kind: why } : why ?? {};
+  switch (w.kind) {
+    case 'digits': return t('set.reason.digits', { label, max: w.max });
+    case 'ident': return t('set.reason.ident', { label, max: w.max });
+    case 'url': return t('set.reason.url', { label });
+    case 'key_format': return t('set.reason.key', { label });
+    case 'missing': return t('set.reason.missing', { label });
+    case 'pem': return t('set.reason.pem', { label });
+    case 'demo_secret': return t('set.reason.demo_secret', { label });
+    case 'sandbox_key_pair': return t('set.reason.sandbox_key_pair', { label });
+    case 'said': return w.text; // a sentence this screen made itself
+    default: return t('set.reason.other', { label, detail: w.reason ?? '' });
+  }
 }
 
 /**
  * Shows a refusal under its field: the translated sentence, and in Chinese the core's English
  * words after it, so both languages are on screen for whoever reads it.
  */
-export function showFieldError(target, label, reason) {
-  const text = reasonText(reason, label);
+export function showFieldError(target, label, why) {
+  const text = reasonText(why, label);
+  const english = typeof why === 'object' ? why?.reason : null;
   target.replaceChildren(
     el('span', { className: 'set-error-main' }, '✕ ', text),
-    currentLang() === 'zh' && reason ? el('span', { className: 'set-error-en' }, ` ${reason}`) : null,
+    currentLang() === 'zh' && english ? el('span', { className: 'set-error-en', dataset: { bilingual: '' } }, ` ${english}`) : null,
   );
   target.closest('.set-row')?.classList.add('invalid');
 }
@@ -59,11 +68,10 @@ export function clearErrors(root) {
   for (const r of root.querySelectorAll('.set-row.invalid')) r.classList.remove('invalid');
 }
 
-/** The message of a refused command: the core's words after the field name. */
+/**
+ * A refused command's reason as data: the core's detail (`{kind, max, reason}`), or for a
+ * refusal without one its message, shown as it is.
+ */
 export function reasonOf(error) {
-  const msg = String(error?.message || '');
-  const field = error?.field;
-  if (field && msg.startsWith(field + ': ')) return msg.slice(field.length + 2);
-  const i = msg.lastIndexOf(': ');
-  return i >= 0 && field ? msg.slice(i + 2) : msg;
+  return error?.detail?.kind ? error.detail : { kind: 'other', reason: String(error?.message || '') };
 }

@@ -88,7 +88,7 @@ export function renderPeople(container) {
     clearErrors(container);
     pinResult.textContent = '';
     if (next.value !== again.value) {
-      showFieldError(rows.again.error, t('set.pin.again'), t('set.pin.mismatch'));
+      showFieldError(rows.again.error, t('set.pin.again'), { kind: 'said', text: t('set.pin.mismatch') });
       return;
     }
     api.setManagerPin(current.value, next.value, t('set.pin.who')).then(

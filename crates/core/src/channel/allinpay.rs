@@ -212,7 +212,7 @@ use super::outcome::{
     Resolution, UnknownReason,
 };
 use super::preview::{Certificate, Platform, Preview};
-use super::settings::{self, ConfigError, Field, Form, Load, SecretSlot, Store};
+use super::settings::{self, ConfigError, Field, Form, Load, SecretSlot, Store, Why};
 use super::{ChannelError, ChannelKind, Context, CouponCode};
 use crate::money::Fen;
 use serde::Deserialize;
@@ -342,9 +342,13 @@ impl RawConfig {
         };
         let private =
             private_key_from_pem(&pem("merchant_private_key", &self.merchant_private_key)?)
-                .map_err(|e| ConfigError::invalid(f("merchant_private_key"), e.to_string()))?;
+                .map_err(|e| {
+                    ConfigError::invalid_as(f("merchant_private_key"), Why::Pem, e.to_string())
+                })?;
         let public = public_key_from_pem(&pem("platform_public_key", &self.platform_public_key)?)
-            .map_err(|e| ConfigError::invalid(f("platform_public_key"), e.to_string()))?;
+            .map_err(|e| {
+            ConfigError::invalid_as(f("platform_public_key"), Why::Pem, e.to_string())
+        })?;
         // Either pair in either slot: the sandbox holds both private halves, so a live
         // request signed with its merchant key, or an answer checked with its platform key,
         // proves nothing about the real 通联.

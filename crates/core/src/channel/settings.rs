@@ -22,7 +22,13 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
+    Invalid {
+        field: String,
+        reason: String,
+        /// What is wrong, for the settings screen to say in its language (`reason` is
+        /// the English of it).
+        why: Why,
+    },
     /// A secret is one the sandbox's demo data published (each channel's `PUBLISHED`).
     #[error("{field}: {}", DEMO_SECRET_REASON)]
     DemoSecret { field: String },
@@ -32,6 +38,29 @@ pub enum ConfigError {
     /// The file configures no channel: live mode would start with nothing to redeem against.
     #[error("{}", NO_CHANNEL_REASON)]
     NoChannel,
+}
+
+/// What kind of refusal a setting got: the sentence the settings screen says for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Why {
+    /// Not an http(s) URL with a host, or one with a query or fragment.
+    Url,
+    Digits {
+        max: usize,
+    },
+    /// Printable ASCII without spaces.
+    Ident {
+        max: usize,
+    },
+    /// A key of 8–256 printable ASCII characters.
+    KeyFormat,
+    Missing,
+    /// An RSA key that does not parse.
+    Pem,
+    DemoSecret,
+    SandboxKeyPair,
+    Other,
 }
 
 /// What a configuration without a channel is told, Chinese first, with what to do. The
@@ -63,10 +92,36 @@ impl ConfigError {
     }
 
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError::invalid_as(field, Why::Other, reason)
+    }
+
+    /// A refusal whose kind the settings screen has a sentence for.
+    pub fn invalid_as(
+        field: impl Into<String>,
+        why: Why,
+        reason: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::Invalid {
             field: field.into(),
             reason: reason.into(),
+            why,
         }
+    }
+
+    /// The refusal's data for the UI: its kind (with the limit it names) and the English
+    /// reason without the field, so the screen never takes the message apart.
+    pub fn detail(&self) -> Option<serde_json::Value> {
+        let (why, reason) = match self {
+            ConfigError::Invalid { why, reason, .. } => (*why, reason.clone()),
+            ConfigError::DemoSecret { .. } => (Why::DemoSecret, DEMO_SECRET_REASON.to_owned()),
+            ConfigError::SandboxKeyPair { .. } => {
+                (Why::SandboxKeyPair, SANDBOX_KEY_PAIR_REASON.to_owned())
+            }
+            ConfigError::Read { .. } | ConfigError::NoChannel => return None,
+        };
+        let mut detail = serde_json::to_value(why).unwrap_or_default();
+        detail["reason"] = serde_json::Value::String(reason);
+        Some(detail)
     }
 }
 
@@ -218,6 +273,17 @@ fn first_line(e: &toml::de::Error) -> String {
     e.message().lines().next().unwrap_or("invalid").to_owned()
 }
 
+/// A file's table that does not read as the channel's settings. serde says a required
+/// setting is absent only in words ("missing field `shop_no`"): that one is `Missing`.
+fn serde_refusal(field: String, reason: String) -> ConfigError {
+    let why = if reason.starts_with("missing field") {
+        Why::Missing
+    } else {
+        Why::Other
+    };
+    ConfigError::invalid_as(field, why, reason)
+}
+
 /// Parses TOML naming the failing field as a dotted path under `prefix`.
 pub fn parse_toml<T: serde::de::DeserializeOwned>(
     text: &str,
@@ -226,7 +292,7 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     let de = toml::Deserializer::new(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = dotted(prefix, &e.path().to_string());
-        ConfigError::invalid(field, first_line(e.inner()))
+        serde_refusal(field, first_line(e.inner()))
     })
 }
 
@@ -237,7 +303,7 @@ pub fn from_table<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(table).map_err(|e| {
         let field = dotted(prefix, &e.path().to_string());
-        ConfigError::invalid(field, first_line(e.inner()))
+        serde_refusal(field, first_line(e.inner()))
     })
 }
 
@@ -286,16 +352,18 @@ pub fn secrets_table(
 
 pub fn base_url(field: &str, text: &str) -> Result<url::Url, ConfigError> {
     let url = url::Url::parse(text.trim())
-        .map_err(|e| ConfigError::invalid(field, format!("not a URL ({e})")))?;
+        .map_err(|e| ConfigError::invalid_as(field, Why::Url, format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(ConfigError::invalid(
+        return Err(ConfigError::invalid_as(
             field,
+            Why::Url,
             "must be an http:// or https:// URL with a host",
         ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::invalid(
+        return Err(ConfigError::invalid_as(
             field,
+            Why::Url,
             "must not carry a query or fragment (paths are appended to it)",
         ));
     }
@@ -305,8 +373,9 @@ pub fn base_url(field: &str, text: &str) -> Result<url::Url, ConfigError> {
 pub fn digits(field: &str, value: &str, max: usize) -> Result<String, ConfigError> {
     let v = value.trim();
     if v.is_empty() || v.len() > max || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ConfigError::invalid(
+        return Err(ConfigError::invalid_as(
             field,
+            Why::Digits { max },
             format!("must be 1–{max} digits"),
         ));
     }
@@ -325,8 +394,9 @@ pub fn opt_digits(
 pub fn ident(field: &str, value: &str, max: usize) -> Result<String, ConfigError> {
     let v = value.trim();
     if v.is_empty() || v.len() > max || !v.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(
+        return Err(ConfigError::invalid_as(
             field,
+            Why::Ident { max },
             format!("must be 1–{max} printable ASCII characters without spaces"),
         ));
     }
@@ -344,11 +414,12 @@ pub fn opt_ident(
 /// A key or secret: 8–256 printable ASCII characters without spaces. The message never
 /// quotes the value.
 pub fn key(field: &str, secret: Option<Secret>) -> Result<Secret, ConfigError> {
-    let secret = secret.ok_or_else(|| ConfigError::invalid(field, "missing"))?;
+    let secret = secret.ok_or_else(|| ConfigError::invalid_as(field, Why::Missing, "missing"))?;
     let k = secret.expose().trim();
     if k.len() < 8 || k.len() > 256 || !k.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ConfigError::invalid(
+        return Err(ConfigError::invalid_as(
             field,
+            Why::KeyFormat,
             "must be 8–256 printable ASCII characters without spaces",
         ));
     }
@@ -456,5 +527,33 @@ mod tests {
             published().count() >= 4,
             "every shared-secret channel lists its demo value"
         );
+    }
+}
+
+#[cfg(test)]
+mod why_tests {
+    use super::*;
+
+    /// The settings screen reads what is wrong from data, never from the English words.
+    #[test]
+    fn a_refused_setting_says_its_kind_and_limit_apart_from_its_words() {
+        let e = digits("channels.shoubei.merchant_no", "12ab", 15).unwrap_err();
+        assert_eq!(
+            e.detail(),
+            Some(serde_json::json!({"kind": "digits", "max": 15, "reason": "must be 1–15 digits"}))
+        );
+        let e = base_url("channels.zvcms.base_url", "ftp://x").unwrap_err();
+        assert_eq!(e.detail().unwrap()["kind"], "url");
+        let e = key("channels.liantuofu.key", None).unwrap_err();
+        assert_eq!(e.detail().unwrap()["kind"], "missing");
+        let e = key("channels.liantuofu.key", Some(Secret::new("short"))).unwrap_err();
+        assert_eq!(e.detail().unwrap()["kind"], "key_format");
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Raw {
+            shop_no: String,
+        }
+        let e = parse_toml::<Raw>("", "channels.shoubei").unwrap_err();
+        assert_eq!(e.detail().unwrap()["kind"], "missing", "{e}");
     }
 }

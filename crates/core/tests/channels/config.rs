@@ -487,7 +487,7 @@ fn both_files_stay_as_strict_as_before_naming_what_is_wrong() {
     // A misspelt channel: refused at `channels`, listing the known ones.
     let misspelt = format!("{cfg}\n[channels.shoubi]\nbase_url = \"http://x\"\n");
     match load(&misspelt, SECRETS) {
-        Err(ConfigError::Invalid { field, reason }) => {
+        Err(ConfigError::Invalid { field, reason, .. }) => {
             assert_eq!(field, "channels", "{reason}");
             assert!(
                 reason.contains("`shoubi`") && reason.contains("`allinpay`"),
