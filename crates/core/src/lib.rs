@@ -17,6 +17,7 @@ pub mod export;
 pub mod file_modes;
 pub mod going_live;
 pub mod hq_sync;
+pub mod lang;
 pub mod ledger;
 pub mod limits;
 pub mod money;

@@ -96,8 +96,8 @@ pub enum ProblemKind {
 
 impl ProblemKind {
     /// The problem in words, `column` the statement's column it names.
-    pub fn words(self, lang: crate::words::Lang, column: &str) -> String {
-        use crate::words::Lang::{En, Zh};
+    pub fn words(self, lang: crate::lang::Lang, column: &str) -> String {
+        use crate::lang::Lang::{En, Zh};
         match (self, lang) {
             (ProblemKind::HeaderUnreadable, Zh) => "表头无法读取".into(),
             (ProblemKind::HeaderUnreadable, En) => "the header line cannot be read".into(),

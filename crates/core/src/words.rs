@@ -3,41 +3,11 @@
 //! for. The UI has its own catalogue (ui/i18n); these are the same words, kept for the files
 //! the core makes. Machines read the stable ids, which exports keep in columns of their own.
 
-use serde::{Deserialize, Serialize};
-
 use crate::channel::ChannelKind;
 use crate::ledger::{AttemptState, Platform};
 use crate::reconcile::{LineState, Verdict};
 
-/// The language of a file made for people. Chinese first: it is the till's language.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
-
-impl std::str::FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "zh" => Ok(Lang::Zh),
-            "en" => Ok(Lang::En),
-            other => Err(format!("{other:?} is not zh or en")),
-        }
-    }
-}
-
-impl Lang {
-    /// The Chinese or the English of a pair.
-    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
-        match self {
-            Lang::Zh => zh,
-            Lang::En => en,
-        }
-    }
-}
+pub use crate::lang::Lang;
 
 /// A channel's name (its module's, `ChannelKind::name`).
 pub fn channel(lang: Lang, c: ChannelKind) -> &'static str {

@@ -9,6 +9,7 @@
 //! - `verify-ca`: TLS, the certificate chained to the CA file, any host name;
 //! - `verify-full`: TLS, chained to the CA file and valid for the host name.
 
+pub use crate::errors::{db_text, ConnectError, PushError};
 use redeemdesk_core::hq_sync::{HqAck, HqBatch, HqLink, HqLinkError, LinkFuture};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -47,47 +48,6 @@ impl FromStr for SslMode {
             }
         })
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
-    #[error("HQ connection settings: {0}")]
-    Config(String),
-    #[error("HQ CA file {}: {reason}", path.display())]
-    CaFile { path: PathBuf, reason: String },
-    #[error("HQ: {}", db_text(.0))]
-    Db(#[from] tokio_postgres::Error),
-    #[error("HQ: no answer within {0:?}")]
-    Timeout(Duration),
-}
-
-/// tokio-postgres says only "db error" for a server's error: the server's words are inside.
-pub fn db_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => {
-            // "error performing TLS handshake" says little without its causes.
-            let mut text = e.to_string();
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                text.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
-            text
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PushError {
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-    #[error("HQ: {}", db_text(.0))]
-    Db(#[from] tokio_postgres::Error),
-    #[error("HQ batch: {0}")]
-    Invalid(String),
-    #[error("HQ: no answer within {0:?}")]
-    Timeout(Duration),
 }
 
 /// Where HQ is and how to reach it. The password comes from the secrets file, never the URL

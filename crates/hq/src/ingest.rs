@@ -16,7 +16,7 @@
 //! It answers the contiguous high-water mark, HQ's head hash and how many rows of this
 //! batch were quarantined.
 
-use crate::client::PushError;
+use crate::errors::PushError;
 use redeemdesk_core::hq_sync::{HqAck, HqBatch};
 
 pub(crate) const MIGRATION_FUNCTION: &str = r#"

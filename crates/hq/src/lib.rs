@@ -4,6 +4,7 @@
 
 pub mod anchor;
 pub mod client;
+pub mod errors;
 pub mod ingest;
 pub mod migrations;
 pub mod reports;

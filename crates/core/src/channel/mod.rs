@@ -78,7 +78,7 @@ impl ChannelKind {
 
     /// The channel's name for people, in `lang`: what the window calls it (ui/i18n
     /// `channel.<id>`, a test in words.rs ties the two).
-    pub fn name(self, lang: crate::words::Lang) -> &'static str {
+    pub fn name(self, lang: crate::lang::Lang) -> &'static str {
         let (zh, en) = match self {
             ChannelKind::Shoubei => ("收呗", "Shoubei"),
             ChannelKind::Zvcms => ("智迈", "Zhimai"),
