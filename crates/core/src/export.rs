@@ -549,12 +549,26 @@ mod tests {
     use crate::app_info::Mode;
     use crate::ledger::{Actor, AttemptState, DayFilter, NewAttempt, Transition};
 
+    /// An attempt begun and answered a success 5 ms later by its cashier, with one channel id.
+    fn succeeded(ledger: &Ledger, attempt: NewAttempt, (key, id): (&str, &str)) {
+        let (at, cashier) = (attempt.created_ms, attempt.cashier.clone());
+        let begun = ledger.begin_attempt(attempt).unwrap();
+        ledger
+            .record(
+                &begun,
+                Transition::new(AttemptState::Succeeded, at + 5, Actor::Cashier(cashier))
+                    .channel_id(key, id),
+            )
+            .unwrap();
+    }
+
     #[test]
     fn the_csv_keeps_long_codes_as_text_and_amounts_in_yuan_with_two_decimals() {
         let ledger = Ledger::open_in_memory(Mode::Sandbox).unwrap();
         let at = 1_795_000_000_000;
-        let id = ledger
-            .begin_attempt(NewAttempt {
+        succeeded(
+            &ledger,
+            NewAttempt {
                 created_ms: at,
                 channel: ChannelKind::Liantuofu,
                 platform: None,
@@ -565,19 +579,9 @@ mod tests {
                 price: None,
                 remaining_before: Some(10),
                 prepare: Default::default(),
-            })
-            .unwrap();
-        ledger
-            .record(
-                &id,
-                Transition::new(
-                    AttemptState::Succeeded,
-                    at + 5,
-                    Actor::Cashier("王芳".into()),
-                )
-                .channel_id("bizId", "390962138708451328"),
-            )
-            .unwrap();
+            },
+            ("bizId", "390962138708451328"),
+        );
         let day = ledger.business_day_rule().day_of(at);
         let log = ledger.day_log(day, &DayFilter::default()).unwrap();
         let head = ledger.chain_anchor().unwrap();
@@ -833,8 +837,9 @@ mod tests {
     fn a_file_is_in_one_language_with_the_ids_in_columns_of_their_own() {
         let ledger = Ledger::open_in_memory(Mode::Sandbox).unwrap();
         let at = 1_795_000_000_000;
-        let id = ledger
-            .begin_attempt(NewAttempt {
+        succeeded(
+            &ledger,
+            NewAttempt {
                 created_ms: at,
                 channel: ChannelKind::Allinpay,
                 platform: Some(crate::ledger::Platform::Tiktok),
@@ -845,19 +850,9 @@ mod tests {
                 price: None,
                 remaining_before: None,
                 prepare: Default::default(),
-            })
-            .unwrap();
-        ledger
-            .record(
-                &id,
-                Transition::new(
-                    AttemptState::Succeeded,
-                    at + 5,
-                    Actor::Cashier("Wang".into()),
-                )
-                .channel_id("orderNo", "TK2026"),
-            )
-            .unwrap();
+            },
+            ("orderNo", "TK2026"),
+        );
         let day = ledger.business_day_rule().day_of(at);
         let log = ledger.day_log(day, &DayFilter::default()).unwrap();
         let rows = |lang| -> Vec<Vec<String>> {
