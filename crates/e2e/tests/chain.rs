@@ -39,39 +39,9 @@ async fn the_sync_badge_goes_from_pending_to_synced_and_the_store_tab_shows_two_
     let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
         .await
         .unwrap();
-    let sb = &channel.demo().shoubei;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().to_path_buf();
-    std::fs::write(
-        data.join("config.toml"),
-        format!(
-            "[channels.shoubei]\nbase_url = \"{}\"\ninst_no = \"{}\"\nmerchant_no = \"{}\"\n\
-             shop_no = \"{}\"\nsecrets = \"secrets.toml\"\n\
-             [hq]\nurl = \"{url}\"\nstore_id = \"{store}\"\ntill = \"1号机\"\nsecrets = \"secrets.toml\"\n",
-            channel.base_url(redeemdesk_core::channel::ChannelKind::Shoubei),
-            sb.inst_no,
-            sb.merchant_no,
-            sb.shop_no
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        data.join("secrets.toml"),
-        format!(
-            "[shoubei]\nkey = \"{}\"\n[hq]\npassword = \"{PASSWORD}\"\n",
-            sb.key
-        ),
-    )
-    .unwrap();
-    {
-        // As the app's channel setup writes it: readable by the user only.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            data.join("secrets.toml"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
-    }
+    write_till_files(&data, &channel, &url, &store);
 
     // HQ is slow to take rows: a lock on its chain holds every push until it is released,
     // so what this till writes waits as 待上传.
@@ -249,21 +219,10 @@ struct ChainTill {
     data: std::path::PathBuf,
 }
 
-async fn chain_till() -> ChainTill {
-    let cluster = Cluster::start();
-    let (db, mut admin) = cluster.fresh_db().await;
-    let store = format!("e2e-{}", std::process::id());
-    roles::add_store(&mut admin, &store, PASSWORD)
-        .await
-        .expect("the store's role");
-    drop(admin);
-    let url = cluster.tcp_url(&roles::role_name(&store), &db, None);
-    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
-        .await
-        .unwrap();
+/// A live till of `store` in `data`: config.toml with the channel standing in for its 收呗 and
+/// the `[hq]` section, secrets.toml readable by the user only, as the app's setup writes it.
+fn write_till_files(data: &Path, channel: &RunningSandbox, url: &str, store: &str) {
     let sb = &channel.demo().shoubei;
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().to_path_buf();
     std::fs::write(
         data.join("config.toml"),
         format!(
@@ -288,6 +247,23 @@ async fn chain_till() -> ChainTill {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+async fn chain_till() -> ChainTill {
+    let cluster = Cluster::start();
+    let (db, mut admin) = cluster.fresh_db().await;
+    let store = format!("e2e-{}", std::process::id());
+    roles::add_store(&mut admin, &store, PASSWORD)
+        .await
+        .expect("the store's role");
+    drop(admin);
+    let url = cluster.tcp_url(&roles::role_name(&store), &db, None);
+    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_path_buf();
+    write_till_files(&data, &channel, &url, &store);
     ChainTill {
         cluster,
         db,
