@@ -54,10 +54,10 @@ impl Refusal for crate::scan::ScanError {
         match self {
             ScanError::Empty => None,
             ScanError::TooLong { len, max } => Some(json!({ "len": len, "max": max })),
+            // `position` counts from 1, as a person does.
             ScanError::NotACodeCharacter { ch, position } => Some(json!({
                 "ch": ch.to_string(),
-                // A person counts from 1.
-                "pos": position + 1,
+                "pos": position,
             })),
         }
     }
@@ -192,12 +192,11 @@ mod tests {
 
     #[test]
     fn a_refusal_with_data_carries_it_apart_from_the_english_message() {
-        let e = RedeemError::Scan(ScanError::NotACodeCharacter {
-            ch: '中',
-            position: 3,
-        });
+        // "6795中文": the fifth character, as the cashier counts.
+        let e =
+            RedeemError::Scan(crate::scan::normalise("6795中文", &Default::default()).unwrap_err());
         assert_eq!(e.code(), "code_bad_character");
-        assert_eq!(e.detail(), Some(json!({ "ch": "中", "pos": 4 })));
+        assert_eq!(e.detail(), Some(json!({ "ch": "中", "pos": 5 })));
         let e = RedeemError::Role(crate::roles::RoleError::LockedOut { wait_ms: 1234 });
         assert_eq!(e.detail(), Some(json!({ "wait_ms": 1234 })));
         let e = crate::channel::ChannelError::Transport {

@@ -354,6 +354,11 @@ async fn empty_overlong_control_and_emoji_input_get_a_clear_message() {
         )
         .await;
     }
+    let text = text_of(&desk, "result-text").await;
+    assert!(
+        text.contains("第 5 位的“中”"),
+        "the bad character where the cashier counts it (6795中文: the fifth): {text}"
+    );
     desk.screenshot("cashier-bad-code").await;
     assert_eq!(recent_count(&desk).await, 0, "nothing was attempted");
     desk.close().await;
