@@ -188,7 +188,6 @@ impl Refusal for crate::config::ConfigError {
 mod tests {
     use super::*;
     use crate::redeem::RedeemError;
-    use crate::scan::ScanError;
 
     #[test]
     fn a_refusal_with_data_carries_it_apart_from_the_english_message() {
