@@ -27,21 +27,14 @@ const PASSWORD: &str = "till-pass-e2e-Q7!";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sync_badge_goes_from_pending_to_synced_and_the_store_tab_shows_two_tills() {
-    let cluster = Cluster::start();
-    let (db, mut admin) = cluster.fresh_db().await;
-    let store = format!("e2e-{}", std::process::id());
-    roles::add_store(&mut admin, &store, PASSWORD)
-        .await
-        .expect("the store's role");
-    let url = cluster.tcp_url(&roles::role_name(&store), &db, None);
-
-    // The store's 收呗, standing in for the live one (with keys of its own).
-    let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().to_path_buf();
-    write_till_files(&data, &channel, &url, &store);
+    let (till, admin, store, url) = chain_store().await;
+    let ChainTill {
+        cluster,
+        db: _,
+        channel,
+        _tmp,
+        data,
+    } = till;
 
     // HQ is slow to take rows: a lock on its chain holds every push until it is released,
     // so what this till writes waits as 待上传.
@@ -249,14 +242,16 @@ fn write_till_files(data: &Path, channel: &RunningSandbox, url: &str, store: &st
     std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-async fn chain_till() -> ChainTill {
+/// A throwaway HQ with one store, the store's 收呗 (standing in for the live one, with keys
+/// of its own) and a live till's data directory; with HQ's admin connection, the store's id
+/// and the till's HQ URL.
+async fn chain_store() -> (ChainTill, redeemdesk_hq::testing::Client, String, String) {
     let cluster = Cluster::start();
     let (db, mut admin) = cluster.fresh_db().await;
     let store = format!("e2e-{}", std::process::id());
     roles::add_store(&mut admin, &store, PASSWORD)
         .await
         .expect("the store's role");
-    drop(admin);
     let url = cluster.tcp_url(&roles::role_name(&store), &db, None);
     let channel = Sandbox::start(SandboxOptions::standing_in_for_live().unwrap())
         .await
@@ -264,13 +259,18 @@ async fn chain_till() -> ChainTill {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().to_path_buf();
     write_till_files(&data, &channel, &url, &store);
-    ChainTill {
+    let till = ChainTill {
         cluster,
         db,
         channel,
         _tmp: tmp,
         data,
-    }
+    };
+    (till, admin, store, url)
+}
+
+async fn chain_till() -> ChainTill {
+    chain_store().await.0
 }
 
 /// Waits until the badge is in `state` and says `text`.

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use tokio_postgres::{Client, NoTls};
+/// The admin connection `fresh_db` answers, for tests outside this crate to name.
+pub use tokio_postgres::Client;
+use tokio_postgres::NoTls;
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg.sh")
