@@ -329,7 +329,8 @@ pub const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// The till's way to HQ: one connection, reopened after any failure.
 pub struct HqClient {
     target: HqTarget,
-    client: tokio::sync::Mutex<Option<Client>>,
+    /// The connection, with its push prepared.
+    client: tokio::sync::Mutex<Option<crate::ingest::Pusher>>,
     timeout: Duration,
 }
 
@@ -357,11 +358,11 @@ impl HqClient {
 
     async fn push_once(&self, batch: &HqBatch) -> Result<HqAck, PushError> {
         let mut slot = self.client.lock().await;
-        if slot.as_ref().is_none_or(Client::is_closed) {
-            *slot = Some(self.target.connect().await?);
+        if slot.as_ref().is_none_or(crate::ingest::Pusher::is_closed) {
+            *slot = Some(crate::ingest::Pusher::new(self.target.connect().await?).await?);
         }
-        let client = slot.as_ref().expect("connected above");
-        let answer = tokio::time::timeout(self.timeout, crate::ingest::push(client, batch)).await;
+        let pusher = slot.as_ref().expect("connected above");
+        let answer = tokio::time::timeout(self.timeout, pusher.push(batch)).await;
         let result = match answer {
             Ok(r) => r,
             Err(_) => Err(PushError::Timeout(self.timeout)),

@@ -17,7 +17,9 @@
 //! batch were quarantined.
 
 use crate::errors::PushError;
-use redeemdesk_core::hq_sync::{HqAck, HqBatch};
+use redeemdesk_core::hq_sync::{ChainRow, HqAck, HqBatch};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 pub(crate) const MIGRATION_FUNCTION: &str = r#"
 CREATE FUNCTION ingest.push(
@@ -375,18 +377,474 @@ END
 $grant$;
 "#;
 
-/// The call, as the uploader's connection sends it: with the till's channel reading when
-/// it has one.
-const PUSH: &str =
+/// The batch as columns (migration `ingest_push_columns`): one typed array per column and
+/// the bodies as one JSON array, so the server parses no JSON but the bodies, once, and
+/// the till sends no keys. The two JSON signatures stay for tills not yet updated, and now
+/// only turn their argument into these columns: the checks, the quarantine and the
+/// projection live here alone. Same answers for every batch (tests/ingest.rs compares).
+///
+/// Every statement here plans as well with the batch unknown (the plan cache goes generic
+/// after five calls): no join of the batch with itself, and a held position is looked up by
+/// its key, never by hashing the desk's whole chain.
+pub(crate) const MIGRATION_PUSH_COLUMNS: &str = r#"
+CREATE FUNCTION ingest.push(
+    p_store text,
+    p_desk uuid,
+    p_till text,
+    p_app_version text,
+    p_ledger_version integer,
+    p_till_now_ms bigint,
+    p_till_head bigint,
+    p_seq bigint[],
+    p_kind text[],
+    p_prev_hash text[],
+    p_hash text[],
+    p_time_ms bigint[],
+    p_body jsonb,
+    -- On an attempt's creating event, its identity for the reports; NULL elsewhere.
+    p_attempt_id text[],
+    p_business_day text[],
+    p_created_ms bigint[],
+    p_channel text[],
+    p_code text[],
+    p_count integer[],
+    p_cashier text[],
+    -- The till's latest reading of a channel's clock, or NULL.
+    p_clock_channel text,
+    p_clock_skew_ms bigint,
+    p_clock_seen_ms bigint
+) RETURNS TABLE (hwm bigint, head_hash text, quarantined integer)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    n integer := coalesce(cardinality(p_seq), 0);
+    d_hwm bigint;
+    d_head text;
+    new_hwm bigint;
+    new_head text;
+    bad_rn bigint;
+    bad_gap boolean;
+    tail_forks boolean;
+    q integer;
+    hq_now_ms bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM hq.stores s
+                   WHERE s.store_id = p_store AND s.role_name = session_user) THEN
+        RAISE EXCEPTION 'role % does not write for store %', session_user, p_store
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    -- One position per index of every column: a shorter column would pair one row's hash
+    -- with another row's body.
+    IF array_ndims(p_seq) > 1 OR EXISTS (
+        SELECT 1 FROM unnest(ARRAY[cardinality(p_kind), cardinality(p_prev_hash),
+            cardinality(p_hash), cardinality(p_time_ms), jsonb_array_length(p_body),
+            cardinality(p_attempt_id), cardinality(p_business_day), cardinality(p_created_ms),
+            cardinality(p_channel), cardinality(p_code), cardinality(p_count),
+            cardinality(p_cashier)]) AS c(len)
+        WHERE coalesce(c.len, 0) <> n) THEN
+        RAISE EXCEPTION 'the batch''s columns differ in length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- Locks the desk's row: pushes of one desk run one after the other.
+    INSERT INTO hq.desks AS d (store_id, desk_id, till, app_version, ledger_version,
+                               skew_ms, head_hash, till_head)
+    VALUES (p_store, p_desk, p_till, p_app_version, p_ledger_version,
+            p_till_now_ms - hq_now_ms, repeat('0', 64), p_till_head)
+    ON CONFLICT (store_id, desk_id) DO UPDATE
+        SET till = EXCLUDED.till, app_version = EXCLUDED.app_version,
+            ledger_version = EXCLUDED.ledger_version, last_seen = now(),
+            skew_ms = EXCLUDED.skew_ms, till_head = EXCLUDED.till_head
+    RETURNING d.hwm, d.head_hash INTO d_hwm, d_head;
+
+    -- The new positions continue HQ's chain up to the first that does not: a gap (left
+    -- for a resend) or a broken link (a fork).
+    SELECT s.rn, s.seq <> d_hwm + s.rn INTO bad_rn, bad_gap
+    FROM (SELECT u.seq, u.prev_hash, row_number() OVER w AS rn, lag(u.hash) OVER w AS prevh
+          FROM unnest(p_seq, p_prev_hash, p_hash) AS u(seq, prev_hash, hash)
+          WHERE u.seq > d_hwm WINDOW w AS (ORDER BY u.seq)) s
+    WHERE s.seq <> d_hwm + s.rn
+       OR s.prev_hash IS DISTINCT FROM CASE WHEN s.rn = 1 THEN d_head ELSE s.prevh END
+    ORDER BY s.rn LIMIT 1;
+    IF bad_rn IS NULL THEN
+        SELECT greatest(max(u.seq), d_hwm) INTO new_hwm FROM unnest(p_seq) AS u(seq);
+    ELSE
+        new_hwm := d_hwm + bad_rn - 1;
+    END IF;
+    new_head := coalesce((SELECT u.hash FROM unnest(p_seq, p_hash) AS u(seq, hash)
+                          WHERE u.seq = new_hwm AND new_hwm > d_hwm LIMIT 1), d_head);
+    tail_forks := bad_rn IS NOT NULL AND NOT bad_gap;
+
+    -- The rest in one statement over the batch read once: quarantine (a held position
+    -- with another hash; after a broken link, the rest of the batch), the chain's new
+    -- positions, and the reports' projection. Its UPDATE sees hq.attempts as it was before
+    -- the statement, so it moves only attempts HQ already held; the ones created in this
+    -- batch are inserted once, in their latest state.
+    WITH b AS MATERIALIZED (
+        SELECT u.seq, u.kind, u.prev_hash, u.hash, u.time_ms,
+               coalesce(nullif(u.body, 'null'::jsonb), '{}') AS body,
+               u.attempt_id, u.business_day, u.created_ms, u.channel, u.code, u.count, u.cashier
+        FROM ROWS FROM (unnest(p_seq), unnest(p_kind), unnest(p_prev_hash), unnest(p_hash),
+                        unnest(p_time_ms), jsonb_array_elements(p_body), unnest(p_attempt_id),
+                        unnest(p_business_day), unnest(p_created_ms), unnest(p_channel),
+                        unnest(p_code), unnest(p_count), unnest(p_cashier))
+             AS u(seq, kind, prev_hash, hash, time_ms, body, attempt_id, business_day,
+                  created_ms, channel, code, count, cashier)),
+    held_bad AS MATERIALIZED (
+        SELECT h.* FROM (
+            SELECT b.*, (SELECT c.hash FROM hq.chain c
+                         WHERE c.store_id = p_store AND c.desk_id = p_desk AND c.seq = b.seq)
+                        AS held
+            FROM b WHERE b.seq <= d_hwm OFFSET 0) h
+        WHERE h.held IS DISTINCT FROM h.hash),
+    tail_bad AS MATERIALIZED (SELECT * FROM b WHERE tail_forks AND b.seq > new_hwm),
+    f1 AS (
+        INSERT INTO hq.forks (store_id, desk_id, seq, hash, prev_hash, reason, held_hash,
+                              kind, time_ms, body)
+        SELECT p_store, p_desk, seq, hash, prev_hash, 'different_hash', held, kind, time_ms,
+               body FROM held_bad
+        ON CONFLICT DO NOTHING),
+    f2 AS (
+        INSERT INTO hq.forks (store_id, desk_id, seq, hash, prev_hash, reason, held_hash,
+                              kind, time_ms, body)
+        SELECT p_store, p_desk, seq, hash, prev_hash, 'does_not_continue', new_head,
+               kind, time_ms, body FROM tail_bad
+        ON CONFLICT DO NOTHING),
+    acc AS MATERIALIZED (SELECT * FROM b WHERE b.seq > d_hwm AND b.seq <= new_hwm),
+    ch AS (
+        INSERT INTO hq.chain (store_id, desk_id, seq, kind, prev_hash, hash, time_ms, body)
+        SELECT p_store, p_desk, seq, kind, prev_hash, hash, time_ms, body FROM acc
+        ON CONFLICT DO NOTHING),
+    -- Per attempt of this batch: its identity when its creating event is here, its latest
+    -- event, and its latest success (the till's cache rule, ledger/mod.rs: a success
+    -- carries its figures, an undo keeps them, any other state has none).
+    latest AS MATERIALIZED (
+        SELECT DISTINCT ON (e.id) e.* FROM (
+            SELECT coalesce(acc.attempt_id, acc.body->>'attempt_id') AS id, acc.seq,
+                   acc.body->>'state' AS state, acc.time_ms AS state_ms,
+                   (acc.body->>'face_value_fen')::bigint AS face,
+                   (acc.body->>'settled_fen')::bigint AS settled,
+                   bool_or(acc.attempt_id IS NOT NULL) OVER w AS made_here,
+                   (array_agg(acc.business_day) FILTER (WHERE acc.attempt_id IS NOT NULL)
+                       OVER w)[1] AS business_day,
+                   (array_agg(acc.created_ms) FILTER (WHERE acc.attempt_id IS NOT NULL)
+                       OVER w)[1] AS created_ms,
+                   (array_agg(acc.channel) FILTER (WHERE acc.attempt_id IS NOT NULL)
+                       OVER w)[1] AS channel,
+                   (array_agg(acc.code) FILTER (WHERE acc.attempt_id IS NOT NULL)
+                       OVER w)[1] AS code,
+                   (array_agg(acc.count) FILTER (WHERE acc.attempt_id IS NOT NULL)
+                       OVER w)[1] AS count,
+                   (array_agg(acc.cashier) FILTER (WHERE acc.attempt_id IS NOT NULL)
+                       OVER w)[1] AS cashier,
+                   array_agg((acc.body->>'face_value_fen')::bigint)
+                       FILTER (WHERE acc.body->>'state' = 'succeeded') OVER w AS won_faces,
+                   array_agg((acc.body->>'settled_fen')::bigint)
+                       FILTER (WHERE acc.body->>'state' = 'succeeded') OVER w AS won_settled
+            FROM acc
+            WHERE acc.kind = 'event'
+              AND coalesce(acc.attempt_id, acc.body->>'attempt_id') IS NOT NULL
+            WINDOW w AS (PARTITION BY coalesce(acc.attempt_id, acc.body->>'attempt_id')
+                         ORDER BY acc.seq DESC
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)) e
+        ORDER BY e.id, e.seq DESC),
+    ins AS (
+        INSERT INTO hq.attempts (store_id, desk_id, attempt_id, business_day, created_ms,
+                                 channel, code, count, cashier, state, state_ms,
+                                 settled_face_fen, settled_fen)
+        SELECT p_store, p_desk, l.id, l.business_day::date, l.created_ms, l.channel, l.code,
+               l.count, l.cashier, l.state, l.state_ms,
+               CASE l.state WHEN 'succeeded' THEN l.face WHEN 'cancelled' THEN l.won_faces[1] END,
+               CASE l.state WHEN 'succeeded' THEN l.settled WHEN 'cancelled' THEN l.won_settled[1] END
+        FROM latest l WHERE l.made_here
+        ON CONFLICT DO NOTHING
+        RETURNING attempt_id),
+    -- Attempts HQ already holds: made by an earlier push (an attempt across two batches),
+    -- or (never from a well-formed ledger) a creating event HQ already had.
+    held AS MATERIALIZED (
+        SELECT l.* FROM latest l
+        WHERE NOT l.made_here OR l.id NOT IN (SELECT ins.attempt_id FROM ins)),
+    upd AS (
+        UPDATE hq.attempts a
+        SET state = l.state, state_ms = l.state_ms,
+            settled_face_fen = CASE l.state WHEN 'succeeded' THEN l.face
+                WHEN 'cancelled' THEN CASE WHEN l.won_faces IS NULL THEN a.settled_face_fen
+                                           ELSE l.won_faces[1] END END,
+            settled_fen = CASE l.state WHEN 'succeeded' THEN l.settled
+                WHEN 'cancelled' THEN CASE WHEN l.won_settled IS NULL THEN a.settled_fen
+                                           ELSE l.won_settled[1] END END
+        FROM held l
+        WHERE a.store_id = p_store AND a.desk_id = p_desk AND a.attempt_id = l.id
+          -- As an index condition: the desk's other attempts are never scanned.
+          AND a.attempt_id = ANY (ARRAY(SELECT h.id FROM held h)))
+    SELECT (SELECT count(*) FROM held_bad) + (SELECT count(*) FROM tail_bad) INTO q;
+
+    UPDATE hq.desks d SET hwm = new_hwm, head_hash = new_head, forks = d.forks + q,
+        channel = coalesce(p_clock_channel, d.channel),
+        channel_skew_ms = CASE WHEN p_clock_channel IS NULL THEN d.channel_skew_ms
+                               ELSE p_clock_skew_ms END,
+        channel_seen_ms = CASE WHEN p_clock_channel IS NULL THEN d.channel_seen_ms
+                               ELSE p_clock_seen_ms END
+    WHERE d.store_id = p_store AND d.desk_id = p_desk;
+    RETURN QUERY SELECT new_hwm, new_head, q;
+END
+$fn$;
+REVOKE ALL ON FUNCTION ingest.push(text, uuid, text, text, integer, bigint, bigint, bigint[],
+    text[], text[], text[], bigint[], jsonb, text[], text[], bigint[], text[], text[],
+    integer[], text[], text, bigint, bigint) FROM PUBLIC;
+DO $grant$
+DECLARE r text;
+BEGIN
+    FOR r IN SELECT role_name FROM hq.stores LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION ingest.push(text, uuid, text, text, integer, '
+                       'bigint, bigint, bigint[], text[], text[], text[], bigint[], jsonb, '
+                       'text[], text[], bigint[], text[], text[], integer[], text[], text, '
+                       'bigint, bigint) TO %I', r);
+    END LOOP;
+END
+$grant$;
+
+-- The JSON pushes of older tills: their rows turned into the columns above (one pass:
+-- every aggregate takes the rows in the same order). The grants they had stay.
+CREATE OR REPLACE FUNCTION ingest.push(
+    p_store text,
+    p_desk uuid,
+    p_till text,
+    p_app_version text,
+    p_ledger_version integer,
+    p_till_now_ms bigint,
+    p_till_head bigint,
+    p_rows jsonb,
+    p_channel text,
+    p_channel_skew_ms bigint,
+    p_channel_seen_ms bigint
+) RETURNS TABLE (hwm bigint, head_hash text, quarantined integer)
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT p.* FROM (
+        SELECT array_agg(x.seq) AS seq, array_agg(x.kind) AS kind,
+               array_agg(x.prev_hash) AS prev_hash, array_agg(x.hash) AS hash,
+               array_agg(x.time_ms) AS time_ms,
+               jsonb_agg(x.body) AS body,
+               array_agg(CASE WHEN x.attempt IS NOT NULL
+                              THEN coalesce(x.attempt->>'id', x.body->>'attempt_id') END)
+                   AS attempt_id,
+               array_agg(x.attempt->>'business_day') AS business_day,
+               array_agg((x.attempt->>'created_ms')::bigint) AS created_ms,
+               array_agg(x.attempt->>'channel') AS channel,
+               array_agg(x.attempt->>'code') AS code,
+               array_agg((x.attempt->>'count')::integer) AS count,
+               array_agg(x.attempt->>'cashier') AS cashier
+        FROM jsonb_to_recordset(p_rows) AS x(seq bigint, kind text, prev_hash text,
+             hash text, time_ms bigint, body jsonb, attempt jsonb)) c,
+    LATERAL ingest.push(p_store, p_desk, p_till, p_app_version, p_ledger_version,
+        p_till_now_ms, p_till_head, c.seq, c.kind, c.prev_hash, c.hash, c.time_ms, c.body,
+        c.attempt_id, c.business_day, c.created_ms, c.channel, c.code, c.count, c.cashier,
+        p_channel, p_channel_skew_ms, p_channel_seen_ms) p
+$fn$;
+CREATE OR REPLACE FUNCTION ingest.push(
+    p_store text,
+    p_desk uuid,
+    p_till text,
+    p_app_version text,
+    p_ledger_version integer,
+    p_till_now_ms bigint,
+    p_till_head bigint,
+    p_rows jsonb
+) RETURNS TABLE (hwm bigint, head_hash text, quarantined integer)
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT * FROM ingest.push(p_store, p_desk, p_till, p_app_version, p_ledger_version,
+        p_till_now_ms, p_till_head, p_rows, NULL::text, NULL::bigint, NULL::bigint)
+$fn$;
+"#;
+
+/// The call, as the uploader's connection sends it: the batch as columns
+/// (`MIGRATION_PUSH_COLUMNS`), the casts naming the overload.
+const PUSH_COLUMNS: &str = "SELECT hwm, head_hash, quarantined FROM ingest.push($1, $2, $3, $4, \
+     $5, $6, $7, $8::bigint[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::jsonb, \
+     $14::text[], $15::text[], $16::bigint[], $17::text[], $18::text[], $19::integer[], \
+     $20::text[], $21::text, $22::bigint, $23::bigint)";
+/// The same as JSON rows, for an HQ not yet migrated to the columns.
+const PUSH_JSON: &str =
     "SELECT hwm, head_hash, quarantined FROM ingest.push($1, $2, $3, $4, $5, $6, $7, $8)";
-const PUSH_WITH_CHANNEL_CLOCK: &str = "SELECT hwm, head_hash, quarantined \
+const PUSH_JSON_WITH_CHANNEL_CLOCK: &str = "SELECT hwm, head_hash, quarantined \
      FROM ingest.push($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-/// Sends one batch as one transaction and returns HQ's answer.
-pub async fn push(client: &tokio_postgres::Client, batch: &HqBatch) -> Result<HqAck, PushError> {
-    use tokio_postgres::types::ToSql;
-    let desk =
-        uuid::Uuid::parse_str(&batch.desk_id).map_err(|e| PushError::Invalid(e.to_string()))?;
+/// A connection to HQ with its push prepared once: which push this HQ has is learnt at
+/// connection, and a push is one round trip.
+pub struct Pusher {
+    client: tokio_postgres::Client,
+    wire: Wire,
+}
+
+enum Wire {
+    Columns(tokio_postgres::Statement),
+    /// HQ has no column push yet (an older `redeemdesk-hq migrate`): JSON rows, with and
+    /// without the till's channel reading.
+    Json {
+        plain: tokio_postgres::Statement,
+        with_clock: tokio_postgres::Statement,
+    },
+}
+
+impl Pusher {
+    pub async fn new(client: tokio_postgres::Client) -> Result<Pusher, PushError> {
+        let wire = match client.prepare(PUSH_COLUMNS).await {
+            Ok(s) => Wire::Columns(s),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_FUNCTION) => Wire::Json {
+                plain: client.prepare(PUSH_JSON).await?,
+                with_clock: client.prepare(PUSH_JSON_WITH_CHANNEL_CLOCK).await?,
+            },
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Pusher { client, wire })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Whether HQ takes the batch as columns (false: an HQ not yet migrated).
+    pub fn sends_columns(&self) -> bool {
+        matches!(self.wire, Wire::Columns(_))
+    }
+
+    /// Sends one batch as one transaction and returns HQ's answer.
+    pub async fn push(&self, batch: &HqBatch) -> Result<HqAck, PushError> {
+        match &self.wire {
+            Wire::Columns(statement) => push_columns(&self.client, statement, batch).await,
+            Wire::Json { plain, with_clock } => {
+                push_json(&self.client, plain, with_clock, batch).await
+            }
+        }
+    }
+}
+
+/// One column of the batch per array; the attempt's identity only on its creating event
+/// (the JSON push took the attempt's id from the event's body when the identity had none).
+struct Columns<'a> {
+    seq: Vec<i64>,
+    kind: Vec<&'a str>,
+    prev_hash: Vec<&'a str>,
+    hash: Vec<&'a str>,
+    time_ms: Vec<Option<i64>>,
+    body: Vec<&'a serde_json::Value>,
+    attempt_id: Vec<Option<&'a str>>,
+    business_day: Vec<Option<&'a str>>,
+    created_ms: Vec<Option<i64>>,
+    channel: Vec<Option<&'a str>>,
+    code: Vec<Option<&'a str>>,
+    count: Vec<Option<i32>>,
+    cashier: Vec<Option<&'a str>>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rows: &'a [ChainRow]) -> Result<Columns<'a>, PushError> {
+        let n = rows.len();
+        let mut c = Columns {
+            seq: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            prev_hash: Vec::with_capacity(n),
+            hash: Vec::with_capacity(n),
+            time_ms: Vec::with_capacity(n),
+            body: Vec::with_capacity(n),
+            attempt_id: Vec::with_capacity(n),
+            business_day: Vec::with_capacity(n),
+            created_ms: Vec::with_capacity(n),
+            channel: Vec::with_capacity(n),
+            code: Vec::with_capacity(n),
+            count: Vec::with_capacity(n),
+            cashier: Vec::with_capacity(n),
+        };
+        for r in rows {
+            c.seq.push(r.seq);
+            c.kind.push(&r.kind);
+            c.prev_hash.push(&r.prev_hash);
+            c.hash.push(&r.hash);
+            c.time_ms.push(r.time_ms);
+            c.body.push(&r.body);
+            let a = r.attempt.as_ref();
+            let text = |key: &str| {
+                a.and_then(|a| a.get(key))
+                    .and_then(serde_json::Value::as_str)
+            };
+            let int = |key: &str| {
+                a.and_then(|a| a.get(key))
+                    .and_then(serde_json::Value::as_i64)
+            };
+            c.attempt_id
+                .push(a.and_then(|_| text("id").or_else(|| r.body.get("attempt_id")?.as_str())));
+            c.business_day.push(text("business_day"));
+            c.created_ms.push(int("created_ms"));
+            c.channel.push(text("channel"));
+            c.code.push(text("code"));
+            c.count.push(match int("count") {
+                None => None,
+                Some(n) => Some(i32::try_from(n).map_err(|_| {
+                    PushError::Invalid(format!("position {}: count {n} out of range", r.seq))
+                })?),
+            });
+            c.cashier.push(text("cashier"));
+        }
+        Ok(c)
+    }
+}
+
+async fn push_columns(
+    client: &tokio_postgres::Client,
+    statement: &tokio_postgres::Statement,
+    batch: &HqBatch,
+) -> Result<HqAck, PushError> {
+    let desk = desk_uuid(batch)?;
+    let c = Columns::of(&batch.rows)?;
+    // The bodies as one JSON array: the server parses one document, not one per row.
+    let body = tokio_postgres::types::Json(&c.body);
+    let clock = batch.channel_clock.as_ref();
+    let clock_channel = clock.map(|c| c.channel.to_string());
+    let clock_skew = clock.map(|c| c.skew_ms);
+    let clock_seen = clock.map(|c| c.seen_ms);
+    let params: [&(dyn ToSql + Sync); 23] = [
+        &batch.store_id,
+        &desk,
+        &batch.till,
+        &batch.app_version,
+        &batch.ledger_version,
+        &batch.till_now_ms,
+        &batch.till_head,
+        &c.seq,
+        &c.kind,
+        &c.prev_hash,
+        &c.hash,
+        &c.time_ms,
+        &body,
+        &c.attempt_id,
+        &c.business_day,
+        &c.created_ms,
+        &c.channel,
+        &c.code,
+        &c.count,
+        &c.cashier,
+        &clock_channel,
+        &clock_skew,
+        &clock_seen,
+    ];
+    ack(client.query_one(statement, &params).await?)
+}
+
+async fn push_json(
+    client: &tokio_postgres::Client,
+    plain: &tokio_postgres::Statement,
+    with_clock: &tokio_postgres::Statement,
+    batch: &HqBatch,
+) -> Result<HqAck, PushError> {
+    let desk = desk_uuid(batch)?;
     // Serialised straight from the rows as the parameter is written (no JSON tree copied).
     let rows = tokio_postgres::types::Json(&batch.rows);
     let pushed: [&(dyn ToSql + Sync); 8] = [
@@ -400,14 +858,22 @@ pub async fn push(client: &tokio_postgres::Client, batch: &HqBatch) -> Result<Hq
         &rows,
     ];
     let row = match &batch.channel_clock {
-        None => client.query_one(PUSH, &pushed).await?,
+        None => client.query_one(plain, &pushed).await?,
         Some(c) => {
             let channel = c.channel.to_string();
             let reading: [&(dyn ToSql + Sync); 3] = [&channel, &c.skew_ms, &c.seen_ms];
             let all: Vec<&(dyn ToSql + Sync)> = pushed.into_iter().chain(reading).collect();
-            client.query_one(PUSH_WITH_CHANNEL_CLOCK, &all).await?
+            client.query_one(with_clock, &all).await?
         }
     };
+    ack(row)
+}
+
+fn desk_uuid(batch: &HqBatch) -> Result<uuid::Uuid, PushError> {
+    uuid::Uuid::parse_str(&batch.desk_id).map_err(|e| PushError::Invalid(e.to_string()))
+}
+
+fn ack(row: tokio_postgres::Row) -> Result<HqAck, PushError> {
     Ok(HqAck {
         hwm: row.get(0),
         head_hash: row.get(1),

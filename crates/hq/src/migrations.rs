@@ -42,6 +42,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "channel_clock",
         sql: crate::ingest::MIGRATION_CHANNEL_CLOCK,
     },
+    Migration {
+        name: "ingest_push_columns",
+        sql: crate::ingest::MIGRATION_PUSH_COLUMNS,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +73,15 @@ pub fn latest_version() -> i32 {
 /// Applies every migration the database lacks, in one transaction under an advisory lock
 /// so two `migrate` runs do not race. Returns the migrations applied.
 pub async fn migrate(client: &mut Client) -> Result<Vec<&'static str>, MigrateError> {
+    migrate_up_to(client, MIGRATIONS.len()).await
+}
+
+/// The first `count` migrations only: an HQ an older binary migrated (the tests of mixed
+/// versions).
+pub(crate) async fn migrate_up_to(
+    client: &mut Client,
+    count: usize,
+) -> Result<Vec<&'static str>, MigrateError> {
     client
         .batch_execute(
             "CREATE SCHEMA IF NOT EXISTS hq_migrations;
@@ -104,7 +117,12 @@ pub async fn migrate(client: &mut Client) -> Result<Vec<&'static str>, MigrateEr
             });
         }
     }
-    for (i, m) in MIGRATIONS.iter().enumerate().skip(applied.len()) {
+    for (i, m) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(count)
+        .skip(applied.len())
+    {
         tx.batch_execute(m.sql).await?;
         tx.execute(
             "INSERT INTO hq_migrations.applied (version, name, sha256) VALUES ($1, $2, $3)",
@@ -151,6 +169,10 @@ mod tests {
         (
             "channel_clock",
             "0e4227e813dab14b4c4bf6eefabdb04e583095820ab2743d053119b709c1fe09",
+        ),
+        (
+            "ingest_push_columns",
+            "d16ccc6596243a7623fd5759bd31b45032fdd772d47a262191eee671b04edb07",
         ),
     ];
 

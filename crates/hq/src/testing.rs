@@ -96,6 +96,13 @@ impl Cluster {
 
     /// A fresh database, migrated. Its name is unique in this cluster.
     pub async fn fresh_db(&self) -> (String, Client) {
+        self.fresh_db_at(crate::migrations::latest_version() as usize)
+            .await
+    }
+
+    /// A fresh database with only the first `migrations` applied, as an older
+    /// `redeemdesk-hq migrate` left it.
+    pub async fn fresh_db_at(&self, migrations: usize) -> (String, Client) {
         let name = format!(
             "hq_{}_{}",
             std::process::id(),
@@ -107,7 +114,7 @@ impl Cluster {
             .await
             .expect("create database");
         let mut client = self.admin(&name).await;
-        crate::migrations::migrate(&mut client)
+        crate::migrations::migrate_up_to(&mut client, migrations)
             .await
             .expect("migrations apply");
         (name, client)

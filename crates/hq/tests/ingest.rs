@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use redeemdesk_core::hq_sync::{HqBatch, HqLink};
+use redeemdesk_core::hq_sync::{HqAck, HqBatch, HqLink};
 use redeemdesk_hq::reports;
 
 fn batch(store: &str, till: &Till, after: i64, n: usize) -> HqBatch {
@@ -294,4 +294,141 @@ async fn two_tills_of_one_store_add_up_to_the_store_day() {
     assert!(text.contains("2号机"));
     let xlsx = reports::store_day_file(&day, redeemdesk_core::export::ExportFormat::Xlsx).unwrap();
     assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip");
+}
+
+/// What an older till sends: its rows as one JSON argument, on the same role.
+async fn push_as_json(conn: &tokio_postgres::Client, b: &HqBatch) -> HqAck {
+    let desk = uuid::Uuid::parse_str(&b.desk_id).unwrap();
+    let row = conn
+        .query_one(
+            "SELECT hwm, head_hash, quarantined \
+             FROM ingest.push($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &b.store_id,
+                &desk,
+                &b.till,
+                &b.app_version,
+                &b.ledger_version,
+                &b.till_now_ms,
+                &b.till_head,
+                &tokio_postgres::types::Json(&b.rows),
+            ],
+        )
+        .await
+        .expect("the JSON push answers");
+    HqAck {
+        hwm: row.get(0),
+        head_hash: row.get(1),
+        quarantined: i64::from(row.get::<_, i32>(2)),
+    }
+}
+
+/// A store's rows at HQ in a comparable form: every column but the store and the times HQ
+/// stamps itself.
+async fn rows_of(hq: &Hq, store: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'received_at' ORDER BY seq), '[]')
+         FROM hq.chain t WHERE store_id = $1",
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' ORDER BY attempt_id), '[]')
+         FROM hq.attempts t WHERE store_id = $1",
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'received_at' ORDER BY seq, hash),
+                         '[]')
+         FROM hq.forks t WHERE store_id = $1",
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'first_seen' - 'last_seen'
+                                   - 'skew_ms'), '[]')
+         FROM hq.desks t WHERE store_id = $1",
+    ] {
+        out.push(hq.admin.query_one(sql, &[&store]).await.unwrap().get(0));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_tills_json_rows_leave_the_same_rows_as_the_columns() {
+    let mut hq = hq().await;
+    let (by_columns, by_json) = (store_id("columns"), store_id("json"));
+    hq.store(&by_columns).await;
+    hq.store(&by_json).await;
+    let till = till(300, 1_000, 31);
+    let end = till.ledger.chain_end().unwrap();
+    let columns = hq.client_for(&by_columns, None);
+    let json = hq.connect_as(&by_json).await;
+    let for_store = |b: &HqBatch, store: &str| HqBatch {
+        store_id: store.to_owned(),
+        ..b.clone()
+    };
+    // A batch whose attempts go on in the next, a replay, the rest but 40, a held position
+    // with another hash, a gap, and a next position that does not link.
+    let mut steps = vec![
+        batch(&by_columns, &till, 0, 171),
+        batch(&by_columns, &till, 100, 50),
+        batch(&by_columns, &till, 171, (end - 40 - 171) as usize),
+    ];
+    let mut rewritten = batch(&by_columns, &till, 4, 1);
+    rewritten.rows[0].hash = "f".repeat(64);
+    rewritten.rows[0].body["state"] = serde_json::json!("succeeded");
+    steps.push(rewritten);
+    steps.push(batch(&by_columns, &till, end - 30, 10));
+    let mut rechained = batch(&by_columns, &till, end - 40, 5);
+    rechained.rows[0].prev_hash = "e".repeat(64);
+    steps.push(rechained);
+    for (i, step) in steps.iter().enumerate() {
+        let a = columns.push(step).await.expect("the column push answers");
+        let b = push_as_json(&json, &for_store(step, &by_json)).await;
+        assert_eq!(a, b, "step {i}: the same answer");
+    }
+    let (a, b) = (
+        rows_of(&hq, &by_columns).await,
+        rows_of(&hq, &by_json).await,
+    );
+    assert_eq!(a, b, "the same chain, attempts, forks and desk");
+    let held = |i: usize| a[i].as_array().unwrap().len() as i64;
+    assert_eq!(held(0), end - 40, "the chain up to the fork");
+    let made = till
+        .ledger
+        .chain_rows_after(0, (end - 40) as usize)
+        .unwrap()
+        .iter()
+        .filter(|r| r.attempt.is_some())
+        .count() as i64;
+    assert!(made > 250, "{made}");
+    assert_eq!(held(1), made, "an attempt per creating event held");
+    assert_eq!(
+        held(2),
+        1 + 5,
+        "the rewritten position and the rechained tail"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hq_not_yet_migrated_takes_json_rows_then_columns_after_migrate() {
+    let cluster = redeemdesk_hq::testing::Cluster::shared();
+    let latest = redeemdesk_hq::migrations::latest_version() as usize;
+    let (db, admin) = cluster.fresh_db_at(latest - 1).await;
+    let mut hq = Hq { cluster, db, admin };
+    let store = store_id("older-hq");
+    hq.store(&store).await;
+    let till = till(60, 1_000, 32);
+    let pusher = redeemdesk_hq::ingest::Pusher::new(hq.connect_as(&store).await)
+        .await
+        .unwrap();
+    assert!(!pusher.sends_columns(), "this HQ has no column push yet");
+    let ack = pusher.push(&batch(&store, &till, 0, 70)).await.unwrap();
+    assert_eq!((ack.hwm, ack.quarantined), (70, 0));
+
+    let applied = redeemdesk_hq::migrate(&mut hq.admin).await.unwrap();
+    assert_eq!(applied, vec!["ingest_push_columns"]);
+    let pusher = redeemdesk_hq::ingest::Pusher::new(hq.connect_as(&store).await)
+        .await
+        .unwrap();
+    assert!(pusher.sends_columns());
+    let end = till.ledger.chain_end().unwrap();
+    let ack = pusher
+        .push(&batch(&store, &till, 70, 10_000))
+        .await
+        .unwrap();
+    assert_eq!((ack.hwm, ack.quarantined), (end, 0));
+    assert_same_chain(&hq, &till).await;
+    assert_eq!(hq.count("SELECT count(*) FROM hq.attempts").await, 60);
 }
