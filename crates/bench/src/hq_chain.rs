@@ -365,7 +365,7 @@ fn csv_of(store: &str, desk: &str, rows: &[ChainRow]) -> Vec<u8> {
             r.prev_hash,
             r.hash,
             r.time_ms.map(|t| t.to_string()).unwrap_or_default(),
-            quoted(&r.body.to_string()),
+            quoted(r.body.get()),
         ));
     }
     out.into_bytes()

@@ -3062,10 +3062,11 @@ fn the_hq_cursor_only_moves_forward_and_the_chain_rows_come_in_order() {
         .expect("the creating event carries the attempt");
     assert_eq!(first["code"], "6795");
     assert!(rows[1].attempt.is_none());
-    assert_eq!(rows[1].body["state"], "succeeded");
-    assert_eq!(rows[1].body["settled_fen"], 900);
+    let body = rows[1].body_json();
+    assert_eq!(body["state"], "succeeded");
+    assert_eq!(body["settled_fen"], 900);
     assert!(
-        rows[1].body.get("raw_request").is_none(),
+        body.get("raw_request").is_none(),
         "exchanges stay on the till"
     );
     assert_eq!(l.chain_rows_after(1, 100).unwrap()[0].seq, 2);

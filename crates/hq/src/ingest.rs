@@ -727,6 +727,11 @@ impl Pusher {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct BodyId {
+    attempt_id: Option<String>,
+}
+
 /// One column of the batch per array; the attempt's identity only on its creating event
 /// (the JSON push took the attempt's id from the event's body when the identity had none).
 struct Columns<'a> {
@@ -735,8 +740,8 @@ struct Columns<'a> {
     prev_hash: Vec<&'a str>,
     hash: Vec<&'a str>,
     time_ms: Vec<Option<i64>>,
-    body: Vec<&'a serde_json::Value>,
-    attempt_id: Vec<Option<&'a str>>,
+    body: Vec<&'a serde_json::value::RawValue>,
+    attempt_id: Vec<Option<String>>,
     business_day: Vec<Option<&'a str>>,
     created_ms: Vec<Option<i64>>,
     channel: Vec<Option<&'a str>>,
@@ -779,8 +784,16 @@ impl<'a> Columns<'a> {
                 a.and_then(|a| a.get(key))
                     .and_then(serde_json::Value::as_i64)
             };
-            c.attempt_id
-                .push(a.and_then(|_| text("id").or_else(|| r.body.get("attempt_id")?.as_str())));
+            c.attempt_id.push(match a {
+                None => None,
+                Some(_) => match text("id") {
+                    Some(id) => Some(id.to_owned()),
+                    // Only an identity without its id reads the body.
+                    None => serde_json::from_str::<BodyId>(r.body.get())
+                        .ok()
+                        .and_then(|b| b.attempt_id),
+                },
+            });
             c.business_day.push(text("business_day"));
             c.created_ms.push(int("created_ms"));
             c.channel.push(text("channel"));

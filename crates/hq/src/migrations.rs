@@ -46,6 +46,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "ingest_push_columns",
         sql: crate::ingest::MIGRATION_PUSH_COLUMNS,
     },
+    Migration {
+        name: "attempts_lean",
+        sql: crate::reports::MIGRATION_ATTEMPTS_LEAN,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +177,10 @@ mod tests {
         (
             "ingest_push_columns",
             "d16ccc6596243a7623fd5759bd31b45032fdd772d47a262191eee671b04edb07",
+        ),
+        (
+            "attempts_lean",
+            "33722f9c6d1806bcc0d68c8fa8cc6fd2aff65a4bd93fdd5645f889e6da92b302",
         ),
     ];
 

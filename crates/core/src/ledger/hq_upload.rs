@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 /// One position of the ledger's chain as HQ receives it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChainRow {
     /// The chain position (the ledger's event or seal id), from 1.
     pub seq: i64,
@@ -19,10 +19,45 @@ pub struct ChainRow {
     pub hash: String,
     /// The till's clock at the event; seals carry none.
     pub time_ms: Option<UnixMs>,
-    /// The row's other columns (raw channel exchanges left out: they stay on the till).
-    pub body: serde_json::Value,
+    /// The row's other columns (raw channel exchanges left out: they stay on the till), as
+    /// the ledger wrote the JSON: the uploader sends it on without parsing it into a tree.
+    pub body: Box<serde_json::value::RawValue>,
     /// On an attempt's creating event: the attempt's identity, for HQ's reports.
     pub attempt: Option<serde_json::Value>,
+}
+
+impl ChainRow {
+    /// The body as a JSON tree.
+    pub fn body_json(&self) -> serde_json::Value {
+        serde_json::from_str(self.body.get()).expect("a raw value is valid JSON")
+    }
+
+    /// Replaces the body (a test's rewritten ledger).
+    pub fn set_body(&mut self, body: &serde_json::Value) {
+        self.body = serde_json::value::to_raw_value(body).expect("a JSON tree serialises");
+    }
+}
+
+impl PartialEq for ChainRow {
+    fn eq(&self, other: &ChainRow) -> bool {
+        (
+            self.seq,
+            &self.kind,
+            &self.prev_hash,
+            &self.hash,
+            self.time_ms,
+            self.body.get(),
+            &self.attempt,
+        ) == (
+            other.seq,
+            &other.kind,
+            &other.prev_hash,
+            &other.hash,
+            other.time_ms,
+            other.body.get(),
+            &other.attempt,
+        )
+    }
 }
 
 /// A random UUID v4 per ledger, made by SQLite's CSPRNG when the migration runs (on a new
@@ -147,7 +182,8 @@ pub(crate) fn rows_after(
             prev_hash: r.get(2)?,
             hash: r.get(3)?,
             time_ms: r.get(4)?,
-            body: json(body)?,
+            body: serde_json::value::RawValue::from_string(body)
+                .map_err(|e| Failure::Corrupt(format!("chain row as JSON: {e}")))?,
             attempt: attempt.map(json).transpose()?,
         });
     }
