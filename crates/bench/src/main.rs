@@ -164,8 +164,9 @@ async fn run(root: &Path, out: &Path, quick: bool, only: Option<BTreeSet<u32>>) 
         eprintln!("bench 9: chain mode at HQ on PostgreSQL");
         let r = hq_chain::run(&hq_chain::sizes(quick)).await;
         eprintln!(
-            "  upload/COPY {:.2}, store day {}, chain day {}",
+            "  upload/COPY {:.2} ({:.2} without the login), store day {}, chain day {}",
             r.ratio,
+            r.open_ratio,
             stats::ms(r.store_day.median),
             stats::ms(r.chain_day.median)
         );

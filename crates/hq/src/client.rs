@@ -356,12 +356,28 @@ impl HqClient {
         self
     }
 
-    async fn push_once(&self, batch: &HqBatch) -> Result<HqAck, PushError> {
+    /// Makes the connection now (TCP, TLS, login, the push prepared), as the first push
+    /// would: a caller that wants the login apart from its first push's time. Answers
+    /// whether HQ takes the batch as columns.
+    pub async fn connect(&self) -> Result<bool, PushError> {
         let mut slot = self.client.lock().await;
+        Ok(self.connected(&mut slot).await?.sends_columns())
+    }
+
+    /// The open connection, made again when there is none or it broke.
+    async fn connected<'a>(
+        &self,
+        slot: &'a mut Option<crate::ingest::Pusher>,
+    ) -> Result<&'a crate::ingest::Pusher, PushError> {
         if slot.as_ref().is_none_or(crate::ingest::Pusher::is_closed) {
             *slot = Some(crate::ingest::Pusher::new(self.target.connect().await?).await?);
         }
-        let pusher = slot.as_ref().expect("connected above");
+        Ok(slot.as_ref().expect("connected above"))
+    }
+
+    async fn push_once(&self, batch: &HqBatch) -> Result<HqAck, PushError> {
+        let mut slot = self.client.lock().await;
+        let pusher = self.connected(&mut slot).await?;
         let answer = tokio::time::timeout(self.timeout, pusher.push(batch)).await;
         let result = match answer {
             Ok(r) => r,

@@ -437,3 +437,59 @@ async fn an_hq_not_yet_migrated_takes_json_rows_then_columns_after_migrate() {
     assert_same_chain(&hq, &till).await;
     assert_eq!(hq.count("SELECT count(*) FROM hq.attempts").await, 60);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_made_before_the_first_push_is_the_one_the_pushes_use() {
+    let mut hq = hq().await;
+    let store = store_id("connect");
+    hq.store(&store).await;
+    let role = redeemdesk_hq::roles::role_name(&store);
+    let till = till(20, 1_000, 7);
+    let client = hq.client_for(&store, None);
+    let backends = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}' AND datname = current_database()"
+    );
+    assert_eq!(
+        hq.count(&backends).await,
+        0,
+        "nothing connects before it is asked"
+    );
+    assert!(
+        client.connect().await.expect("HQ reachable"),
+        "a migrated HQ takes columns"
+    );
+    assert_eq!(hq.count(&backends).await, 1, "the login happened here");
+    let pid: i32 = hq
+        .admin
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
+            &[&role],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        client.connect().await.unwrap(),
+        "a second call keeps the open one"
+    );
+    let end = till.ledger.chain_end().unwrap();
+    let ack = client.push(&batch(&store, &till, 0, 10_000)).await.unwrap();
+    assert_eq!((ack.hwm, ack.quarantined), (end, 0));
+    let after: Vec<i32> = hq
+        .admin
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
+            &[&role],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        after,
+        vec![pid],
+        "the push went over the connection made before it"
+    );
+    assert_same_chain(&hq, &till).await;
+}
