@@ -6,8 +6,8 @@
 //!   chain positions) drained by the real uploader (core `hq_sync::Uploader`, batches of
 //!   `BATCH_ROWS`, each one call of `ingest.push` as the store's role over loopback TCP) into a fresh
 //!   database, against a bare `COPY` of the same rows into the same table (`hq.chain`) in
-//!   another fresh one, each on an open connection (the uploader's login timed apart).
-//!   Interleaved run by run.
+//!   another fresh one on a connection of its own; the uploader's login is timed apart and
+//!   counted in its figure. Interleaved run by run.
 //! - Reports: 100 stores × 30 days × 2,000 attempts (6 M rows of `hq.attempts`, two tills a
 //!   store) made server-side with `generate_series`, then `reports::store_day` and
 //!   `reports::chain_day`, the functions behind `redeemdesk-hq day` and `chain`.
