@@ -4,10 +4,11 @@
 //!
 //! - Upload: a till's week offline (7,000 attempts from the core's generator, about 14,000
 //!   chain positions) drained by the real uploader (core `hq_sync::Uploader`, batches of
-//!   `BATCH_ROWS`, each one call of `ingest.push` as the store's role over loopback TCP) into a fresh
-//!   database, against a bare `COPY` of the same rows into the same table (`hq.chain`) in
-//!   another fresh one on a connection of its own; the uploader's login is timed apart and
-//!   counted in its figure. Interleaved run by run.
+//!   `BATCH_ROWS`, each one call of `ingest.push` as the store's role over loopback TCP,
+//!   then its projection on a second connection beside the next push; the drain ends when
+//!   the last is projected) into a fresh database, against a bare `COPY` of the same rows
+//!   into the same table (`hq.chain`) in another fresh one on a connection of its own; the
+//!   uploader's login is timed apart and counted in its figure. Interleaved run by run.
 //! - Reports: 100 stores × 30 days × 2,000 attempts (6 M rows of `hq.attempts`, two tills a
 //!   store) made server-side with `generate_series`, then `reports::store_day` and
 //!   `reports::chain_day`, the functions behind `redeemdesk-hq day` and `chain`.
@@ -247,6 +248,10 @@ impl HqLink for Timed {
             r
         })
     }
+
+    fn settle(&self) -> redeemdesk_core::hq_sync::SettleFuture<'_> {
+        self.inner.settle()
+    }
 }
 
 async fn timed<T>(f: impl std::future::Future<Output = T>) -> (Duration, T) {
@@ -304,6 +309,20 @@ async fn upload_once(cluster: &Cluster, master: &Path, dir: &Path, run: usize) -
         .expect("count")
         .get(0);
     assert_eq!(held, end, "HQ holds every position once");
+    let (projected, made): (i64, i64) = admin
+        .query_one(
+            "SELECT (SELECT count(*) FROM hq.attempts),
+                    (SELECT count(*) FROM hq.chain WHERE attempt_id IS NOT NULL)",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .expect("count");
+    assert!(made > 0, "the week's creating events carry their attempts");
+    assert_eq!(
+        projected, made,
+        "the drain ends with every attempt in HQ's reports"
+    );
     drop(up);
     ledger.close().expect("closed");
     drop(ledger);
@@ -358,7 +377,8 @@ async fn copy_once(cluster: &Cluster, master: &Path, run: usize) -> Duration {
     let csv = csv_of(&store, &desk, &rows);
     let sink = copier
         .copy_in(
-            "COPY hq.chain (store_id, desk_id, seq, kind, prev_hash, hash, time_ms, body) \
+            "COPY hq.chain (store_id, desk_id, seq, kind, prev_hash, hash, time_ms, body, \
+             attempt_id, business_day, created_ms, channel, code, count, cashier) \
              FROM STDIN (FORMAT csv)",
         )
         .await
@@ -385,8 +405,15 @@ fn quoted(s: &str) -> String {
 fn csv_of(store: &str, desk: &str, rows: &[ChainRow]) -> Vec<u8> {
     let mut out = String::with_capacity(rows.len() * 400);
     for r in rows {
+        // The attempt's identity on its creating event, as HQ keeps it beside the row.
+        let a = r.attempt.as_ref();
+        let field = |key: &str| match a.and_then(|a| a.get(key)) {
+            None | Some(serde_json::Value::Null) => String::new(),
+            Some(serde_json::Value::String(s)) => quoted(s),
+            Some(v) => v.to_string(),
+        };
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             quoted(store),
             desk,
             r.seq,
@@ -395,6 +422,13 @@ fn csv_of(store: &str, desk: &str, rows: &[ChainRow]) -> Vec<u8> {
             r.hash,
             r.time_ms.map(|t| t.to_string()).unwrap_or_default(),
             quoted(r.body.get()),
+            field("id"),
+            field("business_day"),
+            field("created_ms"),
+            field("channel"),
+            field("code"),
+            field("count"),
+            field("cashier"),
         ));
     }
     out.into_bytes()
@@ -512,19 +546,22 @@ pub fn markdown(r: &Result) -> String {
          **Upload.** A week offline — a ledger of the core's generator with {positions} chain \
          positions (events and seals) — drained by the till's uploader (`hq_sync::Uploader`, \
          {batches} batches of up to {BATCH_ROWS}, each one `ingest.push` call and transaction as the store's \
-         role over loopback TCP, the chain checked and the report projection `hq.attempts` \
-         written by the function) into a fresh database, from the login to the last \
-         acknowledgement committed in the ledger (the login — `HqClient::connect`: TCP, \
-         SCRAM, the push prepared — timed on its own, then the drain). The baseline is a bare \
-         `COPY … FROM STDIN (FORMAT csv)` of the same rows into the same table (`hq.chain`, \
-         its primary key and foreign key) in another fresh database, on an open connection, \
-         timed from the rows in memory to the commit: no checks, no projection, one \
-         transaction. Interleaved run by run.\n\n\
+         role over loopback TCP, the chain checked) into a fresh database, from the login \
+         to the last acknowledgement committed in the ledger and every position projected \
+         into the reports' `hq.attempts` (`ingest.project` on the till's second \
+         connection, each batch's projection beside the next push; the drain ends waiting \
+         for the last, and the run asserts every attempt is there). The login — \
+         `HqClient::connect`: TCP, SCRAM, the push prepared — is timed on its own, then the \
+         drain. The baseline is a bare `COPY … FROM STDIN (FORMAT csv)` of the same rows \
+         into the same table (`hq.chain`: the row, its attempt's identity on a creating \
+         event, its primary key and foreign key) in another fresh database, on an open \
+         connection, timed from the rows in memory to the commit: no checks, no \
+         projection, one transaction. Interleaved run by run.\n\n\
          | what | median (spread) | rows/s |\n|---|---|---|\n\
          | uploader: login and the week's backlog drained | {} | {:.0} |\n\
          | … the login (TCP, SCRAM, the push prepared) | {} | |\n\
          | … the drain after it | {} | |\n\
-         | … of which in `ingest.push` round trips | {} | |\n\
+         | … of which in `ingest.push` round trips (the projections overlap them) | {} | |\n\
          | … of which the first push (the backend's first call of the function) | {} | |\n\
          | bare `COPY` of the same rows | {} | {:.0} |\n\n\
          **Upload throughput / `COPY` = {:.2}** (target ≥ 0.5: {}); {:.2} with the upload's \

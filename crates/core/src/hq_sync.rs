@@ -72,9 +72,18 @@ pub enum HqLinkError {
 
 pub type LinkFuture<'a> = Pin<Box<dyn Future<Output = Result<HqAck, HqLinkError>> + Send + 'a>>;
 
+pub type SettleFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
 /// The way to HQ. `push` commits the batch in one transaction or not at all.
 pub trait HqLink: Send + Sync {
     fn push<'a>(&'a self, batch: &'a HqBatch) -> LinkFuture<'a>;
+
+    /// Waits for what HQ still does with the pushes already answered (its report
+    /// projection, which a link may run beside the next push). A drain ends with it, so a
+    /// caught-up till is one HQ's reports show.
+    fn settle(&self) -> SettleFuture<'_> {
+        Box::pin(async {})
+    }
 }
 
 /// Where the uploader reads the till's latest comparison with a channel's clock (the desk's
@@ -278,6 +287,7 @@ impl Uploader {
             let head = self.ledger.chain_end()?;
             let waiting = head - cursor.acked_seq;
             if waiting <= 0 {
+                self.link.settle().await;
                 self.set_state(SyncState::Synced);
                 return Ok(report);
             }

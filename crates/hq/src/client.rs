@@ -10,7 +10,7 @@
 //! - `verify-full`: TLS, chained to the CA file and valid for the host name.
 
 pub use crate::errors::{db_text, ConnectError, PushError};
-use redeemdesk_core::hq_sync::{HqAck, HqBatch, HqLink, HqLinkError, LinkFuture};
+use redeemdesk_core::hq_sync::{HqAck, HqBatch, HqLink, HqLinkError, LinkFuture, SettleFuture};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::{DigitallySignedStruct, SignatureScheme};
@@ -99,6 +99,13 @@ impl HqTarget {
 
     pub fn sslmode(&self) -> SslMode {
         self.sslmode
+    }
+
+    /// The same server, its sessions named `name` in `pg_stat_activity`.
+    pub fn named(&self, name: &str) -> HqTarget {
+        let mut target = self.clone();
+        target.config.application_name(name);
+        target
     }
 
     /// Opens a connection; its driver runs as a task on the current runtime.
@@ -326,12 +333,55 @@ impl ServerCertVerifier for AnyName {
 /// a new one: HQ ignores what it already holds).
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The till's way to HQ: one connection, reopened after any failure.
+/// The till's way to HQ: one connection for the pushes and, where HQ leaves its report
+/// projection to the till, a second for that, each reopened after any failure.
 pub struct HqClient {
     target: HqTarget,
     /// The connection, with its push prepared.
     client: tokio::sync::Mutex<Option<crate::ingest::Pusher>>,
+    projecting: Arc<Projecting>,
     timeout: Duration,
+}
+
+/// The `application_name` of the projection's session (the pushes' is `redeemdesk`).
+pub const PROJECTION_SESSION: &str = "redeemdesk projection";
+
+/// The projection of what was pushed, on its own connection: each answered push of the
+/// apart wire queues one (a task that waits for the one before, so they run in order and a
+/// late one finds little left), and the next push goes out meanwhile.
+#[derive(Default)]
+struct Projecting {
+    connection: tokio::sync::Mutex<Option<crate::ingest::Projector>>,
+    last: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Projecting {
+    async fn project(
+        &self,
+        target: &HqTarget,
+        timeout: Duration,
+        store_id: &str,
+        desk_id: &str,
+    ) -> Result<i64, PushError> {
+        let mut slot = self.connection.lock().await;
+        if slot
+            .as_ref()
+            .is_none_or(crate::ingest::Projector::is_closed)
+        {
+            let connection = target.named(PROJECTION_SESSION).connect().await?;
+            *slot = Some(crate::ingest::Projector::new(connection).await?);
+        }
+        let projector = slot.as_ref().expect("connected above");
+        let result = match tokio::time::timeout(timeout, projector.project(store_id, desk_id)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(PushError::Timeout(timeout)),
+        };
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
 }
 
 impl std::fmt::Debug for HqClient {
@@ -347,6 +397,7 @@ impl HqClient {
         HqClient {
             target,
             client: tokio::sync::Mutex::new(None),
+            projecting: Arc::default(),
             timeout: PUSH_TIMEOUT,
         }
     }
@@ -383,11 +434,47 @@ impl HqClient {
             Ok(r) => r,
             Err(_) => Err(PushError::Timeout(self.timeout)),
         };
-        if result.is_err() {
+        match &result {
             // Whatever broke, the next push starts on a fresh connection.
-            *slot = None;
+            Err(_) => *slot = None,
+            Ok(_) if pusher.projects_apart() => self.project_after(batch),
+            Ok(_) => {}
         }
         result
+    }
+
+    /// Queues the projection of the desk up to what HQ now holds. A failed one is only
+    /// late: the next catches up, and so does every read of HQ's reports.
+    fn project_after(&self, batch: &HqBatch) {
+        let (projecting, target, timeout) =
+            (self.projecting.clone(), self.target.clone(), self.timeout);
+        let (store_id, desk_id) = (batch.store_id.clone(), batch.desk_id.clone());
+        let mut last = self.projecting.last.lock().expect("projection queue");
+        let before = last.take();
+        *last = Some(tokio::spawn(async move {
+            if let Some(before) = before {
+                let _ = before.await;
+            }
+            if let Err(e) = projecting
+                .project(&target, timeout, &store_id, &desk_id)
+                .await
+            {
+                tracing::debug!("HQ projection left for the next one: {e}");
+            }
+        }));
+    }
+
+    /// Waits for the queued projections.
+    pub async fn settled(&self) {
+        let last = self
+            .projecting
+            .last
+            .lock()
+            .expect("projection queue")
+            .take();
+        if let Some(last) = last {
+            let _ = last.await;
+        }
     }
 }
 
@@ -411,6 +498,10 @@ impl HqLink for HqClient {
                 _ => HqLinkError::Unreachable(e.to_string()),
             })
         })
+    }
+
+    fn settle(&self) -> SettleFuture<'_> {
+        Box::pin(self.settled())
     }
 }
 

@@ -50,6 +50,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "attempts_lean",
         sql: crate::reports::MIGRATION_ATTEMPTS_LEAN,
     },
+    Migration {
+        name: "projection_apart",
+        sql: crate::ingest::MIGRATION_PROJECTION_APART,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +185,10 @@ mod tests {
         (
             "attempts_lean",
             "33722f9c6d1806bcc0d68c8fa8cc6fd2aff65a4bd93fdd5645f889e6da92b302",
+        ),
+        (
+            "projection_apart",
+            "0d5334a27e5f3746534039f8153744018a762d8cbf265bd9111e6b1844e306b7",
         ),
     ];
 

@@ -113,6 +113,16 @@ fn totals(row: &tokio_postgres::Row) -> Totals {
     }
 }
 
+/// Projects every desk (of `store`, or of all) whose `hq.attempts` rows are behind its
+/// chain: a till that went away between a push and its projection
+/// (`MIGRATION_PROJECTION_APART`). Each report runs it first; answers the desks caught up.
+pub async fn catch_up(client: &Client, store: Option<&str>) -> Result<i32, tokio_postgres::Error> {
+    Ok(client
+        .query_one("SELECT hq.project_behind($1)", &[&store])
+        .await?
+        .get(0))
+}
+
 /// `redeemdesk-hq day --store S --day D`.
 pub async fn store_day(
     client: &Client,
@@ -120,6 +130,7 @@ pub async fn store_day(
     day: &str,
 ) -> Result<StoreDay, tokio_postgres::Error> {
     let day = day.to_owned();
+    catch_up(client, Some(store)).await?;
     let attempts = client
         .query(
             "SELECT d.till, a.desk_id::text, a.attempt_id, a.created_ms, a.channel, a.code,
@@ -171,6 +182,7 @@ pub async fn store_day(
 /// `redeemdesk-hq chain --day D`: every store's totals that day, each store's day read from
 /// its own range of `attempts_by_store_day` (on Citus, from its own shard).
 pub async fn chain_day(client: &Client, day: &str) -> Result<Vec<Totals>, tokio_postgres::Error> {
+    catch_up(client, None).await?;
     Ok(client
         .query(
             &format!(

@@ -1,5 +1,5 @@
 //! Stores and their roles. Each store gets one login role for its tills, holding USAGE on
-//! the `ingest` schema and EXECUTE on its functions (`push`, `desk_state`/`held` for
+//! the `ingest` schema and EXECUTE on its functions (`push` and `project`, `desk_state`/`held` for
 //! `verify-log --against-hq`, `store_day`/`redeemed_elsewhere` for the 门店 tab and the
 //! cross-till refusal) and nothing else; `hq.stores` ties the role to the store, and
 //! each function refuses any other store for it.

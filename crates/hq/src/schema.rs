@@ -4,7 +4,9 @@
 //!
 //! `hq.chain` is append-only (nothing here or in the ingest function updates or deletes
 //! it, and the tills' roles hold no privilege on it); `hq.attempts` is a projection of the
-//! chain for the reports, updated in the transaction that inserts the event behind it.
+//! chain for the reports, made by `hq.project` (`MIGRATION_PROJECTION_APART`): after the
+//! push on a second connection of the till, or inside an older till's push, and caught up
+//! by every read of it.
 
 pub(crate) const MIGRATION_SCHEMA: &str = r#"
 CREATE SCHEMA hq;

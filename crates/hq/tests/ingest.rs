@@ -4,22 +4,8 @@
 mod common;
 
 use common::*;
-use redeemdesk_core::hq_sync::{HqAck, HqBatch, HqLink};
+use redeemdesk_core::hq_sync::{HqBatch, HqLink};
 use redeemdesk_hq::reports;
-
-fn batch(store: &str, till: &Till, after: i64, n: usize) -> HqBatch {
-    HqBatch {
-        store_id: store.to_owned(),
-        desk_id: till.ledger.desk_id().unwrap(),
-        till: "1号机".to_owned(),
-        app_version: "0.1.0-test".to_owned(),
-        ledger_version: till.ledger.schema_version().unwrap() as i32,
-        till_now_ms: redeemdesk_core::clock::Clock::now_ms(&redeemdesk_core::clock::SystemClock),
-        till_head: till.ledger.chain_end().unwrap(),
-        rows: till.ledger.chain_rows_after(after, n).unwrap(),
-        channel_clock: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_pushed_then_replayed_is_held_once() {
@@ -42,6 +28,7 @@ async fn a_batch_pushed_then_replayed_is_held_once() {
     assert_eq!((ack.hwm, ack.quarantined), (end, 0));
     assert_eq!(hq.count("SELECT count(*) FROM hq.chain").await, end);
     assert_eq!(hq.count("SELECT count(*) FROM hq.forks").await, 0);
+    client.settled().await;
     assert_eq!(
         hq.count("SELECT count(*) FROM hq.attempts").await,
         150,
@@ -298,54 +285,6 @@ async fn two_tills_of_one_store_add_up_to_the_store_day() {
     assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip");
 }
 
-/// What an older till sends: its rows as one JSON argument, on the same role.
-async fn push_as_json(conn: &tokio_postgres::Client, b: &HqBatch) -> HqAck {
-    let desk = uuid::Uuid::parse_str(&b.desk_id).unwrap();
-    let row = conn
-        .query_one(
-            "SELECT hwm, head_hash, quarantined \
-             FROM ingest.push($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &b.store_id,
-                &desk,
-                &b.till,
-                &b.app_version,
-                &b.ledger_version,
-                &b.till_now_ms,
-                &b.till_head,
-                &tokio_postgres::types::Json(&b.rows),
-            ],
-        )
-        .await
-        .expect("the JSON push answers");
-    HqAck {
-        hwm: row.get(0),
-        head_hash: row.get(1),
-        quarantined: i64::from(row.get::<_, i32>(2)),
-    }
-}
-
-/// A store's rows at HQ in a comparable form: every column but the store and the times HQ
-/// stamps itself.
-async fn rows_of(hq: &Hq, store: &str) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    for sql in [
-        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'received_at' ORDER BY seq), '[]')
-         FROM hq.chain t WHERE store_id = $1",
-        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' ORDER BY attempt_id), '[]')
-         FROM hq.attempts t WHERE store_id = $1",
-        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'received_at' ORDER BY seq, hash),
-                         '[]')
-         FROM hq.forks t WHERE store_id = $1",
-        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'first_seen' - 'last_seen'
-                                   - 'skew_ms'), '[]')
-         FROM hq.desks t WHERE store_id = $1",
-    ] {
-        out.push(hq.admin.query_one(sql, &[&store]).await.unwrap().get(0));
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_older_tills_json_rows_leave_the_same_rows_as_the_columns() {
     let mut hq = hq().await;
@@ -382,6 +321,7 @@ async fn an_older_tills_json_rows_leave_the_same_rows_as_the_columns() {
         let b = push_as_json(&json, &for_store(step, &by_json)).await;
         assert_eq!(a, b, "step {i}: the same answer");
     }
+    columns.settled().await;
     let (a, b) = (
         rows_of(&hq, &by_columns).await,
         rows_of(&hq, &by_json).await,
@@ -423,11 +363,18 @@ async fn an_hq_not_yet_migrated_takes_json_rows_then_columns_after_migrate() {
     assert_eq!((ack.hwm, ack.quarantined), (70, 0));
 
     let applied = redeemdesk_hq::migrate(&mut hq.admin).await.unwrap();
-    assert_eq!(applied, vec!["ingest_push_columns", "attempts_lean"]);
+    assert_eq!(
+        applied,
+        vec!["ingest_push_columns", "attempts_lean", "projection_apart"]
+    );
     let pusher = redeemdesk_hq::ingest::Pusher::new(hq.connect_as(&store).await)
         .await
         .unwrap();
     assert!(pusher.sends_columns());
+    assert!(
+        pusher.projects_apart(),
+        "this HQ leaves the projection apart"
+    );
     let end = till.ledger.chain_end().unwrap();
     let ack = pusher
         .push(&batch(&store, &till, 70, 10_000))
@@ -435,7 +382,16 @@ async fn an_hq_not_yet_migrated_takes_json_rows_then_columns_after_migrate() {
         .unwrap();
     assert_eq!((ack.hwm, ack.quarantined), (end, 0));
     assert_same_chain(&hq, &till).await;
+    // The JSON push projected its rows in its transaction; the apart push left the rest to
+    // a projection nobody ran here: the first read of the store runs it.
+    let before = hq.count("SELECT count(*) FROM hq.attempts").await;
+    assert!(
+        before < 60,
+        "{before}: the apart push projects nothing itself"
+    );
+    assert_eq!(reports::catch_up(&hq.admin, Some(&store)).await.unwrap(), 1);
     assert_eq!(hq.count("SELECT count(*) FROM hq.attempts").await, 60);
+    assert_eq!(reports::catch_up(&hq.admin, Some(&store)).await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,7 +403,8 @@ async fn a_connection_made_before_the_first_push_is_the_one_the_pushes_use() {
     let till = till(20, 1_000, 7);
     let client = hq.client_for(&store, None);
     let backends = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}' AND datname = current_database()"
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}' \
+         AND datname = current_database() AND application_name = 'redeemdesk'"
     );
     assert_eq!(
         hq.count(&backends).await,
@@ -475,10 +432,12 @@ async fn a_connection_made_before_the_first_push_is_the_one_the_pushes_use() {
     let end = till.ledger.chain_end().unwrap();
     let ack = client.push(&batch(&store, &till, 0, 10_000)).await.unwrap();
     assert_eq!((ack.hwm, ack.quarantined), (end, 0));
+    client.settled().await;
     let after: Vec<i32> = hq
         .admin
         .query(
-            "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND datname = current_database()",
+            "SELECT pid FROM pg_stat_activity WHERE usename = $1 AND datname = current_database() \
+             AND application_name = 'redeemdesk'",
             &[&role],
         )
         .await
@@ -490,6 +449,16 @@ async fn a_connection_made_before_the_first_push_is_the_one_the_pushes_use() {
         after,
         vec![pid],
         "the push went over the connection made before it"
+    );
+    let projection = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = '{role}' \
+         AND datname = current_database() AND application_name = '{}'",
+        redeemdesk_hq::client::PROJECTION_SESSION
+    );
+    assert_eq!(
+        hq.count(&projection).await,
+        1,
+        "the projection ran on a session of its own"
     );
     assert_same_chain(&hq, &till).await;
 }

@@ -5,7 +5,7 @@
 
 use redeemdesk_core::app_info::Mode;
 use redeemdesk_core::clock::SystemClock;
-use redeemdesk_core::hq_sync::{UploadIdentity, Uploader};
+use redeemdesk_core::hq_sync::{HqAck, HqBatch, UploadIdentity, Uploader};
 use redeemdesk_core::ledger::generate::{self, Generated, Synthetic};
 use redeemdesk_core::ledger::{self, Ledger};
 use redeemdesk_hq::testing::Cluster;
@@ -141,4 +141,67 @@ pub async fn assert_same_chain(hq: &Hq, till: &Till) {
         assert_eq!(r.get::<_, i64>(0), l.seq);
         assert_eq!(r.get::<_, String>(1), l.hash, "position {}", l.seq);
     }
+}
+
+/// The batch of the till's chain positions after `after` (at most `n`), for `store`.
+pub fn batch(store: &str, till: &Till, after: i64, n: usize) -> HqBatch {
+    HqBatch {
+        store_id: store.to_owned(),
+        desk_id: till.ledger.desk_id().unwrap(),
+        till: "1号机".to_owned(),
+        app_version: "0.1.0-test".to_owned(),
+        ledger_version: till.ledger.schema_version().unwrap() as i32,
+        till_now_ms: redeemdesk_core::clock::Clock::now_ms(&redeemdesk_core::clock::SystemClock),
+        till_head: till.ledger.chain_end().unwrap(),
+        rows: till.ledger.chain_rows_after(after, n).unwrap(),
+        channel_clock: None,
+    }
+}
+
+/// What an older till sends: its rows as one JSON argument, on the same role.
+pub async fn push_as_json(conn: &tokio_postgres::Client, b: &HqBatch) -> HqAck {
+    let desk = uuid::Uuid::parse_str(&b.desk_id).unwrap();
+    let row = conn
+        .query_one(
+            "SELECT hwm, head_hash, quarantined \
+             FROM ingest.push($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &b.store_id,
+                &desk,
+                &b.till,
+                &b.app_version,
+                &b.ledger_version,
+                &b.till_now_ms,
+                &b.till_head,
+                &tokio_postgres::types::Json(&b.rows),
+            ],
+        )
+        .await
+        .expect("the JSON push answers");
+    HqAck {
+        hwm: row.get(0),
+        head_hash: row.get(1),
+        quarantined: i64::from(row.get::<_, i32>(2)),
+    }
+}
+
+/// A store's rows at HQ in a comparable form: every column but the store and the times HQ
+/// stamps itself.
+pub async fn rows_of(hq: &Hq, store: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'received_at' ORDER BY seq), '[]')
+         FROM hq.chain t WHERE store_id = $1",
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' ORDER BY attempt_id), '[]')
+         FROM hq.attempts t WHERE store_id = $1",
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'received_at' ORDER BY seq, hash),
+                         '[]')
+         FROM hq.forks t WHERE store_id = $1",
+        "SELECT coalesce(jsonb_agg(to_jsonb(t) - 'store_id' - 'first_seen' - 'last_seen'
+                                   - 'skew_ms'), '[]')
+         FROM hq.desks t WHERE store_id = $1",
+    ] {
+        out.push(hq.admin.query_one(sql, &[&store]).await.unwrap().get(0));
+    }
+    out
 }
