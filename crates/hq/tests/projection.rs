@@ -181,6 +181,16 @@ async fn a_projection_over_many_pushes_leaves_what_the_in_push_projection_leaves
     cuts.dedup();
     cuts.retain(|&c| c <= end);
 
+    // And an HQ before `projection_apart`, whose push projected with the code that came
+    // before `hq.project`: the new rule checked against the old one, not against itself.
+    let cluster = redeemdesk_hq::testing::Cluster::shared();
+    // Up to `attempts_lean` (append-only: it stays the ninth).
+    let (db, admin) = cluster.fresh_db_at(9).await;
+    let mut older = Hq { cluster, db, admin };
+    older.store(&apart).await;
+    let old_pusher = Pusher::new(older.connect_as(&apart).await).await.unwrap();
+    assert!(old_pusher.sends_columns() && !old_pusher.projects_apart());
+
     let pusher = Pusher::new(hq.connect_as(&apart).await).await.unwrap();
     let projector = Projector::new(hq.connect_as(&apart).await).await.unwrap();
     let json = hq.connect_as(&inline).await;
@@ -197,6 +207,11 @@ async fn a_projection_over_many_pushes_leaves_what_the_in_push_projection_leaves
         )
         .await;
         assert_eq!(a, b, "push {i}: the same answer");
+        assert_eq!(
+            a,
+            old_pusher.push(&step).await.unwrap(),
+            "push {i}: the older HQ"
+        );
         // The apart store projects after every other push only: one projection then spans
         // two pushes.
         if i % 2 == 1 {
@@ -211,6 +226,12 @@ async fn a_projection_over_many_pushes_leaves_what_the_in_push_projection_leaves
     );
     let (a, b) = (rows_of(&hq, &apart).await, rows_of(&hq, &inline).await);
     assert_eq!(a, b, "the same chain, attempts, forks and desk");
+    let before_apart = rows_of(&older, &apart).await;
+    assert_eq!(
+        a[1..],
+        before_apart[1..],
+        "the attempts, forks and desk of the older HQ's projection"
+    );
     assert_eq!(a[1].as_array().unwrap().len(), 400);
     let cancelled = a[1]
         .as_array()
