@@ -1081,6 +1081,32 @@ END
 $grant$;
 "#;
 
+/// `hq.project_behind` takes the desks in key order (migration `project_behind_ordered`).
+/// It holds each desk's projection lock to the end of the read that called it, so two
+/// reads catching up the same desks in different orders (the chain day's scan of every
+/// desk, a store's read through its index) deadlocked; in one order the second waits.
+pub(crate) const MIGRATION_PROJECT_BEHIND_ORDERED: &str = r#"
+CREATE OR REPLACE FUNCTION hq.project_behind(p_store text) RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    r record;
+    n integer := 0;
+BEGIN
+    FOR r IN SELECT d.store_id, d.desk_id FROM hq.desks d
+             LEFT JOIN hq.projected p USING (store_id, desk_id)
+             WHERE (p_store IS NULL OR d.store_id = p_store) AND d.hwm > coalesce(p.seq, 0)
+             ORDER BY d.store_id, d.desk_id
+    LOOP
+        PERFORM hq.project(r.store_id, r.desk_id);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$fn$;
+"#;
+
 /// The call, as the uploader's connection sends it: the batch as columns
 /// (`MIGRATION_PUSH_COLUMNS`), the casts naming the overload.
 const PUSH_COLUMNS: &str = "SELECT hwm, head_hash, quarantined FROM ingest.push($1, $2, $3, $4, \

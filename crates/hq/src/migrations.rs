@@ -54,6 +54,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "projection_apart",
         sql: crate::ingest::MIGRATION_PROJECTION_APART,
     },
+    Migration {
+        name: "project_behind_ordered",
+        sql: crate::ingest::MIGRATION_PROJECT_BEHIND_ORDERED,
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +193,10 @@ mod tests {
         (
             "projection_apart",
             "0d5334a27e5f3746534039f8153744018a762d8cbf265bd9111e6b1844e306b7",
+        ),
+        (
+            "project_behind_ordered",
+            "fc757e80fc90d6b559676eca7278dd067f02d1fdc5d08355d4241d908044d478",
         ),
     ];
 

@@ -365,7 +365,12 @@ async fn an_hq_not_yet_migrated_takes_json_rows_then_columns_after_migrate() {
     let applied = redeemdesk_hq::migrate(&mut hq.admin).await.unwrap();
     assert_eq!(
         applied,
-        vec!["ingest_push_columns", "attempts_lean", "projection_apart"]
+        vec![
+            "ingest_push_columns",
+            "attempts_lean",
+            "projection_apart",
+            "project_behind_ordered"
+        ]
     );
     let pusher = redeemdesk_hq::ingest::Pusher::new(hq.connect_as(&store).await)
         .await

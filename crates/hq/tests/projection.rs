@@ -245,3 +245,44 @@ async fn a_projection_over_many_pushes_leaves_what_the_in_push_projection_leaves
         "an undo keeps the figures of the success it undid"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_catching_up_many_desks_at_once_never_deadlock() {
+    let mut hq = hq().await;
+    let store = store_id("many-desks");
+    hq.store(&store).await;
+    let tills: Vec<Till> = (0..8).map(|i| till(150, 1_000, 60 + i)).collect();
+    let pusher = Pusher::new(hq.connect_as(&store).await).await.unwrap();
+    let (chain_reader, store_reader) = (
+        hq.cluster.admin(&hq.db).await,
+        hq.cluster.admin(&hq.db).await,
+    );
+    let mut after = 0;
+    let end = tills
+        .iter()
+        .map(|t| t.ledger.chain_end().unwrap())
+        .min()
+        .unwrap();
+    while after < end {
+        // Every desk pushed without its projection, then HQ's chain day and the store's
+        // day catch them all up at once, each locking the desks it projects.
+        for t in &tills {
+            pusher.push(&batch(&store, t, after, 16)).await.unwrap();
+        }
+        let (a, b) = tokio::join!(
+            reports::catch_up(&chain_reader, None),
+            reports::catch_up(&store_reader, Some(&store)),
+        );
+        let (a, b) = (
+            a.expect("the chain's catch-up"),
+            b.expect("the store's catch-up"),
+        );
+        assert!(a + b >= 8, "every desk was behind: {a} + {b}");
+        after += 16;
+    }
+    assert_eq!(
+        hq.count("SELECT count(*) FROM hq.projected p JOIN hq.desks d USING (store_id, desk_id) WHERE p.seq <> d.hwm")
+            .await,
+        0
+    );
+}
