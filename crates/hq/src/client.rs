@@ -343,6 +343,16 @@ pub struct HqClient {
     timeout: Duration,
 }
 
+/// A call to HQ given up after `timeout` (the connection is then dropped by the caller).
+async fn within<T>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = Result<T, PushError>>,
+) -> Result<T, PushError> {
+    tokio::time::timeout(timeout, call)
+        .await
+        .unwrap_or(Err(PushError::Timeout(timeout)))
+}
+
 /// The `application_name` of the projection's session (the pushes' is `redeemdesk`).
 pub const PROJECTION_SESSION: &str = "redeemdesk projection";
 
@@ -372,11 +382,7 @@ impl Projecting {
             *slot = Some(crate::ingest::Projector::new(connection).await?);
         }
         let projector = slot.as_ref().expect("connected above");
-        let result = match tokio::time::timeout(timeout, projector.project(store_id, desk_id)).await
-        {
-            Ok(r) => r,
-            Err(_) => Err(PushError::Timeout(timeout)),
-        };
+        let result = within(timeout, projector.project(store_id, desk_id)).await;
         if result.is_err() {
             *slot = None;
         }
@@ -429,11 +435,7 @@ impl HqClient {
     async fn push_once(&self, batch: &HqBatch) -> Result<HqAck, PushError> {
         let mut slot = self.client.lock().await;
         let pusher = self.connected(&mut slot).await?;
-        let answer = tokio::time::timeout(self.timeout, pusher.push(batch)).await;
-        let result = match answer {
-            Ok(r) => r,
-            Err(_) => Err(PushError::Timeout(self.timeout)),
-        };
+        let result = within(self.timeout, pusher.push(batch)).await;
         match &result {
             // Whatever broke, the next push starts on a fresh connection.
             Err(_) => *slot = None,
